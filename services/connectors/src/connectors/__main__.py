@@ -1,0 +1,21 @@
+"""`python -m connectors`: serve the connectors service with uvicorn."""
+
+import uvicorn
+
+from connectors.main import create_app
+from connectors.settings import Settings
+
+
+def main() -> None:
+    settings = Settings()
+    uvicorn.run(
+        create_app(settings),
+        host="0.0.0.0",
+        port=settings.port,
+        log_config=None,
+        timeout_graceful_shutdown=20,
+    )
+
+
+if __name__ == "__main__":
+    main()

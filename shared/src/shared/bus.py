@@ -1,0 +1,204 @@
+"""RabbitMQ topology and the safe defaults from our verified notes.
+
+- one durable topic exchange for domain events, one for dead letters;
+- every consumer gets its own quorum queue per event type, with a delivery limit and a DLQ;
+- `NACK_ON_ERROR`, so a failing message is retried a bounded number of times, then dead-lettered;
+- explicit prefetch on a channel of its own, so publisher-side channel errors don't bounce
+  consumers;
+- every publish persistent, with `message_id = event_id`, and bounded in time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import anyio
+from aiormq.abc import DeliveredMessage
+from faststream import AckPolicy
+from faststream.rabbit import (
+    Channel,
+    ExchangeType,
+    QueueType,
+    RabbitBroker,
+    RabbitExchange,
+    RabbitQueue,
+)
+from faststream.rabbit.annotations import RabbitMessage
+
+from shared.events import Envelope, Event, parse_envelope, routing_key
+from shared.logging import event_id_var
+from shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+PUBLISH_TIMEOUT_SECONDS = 5.0
+
+
+class Unroutable(Exception):
+    """The broker returned a mandatory message: no queue is bound for it."""
+
+
+def broker_url(url: str, connection_name: str) -> str:
+    """Add heartbeat (dead-peer detection) and a connection name unless already set."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    query.setdefault("heartbeat", "10")
+    query.setdefault("name", connection_name)
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+class Bus:
+    """Topology and broker for one service. Build once per app; tests use their own names."""
+
+    def __init__(self, settings: ServiceSettings, service: str) -> None:
+        self.settings = settings
+        self.service = service
+        self.exchange = RabbitExchange(
+            settings.events_exchange, type=ExchangeType.TOPIC, durable=True
+        )
+        self.dlx = RabbitExchange(
+            f"{settings.events_exchange}.dlx", type=ExchangeType.TOPIC, durable=True
+        )
+        self.consume_channel = Channel(prefetch_count=settings.consumer_prefetch)
+        self.broker = RabbitBroker(
+            broker_url(settings.rabbitmq_url, f"{service}-svc"),
+            reconnect_interval=2,
+            timeout=5,
+            fail_fast=True,
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            default_channel=Channel(on_return_raises=True),
+            graceful_timeout=15.0,
+            logger=logging.getLogger(f"{service}.bus"),
+            log_level=logging.DEBUG,
+            description=f"Base Platform {service} service",
+        )
+        self.dead_letter_queues: list[RabbitQueue] = []
+        self.queue_names: list[str] = []
+
+    # -- names -----------------------------------------------------------------------------
+
+    def queue_name(self, consumer: str, key: str) -> str:
+        return f"{self.settings.queue_prefix}{consumer}.{key}"
+
+    def consumer_queue(self, key: str, consumer: str | None = None) -> RabbitQueue:
+        name = self.queue_name(consumer or self.service, key)
+        dlq = RabbitQueue(f"{name}.dlq", queue_type=QueueType.QUORUM, routing_key=name)
+        self.dead_letter_queues.append(dlq)
+        self.queue_names += [name, dlq.name]
+        return RabbitQueue(
+            name,
+            queue_type=QueueType.QUORUM,
+            routing_key=key,
+            arguments={
+                "x-dead-letter-exchange": self.dlx.name,
+                "x-dead-letter-routing-key": name,
+                "x-delivery-limit": self.settings.consumer_delivery_limit,
+            },
+        )
+
+    # -- consuming -------------------------------------------------------------------------
+
+    def subscribe(
+        self,
+        event: type[Event],
+        handler: Callable[[Envelope], Awaitable[None]],
+        consumer: str | None = None,
+    ) -> Any:
+        """Register `handler(envelope)` for one event type on this service's own queue.
+
+        A failure is logged, delayed a little (RabbitMQ redelivers at once) and re-raised, so
+        the message is nacked and retried until the delivery limit sends it to the DLQ.
+        """
+        queue = self.consumer_queue(routing_key(event), consumer)
+
+        async def on_message(body: dict[str, Any], msg: RabbitMessage) -> None:
+            envelope = parse_envelope(body)
+            token = event_id_var.set(str(envelope.event_id))
+            try:
+                await handler(envelope)
+            except Exception:
+                attempts = int(msg.headers.get("x-delivery-count") or 0)
+                log.exception(
+                    "handler failed",
+                    extra={"event_type": envelope.type, "queue": queue.name, "attempt": attempts},
+                )
+                await asyncio.sleep(min(0.2 * 2**attempts, 3.0))
+                raise
+            finally:
+                event_id_var.reset(token)
+
+        on_message.__name__ = getattr(handler, "__name__", "on_message")
+        on_message.__doc__ = handler.__doc__
+        return self.broker.subscriber(
+            queue,
+            self.exchange,
+            channel=self.consume_channel,
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            title=f"{queue.name}:{on_message.__name__}",
+        )(on_message)
+
+    async def declare_dead_letter_queues(self) -> None:
+        """Nobody subscribes to a DLQ, so nobody would declare it: do it at start."""
+        dlx = await self.broker.declare_exchange(self.dlx)
+        for dlq in self.dead_letter_queues:
+            queue = await self.broker.declare_queue(dlq)
+            await queue.bind(dlx, routing_key=dlq.routing())
+
+    async def start(self) -> None:
+        await self.broker.start()
+        await self.broker.declare_exchange(self.exchange)
+        await self.declare_dead_letter_queues()
+
+    async def stop(self) -> None:
+        await self.broker.stop()
+
+    # -- publishing ------------------------------------------------------------------------
+
+    async def publish(
+        self, envelope: Envelope | dict[str, Any], *, mandatory: bool = False
+    ) -> None:
+        """Persistent, confirmed, bounded publish of one envelope.
+
+        `mandatory=True` turns "no queue bound" into `Unroutable` (used for commands such as
+        inbound messages, which must land somewhere before we acknowledge the provider).
+        """
+        env = envelope if isinstance(envelope, Envelope) else Envelope.model_validate(envelope)
+        body = env.model_dump(mode="json")
+        with anyio.fail_after(PUBLISH_TIMEOUT_SECONDS):
+            result = await self.broker.publish(
+                body,
+                exchange=self.exchange,
+                routing_key=env.routing_key,
+                persist=True,
+                mandatory=mandatory,
+                message_id=str(env.event_id),
+                correlation_id=env.correlation_id or str(env.event_id),
+                message_type=env.type,
+                headers={"event_type": env.type, "version": env.version}
+                | ({"traceparent": env.traceparent} if env.traceparent else {}),
+            )
+        if isinstance(result, DeliveredMessage):
+            raise Unroutable(env.routing_key)
+
+
+async def consumers_alive(broker: RabbitBroker, timeout: float = 1.0) -> bool:
+    """True when every subscriber still has a live consumer on the broker.
+
+    `broker.ping()` stays True while a consumer is dead, so readiness checks this too. Uses
+    private attributes of FastStream 0.7.8, which is why that version is pinned.
+    """
+    for sub in broker.subscribers:
+        queue = getattr(sub, "_queue_obj", None)
+        tag = getattr(sub, "_consumer_tag", None)
+        if queue is None or tag is None or queue.channel.is_closed:
+            return False
+        try:
+            raw = await asyncio.wait_for(queue.channel.get_underlay_channel(), timeout)
+        except Exception:
+            return False
+        if raw.is_closed or tag not in raw.consumers:
+            return False
+    return True

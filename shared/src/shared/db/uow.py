@@ -1,0 +1,72 @@
+"""The unit of work: one session, one transaction, the events it emits committed with it."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Table, insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.events import Envelope, Event
+from shared.logging import request_id_var
+
+
+class UnitOfWork:
+    """Use as `async with uow:`; commit explicitly, anything else rolls back.
+
+    Services subclass it to hang their repositories on `self.session`.
+    """
+
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], outbox: Table, producer: str
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._outbox = outbox
+        self.producer = producer
+        self.session: AsyncSession
+        self.correlation_id: str | None = None
+        self.traceparent: str | None = None
+        self.emitted: list[Envelope] = []
+
+    async def __aenter__(self) -> Self:
+        self.session = self._sessionmaker()
+        self.emitted = []
+        self.on_enter()
+        return self
+
+    def on_enter(self) -> None:
+        """Hook for subclasses to build repositories on the fresh session."""
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self.session.rollback()
+        finally:
+            await self.session.close()
+
+    async def commit(self) -> None:
+        await self.session.commit()
+
+    async def emit(self, event: Event) -> Envelope:
+        envelope = Envelope.wrap(
+            event,
+            producer=self.producer,
+            correlation_id=self.correlation_id or request_id_var.get(),
+            traceparent=self.traceparent,
+        )
+        await self.session.execute(
+            insert(self._outbox).values(
+                event_id=envelope.event_id,
+                event_type=envelope.type,
+                routing_key=envelope.routing_key,
+                aggregate_id=envelope.aggregate_id,
+                envelope=envelope.model_dump(mode="json"),
+            )
+        )
+        self.emitted.append(envelope)
+        return envelope

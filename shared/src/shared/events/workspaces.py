@@ -1,0 +1,77 @@
+"""Events produced by the workspaces service."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from shared.events.base import Event, register
+
+
+class _WorkspaceSnapshot(Event):
+    workspace_id: UUID
+    owner_id: UUID
+    handle: str
+    name: str
+    tone: str
+    timezone: str
+
+    def aggregate_id(self) -> str:
+        return str(self.workspace_id)
+
+
+@register
+class WorkspaceCreatedV1(_WorkspaceSnapshot):
+    TYPE = "workspace.created"
+
+
+@register
+class WorkspaceUpdatedV1(_WorkspaceSnapshot):
+    TYPE = "workspace.updated"
+
+
+@register
+class WorkspaceDeletedV1(Event):
+    TYPE = "workspace.deleted"
+    workspace_id: UUID
+    owner_id: UUID
+    handle: str
+    name: str
+    timezone: str
+
+    def aggregate_id(self) -> str:
+        return str(self.workspace_id)
+
+
+class _ServiceSnapshot(Event):
+    service_id: UUID
+    workspace_id: UUID
+    name: str
+    description: str | None = None
+    duration_minutes: int
+    price: str | None = None  # decimal as a string, never a float
+    currency: str | None = None
+    is_active: bool
+    position: int
+
+    def aggregate_id(self) -> str:
+        return str(self.workspace_id)
+
+
+@register
+class WorkspaceServiceCreatedV1(_ServiceSnapshot):
+    TYPE = "workspace_service.created"
+
+
+@register
+class WorkspaceServiceUpdatedV1(_ServiceSnapshot):
+    TYPE = "workspace_service.updated"
+
+
+@register
+class WorkspaceServiceDeletedV1(Event):
+    TYPE = "workspace_service.deleted"
+    service_id: UUID
+    workspace_id: UUID
+
+    def aggregate_id(self) -> str:
+        return str(self.workspace_id)

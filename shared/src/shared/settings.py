@@ -1,0 +1,52 @@
+"""Settings base shared by every service: read from the environment and a `.env` file."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "change-me-local-development-only"
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs to reach Postgres and RabbitMQ and to trust the gateway.
+
+    Settings are built once (in `main`) and passed down; nothing reads them at import time.
+    """
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/base"
+    rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    secret_key: str = DEFAULT_SECRET_KEY
+    # Names on the bus; tests use their own so they never touch a running system's queues.
+    events_exchange: str = "base.events"
+    queue_prefix: str = ""
+    internal_token_ttl_seconds: int = Field(default=60, ge=5, le=3600)
+    log_level: str = "INFO"
+    log_json: bool = True
+    consumer_prefetch: int = Field(default=16, ge=1, le=1000)
+    consumer_delivery_limit: int = Field(default=5, ge=1, le=100)
+    relay_batch_size: int = Field(default=200, ge=1, le=5000)
+    relay_poll_seconds: float = Field(default=2.0, gt=0)
+    db_pool_size: int = Field(default=10, ge=1)
+    run_relay: bool = True
+    run_consumers: bool = True
+
+    @field_validator("database_url")
+    @classmethod
+    def _asyncpg_driver(cls, value: str) -> str:
+        return async_database_url(value)
+
+
+def async_database_url(url: str) -> str:
+    """Accept the plain `postgresql://` form operators write and use asyncpg underneath."""
+    for prefix in ("postgresql://", "postgres://", "postgresql+psycopg://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    return url
+
+
+def plain_database_url(url: str) -> str:
+    """The libpq form, for raw asyncpg connections (LISTEN/NOTIFY)."""
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)

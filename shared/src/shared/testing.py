@@ -1,0 +1,163 @@
+"""Test helpers: a private database and private bus names per run, and waiting without sleeps.
+
+Tests never touch the data `make run` uses: each run creates its own database
+(`base_test_<service>_<random>`) and uses its own exchange and queue names, and removes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aio_pika
+import httpx
+from fastapi import FastAPI
+from sqlalchemy.engine import make_url
+
+from shared.settings import async_database_url
+from shared.tokens import Principal, sign_internal_token
+
+T = TypeVar("T")
+
+DEFAULT_TEST_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+DEFAULT_TEST_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+def server_urls() -> tuple[str, str]:
+    """Postgres and RabbitMQ for tests: env vars, local defaults, or testcontainers."""
+    db = os.environ.get("DATABASE_URL", DEFAULT_TEST_DATABASE_URL)
+    mq = os.environ.get("RABBITMQ_URL", DEFAULT_TEST_RABBITMQ_URL)
+    if not _reachable(db, 5432) or not _reachable(mq, 5672):
+        db, mq = _containers(db, mq)
+    return async_database_url(db), mq
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    import socket
+
+    parsed = make_url(url) if "://" in url else None
+    host = (parsed.host if parsed else None) or "127.0.0.1"
+    port = (parsed.port if parsed else None) or default_port
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+_CONTAINERS: list[Any] = []
+
+
+def _containers(db: str, mq: str) -> tuple[str, str]:
+    """Start throwaway servers when Docker exists and the configured ones do not answer."""
+    import shutil
+    import subprocess
+
+    if (
+        shutil.which("docker") is None
+        or subprocess.run(["docker", "info"], capture_output=True, check=False).returncode != 0
+    ):
+        raise RuntimeError(
+            f"Postgres ({db}) or RabbitMQ ({mq}) is unreachable and no Docker engine is "
+            "available. Start them (see README: `.ci/run` does it) or set DATABASE_URL and "
+            "RABBITMQ_URL."
+        )
+    from testcontainers.postgres import PostgresContainer
+    from testcontainers.rabbitmq import RabbitMqContainer
+
+    if not _reachable(db, 5432):
+        pg = PostgresContainer("postgres:15", driver="asyncpg").start()
+        _CONTAINERS.append(pg)
+        db = pg.get_connection_url()
+    if not _reachable(mq, 5672):
+        rabbit = RabbitMqContainer("rabbitmq:3.10-management").start()
+        _CONTAINERS.append(rabbit)
+        mq = f"amqp://guest:guest@{rabbit.get_container_host_ip()}:{rabbit.get_exposed_port(5672)}/"
+    return db, mq
+
+
+def test_names(service: str) -> dict[str, str]:
+    """Fresh database, exchange and queue prefix for one test run."""
+    db, mq = server_urls()
+    tag = uuid.uuid4().hex[:8]
+    url = make_url(db).set(database=f"base_test_{service}_{tag}")
+    return {
+        "database_url": url.render_as_string(hide_password=False),
+        "rabbitmq_url": mq,
+        "events_exchange": f"test.{tag}.events",
+        "queue_prefix": f"test.{tag}.",
+    }
+
+
+async def delete_bus_names(rabbitmq_url: str, exchange: str, queues: list[str]) -> None:
+    connection = await aio_pika.connect(rabbitmq_url, timeout=5)
+    try:
+        for name in queues:
+            channel = await connection.channel()
+            with contextlib.suppress(Exception):  # absent is fine
+                await channel.queue_delete(name)
+        for name in (exchange, f"{exchange}.dlx"):
+            channel = await connection.channel()
+            with contextlib.suppress(Exception):
+                await channel.exchange_delete(name)
+    finally:
+        await connection.close()
+
+
+async def wait_until(
+    predicate: Callable[[], Awaitable[T]], timeout: float = 10.0, interval: float = 0.05
+) -> T:
+    """Poll an async predicate until it returns something truthy; fail with the last value."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = await predicate()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+
+
+def internal_headers(
+    secret_key: str, audience: str, user_id: uuid.UUID | None, is_superuser: bool = False
+) -> dict[str, str]:
+    token = sign_internal_token(secret_key, audience, Principal(user_id, is_superuser))
+    return {"Authorization": f"Bearer {token}"}
+
+
+@asynccontextmanager
+async def migrated_database(database_url: str, alembic_inis: list[Path]) -> AsyncIterator[str]:
+    """Create a private database, run the given services' migrations, drop it afterwards."""
+    from shared.db.migrations import drop_database, ensure_database, upgrade
+
+    await ensure_database(database_url)
+    try:
+        for ini in alembic_inis:
+            await asyncio.to_thread(upgrade, ini, database_url)
+        yield database_url
+    finally:
+        await drop_database(database_url)
+
+
+@asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Run an app's lifespan (broker, relay, consumers) and give an in-process client."""
+    runtime = app.state.runtime
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                yield client
+    finally:
+        await delete_bus_names(
+            runtime.settings.rabbitmq_url,
+            runtime.settings.events_exchange,
+            runtime.bus.queue_names,
+        )

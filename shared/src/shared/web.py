@@ -1,0 +1,205 @@
+"""FastAPI plumbing every service uses: internal-token guard, request context, health, metrics."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from pydantic import BaseModel
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.logging import request_id_var, user_id_var
+from shared.tokens import InvalidInternalToken, Principal, verify_internal_token
+
+log = logging.getLogger("access")
+T = TypeVar("T")
+
+REQUEST_LATENCY = Histogram(
+    "http_request_duration_seconds",
+    "HTTP request latency by route",
+    ["service", "method", "route", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+REQUESTS = Counter("http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
+
+OPEN_PATHS = frozenset({"/health", "/ready", "/metrics"})
+
+
+class Page(BaseModel, Generic[T]):
+    """Every list endpoint answers `{"data": [...], "count": N}`; count is the total match."""
+
+    data: list[T]
+    count: int
+
+
+class Pagination(BaseModel):
+    skip: int
+    limit: int
+
+
+def pagination(
+    skip: Annotated[int, Query(ge=0, description="Rows to skip")] = 0,
+    limit: Annotated[int, Query(ge=1, le=500, description="Rows to return (max 500)")] = 100,
+) -> Pagination:
+    return Pagination(skip=skip, limit=limit)
+
+
+PaginationDep = Annotated[Pagination, Depends(pagination)]
+
+
+def get_principal(request: Request) -> Principal:
+    principal: Principal = request.state.principal
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+class InternalAuthMiddleware:
+    """Refuse (401) anything that lacks a valid internal token for this service.
+
+    Placed around the whole app, so unknown paths and the OpenAPI document are covered too.
+    """
+
+    def __init__(self, app: ASGIApp, secret_key: str, audience: str) -> None:
+        self.app = app
+        self.secret_key = secret_key
+        self.audience = audience
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        header = dict(scope["headers"]).get(b"authorization", b"").decode()
+        scheme, _, token = header.partition(" ")
+        try:
+            if scheme.lower() != "bearer" or not token:
+                raise InvalidInternalToken("missing internal token")
+            principal = verify_internal_token(self.secret_key, self.audience, token)
+        except InvalidInternalToken:
+            response = JSONResponse(
+                {"detail": "This service only accepts requests forwarded by the gateway"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+            await response(scope, receive, send)
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        token_var = user_id_var.set(str(principal.user_id) if principal.user_id else None)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            user_id_var.reset(token_var)
+
+
+class RequestContextMiddleware:
+    """Request id in and out, one JSON access-log line, latency histogram by route."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        request_id = headers.get(b"x-request-id", b"").decode()[:100] or uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [
+                    *message["headers"],
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            route_path = getattr(route, "path", None) or "unmatched"
+            labels = (self.service, scope["method"], route_path, str(status))
+            REQUEST_LATENCY.labels(*labels).observe(elapsed)
+            REQUESTS.labels(*labels).inc()
+            if scope["path"] not in OPEN_PATHS:
+                log.info(
+                    "%s %s %s",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    extra={"status": status, "duration_ms": round(elapsed * 1000, 2)},
+                )
+            request_id_var.reset(token)
+
+
+Check = Callable[[], Awaitable[bool]]
+
+
+def health_router(checks: Callable[[], dict[str, Check]]) -> APIRouter:
+    """`/health`: the process is alive. `/ready`: every dependency answers (else 503)."""
+    router = APIRouter(tags=["health"])
+
+    @router.get("/health", include_in_schema=False)
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/ready", include_in_schema=False)
+    async def ready() -> JSONResponse:
+        results: dict[str, str] = {}
+        for name, check in checks().items():
+            try:
+                ok = await check()
+            except Exception as exc:
+                log.warning("readiness check %s failed: %s", name, exc)
+                ok = False
+            results[name] = "ok" if ok else "unavailable"
+        healthy = all(v == "ok" for v in results.values())
+        return JSONResponse(
+            {"status": "ok" if healthy else "unavailable", "checks": results},
+            status_code=200 if healthy else 503,
+        )
+
+    @router.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def install_common(app: FastAPI, service: str, secret_key: str | None) -> None:
+    """Middlewares in order: request context outermost, then the internal-token guard."""
+    if secret_key is not None:
+        app.add_middleware(InternalAuthMiddleware, secret_key=secret_key, audience=service)
+    app.add_middleware(RequestContextMiddleware, service=service)
+
+
+def problem(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+
+def exception_handlers(
+    mapping: Sequence[tuple[type[Exception], int]],
+) -> dict[type[Exception], Callable[[Request, Exception], Awaitable[JSONResponse]]]:
+    """Map domain errors to statuses; the error's message is the readable `detail`."""
+    handlers: dict[type[Exception], Callable[[Request, Exception], Awaitable[JSONResponse]]] = {}
+    for exc_type, status in mapping:
+
+        async def handler(_: Request, exc: Exception, status: int = status) -> JSONResponse:
+            return problem(status, str(exc))
+
+        handlers[exc_type] = handler
+    return handlers
