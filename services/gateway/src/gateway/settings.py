@@ -1,0 +1,46 @@
+from pydantic import EmailStr, Field
+
+from shared.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    port: int = Field(default=8000, validation_alias="GATEWAY_PORT")
+
+    # Where the owning services listen (inside the compose network in production).
+    workspaces_url: str = "http://127.0.0.1:8001"
+    connectors_url: str = "http://127.0.0.1:8002"
+    conversations_url: str = "http://127.0.0.1:8003"
+    upstream_timeout_seconds: float = Field(default=15.0, gt=0)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+
+    # Identity
+    first_superuser: EmailStr = "admin@example.com"
+    first_superuser_password: str = "changethis-admin"
+    access_token_expire_minutes: int = Field(default=60 * 24, ge=1)
+    reset_token_expire_minutes: int = Field(default=60, ge=1)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_seconds: int = Field(default=15 * 60, ge=1)
+    # Argon2id at OWASP's minimum or above: m=19 MiB, t=2, p=1.
+    argon2_memory_kib: int = Field(default=19 * 1024, ge=19 * 1024)
+    argon2_time_cost: int = Field(default=2, ge=2)
+    argon2_parallelism: int = Field(default=1, ge=1)
+
+    # E-mail (recovery, new accounts). No SMTP_HOST: e-mails are logged as skipped.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_tls: bool = False
+    smtp_ssl: bool = False
+    emails_from_email: EmailStr = "noreply@example.com"
+    emails_from_name: str = "Base Platform"
+    # Where links in e-mails point (the web frontend).
+    frontend_url: str = "http://localhost:5173"
+
+    # Channel webhooks
+    public_base_url: str = "http://127.0.0.1:8000"
+    meta_app_secret: str = "change-me-meta-app-secret"
+    meta_verify_token: str = "change-me-meta-verify-token"
+    twilio_auth_token: str = "change-me-twilio-auth-token"
+    # HMAC key for the generic signed inbound endpoint (chatgpt, phone integrators).
+    inbound_signing_secret: str = "change-me-inbound-signing-secret"
