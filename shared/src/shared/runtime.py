@@ -85,6 +85,9 @@ def create_service_app(
     exception_handlers: dict[Any, Any] | None = None,
     internal_auth: bool = True,
     on_startup: Callable[[], Any] | None = None,
+    on_shutdown: Callable[[], Any] | None = None,
+    openapi: bool = True,
+    middlewares: Iterable[tuple[Any, dict[str, Any]]] = (),
 ) -> FastAPI:
     settings = runtime.settings
     configure_logging(runtime.service, settings.log_level, settings.log_json)
@@ -97,13 +100,15 @@ def create_service_app(
         try:
             yield
         finally:
+            if on_shutdown is not None:
+                await on_shutdown()
             await runtime.stop()
 
     app = FastAPI(
         title=title,
         lifespan=lifespan,
-        openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        openapi_url="/api/v1/openapi.json" if openapi else None,
+        docs_url="/api/v1/docs" if openapi else None,
         redoc_url=None,
         exception_handlers=exception_handlers or {},
     )
@@ -111,5 +116,7 @@ def create_service_app(
     app.include_router(health_router(runtime.checks))
     for router in routers:
         app.include_router(router, prefix="/api/v1")
+    for middleware, options in middlewares:
+        app.add_middleware(middleware, **options)
     install_common(app, runtime.service, settings.secret_key if internal_auth else None)
     return app

@@ -128,6 +128,9 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            raise
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")

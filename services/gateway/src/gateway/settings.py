@@ -19,6 +19,8 @@ class Settings(ServiceSettings):
     access_token_expire_minutes: int = Field(default=60 * 24, ge=1)
     reset_token_expire_minutes: int = Field(default=60, ge=1)
     login_max_failures: int = Field(default=5, ge=1)
+    # Per client address: higher, since many people may share one address (offices, NAT).
+    login_max_failures_per_address: int = Field(default=30, ge=1)
     login_window_seconds: int = Field(default=15 * 60, ge=1)
     # Argon2id at OWASP's minimum or above: m=19 MiB, t=2, p=1.
     argon2_memory_kib: int = Field(default=19 * 1024, ge=19 * 1024)

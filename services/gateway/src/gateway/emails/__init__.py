@@ -1,0 +1,86 @@
+"""E-mails from templates, sent over SMTP off the request path. Never carries a password."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+
+import aiosmtplib
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from gateway.settings import Settings
+
+log = logging.getLogger(__name__)
+_TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+)
+
+
+@dataclass(frozen=True)
+class Email:
+    to: str
+    subject: str
+    html: str
+
+
+def render(template: str, to: str, subject: str, **context: object) -> Email:
+    html = _TEMPLATES.get_template(template).render(subject=subject, **context)
+    return Email(to=to, subject=subject, html=html)
+
+
+class EmailSender:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.settings.smtp_host)
+
+    async def send(self, email: Email) -> None:
+        """Best effort: a failure is logged, never raised into the request that queued it."""
+        if not self.enabled:
+            log.info("e-mail not sent: SMTP is not configured", extra={"subject": email.subject})
+            return
+        message = EmailMessage()
+        message["From"] = f"{self.settings.emails_from_name} <{self.settings.emails_from_email}>"
+        message["To"] = email.to
+        message["Subject"] = email.subject
+        message.set_content("This message is best read in an HTML-capable mail client.")
+        message.add_alternative(email.html, subtype="html")
+        try:
+            await aiosmtplib.send(
+                message,
+                hostname=self.settings.smtp_host,
+                port=self.settings.smtp_port,
+                username=self.settings.smtp_user,
+                password=self.settings.smtp_password,
+                start_tls=self.settings.smtp_tls,
+                use_tls=self.settings.smtp_ssl,
+                timeout=10,
+            )
+            log.info("e-mail sent", extra={"subject": email.subject})
+        except Exception:
+            log.exception("e-mail could not be sent", extra={"subject": email.subject})
+
+    def reset_password(self, to: str, token: str) -> Email:
+        link = f"{self.settings.frontend_url.rstrip('/')}/reset-password?token={token}"
+        return render(
+            "reset_password.html",
+            to,
+            f"{self.settings.emails_from_name} - Password recovery",
+            email=to,
+            link=link,
+            valid_minutes=self.settings.reset_token_expire_minutes,
+        )
+
+    def new_account(self, to: str) -> Email:
+        return render(
+            "new_account.html",
+            to,
+            f"{self.settings.emails_from_name} - New account",
+            email=to,
+            link=self.settings.frontend_url,
+        )

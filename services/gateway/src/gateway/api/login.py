@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Request
+from fastapi.security import OAuth2PasswordRequestForm
+
+from gateway.api.deps import (
+    CurrentCaller,
+    EmailsDep,
+    HasherDep,
+    SettingsDep,
+    TokensDep,
+    UowDep,
+)
+from gateway.api.schemas import Message, NewPassword, Token, UserPublic
+from gateway.domain.errors import UserNotFound
+from gateway.usecases import users
+
+router = APIRouter(tags=["login"])
+
+RECOVERY_MESSAGE = "If that address has an account, a password recovery e-mail is on its way"
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.post("/login/access-token")
+async def login_access_token(
+    request: Request,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    uow: UowDep,
+    hasher: HasherDep,
+    tokens: TokensDep,
+    settings: SettingsDep,
+) -> Token:
+    """OAuth2 password flow: `username` is the e-mail. Failures are throttled (429)."""
+    policy = users.LoginPolicy(
+        max_failures=settings.login_max_failures,
+        max_failures_per_address=settings.login_max_failures_per_address,
+        window=timedelta(seconds=settings.login_window_seconds),
+    )
+    user = await users.authenticate(
+        uow, hasher, policy, form.username, form.password, client_address(request)
+    )
+    return Token(access_token=tokens.access_token(user.id))
+
+
+@router.post("/login/test-token")
+async def test_token(caller: CurrentCaller, uow: UowDep) -> UserPublic:
+    """Check an access token; answers the user it belongs to."""
+    async with uow:
+        user = await uow.users.get(caller.id)
+        if user is None:
+            raise UserNotFound()
+        return UserPublic.model_validate(user)
+
+
+@router.post("/password-recovery/{email}")
+async def recover_password(
+    email: str, uow: UowDep, tokens: TokensDep, emails: EmailsDep, background: BackgroundTasks
+) -> Message:
+    """Same answer whether or not the address exists and whether or not e-mail is set up."""
+    found = await users.start_password_recovery(uow, tokens, email)
+    if found is not None:
+        address, token = found
+        background.add_task(emails.send, emails.reset_password(address, token))
+    return Message(message=RECOVERY_MESSAGE)
+
+
+@router.post("/reset-password/")
+async def reset_password(
+    body: NewPassword, request: Request, uow: UowDep, hasher: HasherDep, tokens: TokensDep
+) -> Message:
+    await users.reset_password(uow, hasher, tokens, body.token, body.new_password)
+    return Message(message="Password updated successfully")

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import logging
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from gateway.api import errors, login, users
+from gateway.api.deps import CallerCache
+from gateway.db.models import outbox
+from gateway.db.uow import IdentityUnitOfWork
+from gateway.emails import EmailSender
+from gateway.proxy import forward
+from gateway.proxy.forward import Forwarder
+from gateway.proxy.limits import BodySizeLimitMiddleware
+from gateway.proxy.openapi import MergedOpenAPI
+from gateway.security import PasswordHasher, TokenIssuer
+from gateway.settings import Settings
+from gateway.usecases.users import ensure_first_superuser
+from gateway.webhooks import api as webhooks
+from shared.runtime import Runtime, create_service_app
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings | None = None, upstream_transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
+    settings = settings or Settings()
+    runtime = Runtime(settings, "gateway", outbox)
+    hasher = PasswordHasher(
+        settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism
+    )
+    forwarder = Forwarder(settings, transport=upstream_transport)
+
+    async def startup() -> None:
+        created = await ensure_first_superuser(
+            IdentityUnitOfWork(runtime.sessionmaker),
+            hasher,
+            settings.first_superuser,
+            settings.first_superuser_password,
+        )
+        if created:
+            log.info("first superuser created", extra={"email": settings.first_superuser})
+
+    app = create_service_app(
+        runtime,
+        title="Base Platform API",
+        routers=[login.router, users.router, webhooks.router],
+        exception_handlers=errors.handlers(),
+        internal_auth=False,
+        on_startup=startup,
+        on_shutdown=forwarder.close,
+        openapi=False,
+        middlewares=[(BodySizeLimitMiddleware, {"max_bytes": settings.max_body_bytes})],
+    )
+    app.state.settings = settings
+    app.state.hasher = hasher
+    app.state.tokens = TokenIssuer(
+        settings.secret_key,
+        settings.access_token_expire_minutes,
+        settings.reset_token_expire_minutes,
+    )
+    app.state.emails = EmailSender(settings)
+    app.state.callers = CallerCache()
+    app.state.forwarder = forwarder
+    docs = MergedOpenAPI(app, forwarder)
+
+    @app.get("/api/v1/openapi.json", include_in_schema=False)
+    async def openapi(_: Request) -> JSONResponse:
+        return JSONResponse(await docs.document())
+
+    @app.get("/api/v1/docs", include_in_schema=False)
+    async def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/api/v1/openapi.json", title="Base Platform API")
+
+    # Last: everything not answered above is forwarded to the service that owns it.
+    app.include_router(forward.router)
+    return app

@@ -1,0 +1,210 @@
+"""Identity use cases: the only place identity writes happen. HTTP and startup call these."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from gateway.db.models import User
+from gateway.db.uow import IdentityUnitOfWork
+from gateway.domain.errors import (
+    EmailTaken,
+    InactiveUser,
+    IncorrectCredentials,
+    IncorrectPassword,
+    InvalidResetToken,
+    SamePassword,
+    TooManyAttempts,
+    UserNotFound,
+)
+from gateway.security import (
+    InvalidToken,
+    PasswordHasher,
+    TokenIssuer,
+    password_fingerprint_matches,
+)
+from shared.events import UserCreatedV1, UserDeletedV1
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    max_failures: int
+    max_failures_per_address: int
+    window: timedelta
+
+
+async def register_user(
+    uow: IdentityUnitOfWork,
+    hasher: PasswordHasher,
+    email: str,
+    password: str,
+    fields: dict[str, Any],
+) -> User:
+    email = email.lower()
+    async with uow:
+        if await uow.users.get_by_email(email) is not None:
+            raise EmailTaken()
+        user = User(
+            id=uuid.uuid4(),
+            email=email,
+            hashed_password=await hasher.hash(password),
+            social_links={},
+            **fields,
+        )
+        uow.users.add(user)
+        try:
+            await uow.session.flush()
+        except IntegrityError as exc:  # a concurrent signup with the same address
+            raise EmailTaken() from exc
+        await uow.emit(UserCreatedV1(user_id=user.id, email=user.email, full_name=user.full_name))
+        await uow.commit()
+        return user
+
+
+async def authenticate(
+    uow: IdentityUnitOfWork,
+    hasher: PasswordHasher,
+    policy: LoginPolicy,
+    email: str,
+    password: str,
+    address: str,
+) -> User:
+    """Check a password, throttling failures per account and per client address."""
+    email = email.lower()
+    limits = {
+        f"account:{email}": policy.max_failures,
+        f"address:{address}": policy.max_failures_per_address,
+    }
+    keys = list(limits)
+    now = datetime.now(UTC)
+    async with uow:
+        locked = await uow.throttle.locked_until(keys, now)
+        if locked is not None:
+            raise TooManyAttempts(max(1, int((locked - now).total_seconds()) + 1))
+        user = await uow.users.get_by_email(email)
+        ok = await hasher.verify(user.hashed_password if user else None, password)
+        if not ok or user is None:
+            for key, limit in limits.items():
+                await uow.throttle.record_failure(key, now, policy.window, limit)
+            await uow.commit()
+            raise IncorrectCredentials()
+        if not user.is_active:
+            raise InactiveUser()
+        await uow.throttle.clear(keys[0])
+        if hasher.needs_rehash(user.hashed_password):
+            user.hashed_password = await hasher.hash(password)
+        await uow.commit()
+        return user
+
+
+async def update_user(
+    uow: IdentityUnitOfWork,
+    hasher: PasswordHasher,
+    user_id: uuid.UUID,
+    changes: dict[str, Any],
+) -> User:
+    async with uow:
+        user = await uow.users.get(user_id)
+        if user is None:
+            raise UserNotFound()
+        if "email" in changes and changes["email"] is not None:
+            changes["email"] = changes["email"].lower()
+            other = await uow.users.get_by_email(changes["email"])
+            if other is not None and other.id != user.id:
+                raise EmailTaken()
+        if "password" in changes:
+            password = changes.pop("password")
+            if password is not None:
+                user.hashed_password = await hasher.hash(password)
+        for field, value in changes.items():
+            if field in ("email", "is_active", "is_superuser", "setup_completed") and value is None:
+                continue  # not nullable: None means "leave as is"
+            setattr(user, field, value)
+        try:
+            await uow.session.flush()
+        except IntegrityError as exc:
+            raise EmailTaken() from exc
+        await uow.commit()
+        return user
+
+
+async def change_password(
+    uow: IdentityUnitOfWork,
+    hasher: PasswordHasher,
+    user_id: uuid.UUID,
+    current_password: str,
+    new_password: str,
+) -> None:
+    if current_password == new_password:
+        raise SamePassword()
+    async with uow:
+        user = await uow.users.get(user_id)
+        if user is None:
+            raise UserNotFound()
+        if not await hasher.verify(user.hashed_password, current_password):
+            raise IncorrectPassword()
+        user.hashed_password = await hasher.hash(new_password)
+        await uow.commit()
+
+
+async def delete_user(uow: IdentityUnitOfWork, user_id: uuid.UUID) -> None:
+    """Delete the account; `user.deleted` lets every service remove what the user owned."""
+    async with uow:
+        user = await uow.users.get(user_id)
+        if user is None:
+            raise UserNotFound()
+        await uow.users.delete(user)
+        await uow.emit(UserDeletedV1(user_id=user_id))
+        await uow.commit()
+
+
+async def start_password_recovery(
+    uow: IdentityUnitOfWork, tokens: TokenIssuer, email: str
+) -> tuple[str, str] | None:
+    """(address, reset token) for an active account, else None. Callers answer the same."""
+    async with uow:
+        user = await uow.users.get_by_email(email.lower())
+        if user is None or not user.is_active:
+            return None
+        return user.email, tokens.reset_token(user.id, user.hashed_password)
+
+
+async def reset_password(
+    uow: IdentityUnitOfWork,
+    hasher: PasswordHasher,
+    tokens: TokenIssuer,
+    token: str,
+    new_password: str,
+) -> None:
+    try:
+        user_id, fingerprint = tokens.read_reset_token(token)
+    except InvalidToken as exc:
+        raise InvalidResetToken() from exc
+    async with uow:
+        user = await uow.users.get(user_id)
+        if user is None or not password_fingerprint_matches(user.hashed_password, fingerprint):
+            raise InvalidResetToken()
+        if not user.is_active:
+            raise InactiveUser()
+        user.hashed_password = await hasher.hash(new_password)
+        await uow.commit()
+
+
+async def ensure_first_superuser(
+    uow: IdentityUnitOfWork, hasher: PasswordHasher, email: str, password: str
+) -> bool:
+    """Create the configured superuser unless it exists. True when created."""
+    async with uow:
+        if await uow.users.get_by_email(email) is not None:
+            return False
+    try:
+        await register_user(
+            uow, hasher, email, password, {"is_superuser": True, "full_name": "Administrator"}
+        )
+    except EmailTaken:  # another gateway instance won the race
+        return False
+    return True
