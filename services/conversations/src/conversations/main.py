@@ -1,9 +1,46 @@
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
+from conversations.api import channel_accounts, conversations, messages, public
+from conversations.api.ratelimit import WebChatLimits
 from conversations.db.models import outbox
+from conversations.domain.errors import (
+    ChannelAccountNotFound,
+    ChannelAccountTaken,
+    ConversationNotFound,
+    InvalidRange,
+    InvalidVisitorToken,
+    MessageNotFound,
+    NotAuthenticated,
+    NoWorkspace,
+    RateLimited,
+    VisitorTaken,
+    WorkspaceNotFound,
+)
+from conversations.domain.rules import InvalidTag
 from conversations.events import subscribers
 from conversations.settings import Settings
 from shared.runtime import Runtime, create_service_app
+from shared.web import exception_handlers, problem
+
+ERRORS = [
+    (NotAuthenticated, 401),
+    (InvalidVisitorToken, 401),
+    (NoWorkspace, 404),
+    (WorkspaceNotFound, 404),
+    (ConversationNotFound, 404),
+    (MessageNotFound, 404),
+    (ChannelAccountNotFound, 404),
+    (ChannelAccountTaken, 409),
+    (VisitorTaken, 409),
+    (InvalidTag, 422),
+    (InvalidRange, 422),
+]
+
+
+async def _rate_limited(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RateLimited)
+    return problem(429, str(exc), headers={"Retry-After": str(exc.retry_after)})
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -11,4 +48,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     runtime = Runtime(settings, "conversations", outbox)
     if settings.run_consumers:
         subscribers.register(runtime)
-    return create_service_app(runtime, title="Base Platform conversations", routers=[])
+    handlers = exception_handlers(ERRORS) | {RateLimited: _rate_limited}
+    app = create_service_app(
+        runtime,
+        title="Base Platform conversations",
+        routers=[
+            conversations.router,
+            messages.router,
+            channel_accounts.router,
+            public.router,
+        ],
+        exception_handlers=handlers,
+    )
+    app.state.webchat_limits = WebChatLimits(
+        settings.webchat_per_visitor, settings.webchat_per_address, settings.webchat_window_seconds
+    )
+    return app

@@ -1,10 +1,35 @@
 """Tables of the `conversations` schema. Only this service reads or writes them."""
 
-from sqlalchemy.orm import DeclarativeBase
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import UUID as PGUUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import inbox_table, make_metadata, outbox_table
 
 SCHEMA = "conversations"
+
+CHANNEL_CHECK = (
+    "channel IN ('web', 'instagram', 'whatsapp', 'sms', 'messenger', 'chatgpt', 'phone')"
+)
 
 
 class Base(DeclarativeBase):
@@ -13,3 +38,130 @@ class Base(DeclarativeBase):
 
 outbox = outbox_table(Base.metadata)
 inbox = inbox_table(Base.metadata)
+
+
+class Workspace(Base):
+    """Local projection of the workspaces service, fed by `workspace.*` events.
+
+    A deleted workspace stays as a tombstone so a late `workspace.updated` cannot revive it.
+    Handles are unique upstream, not here: events of two workspaces may arrive out of order.
+    """
+
+    __tablename__ = "workspaces"
+    __table_args__ = (
+        Index("ix_workspaces_owner_id", "owner_id"),
+        Index("ix_workspaces_handle", "handle"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(PGUUID(as_uuid=True), primary_key=True)
+    owner_id: Mapped[uuid.UUID] = mapped_column(PGUUID(as_uuid=True))
+    handle: Mapped[str] = mapped_column(String(100))
+    timezone: Mapped[str] = mapped_column(String(64))
+    deleted: Mapped[bool] = mapped_column(server_default=text("false"))
+    # occurred_at of the event that wrote this row: older snapshots never overwrite newer ones.
+    source_updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ChannelAccount(Base):
+    __tablename__ = "channel_accounts"
+    __table_args__ = (
+        UniqueConstraint("channel", "account_id"),
+        CheckConstraint(CHANNEL_CHECK, name="channel"),
+        Index("ix_channel_accounts_workspace_id", "workspace_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        PGUUID(as_uuid=True), primary_key=True, default=uuid.uuid4
+    )
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(20))
+    account_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "channel", "visitor_id"),
+        CheckConstraint(CHANNEL_CHECK, name="channel"),
+        CheckConstraint("status IN ('open', 'pending', 'resolved')", name="status"),
+        CheckConstraint("time_saved_seconds >= 0", name="time_saved_not_negative"),
+        CheckConstraint("message_count >= 0", name="message_count_not_negative"),
+        Index("ix_conversations_workspace_activity", "workspace_id", text("last_activity_at DESC")),
+        Index("ix_conversations_tags", "tags", postgresql_using="gin"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        PGUUID(as_uuid=True), primary_key=True, default=uuid.uuid4
+    )
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(20))
+    visitor_id: Mapped[str] = mapped_column(String(200))
+    visitor_name: Mapped[str | None] = mapped_column(String(200))
+    visitor_contact: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), server_default="open")
+    tags: Mapped[list[str]] = mapped_column(ARRAY(String(32)), server_default=text("'{}'"))
+    time_saved_seconds: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    message_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # last_message_at, or started_at while there is no message: "newest activity first".
+    last_activity_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        # One provider message is stored once, whatever the retries; NULLs (owner replies,
+        # web chat) are distinct.
+        UniqueConstraint("channel", "external_id"),
+        CheckConstraint(CHANNEL_CHECK, name="channel"),
+        CheckConstraint("role IN ('visitor', 'agent', 'owner')", name="role"),
+        Index("ix_messages_conversation_order", "conversation_id", "sent_at", "id"),
+        Index("ix_messages_workspace_sent", "workspace_id", "sent_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        PGUUID(as_uuid=True), primary_key=True, default=uuid.uuid4
+    )
+    conversation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    workspace_id: Mapped[uuid.UUID] = mapped_column(PGUUID(as_uuid=True))
+    role: Mapped[str] = mapped_column(String(20))
+    content: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    # Provider time: messages of a conversation are ordered by it, then by id.
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    meta: Mapped[dict[str, Any]] = mapped_column(
+        "metadata", JSONB, server_default=text("'{}'::jsonb")
+    )
+    # Outbound messages only: sent < delivered < read, or failed.
+    delivery_status: Mapped[str | None] = mapped_column(String(20))
+    delivery_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class UnroutedMessage(Base):
+    """An accepted inbound item no workspace claims: kept for operators, never retried."""
+
+    __tablename__ = "unrouted_messages"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(PGUUID(as_uuid=True), unique=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    account_id: Mapped[str | None] = mapped_column(String(200))
+    workspace_id: Mapped[uuid.UUID | None] = mapped_column(PGUUID(as_uuid=True))
+    external_id: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )

@@ -1,12 +1,29 @@
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conversations.db.models import outbox
+from conversations.db.repositories import (
+    ChannelAccountRepository,
+    ConversationRepository,
+    MessageRepository,
+    UnroutedRepository,
+    WorkspaceRepository,
+)
 from shared.db import UnitOfWork
 
 
 class ConversationsUnitOfWork(UnitOfWork):
+    workspaces: WorkspaceRepository
+    channel_accounts: ChannelAccountRepository
+    conversations: ConversationRepository
+    messages: MessageRepository
+    unrouted: UnroutedRepository
+
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         super().__init__(sessionmaker, outbox, producer="conversations")
 
     def on_enter(self) -> None:
-        """Repositories are built here on the fresh session."""
+        self.workspaces = WorkspaceRepository(self.session)
+        self.channel_accounts = ChannelAccountRepository(self.session)
+        self.conversations = ConversationRepository(self.session)
+        self.messages = MessageRepository(self.session)
+        self.unrouted = UnroutedRepository(self.session)

@@ -1,0 +1,333 @@
+"""Repositories: every query of the service, each holding the unit of work's session."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, delete, exists, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conversations.db.models import (
+    ChannelAccount,
+    Conversation,
+    Message,
+    UnroutedMessage,
+    Workspace,
+)
+
+
+class WorkspaceRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, workspace_id: uuid.UUID) -> Workspace | None:
+        return await self.session.scalar(
+            select(Workspace).where(Workspace.id == workspace_id, Workspace.deleted.is_(False))
+        )
+
+    async def for_owner(self, owner_id: uuid.UUID) -> Workspace | None:
+        return await self.session.scalar(
+            select(Workspace)
+            .where(Workspace.owner_id == owner_id, Workspace.deleted.is_(False))
+            .order_by(Workspace.source_updated_at.desc())
+            .limit(1)
+        )
+
+    async def by_handle(self, handle: str) -> Workspace | None:
+        return await self.session.scalar(
+            select(Workspace)
+            .where(Workspace.handle == handle.lower(), Workspace.deleted.is_(False))
+            .order_by(Workspace.source_updated_at.desc())
+            .limit(1)
+        )
+
+    async def upsert(
+        self,
+        workspace_id: uuid.UUID,
+        owner_id: uuid.UUID,
+        handle: str,
+        timezone: str,
+        occurred_at: datetime,
+        deleted: bool = False,
+    ) -> None:
+        """Newest snapshot wins; a tombstone is final."""
+        values = {
+            "id": workspace_id,
+            "owner_id": owner_id,
+            "handle": handle.lower(),
+            "timezone": timezone,
+            "deleted": deleted,
+            "source_updated_at": occurred_at,
+        }
+        stmt = insert(Workspace).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[Workspace.id],
+            set_={k: stmt.excluded[k] for k in values if k != "id"},
+            where=and_(
+                Workspace.deleted.is_(False),
+                or_(
+                    stmt.excluded.deleted.is_(True),
+                    Workspace.source_updated_at <= stmt.excluded.source_updated_at,
+                ),
+            ),
+        )
+        await self.session.execute(stmt)
+
+    async def purge_contents(self, workspace_id: uuid.UUID) -> None:
+        """Remove everything this service keeps for a workspace, except its tombstone."""
+        await self.session.execute(delete(Message).where(Message.workspace_id == workspace_id))
+        await self.session.execute(
+            delete(Conversation).where(Conversation.workspace_id == workspace_id)
+        )
+        await self.session.execute(
+            delete(ChannelAccount).where(ChannelAccount.workspace_id == workspace_id)
+        )
+
+
+class ChannelAccountRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, account: ChannelAccount) -> bool:
+        """False when (channel, account id) is already taken."""
+        stmt = (
+            insert(ChannelAccount)
+            .values(
+                id=account.id,
+                workspace_id=account.workspace_id,
+                channel=account.channel,
+                account_id=account.account_id,
+                name=account.name,
+            )
+            .on_conflict_do_nothing(index_elements=["channel", "account_id"])
+            .returning(ChannelAccount.created_at)
+        )
+        created_at = await self.session.scalar(stmt)
+        if created_at is None:
+            return False
+        account.created_at = created_at
+        return True
+
+    async def get(self, workspace_id: uuid.UUID, account_id: uuid.UUID) -> ChannelAccount | None:
+        return await self.session.scalar(
+            select(ChannelAccount).where(
+                ChannelAccount.id == account_id, ChannelAccount.workspace_id == workspace_id
+            )
+        )
+
+    async def route(self, channel: str, external_account_id: str) -> uuid.UUID | None:
+        return await self.session.scalar(
+            select(ChannelAccount.workspace_id).where(
+                ChannelAccount.channel == channel,
+                ChannelAccount.account_id == external_account_id,
+            )
+        )
+
+    async def page(
+        self, workspace_id: uuid.UUID, skip: int, limit: int
+    ) -> tuple[list[ChannelAccount], int]:
+        where = ChannelAccount.workspace_id == workspace_id
+        count = await self.session.scalar(select(func.count()).where(where)) or 0
+        rows = await self.session.scalars(
+            select(ChannelAccount)
+            .where(where)
+            .order_by(ChannelAccount.created_at, ChannelAccount.id)
+            .offset(skip)
+            .limit(limit)
+        )
+        return list(rows), count
+
+    async def delete(self, account: ChannelAccount) -> None:
+        await self.session.delete(account)
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationFilter:
+    channel: str | None = None
+    status: str | None = None
+    tag: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    text: str | None = None
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class ConversationRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(
+        self, workspace_id: uuid.UUID, conversation_id: uuid.UUID, lock: bool = False
+    ) -> Conversation | None:
+        stmt = select(Conversation).where(
+            Conversation.id == conversation_id, Conversation.workspace_id == workspace_id
+        )
+        if lock:
+            stmt = stmt.with_for_update()
+        return await self.session.scalar(stmt)
+
+    async def get_any(self, conversation_id: uuid.UUID) -> Conversation | None:
+        return await self.session.get(Conversation, conversation_id)
+
+    async def insert_if_absent(self, values: dict[str, Any]) -> Conversation | None:
+        """Insert unless (workspace, channel, visitor) exists; None when it already did.
+
+        A concurrent insert of the same visitor waits for the other transaction, so two
+        consumers never open two conversations for one visitor.
+        """
+        stmt = (
+            insert(Conversation)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["workspace_id", "channel", "visitor_id"])
+            .returning(Conversation)
+        )
+        return (await self.session.scalars(stmt)).first()
+
+    async def by_visitor(
+        self, workspace_id: uuid.UUID, channel: str, visitor_id: str
+    ) -> Conversation | None:
+        return await self.session.scalar(
+            select(Conversation).where(
+                Conversation.workspace_id == workspace_id,
+                Conversation.channel == channel,
+                Conversation.visitor_id == visitor_id,
+            )
+        )
+
+    def _filtered(self, workspace_id: uuid.UUID, f: ConversationFilter) -> Select[Any]:
+        stmt = select(Conversation).where(Conversation.workspace_id == workspace_id)
+        if f.channel:
+            stmt = stmt.where(Conversation.channel == f.channel)
+        if f.status:
+            stmt = stmt.where(Conversation.status == f.status)
+        if f.tag:
+            stmt = stmt.where(Conversation.tags.contains([f.tag]))
+        # Active in the range: started before its end and last active after its start.
+        if f.start:
+            stmt = stmt.where(Conversation.last_activity_at >= f.start)
+        if f.end:
+            stmt = stmt.where(Conversation.started_at < f.end)
+        if f.text:
+            stmt = stmt.where(
+                exists().where(
+                    Message.conversation_id == Conversation.id,
+                    Message.content.ilike(f"%{_escape_like(f.text)}%", escape="\\"),
+                )
+            )
+        return stmt
+
+    async def page(
+        self, workspace_id: uuid.UUID, f: ConversationFilter, skip: int, limit: int
+    ) -> tuple[list[Conversation], int]:
+        stmt = self._filtered(workspace_id, f)
+        count = await self.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        rows = await self.session.scalars(
+            stmt.order_by(Conversation.last_activity_at.desc(), Conversation.id.desc())
+            .offset(skip)
+            .limit(limit)
+        )
+        return list(rows), count
+
+    async def record_message(
+        self,
+        conversation_id: uuid.UUID,
+        sent_at: datetime,
+        *,
+        reopen: bool,
+        time_saved_seconds: int = 0,
+    ) -> None:
+        """Counters move in SQL, so concurrent consumers never lose an increment."""
+        values: dict[str, Any] = {
+            "message_count": Conversation.message_count + 1,
+            "last_message_at": func.greatest(Conversation.last_message_at, sent_at),
+            "last_activity_at": func.greatest(Conversation.last_activity_at, sent_at),
+            "started_at": func.least(Conversation.started_at, sent_at),
+            "time_saved_seconds": Conversation.time_saved_seconds + time_saved_seconds,
+            "updated_at": func.now(),
+        }
+        if reopen:
+            values["status"] = "open"
+        await self.session.execute(
+            update(Conversation).where(Conversation.id == conversation_id).values(**values)
+        )
+
+    async def recount(self, conversation_id: uuid.UUID) -> None:
+        """After a message is deleted: count and last message from what is left."""
+        remaining = select(func.count(), func.max(Message.sent_at)).where(
+            Message.conversation_id == conversation_id
+        )
+        count, last = (await self.session.execute(remaining)).one()
+        await self.session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id)
+            .values(
+                message_count=count,
+                last_message_at=last,
+                last_activity_at=func.coalesce(last, Conversation.started_at),
+                updated_at=func.now(),
+            )
+        )
+
+    async def delete(self, conversation: Conversation) -> None:
+        await self.session.delete(conversation)
+
+
+class MessageRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def insert_once(self, values: dict[str, Any]) -> Message | None:
+        """Insert; None when the provider message (channel, external id) is already stored."""
+        stmt = (
+            insert(Message)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+            .returning(Message)
+        )
+        return (await self.session.scalars(stmt)).first()
+
+    async def get(self, workspace_id: uuid.UUID, message_id: uuid.UUID) -> Message | None:
+        return await self.session.scalar(
+            select(Message).where(Message.id == message_id, Message.workspace_id == workspace_id)
+        )
+
+    async def by_external_id(self, channel: str, external_id: str) -> Message | None:
+        return await self.session.scalar(
+            select(Message)
+            .where(Message.channel == channel, Message.external_id == external_id)
+            .with_for_update()
+        )
+
+    async def page(
+        self, conversation_id: uuid.UUID, skip: int, limit: int
+    ) -> tuple[list[Message], int]:
+        where = Message.conversation_id == conversation_id
+        count = await self.session.scalar(select(func.count()).where(where)) or 0
+        rows = await self.session.scalars(
+            select(Message)
+            .where(where)
+            .order_by(Message.sent_at, Message.id)
+            .offset(skip)
+            .limit(limit)
+        )
+        return list(rows), count
+
+    async def delete(self, message: Message) -> None:
+        await self.session.delete(message)
+
+
+class UnroutedRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def record(self, values: dict[str, Any]) -> None:
+        await self.session.execute(
+            insert(UnroutedMessage).values(**values).on_conflict_do_nothing()
+        )

@@ -1,0 +1,105 @@
+"""The analytics queries behind `GET /conversations/stats`, in the workspace's local time."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+_CONVERSATIONS = """
+    SELECT {key} AS key, count(*) AS n
+    FROM conversations.conversations c
+    WHERE c.workspace_id = :ws AND c.started_at >= :lo AND c.started_at < :hi
+    GROUP BY 1
+"""
+
+_MESSAGES = """
+    SELECT {key} AS key, count(*) AS n
+    FROM conversations.messages m
+    JOIN conversations.conversations c ON c.id = m.conversation_id
+    WHERE m.workspace_id = :ws AND m.sent_at >= :lo AND m.sent_at < :hi
+    GROUP BY 1
+"""
+
+_FIRST_RESPONSE = """
+    SELECT count(*) AS answered,
+           avg(extract(epoch FROM fr.t - fv.t)) AS average,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM fr.t - fv.t)) AS median
+    FROM conversations.conversations c
+    CROSS JOIN LATERAL (
+        SELECT min(m.sent_at) AS t FROM conversations.messages m
+        WHERE m.conversation_id = c.id AND m.role = 'visitor'
+    ) fv
+    CROSS JOIN LATERAL (
+        SELECT min(m.sent_at) AS t FROM conversations.messages m
+        WHERE m.conversation_id = c.id AND m.role IN ('agent', 'owner') AND m.sent_at >= fv.t
+    ) fr
+    WHERE c.workspace_id = :ws AND c.started_at >= :lo AND c.started_at < :hi
+      AND fr.t IS NOT NULL
+"""
+
+_TIME_SAVED_PER_DAY = """
+    SELECT d::date AS day, coalesce(s.seconds, 0) AS seconds
+    FROM generate_series(CAST(:first_day AS date), CAST(:last_day AS date), interval '1 day') d
+    LEFT JOIN (
+        SELECT (c.started_at AT TIME ZONE :tz)::date AS day, sum(c.time_saved_seconds) AS seconds
+        FROM conversations.conversations c
+        WHERE c.workspace_id = :ws AND c.started_at >= :lo AND c.started_at < :hi
+        GROUP BY 1
+    ) s ON s.day = d::date
+    ORDER BY 1
+"""
+
+
+class StatsRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def _counts(self, sql: str, key: str, params: dict[str, Any]) -> dict[str, int]:
+        rows = await self.session.execute(text(sql.format(key=key)), params)
+        return {row.key: int(row.n) for row in rows if row.key is not None}
+
+    async def compute(
+        self,
+        workspace_id: uuid.UUID,
+        tz: str,
+        lo: datetime,
+        hi: datetime,
+        first_day: date,
+        last_day: date,
+    ) -> dict[str, Any]:
+        p = {"ws": workspace_id, "lo": lo, "hi": hi}
+        conversations = {
+            "by_channel": await self._counts(_CONVERSATIONS, "c.channel", p),
+            "by_status": await self._counts(_CONVERSATIONS, "c.status", p),
+            "by_tag": await self._counts(_CONVERSATIONS, "unnest(c.tags)", p),
+        }
+        conversations["total"] = sum(conversations["by_channel"].values())  # type: ignore[assignment]
+        messages = {
+            "by_channel": await self._counts(_MESSAGES, "m.channel", p),
+            "by_status": await self._counts(_MESSAGES, "c.status", p),
+            "by_tag": await self._counts(_MESSAGES, "unnest(c.tags)", p),
+            "by_role": await self._counts(_MESSAGES, "m.role", p),
+        }
+        messages["total"] = sum(messages["by_channel"].values())  # type: ignore[assignment]
+        fr = (await self.session.execute(text(_FIRST_RESPONSE), p)).one()
+        days = await self.session.execute(
+            text(_TIME_SAVED_PER_DAY), p | {"tz": tz, "first_day": first_day, "last_day": last_day}
+        )
+        per_day = [{"date": row.day, "seconds": int(row.seconds)} for row in days]
+        return {
+            "conversations": conversations,
+            "messages": messages,
+            "first_response": {
+                "answered": int(fr.answered),
+                "average_seconds": float(fr.average) if fr.average is not None else None,
+                "median_seconds": float(fr.median) if fr.median is not None else None,
+            },
+            "time_saved": {
+                "total_seconds": sum(d["seconds"] for d in per_day),  # type: ignore[misc]
+                "per_day": per_day,
+            },
+        }

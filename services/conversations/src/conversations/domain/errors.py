@@ -1,0 +1,47 @@
+"""Domain errors; the API maps each to a status, the message is the readable detail."""
+
+
+class NotAuthenticated(Exception):
+    """The request acts for nobody, but the route needs an owner."""
+
+
+class NoWorkspace(LookupError):
+    """The caller owns no (live) workspace yet."""
+
+
+class WorkspaceNotFound(LookupError):
+    pass
+
+
+class ConversationNotFound(LookupError):
+    pass
+
+
+class MessageNotFound(LookupError):
+    pass
+
+
+class ChannelAccountNotFound(LookupError):
+    pass
+
+
+class ChannelAccountTaken(Exception):
+    """(channel, account id) already routes to a workspace."""
+
+
+class VisitorTaken(Exception):
+    """The workspace already has a conversation with this visitor on this channel."""
+
+
+class InvalidVisitorToken(Exception):
+    pass
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("Too many requests, slow down")
+        self.retry_after = retry_after
+
+
+class InvalidRange(ValueError):
+    """A date range the stats cannot cover."""

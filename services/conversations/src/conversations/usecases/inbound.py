@@ -1,0 +1,128 @@
+"""Consuming `inbound_message.accepted`: every channel's messages in, once, in order."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime
+
+from conversations.db.models import Conversation
+from conversations.db.uow import ConversationsUnitOfWork
+from conversations.domain.rules import delivery_advances, normalize_delivery_state
+from conversations.usecases.messages import emit_started, store_message
+from shared.events import Envelope, InboundMessageAcceptedV1
+
+log = logging.getLogger(__name__)
+
+
+async def accept_inbound_message(uow: ConversationsUnitOfWork, envelope: Envelope) -> None:
+    """Route to a workspace, open or continue the conversation, store the message once.
+
+    Runs inside the consumer's transaction (inbox claim + effect + outbox, one commit). What
+    cannot be routed is recorded in `unrouted_messages` and acknowledged: retrying would not
+    make an unknown account known.
+    """
+    event = envelope.parsed()
+    assert isinstance(event, InboundMessageAcceptedV1)
+    workspace_id = await _route(uow, event)
+    if workspace_id is None:
+        await _record_unrouted(uow, envelope, event, "unknown_account")
+        return
+    if event.kind == "status":
+        await _apply_receipt(uow, event)
+        return
+
+    conversation, created = await _conversation_for(uow, workspace_id, event)
+    if conversation is None:
+        await _record_unrouted(uow, envelope, event, "unknown_conversation")
+        return
+    if created:
+        await emit_started(uow, conversation)
+    await store_message(
+        uow,
+        conversation,
+        role="visitor",
+        content=event.content,
+        sent_at=event.sent_at,
+        external_id=event.external_id,
+        metadata=event.metadata,
+    )
+
+
+async def _route(uow: ConversationsUnitOfWork, event: InboundMessageAcceptedV1) -> uuid.UUID | None:
+    if event.workspace_id is not None:
+        workspace = await uow.workspaces.get(event.workspace_id)
+        return workspace.id if workspace else None
+    if event.account_id is not None:
+        workspace_id = await uow.channel_accounts.route(event.channel, event.account_id)
+        # An account of a deleted workspace is gone with it; this guards a race with that.
+        if workspace_id is not None and await uow.workspaces.get(workspace_id) is not None:
+            return workspace_id
+    return None
+
+
+async def _conversation_for(
+    uow: ConversationsUnitOfWork, workspace_id: uuid.UUID, event: InboundMessageAcceptedV1
+) -> tuple[Conversation | None, bool]:
+    if event.conversation_id is not None:
+        found = await uow.conversations.get(workspace_id, event.conversation_id)
+        if found is not None and found.channel != event.channel:
+            found = None
+        return found, False
+    created = await uow.conversations.insert_if_absent(
+        {
+            "id": uuid.uuid4(),
+            "workspace_id": workspace_id,
+            "channel": event.channel,
+            "visitor_id": event.visitor_id,
+            "visitor_name": event.visitor_name,
+            "visitor_contact": event.visitor_contact,
+            "started_at": event.sent_at,
+            "last_activity_at": event.sent_at,
+        }
+    )
+    if created is not None:
+        return created, True
+    existing = await uow.conversations.by_visitor(workspace_id, event.channel, event.visitor_id)
+    if existing is not None and existing.visitor_name is None and event.visitor_name:
+        existing.visitor_name = event.visitor_name
+    return existing, False
+
+
+async def _apply_receipt(uow: ConversationsUnitOfWork, event: InboundMessageAcceptedV1) -> None:
+    state = normalize_delivery_state(event.status or "")
+    if state is None:
+        log.info("delivery state ignored", extra={"status": event.status})
+        return
+    message = await uow.messages.by_external_id(event.channel, event.external_id)
+    if message is None:
+        # A receipt for a message sent outside this platform: nothing of ours to update.
+        log.info("receipt for an unknown message", extra={"channel": event.channel})
+        return
+    if delivery_advances(message.delivery_status, state):
+        message.delivery_status = state
+        message.delivery_updated_at = event.sent_at or datetime.now(UTC)
+
+
+async def _record_unrouted(
+    uow: ConversationsUnitOfWork,
+    envelope: Envelope,
+    event: InboundMessageAcceptedV1,
+    reason: str,
+) -> None:
+    log.warning(
+        "inbound message not routed",
+        extra={"reason": reason, "channel": event.channel, "account_id": event.account_id},
+    )
+    await uow.unrouted.record(
+        {
+            "event_id": envelope.event_id,
+            "channel": event.channel,
+            "account_id": event.account_id,
+            "workspace_id": event.workspace_id,
+            "external_id": event.external_id,
+            "kind": event.kind,
+            "reason": reason,
+            "payload": envelope.payload,
+        }
+    )

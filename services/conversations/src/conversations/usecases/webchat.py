@@ -1,0 +1,56 @@
+"""Web chat: a visitor opens a conversation on a workspace's public page and writes in it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from conversations.db.models import Conversation, Message
+from conversations.db.uow import ConversationsUnitOfWork
+from conversations.domain.errors import ConversationNotFound, WorkspaceNotFound
+from conversations.usecases.messages import emit_started, store_message
+
+
+async def open_web_conversation(
+    uow: ConversationsUnitOfWork,
+    handle: str,
+    visitor_name: str | None,
+    visitor_contact: str | None,
+) -> Conversation:
+    async with uow:
+        workspace = await uow.workspaces.by_handle(handle)
+        if workspace is None:
+            raise WorkspaceNotFound("Workspace not found")
+        now = datetime.now(UTC)
+        conversation = await uow.conversations.insert_if_absent(
+            {
+                "id": uuid.uuid4(),
+                "workspace_id": workspace.id,
+                "channel": "web",
+                # Each web chat is its own visitor: the token, not a cookie, identifies them.
+                "visitor_id": f"web:{uuid.uuid4().hex}",
+                "visitor_name": visitor_name,
+                "visitor_contact": visitor_contact,
+                "started_at": now,
+                "last_activity_at": now,
+            }
+        )
+        assert conversation is not None  # fresh visitor id
+        await emit_started(uow, conversation)
+        await uow.commit()
+        return conversation
+
+
+async def post_visitor_message(
+    uow: ConversationsUnitOfWork, conversation_id: uuid.UUID, content: str
+) -> Message:
+    async with uow:
+        conversation = await uow.conversations.get_any(conversation_id)
+        if conversation is None or conversation.channel != "web":
+            raise ConversationNotFound("Conversation not found")
+        message = await store_message(
+            uow, conversation, role="visitor", content=content, sent_at=datetime.now(UTC)
+        )
+        assert message is not None
+        await uow.commit()
+        return message
