@@ -1,0 +1,78 @@
+"""/workspaces: the caller's workspace, and every workspace for superusers."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, status
+
+from shared.web import Page, PaginationDep, PrincipalDep
+from workspaces.api.deps import OwnerDep, UowDep
+from workspaces.api.schemas import (
+    HandleAvailabilityRead,
+    WorkspaceCreate,
+    WorkspaceRead,
+    WorkspaceUpdate,
+)
+from workspaces.domain.inputs import NewWorkspace, WorkspaceChanges
+from workspaces.usecases import workspaces as usecases
+
+router = APIRouter(prefix="/workspaces", tags=["workspaces"])
+
+NOT_FOUND = {status.HTTP_404_NOT_FOUND: {"description": "No such workspace of yours"}}
+
+
+@router.post(
+    "/",
+    status_code=status.HTTP_201_CREATED,
+    responses={status.HTTP_409_CONFLICT: {"description": "You have one, or the handle is taken"}},
+)
+async def create_workspace(body: WorkspaceCreate, uow: UowDep, owner: OwnerDep) -> WorkspaceRead:
+    workspace = await usecases.create_workspace(uow, owner, NewWorkspace(**body.model_dump()))
+    return WorkspaceRead.model_validate(workspace)
+
+
+@router.get("/")
+async def list_workspaces(
+    uow: UowDep,
+    owner: OwnerDep,
+    page: PaginationDep,
+    q: Annotated[str | None, Query(max_length=63, description="Part of a handle")] = None,
+) -> Page[WorkspaceRead]:
+    """Superusers see every workspace; anyone else sees their own."""
+    rows, count = await usecases.list_workspaces(uow, owner, q=q, skip=page.skip, limit=page.limit)
+    return Page(data=[WorkspaceRead.model_validate(w) for w in rows], count=count)
+
+
+@router.get("/me", responses=NOT_FOUND)
+async def read_my_workspace(uow: UowDep, owner: OwnerDep) -> WorkspaceRead:
+    return WorkspaceRead.model_validate(await usecases.get_my_workspace(uow, owner))
+
+
+@router.get("/handle-available")
+async def handle_available(
+    uow: UowDep,
+    _: PrincipalDep,
+    handle: Annotated[str, Query(max_length=255)],
+) -> HandleAvailabilityRead:
+    """Whether a handle can be used; an invalid one is unavailable, with the reason."""
+    return HandleAvailabilityRead.model_validate(await usecases.check_handle(uow, handle))
+
+
+@router.get("/{workspace_id}", responses=NOT_FOUND)
+async def read_workspace(workspace_id: UUID, uow: UowDep, owner: OwnerDep) -> WorkspaceRead:
+    return WorkspaceRead.model_validate(await usecases.get_workspace(uow, owner, workspace_id))
+
+
+@router.patch("/{workspace_id}", responses=NOT_FOUND)
+async def update_workspace(
+    workspace_id: UUID, body: WorkspaceUpdate, uow: UowDep, owner: OwnerDep
+) -> WorkspaceRead:
+    changes = WorkspaceChanges(**body.model_dump(exclude_unset=True))  # type: ignore[typeddict-item]
+    workspace = await usecases.update_workspace(uow, owner, workspace_id, changes)
+    return WorkspaceRead.model_validate(workspace)
+
+
+@router.delete("/{workspace_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
+async def delete_workspace(workspace_id: UUID, uow: UowDep, owner: OwnerDep) -> None:
+    """Deletes the workspace and all its services."""
+    await usecases.delete_workspace(uow, owner, workspace_id)
