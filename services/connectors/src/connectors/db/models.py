@@ -1,6 +1,25 @@
 """Tables of the `connectors` schema. Only this service reads or writes them."""
 
-from sqlalchemy.orm import DeclarativeBase
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import inbox_table, make_metadata, outbox_table
 
@@ -13,3 +32,124 @@ class Base(DeclarativeBase):
 
 outbox = outbox_table(Base.metadata)
 inbox = inbox_table(Base.metadata)
+
+
+def _now() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+class Workspace(Base):
+    """Local projection of the workspaces service, fed by `workspace.*` events.
+
+    A deleted workspace stays as a tombstone (`deleted_at`), so a late `created` or
+    `updated` delivered after the `deleted` cannot bring it back.
+    """
+
+    __tablename__ = "workspaces"
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    owner_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    handle: Mapped[str] = mapped_column(String(100), nullable=False)
+    timezone: Mapped[str] = mapped_column(String(64), nullable=False)
+    # occurred_at of the newest event applied; older deliveries are ignored.
+    source_version: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = _now()
+
+    __table_args__ = (
+        Index(
+            "ix_workspaces_owner_live",
+            "owner_id",
+            unique=True,
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+    )
+
+
+class Connector(Base):
+    __tablename__ = "connectors"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey(Workspace.workspace_id), nullable=False, index=True
+    )
+    provider: Mapped[str] = mapped_column(String(20), nullable=False)
+    name: Mapped[str] = mapped_column(String(120), nullable=False)
+    # The whole typed config as Fernet ciphertext; never stored or logged in clear.
+    config_encrypted: Mapped[str] = mapped_column(Text, nullable=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    status: Mapped[str] = mapped_column(String(20), nullable=False, server_default="unchecked")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Non-secret provider references, used to route webhooks to this connector.
+    account_ref: Mapped[str | None] = mapped_column(String(300))
+    organization_ref: Mapped[str | None] = mapped_column(String(300))
+    location_ref: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = _now()
+
+    __table_args__ = (
+        CheckConstraint("provider IN ('calendly', 'square', 'agendapro')", name="provider"),
+        CheckConstraint("status IN ('ok', 'error', 'unchecked')", name="status"),
+        # The invariant itself: at most one active connector per workspace.
+        Index(
+            "ix_connectors_one_active_per_workspace",
+            "workspace_id",
+            unique=True,
+            postgresql_where=text("is_active"),
+        ),
+        Index("ix_connectors_provider_account", "provider", "account_ref"),
+        Index("ix_connectors_provider_organization", "provider", "organization_ref"),
+        Index("ix_connectors_provider_location", "provider", "location_ref"),
+    )
+
+
+class Booking(Base):
+    """Bookings seen through a connector: made by the platform or reported by a webhook."""
+
+    __tablename__ = "bookings"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    connector_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey(Connector.id, ondelete="CASCADE"), nullable=False
+    )
+    workspace_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    provider: Mapped[str] = mapped_column(String(20), nullable=False)
+    external_id: Mapped[str] = mapped_column(String(300), nullable=False)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    source: Mapped[str] = mapped_column(String(20), nullable=False)
+    event_type: Mapped[str | None] = mapped_column(String(300))
+    start_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    end_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = _now()
+
+    __table_args__ = (
+        UniqueConstraint("connector_id", "external_id"),
+        Index(
+            "ix_bookings_connector_idempotency_key",
+            "connector_id",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
+        CheckConstraint("status IN ('confirmed', 'cancelled')", name="status"),
+        CheckConstraint("source IN ('platform', 'provider')", name="source"),
+    )
+
+
+class WebhookReceipt(Base):
+    """One row per provider delivery: de-duplicates retries and records unrouted ones."""
+
+    __tablename__ = "webhook_receipts"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(20), nullable=False)
+    delivery_key: Mapped[str] = mapped_column(String(400), nullable=False)
+    event_type: Mapped[str] = mapped_column(String(100), nullable=False)
+    outcome: Mapped[str] = mapped_column(String(20), nullable=False)
+    connector_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    received_at: Mapped[datetime] = _now()
+
+    __table_args__ = (UniqueConstraint("provider", "delivery_key"),)

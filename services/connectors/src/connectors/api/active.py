@@ -1,0 +1,98 @@
+"""The active connector's provider, as the rest of the platform uses it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from connectors.api.deps import ServicesDep, UserDep
+from connectors.api.schemas import (
+    AvailabilityQuery,
+    AvailabilityRead,
+    BookingCreate,
+    BookingRead,
+    EventTypeRead,
+    SlotRead,
+)
+from connectors.domain.scheduling import Visitor
+from connectors.usecases import scheduling as uc
+from shared.web import Page
+
+router = APIRouter(prefix="/connectors/active", tags=["scheduling"])
+
+
+@router.get("/event-types")
+async def list_event_types(user: UserDep, services: ServicesDep) -> Page[EventTypeRead]:
+    types = await uc.list_event_types(services.uow, services.vault, services.providers, user)
+    data = [
+        EventTypeRead(
+            id=t.id, name=t.name, duration_minutes=t.duration_minutes, description=t.description
+        )
+        for t in types
+    ]
+    return Page(data=data, count=len(data))
+
+
+@router.get("/availability")
+async def availability(
+    query: Annotated[AvailabilityQuery, Query()], user: UserDep, services: ServicesDep
+) -> AvailabilityRead:
+    """Free slots between two dates (inclusive), in the workspace's timezone."""
+    timezone, slots = await uc.find_availability(
+        services.uow,
+        services.vault,
+        services.providers,
+        user,
+        query.event_type,
+        query.start,
+        query.end,
+    )
+    data = [SlotRead(start=s.start, end=s.end, staff_id=s.staff_id) for s in slots]
+    return AvailabilityRead(timezone=timezone, data=data, count=len(data))
+
+
+@router.post("/bookings", status_code=status.HTTP_201_CREATED)
+async def create_booking(
+    body: BookingCreate, user: UserDep, services: ServicesDep, response: Response
+) -> BookingRead:
+    """Book a slot for a visitor. Repeating a request with its idempotency key is safe."""
+    outcome = await uc.create_booking(
+        services.uow,
+        services.vault,
+        services.providers,
+        user,
+        event_type=body.event_type,
+        start=body.start,
+        visitor=Visitor(name=body.name, email=body.email, phone=body.phone),
+        staff_id=body.staff_id,
+        notes=body.notes,
+        idempotency_key=body.idempotency_key,
+        conversation_id=body.conversation_id,
+    )
+    if outcome.replayed:
+        response.status_code = status.HTTP_200_OK
+    b = outcome.booking
+    return BookingRead(
+        id=b.id,
+        connector_id=outcome.connector_id,
+        provider=outcome.provider,
+        event_type=b.event_type,
+        start=b.start,
+        end=b.end,
+        status=b.status,
+        idempotency_key=outcome.idempotency_key,
+    )
+
+
+@router.delete("/bookings/{booking_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def cancel_booking(
+    booking_id: str,
+    user: UserDep,
+    services: ServicesDep,
+    reason: Annotated[str | None, Query(max_length=500)] = None,
+) -> Response:
+    await uc.cancel_booking(
+        services.uow, services.vault, services.providers, user, booking_id, reason
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, model_validator
+
+from connectors.domain.config import ConnectorConfig
+from connectors.usecases.connectors import ConnectorView
+
+Name = Field(min_length=1, max_length=120)
+
+
+class ConnectorCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Name
+    config: ConnectorConfig
+
+
+class ConnectorUpdate(BaseModel):
+    """Partial: config fields not sent keep their values (secrets included)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    config: dict[str, Any] | None = None
+
+
+class ConnectorRead(BaseModel):
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    provider: Literal["calendly", "square", "agendapro"]
+    name: str
+    config: dict[str, Any] = Field(description="Credentials are masked, e.g. `****abcd`")
+    is_active: bool
+    status: Literal["ok", "error", "unchecked"]
+    last_error: str | None
+    checked_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, view: ConnectorView) -> ConnectorRead:
+        c = view.connector
+        return cls(
+            id=c.id,
+            workspace_id=c.workspace_id,
+            provider=c.provider,  # type: ignore[arg-type]
+            name=c.name,
+            config=view.config,
+            is_active=c.is_active,
+            status=c.status,  # type: ignore[arg-type]
+            last_error=c.last_error,
+            checked_at=c.checked_at,
+            created_at=c.created_at,
+            updated_at=c.updated_at,
+        )
+
+
+class EventTypeRead(BaseModel):
+    id: str
+    name: str
+    duration_minutes: int | None = None
+    description: str | None = None
+
+
+class SlotRead(BaseModel):
+    start: datetime
+    end: datetime | None = None
+    staff_id: str | None = None
+
+
+class AvailabilityRead(BaseModel):
+    timezone: str
+    data: list[SlotRead]
+    count: int
+
+
+class AvailabilityQuery(BaseModel):
+    event_type: str = Field(min_length=1, max_length=300)
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _range(self) -> AvailabilityQuery:
+        if self.end < self.start:
+            raise ValueError("end must not be before start")
+        if (self.end - self.start).days > 31:
+            raise ValueError("ask for at most 31 days at a time")
+        return self
+
+
+class BookingCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event_type: str = Field(min_length=1, max_length=300)
+    start: AwareDatetime = Field(description="A slot start from the availability answer")
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")
+    staff_id: str | None = Field(default=None, max_length=100)
+    notes: str | None = Field(default=None, max_length=1000)
+    idempotency_key: str | None = Field(
+        default=None,
+        min_length=8,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="Repeat a request with the same key to get the same booking back",
+    )
+    conversation_id: uuid.UUID | None = None
+
+
+class BookingRead(BaseModel):
+    id: str
+    connector_id: uuid.UUID
+    provider: str
+    event_type: str | None
+    start: datetime
+    end: datetime | None
+    status: str
+    idempotency_key: str
+
+
+class WebhookAck(BaseModel):
+    status: str

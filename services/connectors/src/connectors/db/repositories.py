@@ -1,0 +1,223 @@
+"""Repositories: each holds the unit of work's session; no commits happen here."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connectors.db.models import Booking, Connector, WebhookReceipt, Workspace
+
+
+class WorkspaceRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def of_owner(self, owner_id: uuid.UUID, *, lock: bool = False) -> Workspace | None:
+        stmt = select(Workspace).where(
+            Workspace.owner_id == owner_id, Workspace.deleted_at.is_(None)
+        )
+        if lock:
+            # Serialises everything that changes which connector is active in a workspace.
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def get(self, workspace_id: uuid.UUID, *, lock: bool = False) -> Workspace | None:
+        stmt = select(Workspace).where(Workspace.workspace_id == workspace_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def upsert(
+        self,
+        workspace_id: uuid.UUID,
+        owner_id: uuid.UUID,
+        handle: str,
+        timezone: str,
+        version: datetime,
+    ) -> bool:
+        """Insert or refresh a live workspace; stale or post-deletion events change nothing."""
+        stmt = pg_insert(Workspace).values(
+            workspace_id=workspace_id,
+            owner_id=owner_id,
+            handle=handle,
+            timezone=timezone,
+            source_version=version,
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[Workspace.workspace_id],
+            set_={
+                "owner_id": stmt.excluded.owner_id,
+                "handle": stmt.excluded.handle,
+                "timezone": stmt.excluded.timezone,
+                "source_version": stmt.excluded.source_version,
+                "updated_at": func.now(),
+            },
+            where=(Workspace.deleted_at.is_(None))
+            & (Workspace.source_version <= stmt.excluded.source_version),
+        ).returning(Workspace.workspace_id)
+        return (await self.session.execute(stmt)).first() is not None
+
+    async def tombstone(
+        self,
+        workspace_id: uuid.UUID,
+        owner_id: uuid.UUID,
+        handle: str,
+        timezone: str,
+        version: datetime,
+    ) -> None:
+        stmt = pg_insert(Workspace).values(
+            workspace_id=workspace_id,
+            owner_id=owner_id,
+            handle=handle,
+            timezone=timezone,
+            source_version=version,
+            deleted_at=func.now(),
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[Workspace.workspace_id],
+            set_={"deleted_at": func.coalesce(Workspace.deleted_at, func.now())},
+        )
+        await self.session.execute(stmt)
+
+
+class ConnectorRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, connector: Connector) -> None:
+        self.session.add(connector)
+
+    async def get(
+        self, connector_id: uuid.UUID, workspace_id: uuid.UUID, *, lock: bool = False
+    ) -> Connector | None:
+        stmt = select(Connector).where(
+            Connector.id == connector_id, Connector.workspace_id == workspace_id
+        )
+        if lock:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def list(
+        self, workspace_id: uuid.UUID, skip: int, limit: int
+    ) -> tuple[Sequence[Connector], int]:
+        where = Connector.workspace_id == workspace_id
+        count = await self.session.scalar(select(func.count()).select_from(Connector).where(where))
+        rows = (
+            await self.session.execute(
+                select(Connector)
+                .where(where)
+                .order_by(Connector.created_at, Connector.id)
+                .offset(skip)
+                .limit(limit)
+            )
+        ).scalars()
+        return list(rows), int(count or 0)
+
+    async def active(self, workspace_id: uuid.UUID) -> Connector | None:
+        stmt = select(Connector).where(
+            Connector.workspace_id == workspace_id, Connector.is_active.is_(True)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def of_workspace(self, workspace_id: uuid.UUID) -> Sequence[Connector]:
+        stmt = select(Connector).where(Connector.workspace_id == workspace_id)
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def delete(self, connector: Connector) -> None:
+        await self.session.delete(connector)
+        await self.session.flush()
+
+    async def delete_of_workspace(self, workspace_id: uuid.UUID) -> int:
+        result = await self.session.execute(
+            delete(Connector).where(Connector.workspace_id == workspace_id)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def deactivate_all(self, workspace_id: uuid.UUID) -> None:
+        await self.session.execute(
+            update(Connector)
+            .where(Connector.workspace_id == workspace_id, Connector.is_active.is_(True))
+            .values(is_active=False, updated_at=func.now())
+        )
+
+    async def matching(self, provider: str, **refs: str | None) -> Sequence[Connector]:
+        """Connectors of a provider whose stored references match any of the given ones."""
+        conditions = [
+            getattr(Connector, column) == value for column, value in refs.items() if value
+        ]
+        if not conditions:
+            return []
+
+        stmt = (
+            select(Connector)
+            .where(Connector.provider == provider, or_(*conditions))
+            .order_by(Connector.is_active.desc(), Connector.created_at)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def all_ids(self) -> list[uuid.UUID]:
+        return list((await self.session.execute(select(Connector.id))).scalars())
+
+
+class BookingRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, booking: Booking) -> None:
+        self.session.add(booking)
+
+    async def by_key(self, connector_id: uuid.UUID, idempotency_key: str) -> Booking | None:
+        stmt = select(Booking).where(
+            Booking.connector_id == connector_id, Booking.idempotency_key == idempotency_key
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def by_external_id(
+        self, connector_id: uuid.UUID, external_id: str, *, lock: bool = False
+    ) -> Booking | None:
+        stmt = select(Booking).where(
+            Booking.connector_id == connector_id, Booking.external_id == external_id
+        )
+        if lock:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+
+class WebhookReceiptRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def claim(self, provider: str, delivery_key: str, event_type: str) -> int | None:
+        """Record a delivery; None when the same delivery was already recorded."""
+        stmt = (
+            pg_insert(WebhookReceipt)
+            .values(
+                provider=provider,
+                delivery_key=delivery_key,
+                event_type=event_type,
+                outcome="received",
+            )
+            .on_conflict_do_nothing()
+            .returning(WebhookReceipt.id)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def settle(
+        self, receipt_id: int, outcome: str, connector_id: uuid.UUID | None = None
+    ) -> None:
+        await self.session.execute(
+            update(WebhookReceipt)
+            .where(WebhookReceipt.id == receipt_id)
+            .values(outcome=outcome, connector_id=connector_id)
+        )
+
+    async def count(self, provider: str, delivery_key: str) -> int:
+        stmt = select(func.count()).where(
+            WebhookReceipt.provider == provider, WebhookReceipt.delivery_key == delivery_key
+        )
+        return int(await self.session.scalar(stmt) or 0)

@@ -1,0 +1,86 @@
+"""Domain errors; the API maps each to a status and uses the message as `detail`."""
+
+
+class ConnectorsError(Exception):
+    pass
+
+
+class ConnectorNotFound(ConnectorsError):
+    def __init__(self, message: str = "Connector not found") -> None:
+        super().__init__(message)
+
+
+class NoActiveConnector(ConnectorsError):
+    def __init__(self) -> None:
+        super().__init__("This workspace has no active connector; activate one first")
+
+
+class WorkspaceMissing(ConnectorsError):
+    def __init__(self) -> None:
+        super().__init__(
+            "You have no workspace yet; create your workspace before adding a connector"
+        )
+
+
+class ConcurrentChange(ConnectorsError):
+    def __init__(self) -> None:
+        super().__init__("Another change to this workspace's connectors happened at once; retry")
+
+
+class InvalidConnectorInput(ConnectorsError):
+    pass
+
+
+class BookingNotFound(ConnectorsError):
+    def __init__(self) -> None:
+        super().__init__("Booking not found for the active connector")
+
+
+# -- provider failures: raised by provider clients, mapped to 4xx/5xx answers ---------------
+
+
+class ProviderError(ConnectorsError):
+    """Base of every failure talking to a scheduling provider."""
+
+    def __init__(self, provider: str, reason: str) -> None:
+        self.provider = provider
+        self.reason = reason
+        super().__init__(f"{provider}: {reason}")
+
+
+class ProviderAuthFailed(ProviderError):
+    """The provider refused the credentials (401/403)."""
+
+
+class ProviderRejected(ProviderError):
+    """The provider refused the request itself (4xx): a taken slot, a wrong id."""
+
+
+class ProviderNotFound(ProviderError):
+    """The provider does not know the booking or resource."""
+
+
+class ProviderUnavailable(ProviderError):
+    """5xx, a connection failure, or retries exhausted."""
+
+
+class ProviderRateLimited(ProviderError):
+    def __init__(self, provider: str, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(provider, reason)
+        self.retry_after = retry_after
+
+
+class ProviderTimeout(ProviderError):
+    pass
+
+
+class ProviderUnsupported(ProviderError):
+    """The provider's public API does not offer this operation."""
+
+
+class InvalidSignature(ConnectorsError):
+    pass
+
+
+class WebhookNotConfigured(ConnectorsError):
+    pass

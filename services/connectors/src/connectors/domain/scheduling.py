@@ -1,0 +1,58 @@
+"""What providers answer, in the platform's own words (no provider shapes leak out)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EventType:
+    id: str
+    name: str
+    duration_minutes: int | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    start: datetime  # aware, in the workspace's timezone
+    end: datetime | None = None
+    staff_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Visitor:
+    name: str
+    email: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BookingRequest:
+    event_type: str
+    start: datetime
+    visitor: Visitor
+    timezone: str
+    idempotency_key: str
+    staff_id: str | None = None
+    notes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Booking:
+    id: str
+    start: datetime
+    end: datetime | None = None
+    status: str = "confirmed"
+    event_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountInfo:
+    """What a credentials check learns; the refs route webhooks to the right connector."""
+
+    name: str | None = None
+    account_ref: str | None = None  # Calendly user URI, Square merchant id, AgendaPro company
+    organization_ref: str | None = None  # Calendly organization URI
+    details: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,57 @@
+"""Provider clients behind one interface; base URLs come only from operator settings."""
+
+from __future__ import annotations
+
+import httpx
+
+from connectors.domain.config import AgendaProConfig, AnyConfig, CalendlyConfig, SquareConfig
+from connectors.providers.agendapro import AgendaProProvider
+from connectors.providers.base import RetryPolicy, SchedulingProvider
+from connectors.providers.calendly import CalendlyProvider
+from connectors.providers.square import SquareProvider
+from connectors.settings import Settings
+
+
+class ProviderFactory:
+    """Builds a provider client for a connector's config on the app's shared httpx client."""
+
+    def __init__(self, settings: Settings, client: httpx.AsyncClient) -> None:
+        self.settings = settings
+        self.client = client
+        self.policy = RetryPolicy(
+            timeout_seconds=settings.provider_timeout_seconds,
+            max_retries=settings.provider_max_retries,
+            backoff_seconds=settings.provider_backoff_seconds,
+            max_retry_after_seconds=settings.provider_max_retry_after_seconds,
+        )
+
+    def build(self, config: AnyConfig) -> SchedulingProvider:
+        s = self.settings
+        if isinstance(config, CalendlyConfig):
+            return CalendlyProvider(config, self.client, s.calendly_api_base_url, self.policy)
+        if isinstance(config, SquareConfig):
+            base = (
+                s.square_sandbox_api_base_url
+                if config.environment == "sandbox"
+                else s.square_api_base_url
+            )
+            return SquareProvider(config, self.client, base, s.square_api_version, self.policy)
+        if isinstance(config, AgendaProConfig):
+            return AgendaProProvider(config, self.client, s.agendapro_api_base_url, self.policy)
+        raise TypeError(f"no provider for {type(config).__name__}")
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def http_client() -> httpx.AsyncClient:
+    # Redirects are not followed: a provider answer must not send credentials elsewhere.
+    return httpx.AsyncClient(
+        follow_redirects=False,
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        headers={"User-Agent": "base-platform-connectors/1.0", "Accept": "application/json"},
+        trust_env=False,
+    )
+
+
+__all__ = ["ProviderFactory", "SchedulingProvider", "http_client"]

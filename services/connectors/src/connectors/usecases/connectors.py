@@ -1,0 +1,249 @@
+"""Connector records: create, change, delete, activate, deactivate, check credentials."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+
+from connectors.crypto import Vault
+from connectors.db.models import Connector, Workspace
+from connectors.db.uow import ConnectorsUnitOfWork
+from connectors.domain.config import AnyConfig, merge_config, parse_config
+from connectors.domain.errors import (
+    ConcurrentChange,
+    ConnectorNotFound,
+    InvalidConnectorInput,
+    NoActiveConnector,
+    ProviderError,
+    WorkspaceMissing,
+)
+from connectors.providers import ProviderFactory
+from shared.events import ConnectorActivatedV1, ConnectorDeactivatedV1
+from shared.tokens import Principal
+
+log = logging.getLogger(__name__)
+UowFactory = Callable[[], ConnectorsUnitOfWork]
+
+
+@dataclass(frozen=True)
+class ConnectorView:
+    """A connector with its config decrypted and masked: what an answer may show."""
+
+    connector: Connector
+    config: dict[str, Any]
+
+
+def view(connector: Connector, vault: Vault) -> ConnectorView:
+    return ConnectorView(connector, config_of(connector, vault).masked())
+
+
+def config_of(connector: Connector, vault: Vault) -> AnyConfig:
+    return parse_config(vault.decrypt(connector.config_encrypted))
+
+
+async def workspace_of(
+    uow: ConnectorsUnitOfWork, principal: Principal, *, lock: bool = False
+) -> Workspace | None:
+    if principal.user_id is None:
+        return None
+    return await uow.workspaces.of_owner(principal.user_id, lock=lock)
+
+
+async def owned(
+    uow: ConnectorsUnitOfWork, principal: Principal, connector_id: uuid.UUID, *, lock: bool = False
+) -> tuple[Workspace, Connector]:
+    """The caller's connector, or ConnectorNotFound (also for another user's connector)."""
+    workspace = await workspace_of(uow, principal, lock=lock)
+    if workspace is None:
+        raise ConnectorNotFound()
+    connector = await uow.connectors.get(connector_id, workspace.workspace_id, lock=lock)
+    if connector is None:
+        raise ConnectorNotFound()
+    return workspace, connector
+
+
+def _state(connector: Connector) -> dict[str, Any]:
+    return {
+        "connector_id": connector.id,
+        "workspace_id": connector.workspace_id,
+        "provider": connector.provider,
+        "name": connector.name,
+    }
+
+
+def _location_ref(config: AnyConfig) -> str | None:
+    location = getattr(config, "location_id", None)
+    return str(location) if location is not None else None
+
+
+async def create_connector(
+    uow: ConnectorsUnitOfWork, vault: Vault, principal: Principal, name: str, config: AnyConfig
+) -> ConnectorView:
+    workspace = await workspace_of(uow, principal)
+    if workspace is None:
+        raise WorkspaceMissing()
+    connector = Connector(
+        id=uuid.uuid4(),
+        workspace_id=workspace.workspace_id,
+        provider=config.provider,
+        name=name,
+        config_encrypted=vault.encrypt(config.plain()),
+        is_active=False,
+        status="unchecked",
+        location_ref=_location_ref(config),
+    )
+    uow.connectors.add(connector)
+    await uow.session.flush()
+    await uow.commit()
+    await uow.session.refresh(connector)
+    return ConnectorView(connector, config.masked())
+
+
+async def update_connector(
+    uow: ConnectorsUnitOfWork,
+    vault: Vault,
+    principal: Principal,
+    connector_id: uuid.UUID,
+    name: str | None,
+    config_changes: dict[str, Any] | None,
+) -> ConnectorView:
+    _, connector = await owned(uow, principal, connector_id, lock=True)
+    config = config_of(connector, vault)
+    if name is not None:
+        connector.name = name
+    if config_changes:
+        try:
+            config = merge_config(config, config_changes)
+        except ValidationError as exc:
+            raise InvalidConnectorInput(_readable(exc)) from None
+        except ValueError as exc:
+            raise InvalidConnectorInput(str(exc)) from None
+        connector.config_encrypted = vault.encrypt(config.plain())
+        connector.location_ref = _location_ref(config)
+        # New credentials are unproven until checked again.
+        connector.status = "unchecked"
+        connector.last_error = None
+        connector.checked_at = None
+        connector.account_ref = None
+        connector.organization_ref = None
+    connector.updated_at = datetime.now(UTC)
+    await uow.commit()
+    return ConnectorView(connector, config.masked())
+
+
+def _readable(exc: ValidationError) -> str:
+    # Field names and messages only: the input (possibly a token) is never echoed.
+    return "; ".join(
+        f"config.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+    )
+
+
+async def delete_connector(
+    uow: ConnectorsUnitOfWork, principal: Principal, connector_id: uuid.UUID
+) -> None:
+    _, connector = await owned(uow, principal, connector_id, lock=True)
+    if connector.is_active:
+        await uow.emit(ConnectorDeactivatedV1(**_state(connector)))
+    await uow.connectors.delete(connector)
+    await uow.commit()
+
+
+async def activate_connector(
+    uow: ConnectorsUnitOfWork, vault: Vault, principal: Principal, connector_id: uuid.UUID
+) -> ConnectorView:
+    """Make this the workspace's one active connector, deactivating the previous one.
+
+    The workspace's projection row is locked first, so concurrent activations in one
+    workspace run one after the other; the partial unique index is the last line.
+    """
+    workspace, connector = await owned(uow, principal, connector_id, lock=True)
+    if not connector.is_active:
+        previous = await uow.connectors.active(workspace.workspace_id)
+        if previous is not None:
+            previous.is_active = False
+            previous.updated_at = datetime.now(UTC)
+            await uow.session.flush()
+            await uow.emit(ConnectorDeactivatedV1(**_state(previous)))
+        connector.is_active = True
+        connector.updated_at = datetime.now(UTC)
+        try:
+            await uow.session.flush()
+        except IntegrityError:
+            raise ConcurrentChange() from None
+        await uow.emit(ConnectorActivatedV1(**_state(connector)))
+        await uow.commit()
+    return view(connector, vault)
+
+
+async def deactivate_connector(
+    uow: ConnectorsUnitOfWork, vault: Vault, principal: Principal, connector_id: uuid.UUID
+) -> ConnectorView:
+    _, connector = await owned(uow, principal, connector_id, lock=True)
+    if connector.is_active:
+        connector.is_active = False
+        connector.updated_at = datetime.now(UTC)
+        await uow.emit(ConnectorDeactivatedV1(**_state(connector)))
+        await uow.commit()
+    return view(connector, vault)
+
+
+async def active_connector(
+    uow: ConnectorsUnitOfWork, principal: Principal
+) -> tuple[Workspace, Connector]:
+    workspace = await workspace_of(uow, principal)
+    if workspace is None:
+        raise NoActiveConnector()
+    connector = await uow.connectors.active(workspace.workspace_id)
+    if connector is None:
+        raise NoActiveConnector()
+    return workspace, connector
+
+
+async def check_connector(
+    uow_factory: UowFactory,
+    vault: Vault,
+    providers: ProviderFactory,
+    principal: Principal,
+    connector_id: uuid.UUID,
+) -> ConnectorView:
+    """Ask the provider whether the credentials work; the outcome is stored either way.
+
+    No transaction is held while the provider answers. A provider failure is re-raised
+    after the error status is committed, so the caller gets the mapped 4xx/5xx.
+    """
+    async with uow_factory() as uow:
+        _, connector = await owned(uow, principal, connector_id)
+        config = config_of(connector, vault)
+    failure: ProviderError | None = None
+    try:
+        info = await providers.build(config).check()
+    except ProviderError as exc:
+        failure = exc
+    async with uow_factory() as uow:
+        _, connector = await owned(uow, principal, connector_id, lock=True)
+        connector.checked_at = datetime.now(UTC)
+        connector.updated_at = connector.checked_at
+        if failure is None:
+            connector.status = "ok"
+            connector.last_error = None
+            connector.account_ref = info.account_ref
+            connector.organization_ref = info.organization_ref
+        else:
+            connector.status = "error"
+            connector.last_error = str(failure)[:1000]
+        await uow.commit()
+        result = ConnectorView(connector, config.masked())
+    if failure is not None:
+        log.info(
+            "connector check failed",
+            extra={"connector_id": str(connector_id), "provider": config.provider},
+        )
+        raise failure
+    return result

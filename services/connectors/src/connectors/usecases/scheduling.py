@@ -1,0 +1,199 @@
+"""What the rest of the platform asks of the active connector: event types, availability,
+bookings and cancellations. Provider calls happen outside any database transaction."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from connectors.crypto import Vault
+from connectors.db.models import Booking as BookingRow
+from connectors.domain.config import AnyConfig
+from connectors.domain.errors import BookingNotFound, ProviderNotFound
+from connectors.domain.scheduling import Booking, BookingRequest, EventType, Slot, Visitor
+from connectors.providers import ProviderFactory
+from connectors.usecases.connectors import UowFactory, active_connector, config_of
+from shared.events import BookingCancelledV1, BookingCreatedV1
+from shared.tokens import Principal
+
+
+@dataclass(frozen=True)
+class ActiveContext:
+    connector_id: uuid.UUID
+    workspace_id: uuid.UUID
+    provider: str
+    timezone: str
+    config: AnyConfig
+
+
+async def _active(uow_factory: UowFactory, vault: Vault, principal: Principal) -> ActiveContext:
+    async with uow_factory() as uow:
+        workspace, connector = await active_connector(uow, principal)
+        return ActiveContext(
+            connector.id,
+            workspace.workspace_id,
+            connector.provider,
+            workspace.timezone,
+            config_of(connector, vault),
+        )
+
+
+async def list_event_types(
+    uow_factory: UowFactory, vault: Vault, providers: ProviderFactory, principal: Principal
+) -> list[EventType]:
+    ctx = await _active(uow_factory, vault, principal)
+    return await providers.build(ctx.config).event_types()
+
+
+async def find_availability(
+    uow_factory: UowFactory,
+    vault: Vault,
+    providers: ProviderFactory,
+    principal: Principal,
+    event_type: str,
+    start: date,
+    end: date,
+) -> tuple[str, list[Slot]]:
+    """Free slots from `start` to `end` (whole days, inclusive) in the workspace's timezone."""
+    ctx = await _active(uow_factory, vault, principal)
+    slots = await providers.build(ctx.config).availability(event_type, start, end, ctx.timezone)
+    return ctx.timezone, sorted(slots, key=lambda s: s.start)
+
+
+@dataclass(frozen=True)
+class BookingOutcome:
+    booking: Booking
+    connector_id: uuid.UUID
+    provider: str
+    idempotency_key: str
+    replayed: bool
+
+
+def _from_row(row: BookingRow) -> Booking:
+    return Booking(
+        id=row.external_id,
+        start=row.start_at,
+        end=row.end_at,
+        status=row.status,
+        event_type=row.event_type,
+    )
+
+
+async def create_booking(
+    uow_factory: UowFactory,
+    vault: Vault,
+    providers: ProviderFactory,
+    principal: Principal,
+    *,
+    event_type: str,
+    start: datetime,
+    visitor: Visitor,
+    staff_id: str | None,
+    notes: str | None,
+    idempotency_key: str | None,
+    conversation_id: uuid.UUID | None,
+) -> BookingOutcome:
+    ctx = await _active(uow_factory, vault, principal)
+    key = idempotency_key or str(uuid.uuid4())
+    if idempotency_key:
+        async with uow_factory() as uow:
+            existing = await uow.bookings.by_key(ctx.connector_id, key)
+            if existing is not None:
+                return BookingOutcome(
+                    _from_row(existing), ctx.connector_id, ctx.provider, key, True
+                )
+
+    local_start = start.astimezone(ZoneInfo(ctx.timezone))
+    booking = await providers.build(ctx.config).create_booking(
+        BookingRequest(
+            event_type=event_type,
+            start=local_start,
+            visitor=visitor,
+            timezone=ctx.timezone,
+            idempotency_key=key,
+            staff_id=staff_id,
+            notes=notes,
+        )
+    )
+    async with uow_factory() as uow:
+        row = await uow.bookings.by_key(ctx.connector_id, key)
+        if row is not None:  # the same key raced us and won: answer with its booking
+            return BookingOutcome(_from_row(row), ctx.connector_id, ctx.provider, key, True)
+        row = await uow.bookings.by_external_id(ctx.connector_id, booking.id, lock=True)
+        if row is None:
+            uow.bookings.add(
+                BookingRow(
+                    id=uuid.uuid4(),
+                    connector_id=ctx.connector_id,
+                    workspace_id=ctx.workspace_id,
+                    provider=ctx.provider,
+                    external_id=booking.id,
+                    idempotency_key=key,
+                    status="confirmed",
+                    source="platform",
+                    event_type=booking.event_type or event_type,
+                    start_at=booking.start,
+                    end_at=booking.end,
+                )
+            )
+        else:  # the provider's webhook arrived before us
+            row.idempotency_key = key
+            row.source = "platform"
+            row.updated_at = datetime.now(UTC)
+        await uow.emit(
+            BookingCreatedV1(
+                workspace_id=ctx.workspace_id,
+                connector_id=ctx.connector_id,
+                provider=ctx.config.provider,
+                booking_id=booking.id,
+                event_type=booking.event_type or event_type,
+                start=booking.start,
+                end=booking.end,
+                visitor_name=visitor.name,
+                visitor_email=visitor.email,
+                visitor_phone=visitor.phone,
+                source="platform",
+                conversation_id=conversation_id,
+            )
+        )
+        await uow.commit()
+    return BookingOutcome(booking, ctx.connector_id, ctx.provider, key, False)
+
+
+async def cancel_booking(
+    uow_factory: UowFactory,
+    vault: Vault,
+    providers: ProviderFactory,
+    principal: Principal,
+    booking_id: str,
+    reason: str | None,
+) -> None:
+    ctx = await _active(uow_factory, vault, principal)
+    async with uow_factory() as uow:
+        row = await uow.bookings.by_external_id(ctx.connector_id, booking_id)
+        if row is not None and row.status == "cancelled":
+            return  # already done: cancelling twice changes nothing
+    try:
+        await providers.build(ctx.config).cancel_booking(booking_id, reason)
+    except ProviderNotFound:
+        raise BookingNotFound() from None
+    async with uow_factory() as uow:
+        row = await uow.bookings.by_external_id(ctx.connector_id, booking_id, lock=True)
+        if row is not None:
+            if row.status == "cancelled":
+                return
+            row.status = "cancelled"
+            row.updated_at = datetime.now(UTC)
+        await uow.emit(
+            BookingCancelledV1(
+                workspace_id=ctx.workspace_id,
+                connector_id=ctx.connector_id,
+                provider=ctx.config.provider,
+                booking_id=booking_id,
+                reason=reason,
+                source="platform",
+            )
+        )
+        await uow.commit()

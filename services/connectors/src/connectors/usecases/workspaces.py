@@ -1,0 +1,53 @@
+"""The local workspace projection, kept from `workspace.*` events."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from connectors.db.uow import ConnectorsUnitOfWork
+from shared.events import ConnectorDeactivatedV1, WorkspaceDeletedV1
+from shared.events.workspaces import WorkspaceCreatedV1, WorkspaceUpdatedV1
+
+log = logging.getLogger(__name__)
+
+
+async def project_workspace(
+    uow: ConnectorsUnitOfWork,
+    event: WorkspaceCreatedV1 | WorkspaceUpdatedV1,
+    occurred_at: datetime,
+) -> None:
+    applied = await uow.workspaces.upsert(
+        event.workspace_id, event.owner_id, event.handle, event.timezone, occurred_at
+    )
+    if not applied:
+        log.info(
+            "stale or post-deletion workspace event ignored",
+            extra={"workspace_id": str(event.workspace_id)},
+        )
+
+
+async def remove_workspace(
+    uow: ConnectorsUnitOfWork, event: WorkspaceDeletedV1, occurred_at: datetime
+) -> None:
+    """Tombstone the workspace and delete its connectors (their bookings go with them)."""
+    workspace = await uow.workspaces.get(event.workspace_id, lock=True)
+    if workspace is not None:
+        active = await uow.connectors.active(event.workspace_id)
+        if active is not None:
+            await uow.emit(
+                ConnectorDeactivatedV1(
+                    connector_id=active.id,
+                    workspace_id=active.workspace_id,
+                    provider=active.provider,  # type: ignore[arg-type]
+                    name=active.name,
+                )
+            )
+        removed = await uow.connectors.delete_of_workspace(event.workspace_id)
+        log.info(
+            "workspace deleted: connectors removed",
+            extra={"workspace_id": str(event.workspace_id), "removed": removed},
+        )
+    await uow.workspaces.tombstone(
+        event.workspace_id, event.owner_id, event.handle, event.timezone, occurred_at
+    )
