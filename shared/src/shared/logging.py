@@ -55,3 +55,5 @@ def configure_logging(service: str, level: str = "INFO", json_logs: bool = True)
     root.setLevel(level.upper())
     # uvicorn's own access log duplicates ours (which carries the request id).
     logging.getLogger("uvicorn.access").disabled = True
+    # One line per forwarded call is already in our access log.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

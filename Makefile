@@ -1,0 +1,70 @@
+# Base Platform: `make run` starts everything, `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+UV := .tools/bin/uv
+endif
+PY := .venv/bin/python
+UV_VERSION := 0.13.9
+
+.PHONY: help install run check migrate test test-fast lint format seed bench servers clean
+
+help:
+	@echo "make run      set up and start the four services (gateway on :8000)"
+	@echo "make test     set up and run every test against real Postgres and RabbitMQ"
+	@echo "make lint     ruff check, ruff format --check, mypy on shared"
+	@echo "make format   ruff format and fix"
+	@echo "make migrate  apply every service's migrations"
+	@echo "make seed     load demo data through the API"
+	@echo "make bench    run the benchmarks (writes bench/results.json)"
+	@echo "make up/down  the same system in Docker Compose"
+
+.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+.venv/.installed: uv.lock pyproject.toml $(wildcard services/*/pyproject.toml) shared/pyproject.toml | $(UV)
+	$(UV) sync --all-packages --frozen
+	@touch $@
+
+install: .venv/.installed
+
+servers:
+	@bash deploy/ensure-servers.sh
+
+check: install
+	@$(PY) deploy/local.py check
+
+migrate: install
+	$(PY) deploy/migrate.py
+
+run: install check migrate
+	@$(PY) deploy/local.py run
+
+test: install servers
+	$(PY) -m pytest shared services tests
+
+test-fast: install
+	$(PY) -m pytest shared services tests -m "not fault"
+
+lint: install
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy shared/src/shared
+
+format: install
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
+
+seed: install check migrate
+	$(PY) deploy/seed.py
+
+bench: install servers migrate
+	$(PY) bench/run.py
+
+clean:
+	rm -rf .venv .tools .pytest_cache .ruff_cache .mypy_cache
+
+include deploy/make.mk
