@@ -1,13 +1,20 @@
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from uuid import UUID
+from typing import Any
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
 
 from conversations.main import create_app
 from conversations.settings import Settings
-from shared.testing import internal_headers, migrated_database, running, test_names
+from shared.bus import Bus
+from shared.events import Envelope, Event, InboundMessageAcceptedV1, WorkspaceCreatedV1
+from shared.testing import internal_headers, migrated_database, running, test_names, wait_until
 
 ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
 
@@ -24,8 +31,13 @@ async def database(settings: Settings) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-async def client(settings: Settings, database: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with running(create_app(settings)) as client:
+def app(settings: Settings) -> FastAPI:
+    return create_app(settings)
+
+
+@pytest.fixture(scope="session")
+async def client(app: FastAPI, database: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with running(app) as client:
         yield client
 
 
@@ -37,3 +49,112 @@ def as_user(settings: Settings):
         return internal_headers(settings.secret_key, "conversations", user_id, is_superuser)
 
     return headers
+
+
+@pytest.fixture
+def bus(app: FastAPI, client: httpx.AsyncClient) -> Bus:
+    return app.state.runtime.bus
+
+
+Query = Callable[..., Awaitable[list[Any]]]
+
+
+@pytest.fixture
+def query(app: FastAPI, client: httpx.AsyncClient) -> Query:
+    """Run SQL against the service's database and return the rows (read-only checks)."""
+
+    async def run(sql: str, **params: Any) -> list[Any]:
+        async with app.state.runtime.engine.connect() as conn:
+            return list(await conn.execute(text(sql), params))
+
+    return run
+
+
+@dataclass(frozen=True)
+class Owner:
+    owner_id: UUID
+    workspace_id: UUID
+    handle: str
+    headers: dict[str, str]
+
+
+async def _publish(bus: Bus, event: Event, producer: str = "gateway") -> Envelope:
+    envelope = Envelope.wrap(event, producer=producer)
+    await bus.publish(envelope, mandatory=True)
+    return envelope
+
+
+@pytest.fixture
+def publish(bus: Bus) -> Callable[..., Awaitable[Envelope]]:
+    """Publish an event in a fresh envelope on the service's exchange (mandatory)."""
+
+    async def run(event: Event, producer: str = "gateway") -> Envelope:
+        return await _publish(bus, event, producer)
+
+    return run
+
+
+@pytest.fixture
+def execute(app: FastAPI, client: httpx.AsyncClient) -> Callable[..., Awaitable[None]]:
+    """Write SQL directly, for states no route produces yet."""
+
+    async def run(sql: str, **params: Any) -> None:
+        async with app.state.runtime.engine.begin() as conn:
+            await conn.execute(text(sql), params)
+
+    return run
+
+
+@pytest.fixture
+def new_owner(bus: Bus, query: Query, as_user) -> Callable[..., Awaitable[Owner]]:
+    """A workspace made the way production makes it: a `workspace.created` event."""
+
+    async def make(timezone: str = "UTC") -> Owner:
+        owner_id, workspace_id = uuid4(), uuid4()
+        handle = f"ws-{workspace_id.hex[:12]}"
+        await _publish(
+            bus,
+            WorkspaceCreatedV1(
+                workspace_id=workspace_id,
+                owner_id=owner_id,
+                handle=handle,
+                name="Acme",
+                tone="friendly",
+                timezone=timezone,
+            ),
+            producer="workspaces",
+        )
+        await wait_until(
+            lambda: query("SELECT 1 FROM conversations.workspaces WHERE id = :id", id=workspace_id)
+        )
+        return Owner(owner_id, workspace_id, handle, as_user(owner_id))
+
+    return make
+
+
+def _inbound(**fields: Any) -> InboundMessageAcceptedV1:
+    values: dict[str, Any] = {
+        "channel": "whatsapp",
+        "visitor_id": "15551234567",
+        "external_id": f"wamid.{uuid4().hex}",
+        "content": "hello",
+        "sent_at": datetime.now(UTC),
+    } | fields
+    return InboundMessageAcceptedV1(**values)
+
+
+@pytest.fixture
+def inbound() -> Callable[..., InboundMessageAcceptedV1]:
+    """An inbound item as the gateway would publish it; override what the test is about."""
+    return _inbound
+
+
+async def _matching(coro: Awaitable[Any], predicate: Callable[[Any], bool]) -> Any:
+    value = await coro
+    return value if predicate(value) else None
+
+
+@pytest.fixture
+def rows_when() -> Callable[..., Awaitable[Any]]:
+    """`await rows_when(lambda: query(...), lambda rows: len(rows) == 3)` for wait_until."""
+    return _matching
