@@ -5,7 +5,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, status
 
-from shared.web import Page, PaginationDep, PrincipalDep
+from shared.web import Page, PaginationDep
 from workspaces.api.deps import OwnerDep, UowDep
 from workspaces.api.schemas import (
     HandleAvailabilityRead,
@@ -50,11 +50,12 @@ async def read_my_workspace(uow: UowDep, owner: OwnerDep) -> WorkspaceRead:
 
 @router.get("/handle-available")
 async def handle_available(
-    uow: UowDep,
-    _: PrincipalDep,
-    handle: Annotated[str, Query(max_length=255)],
+    uow: UowDep, handle: Annotated[str, Query(max_length=255)]
 ) -> HandleAvailabilityRead:
-    """Whether a handle can be used; an invalid one is unavailable, with the reason."""
+    """Whether a handle can be used; an invalid one is unavailable, with the reason.
+
+    Open to anonymous callers too: a signup form asks before the account exists.
+    """
     return HandleAvailabilityRead.model_validate(await usecases.check_handle(uow, handle))
 
 
