@@ -19,7 +19,7 @@ async def create_connector(
     """Add a connector to your workspace (inactive and unchecked until you say so)."""
     async with services.uow() as uow:
         view = await uc.create_connector(uow, services.vault, user, body.name, body.config)
-    return ConnectorRead.of(view)
+        return ConnectorRead.of(view)
 
 
 @router.get("/")
@@ -59,7 +59,7 @@ async def update_connector(
         view = await uc.update_connector(
             uow, services.vault, user, connector_id, body.name, body.config
         )
-    return ConnectorRead.of(view)
+        return ConnectorRead.of(view)
 
 
 @router.delete("/{connector_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -78,7 +78,7 @@ async def activate_connector(
     """Make this the workspace's active connector; the previous one is deactivated."""
     async with services.uow() as uow:
         view = await uc.activate_connector(uow, services.vault, user, connector_id)
-    return ConnectorRead.of(view)
+        return ConnectorRead.of(view)
 
 
 @router.post("/{connector_id}/deactivate")
@@ -87,7 +87,7 @@ async def deactivate_connector(
 ) -> ConnectorRead:
     async with services.uow() as uow:
         view = await uc.deactivate_connector(uow, services.vault, user, connector_id)
-    return ConnectorRead.of(view)
+        return ConnectorRead.of(view)
 
 
 @router.post("/{connector_id}/check")

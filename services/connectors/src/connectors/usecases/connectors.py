@@ -89,8 +89,11 @@ async def create_connector(
     workspace = await workspace_of(uow, principal)
     if workspace is None:
         raise WorkspaceMissing()
+    now = datetime.now(UTC)
     connector = Connector(
         id=uuid.uuid4(),
+        created_at=now,
+        updated_at=now,
         workspace_id=workspace.workspace_id,
         provider=config.provider,
         name=name,
@@ -100,9 +103,7 @@ async def create_connector(
         location_ref=_location_ref(config),
     )
     uow.connectors.add(connector)
-    await uow.session.flush()
     await uow.commit()
-    await uow.session.refresh(connector)
     return ConnectorView(connector, config.masked())
 
 
