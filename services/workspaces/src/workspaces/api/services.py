@@ -22,6 +22,8 @@ NOT_FOUND = {status.HTTP_404_NOT_FOUND: {"description": "No such service in your
 NO_WORKSPACE = {status.HTTP_409_CONFLICT: {"description": "You have no workspace yet"}}
 
 
+# Also without the trailing slash: the gateway forwards paths as they come.
+@router.post("", status_code=status.HTTP_201_CREATED, include_in_schema=False)
 @router.post("/", status_code=status.HTTP_201_CREATED, responses=NO_WORKSPACE)
 async def create_service(
     body: WorkspaceServiceCreate, uow: UowDep, owner: OwnerDep
@@ -31,6 +33,7 @@ async def create_service(
     return WorkspaceServiceRead.model_validate(service)
 
 
+@router.get("", include_in_schema=False)
 @router.get("/")
 async def list_services(
     uow: UowDep,

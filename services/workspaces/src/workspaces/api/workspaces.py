@@ -21,6 +21,9 @@ router = APIRouter(prefix="/workspaces", tags=["workspaces"])
 NOT_FOUND = {status.HTTP_404_NOT_FOUND: {"description": "No such workspace of yours"}}
 
 
+# The collection also answers without the trailing slash: the gateway forwards paths as they
+# come, and a redirect would point at this service's internal address.
+@router.post("", status_code=status.HTTP_201_CREATED, include_in_schema=False)
 @router.post(
     "/",
     status_code=status.HTTP_201_CREATED,
@@ -31,6 +34,7 @@ async def create_workspace(body: WorkspaceCreate, uow: UowDep, owner: OwnerDep) 
     return WorkspaceRead.model_validate(workspace)
 
 
+@router.get("", include_in_schema=False)
 @router.get("/")
 async def list_workspaces(
     uow: UowDep,

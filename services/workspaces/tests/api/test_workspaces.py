@@ -276,3 +276,17 @@ async def test_workspace_rows_satisfy_database_invariants(client, runtime) -> No
                     ),
                     {"h": handle, "t": tone},
                 )
+
+
+async def test_collections_answer_without_a_trailing_slash(client, as_user) -> None:
+    """The gateway forwards paths unchanged; a redirect would leak the internal address."""
+    headers = as_user(uuid.uuid4())
+    created = await client.post(URL.rstrip("/"), json=body(), headers=headers)
+    assert created.status_code == 201
+    listed = await client.get(URL.rstrip("/"), headers=headers)
+    assert listed.status_code == 200
+    assert listed.json()["count"] == 1
+    services = "/api/v1/workspace-services"
+    added = await client.post(services, json={"name": "x", "duration_minutes": 5}, headers=headers)
+    assert added.status_code == 201
+    assert (await client.get(services, headers=headers)).json()["count"] == 1
