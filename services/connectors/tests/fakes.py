@@ -137,6 +137,12 @@ def _iso(moment: datetime) -> str:
 def calendly_app(state: FakeState) -> FastAPI:
     app = FastAPI()
     user = f"{CANONICAL}/users/USER0001"
+
+    def user_of(request: Request) -> str:
+        # Each token is its own Calendly user, so tests can tell accounts apart.
+        token = request.headers.get("authorization", "")[7:]
+        return user if token == CALENDLY_TOKEN else f"{CANONICAL}/users/U{abs(hash(token)) % 10**8}"
+
     org = f"{CANONICAL}/organizations/ORG00001"
     types = {
         "ET30": {"name": "30 Minute Meeting", "duration": 30},
@@ -163,10 +169,10 @@ def calendly_app(state: FakeState) -> FastAPI:
         }
 
     @app.get("/users/me")
-    async def me() -> dict[str, Any]:
+    async def me(request: Request) -> dict[str, Any]:
         return {
             "resource": {
-                "uri": user,
+                "uri": user_of(request),
                 "name": "Ada Host",
                 "slug": "ada",
                 "email": "ada@example.com",
@@ -179,7 +185,7 @@ def calendly_app(state: FakeState) -> FastAPI:
     @app.get("/event_types")
     async def list_event_types(request: Request) -> Response:
         q = request.query_params
-        if q.get("user") != user and q.get("organization") != org:
+        if q.get("user") != user_of(request) and q.get("organization") != org:
             return _cal_error(
                 400,
                 "Invalid Argument",

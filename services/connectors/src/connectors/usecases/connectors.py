@@ -22,6 +22,8 @@ from connectors.domain.errors import (
     InvalidConnectorInput,
     NoActiveConnector,
     ProviderError,
+    ProviderNotFound,
+    ProviderRejected,
     WorkspaceMissing,
 )
 from connectors.providers import ProviderFactory
@@ -225,6 +227,8 @@ async def check_connector(
     failure: ProviderError | None = None
     try:
         info = await providers.build(config).check()
+    except ProviderNotFound as exc:  # e.g. a location id the account does not have
+        failure = ProviderRejected(exc.provider, exc.reason)
     except ProviderError as exc:
         failure = exc
     async with uow_factory() as uow:

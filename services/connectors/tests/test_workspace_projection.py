@@ -1,0 +1,160 @@
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from shared.events import Envelope, WorkspaceDeletedV1, WorkspaceUpdatedV1
+from shared.testing import wait_until
+
+from .support import BASE, calendly_config, create
+
+
+def _snapshot(me, timezone: str) -> dict:
+    return {
+        "workspace_id": me.workspace_id,
+        "owner_id": me.user_id,
+        "handle": f"ws-{me.workspace_id.hex[:10]}",
+        "name": "Studio",
+        "timezone": timezone,
+    }
+
+
+async def _timezone(query, workspace_id) -> str | None:
+    rows = await query(
+        "SELECT timezone FROM connectors.workspaces WHERE workspace_id = :w", w=workspace_id
+    )
+    return rows[0][0] if rows else None
+
+
+async def test_workspace_created_event_lets_its_owner_create_connectors(client, owner) -> None:
+    me = await owner("Europe/Madrid")
+    response = await client.post(
+        f"{BASE}/", json={"name": "x", "config": calendly_config()}, headers=me.headers
+    )
+    assert response.status_code == 201
+
+
+async def test_workspace_updated_event_changes_the_projected_timezone(
+    client, owner, publish, query
+) -> None:
+    me = await owner("Europe/Madrid")
+    await publish(WorkspaceUpdatedV1(**_snapshot(me, "Asia/Tokyo"), tone="calm"))
+
+    async def updated() -> bool:
+        return await _timezone(query, me.workspace_id) == "Asia/Tokyo"
+
+    await wait_until(updated)
+
+
+async def test_a_stale_update_does_not_overwrite_a_newer_one(
+    client, app, owner, publish, query
+) -> None:
+    me = await owner("Europe/Madrid")
+    newer = Envelope.wrap(
+        WorkspaceUpdatedV1(**_snapshot(me, "Asia/Tokyo"), tone="calm"), producer="workspaces"
+    )
+    older = newer.model_copy(
+        update={
+            "event_id": uuid.uuid4(),
+            "occurred_at": newer.occurred_at - timedelta(minutes=5),
+            "payload": newer.payload | {"timezone": "Africa/Cairo"},
+        }
+    )
+    await app.state.runtime.bus.publish(newer)
+
+    async def tokyo() -> bool:
+        return await _timezone(query, me.workspace_id) == "Asia/Tokyo"
+
+    await wait_until(tokyo)
+    await app.state.runtime.bus.publish(older)
+
+    async def consumed() -> bool:
+        rows = await query("SELECT 1 FROM connectors.inbox WHERE event_id = :e", e=older.event_id)
+        return bool(rows)
+
+    await wait_until(consumed)
+    assert await _timezone(query, me.workspace_id) == "Asia/Tokyo"
+
+
+async def test_workspace_deleted_removes_its_connectors_and_announces_the_active_one(
+    client, owner, publish, query, events
+) -> None:
+    me = await owner()
+    active = await create(client, me.headers, calendly_config(), name="active")
+    other = await create(client, me.headers, calendly_config(), name="other")
+    await client.post(f"{BASE}/{active['id']}/activate", headers=me.headers)
+    bystander = await owner()
+    theirs = await create(client, bystander.headers, calendly_config())
+
+    await publish(WorkspaceDeletedV1(**_snapshot(me, me.timezone)))
+
+    async def gone() -> bool:
+        rows = await query(
+            "SELECT count(*) FROM connectors.connectors WHERE workspace_id = :w",
+            w=me.workspace_id,
+        )
+        return rows[0][0] == 0
+
+    await wait_until(gone)
+    await events.wait_for("connector.deactivated", connector_id=active["id"])
+    assert not events.of("connector.deactivated", connector_id=other["id"])
+    assert (await client.get(f"{BASE}/", headers=me.headers)).json()["count"] == 0
+    response = await client.post(
+        f"{BASE}/", json={"name": "x", "config": calendly_config()}, headers=me.headers
+    )
+    assert response.status_code == 409
+    # Another workspace is untouched.
+    assert (
+        await client.get(f"{BASE}/{theirs['id']}", headers=bystander.headers)
+    ).status_code == 200
+
+
+async def test_a_late_workspace_event_cannot_bring_a_deleted_workspace_back(
+    client, app, owner, publish, query
+) -> None:
+    me = await owner()
+    await publish(WorkspaceDeletedV1(**_snapshot(me, me.timezone)))
+
+    async def tombstoned() -> bool:
+        rows = await query(
+            "SELECT deleted_at FROM connectors.workspaces WHERE workspace_id = :w",
+            w=me.workspace_id,
+        )
+        return bool(rows and rows[0][0])
+
+    await wait_until(tombstoned)
+    late = Envelope.wrap(
+        WorkspaceUpdatedV1(**_snapshot(me, "Asia/Tokyo"), tone="calm"), producer="workspaces"
+    ).model_copy(update={"occurred_at": datetime.now(UTC) + timedelta(minutes=1)})
+    await app.state.runtime.bus.publish(late)
+
+    async def consumed() -> bool:
+        return bool(
+            await query("SELECT 1 FROM connectors.inbox WHERE event_id = :e", e=late.event_id)
+        )
+
+    await wait_until(consumed)
+    response = await client.post(
+        f"{BASE}/", json={"name": "x", "config": calendly_config()}, headers=me.headers
+    )
+    assert response.status_code == 409
+
+
+async def test_a_redelivered_workspace_event_is_applied_once(client, app, owner, query) -> None:
+    me = await owner("Europe/Madrid")
+    envelope = Envelope.wrap(
+        WorkspaceUpdatedV1(**_snapshot(me, "Asia/Tokyo"), tone="calm"), producer="workspaces"
+    )
+    await app.state.runtime.bus.publish(envelope)
+    await app.state.runtime.bus.publish(envelope)
+
+    async def claimed() -> bool:
+        rows = await query(
+            "SELECT count(*) FROM connectors.inbox WHERE event_id = :e", e=envelope.event_id
+        )
+        return rows[0][0] >= 1
+
+    await wait_until(claimed)
+    rows = await query(
+        "SELECT count(*) FROM connectors.inbox WHERE event_id = :e", e=envelope.event_id
+    )
+    assert rows[0][0] == 1
+    assert await _timezone(query, me.workspace_id) == "Asia/Tokyo"
