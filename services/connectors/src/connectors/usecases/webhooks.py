@@ -32,8 +32,17 @@ async def _route(uow: ConnectorsUnitOfWork, event: ProviderBookingEvent) -> Conn
         candidates = list(
             await uow.connectors.matching(event.provider, account_ref=ref, organization_ref=ref)
         )
-    # Several workspaces may point at one account: only the active connector speaks for it.
+    # Only an active connector speaks for an account. Should several workspaces share one
+    # account, the one that already knows the booking wins, else the oldest.
     active = [c for c in candidates if c.is_active]
+    if len(active) > 1 and event.booking_id:
+        log.warning(
+            "provider account shared by several workspaces",
+            extra={"provider": event.provider, "connectors": len(active)},
+        )
+        for connector in active:
+            if await uow.bookings.by_external_id(connector.id, event.booking_id):
+                return connector
     return active[0] if active else None
 
 
