@@ -27,6 +27,8 @@ SCHEMA_FILES = {
     ("apps/v1", "Deployment"): "deployment-apps-v1.json",
     ("batch/v1", "Job"): "job-batch-v1.json",
     ("autoscaling/v2", "HorizontalPodAutoscaler"): "horizontalpodautoscaler-autoscaling-v2.json",
+    ("networking.k8s.io/v1", "NetworkPolicy"): "networkpolicy-networking-v1.json",
+    ("policy/v1", "PodDisruptionBudget"): "poddisruptionbudget-policy-v1.json",
 }
 
 
@@ -387,3 +389,43 @@ def test_production_renders_bigger_and_pinned():
         assert hpa["spec"]["minReplicas"] >= 2, name
     for name in ("workspaces", "connectors"):
         assert find(rendered, "Deployment", name)["spec"]["replicas"] >= 2
+
+
+def selects(selector: dict, labels: dict) -> bool:
+    if not selector.get("matchLabels", {}).items() <= labels.items():
+        return False
+    for expr in selector.get("matchExpressions", []):
+        value = labels.get(expr["key"])
+        if expr["operator"] == "In" and value not in expr["values"]:
+            return False
+        if expr["operator"] == "NotIn" and value in expr["values"]:
+            return False
+    return True
+
+
+def test_internal_services_take_traffic_from_the_gateway_only(base):
+    deployments = by_kind(base, "Deployment")
+    pod_labels = {n: d_["spec"]["template"]["metadata"]["labels"] for n, d_ in deployments.items()}
+    policies = by_kind(base, "NetworkPolicy").values()
+    for name, labels in pod_labels.items():
+        covering = [p for p in policies if selects(p["spec"]["podSelector"], labels)]
+        if name == "gateway":
+            assert not covering, "the gateway is the public entry"
+            continue
+        assert covering, f"{name} accepts traffic from anywhere"
+        for policy in covering:
+            for rule in policy["spec"]["ingress"]:
+                for peer in rule["from"]:
+                    peer_labels = peer["podSelector"].get("matchLabels", {})
+                    # Same-namespace peers can only be the gateway; others are scrapers.
+                    if "namespaceSelector" not in peer:
+                        assert selects(peer["podSelector"], pod_labels["gateway"]), peer
+                    else:
+                        assert peer_labels, f"{name}: a whole namespace may call it"
+
+
+def test_disruption_budgets_cover_every_deployment(base):
+    budgets = by_kind(base, "PodDisruptionBudget").values()
+    for name, deployment in by_kind(base, "Deployment").items():
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert [b for b in budgets if selects(b["spec"]["selector"], labels)], name
