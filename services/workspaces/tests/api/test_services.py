@@ -167,6 +167,23 @@ async def test_reorder_sets_every_position_in_one_call(client, owner) -> None:
     assert (await add(client, owner))["position"] == 4
 
 
+async def test_reorder_racing_deletes_never_fails_with_500(client, new_workspace) -> None:
+    """Without serialising catalogue writes, the reorder would update vanished rows."""
+    for _ in range(10):
+        owner, _ = await new_workspace()
+        ids = [(await add(client, owner, name=f"s{i}"))["id"] for i in range(6)]
+        responses = await asyncio.gather(
+            *(client.delete(f"{URL}{i}", headers=owner) for i in ids[::2]),
+            client.post(URL + "reorder", json={"ids": ids[::-1]}, headers=owner),
+        )
+        statuses = [r.status_code for r in responses]
+        assert statuses[:3] == [204, 204, 204], statuses
+        # Before the deletes: 200. After any of them: the list is stale, 422.
+        assert statuses[3] in (200, 422), statuses
+        listed = (await client.get(URL, headers=owner)).json()["data"]
+        assert [s["id"] for s in listed] in (ids[1::2], ids[1::2][::-1])
+
+
 async def test_reorder_refuses_ids_that_are_not_exactly_the_callers_services(
     client, owner, new_workspace
 ) -> None:

@@ -13,10 +13,12 @@ from workspaces.domain.services import check_price, check_reorder
 from workspaces.usecases.common import caller_id
 from workspaces.usecases.events import service_deleted, service_event
 
+# Every write locks the caller's workspace row first. That serialises the writes of one
+# catalogue: two creates never pick the same position, and a reorder never moves a service
+# that a concurrent delete just removed. Catalogues are small and rarely edited at once.
+
 
 async def _workspace_for_write(uow: WorkspacesUnitOfWork, principal: Principal) -> Workspace:
-    # Locking the workspace row serialises writes that assign positions (create, reorder),
-    # so two of them never pick the same position.
     workspace = await uow.workspaces.get_for_owner(caller_id(principal), lock=True)
     if workspace is None:
         raise WorkspaceRequired()
@@ -24,9 +26,10 @@ async def _workspace_for_write(uow: WorkspacesUnitOfWork, principal: Principal) 
 
 
 async def _owned_service(
-    uow: WorkspacesUnitOfWork, principal: Principal, service_id: UUID
+    uow: WorkspacesUnitOfWork, principal: Principal, service_id: UUID, *, lock: bool = False
 ) -> WorkspaceService:
-    workspace = await uow.workspaces.get_for_owner(caller_id(principal))
+    """The service if it is in the caller's workspace; anything else is not found."""
+    workspace = await uow.workspaces.get_for_owner(caller_id(principal), lock=lock)
     service = None if workspace is None else await uow.services.get(service_id, workspace.id)
     if service is None:
         raise ServiceNotFound()
@@ -58,9 +61,9 @@ async def create_service(
 async def update_service(
     uow: WorkspacesUnitOfWork, principal: Principal, service_id: UUID, changes: ServiceChanges
 ) -> WorkspaceService:
-    service = await _owned_service(uow, principal, service_id)
+    service = await _owned_service(uow, principal, service_id, lock=True)
     values = dict(changes)
-    if values.get("price", ...) is None and "currency" not in values:
+    if "price" in values and values["price"] is None and "currency" not in values:
         values["currency"] = None  # removing the price removes its currency
     check_price(
         values.get("price", service.price),
@@ -78,7 +81,7 @@ async def update_service(
 
 
 async def delete_service(uow: WorkspacesUnitOfWork, principal: Principal, service_id: UUID) -> None:
-    service = await _owned_service(uow, principal, service_id)
+    service = await _owned_service(uow, principal, service_id, lock=True)
     await uow.emit(service_deleted(service))
     await uow.services.delete(service)
     await uow.session.flush()
