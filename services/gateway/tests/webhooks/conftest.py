@@ -89,5 +89,16 @@ async def webhooks(
 
 
 @pytest.fixture
+def webhook_client(webhook_settings: Settings) -> Callable[[Any], httpx.AsyncClient]:
+    """A client for the router publishing on a bus of the test's choosing."""
+
+    def make(bus: Any) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=webhook_app(webhook_settings, bus))
+        return httpx.AsyncClient(transport=transport, base_url="http://gateway")
+
+    return make
+
+
+@pytest.fixture
 def received(webhook_bus: tuple[Bus, Received]) -> Received:
     return webhook_bus[1]
