@@ -20,10 +20,12 @@ from shared.events import Envelope, Event, WorkspaceCreatedV1
 from shared.testing import internal_headers, migrated_database, running, test_names, wait_until
 
 from .fakes import (
+    AGENDAPRO_KEY,
     CALENDLY_TOKEN,
     SQUARE_TOKEN,
     FakeServer,
     FakeState,
+    agendapro_app,
     calendly_app,
     square_app,
 )
@@ -82,15 +84,23 @@ def square() -> Iterator[FakeServer]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def agendapro() -> Iterator[FakeServer]:
+    state = FakeState(tokens={AGENDAPRO_KEY})
+    server = FakeServer(agendapro_app(state), state).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_fakes(request: pytest.FixtureRequest) -> None:
-    for name in ("calendly", "square"):
+    for name in ("calendly", "square", "agendapro"):
         if name in request.fixturenames:
             request.getfixturevalue(name).state.reset()
 
 
 @pytest.fixture(scope="session")
-def settings(calendly: FakeServer, square: FakeServer) -> Settings:
+def settings(calendly: FakeServer, square: FakeServer, agendapro: FakeServer) -> Settings:
     return Settings(
         **test_names("connectors"),
         secret_key="test-secret",
@@ -99,7 +109,7 @@ def settings(calendly: FakeServer, square: FakeServer) -> Settings:
         calendly_api_base_url=calendly.url,
         square_api_base_url=square.url,
         square_sandbox_api_base_url=square.url,
-        agendapro_api_base_url="http://127.0.0.1:9",
+        agendapro_api_base_url=agendapro.url,
         provider_timeout_seconds=0.5,
         provider_max_retries=2,
         provider_backoff_seconds=0.01,

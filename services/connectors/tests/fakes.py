@@ -528,3 +528,127 @@ class FakeServer:
         self.server.should_exit = True
         self.thread.join(timeout=5)
         self.sock.close()
+
+
+# -- AgendaPro -----------------------------------------------------------------------------
+
+
+def _ap_error(status: int, error: str, detail: str | None = None) -> JSONResponse:
+    return JSONResponse({"error": error, "detail": detail}, status)
+
+
+def agendapro_app(state: FakeState) -> FastAPI:
+    """AgendaPro Connect v3 as its public OpenAPI describes it."""
+    app = FastAPI()
+    counter = itertools.count(100)
+    state.data.setdefault("bookings", {})
+    state.data.setdefault("clients", {})
+    _instrument(app, state, lambda: _ap_error(401, "unauthorized", "invalid_api_key"))
+    pagination = {
+        "current_page": 1,
+        "per_page": 100,
+        "next_page": None,
+        "prev_page": None,
+        "total_records": 1,
+        "total_pages": 1,
+    }
+
+    @app.get("/v3/locations")
+    async def locations() -> dict[str, Any]:
+        return {"data": [{"id": 3257, "name": "Sucursal Providencia"}], "pagination": pagination}
+
+    @app.get("/v3/services")
+    async def services() -> dict[str, Any]:
+        return {
+            "data": [{"id": 3698, "name": "Corte de pelo", "duration": 30, "active": True}],
+            "pagination": pagination,
+        }
+
+    @app.get("/v3/available_slots")
+    async def slots(request: Request) -> Response:
+        q = request.query_params
+        if "location_id" not in q or "start_date" not in q:
+            return _ap_error(400, "required", "params")
+        if q["location_id"] != "3257":
+            return _ap_error(404, "location_not_found")
+        return JSONResponse(
+            {
+                "data": {
+                    "slots": [
+                        {
+                            "start_time": "09:00",
+                            "end_time": "09:30",
+                            "provider_id": 12964,
+                            "provider_name": "Dobby",
+                        },
+                        {
+                            "start_time": "15:30",
+                            "end_time": "16:00",
+                            "provider_id": 12964,
+                            "provider_name": "Dobby",
+                        },
+                    ],
+                    "metadata": {
+                        "location_id": 3257,
+                        "date": q["start_date"],
+                        "service_id": int(q.get("service_id") or 0),
+                        "duration": 30,
+                        "slots_count": 2,
+                    },
+                }
+            }
+        )
+
+    @app.get("/v3/clients/quick-search")
+    async def quick_search(request: Request) -> dict[str, Any]:
+        q = request.query_params["q"].lower()
+        found = [c for c in state.data["clients"].values() if q in (c.get("email") or "").lower()]
+        return {"data": found}
+
+    @app.post("/v3/clients")
+    async def create_client(request: Request) -> Response:
+        body = await request.json()
+        client = {"id": next(counter), **body}
+        if client.get("email"):
+            client["email"] = client["email"].lower()
+        state.data["clients"][client["id"]] = client
+        return JSONResponse(client, 201)
+
+    @app.post("/v3/bookings")
+    async def create_booking(request: Request) -> Response:
+        body = await request.json()
+        missing = [
+            k
+            for k in (
+                "start_time",
+                "service_id",
+                "provider_id",
+                "client_id",
+                "location_id",
+                "status_id",
+            )
+            if k not in body
+        ]
+        if missing:
+            return _ap_error(400, "required", ",".join(missing))
+        start = datetime.fromisoformat(body["start_time"])
+        booking = {
+            "id": next(counter),
+            "start_time": start.isoformat(),
+            "end_time": (start + timedelta(minutes=30)).isoformat(),
+            "status_id": 1,
+            "status": {"id": 1, "name": "Confirmed"},
+            **{k: v for k, v in body.items() if k != "start_time"},
+        }
+        state.data["bookings"][str(booking["id"])] = booking
+        return JSONResponse(booking, 201)
+
+    @app.patch("/v3/bookings/{booking_id}/cancel")
+    async def cancel(booking_id: str) -> Response:
+        booking = state.data["bookings"].get(booking_id)
+        if booking is None:
+            return _ap_error(404, "not_found", "booking")
+        booking["status"] = {"id": 2, "name": "Cancelled"}
+        return Response(status_code=204)
+
+    return app
