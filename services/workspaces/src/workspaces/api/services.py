@@ -1,6 +1,6 @@
 """/workspace-services: what the caller's workspace offers, in display order."""
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, status
@@ -18,8 +18,12 @@ from workspaces.usecases import services as usecases
 
 router = APIRouter(prefix="/workspace-services", tags=["workspace services"])
 
-NOT_FOUND = {status.HTTP_404_NOT_FOUND: {"description": "No such service in your workspace"}}
-NO_WORKSPACE = {status.HTTP_409_CONFLICT: {"description": "You have no workspace yet"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    status.HTTP_404_NOT_FOUND: {"description": "No such service in your workspace"}
+}
+NO_WORKSPACE: dict[int | str, dict[str, Any]] = {
+    status.HTTP_409_CONFLICT: {"description": "You have no workspace yet"}
+}
 
 
 # Also without the trailing slash: the gateway forwards paths as they come.

@@ -1,6 +1,6 @@
 """/workspaces: the caller's workspace, and every workspace for superusers."""
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, status
@@ -18,7 +18,9 @@ from workspaces.usecases import workspaces as usecases
 
 router = APIRouter(prefix="/workspaces", tags=["workspaces"])
 
-NOT_FOUND = {status.HTTP_404_NOT_FOUND: {"description": "No such workspace of yours"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    status.HTTP_404_NOT_FOUND: {"description": "No such workspace of yours"}
+}
 
 
 # The collection also answers without the trailing slash: the gateway forwards paths as they

@@ -62,13 +62,10 @@ async def update_service(
     uow: WorkspacesUnitOfWork, principal: Principal, service_id: UUID, changes: ServiceChanges
 ) -> WorkspaceService:
     service = await _owned_service(uow, principal, service_id, lock=True)
-    values = dict(changes)
+    values = ServiceChanges(**changes)
     if "price" in values and values["price"] is None and "currency" not in values:
         values["currency"] = None  # removing the price removes its currency
-    check_price(
-        values.get("price", service.price),
-        values.get("currency", service.currency),
-    )
+    check_price(values.get("price", service.price), values.get("currency", service.currency))
     changed = {k: v for k, v in values.items() if getattr(service, k) != v}
     if not changed:
         return service
