@@ -1,11 +1,14 @@
 """Event consumers of the conversations service: thin (parse, claim inbox, call a use case)."""
 
+from collections.abc import Awaitable, Callable
+
 from conversations.db.models import inbox
 from conversations.db.uow import ConversationsUnitOfWork
 from conversations.usecases.inbound import accept_inbound_message
 from conversations.usecases.projection import project_workspace, remove_workspace
 from shared.db.inbox import idempotent
 from shared.events import (
+    Envelope,
     InboundMessageAcceptedV1,
     WorkspaceCreatedV1,
     WorkspaceDeletedV1,
@@ -22,7 +25,9 @@ def register(runtime: Runtime) -> None:
     def uow() -> ConversationsUnitOfWork:
         return ConversationsUnitOfWork(runtime.sessionmaker)
 
-    def handler(effect):  # type: ignore[no-untyped-def]
+    def handler(
+        effect: Callable[[ConversationsUnitOfWork, Envelope], Awaitable[None]],
+    ) -> Callable[[Envelope], Awaitable[None]]:
         return idempotent(uow, inbox, CONSUMER, effect)
 
     bus = runtime.bus

@@ -52,7 +52,8 @@ def _seconds(value: Any) -> datetime:
 
 def _whatsapp_content(message: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     kind = message.get("type", "text")
-    body = message.get(kind) if isinstance(message.get(kind), dict) else {}
+    found = message.get(kind)
+    body: dict[str, Any] = found if isinstance(found, dict) else {}
     metadata: dict[str, Any] = {"type": kind}
     if kind == "text":
         return str(body.get("body", "")), metadata
