@@ -1,0 +1,196 @@
+"""The four services started for real, as separate processes, and driven through the gateway.
+
+Each run gets its own database, exchange and queue names and ports, so it never touches the
+data `make run` uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aio_pika
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.db import make_engine
+from shared.db.migrations import drop_database, ensure_database, upgrade
+from shared.testing import test_names
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("workspaces", "connectors", "conversations", "gateway")
+SECRET = "e2e-secret-key-long-enough-for-hs256-signing"
+SUPERUSER = "admin@e2e.example.com"
+SUPERUSER_PASSWORD = "admin-password-e2e"
+META_SECRET = "e2e-meta-app-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class System:
+    env: dict[str, str]
+    ports: dict[str, int]
+    logs: Path
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def gateway(self) -> str:
+        return f"http://127.0.0.1:{self.ports['gateway']}"
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def start(self, service: str) -> None:
+        log = open(self.logs / f"{service}.log", "ab")  # noqa: SIM115 - owned by the process
+        self.processes[service] = subprocess.Popen(
+            [sys.executable, "-m", service], cwd=ROOT, env=self.env, stdout=log, stderr=log
+        )
+
+    def wait_ready(self, service: str, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            process = self.processes[service]
+            if process.poll() is not None:
+                raise RuntimeError(f"{service} exited: {self.tail(service)}")
+            try:
+                if httpx.get(f"{self.url(service)}/ready", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{service} not ready: {self.tail(service)}")
+
+    def stop(self, service: str, timeout: float = 30) -> int:
+        process = self.processes[service]
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        return process.returncode
+
+    def tail(self, service: str, lines: int = 40) -> str:
+        path = self.logs / f"{service}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+@pytest.fixture(scope="session")
+def system() -> Iterator[System]:
+    names = test_names("e2e")
+    ports = {service: free_port() for service in SERVICES}
+    env = os.environ | {
+        "DATABASE_URL": names["database_url"],
+        "RABBITMQ_URL": names["rabbitmq_url"],
+        "EVENTS_EXCHANGE": names["events_exchange"],
+        "QUEUE_PREFIX": names["queue_prefix"],
+        "SECRET_KEY": SECRET,
+        "FIRST_SUPERUSER": SUPERUSER,
+        "FIRST_SUPERUSER_PASSWORD": SUPERUSER_PASSWORD,
+        "META_APP_SECRET": META_SECRET,
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['gateway']}",
+        "RELAY_POLL_SECONDS": "1",
+        "LOG_LEVEL": "INFO",
+        "WORKSPACES_URL": f"http://127.0.0.1:{ports['workspaces']}",
+        "CONNECTORS_URL": f"http://127.0.0.1:{ports['connectors']}",
+        "CONVERSATIONS_URL": f"http://127.0.0.1:{ports['conversations']}",
+    }
+    env |= {f"{s.upper()}_PORT": str(p) for s, p in ports.items()}
+    asyncio.run(ensure_database(names["database_url"]))
+    for service in SERVICES:
+        upgrade(ROOT / "services" / service / "alembic.ini", names["database_url"])
+    logs = Path(tempfile.mkdtemp(prefix="base-e2e-"))
+    system = System(env=env, ports=ports, logs=logs)
+    try:
+        for service in SERVICES:
+            system.start(service)
+        for service in SERVICES:
+            system.wait_ready(service)
+        yield system
+    finally:
+        for service in list(system.processes):
+            system.stop(service)
+        asyncio.run(_delete_bus(names))
+        asyncio.run(drop_database(names["database_url"]))
+        if not os.environ.get("E2E_KEEP_LOGS"):
+            shutil.rmtree(logs, ignore_errors=True)
+
+
+async def _delete_bus(names: dict[str, str]) -> None:
+    """Remove this run's queues (found by prefix) and exchanges."""
+    if shutil.which("rabbitmqctl") is None:
+        return
+    listing = await asyncio.create_subprocess_exec(
+        "rabbitmqctl", "-q", "list_queues", "name", stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await listing.communicate()
+    queues = [q for q in out.decode().split() if q.startswith(names["queue_prefix"])]
+    connection = await aio_pika.connect(names["rabbitmq_url"])
+    try:
+        for queue in queues:
+            channel = await connection.channel()
+            await channel.queue_delete(queue)
+        for exchange in (names["events_exchange"], names["events_exchange"] + ".dlx"):
+            channel = await connection.channel()
+            await channel.exchange_delete(exchange)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+async def api(system: System) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=system.gateway, timeout=15) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+async def db(system: System) -> AsyncIterator[AsyncEngine]:
+    """Read-only look into the schemas, to check effects the API does not show."""
+    engine = make_engine(system.env["DATABASE_URL"], pool_size=2)
+    yield engine
+    await engine.dispose()
+
+
+async def signup(api: httpx.AsyncClient, prefix: str = "owner") -> dict[str, object]:
+    email = f"{prefix}-{uuid.uuid4().hex[:10]}@example.com"
+    password = "e2e-password-123"
+    response = await api.post("/api/v1/users/signup", json={"email": email, "password": password})
+    assert response.status_code == 201, response.text
+    token = await api.post(
+        "/api/v1/login/access-token", data={"username": email, "password": password}
+    )
+    assert token.status_code == 200, token.text
+    return {
+        "id": response.json()["id"],
+        "email": email,
+        "headers": {"Authorization": f"Bearer {token.json()['access_token']}"},
+    }
+
+
+async def create_workspace(api: httpx.AsyncClient, owner: dict[str, object]) -> dict:
+    handle = f"biz-{uuid.uuid4().hex[:10]}"
+    response = await api.post(
+        "/api/v1/workspaces/",
+        headers=owner["headers"],
+        json={"handle": handle, "name": "Biz", "tone": "friendly", "timezone": "Europe/Madrid"},
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
