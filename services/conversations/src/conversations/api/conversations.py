@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
+from pydantic import AwareDatetime
 
 from conversations.api.deps import UowDep
 from conversations.api.schemas import (
@@ -38,8 +39,10 @@ async def list_conversations(
     channel: Channel | None = None,
     status: Status | None = None,
     tag: Annotated[str | None, Query(max_length=32)] = None,
-    start: Annotated[datetime | None, Query(description="Active at or after this instant")] = None,
-    end: Annotated[datetime | None, Query(description="Started before this instant")] = None,
+    start: Annotated[
+        AwareDatetime | None, Query(description="Active at or after this instant")
+    ] = None,
+    end: Annotated[AwareDatetime | None, Query(description="Started before this instant")] = None,
     q: Annotated[
         str | None, Query(min_length=1, max_length=200, description="Text in its messages")
     ] = None,

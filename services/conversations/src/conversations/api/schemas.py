@@ -6,7 +6,14 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from conversations.domain.rules import Channel, Role, Status, normalize_tags
 
@@ -47,7 +54,7 @@ class ConversationCreate(BaseModel):
     status: Status = "open"
     tags: Tags = []
     time_saved_seconds: int = Field(default=0, ge=0, le=10_000_000)
-    started_at: datetime | None = None
+    started_at: AwareDatetime | None = None
 
 
 class ConversationUpdate(BaseModel):
@@ -78,7 +85,7 @@ class MessageCreate(BaseModel):
     conversation_id: uuid.UUID
     content: Text
     role: Literal["owner", "agent"] = "owner"
-    sent_at: datetime | None = None
+    sent_at: AwareDatetime | None = None
 
 
 class MessageRead(_Read):
