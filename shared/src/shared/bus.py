@@ -28,13 +28,21 @@ from faststream.rabbit import (
     RabbitQueue,
 )
 from faststream.rabbit.annotations import RabbitMessage
+from pamqp.common import FieldValue
+from prometheus_client import Counter
 
 from shared.events import Envelope, Event, parse_envelope, routing_key
 from shared.logging import event_id_var
 from shared.settings import ServiceSettings
+from shared.tracing import child_of, traceparent_var
 
 log = logging.getLogger(__name__)
 PUBLISH_TIMEOUT_SECONDS = 5.0
+EVENTS_CONSUMED = Counter(
+    "events_consumed_total",
+    "Messages handled by consumers, by outcome (ok, failed and retried, dead_lettered)",
+    ["service", "type", "outcome"],
+)
 
 
 class Unroutable(Exception):
@@ -117,18 +125,26 @@ class Bus:
         async def on_message(body: dict[str, Any], msg: RabbitMessage) -> None:
             envelope = parse_envelope(body)
             token = event_id_var.set(str(envelope.event_id))
+            trace_token = traceparent_var.set(child_of(envelope.traceparent))
+            attempts = int(msg.headers.get("x-delivery-count") or 0)
             try:
                 await handler(envelope)
+                EVENTS_CONSUMED.labels(self.service, envelope.type, "ok").inc()
             except Exception:
-                attempts = int(msg.headers.get("x-delivery-count") or 0)
+                last = attempts >= self.settings.consumer_delivery_limit
+                outcome = "dead_lettered" if last else "failed"
+                EVENTS_CONSUMED.labels(self.service, envelope.type, outcome).inc()
                 log.exception(
-                    "handler failed",
+                    "handler failed%s",
+                    "; dead-lettering" if last else "; will retry",
                     extra={"event_type": envelope.type, "queue": queue.name, "attempt": attempts},
                 )
-                await asyncio.sleep(min(0.2 * 2**attempts, 3.0))
+                if not last:
+                    await asyncio.sleep(min(0.2 * 2**attempts, 3.0))
                 raise
             finally:
                 event_id_var.reset(token)
+                traceparent_var.reset(trace_token)
 
         on_message.__name__ = getattr(handler, "__name__", "on_message")
         on_message.__doc__ = handler.__doc__
@@ -167,6 +183,9 @@ class Bus:
         """
         env = envelope if isinstance(envelope, Envelope) else Envelope.model_validate(envelope)
         body = env.model_dump(mode="json")
+        headers: dict[str, FieldValue] = {"event_type": env.type, "version": env.version}
+        if env.traceparent:
+            headers["traceparent"] = env.traceparent
         with anyio.fail_after(PUBLISH_TIMEOUT_SECONDS):
             result = await self.broker.publish(
                 body,
@@ -177,8 +196,7 @@ class Bus:
                 message_id=str(env.event_id),
                 correlation_id=env.correlation_id or str(env.event_id),
                 message_type=env.type,
-                headers={"event_type": env.type, "version": env.version}
-                | ({"traceparent": env.traceparent} if env.traceparent else {}),
+                headers=headers,
             )
         if isinstance(result, DeliveredMessage):
             raise Unroutable(env.routing_key)

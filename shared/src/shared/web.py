@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.logging import request_id_var, user_id_var
 from shared.tokens import InvalidInternalToken, Principal, verify_internal_token
+from shared.tracing import child_of, traceparent_var
 
 log = logging.getLogger("access")
 T = TypeVar("T")
@@ -112,6 +113,7 @@ class RequestContextMiddleware:
         headers = dict(scope["headers"])
         request_id = headers.get(b"x-request-id", b"").decode()[:100] or uuid.uuid4().hex
         token = request_id_var.set(request_id)
+        trace_token = traceparent_var.set(child_of(headers.get(b"traceparent", b"").decode()))
         status = 500
         started = time.perf_counter()
 
@@ -147,6 +149,7 @@ class RequestContextMiddleware:
                     extra={"status": status, "duration_ms": round(elapsed * 1000, 2)},
                 )
             request_id_var.reset(token)
+            traceparent_var.reset(trace_token)
 
 
 Check = Callable[[], Awaitable[bool]]

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.events import Envelope, Event
 from shared.logging import request_id_var
+from shared.tracing import traceparent_var
 
 
 class UnitOfWork:
@@ -57,7 +58,7 @@ class UnitOfWork:
             event,
             producer=self.producer,
             correlation_id=self.correlation_id or request_id_var.get(),
-            traceparent=self.traceparent,
+            traceparent=self.traceparent or traceparent_var.get(),
         )
         await self.session.execute(
             insert(self._outbox).values(
