@@ -307,7 +307,33 @@ async def test_the_webhook_for_a_booking_the_platform_made_is_not_announced_twic
     assert len(events.of("booking.created", booking_id=booking_id)) == 1
 
 
-async def test_unconfigured_webhooks_are_refused(client, owner, as_user) -> None:
-    # A connector of a provider without webhooks in its public API has no route here.
+async def test_there_is_no_agendapro_webhook_route(client, as_user) -> None:
     response = await client.post("/api/v1/webhooks/agendapro", content=b"{}", headers=as_user(None))
     assert response.status_code in (404, 405)
+
+
+async def test_webhooks_without_a_configured_key_are_refused_and_store_nothing(
+    settings, as_user
+) -> None:
+    import httpx
+
+    from connectors.main import create_app
+
+    app = create_app(
+        settings.model_copy(
+            update={"calendly_webhook_signing_key": "", "square_webhook_signature_key": ""}
+        )
+    )
+    transport = httpx.ASGITransport(app=app)  # no lifespan: nothing may be touched
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as bare:
+        for provider in ("calendly", "square"):
+            body = b'{"event": "invitee.created"}'
+            response = await bare.post(
+                f"/api/v1/webhooks/{provider}",
+                content=body,
+                headers=as_user(None) | calendly_headers(body, key=""),
+            )
+            assert response.status_code == 503
+            assert "not configured" in response.json()["detail"]
+    await app.state.services.providers.aclose()
+    await app.state.runtime.engine.dispose()

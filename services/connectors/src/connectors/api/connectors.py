@@ -30,7 +30,7 @@ async def list_connectors(
         workspace = await uc.workspace_of(uow, user)
         if workspace is None:
             return Page(data=[], count=0)
-        rows, count = await uow.connectors.list(workspace.workspace_id, page.skip, page.limit)
+        rows, count = await uow.connectors.page(workspace.workspace_id, page.skip, page.limit)
         data = [ConnectorRead.of(uc.view(row, services.vault)) for row in rows]
     return Page(data=data, count=count)
 

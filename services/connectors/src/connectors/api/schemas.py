@@ -47,11 +47,11 @@ class ConnectorRead(BaseModel):
         return cls(
             id=c.id,
             workspace_id=c.workspace_id,
-            provider=c.provider,  # type: ignore[arg-type]
+            provider=c.provider,
             name=c.name,
             config=view.config,
             is_active=c.is_active,
-            status=c.status,  # type: ignore[arg-type]
+            status=c.status,
             last_error=c.last_error,
             checked_at=c.checked_at,
             created_at=c.created_at,

@@ -71,7 +71,7 @@ class Connector(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     workspace_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey(Workspace.workspace_id), nullable=False, index=True
+        UUID(as_uuid=True), ForeignKey(Workspace.workspace_id), nullable=False
     )
     provider: Mapped[str] = mapped_column(String(20), nullable=False)
     name: Mapped[str] = mapped_column(String(120), nullable=False)
@@ -98,6 +98,7 @@ class Connector(Base):
             unique=True,
             postgresql_where=text("is_active"),
         ),
+        Index("ix_connectors_workspace_id", "workspace_id"),
         Index("ix_connectors_provider_account", "provider", "account_ref"),
         Index("ix_connectors_provider_organization", "provider", "organization_ref"),
         Index("ix_connectors_provider_location", "provider", "location_ref"),

@@ -41,24 +41,24 @@ class WorkspaceRepository:
         version: datetime,
     ) -> bool:
         """Insert or refresh a live workspace; stale or post-deletion events change nothing."""
-        stmt = pg_insert(Workspace).values(
+        values = pg_insert(Workspace).values(
             workspace_id=workspace_id,
             owner_id=owner_id,
             handle=handle,
             timezone=timezone,
             source_version=version,
         )
-        stmt = stmt.on_conflict_do_update(
+        stmt = values.on_conflict_do_update(
             index_elements=[Workspace.workspace_id],
             set_={
-                "owner_id": stmt.excluded.owner_id,
-                "handle": stmt.excluded.handle,
-                "timezone": stmt.excluded.timezone,
-                "source_version": stmt.excluded.source_version,
+                "owner_id": values.excluded.owner_id,
+                "handle": values.excluded.handle,
+                "timezone": values.excluded.timezone,
+                "source_version": values.excluded.source_version,
                 "updated_at": func.now(),
             },
             where=(Workspace.deleted_at.is_(None))
-            & (Workspace.source_version <= stmt.excluded.source_version),
+            & (Workspace.source_version <= values.excluded.source_version),
         ).returning(Workspace.workspace_id)
         return (await self.session.execute(stmt)).first() is not None
 
@@ -102,7 +102,7 @@ class ConnectorRepository:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def list(
+    async def page(
         self, workspace_id: uuid.UUID, skip: int, limit: int
     ) -> tuple[Sequence[Connector], int]:
         where = Connector.workspace_id == workspace_id
@@ -159,9 +159,6 @@ class ConnectorRepository:
             .order_by(Connector.is_active.desc(), Connector.created_at)
         )
         return list((await self.session.execute(stmt)).scalars())
-
-    async def all_ids(self) -> list[uuid.UUID]:
-        return list((await self.session.execute(select(Connector.id))).scalars())
 
 
 class BookingRepository:

@@ -39,7 +39,7 @@ async def remove_workspace(
                 ConnectorDeactivatedV1(
                     connector_id=active.id,
                     workspace_id=active.workspace_id,
-                    provider=active.provider,  # type: ignore[arg-type]
+                    provider=active.provider,
                     name=active.name,
                 )
             )
