@@ -40,6 +40,16 @@ MAX_TAGS = 20
 # (workspace timezone) it started.
 AGENT_REPLY_SECONDS = 120
 
+
+def time_saved_by(role: str) -> int:
+    """Seconds a new message of this role adds to its conversation's time saved.
+
+    The definition: an agent message saves the owner reading the visitor and writing that
+    reply by hand, counted as AGENT_REPLY_SECONDS; owner and visitor messages save nothing.
+    """
+    return AGENT_REPLY_SECONDS if role == "agent" else 0
+
+
 # Provider delivery receipts only move forward; "failed" is final from any state.
 _DELIVERY_RANK = {"sent": 1, "delivered": 2, "read": 3, "failed": 4}
 DELIVERY_STATES: tuple[str, ...] = tuple(_DELIVERY_RANK)

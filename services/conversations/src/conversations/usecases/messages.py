@@ -9,7 +9,7 @@ from typing import Any
 from conversations.db.models import Conversation, Message
 from conversations.db.uow import ConversationsUnitOfWork
 from conversations.domain.errors import ConversationNotFound, MessageNotFound
-from conversations.domain.rules import AGENT_REPLY_SECONDS, reopens
+from conversations.domain.rules import reopens, time_saved_by
 from conversations.usecases.access import owner_workspace
 from shared.events import ConversationStartedV1, MessageReceivedV1
 from shared.tokens import Principal
@@ -61,7 +61,7 @@ async def store_message(
         conversation.id,
         sent_at,
         reopen=role == "visitor" and reopens(conversation.status),
-        time_saved_seconds=AGENT_REPLY_SECONDS if role == "agent" else 0,
+        time_saved_seconds=time_saved_by(role),
     )
     await uow.emit(
         MessageReceivedV1(
