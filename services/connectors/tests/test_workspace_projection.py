@@ -158,3 +158,38 @@ async def test_a_redelivered_workspace_event_is_applied_once(client, app, owner,
     )
     assert rows[0][0] == 1
     assert await _timezone(query, me.workspace_id) == "Asia/Tokyo"
+
+
+async def test_a_new_workspace_arriving_before_the_old_ones_deletion_is_projected(
+    client, owner, publish, query
+) -> None:
+    from shared.events import WorkspaceCreatedV1
+
+    me = await owner("Europe/Madrid")
+    replacement = uuid.uuid4()
+    await publish(
+        WorkspaceCreatedV1(
+            **(_snapshot(me, "Asia/Tokyo") | {"workspace_id": replacement, "handle": "new-one"}),
+            tone="calm",
+        )
+    )
+
+    async def projected() -> bool:
+        return await _timezone(query, replacement) == "Asia/Tokyo"
+
+    await wait_until(projected)
+    await publish(WorkspaceDeletedV1(**_snapshot(me, me.timezone)))
+
+    async def old_gone() -> bool:
+        rows = await query(
+            "SELECT deleted_at FROM connectors.workspaces WHERE workspace_id = :w",
+            w=me.workspace_id,
+        )
+        return bool(rows[0][0])
+
+    await wait_until(old_gone)
+    response = await client.post(
+        f"{BASE}/", json={"name": "x", "config": calendly_config()}, headers=me.headers
+    )
+    assert response.status_code == 201
+    assert response.json()["workspace_id"] == str(replacement)

@@ -42,7 +42,6 @@ def upgrade() -> None:
         "ix_workspaces_owner_live",
         "workspaces",
         ["owner_id"],
-        unique=True,
         schema=S,
         postgresql_where=sa.text("deleted_at IS NULL"),
     )

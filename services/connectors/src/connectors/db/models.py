@@ -57,12 +57,9 @@ class Workspace(Base):
     updated_at: Mapped[datetime] = _now()
 
     __table_args__ = (
-        Index(
-            "ix_workspaces_owner_live",
-            "owner_id",
-            unique=True,
-            postgresql_where=text("deleted_at IS NULL"),
-        ),
+        # Not unique: workspace events travel on separate queues, so a new workspace of an
+        # owner may arrive before the deletion of the old one. The producer owns that rule.
+        Index("ix_workspaces_owner_live", "owner_id", postgresql_where=text("deleted_at IS NULL")),
     )
 
 

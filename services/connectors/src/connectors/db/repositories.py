@@ -18,8 +18,11 @@ class WorkspaceRepository:
         self.session = session
 
     async def of_owner(self, owner_id: uuid.UUID, *, lock: bool = False) -> Workspace | None:
-        stmt = select(Workspace).where(
-            Workspace.owner_id == owner_id, Workspace.deleted_at.is_(None)
+        stmt = (
+            select(Workspace)
+            .where(Workspace.owner_id == owner_id, Workspace.deleted_at.is_(None))
+            .order_by(Workspace.source_version.desc())
+            .limit(1)
         )
         if lock:
             # Serialises everything that changes which connector is active in a workspace.
