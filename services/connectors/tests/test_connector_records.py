@@ -212,3 +212,23 @@ async def test_database_refuses_a_second_active_connector(client, owner, query) 
         assert "ix_connectors_one_active_per_workspace" in str(exc)
     else:
         raise AssertionError("the partial unique index let two active connectors in")
+
+
+async def test_credentials_never_reach_the_logs(client, owner, caplog) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    me = await owner()
+    secret = "calendly-token-that-must-stay-secret"
+    connector = await create(client, me.headers, calendly_config(access_token=secret))
+    await client.post(f"{BASE}/{connector['id']}/check", headers=me.headers)  # refused: 424
+    await client.patch(
+        f"{BASE}/{connector['id']}",
+        json={"config": {"access_token": secret + "-v2"}},
+        headers=me.headers,
+    )
+    await client.post(f"{BASE}/{connector['id']}/activate", headers=me.headers)
+    await client.get(f"{BASE}/active/event-types", headers=me.headers)
+    assert caplog.records
+    assert secret not in caplog.text
+    assert secret[-12:] not in caplog.text

@@ -273,3 +273,29 @@ async def test_a_booking_without_a_staff_member_is_a_clear_422(client, owner, sq
     assert response.status_code == 422
     assert "staff" in response.json()["detail"]
     assert not square.state.calls("POST", "/v2/bookings")
+
+
+async def test_concurrent_requests_with_one_idempotency_key_make_one_booking(
+    client, owner, square, query
+) -> None:
+    import asyncio
+
+    me = await owner()
+    connector = await create_active(client, me.headers, square_config())
+    request = {
+        "event_type": "VAR30",
+        "start": (datetime.now(UTC) + timedelta(days=4)).isoformat(),
+        "name": "Vera",
+        "phone": "+14155550100",
+        "staff_id": "TM1",
+        "idempotency_key": f"conv-{uuid.uuid4().hex}",
+    }
+    responses = await asyncio.gather(
+        *(client.post(f"{ACTIVE}/bookings", json=request, headers=me.headers) for _ in range(5))
+    )
+    assert all(r.status_code in (200, 201) for r in responses), [r.text for r in responses]
+    assert len({r.json()["id"] for r in responses}) == 1
+    rows = await query(
+        "SELECT count(*) FROM connectors.bookings WHERE connector_id = :c", c=connector["id"]
+    )
+    assert rows[0][0] == 1

@@ -63,9 +63,7 @@ async def calendly_webhook(request: Request, services: ServicesDep) -> WebhookAc
         event = read_calendly(_json(body))
     except MalformedWebhook as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
-    async with services.uow() as uow:
-        outcome = await record_provider_event(uow, event)
-    return WebhookAck(status=outcome)
+    return WebhookAck(status=await record_provider_event(services.uow, event))
 
 
 @router.post("/square")
@@ -80,6 +78,4 @@ async def square_webhook(request: Request, services: ServicesDep) -> WebhookAck:
         event = read_square(_json(body))
     except MalformedWebhook as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
-    async with services.uow() as uow:
-        outcome = await record_provider_event(uow, event)
-    return WebhookAck(status=outcome)
+    return WebhookAck(status=await record_provider_event(services.uow, event))

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import IntegrityError
+
 from connectors.crypto import Vault
 from connectors.db.models import Booking as BookingRow
 from connectors.domain.config import AnyConfig
@@ -117,48 +119,56 @@ async def create_booking(
             notes=notes,
         )
     )
-    async with uow_factory() as uow:
-        row = await uow.bookings.by_key(ctx.connector_id, key)
-        if row is not None:  # the same key raced us and won: answer with its booking
-            return BookingOutcome(_from_row(row), ctx.connector_id, ctx.provider, key, True)
-        row = await uow.bookings.by_external_id(ctx.connector_id, booking.id, lock=True)
-        if row is None:
-            uow.bookings.add(
-                BookingRow(
-                    id=uuid.uuid4(),
-                    connector_id=ctx.connector_id,
-                    workspace_id=ctx.workspace_id,
-                    provider=ctx.provider,
-                    external_id=booking.id,
-                    idempotency_key=key,
-                    status="confirmed",
-                    source="platform",
-                    event_type=booking.event_type or event_type,
-                    start_at=booking.start,
-                    end_at=booking.end,
+    # Two requests with one key may both reach this point; the loser of the insert race
+    # finds the winner's row on its second pass and answers with it.
+    for attempt in (1, 2):
+        try:
+            async with uow_factory() as uow:
+                row = await uow.bookings.by_key(ctx.connector_id, key)
+                if row is not None:  # the same key raced us and won: answer with its booking
+                    return BookingOutcome(_from_row(row), ctx.connector_id, ctx.provider, key, True)
+                row = await uow.bookings.by_external_id(ctx.connector_id, booking.id, lock=True)
+                if row is None:
+                    uow.bookings.add(
+                        BookingRow(
+                            id=uuid.uuid4(),
+                            connector_id=ctx.connector_id,
+                            workspace_id=ctx.workspace_id,
+                            provider=ctx.provider,
+                            external_id=booking.id,
+                            idempotency_key=key,
+                            status="confirmed",
+                            source="platform",
+                            event_type=booking.event_type or event_type,
+                            start_at=booking.start,
+                            end_at=booking.end,
+                        )
+                    )
+                else:  # the provider's webhook arrived before us
+                    row.idempotency_key = key
+                    row.source = "platform"
+                    row.updated_at = datetime.now(UTC)
+                await uow.emit(
+                    BookingCreatedV1(
+                        workspace_id=ctx.workspace_id,
+                        connector_id=ctx.connector_id,
+                        provider=ctx.config.provider,
+                        booking_id=booking.id,
+                        event_type=booking.event_type or event_type,
+                        start=booking.start,
+                        end=booking.end,
+                        visitor_name=visitor.name,
+                        visitor_email=visitor.email,
+                        visitor_phone=visitor.phone,
+                        source="platform",
+                        conversation_id=conversation_id,
+                    )
                 )
-            )
-        else:  # the provider's webhook arrived before us
-            row.idempotency_key = key
-            row.source = "platform"
-            row.updated_at = datetime.now(UTC)
-        await uow.emit(
-            BookingCreatedV1(
-                workspace_id=ctx.workspace_id,
-                connector_id=ctx.connector_id,
-                provider=ctx.config.provider,
-                booking_id=booking.id,
-                event_type=booking.event_type or event_type,
-                start=booking.start,
-                end=booking.end,
-                visitor_name=visitor.name,
-                visitor_email=visitor.email,
-                visitor_phone=visitor.phone,
-                source="platform",
-                conversation_id=conversation_id,
-            )
-        )
-        await uow.commit()
+                await uow.commit()
+            break
+        except IntegrityError:
+            if attempt == 2:
+                raise
     return BookingOutcome(booking, ctx.connector_id, ctx.provider, key, False)
 
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
+
+from sqlalchemy.exc import IntegrityError
 
 from connectors.db.models import Booking as BookingRow
 from connectors.db.models import Connector
@@ -46,13 +49,28 @@ async def _route(uow: ConnectorsUnitOfWork, event: ProviderBookingEvent) -> Conn
     return active[0] if active else None
 
 
-async def record_provider_event(uow: ConnectorsUnitOfWork, event: ProviderBookingEvent) -> str:
-    """Returns the outcome: duplicate, ignored, unrouted, known or emitted."""
-    receipt = await uow.webhooks.claim(event.provider, event.delivery_key, event.event_type)
-    if receipt is None:
-        return "duplicate"
-    outcome = await _apply(uow, event, receipt)
-    await uow.commit()
+async def record_provider_event(
+    uow_factory: Callable[[], ConnectorsUnitOfWork], event: ProviderBookingEvent
+) -> str:
+    """Returns the outcome: duplicate, ignored, unrouted, known or emitted.
+
+    A platform booking committed at the same moment can collide on the booking row; the
+    second attempt then sees it and answers `known`.
+    """
+    for attempt in (1, 2):
+        try:
+            async with uow_factory() as uow:
+                receipt = await uow.webhooks.claim(
+                    event.provider, event.delivery_key, event.event_type
+                )
+                if receipt is None:
+                    return "duplicate"
+                outcome = await _apply(uow, event, receipt)
+                await uow.commit()
+            break
+        except IntegrityError:
+            if attempt == 2:
+                raise
     log.info(
         "provider webhook handled",
         extra={"provider": event.provider, "event_type": event.event_type, "outcome": outcome},
