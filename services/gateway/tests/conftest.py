@@ -119,6 +119,7 @@ def echo_app(secret_key: str, audience: str) -> FastAPI:
             "request_id": request.headers.get("x-request-id"),
             "forwarded_for": request.headers.get("x-forwarded-for"),
             "custom": request.headers.get("x-visitor-token"),
+            "traceparent": request.headers.get("traceparent"),
         }
 
     return app

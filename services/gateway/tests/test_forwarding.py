@@ -24,6 +24,18 @@ async def test_forwards_with_internal_token_for_the_owning_service(
     assert response.headers["x-request-id"] == "req-123"
 
 
+async def test_trace_context_continues_into_the_service(client: httpx.AsyncClient, owner) -> None:
+    parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    response = await client.get(
+        "/api/v1/workspaces/me", headers={**owner["headers"], "traceparent": parent}
+    )
+    forwarded = response.json()["traceparent"]
+    assert forwarded.startswith("00-4bf92f3577b34da6a3ce929d0e0e4736-")
+    assert forwarded != parent  # a new span of the same trace
+    fresh = await client.get("/api/v1/workspaces/me", headers=owner["headers"])
+    assert fresh.json()["traceparent"].startswith("00-")
+
+
 async def test_each_resource_goes_to_its_service(client: httpx.AsyncClient, owner) -> None:
     routes = {
         "/api/v1/workspace-services/": "workspaces",

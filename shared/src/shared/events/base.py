@@ -13,6 +13,8 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.tracing import traceparent_var
+
 
 class Event(BaseModel):
     """A payload. Subclasses set TYPE (`<aggregate>.<past tense>`) and VERSION."""
@@ -56,7 +58,8 @@ class Envelope(BaseModel):
             correlation_id=correlation_id,
             aggregate_id=event.aggregate_id(),
             payload=event.model_dump(mode="json"),
-            traceparent=traceparent,
+            # The trace of the request or message that caused this event, when there is one.
+            traceparent=traceparent or traceparent_var.get(),
         )
 
     @property

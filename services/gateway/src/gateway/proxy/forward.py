@@ -13,6 +13,7 @@ from gateway.proxy.routes import match
 from gateway.settings import Settings
 from shared.logging import request_id_var
 from shared.tokens import ANONYMOUS, Principal, sign_internal_token
+from shared.tracing import child_of, traceparent_var
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ class Forwarder:
         }
         headers["authorization"] = f"Bearer {self.token(service, principal)}"
         headers["x-request-id"] = request_id_var.get() or ""
+        headers["traceparent"] = child_of(traceparent_var.get())
         if request.client:
             headers["x-forwarded-for"] = request.client.host
         url = self.targets[service] + request.url.path
