@@ -255,3 +255,8 @@ async def events(settings: Settings, client: httpx.AsyncClient) -> AsyncIterator
     with contextlib.suppress(Exception):
         await queue.cancel(tag)
     await connection.close()
+
+
+@pytest.fixture(scope="session")
+def service_name() -> str:
+    return "connectors"

@@ -158,3 +158,8 @@ async def _matching(coro: Awaitable[Any], predicate: Callable[[Any], bool]) -> A
 def rows_when() -> Callable[..., Awaitable[Any]]:
     """`await rows_when(lambda: query(...), lambda rows: len(rows) == 3)` for wait_until."""
     return _matching
+
+
+@pytest.fixture(scope="session")
+def service_name() -> str:
+    return "conversations"

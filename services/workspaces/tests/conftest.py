@@ -88,3 +88,8 @@ def outbox_rows(runtime: Runtime) -> Callable[..., Awaitable[list[Any]]]:
             return list((await conn.execute(text(sql + " ORDER BY id"), params)).all())
 
     return rows
+
+
+@pytest.fixture(scope="session")
+def service_name() -> str:
+    return "workspaces"
