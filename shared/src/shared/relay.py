@@ -8,6 +8,9 @@
 - Publishes the batch concurrently on one channel (frames leave in call order), waits for every
   publisher confirm, and marks only the confirmed rows sent, in the same transaction that held
   the locks. A broker outage leaves the rows in place; the relay backs off and tries again.
+- Measures the backlog (unpublished rows, age of the oldest) for the `outbox_backlog` and
+  `outbox_oldest_age_seconds` gauges at most every `metrics_seconds`, between batches, so a
+  scrape never costs a query and a stuck relay shows as a growing age.
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ class OutboxRelay:
         batch_size: int = 200,
         poll_seconds: float = 2.0,
         backoff_seconds: float = 1.0,
+        metrics_seconds: float = 5.0,
     ) -> None:
         self.engine = engine
         self.outbox = outbox
@@ -77,6 +81,8 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self.backoff_seconds = backoff_seconds
+        self.metrics_seconds = metrics_seconds
+        self._measured_at: float | None = None
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -122,12 +128,24 @@ class OutboxRelay:
             except Exception:
                 log.exception("outbox relay iteration failed")
                 published, failed = 0, 1
+            await self._measure()
             if self._stopping.is_set():
                 break
             if failed:
                 await self._sleep(self.backoff_seconds)
             elif published < self.batch_size:
                 await self._sleep(self.poll_seconds)
+
+    async def _measure(self) -> None:
+        """Refresh the backlog gauges when the last reading is older than `metrics_seconds`."""
+        now = time.monotonic()
+        if self._measured_at is not None and now - self._measured_at < self.metrics_seconds:
+            return
+        self._measured_at = now
+        try:
+            await self.backlog()
+        except Exception as exc:  # the database may be down; the next round tries again
+            log.debug("outbox backlog not measured: %s", exc)
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
