@@ -3,21 +3,62 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from faststream import BaseMiddleware
+from faststream.message import StreamMessage
 from sqlalchemy import Table, text
 
-from shared.bus import Bus, consumers_alive
+from shared.bus import EVENTS_CONSUMED, Bus, consumers_alive
 from shared.db.base import make_engine, make_sessionmaker
-from shared.logging import configure_logging
-from shared.relay import OutboxRelay
+from shared.events import registered_events, routing_key
+from shared.logging import configure_logging, event_id_var
+from shared.relay import PUBLISH_FAILURES, OutboxRelay
 from shared.settings import DEFAULT_SECRET_KEY, ServiceSettings
+from shared.tracing import child_of, traceparent_var
 from shared.web import health_router, install_common
 
 log = logging.getLogger(__name__)
+consumed_log = logging.getLogger("consumer")
+OUTCOMES = ("ok", "failed", "dead_lettered")
+
+
+class ConsumeLogMiddleware(BaseMiddleware[Any, Any]):
+    """One log line per consumed message, like the access log of a request.
+
+    Runs around the handler, in the message's own context (event id = message id, trace from
+    the `traceparent` header), so the line joins the trace of the request that caused it.
+    """
+
+    async def consume_scope(
+        self, call_next: Callable[[StreamMessage[Any]], Awaitable[Any]], msg: StreamMessage[Any]
+    ) -> Any:
+        headers = msg.headers or {}
+        event_token = event_id_var.set(msg.message_id or None)
+        trace_token = traceparent_var.set(child_of(headers.get("traceparent")))
+        started = time.perf_counter()
+        outcome = "failed"
+        try:
+            result = await call_next(msg)
+            outcome = "ok"
+            return result
+        finally:
+            consumed_log.info(
+                "consumed %s",
+                headers.get("event_type") or "message",
+                extra={
+                    "event_type": headers.get("event_type"),
+                    "outcome": outcome,
+                    "redelivered": bool(getattr(msg.raw_message, "redelivered", False)),
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+            event_id_var.reset(event_token)
+            traceparent_var.reset(trace_token)
 
 
 class Runtime:
@@ -31,6 +72,7 @@ class Runtime:
         )
         self.sessionmaker = make_sessionmaker(self.engine)
         self.bus = Bus(settings, service)
+        self.bus.broker.add_middleware(ConsumeLogMiddleware)
         self.relay = OutboxRelay(
             self.engine,
             outbox,
@@ -43,6 +85,7 @@ class Runtime:
     async def start(self) -> None:
         if self.settings.secret_key == DEFAULT_SECRET_KEY:
             log.warning("SECRET_KEY is the development default; set it in production")
+        self._expose_metrics()
         await self.bus.start()
         if self.settings.run_relay:
             self.relay.start()
@@ -50,13 +93,40 @@ class Runtime:
         log.info("%s started", self.service)
 
     async def stop(self) -> None:
-        """Relay finishes its batch, consumers finish their messages, then connections close."""
-        if self.settings.run_relay:
-            await self.relay.stop()
-        await self.bus.stop()
-        await self.engine.dispose()
+        """Relay finishes its batch, consumers finish their messages, then connections close.
+
+        Called once the web server has stopped accepting and has drained its requests, so
+        whatever those requests wrote to the outbox is already committed.
+        """
+        started = time.perf_counter()
+        try:
+            if self.settings.run_relay:
+                await self.relay.stop()
+                log.info("outbox relay stopped after its current batch")
+        finally:
+            try:
+                await self.bus.stop()  # consumers finish their messages (graceful_timeout)
+            finally:
+                await self.engine.dispose()
         self.started = False
-        log.info("%s stopped", self.service)
+        log.info(
+            "%s stopped",
+            self.service,
+            extra={"duration_ms": round((time.perf_counter() - started) * 1000, 2)},
+        )
+
+    def _expose_metrics(self) -> None:
+        """Zero-valued series for what this service can report, so dashboards and alerts see
+        "no failures" rather than "no data" before the first one happens."""
+        types = {routing_key(event): event.TYPE for event in registered_events()}
+        for subscriber in self.bus.broker.subscribers:
+            queue = getattr(subscriber, "queue", None)
+            event_type = types.get(getattr(queue, "routing_key", None) or "")
+            if event_type is not None:
+                for outcome in OUTCOMES:
+                    EVENTS_CONSUMED.labels(self.service, event_type, outcome)
+        if self.settings.run_relay:
+            PUBLISH_FAILURES.labels(self.service)
 
     async def database_ok(self) -> bool:
         async with self.engine.connect() as conn:
@@ -100,9 +170,12 @@ def create_service_app(
         try:
             yield
         finally:
-            if on_shutdown is not None:
-                await on_shutdown()
-            await runtime.stop()
+            # Reached after uvicorn has stopped accepting and drained in-flight requests.
+            try:
+                if on_shutdown is not None:
+                    await on_shutdown()
+            finally:
+                await runtime.stop()
 
     app = FastAPI(
         title=title,
