@@ -29,12 +29,13 @@ async def _route(uow: ConnectorsUnitOfWork, event: ProviderBookingEvent) -> Conn
         candidates = list(
             await uow.connectors.matching(event.provider, location_ref=event.location_ref)
         )
-    for ref in event.account_refs:
-        if candidates:
-            break
-        candidates = list(
-            await uow.connectors.matching(event.provider, account_ref=ref, organization_ref=ref)
-        )
+    if not candidates:
+        for ref in event.account_refs:
+            for connector in await uow.connectors.matching(
+                event.provider, account_ref=ref, organization_ref=ref
+            ):
+                if connector not in candidates:
+                    candidates.append(connector)
     # Only an active connector speaks for an account. Should several workspaces share one
     # account, the one that already knows the booking wins, else the oldest.
     active = [c for c in candidates if c.is_active]
