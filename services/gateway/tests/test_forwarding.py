@@ -82,6 +82,12 @@ async def test_unknown_path_is_404(client: httpx.AsyncClient, owner) -> None:
     assert response.status_code == 404
 
 
+async def test_wrong_method_on_a_gateway_route_is_405(client: httpx.AsyncClient, owner) -> None:
+    response = await client.put("/api/v1/users/me", headers=owner["headers"], json={})
+    assert response.status_code == 405
+    assert "GET" in response.headers["allow"]
+
+
 async def test_service_down_is_503_with_a_clear_message(client: httpx.AsyncClient, owner) -> None:
     response = await client.get("/api/v1/connectors/", headers=owner["headers"])
     assert response.status_code == 503

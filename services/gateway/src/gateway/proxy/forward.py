@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from gateway.api.deps import authenticate_request
-from gateway.proxy.routes import match
+from gateway.proxy.routes import FORWARDED_PREFIXES, match
 from gateway.settings import Settings
 from shared.logging import request_id_var
 from shared.tokens import ANONYMOUS, Principal, sign_internal_token
@@ -106,12 +106,7 @@ class Forwarder:
 router = APIRouter()
 
 
-@router.api_route(
-    "/{path:path}",
-    methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-    include_in_schema=False,
-)
-async def forward(request: Request, path: str) -> Response:
+async def forward(request: Request) -> Response:
     """Everything the gateway does not answer itself goes to the service that owns it."""
     route = match(request.url.path)
     if route is None:
@@ -125,3 +120,13 @@ async def forward(request: Request, path: str) -> Response:
         principal = Principal(user_id=caller.id, is_superuser=caller.is_superuser)
     forwarder: Forwarder = request.app.state.forwarder
     return await forwarder.forward(request, route.service, principal)
+
+
+# Registered per forwarded prefix, so the gateway's own paths keep FastAPI's 404 and 405.
+for _prefix in FORWARDED_PREFIXES:
+    router.add_api_route(
+        _prefix + "{rest:path}",
+        forward,
+        methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        include_in_schema=False,
+    )

@@ -34,3 +34,17 @@ def match(path: str) -> Route | None:
         if route.pattern.match(path):
             return route
     return None
+
+
+# Path prefixes the gateway hands on; `match` then decides the owner (or 404).
+FORWARDED_PREFIXES: tuple[str, ...] = (
+    "/api/v1/public/",
+    "/api/v1/webhooks/calendly",
+    "/api/v1/webhooks/square",
+    "/api/v1/workspaces",
+    "/api/v1/workspace-services",
+    "/api/v1/connectors",
+    "/api/v1/conversations",
+    "/api/v1/messages",
+    "/api/v1/channel-accounts",
+)
