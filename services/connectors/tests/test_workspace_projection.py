@@ -1,5 +1,6 @@
 import uuid
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from shared.events import Envelope, WorkspaceDeletedV1, WorkspaceUpdatedV1
 from shared.testing import wait_until
@@ -193,3 +194,35 @@ async def test_a_new_workspace_arriving_before_the_old_ones_deletion_is_projecte
     )
     assert response.status_code == 201
     assert response.json()["workspace_id"] == str(replacement)
+
+
+async def test_availability_follows_a_timezone_change_of_the_workspace(
+    client, owner, publish, query
+) -> None:
+    from datetime import date
+
+    from .support import create_active, square_config
+
+    me = await owner("Asia/Tokyo")
+    await create_active(client, me.headers, square_config())
+    start = (date.today() + timedelta(days=2)).isoformat()
+    params = {"event_type": "VAR30", "start": start, "end": start}
+
+    before = await client.get(f"{BASE}/active/availability", params=params, headers=me.headers)
+    assert before.json()["timezone"] == "Asia/Tokyo"
+    assert datetime.fromisoformat(before.json()["data"][0]["start"]).utcoffset() == timedelta(
+        hours=9
+    )
+
+    await publish(WorkspaceUpdatedV1(**_snapshot(me, "Europe/London"), tone="calm"))
+
+    async def moved() -> bool:
+        return await _timezone(query, me.workspace_id) == "Europe/London"
+
+    await wait_until(moved)
+    after = await client.get(f"{BASE}/active/availability", params=params, headers=me.headers)
+    assert after.json()["timezone"] == "Europe/London"
+    (slot,) = after.json()["data"]
+    local = datetime.fromisoformat(slot["start"])
+    assert local.astimezone(UTC).strftime("%H:%M") == "17:00"  # what the fake offers
+    assert local.utcoffset() == local.astimezone(ZoneInfo("Europe/London")).utcoffset()
