@@ -17,7 +17,14 @@ from sqlalchemy import text
 from connectors.main import create_app
 from connectors.settings import Settings
 from shared.events import Envelope, Event, WorkspaceCreatedV1
-from shared.testing import internal_headers, migrated_database, running, test_names, wait_until
+from shared.testing import (
+    TEST_SECRET_KEY,
+    internal_headers,
+    migrated_database,
+    running,
+    test_names,
+    wait_until,
+)
 
 from .fakes import (
     AGENDAPRO_KEY,
@@ -103,7 +110,7 @@ def _fresh_fakes(request: pytest.FixtureRequest) -> None:
 def settings(calendly: FakeServer, square: FakeServer, agendapro: FakeServer) -> Settings:
     return Settings(
         **test_names("connectors"),
-        secret_key="test-secret",
+        secret_key=TEST_SECRET_KEY,
         relay_poll_seconds=0.5,
         connector_encryption_keys=f"{KEY_A},{KEY_B}",
         calendly_api_base_url=calendly.url,

@@ -14,14 +14,23 @@ from conversations.main import create_app
 from conversations.settings import Settings
 from shared.bus import Bus
 from shared.events import Envelope, Event, InboundMessageAcceptedV1, WorkspaceCreatedV1
-from shared.testing import internal_headers, migrated_database, running, test_names, wait_until
+from shared.testing import (
+    TEST_SECRET_KEY,
+    internal_headers,
+    migrated_database,
+    running,
+    test_names,
+    wait_until,
+)
 
 ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
 
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    return Settings(**test_names("conversations"), secret_key="test-secret", relay_poll_seconds=0.5)
+    return Settings(
+        **test_names("conversations"), secret_key=TEST_SECRET_KEY, relay_poll_seconds=0.5
+    )
 
 
 @pytest.fixture(scope="session")

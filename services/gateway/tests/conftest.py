@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 
 from gateway.main import create_app
 from gateway.settings import Settings
-from shared.testing import migrated_database, running, test_names
+from shared.testing import TEST_SECRET_KEY, migrated_database, running, test_names
 from shared.tokens import InvalidInternalToken, verify_internal_token
 
 ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
@@ -128,8 +128,8 @@ def echo_app(secret_key: str, audience: str) -> FastAPI:
 @pytest.fixture(scope="session")
 def upstreams() -> Iterator[dict[str, Upstream]]:
     with (
-        Upstream(echo_app("test-secret", "workspaces")) as ws,
-        Upstream(echo_app("test-secret", "conversations")) as conv,
+        Upstream(echo_app(TEST_SECRET_KEY, "workspaces")) as ws,
+        Upstream(echo_app(TEST_SECRET_KEY, "conversations")) as conv,
     ):
         yield {"workspaces": ws, "conversations": conv}
 
@@ -138,7 +138,7 @@ def upstreams() -> Iterator[dict[str, Upstream]]:
 def settings(mailbox: tuple[Mailbox, int], upstreams: dict[str, Upstream]) -> Settings:
     return Settings(
         **test_names("gateway"),
-        secret_key="test-secret",
+        secret_key=TEST_SECRET_KEY,
         relay_poll_seconds=0.5,
         first_superuser=SUPERUSER,
         first_superuser_password=SUPERUSER_PASSWORD,

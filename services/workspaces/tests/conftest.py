@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from shared.runtime import Runtime
-from shared.testing import internal_headers, migrated_database, running, test_names
+from shared.testing import TEST_SECRET_KEY, internal_headers, migrated_database, running, test_names
 from workspaces.main import create_app
 from workspaces.settings import Settings
 
@@ -21,7 +21,7 @@ Headers = dict[str, str]
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    return Settings(**test_names("workspaces"), secret_key="test-secret", relay_poll_seconds=0.5)
+    return Settings(**test_names("workspaces"), secret_key=TEST_SECRET_KEY, relay_poll_seconds=0.5)
 
 
 @pytest.fixture(scope="session")

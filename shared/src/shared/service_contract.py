@@ -10,7 +10,7 @@ import uuid
 
 import httpx
 
-from shared.testing import internal_headers
+from shared.testing import TEST_SECRET_KEY, internal_headers
 
 __all__ = [
     "test_health_answers_without_a_token",
@@ -42,7 +42,7 @@ async def test_requests_without_internal_token_are_refused(client: httpx.AsyncCl
 
 
 async def test_token_for_another_service_is_refused(client: httpx.AsyncClient) -> None:
-    headers = internal_headers("test-secret", "someone-else", uuid.uuid4())
+    headers = internal_headers(TEST_SECRET_KEY, "someone-else", uuid.uuid4())
     response = await client.get("/api/v1/openapi.json", headers=headers)
     assert response.status_code == 401
 
@@ -58,7 +58,7 @@ async def test_token_signed_with_another_key_is_refused(
 async def test_valid_internal_token_is_accepted(
     client: httpx.AsyncClient, service_name: str
 ) -> None:
-    headers = internal_headers("test-secret", service_name, uuid.uuid4())
+    headers = internal_headers(TEST_SECRET_KEY, service_name, uuid.uuid4())
     response = await client.get("/api/v1/openapi.json", headers=headers)
     assert response.status_code == 200
     assert response.headers["x-request-id"]

@@ -18,7 +18,8 @@ class ServiceSettings(BaseSettings):
 
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/base"
     rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"
-    secret_key: str = DEFAULT_SECRET_KEY
+    # HS256 keys shorter than the hash (32 bytes) weaken every token signed with them.
+    secret_key: str = Field(default=DEFAULT_SECRET_KEY, min_length=32)
     # Names on the bus; tests use their own so they never touch a running system's queues.
     events_exchange: str = "base.events"
     queue_prefix: str = ""

@@ -26,6 +26,8 @@ from shared.tokens import Principal, sign_internal_token
 
 T = TypeVar("T")
 
+# Long enough for HS256 (32 bytes or more), as the settings require.
+TEST_SECRET_KEY = "test-secret-key-for-signing-internal-tokens"
 DEFAULT_TEST_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 DEFAULT_TEST_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
 

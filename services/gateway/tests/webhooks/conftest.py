@@ -12,7 +12,7 @@ from gateway.settings import Settings
 from gateway.webhooks.api import router
 from shared.bus import Bus
 from shared.events import Envelope, InboundMessageAcceptedV1
-from shared.testing import delete_bus_names, test_names, wait_until
+from shared.testing import TEST_SECRET_KEY, delete_bus_names, test_names, wait_until
 
 META_APP_SECRET = "meta-app-secret-for-tests"
 META_VERIFY_TOKEN = "meta-verify-token-for-tests"
@@ -25,7 +25,7 @@ PUBLIC_BASE_URL = "https://hooks.example.com"
 def webhook_settings() -> Settings:
     return Settings(
         **test_names("gateway"),
-        secret_key="test-secret",
+        secret_key=TEST_SECRET_KEY,
         meta_app_secret=META_APP_SECRET,
         meta_verify_token=META_VERIFY_TOKEN,
         twilio_auth_token=TWILIO_AUTH_TOKEN,
