@@ -8,7 +8,9 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator
 
+import httpx
 import pytest
+from fastapi import APIRouter, FastAPI
 from prometheus_client import REGISTRY
 
 from shared.events import Envelope, UserCreatedV1
@@ -16,7 +18,9 @@ from shared.logging import JsonFormatter
 from shared.relay import OutboxRelay
 from shared.runtime import Runtime
 from shared.testing import delete_bus_names, wait_until
+from shared.tokens import Principal, sign_internal_token
 from shared.tracing import new_traceparent, trace_id
+from shared.web import install_common
 
 from .conftest import outbox
 from .test_relay import emit
@@ -142,3 +146,63 @@ async def test_consumed_message_is_logged_with_its_event_and_trace_and_counted(
     assert "request_id" not in line
     stopped = [line for line in lines if line["msg"] == f"{service} stopped"]
     assert stopped, "stop is logged"
+
+
+async def test_latency_is_labelled_by_route_template_with_its_router_prefix() -> None:
+    service = f"routes{uuid.uuid4().hex[:6]}"
+    items = APIRouter()
+
+    @items.get("/items/{item_id}")
+    async def read_item(item_id: int) -> dict[str, int]:
+        return {"id": item_id}
+
+    app = FastAPI()
+    app.include_router(items, prefix="/api/v1")
+    install_common(app, service, None)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+        for item_id in (1, 2, 3):
+            assert (await client.get(f"/api/v1/items/{item_id}")).status_code == 200
+        assert (await client.get("/api/v1/nowhere/4")).status_code == 404
+
+    def count(route: str, status: str) -> float | None:
+        return sample(
+            "http_request_duration_seconds_count",
+            service=service,
+            method="GET",
+            route=route,
+            status=status,
+        )
+
+    assert count("/api/v1/items/{item_id}", "200") == 3
+    assert count("unmatched", "404") == 1
+
+
+async def test_access_line_carries_the_request_id_and_the_verified_user(json_lines) -> None:
+    service = f"access{uuid.uuid4().hex[:6]}"
+    secret = "observability-test-secret-long-enough"
+    router = APIRouter()
+
+    @router.post("/things/", status_code=201)
+    async def create_thing() -> dict[str, str]:
+        return {"ok": "yes"}
+
+    app = FastAPI()
+    app.include_router(router, prefix="/api/v1")
+    install_common(app, service, secret)
+    user_id = uuid.uuid4()
+    token = sign_internal_token(secret, service, Principal(user_id=user_id, is_superuser=False))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+        response = await client.post(
+            "/api/v1/things/",
+            headers={"Authorization": f"Bearer {token}", "X-Request-ID": "req-123"},
+        )
+    assert response.status_code == 201
+    assert response.headers["x-request-id"] == "req-123"
+    lines = [json.loads(line) for line in json_lines.getvalue().splitlines()]
+    [line] = [line for line in lines if line["logger"] == "access"]
+    assert line["request_id"] == "req-123"
+    assert line["user_id"] == str(user_id)
+    assert line["status"] == 201
+    assert line["trace_id"]

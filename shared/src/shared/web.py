@@ -135,12 +135,15 @@ class RequestContextMiddleware:
             raise
         finally:
             elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            route_path = getattr(route, "path", None) or "unmatched"
-            labels = (self.service, scope["method"], route_path, str(status))
+            labels = (self.service, scope["method"], route_template(scope), str(status))
             REQUEST_LATENCY.labels(*labels).observe(elapsed)
             REQUESTS.labels(*labels).inc()
             if scope["path"] not in OPEN_PATHS:
+                # The guard inside has already reset its user id; the principal it verified
+                # stays in the request state.
+                principal = scope.get("state", {}).get("principal")
+                user_id = getattr(principal, "user_id", None)
+                user_token = user_id_var.set(str(user_id)) if user_id else None
                 log.info(
                     "%s %s %s",
                     scope["method"],
@@ -148,8 +151,31 @@ class RequestContextMiddleware:
                     status,
                     extra={"status": status, "duration_ms": round(elapsed * 1000, 2)},
                 )
+                if user_token is not None:
+                    user_id_var.reset(user_token)
             request_id_var.reset(token)
             traceparent_var.reset(trace_token)
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route as written, with its router prefix: `/api/v1/workspaces/{id}`.
+
+    FastAPI puts the route of an included router in the scope without the prefix it was
+    included under, so the prefix is the shortest head of the real path that leaves a tail
+    the route matches. Ids never reach the label; unmatched paths share one label.
+    """
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    regex = getattr(route, "path_regex", None)
+    if not template:
+        return "unmatched"
+    path: str = scope["path"]
+    if regex is None or regex.match(path):
+        return str(template)
+    for cut, char in enumerate(path):
+        if char == "/" and cut and regex.match(path[cut:]):
+            return path[:cut] + str(template)
+    return str(template)
 
 
 Check = Callable[[], Awaitable[bool]]
