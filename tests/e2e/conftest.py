@@ -128,13 +128,13 @@ def system() -> Iterator[System]:
     finally:
         for service in list(system.processes):
             system.stop(service)
-        asyncio.run(_delete_bus(names))
+        asyncio.run(delete_bus(names))
         asyncio.run(drop_database(names["database_url"]))
         if not os.environ.get("E2E_KEEP_LOGS"):
             shutil.rmtree(logs, ignore_errors=True)
 
 
-async def _delete_bus(names: dict[str, str]) -> None:
+async def delete_bus(names: dict[str, str]) -> None:
     """Remove this run's queues (found by prefix) and exchanges."""
     if shutil.which("rabbitmqctl") is None:
         return
