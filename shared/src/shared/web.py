@@ -44,7 +44,9 @@ class Pagination(BaseModel):
     limit: int
 
 
-def pagination(
+# Dependencies that do no I/O are still `async def`: FastAPI runs a plain `def` dependency in
+# a worker thread, a thread hop on every request for what is a field read.
+async def pagination(
     skip: Annotated[int, Query(ge=0, description="Rows to skip")] = 0,
     limit: Annotated[int, Query(ge=1, le=500, description="Rows to return (max 500)")] = 100,
 ) -> Pagination:
@@ -54,7 +56,7 @@ def pagination(
 PaginationDep = Annotated[Pagination, Depends(pagination)]
 
 
-def get_principal(request: Request) -> Principal:
+async def get_principal(request: Request) -> Principal:
     principal: Principal = request.state.principal
     return principal
 
