@@ -15,7 +15,7 @@ async def get_uow(request: Request) -> AsyncIterator[WorkspacesUnitOfWork]:
         yield uow
 
 
-def get_owner(principal: PrincipalDep) -> Principal:
+async def get_owner(principal: PrincipalDep) -> Principal:
     """Owner routes act for a signed-in user; public (anonymous) traffic stops here."""
     if principal.is_anonymous:
         raise HTTPException(
