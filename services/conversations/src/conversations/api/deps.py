@@ -10,11 +10,11 @@ from conversations.db.uow import ConversationsUnitOfWork
 from conversations.settings import Settings
 
 
-def get_uow(request: Request) -> ConversationsUnitOfWork:
+async def get_uow(request: Request) -> ConversationsUnitOfWork:
     return ConversationsUnitOfWork(request.app.state.runtime.sessionmaker)
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.runtime.settings
     return settings
 
