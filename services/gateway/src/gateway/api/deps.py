@@ -18,26 +18,26 @@ from gateway.settings import Settings
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/login/access-token", auto_error=False)
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_uow(request: Request) -> IdentityUnitOfWork:
+async def get_uow(request: Request) -> IdentityUnitOfWork:
     return IdentityUnitOfWork(request.app.state.runtime.sessionmaker)
 
 
-def get_hasher(request: Request) -> PasswordHasher:
+async def get_hasher(request: Request) -> PasswordHasher:
     hasher: PasswordHasher = request.app.state.hasher
     return hasher
 
 
-def get_tokens(request: Request) -> TokenIssuer:
+async def get_tokens(request: Request) -> TokenIssuer:
     tokens: TokenIssuer = request.app.state.tokens
     return tokens
 
 
-def get_emails(request: Request) -> EmailSender:
+async def get_emails(request: Request) -> EmailSender:
     sender: EmailSender = request.app.state.emails
     return sender
 
