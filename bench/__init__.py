@@ -1,0 +1,1 @@
+"""Benchmark harness: `make bench` runs bench/run.py."""

@@ -1,0 +1,244 @@
+"""The system under test: its own database, bus names and ports, the four services as processes.
+
+Like the end-to-end suite, but with a fixed database name (`base_bench`, dropped and created
+again on every run) and its own exchange and queue prefix, so it never touches the data
+`make run` uses. Commit-time probes are added to the bench database only (see MARKS_SQL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aio_pika
+import asyncpg
+import httpx
+
+from shared.db.migrations import drop_database, ensure_database, upgrade
+from shared.settings import plain_database_url
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES = ("workspaces", "connectors", "conversations", "gateway")
+SECRET_KEY = "bench-secret-key-long-enough-for-hs256-signing"
+SUPERUSER = "admin@bench.example.com"
+SUPERUSER_PASSWORD = "admin-password-bench"
+META_SECRET = "bench-meta-app-secret"
+DATABASE = "base_bench"
+EXCHANGE = "bench.events"
+QUEUE_PREFIX = "bench."
+
+# Commit-time probes. A deferred constraint trigger runs when the transaction commits, so
+# clock_timestamp() in it is the commit time (before the WAL flush) on the database's clock,
+# the same clock for producer and consumer. Only the bench database gets them.
+MARKS_SQL = [
+    "CREATE SCHEMA bench",
+    "CREATE UNLOGGED TABLE bench.marks (kind text NOT NULL, key text NOT NULL, "
+    "at timestamptz NOT NULL)",
+    """CREATE FUNCTION bench.mark() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_TABLE_NAME = 'outbox' THEN
+            IF NEW.event_type = 'workspace.created' THEN
+                INSERT INTO bench.marks VALUES ('produced', NEW.aggregate_id, clock_timestamp());
+            END IF;
+        ELSIF TG_TABLE_NAME = 'workspaces' THEN
+            INSERT INTO bench.marks VALUES ('projected', NEW.id::text, clock_timestamp());
+        ELSIF TG_TABLE_NAME = 'messages' AND NEW.external_id IS NOT NULL THEN
+            INSERT INTO bench.marks VALUES ('stored', NEW.external_id, clock_timestamp());
+        END IF;
+        RETURN NULL;
+    END $$""",
+    "CREATE CONSTRAINT TRIGGER bench_mark AFTER INSERT ON workspaces.outbox "
+    "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION bench.mark()",
+    "CREATE CONSTRAINT TRIGGER bench_mark AFTER INSERT ON conversations.workspaces "
+    "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION bench.mark()",
+    "CREATE CONSTRAINT TRIGGER bench_mark AFTER INSERT ON conversations.messages "
+    "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION bench.mark()",
+    "CREATE INDEX ON bench.marks (kind, key)",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def database_url() -> str:
+    base = os.environ.get("BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432")
+    return f"{base.rstrip('/')}/{DATABASE}"
+
+
+def rabbitmq_url() -> str:
+    return os.environ.get("BENCH_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set size of a process (VmRSS), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class System:
+    profile: set[str] = field(default_factory=set)
+    ports: dict[str, int] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    logs: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="base-bench-")))
+    profiles: Path = ROOT / "bench" / "profiles"
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    @property
+    def db_url(self) -> str:
+        return database_url()
+
+    # -- setup -----------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Fresh database with every migration and the commit probes; clean bus names."""
+        url = self.db_url
+        asyncio.run(drop_database(url))
+        asyncio.run(ensure_database(url))
+        for service in SERVICES:
+            upgrade(ROOT / "services" / service / "alembic.ini", url)
+        asyncio.run(self._install_marks())
+        asyncio.run(delete_bus())
+
+    async def _install_marks(self) -> None:
+        conn = await asyncpg.connect(plain_database_url(self.db_url))
+        try:
+            for statement in MARKS_SQL:
+                await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    def start(self) -> None:
+        self.ports = {service: free_port() for service in SERVICES}
+        self.env = os.environ | {
+            "DATABASE_URL": self.db_url,
+            "RABBITMQ_URL": rabbitmq_url(),
+            "EVENTS_EXCHANGE": EXCHANGE,
+            "QUEUE_PREFIX": QUEUE_PREFIX,
+            "SECRET_KEY": SECRET_KEY,
+            "FIRST_SUPERUSER": SUPERUSER,
+            "FIRST_SUPERUSER_PASSWORD": SUPERUSER_PASSWORD,
+            "META_APP_SECRET": META_SECRET,
+            "PUBLIC_BASE_URL": f"http://127.0.0.1:{self.ports['gateway']}",
+            "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "INFO"),
+            "WORKSPACES_URL": self.url("workspaces"),
+            "CONNECTORS_URL": self.url("connectors"),
+            "CONVERSATIONS_URL": self.url("conversations"),
+        }
+        self.env |= {f"{s.upper()}_PORT": str(p) for s, p in self.ports.items()}
+        for service in SERVICES:
+            self._spawn(service)
+        for service in SERVICES:
+            self.wait_ready(service)
+        for service in self.profile:
+            self.processes[service].send_signal(signal.SIGUSR1)
+
+    def _spawn(self, service: str) -> None:
+        log = open(self.logs / f"{service}.log", "ab")  # noqa: SIM115 - owned by the process
+        command = [sys.executable, "-m", service]
+        if service in self.profile:
+            self.profiles.mkdir(exist_ok=True)
+            command = [
+                sys.executable,
+                str(ROOT / "bench" / "profiled.py"),
+                service,
+                str(self.profiles / service),
+            ]
+        self.processes[service] = subprocess.Popen(
+            command, cwd=ROOT, env=self.env, stdout=log, stderr=log, start_new_session=True
+        )
+
+    def wait_ready(self, service: str, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.processes[service].poll() is not None:
+                raise RuntimeError(f"{service} exited:\n{self.tail(service)}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.url(service)}/ready", timeout=1).status_code == 200:
+                    return
+            time.sleep(0.1)
+        raise RuntimeError(f"{service} not ready:\n{self.tail(service)}")
+
+    def pids(self) -> dict[str, int]:
+        """The service process itself (under pyinstrument, the same process runs it)."""
+        return {name: p.pid for name, p in self.processes.items()}
+
+    def rss(self) -> dict[str, float]:
+        return {name: rss_mb(pid) for name, pid in self.pids().items()}
+
+    def cpu(self) -> dict[str, float]:
+        return {name: cpu_seconds(pid) for name, pid in self.pids().items()}
+
+    def tail(self, service: str, lines: int = 30) -> str:
+        path = self.logs / f"{service}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+    # -- teardown --------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def cleanup(self, keep_logs: bool = False) -> None:
+        asyncio.run(delete_bus())
+        if not keep_logs:
+            shutil.rmtree(self.logs, ignore_errors=True)
+
+
+async def delete_bus() -> None:
+    """Remove the bench exchange and every queue with the bench prefix."""
+    queues: list[str] = []
+    if shutil.which("rabbitmqctl") is not None:
+        listing = await asyncio.create_subprocess_exec(
+            "rabbitmqctl",
+            "-q",
+            "list_queues",
+            "name",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        out, _ = await listing.communicate()
+        queues = [q for q in out.decode().split() if q.startswith(QUEUE_PREFIX)]
+    connection = await aio_pika.connect(rabbitmq_url(), timeout=5)
+    try:
+        for name in queues:
+            channel = await connection.channel()
+            with contextlib.suppress(Exception):
+                await channel.queue_delete(name)
+        for name in (EXCHANGE, f"{EXCHANGE}.dlx"):
+            channel = await connection.channel()
+            with contextlib.suppress(Exception):
+                await channel.exchange_delete(name)
+    finally:
+        await connection.close()
