@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 
 import httpx
 from fastapi import APIRouter, Request
@@ -17,16 +16,6 @@ from shared.tokens import ANONYMOUS, Principal, sign_internal_token
 from shared.tracing import child_of, traceparent_var
 
 log = logging.getLogger(__name__)
-
-# httpcore asks `sniffio` which event loop it runs on whenever a pooled request takes or
-# releases a connection. sniffio is not installed (anyio 4 dropped it) and Python does not
-# remember a failed import, so each of those calls searched sys.path again: about 1 ms of
-# CPU per forwarded request. Recording the absence once makes the import fail at once;
-# httpcore then assumes asyncio, which is what runs here.
-try:
-    import sniffio  # noqa: F401
-except ImportError:
-    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
 
 # Hop-by-hop headers (RFC 9110 §7.6.1) and the ones we set ourselves.
 DROP_REQUEST_HEADERS = frozenset(
