@@ -193,3 +193,14 @@ def create_service_app(
         app.add_middleware(middleware, **options)
     install_common(app, runtime.service, settings.secret_key if internal_auth else None)
     return app
+
+
+def serve(app: FastAPI, port: int) -> None:
+    """Run one service with uvicorn: our JSON logging, and time to drain on SIGTERM.
+
+    On SIGTERM uvicorn stops accepting, lets requests in flight finish (up to 20 s), then
+    the lifespan stops the relay after its batch and the consumers after their messages.
+    """
+    import uvicorn
+
+    uvicorn.run(app, host="0.0.0.0", port=port, log_config=None, timeout_graceful_shutdown=20)

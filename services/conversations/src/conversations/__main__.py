@@ -1,20 +1,13 @@
-"""`python -m conversations`: serve the conversations service with uvicorn."""
-
-import uvicorn
+"""`python -m conversations`: serve the conversations service."""
 
 from conversations.main import create_app
 from conversations.settings import Settings
+from shared.runtime import serve
 
 
 def main() -> None:
     settings = Settings()
-    uvicorn.run(
-        create_app(settings),
-        host="0.0.0.0",
-        port=settings.port,
-        log_config=None,
-        timeout_graceful_shutdown=20,
-    )
+    serve(create_app(settings), settings.port)
 
 
 if __name__ == "__main__":

@@ -1,20 +1,13 @@
-"""`python -m workspaces`: serve the workspaces service with uvicorn."""
+"""`python -m workspaces`: serve the workspaces service."""
 
-import uvicorn
-
+from shared.runtime import serve
 from workspaces.main import create_app
 from workspaces.settings import Settings
 
 
 def main() -> None:
     settings = Settings()
-    uvicorn.run(
-        create_app(settings),
-        host="0.0.0.0",
-        port=settings.port,
-        log_config=None,
-        timeout_graceful_shutdown=20,
-    )
+    serve(create_app(settings), settings.port)
 
 
 if __name__ == "__main__":
