@@ -144,3 +144,29 @@ async def test_health_and_ready(client: httpx.AsyncClient) -> None:
     assert ready.json()["checks"]["broker"] == "ok"
     metrics = await client.get("/metrics")
     assert "http_request_duration_seconds_bucket" in metrics.text
+
+
+async def test_access_lines_carry_the_request_and_the_signed_in_user(
+    client: httpx.AsyncClient, owner
+) -> None:
+    import json
+    import logging
+
+    from shared.logging import JsonFormatter
+
+    lines: list[str] = []
+
+    class Capture(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(JsonFormatter("gateway").format(record))
+
+    handler = Capture()
+    logging.getLogger("access").addHandler(handler)
+    try:
+        await client.get("/api/v1/users/me", headers={**owner["headers"], "X-Request-ID": "r-42"})
+    finally:
+        logging.getLogger("access").removeHandler(handler)
+    entry = next(json.loads(line) for line in lines if "/api/v1/users/me" in line)
+    assert entry["request_id"] == "r-42"
+    assert entry["user_id"] == owner["id"]
+    assert entry["status"] == 200

@@ -38,6 +38,11 @@ from shared.tracing import child_of, traceparent_var
 
 log = logging.getLogger(__name__)
 PUBLISH_TIMEOUT_SECONDS = 5.0
+MESSAGES_PUBLISHED = Counter(
+    "bus_messages_published_total",
+    "Messages confirmed by the broker (relayed events and direct hand-offs such as webhooks)",
+    ["service", "type"],
+)
 EVENTS_CONSUMED = Counter(
     "events_consumed_total",
     "Messages handled by consumers, by outcome (ok, failed and retried, dead_lettered)",
@@ -200,6 +205,7 @@ class Bus:
             )
         if isinstance(result, DeliveredMessage):
             raise Unroutable(env.routing_key)
+        MESSAGES_PUBLISHED.labels(self.service, env.type).inc()
 
 
 async def consumers_alive(broker: RabbitBroker, timeout: float = 1.0) -> bool:

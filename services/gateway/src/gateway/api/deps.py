@@ -14,6 +14,7 @@ from gateway.db.uow import IdentityUnitOfWork
 from gateway.emails import EmailSender
 from gateway.security import InvalidToken, PasswordHasher, TokenIssuer
 from gateway.settings import Settings
+from shared.logging import user_id_var
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/login/access-token", auto_error=False)
 
@@ -118,6 +119,7 @@ async def authenticate_request(request: Request, token: str | None) -> Caller:
         cache.put(user_id, caller)
     if caller is None:
         raise CREDENTIALS_ERROR
+    user_id_var.set(str(caller.id))  # for the access line and anything logged after
     return caller
 
 
