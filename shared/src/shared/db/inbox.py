@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -33,13 +34,14 @@ async def claim_event(
     session: AsyncSession, inbox: Table, consumer: str, event_id: UUID, event_type: str
 ) -> bool:
     """True the first time this consumer sees the event; False for a redelivery."""
-    stmt = (
-        insert(inbox)
-        .values(consumer=consumer, event_id=event_id, event_type=event_type)
-        .on_conflict_do_nothing()
-        .returning(inbox.c.event_id)
-    )
-    return (await session.execute(stmt)).first() is not None
+    params = {"consumer": consumer, "event_id": event_id, "event_type": event_type}
+    return (await session.execute(_claim_statement(inbox), params)).first() is not None
+
+
+@functools.cache
+def _claim_statement(inbox: Table) -> Any:
+    """Built once per table and run with parameters (cheaper than rebuilding it per event)."""
+    return insert(inbox).on_conflict_do_nothing().returning(inbox.c.event_id)
 
 
 def idempotent(
