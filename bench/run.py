@@ -42,11 +42,13 @@ from bench.system import (  # noqa: E402
     SECRET_KEY,
     SERVICES,
     System,
+    machine_cpu,
     rabbitmq_url,
 )
 from shared.settings import plain_database_url  # noqa: E402
 from shared.tokens import Principal, sign_internal_token  # noqa: E402
 
+CPU_COLUMNS = (*SERVICES, "postgres", "rabbitmq", "generator", "machine")
 SCENARIOS = ("memory", "login", "overhead", "owner_api", "propagation", "inbound", "relay")
 PASSWORD = "bench-password-123"  # a throwaway account in the bench database
 
@@ -111,12 +113,14 @@ class Bench:
 
     async def load(self, name: str, streams: list[dict[str, Any]]) -> dict[str, Any]:
         """Run the generator, charging its CPU and the services' CPU to scenario `name`."""
-        before = self.system.cpu()
+        before = self.system.cpu() | machine_cpu()
         result = await generate({"client": self.client, "streams": streams})
-        after = self.system.cpu()
+        after = self.system.cpu() | machine_cpu()
         wall = result["wall_seconds"]
         used = {s: round(after[s] - before[s], 2) for s in after}
-        entry = self.service_cpu.setdefault(name, {s: 0.0 for s in used})
+        used["generator"] = result["generator_cpu_seconds"]
+        entry = self.service_cpu.setdefault(name, {s: 0.0 for s in used} | {"wall": 0.0})
+        entry["wall"] = round(entry["wall"] + wall, 2)
         for s, v in used.items():
             entry[s] = round(entry[s] + v, 2)
         gen = self.generator_cpu.setdefault(name, {"cpu_seconds": 0.0, "wall_seconds": 0.0})
@@ -537,7 +541,7 @@ class Bench:
             before = self.system.cpu()
             step = await self._inbound_step(rate, prefix, s)
             drained = self.system.cpu()
-            cpu = {k: v + drained[k] - before[k] for k, v in result["service_cpu"].items()}
+            cpu = {k: result["service_cpu"][k] + drained[k] - before[k] for k in before}
             step["gateway_cpu_ms_per_msg"] = round(
                 cpu["gateway"] * 1000 / max(1, step["accepted"]), 3
             )
@@ -669,6 +673,13 @@ class Bench:
             results["sequential_per_s"],
             "/s",
             note=f"backlog of {n}, publish and wait for each confirm",
+        )
+        self.add(
+            "relay",
+            "batched_cpu_ms_per_event",
+            results["batched_cpu_ms_per_event"],
+            "ms",
+            note="relay process CPU (claim, publish, confirm, mark)",
         )
         self.add(
             "relay",
@@ -826,6 +837,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default="", help="services to run under pyinstrument")
     parser.add_argument("--client", choices=("raw", "httpx"), default="raw")
     parser.add_argument("--keep-logs", action="store_true")
+    parser.add_argument(
+        "--inbound-rates", help="comma-separated webhook rates per second (default by mode)"
+    )
+    parser.add_argument("--step-seconds", type=float, help="seconds per inbound rate step")
     args = parser.parse_args(argv)
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(only) - set(SCENARIOS)
@@ -834,6 +849,10 @@ def main(argv: list[str] | None = None) -> int:
     previous = json.loads(args.compare.read_text()) if args.compare else None
 
     params = Params(args.quick)
+    if args.inbound_rates:
+        params.inbound_rates = [int(r) for r in args.inbound_rates.split(",")]
+    if args.step_seconds:
+        params.inbound_seconds = args.step_seconds
     profile = {s for s in args.profile.split(",") if s}
     if profile - set(SERVICES):
         parser.error(f"--profile takes service names: {', '.join(SERVICES)}")
@@ -873,14 +892,12 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print_table(bench.figures)
     print()
-    for name, gen in bench.generator_cpu.items():
-        share = gen["cpu_seconds"] / max(gen["wall_seconds"], 1e-6)
-        services = bench.service_cpu.get(name, {})
-        print(
-            f"{name}: generator used {gen['cpu_seconds']:.1f} s CPU in {gen['wall_seconds']:.1f} s"
-            f" ({share:.0%} of one core); services: "
-            + ", ".join(f"{s} {v:.1f} s" for s, v in services.items())
-        )
+    print("CPU while load ran, in cores (CPU seconds / wall seconds):")
+    rows = []
+    for name, used in bench.service_cpu.items():
+        wall = max(used["wall"], 1e-6)
+        rows.append([name, round(wall, 1)] + [used.get(k, 0) / wall for k in CPU_COLUMNS])
+    print(stats.format_table(["scenario", "wall s", *CPU_COLUMNS], rows))
     missed = [f["key"] for f in bench.figures if f["met"] is False]
     print(f"\nwrote {args.out}; targets missed: {', '.join(missed) or 'none'}")
     if previous is not None:

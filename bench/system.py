@@ -96,6 +96,30 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_cpu() -> dict[str, float]:
+    """CPU seconds used so far: the whole machine, and Postgres and RabbitMQ processes."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    values = [int(v) for v in fields]
+    busy = sum(values) - values[3] - values[4]  # minus idle and iowait
+    out = {"machine": busy / ticks, "postgres": 0.0, "rabbitmq": 0.0}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        group = "postgres" if name.startswith("postgres") else None
+        if name.startswith("beam.smp") or name in ("erl_child_setup", "epmd"):
+            group = "rabbitmq"
+        if group:
+            parts = stat.rsplit(")", 1)[1].split()
+            out[group] += (int(parts[11]) + int(parts[12])) / ticks
+    return out
+
+
 @dataclass
 class System:
     profile: set[str] = field(default_factory=set)
