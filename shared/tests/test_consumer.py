@@ -11,6 +11,7 @@ from pathlib import Path
 
 import aio_pika
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select, text
 
 from shared.db import make_sessionmaker
@@ -121,6 +122,8 @@ async def test_poison_message_goes_to_the_dead_letter_queue_and_others_flow(
 
     bus = await bus_factory(start=False)
     bus.subscribe(UserCreatedV1, sometimes_fails, consumer="poison")
+    labels = {"service": bus.service, "type": "user.created", "outcome": "dead_lettered"}
+    dead_before = REGISTRY.get_sample_value("events_consumed_total", labels) or 0
     await bus.start()
     await bus.publish(envelope_for(poison))
     good = envelope_for(uuid.uuid4())
@@ -139,6 +142,8 @@ async def test_poison_message_goes_to_the_dead_letter_queue_and_others_flow(
     assert len(attempts) == settings.consumer_delivery_limit + 1
     assert Envelope.model_validate_json(dead.body).parsed().user_id == poison
     assert dead.headers["x-death"][0]["reason"] == "delivery_limit"
+    # The consumer read the delivery count, so it knew the last attempt was the last one.
+    assert REGISTRY.get_sample_value("events_consumed_total", labels) == dead_before + 1
     # The consumer goes on: a message after the poison one is handled.
     later = envelope_for(uuid.uuid4())
     await bus.publish(later)

@@ -127,11 +127,16 @@ class Bus:
         """
         queue = self.consumer_queue(routing_key(event), consumer)
 
-        async def on_message(body: dict[str, Any], msg: RabbitMessage) -> None:
+        async def on_message(body: dict[str, Any]) -> None:
             envelope = parse_envelope(body)
             token = event_id_var.set(str(envelope.event_id))
             trace_token = traceparent_var.set(child_of(envelope.traceparent))
-            attempts = int(msg.headers.get("x-delivery-count") or 0)
+            # The message is read from the broker's context rather than injected as a
+            # `msg: RabbitMessage` parameter: that context field is resolved by a sync
+            # function, which fast_depends runs in a worker thread on every message.
+            msg: RabbitMessage | None = self.broker.context.get_local("message")
+            headers = (msg.headers if msg is not None else None) or {}
+            attempts = int(headers.get("x-delivery-count") or 0)
             try:
                 await handler(envelope)
                 EVENTS_CONSUMED.labels(self.service, envelope.type, "ok").inc()
