@@ -93,10 +93,8 @@ class System:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-@pytest.fixture(scope="session")
-def system() -> Iterator[System]:
-    names = test_names("e2e")
-    ports = {service: free_port() for service in SERVICES}
+def system_env(names: dict[str, str], ports: dict[str, int]) -> dict[str, str]:
+    """The environment of one private system: its database, bus names, ports and secrets."""
     env = os.environ | {
         "DATABASE_URL": names["database_url"],
         "RABBITMQ_URL": names["rabbitmq_url"],
@@ -109,14 +107,27 @@ def system() -> Iterator[System]:
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['gateway']}",
         "RELAY_POLL_SECONDS": "1",
         "LOG_LEVEL": "INFO",
-        "WORKSPACES_URL": f"http://127.0.0.1:{ports['workspaces']}",
-        "CONNECTORS_URL": f"http://127.0.0.1:{ports['connectors']}",
-        "CONVERSATIONS_URL": f"http://127.0.0.1:{ports['conversations']}",
+        # Two systems may run at once in one test session: stay well inside Postgres's
+        # default 100 connections.
+        "DB_POOL_SIZE": "4",
     }
+    env |= {f"{s.upper()}_URL": f"http://127.0.0.1:{p}" for s, p in ports.items()}
     env |= {f"{s.upper()}_PORT": str(p) for s, p in ports.items()}
-    asyncio.run(ensure_database(names["database_url"]))
+    return env
+
+
+def create_and_migrate(database_url: str) -> None:
+    asyncio.run(ensure_database(database_url))
     for service in SERVICES:
-        upgrade(ROOT / "services" / service / "alembic.ini", names["database_url"])
+        upgrade(ROOT / "services" / service / "alembic.ini", database_url)
+
+
+@pytest.fixture(scope="session")
+def system() -> Iterator[System]:
+    names = test_names("e2e")
+    ports = {service: free_port() for service in SERVICES}
+    env = system_env(names, ports)
+    create_and_migrate(names["database_url"])
     logs = Path(tempfile.mkdtemp(prefix="base-e2e-"))
     system = System(env=env, ports=ports, logs=logs)
     try:

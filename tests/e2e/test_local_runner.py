@@ -11,10 +11,10 @@ import time
 
 import httpx
 
-from shared.db.migrations import drop_database, ensure_database, upgrade
+from shared.db.migrations import drop_database
 from shared.testing import test_names as private_names
 
-from .conftest import ROOT, SECRET, SERVICES, delete_bus, free_port
+from .conftest import ROOT, SERVICES, create_and_migrate, delete_bus, free_port, system_env
 
 RUNNER = ROOT / "deploy" / "local.py"
 
@@ -40,19 +40,9 @@ def test_check_names_the_unreachable_server_within_seconds() -> None:
 def test_run_starts_all_four_and_sigterm_stops_them_together() -> None:
     names = private_names("runner")
     ports = {service: free_port() for service in SERVICES}
-    env = os.environ | {
-        "DATABASE_URL": names["database_url"],
-        "RABBITMQ_URL": names["rabbitmq_url"],
-        "EVENTS_EXCHANGE": names["events_exchange"],
-        "QUEUE_PREFIX": names["queue_prefix"],
-        "SECRET_KEY": SECRET,
-        **{f"{s.upper()}_PORT": str(p) for s, p in ports.items()},
-        **{f"{s.upper()}_URL": f"http://127.0.0.1:{ports[s]}" for s in SERVICES},
-    }
-    asyncio.run(ensure_database(names["database_url"]))
+    env = system_env(names, ports)
     try:
-        for service in SERVICES:
-            upgrade(ROOT / "services" / service / "alembic.ini", names["database_url"])
+        create_and_migrate(names["database_url"])
         runner = subprocess.Popen(
             [sys.executable, str(RUNNER), "run"],
             env=env,

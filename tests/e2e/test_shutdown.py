@@ -30,23 +30,22 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db import make_engine
-from shared.db.migrations import drop_database, ensure_database, upgrade
+from shared.db.migrations import drop_database
 from shared.testing import test_names as private_names
 from shared.testing import wait_until
 from shared.tokens import Principal, sign_internal_token
 
 from .conftest import (
     META_SECRET,
-    ROOT,
     SECRET,
     SERVICES,
-    SUPERUSER,
-    SUPERUSER_PASSWORD,
     System,
+    create_and_migrate,
     create_workspace,
     delete_bus,
     free_port,
     signup,
+    system_env,
 )
 
 pytestmark = pytest.mark.timeout(600)
@@ -58,26 +57,8 @@ SCHEMAS = ("identity", "workspaces", "connectors", "conversations")
 def own_system() -> Iterator[System]:
     names = private_names("shutdown")
     ports = {service: free_port() for service in SERVICES}
-    env = os.environ | {
-        "DATABASE_URL": names["database_url"],
-        "RABBITMQ_URL": names["rabbitmq_url"],
-        "EVENTS_EXCHANGE": names["events_exchange"],
-        "QUEUE_PREFIX": names["queue_prefix"],
-        "SECRET_KEY": SECRET,
-        "FIRST_SUPERUSER": SUPERUSER,
-        "FIRST_SUPERUSER_PASSWORD": SUPERUSER_PASSWORD,
-        "META_APP_SECRET": META_SECRET,
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['gateway']}",
-        "RELAY_POLL_SECONDS": "1",
-        "LOG_LEVEL": "INFO",
-        "WORKSPACES_URL": f"http://127.0.0.1:{ports['workspaces']}",
-        "CONNECTORS_URL": f"http://127.0.0.1:{ports['connectors']}",
-        "CONVERSATIONS_URL": f"http://127.0.0.1:{ports['conversations']}",
-    }
-    env |= {f"{s.upper()}_PORT": str(p) for s, p in ports.items()}
-    asyncio.run(ensure_database(names["database_url"]))
-    for service in SERVICES:
-        upgrade(ROOT / "services" / service / "alembic.ini", names["database_url"])
+    env = system_env(names, ports)
+    create_and_migrate(names["database_url"])
     logs = tempfile.mkdtemp(prefix="base-shutdown-")
     system = System(env=env, ports=ports, logs=Path(logs))
     try:

@@ -30,7 +30,9 @@ class ServiceSettings(BaseSettings):
     consumer_delivery_limit: int = Field(default=5, ge=1, le=100)
     relay_batch_size: int = Field(default=200, ge=1, le=5000)
     relay_poll_seconds: float = Field(default=2.0, gt=0)
-    db_pool_size: int = Field(default=10, ge=1)
+    # Per process, plus as many overflow connections: four services stay far below
+    # Postgres's default limit of 100 connections.
+    db_pool_size: int = Field(default=5, ge=1)
     run_relay: bool = True
     run_consumers: bool = True
 
