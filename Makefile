@@ -14,7 +14,7 @@ UV_VERSION := 0.13.9
 help:
 	@echo "make run      set up and start the four services (gateway on :8000)"
 	@echo "make test     set up and run every test against real Postgres and RabbitMQ"
-	@echo "make lint     ruff check, ruff format --check, mypy on shared"
+	@echo "make lint     ruff check, ruff format --check, mypy on shared and the domains"
 	@echo "make format   ruff format and fix"
 	@echo "make migrate  apply every service's migrations"
 	@echo "make seed     load demo data through the API"
@@ -52,7 +52,7 @@ test-fast: install
 lint: install
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
-	.venv/bin/mypy shared/src/shared
+	.venv/bin/mypy shared/src/shared services/*/src/*/domain
 
 format: install
 	.venv/bin/ruff check --fix .
