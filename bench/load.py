@@ -280,8 +280,10 @@ async def closed_loop(stream: dict[str, Any], pool: Any) -> dict[str, Any]:
     latencies: list[float] = []
     statuses: dict[str, int] = {}
     errors: list[str] = []
+    completed = 0
 
     async def worker() -> None:
+        nonlocal completed
         while (now := time.perf_counter()) < stop:
             req, _ = factory(next(counter))
             try:
@@ -291,6 +293,7 @@ async def closed_loop(stream: dict[str, Any], pool: Any) -> dict[str, Any]:
                 await asyncio.sleep(0.01)
                 continue
             done = time.perf_counter()
+            completed += 1
             if now >= measure_from:
                 latencies.append(done - now)
                 statuses[str(status)] = statuses.get(str(status), 0) + 1
@@ -302,6 +305,7 @@ async def closed_loop(stream: dict[str, Any], pool: Any) -> dict[str, Any]:
         "errors": errors[:20],
         "error_count": len(errors),
         "elapsed": stream["duration"],
+        "completed": completed,  # warm-up included, for CPU per request
     }
 
 

@@ -306,8 +306,8 @@ class Bench:
             "overhead", [self.stream("d", "closed", ws_base, req(direct), **closed)]
         )
         g = await self.load("overhead", [self.stream("g", "closed", gw_base, req(via), **closed)])
-        cpu_direct = d["service_cpu"]["workspaces"] / max(1, len(d["streams"]["d"]["latencies"]))
-        cpu_gateway = g["service_cpu"]["gateway"] / max(1, len(g["streams"]["g"]["latencies"]))
+        cpu_direct = d["service_cpu"]["workspaces"] / max(1, d["streams"]["d"]["completed"])
+        cpu_gateway = g["service_cpu"]["gateway"] / max(1, g["streams"]["g"]["completed"])
         d, g = d["streams"]["d"], g["streams"]["g"]
         d_rps = len(d["latencies"]) / d["elapsed"]
         g_rps = len(g["latencies"]) / g["elapsed"]
