@@ -793,6 +793,15 @@ async def server_versions(system: System) -> dict[str, str]:
     conn = await asyncpg.connect(plain_database_url(system.db_url))
     try:
         out["postgres"] = (await conn.fetchval("SHOW server_version")).split()[0]
+        # What one durable commit costs on this disk (every write pays it).
+        await conn.execute("CREATE TABLE IF NOT EXISTS bench.commit_probe (x int)")
+        times = []
+        for _ in range(50):
+            started = time.perf_counter()
+            async with conn.transaction():
+                await conn.execute("INSERT INTO bench.commit_probe VALUES (1)")
+            times.append(time.perf_counter() - started)
+        out["postgres_commit_p50_ms"] = str(round(percentile(times, 50) * 1000, 2))
     finally:
         await conn.close()
     mq = await aio_pika.connect(rabbitmq_url())
