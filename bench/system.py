@@ -116,7 +116,9 @@ def machine_cpu() -> dict[str, float]:
             group = "rabbitmq"
         if group:
             parts = stat.rsplit(")", 1)[1].split()
-            out[group] += (int(parts[11]) + int(parts[12])) / ticks
+            # Own time plus that of exited children (Postgres backends come and go).
+            used = sum(int(parts[i]) for i in (11, 12, 13, 14))
+            out[group] += used / ticks
     return out
 
 
