@@ -1,6 +1,6 @@
 """Benchmarks of the whole system on this machine (`make bench`).
 
-    .venv/bin/python bench/run.py                 # full run (about 6 minutes)
+    .venv/bin/python bench/run.py                 # full run (about 9 minutes)
     .venv/bin/python bench/run.py --quick         # short smoke run (about 1 minute)
     .venv/bin/python bench/run.py --compare bench/results.baseline.json
     .venv/bin/python bench/run.py --only inbound --profile conversations,gateway
