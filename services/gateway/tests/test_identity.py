@@ -301,9 +301,9 @@ async def test_signup_and_delete_emit_user_events(client: httpx.AsyncClient, app
     async with app.state.runtime.engine.connect() as conn:
         rows = (
             await conn.execute(
-                select(outbox.c.event_type, outbox.c.envelope).where(
-                    outbox.c.aggregate_id == owner["id"]
-                )
+                select(outbox.c.event_type, outbox.c.envelope)
+                .where(outbox.c.aggregate_id == owner["id"])
+                .order_by(outbox.c.id)
             )
         ).all()
     assert [r.event_type for r in rows] == ["user.created", "user.deleted"]
