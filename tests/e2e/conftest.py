@@ -17,6 +17,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -122,14 +123,15 @@ def create_and_migrate(database_url: str) -> None:
         upgrade(ROOT / "services" / service / "alembic.ini", database_url)
 
 
-@pytest.fixture(scope="session")
-def system() -> Iterator[System]:
-    names = test_names("e2e")
+@contextmanager
+def private_system(name: str) -> Iterator[System]:
+    """The four services started on free ports with their own database and bus names;
+    everything is stopped and removed afterwards."""
+    names = test_names(name)
     ports = {service: free_port() for service in SERVICES}
-    env = system_env(names, ports)
     create_and_migrate(names["database_url"])
-    logs = Path(tempfile.mkdtemp(prefix="base-e2e-"))
-    system = System(env=env, ports=ports, logs=logs)
+    logs = Path(tempfile.mkdtemp(prefix=f"base-{name}-"))
+    system = System(env=system_env(names, ports), ports=ports, logs=logs)
     try:
         for service in SERVICES:
             system.start(service)
@@ -143,6 +145,12 @@ def system() -> Iterator[System]:
         asyncio.run(drop_database(names["database_url"]))
         if not os.environ.get("E2E_KEEP_LOGS"):
             shutil.rmtree(logs, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def system() -> Iterator[System]:
+    with private_system("e2e") as system:
+        yield system
 
 
 async def delete_bus(names: dict[str, str]) -> None:

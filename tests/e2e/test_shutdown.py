@@ -12,16 +12,12 @@ import contextlib
 import hashlib
 import hmac
 import json
-import os
-import shutil
 import signal
 import socket
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -30,22 +26,16 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db import make_engine
-from shared.db.migrations import drop_database
-from shared.testing import test_names as private_names
 from shared.testing import wait_until
 from shared.tokens import Principal, sign_internal_token
 
 from .conftest import (
     META_SECRET,
     SECRET,
-    SERVICES,
     System,
-    create_and_migrate,
     create_workspace,
-    delete_bus,
-    free_port,
+    private_system,
     signup,
-    system_env,
 )
 
 pytestmark = pytest.mark.timeout(600)
@@ -55,25 +45,9 @@ SCHEMAS = ("identity", "workspaces", "connectors", "conversations")
 
 @pytest.fixture(scope="module")
 def own_system() -> Iterator[System]:
-    names = private_names("shutdown")
-    ports = {service: free_port() for service in SERVICES}
-    env = system_env(names, ports)
-    create_and_migrate(names["database_url"])
-    logs = tempfile.mkdtemp(prefix="base-shutdown-")
-    system = System(env=env, ports=ports, logs=Path(logs))
-    try:
-        for service in SERVICES:
-            system.start(service)
-        for service in SERVICES:
-            system.wait_ready(service)
+    """A system of its own: these tests stop and restart services."""
+    with private_system("shutdown") as system:
         yield system
-    finally:
-        for service in list(system.processes):
-            system.stop(service)
-        asyncio.run(delete_bus(names))
-        asyncio.run(drop_database(names["database_url"]))
-        if not os.environ.get("E2E_KEEP_LOGS"):
-            shutil.rmtree(logs, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
