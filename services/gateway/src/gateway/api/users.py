@@ -22,7 +22,7 @@ from gateway.api.schemas import (
     UserUpdate,
     UserUpdateMe,
 )
-from gateway.domain.errors import SuperuserSelfDelete, UserNotFound
+from gateway.domain.errors import UserNotFound
 from gateway.usecases import users
 from shared.web import PaginationDep
 
@@ -100,9 +100,7 @@ async def update_password_me(
 
 @router.delete("/me")
 async def delete_me(caller: CurrentCaller, uow: UowDep, request: Request) -> Message:
-    if caller.is_superuser:
-        raise SuperuserSelfDelete()
-    await users.delete_user(uow, caller.id)
+    await users.delete_user(uow, caller.id, actor_id=caller.id)
     _forget(request, caller.id)
     return Message(message="User deleted successfully")
 
@@ -110,13 +108,8 @@ async def delete_me(caller: CurrentCaller, uow: UowDep, request: Request) -> Mes
 @router.get("/{user_id}")
 async def read_user(user_id: uuid.UUID, caller: CurrentCaller, uow: UowDep) -> UserPublic:
     """A user may read themself; superusers anyone. Anyone else's id is a 404."""
-    if user_id != caller.id and not caller.is_superuser:
-        raise UserNotFound()
-    async with uow:
-        user = await uow.users.get(user_id)
-        if user is None:
-            raise UserNotFound()
-        return UserPublic.model_validate(user)
+    user = await users.read_user(uow, caller.id, caller.is_superuser, user_id)
+    return UserPublic.model_validate(user)
 
 
 @router.patch("/{user_id}")
@@ -137,8 +130,6 @@ async def update_user(
 async def delete_user(
     user_id: uuid.UUID, caller: CurrentSuperuser, uow: UowDep, request: Request
 ) -> Message:
-    if user_id == caller.id:
-        raise SuperuserSelfDelete()
-    await users.delete_user(uow, user_id)
+    await users.delete_user(uow, user_id, actor_id=caller.id)
     _forget(request, user_id)
     return Message(message="User deleted successfully")

@@ -18,6 +18,7 @@ from gateway.domain.errors import (
     IncorrectPassword,
     InvalidResetToken,
     SamePassword,
+    SuperuserSelfDelete,
     TooManyAttempts,
     UserNotFound,
 )
@@ -151,12 +152,30 @@ async def change_password(
         await uow.commit()
 
 
-async def delete_user(uow: IdentityUnitOfWork, user_id: uuid.UUID) -> None:
-    """Delete the account; `user.deleted` lets every service remove what the user owned."""
+async def read_user(
+    uow: IdentityUnitOfWork, actor_id: uuid.UUID, actor_is_superuser: bool, user_id: uuid.UUID
+) -> User:
+    """A user may read themself; superusers anyone. Anyone else's id is not found."""
+    if user_id != actor_id and not actor_is_superuser:
+        raise UserNotFound()
     async with uow:
         user = await uow.users.get(user_id)
         if user is None:
             raise UserNotFound()
+        return user
+
+
+async def delete_user(uow: IdentityUnitOfWork, user_id: uuid.UUID, actor_id: uuid.UUID) -> None:
+    """Delete the account; `user.deleted` lets every service remove what the user owned.
+
+    A superuser may not delete themself (the platform would lose its administrator).
+    """
+    async with uow:
+        user = await uow.users.get(user_id)
+        if user is None:
+            raise UserNotFound()
+        if user.id == actor_id and user.is_superuser:
+            raise SuperuserSelfDelete()
         await uow.users.delete(user)
         await uow.emit(UserDeletedV1(user_id=user_id))
         await uow.commit()
