@@ -5,7 +5,7 @@ import sys
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 
-from connectors.crypto import UnreadableSecret, Vault
+from shared.crypto import UnreadableSecret, Vault
 
 from .conftest import KEY_A, KEY_B
 from .fakes import SQUARE_TOKEN

@@ -67,6 +67,7 @@ async def test_visitor_opens_posts_and_reads_with_their_token(
         "conversation.started",
         "message.received",
         "message.received",
+        "message.reply_requested",
     ]
 
 

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from connectors.api import active, connectors, webhooks
 from connectors.api.deps import Services
 from connectors.api.errors import handlers
-from connectors.crypto import Vault
+from shared.crypto import Vault
 from connectors.db.models import outbox
 from connectors.events import subscribers
 from connectors.providers import ProviderFactory, http_client

@@ -14,7 +14,7 @@ import sys
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from connectors.crypto import Vault
+from shared.crypto import Vault
 from connectors.db.models import Connector
 from connectors.settings import Settings
 from shared.db import make_engine, make_sessionmaker

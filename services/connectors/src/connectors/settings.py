@@ -1,9 +1,7 @@
 from pydantic import Field, field_validator
 
+from shared.crypto import DEV_ENCRYPTION_KEY, parse_keys
 from shared.settings import ServiceSettings
-
-# A fixed key so a fresh checkout runs; startup logs a warning while it is in use.
-DEV_ENCRYPTION_KEY = "x0QdNfYtVbq6Vt7k3XxY9w7m8H3u0P2yKc8gQh1sZ6E="
 
 
 class Settings(ServiceSettings):
@@ -33,10 +31,10 @@ class Settings(ServiceSettings):
     @field_validator("connector_encryption_keys")
     @classmethod
     def _keys_present(cls, value: str) -> str:
-        if not [k for k in value.split(",") if k.strip()]:
+        if not parse_keys(value):
             raise ValueError("at least one Fernet key is required")
         return value
 
     @property
     def encryption_keys(self) -> list[str]:
-        return [k.strip() for k in self.connector_encryption_keys.split(",") if k.strip()]
+        return parse_keys(self.connector_encryption_keys)

@@ -15,7 +15,13 @@ from shared.events.connectors import (
     ConnectorActivatedV1,
     ConnectorDeactivatedV1,
 )
-from shared.events.conversations import ConversationStartedV1, MessageReceivedV1
+from shared.events.conversations import (
+    ConversationHandedOffV1,
+    ConversationStartedV1,
+    MessageDeliveryUpdatedV1,
+    MessageReceivedV1,
+    MessageReplyRequestedV1,
+)
 from shared.events.identity import UserCreatedV1, UserDeletedV1
 from shared.events.ingest import InboundMessageAcceptedV1
 from shared.events.workspaces import (
@@ -32,11 +38,14 @@ __all__ = [
     "BookingCreatedV1",
     "ConnectorActivatedV1",
     "ConnectorDeactivatedV1",
+    "ConversationHandedOffV1",
     "ConversationStartedV1",
     "Envelope",
     "Event",
     "InboundMessageAcceptedV1",
+    "MessageDeliveryUpdatedV1",
     "MessageReceivedV1",
+    "MessageReplyRequestedV1",
     "UnknownEvent",
     "UserCreatedV1",
     "UserDeletedV1",

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from shared.events.base import Event, register
 
-Provider = Literal["calendly", "square", "agendapro"]
+Provider = Literal["calendly", "square", "agendapro", "builtin"]
 
 
 class _ConnectorState(Event):

@@ -40,3 +40,58 @@ class MessageReceivedV1(Event):
 
     def aggregate_id(self) -> str:
         return str(self.conversation_id)
+
+
+DeliveryStatus = Literal["pending", "sent", "delivered", "read", "failed", "unknown"]
+
+
+@register
+class MessageReplyRequestedV1(Event):
+    """An outbound reply (the owner's or the agent's) was stored `pending`: send it once.
+
+    The delivery consumer reads the message row itself; the payload carries what routing
+    and logs need, never credentials.
+    """
+
+    TYPE = "message.reply_requested"
+    message_id: UUID
+    conversation_id: UUID
+    workspace_id: UUID
+    channel: Channel
+    role: Literal["agent", "owner"]
+
+    def aggregate_id(self) -> str:
+        return str(self.conversation_id)
+
+
+@register
+class MessageDeliveryUpdatedV1(Event):
+    """An outbound message moved to a new delivery state (forward only; failed from any)."""
+
+    TYPE = "message.delivery_updated"
+    message_id: UUID
+    conversation_id: UUID
+    workspace_id: UUID
+    channel: Channel
+    delivery_status: DeliveryStatus
+    delivery_error: str | None = None
+    updated_at: datetime
+
+    def aggregate_id(self) -> str:
+        return str(self.conversation_id)
+
+
+@register
+class ConversationHandedOffV1(Event):
+    """The agent stepped back: the conversation waits for the owner (`pending`)."""
+
+    TYPE = "conversation.handed_off"
+    conversation_id: UUID
+    workspace_id: UUID
+    channel: Channel
+    reason: str
+    visitor_name: str | None = None
+    handed_off_at: datetime
+
+    def aggregate_id(self) -> str:
+        return str(self.conversation_id)

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from connectors.crypto import Vault
+from shared.crypto import Vault
 from connectors.db.uow import ConnectorsUnitOfWork
 from connectors.providers import ProviderFactory
 from connectors.settings import Settings

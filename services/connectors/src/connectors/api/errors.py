@@ -11,7 +11,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from connectors.crypto import UnreadableSecret
+from shared.crypto import UnreadableSecret
 from connectors.domain import errors as e
 from shared.web import problem
 

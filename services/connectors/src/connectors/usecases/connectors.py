@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from connectors.crypto import Vault
+from shared.crypto import Vault
 from connectors.db.models import Connector, Workspace
 from connectors.db.uow import ConnectorsUnitOfWork
 from connectors.domain.config import AnyConfig, merge_config, parse_config

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 
-from connectors.crypto import Vault
+from shared.crypto import Vault
 from connectors.db.models import Booking as BookingRow
 from connectors.domain.config import AnyConfig
 from connectors.domain.errors import BookingNotFound, ProviderNotFound

@@ -11,7 +11,7 @@ from conversations.db.uow import ConversationsUnitOfWork
 from conversations.domain.errors import ConversationNotFound, MessageNotFound
 from conversations.domain.rules import reopens, time_saved_by
 from conversations.usecases.access import owner_workspace
-from shared.events import ConversationStartedV1, MessageReceivedV1
+from shared.events import ConversationStartedV1, MessageReceivedV1, MessageReplyRequestedV1
 from shared.tokens import Principal
 
 
@@ -37,6 +37,7 @@ async def store_message(
     sent_at: datetime,
     external_id: str | None = None,
     metadata: dict[str, Any] | None = None,
+    delivery_status: str | None = None,
 ) -> Message | None:
     """Store once, move the conversation's counters, emit `message.received`.
 
@@ -53,6 +54,7 @@ async def store_message(
             "external_id": external_id,
             "sent_at": sent_at,
             "meta": metadata or {},
+            "delivery_status": delivery_status,
         }
     )
     if message is None:
@@ -78,6 +80,41 @@ async def store_message(
     return message
 
 
+async def store_reply(
+    uow: ConversationsUnitOfWork,
+    conversation: Conversation,
+    *,
+    role: str,
+    content: str,
+    sent_at: datetime | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> list[Message]:
+    """An outbound reply (owner or agent): stored `pending` with `message.reply_requested`
+    in the same transaction, so the delivery consumer sends it once. The one way a reply
+    leaves the platform; the caller commits.
+    """
+    message = await store_message(
+        uow,
+        conversation,
+        role=role,
+        content=content,
+        sent_at=sent_at or datetime.now(UTC),
+        metadata=metadata,
+        delivery_status="pending",
+    )
+    assert message is not None  # no external id, so never a duplicate
+    await uow.emit(
+        MessageReplyRequestedV1(
+            message_id=message.id,
+            conversation_id=conversation.id,
+            workspace_id=conversation.workspace_id,
+            channel=conversation.channel,  # type: ignore[arg-type]
+            role=role,  # type: ignore[arg-type]
+        )
+    )
+    return [message]
+
+
 async def post_owner_message(
     uow: ConversationsUnitOfWork,
     principal: Principal,
@@ -91,12 +128,11 @@ async def post_owner_message(
         conversation = await uow.conversations.get(workspace.id, conversation_id)
         if conversation is None:
             raise ConversationNotFound("Conversation not found")
-        message = await store_message(
-            uow, conversation, role=role, content=content, sent_at=sent_at or datetime.now(UTC)
+        messages = await store_reply(
+            uow, conversation, role=role, content=content, sent_at=sent_at
         )
-        assert message is not None  # no external id, so never a duplicate
         await uow.commit()
-        return message
+        return messages[0]
 
 
 async def delete_message(

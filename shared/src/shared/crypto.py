@@ -1,7 +1,8 @@
-"""Connector credentials at rest: MultiFernet over CONNECTOR_ENCRYPTION_KEYS, newest first.
+"""Secrets at rest: MultiFernet over a comma-separated key list, newest first.
 
 The newest key encrypts; every listed key decrypts, so a key can be added in front, rows
-re-encrypted (`python -m connectors.reencrypt`), and the old key removed afterwards.
+re-encrypted, and the old key removed afterwards. Connector configurations and channel
+account credentials both use it, under the same `CONNECTOR_ENCRYPTION_KEYS` setting.
 """
 
 from __future__ import annotations
@@ -12,13 +13,19 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from connectors.settings import DEV_ENCRYPTION_KEY
-
 log = logging.getLogger(__name__)
+
+# A fixed key so a fresh checkout runs; startup logs a warning while it is in use.
+DEV_ENCRYPTION_KEY = "x0QdNfYtVbq6Vt7k3XxY9w7m8H3u0P2yKc8gQh1sZ6E="
 
 
 class UnreadableSecret(Exception):
     """No configured key decrypts this value (a key was removed before re-encrypting)."""
+
+
+def parse_keys(value: str) -> list[str]:
+    """`CONNECTOR_ENCRYPTION_KEYS` as a list, blanks dropped."""
+    return [k.strip() for k in value.split(",") if k.strip()]
 
 
 class Vault:
@@ -45,7 +52,7 @@ class Vault:
         try:
             value: dict[str, Any] = json.loads(self._fernet.decrypt(token.encode()))
         except InvalidToken as exc:
-            raise UnreadableSecret("connector configuration cannot be decrypted") from exc
+            raise UnreadableSecret("stored secret cannot be decrypted") from exc
         return value
 
     def rotate(self, token: str) -> str:
@@ -53,4 +60,4 @@ class Vault:
         try:
             return self._fernet.rotate(token.encode()).decode()
         except InvalidToken as exc:
-            raise UnreadableSecret("connector configuration cannot be decrypted") from exc
+            raise UnreadableSecret("stored secret cannot be decrypted") from exc
