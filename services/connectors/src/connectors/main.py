@@ -6,11 +6,11 @@ from fastapi import FastAPI
 from connectors.api import active, connectors, webhooks
 from connectors.api.deps import Services
 from connectors.api.errors import handlers
-from shared.crypto import Vault
 from connectors.db.models import outbox
 from connectors.events import subscribers
 from connectors.providers import ProviderFactory, http_client
 from connectors.settings import Settings
+from shared.crypto import Vault
 from shared.runtime import Runtime, create_service_app
 
 

@@ -14,9 +14,9 @@ import sys
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.crypto import Vault
 from connectors.db.models import Connector
 from connectors.settings import Settings
+from shared.crypto import Vault
 from shared.db import make_engine, make_sessionmaker
 
 log = logging.getLogger("connectors.reencrypt")

@@ -5,10 +5,10 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from shared.crypto import Vault
 from connectors.db.uow import ConnectorsUnitOfWork
 from connectors.providers import ProviderFactory
 from connectors.settings import Settings
+from shared.crypto import Vault
 from shared.runtime import Runtime
 from shared.tokens import Principal
 from shared.web import get_principal

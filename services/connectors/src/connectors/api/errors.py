@@ -11,8 +11,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from shared.crypto import UnreadableSecret
 from connectors.domain import errors as e
+from shared.crypto import UnreadableSecret
 from shared.web import problem
 
 log = logging.getLogger(__name__)

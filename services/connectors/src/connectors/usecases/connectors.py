@@ -12,7 +12,6 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from shared.crypto import Vault
 from connectors.db.models import Connector, Workspace
 from connectors.db.uow import ConnectorsUnitOfWork
 from connectors.domain.config import AnyConfig, merge_config, parse_config
@@ -27,6 +26,7 @@ from connectors.domain.errors import (
     WorkspaceMissing,
 )
 from connectors.providers import ProviderFactory
+from shared.crypto import Vault
 from shared.events import ConnectorActivatedV1, ConnectorDeactivatedV1
 from shared.tokens import Principal
 

@@ -10,13 +10,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 
-from shared.crypto import Vault
 from connectors.db.models import Booking as BookingRow
 from connectors.domain.config import AnyConfig
 from connectors.domain.errors import BookingNotFound, ProviderNotFound
 from connectors.domain.scheduling import Booking, BookingRequest, EventType, Slot, Visitor
 from connectors.providers import ProviderFactory
 from connectors.usecases.connectors import UowFactory, active_connector, config_of
+from shared.crypto import Vault
 from shared.events import BookingCancelledV1, BookingCreatedV1
 from shared.tokens import Principal
 

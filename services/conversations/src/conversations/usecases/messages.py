@@ -128,9 +128,7 @@ async def post_owner_message(
         conversation = await uow.conversations.get(workspace.id, conversation_id)
         if conversation is None:
             raise ConversationNotFound("Conversation not found")
-        messages = await store_reply(
-            uow, conversation, role=role, content=content, sent_at=sent_at
-        )
+        messages = await store_reply(uow, conversation, role=role, content=content, sent_at=sent_at)
         await uow.commit()
         return messages[0]
 
