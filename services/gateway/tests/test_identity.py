@@ -89,44 +89,59 @@ def client_from(app, address: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=transport, base_url="http://test")
 
 
-async def test_failed_logins_are_throttled_per_account(app, client, owner) -> None:
+async def attempt(app, address: str, email: str, password: str) -> httpx.Response:
+    async with client_from(app, address) as someone:
+        return await someone.post(
+            "/api/v1/login/access-token", data={"username": email, "password": password}
+        )
+
+
+def random_address(prefix: str = "10.0.0") -> str:
+    return f"{prefix}.{uuid.uuid4().int % 250 + 1}"
+
+
+async def test_failed_logins_lock_one_account_at_one_address_only(app, owner) -> None:
+    here, elsewhere = random_address("10.1.0"), random_address("10.2.0")
     for _ in range(3):
-        async with client_from(app, f"10.0.0.{uuid.uuid4().int % 250}") as other:
-            response = await other.post(
-                "/api/v1/login/access-token",
-                data={"username": owner["email"], "password": "wrong-password"},
-            )
-        assert response.status_code == 400
-    blocked = await client.post(
-        "/api/v1/login/access-token",
-        data={"username": owner["email"], "password": owner["password"]},
-    )
+        assert (await attempt(app, here, owner["email"], "wrong-password")).status_code == 400
+    blocked = await attempt(app, here, owner["email"], owner["password"])
     assert blocked.status_code == 429
     assert 1 <= int(blocked.headers["retry-after"]) <= 61
+    # The owner at another address still gets in.
+    assert (await attempt(app, elsewhere, owner["email"], owner["password"])).status_code == 200
 
 
-async def test_failed_logins_are_throttled_per_address(app, client) -> None:
-    address = f"192.0.2.{uuid.uuid4().int % 250}"
-    async with client_from(app, address) as attacker:
-        for _ in range(6):
-            response = await attacker.post(
-                "/api/v1/login/access-token",
-                data={"username": unique_email("spray"), "password": "guess-guess"},
-            )
-            assert response.status_code == 400
-        blocked = await attacker.post(
-            "/api/v1/login/access-token",
-            data={"username": unique_email("spray"), "password": "guess-guess"},
-        )
-    assert blocked.status_code == 429
-    assert int(blocked.headers["retry-after"]) > 0
-    # Another address is not affected.
-    async with client_from(app, "198.51.100.7") as someone:
-        response = await someone.post(
-            "/api/v1/login/access-token",
-            data={"username": unique_email("other"), "password": "guess-guess"},
-        )
-    assert response.status_code == 400
+async def test_a_sprayer_at_a_shared_address_only_slows_its_neighbours_down(app, owner) -> None:
+    shared = random_address("192.0.2")
+    for _ in range(7):  # past the per-address threshold (6), many accounts
+        response = await attempt(app, shared, unique_email("spray"), "guess-guess")
+        assert response.status_code in (400, 429)
+    slowed = await attempt(app, shared, unique_email("spray"), "guess-guess")
+    assert slowed.status_code == 429
+    assert 1 <= int(slowed.headers["retry-after"]) <= 2  # slowed down, not locked for 60 s
+
+    async def neighbour_gets_in() -> bool:
+        response = await attempt(app, shared, owner["email"], owner["password"])
+        return response.status_code == 200
+
+    await wait_until(neighbour_gets_in, timeout=5, interval=0.25)
+    # Another address never noticed.
+    other = await attempt(app, "198.51.100.7", unique_email("other"), "guess-guess")
+    assert other.status_code == 400
+
+
+async def test_a_distributed_guesser_slows_one_account_without_locking_it(app, owner) -> None:
+    for _ in range(6):  # per-account threshold, each guess from a fresh address
+        await attempt(app, random_address("172.16.0"), owner["email"], "wrong-password")
+    slowed = await attempt(app, random_address("172.17.0"), owner["email"], "wrong-password")
+    assert slowed.status_code == 429
+    assert int(slowed.headers["retry-after"]) <= 2
+
+    async def owner_gets_in() -> bool:
+        response = await attempt(app, random_address("172.18.0"), owner["email"], owner["password"])
+        return response.status_code == 200
+
+    await wait_until(owner_gets_in, timeout=5, interval=0.25)
 
 
 async def test_missing_wrong_and_expired_tokens_are_401(
@@ -180,6 +195,8 @@ async def test_password_recovery_mail_resets_password_once(
         "/api/v1/reset-password/", json={"token": token, "new_password": "brand-new-password"}
     )
     assert reset.status_code == 200, reset.text
+    # Sessions signed in with the old password end with it.
+    assert (await client.get("/api/v1/users/me", headers=owner["headers"])).status_code == 401
     await login(client, owner["email"], "brand-new-password")
     again = await client.post(
         "/api/v1/reset-password/", json={"token": token, "new_password": "another-password"}

@@ -14,6 +14,7 @@ from gateway.db.uow import IdentityUnitOfWork
 from gateway.emails import EmailSender
 from gateway.proxy import forward
 from gateway.proxy.forward import Forwarder
+from gateway.proxy.inputs import TextInputMiddleware
 from gateway.proxy.limits import BodySizeLimitMiddleware
 from gateway.proxy.openapi import MergedOpenAPI
 from gateway.security import PasswordHasher, TokenIssuer
@@ -54,7 +55,11 @@ def create_app(
         on_startup=startup,
         on_shutdown=forwarder.close,
         openapi=False,
-        middlewares=[(BodySizeLimitMiddleware, {"max_bytes": settings.max_body_bytes})],
+        # Later entries wrap earlier ones: the size limit applies before text is inspected.
+        middlewares=[
+            (TextInputMiddleware, {}),
+            (BodySizeLimitMiddleware, {"max_bytes": settings.max_body_bytes}),
+        ],
     )
     app.state.settings = settings
     app.state.hasher = hasher

@@ -69,14 +69,21 @@ class TokenIssuer:
     access_minutes: int
     reset_minutes: int
 
-    def access_token(self, user_id: uuid.UUID) -> str:
+    def access_token(self, user_id: uuid.UUID, version: int = 0) -> str:
+        """`ver` is the user's token version: raising it revokes every earlier token."""
         return self._encode(
-            {"sub": str(user_id), "typ": "access"}, ACCESS_AUDIENCE, self.access_minutes
+            {"sub": str(user_id), "typ": "access", "ver": version},
+            ACCESS_AUDIENCE,
+            self.access_minutes,
         )
 
-    def read_access_token(self, token: str) -> uuid.UUID:
+    def read_access_token(self, token: str) -> tuple[uuid.UUID, int]:
+        """(user id, token version)."""
         claims = self._decode(token, ACCESS_AUDIENCE, "access")
-        return _subject(claims)
+        version = claims.get("ver", 0)
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise InvalidToken("malformed token version")
+        return _subject(claims), version
 
     def reset_token(self, user_id: uuid.UUID, hashed_password: str) -> str:
         return self._encode(

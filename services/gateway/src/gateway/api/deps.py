@@ -57,6 +57,7 @@ class Caller:
     id: uuid.UUID
     email: str
     is_superuser: bool
+    token_version: int = 0
 
 
 class CallerCache:
@@ -64,7 +65,9 @@ class CallerCache:
 
     Every forwarded request needs the user's active and superuser flags; reading them from
     Postgres each time would double the cost of a cheap read. Changes made through this
-    gateway invalidate at once; other instances see them within `ttl` seconds.
+    gateway invalidate at once; other instances see them within `ttl` seconds, which bounds
+    how long a revoked token (password changed, account deactivated or deleted) still works
+    on another instance.
     """
 
     def __init__(self, ttl: float = 5.0, max_entries: int = 10_000) -> None:
@@ -103,7 +106,7 @@ async def authenticate_request(request: Request, token: str | None) -> Caller:
             headers={"WWW-Authenticate": "Bearer"},
         )
     try:
-        user_id = request.app.state.tokens.read_access_token(token)
+        user_id, version = request.app.state.tokens.read_access_token(token)
     except InvalidToken:
         raise CREDENTIALS_ERROR from None
     cache: CallerCache = request.app.state.callers
@@ -112,13 +115,13 @@ async def authenticate_request(request: Request, token: str | None) -> Caller:
         async with IdentityUnitOfWork(request.app.state.runtime.sessionmaker) as uow:
             user = await uow.users.get(user_id)
             caller = (
-                Caller(user.id, user.email, user.is_superuser)
+                Caller(user.id, user.email, user.is_superuser, user.token_version)
                 if user is not None and user.is_active
                 else None
             )
         cache.put(user_id, caller)
-    if caller is None:
-        raise CREDENTIALS_ERROR
+    if caller is None or caller.token_version != version:
+        raise CREDENTIALS_ERROR  # unknown, inactive, or a token revoked by a newer version
     user_id_var.set(str(caller.id))  # for the access line and anything logged after
     return caller
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from gateway.api.deps import (
+    CallerCache,
     CurrentCaller,
     EmailsDep,
     HasherDep,
@@ -41,11 +42,13 @@ async def login_access_token(
         max_failures=settings.login_max_failures,
         max_failures_per_address=settings.login_max_failures_per_address,
         window=timedelta(seconds=settings.login_window_seconds),
+        max_failures_per_account=settings.login_max_failures_per_account,
+        slowdown=timedelta(seconds=settings.login_slowdown_seconds),
     )
     user = await users.authenticate(
         uow, hasher, policy, form.username, form.password, client_address(request)
     )
-    return Token(access_token=tokens.access_token(user.id))
+    return Token(access_token=tokens.access_token(user.id, user.token_version))
 
 
 @router.post("/login/test-token")
@@ -74,5 +77,7 @@ async def recover_password(
 async def reset_password(
     body: NewPassword, request: Request, uow: UowDep, hasher: HasherDep, tokens: TokensDep
 ) -> Message:
-    await users.reset_password(uow, hasher, tokens, body.token, body.new_password)
+    user_id = await users.reset_password(uow, hasher, tokens, body.token, body.new_password)
+    cache: CallerCache = request.app.state.callers
+    cache.forget(user_id)
     return Message(message="Password updated successfully")

@@ -93,6 +93,12 @@ class UserPublic(BaseModel):
     setup_completed: bool
     created_at: datetime
 
+    @field_validator("social_links", mode="before")
+    @classmethod
+    def _no_links(cls, value: object) -> object:
+        # Rows written before null meant "clear" hold JSON null: read them as no links.
+        return {} if value is None else value
+
 
 class UsersPublic(BaseModel):
     data: list[UserPublic]

@@ -92,9 +92,15 @@ async def update_me(
 
 @router.patch("/me/password")
 async def update_password_me(
-    body: UpdatePassword, caller: CurrentCaller, uow: UowDep, hasher: HasherDep
+    body: UpdatePassword,
+    caller: CurrentCaller,
+    uow: UowDep,
+    hasher: HasherDep,
+    request: Request,
 ) -> Message:
+    """Every access token of this user, this one included, stops working: log in again."""
     await users.change_password(uow, hasher, caller.id, body.current_password, body.new_password)
+    _forget(request, caller.id)
     return Message(message="Password updated successfully")
 
 

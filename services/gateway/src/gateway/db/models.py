@@ -39,6 +39,9 @@ class User(Base):
     website: Mapped[str | None] = mapped_column(String(2048))
     social_links: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     setup_completed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Raised when a password changes or the account is deactivated: every access token
+    # carries the version it was issued at, and an older one no longer authenticates.
+    token_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -48,7 +51,8 @@ class User(Base):
 
 
 class LoginThrottle(Base):
-    """Failed logins per key (`account:<email>` or `address:<ip>`), shared by all gateways."""
+    """Failed logins per key (`pair:<email>|<ip>`, `address:<ip>`, `account:<email>`),
+    shared by all gateways."""
 
     __tablename__ = "login_throttle"
 

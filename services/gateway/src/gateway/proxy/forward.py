@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from gateway.api.deps import authenticate_request
+from gateway.proxy.inputs import upstream_path
 from gateway.proxy.routes import FORWARDED_PREFIXES, match
 from gateway.settings import Settings
 from shared.logging import request_id_var
@@ -76,7 +77,7 @@ class Forwarder:
         headers["traceparent"] = child_of(traceparent_var.get())
         if request.client:
             headers["x-forwarded-for"] = request.client.host
-        url = self.targets[service] + request.url.path
+        url = self.targets[service] + upstream_path(request.scope)
         try:
             upstream = await self.client.request(
                 request.method,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,12 +31,37 @@ from gateway.security import (
 )
 from shared.events import UserCreatedV1, UserDeletedV1
 
+# Fields whose "empty" is a value rather than NULL: null clears them to that value.
+CLEARED_TO: dict[str, Any] = {"social_links": dict}
+
 
 @dataclass(frozen=True)
 class LoginPolicy:
     max_failures: int
     max_failures_per_address: int
     window: timedelta
+    max_failures_per_account: int = 50
+    slowdown: timedelta = timedelta(seconds=2)
+
+    def limits(self, email: str, address: str) -> dict[str, tuple[int, timedelta]]:
+        """Throttle key -> (failures allowed, how long one more failure then locks it).
+
+        Only the account-at-this-address key locks for the whole window; the wider keys
+        slow attempts down, so guessing stays throttled but nobody else is locked out.
+        """
+        return {
+            _throttle_key(f"pair:{email}|{address}"): (self.max_failures, self.window),
+            _throttle_key(f"address:{address}"): (self.max_failures_per_address, self.slowdown),
+            _throttle_key(f"account:{email}"): (self.max_failures_per_account, self.slowdown),
+        }
+
+
+def _throttle_key(key: str) -> str:
+    # A login form's username has no length limit; the key column has.
+    if len(key) <= 200:
+        return key
+    kind, _, rest = key.partition(":")
+    return f"{kind}:sha256:{hashlib.sha256(rest.encode()).hexdigest()}"
 
 
 async def register_user(
@@ -74,12 +100,9 @@ async def authenticate(
     password: str,
     address: str,
 ) -> User:
-    """Check a password, throttling failures per account and per client address."""
+    """Check a password, throttling failures per account and client address (see LoginPolicy)."""
     email = email.lower()
-    limits = {
-        f"account:{email}": policy.max_failures,
-        f"address:{address}": policy.max_failures_per_address,
-    }
+    limits = policy.limits(email, address)
     keys = list(limits)
     now = datetime.now(UTC)
     async with uow:
@@ -89,13 +112,13 @@ async def authenticate(
         user = await uow.users.get_by_email(email)
         ok = await hasher.verify(user.hashed_password if user else None, password)
         if not ok or user is None:
-            for key, limit in limits.items():
-                await uow.throttle.record_failure(key, now, policy.window, limit)
+            for key, (limit, lock_for) in limits.items():
+                await uow.throttle.record_failure(key, now, policy.window, limit, lock_for)
             await uow.commit()
             raise IncorrectCredentials()
         if not user.is_active:
             raise InactiveUser()
-        await uow.throttle.clear(keys[0])
+        await uow.throttle.clear(keys[0])  # this account at this address starts afresh
         if hasher.needs_rehash(user.hashed_password):
             user.hashed_password = await hasher.hash(password)
         await uow.commit()
@@ -121,9 +144,14 @@ async def update_user(
             password = changes.pop("password")
             if password is not None:
                 user.hashed_password = await hasher.hash(password)
+                user.token_version += 1
+        if changes.get("is_active") is False and user.is_active:
+            user.token_version += 1  # reactivating later must not revive old tokens
         for field, value in changes.items():
-            if field in ("email", "is_active", "is_superuser", "setup_completed") and value is None:
-                continue  # not nullable: None means "leave as is"
+            if value is None and field in CLEARED_TO:
+                value = CLEARED_TO[field]()
+            elif value is None and not User.__table__.c[field].nullable:
+                continue  # a column that cannot be empty: None means "leave as is"
             setattr(user, field, value)
         try:
             await uow.session.flush()
@@ -149,6 +177,7 @@ async def change_password(
         if not await hasher.verify(user.hashed_password, current_password):
             raise IncorrectPassword()
         user.hashed_password = await hasher.hash(new_password)
+        user.token_version += 1  # every session signed in with the old password ends
         await uow.commit()
 
 
@@ -198,7 +227,8 @@ async def reset_password(
     tokens: TokenIssuer,
     token: str,
     new_password: str,
-) -> None:
+) -> uuid.UUID:
+    """Set a new password from a reset token; answers whose password it was."""
     try:
         user_id, fingerprint = tokens.read_reset_token(token)
     except InvalidToken as exc:
@@ -210,7 +240,9 @@ async def reset_password(
         if not user.is_active:
             raise InactiveUser()
         user.hashed_password = await hasher.hash(new_password)
+        user.token_version += 1
         await uow.commit()
+        return user_id
 
 
 async def ensure_first_superuser(

@@ -1,0 +1,108 @@
+"""Refuse text no service can store, before it reaches any route.
+
+Control characters in a path or query (`/connectors/%06abc`, `?q=%00`) and NUL or lone
+surrogates inside JSON strings cannot be a valid id, handle or name, and Postgres refuses
+NUL in text outright. Checked once here, every route (the gateway's own and every forwarded
+one) answers a readable 400 or 422 instead of failing deeper down with a 500.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from typing import Any
+from urllib.parse import quote, unquote
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.web import problem
+
+# RFC 3986 pchar plus "/" and "%": an already escaped path keeps its escapes.
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+# Escapes that may decode to text Postgres cannot hold: NUL and UTF-16 surrogates.
+_SUSPECT_ESCAPE = re.compile(rb"\\u(0000|d[89a-f])", re.IGNORECASE)
+
+
+def has_control(text: str) -> bool:
+    return any(unicodedata.category(ch) == "Cc" for ch in text)
+
+
+def upstream_path(scope: Scope) -> str:
+    """The path as the client escaped it, so the upstream URL is never rebuilt from decoded
+    text (an HTTP client rightly refuses a URL holding control characters)."""
+    raw: bytes | None = scope.get("raw_path")
+    if not raw:
+        return quote(scope["path"], safe=_PATH_SAFE)
+    return quote(raw.split(b"?", 1)[0], safe=_PATH_SAFE)
+
+
+def _unstorable(value: Any) -> bool:
+    if isinstance(value, str):
+        if "\x00" in value:
+            return True
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_unstorable(k) or _unstorable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_unstorable(v) for v in value)
+    return False
+
+
+class TextInputMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if has_control(scope["path"]):
+            await problem(400, "The path contains a control character")(scope, receive, send)
+            return
+        query = unquote(scope.get("query_string", b"").decode("latin-1"), errors="replace")
+        if has_control(query):
+            await problem(400, "The query string contains a control character")(
+                scope, receive, send
+            )
+            return
+        headers = dict(scope["headers"])
+        if b"json" not in headers.get(b"content-type", b"").lower():
+            await self.app(scope, receive, send)
+            return
+        body, more = b"", True
+        while more:  # bounded by the body size limit around this middleware
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([message]), send)
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        if _SUSPECT_ESCAPE.search(body):
+            try:
+                parsed = json.loads(body)
+            except ValueError:
+                parsed = None  # malformed JSON: the route's own 422 says so
+            if _unstorable(parsed):
+                await problem(
+                    422, "Text fields may not contain NUL characters or unpaired surrogates"
+                )(scope, receive, send)
+                return
+        await self.app(scope, _replay([{"type": "http.request", "body": body}], receive), send)
+
+
+def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
+    pending = list(messages)
+
+    async def receive() -> Message:
+        if pending:
+            return pending.pop(0)
+        if then is not None:
+            return await then()  # e.g. http.disconnect while a response streams
+        return {"type": "http.disconnect"}
+
+    return receive
