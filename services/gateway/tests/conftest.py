@@ -152,6 +152,8 @@ def settings(mailbox: tuple[Mailbox, int], upstreams: dict[str, Upstream]) -> Se
         max_body_bytes=4096,
         login_max_failures=3,
         login_max_failures_per_address=6,
+        login_max_failures_per_account=6,
+        login_slowdown_seconds=1,
         login_window_seconds=60,
     )
 

@@ -18,9 +18,14 @@ class Settings(ServiceSettings):
     first_superuser_password: str = "changethis-admin"
     access_token_expire_minutes: int = Field(default=60 * 24, ge=1)
     reset_token_expire_minutes: int = Field(default=60, ge=1)
+    # One account from one address: locked for the window after this many failures.
     login_max_failures: int = Field(default=5, ge=1)
-    # Per client address: higher, since many people may share one address (offices, NAT).
+    # One address across accounts, and one account across addresses: past these, attempts
+    # are slowed to one per `login_slowdown_seconds`, never locked, so an attacker sharing an
+    # office or NAT address (or spraying one victim) cannot lock the others out.
     login_max_failures_per_address: int = Field(default=30, ge=1)
+    login_max_failures_per_account: int = Field(default=50, ge=1)
+    login_slowdown_seconds: float = Field(default=2.0, gt=0, le=60)
     login_window_seconds: int = Field(default=15 * 60, ge=1)
     # Argon2id at OWASP's minimum or above: m=19 MiB, t=2, p=1.
     argon2_memory_kib: int = Field(default=19 * 1024, ge=19 * 1024)

@@ -47,9 +47,16 @@ class ThrottleRepository:
         return await self.session.scalar(stmt)
 
     async def record_failure(
-        self, key: str, now: datetime, window: timedelta, max_failures: int
+        self,
+        key: str,
+        now: datetime,
+        window: timedelta,
+        max_failures: int,
+        lock_for: timedelta | None = None,
     ) -> None:
-        """One more failure; a window older than `window` starts again at 1."""
+        """One more failure; a window older than `window` starts again at 1. At or past
+        `max_failures` within the window the key is locked for `lock_for` (default: the
+        window) from this failure on."""
         await self.session.execute(
             text(
                 """
@@ -70,7 +77,7 @@ class ThrottleRepository:
                 "key": key,
                 "now": now,
                 "cutoff": now - window,
-                "lock_until": now + window,
+                "lock_until": now + (lock_for if lock_for is not None else window),
                 "max_failures": max_failures,
             },
         )
