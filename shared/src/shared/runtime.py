@@ -200,7 +200,23 @@ def serve(app: FastAPI, port: int) -> None:
 
     On SIGTERM uvicorn stops accepting, lets requests in flight finish (up to 20 s), then
     the lifespan stops the relay after its batch and the consumers after their messages.
+    Forwarded headers are believed only from `TRUSTED_PROXIES` (the ingress in front of the
+    gateway; the gateway in front of a service), never from uvicorn's own environment default.
     """
     import uvicorn
 
-    uvicorn.run(app, host="0.0.0.0", port=port, log_config=None, timeout_graceful_shutdown=20)
+    from shared import workspace_lookup
+
+    settings = app.state.runtime.settings
+    workspace_lookup.install(
+        workspace_lookup.WorkspaceLookup(settings.workspaces_url, settings.secret_key)
+    )
+    uvicorn.run(
+        app,
+        host="0.0.0.0",
+        port=port,
+        log_config=None,
+        timeout_graceful_shutdown=20,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
+    )

@@ -35,6 +35,12 @@ class ServiceSettings(BaseSettings):
     db_pool_size: int = Field(default=5, ge=1)
     run_relay: bool = True
     run_consumers: bool = True
+    # Addresses (IPs or CIDRs, comma-separated, or "*") whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed; anyone else's are ignored and the peer address counts.
+    trusted_proxies: str = "127.0.0.1"
+    # Where the workspaces service listens: services whose workspace projection has not
+    # caught up yet ask it directly (shared.workspace_lookup), so a 201 is readable at once.
+    workspaces_url: str = "http://127.0.0.1:8001"
 
     @field_validator("database_url")
     @classmethod

@@ -2,7 +2,7 @@ from fastapi import FastAPI
 
 from shared.runtime import Runtime, create_service_app
 from shared.web import exception_handlers
-from workspaces.api import public, services, workspaces
+from workspaces.api import internal, public, services, workspaces
 from workspaces.db.models import outbox
 from workspaces.domain.errors import (
     HandleTaken,
@@ -37,6 +37,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return create_service_app(
         runtime,
         title="Base Platform workspaces",
-        routers=[workspaces.router, services.router, public.router],
+        routers=[workspaces.router, services.router, public.router, internal.router],
         exception_handlers=exception_handlers(ERROR_STATUS),
     )

@@ -27,6 +27,7 @@ from connectors.domain.errors import (
 )
 from connectors.providers import ProviderFactory
 from shared.crypto import Vault
+from shared import workspace_lookup
 from shared.events import ConnectorActivatedV1, ConnectorDeactivatedV1
 from shared.tokens import Principal
 
@@ -55,7 +56,15 @@ async def workspace_of(
 ) -> Workspace | None:
     if principal.user_id is None:
         return None
-    return await uow.workspaces.of_owner(principal.user_id, lock=lock)
+    workspace = await uow.workspaces.of_owner(principal.user_id, lock=lock)
+    if workspace is None and (found := await workspace_lookup.for_owner(principal.user_id)):
+        # Read your writes: the workspace.created event may still be on its way. Written the
+        # way the event consumer writes it (newest wins, deleted stays deleted).
+        await uow.workspaces.upsert(
+            found.id, found.owner_id, found.handle, found.timezone, found.updated_at
+        )
+        workspace = await uow.workspaces.of_owner(principal.user_id, lock=lock)
+    return workspace
 
 
 async def owned(

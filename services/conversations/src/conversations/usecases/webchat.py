@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from conversations.db.models import Conversation, Message
 from conversations.db.uow import ConversationsUnitOfWork
 from conversations.domain.errors import ConversationNotFound, WorkspaceNotFound
+from conversations.usecases.access import workspace_by_handle
 from conversations.usecases.messages import emit_started, store_message
 
 
@@ -18,7 +19,7 @@ async def open_web_conversation(
     visitor_contact: str | None,
 ) -> Conversation:
     async with uow:
-        workspace = await uow.workspaces.by_handle(handle)
+        workspace = await workspace_by_handle(uow, handle)
         if workspace is None:
             raise WorkspaceNotFound("Workspace not found")
         now = datetime.now(UTC)

@@ -1,0 +1,73 @@
+"""One private system (the four services plus a second gateway) for the attacks we must
+survive. The second gateway shares the identity database, so a session revoked through one
+must stop working on the other; it trusts forwarded headers from nobody on loopback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import ROOT, System, free_port, private_system, signup
+
+SECOND_GATEWAY_PROXY = "192.0.2.250"  # trusted by the second gateway; never our peer
+
+
+@pytest.fixture(scope="session")
+def security_system() -> Iterator[System]:
+    with private_system("security") as system:
+        yield system
+
+
+@pytest.fixture(scope="session")
+def second_gateway(security_system: System) -> Iterator[str]:
+    port = free_port()
+    env = security_system.env | {"GATEWAY_PORT": str(port), "TRUSTED_PROXIES": SECOND_GATEWAY_PROXY}
+    log = open(security_system.logs / "gateway-2.log", "ab")  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway"], cwd=ROOT, env=env, stdout=log, stderr=log
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError("second gateway exited")
+            try:
+                if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("second gateway not ready")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+async def gw(security_system: System) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=security_system.gateway, timeout=15) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+async def openapi(gw: httpx.AsyncClient) -> dict:
+    response = await gw.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    return response.json()
+
+
+@pytest.fixture
+async def owner(gw: httpx.AsyncClient) -> dict[str, object]:
+    return await signup(gw, "sec")
