@@ -7,6 +7,7 @@ from connectors.api import active, connectors, webhooks
 from connectors.api.deps import Services
 from connectors.api.errors import handlers
 from connectors.db.models import outbox
+from connectors.db.uow import ConnectorsUnitOfWork
 from connectors.events import subscribers
 from connectors.providers import ProviderFactory, http_client
 from connectors.settings import Settings
@@ -23,7 +24,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings,
         runtime=runtime,
         vault=Vault(settings.encryption_keys),
-        providers=ProviderFactory(settings, http_client()),
+        providers=ProviderFactory(
+            settings, http_client(), lambda: ConnectorsUnitOfWork(runtime.sessionmaker)
+        ),
     )
 
     async def on_startup() -> None:

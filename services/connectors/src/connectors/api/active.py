@@ -11,13 +11,14 @@ from connectors.api.schemas import (
     AvailabilityQuery,
     AvailabilityRead,
     BookingCreate,
+    BookingListQuery,
     BookingRead,
     EventTypeRead,
     SlotRead,
 )
 from connectors.domain.scheduling import Visitor
 from connectors.usecases import scheduling as uc
-from shared.web import Page
+from shared.web import Page, PaginationDep
 
 router = APIRouter(prefix="/connectors/active", tags=["scheduling"])
 
@@ -50,6 +51,50 @@ async def availability(
     )
     data = [SlotRead(start=s.start, end=s.end, staff_id=s.staff_id) for s in slots]
     return AvailabilityRead(timezone=timezone, data=data, count=len(data))
+
+
+@router.get("/bookings")
+async def list_bookings(
+    query: Annotated[BookingListQuery, Query()],
+    user: UserDep,
+    services: ServicesDep,
+    page: PaginationDep,
+) -> Page[BookingRead]:
+    """The workspace's bookings, whatever the provider, by start: made here (the built-in
+    calendar, or through this API) or reported by a provider's webhook."""
+    _, rows, count = await uc.list_bookings(
+        services.uow,
+        user,
+        uc.BookingQuery(
+            upcoming=query.upcoming,
+            day=query.day,
+            event_type=query.event_type,
+            status=query.status,
+        ),
+        page.skip,
+        page.limit,
+    )
+    data = [
+        BookingRead(
+            id=r.external_id,
+            connector_id=r.connector_id,
+            provider=r.provider,
+            event_type=r.event_type,
+            start=r.start_at,
+            end=r.end_at,
+            status=r.status,
+            idempotency_key=r.idempotency_key,
+            source=r.source,  # type: ignore[arg-type]
+            visitor_name=r.visitor_name,
+            visitor_email=r.visitor_email,
+            visitor_phone=r.visitor_phone,
+            notes=r.notes,
+            conversation_id=r.conversation_id,
+            created_at=r.created_at,
+        )
+        for r in rows
+    ]
+    return Page(data=data, count=count)
 
 
 @router.post("/bookings", status_code=status.HTTP_201_CREATED)

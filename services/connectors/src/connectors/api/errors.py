@@ -21,6 +21,8 @@ STATUS: list[tuple[type[Exception], int]] = [
     (e.ConnectorNotFound, 404),
     (e.NoActiveConnector, 404),
     (e.BookingNotFound, 404),
+    (e.SlotTaken, 409),
+    (e.SlotNotBookable, 422),
     (e.WorkspaceMissing, 409),
     (e.ConcurrentChange, 409),
     (e.InvalidConnectorInput, 422),
@@ -38,7 +40,12 @@ PROVIDER_STATUS: list[tuple[type[e.ProviderError], int, str]] = [
     (e.ProviderUnavailable, 502, "{p} is unavailable: {r}"),
 ]
 
-PROVIDER_NAMES = {"calendly": "Calendly", "square": "Square", "agendapro": "AgendaPro"}
+PROVIDER_NAMES = {
+    "calendly": "Calendly",
+    "square": "Square",
+    "agendapro": "AgendaPro",
+    "builtin": "The built-in calendar",
+}
 
 Handler = Callable[[Request, Any], Awaitable[JSONResponse]]
 

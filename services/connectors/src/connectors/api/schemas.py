@@ -6,17 +6,40 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from connectors.domain.config import ConnectorConfig
+from connectors.domain.config import ConnectorConfig, Provider
 from connectors.usecases.connectors import ConnectorView
 
 Name = Field(min_length=1, max_length=120)
 
 
+def _lift_provider(data: Any) -> Any:
+    """Accept what a read shows, `provider` next to `config`, as well as `config.provider`."""
+    if not isinstance(data, dict) or "provider" not in data:
+        return data
+    data = dict(data)
+    provider = data.pop("provider")
+    config = data.get("config")
+    if isinstance(config, dict):
+        if config.get("provider", provider) != provider:
+            raise ValueError("provider and config.provider differ; send one of them")
+        data["config"] = {**config, "provider": provider}
+    elif config is None:
+        data["config"] = {"provider": provider}
+    return data
+
+
 class ConnectorCreate(BaseModel):
+    """`{name, config: {provider, ...}}`, or the read's shape `{name, provider, config}`."""
+
     model_config = ConfigDict(extra="forbid")
 
     name: str = Name
     config: ConnectorConfig
+
+    @model_validator(mode="before")
+    @classmethod
+    def _provider_at_top(cls, data: Any) -> Any:
+        return _lift_provider(data)
 
 
 class ConnectorUpdate(BaseModel):
@@ -31,7 +54,7 @@ class ConnectorUpdate(BaseModel):
 class ConnectorRead(BaseModel):
     id: uuid.UUID
     workspace_id: uuid.UUID
-    provider: Literal["calendly", "square", "agendapro"]
+    provider: Provider
     name: str
     config: dict[str, Any] = Field(description="Credentials are masked, e.g. `****abcd`")
     is_active: bool
@@ -120,7 +143,26 @@ class BookingRead(BaseModel):
     start: datetime
     end: datetime | None
     status: str
-    idempotency_key: str
+    idempotency_key: str | None
+    source: Literal["platform", "provider"] | None = None
+    visitor_name: str | None = None
+    visitor_email: str | None = None
+    visitor_phone: str | None = None
+    notes: str | None = None
+    conversation_id: uuid.UUID | None = None
+    created_at: datetime | None = None
+
+
+class BookingListQuery(BaseModel):
+    upcoming: bool = Field(default=False, description="Only bookings that start from now on")
+    day: date | None = Field(default=None, description="A day in the workspace's timezone")
+    event_type: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=300,
+        description="The event type; for the built-in calendar, the service id",
+    )
+    status: Literal["confirmed", "cancelled"] | None = None
 
 
 class WebhookAck(BaseModel):

@@ -12,13 +12,14 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     String,
     Text,
     UniqueConstraint,
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import UUID, ExcludeConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import inbox_table, make_metadata, outbox_table
@@ -86,7 +87,9 @@ class Connector(Base):
     updated_at: Mapped[datetime] = _now()
 
     __table_args__ = (
-        CheckConstraint("provider IN ('calendly', 'square', 'agendapro')", name="provider"),
+        CheckConstraint(
+            "provider IN ('calendly', 'square', 'agendapro', 'builtin')", name="provider"
+        ),
         CheckConstraint("status IN ('ok', 'error', 'unchecked')", name="status"),
         # The invariant itself: at most one active connector per workspace.
         Index(
@@ -102,8 +105,31 @@ class Connector(Base):
     )
 
 
+class WorkspaceService(Base):
+    """Local projection of a workspace's catalogue, fed by `workspace_service.*` events:
+    the built-in calendar's event types. A deleted service stays as a tombstone, so a late
+    `updated` cannot bring it back."""
+
+    __tablename__ = "workspace_services"
+
+    service_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    duration_minutes: Mapped[int] = mapped_column(Integer, nullable=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    position: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    source_version: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = _now()
+
+    __table_args__ = (Index("ix_workspace_services_workspace_id", "workspace_id"),)
+
+
 class Booking(Base):
-    """Bookings seen through a connector: made by the platform or reported by a webhook."""
+    """Bookings seen through a connector: made by the platform, reported by a webhook, or
+    kept here outright by the built-in calendar (provider `builtin`, where this row is the
+    booking itself and `held_from`/`held_until` is the time it holds, buffers included)."""
 
     __tablename__ = "bookings"
 
@@ -120,11 +146,34 @@ class Booking(Base):
     event_type: Mapped[str | None] = mapped_column(String(300))
     start_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     end_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    held_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    held_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    visitor_name: Mapped[str | None] = mapped_column(String(200))
+    visitor_email: Mapped[str | None] = mapped_column(String(320))
+    visitor_phone: Mapped[str | None] = mapped_column(String(32))
+    notes: Mapped[str | None] = mapped_column(Text)
+    conversation_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     created_at: Mapped[datetime] = _now()
     updated_at: Mapped[datetime] = _now()
 
     __table_args__ = (
         UniqueConstraint("connector_id", "external_id"),
+        # Two confirmed built-in bookings of one workspace can never hold the same time,
+        # whatever the code above does.
+        ExcludeConstraint(
+            ("workspace_id", "="),
+            (text("tstzrange(held_from, held_until, '[)')"), "&&"),
+            name="ex_bookings_builtin_no_overlap",
+            using="gist",
+            where=text("status = 'confirmed' AND provider = 'builtin'"),
+        ),
+        CheckConstraint(
+            "provider <> 'builtin' OR (end_at IS NOT NULL AND held_from IS NOT NULL "
+            "AND held_until IS NOT NULL AND held_from <= start_at AND held_until >= end_at "
+            "AND start_at < end_at)",
+            name="builtin_times",
+        ),
+        Index("ix_bookings_workspace_start", "workspace_id", "start_at"),
         Index(
             "ix_bookings_connector_idempotency_key",
             "connector_id",

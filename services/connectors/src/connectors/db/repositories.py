@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connectors.db.models import Booking, Connector, WebhookReceipt, Workspace
+from connectors.db.models import Booking, Connector, WebhookReceipt, Workspace, WorkspaceService
 
 
 class WorkspaceRepository:
@@ -86,6 +87,110 @@ class WorkspaceRepository:
             set_={"deleted_at": func.coalesce(Workspace.deleted_at, func.now())},
         )
         await self.session.execute(stmt)
+
+
+class ServiceRepository:
+    """The projected catalogue (`workspace_service.*` events)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def upsert(
+        self,
+        service_id: uuid.UUID,
+        workspace_id: uuid.UUID,
+        *,
+        name: str,
+        description: str | None,
+        duration_minutes: int,
+        is_active: bool,
+        position: int,
+        version: datetime,
+    ) -> bool:
+        """Insert or refresh a service; stale or post-deletion events change nothing."""
+        values = pg_insert(WorkspaceService).values(
+            service_id=service_id,
+            workspace_id=workspace_id,
+            name=name,
+            description=description,
+            duration_minutes=duration_minutes,
+            is_active=is_active,
+            position=position,
+            source_version=version,
+        )
+        excluded = values.excluded
+        stmt = values.on_conflict_do_update(
+            index_elements=[WorkspaceService.service_id],
+            set_={
+                "name": excluded.name,
+                "description": excluded.description,
+                "duration_minutes": excluded.duration_minutes,
+                "is_active": excluded.is_active,
+                "position": excluded.position,
+                "source_version": excluded.source_version,
+                "updated_at": func.now(),
+            },
+            where=(WorkspaceService.deleted_at.is_(None))
+            & (WorkspaceService.source_version <= excluded.source_version),
+        ).returning(WorkspaceService.service_id)
+        return (await self.session.execute(stmt)).first() is not None
+
+    async def tombstone(
+        self, service_id: uuid.UUID, workspace_id: uuid.UUID, version: datetime
+    ) -> None:
+        stmt = pg_insert(WorkspaceService).values(
+            service_id=service_id,
+            workspace_id=workspace_id,
+            name="",
+            duration_minutes=0,
+            is_active=False,
+            source_version=version,
+            deleted_at=func.now(),
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[WorkspaceService.service_id],
+            set_={
+                "is_active": False,
+                "deleted_at": func.coalesce(WorkspaceService.deleted_at, func.now()),
+            },
+        )
+        await self.session.execute(stmt)
+
+    async def delete_of_workspace(self, workspace_id: uuid.UUID) -> None:
+        await self.session.execute(
+            delete(WorkspaceService).where(WorkspaceService.workspace_id == workspace_id)
+        )
+
+    async def bookable(self, workspace_id: uuid.UUID) -> Sequence[WorkspaceService]:
+        stmt = (
+            select(WorkspaceService)
+            .where(
+                WorkspaceService.workspace_id == workspace_id,
+                WorkspaceService.is_active.is_(True),
+                WorkspaceService.deleted_at.is_(None),
+            )
+            .order_by(WorkspaceService.position, WorkspaceService.name)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def bookable_one(
+        self, workspace_id: uuid.UUID, service_id: uuid.UUID
+    ) -> WorkspaceService | None:
+        stmt = select(WorkspaceService).where(
+            WorkspaceService.service_id == service_id,
+            WorkspaceService.workspace_id == workspace_id,
+            WorkspaceService.is_active.is_(True),
+            WorkspaceService.deleted_at.is_(None),
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class BookingFilter:
+    starts_from: datetime | None = None
+    starts_before: datetime | None = None
+    event_type: str | None = None
+    status: str | None = None
 
 
 class ConnectorRepository:
@@ -186,6 +291,45 @@ class BookingRepository:
         if lock:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def held(
+        self, workspace_id: uuid.UUID, start: datetime, end: datetime
+    ) -> list[tuple[datetime, datetime]]:
+        """Time held by confirmed built-in bookings that reaches into `[start, end)`."""
+        stmt = select(Booking.held_from, Booking.held_until).where(
+            Booking.workspace_id == workspace_id,
+            Booking.provider == "builtin",
+            Booking.status == "confirmed",
+            Booking.held_from < end,
+            Booking.held_until > start,
+        )
+        return [(a, b) for a, b in (await self.session.execute(stmt)).all() if a and b]
+
+    async def page(
+        self, workspace_id: uuid.UUID, where: BookingFilter, skip: int, limit: int
+    ) -> tuple[Sequence[Booking], int]:
+        conditions = [Booking.workspace_id == workspace_id]
+        if where.starts_from is not None:
+            conditions.append(Booking.start_at >= where.starts_from)
+        if where.starts_before is not None:
+            conditions.append(Booking.start_at < where.starts_before)
+        if where.event_type is not None:
+            conditions.append(Booking.event_type == where.event_type)
+        if where.status is not None:
+            conditions.append(Booking.status == where.status)
+        count = await self.session.scalar(
+            select(func.count()).select_from(Booking).where(*conditions)
+        )
+        rows = (
+            await self.session.execute(
+                select(Booking)
+                .where(*conditions)
+                .order_by(Booking.start_at, Booking.id)
+                .offset(skip)
+                .limit(limit)
+            )
+        ).scalars()
+        return list(rows), int(count or 0)
 
 
 class WebhookReceiptRepository:

@@ -4,6 +4,7 @@ from connectors.db.models import outbox
 from connectors.db.repositories import (
     BookingRepository,
     ConnectorRepository,
+    ServiceRepository,
     WebhookReceiptRepository,
     WorkspaceRepository,
 )
@@ -14,6 +15,7 @@ class ConnectorsUnitOfWork(UnitOfWork):
     workspaces: WorkspaceRepository
     connectors: ConnectorRepository
     bookings: BookingRepository
+    services: ServiceRepository
     webhooks: WebhookReceiptRepository
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
@@ -23,4 +25,5 @@ class ConnectorsUnitOfWork(UnitOfWork):
         self.workspaces = WorkspaceRepository(self.session)
         self.connectors = ConnectorRepository(self.session)
         self.bookings = BookingRepository(self.session)
+        self.services = ServiceRepository(self.session)
         self.webhooks = WebhookReceiptRepository(self.session)

@@ -31,6 +31,20 @@ class InvalidConnectorInput(ConnectorsError):
     pass
 
 
+class SlotTaken(ConnectorsError):
+    def __init__(self) -> None:
+        super().__init__(
+            "This time has just been booked by someone else; ask for availability again"
+        )
+
+
+class SlotNotBookable(ConnectorsError):
+    """A start the calendar does not offer: outside the hours, off the grid, too soon..."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"This start cannot be booked: {reason}")
+
+
 class BookingNotFound(ConnectorsError):
     def __init__(self) -> None:
         super().__init__("Booking not found for the active connector")

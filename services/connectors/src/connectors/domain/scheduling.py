@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -37,6 +38,17 @@ class BookingRequest:
     idempotency_key: str
     staff_id: str | None = None
     notes: str | None = None
+    conversation_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorScope:
+    """Which connector and workspace a call acts for: what a provider that keeps its own
+    records (the built-in calendar) needs beyond its config."""
+
+    connector_id: uuid.UUID
+    workspace_id: uuid.UUID
+    timezone: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,22 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 
-from connectors.domain.config import AgendaProConfig, AnyConfig, CalendlyConfig, SquareConfig
+from connectors.db.uow import ConnectorsUnitOfWork
+from connectors.domain.config import (
+    AgendaProConfig,
+    AnyConfig,
+    BuiltinConfig,
+    CalendlyConfig,
+    SquareConfig,
+)
+from connectors.domain.scheduling import ConnectorScope
 from connectors.providers.agendapro import AgendaProProvider
 from connectors.providers.base import RetryPolicy, SchedulingProvider
+from connectors.providers.builtin import BuiltinProvider
 from connectors.providers.calendly import CalendlyProvider
 from connectors.providers.square import SquareProvider
 from connectors.settings import Settings
 
 
 class ProviderFactory:
-    """Builds a provider client for a connector's config on the app's shared httpx client."""
+    """Builds a provider client for a connector's config on the app's shared httpx client;
+    the built-in calendar gets the unit of work instead, since its records are ours."""
 
-    def __init__(self, settings: Settings, client: httpx.AsyncClient) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        client: httpx.AsyncClient,
+        uow_factory: Callable[[], ConnectorsUnitOfWork] | None = None,
+    ) -> None:
         self.settings = settings
         self.client = client
+        self.uow_factory = uow_factory
         self.policy = RetryPolicy(
             timeout_seconds=settings.provider_timeout_seconds,
             max_retries=settings.provider_max_retries,
@@ -25,8 +43,12 @@ class ProviderFactory:
             max_retry_after_seconds=settings.provider_max_retry_after_seconds,
         )
 
-    def build(self, config: AnyConfig) -> SchedulingProvider:
+    def build(self, config: AnyConfig, scope: ConnectorScope | None = None) -> SchedulingProvider:
         s = self.settings
+        if isinstance(config, BuiltinConfig):
+            if self.uow_factory is None:
+                raise TypeError("the built-in calendar needs a unit of work factory")
+            return BuiltinProvider(config, self.uow_factory, scope)
         if isinstance(config, CalendlyConfig):
             return CalendlyProvider(config, self.client, s.calendly_api_base_url, self.policy)
         if isinstance(config, SquareConfig):

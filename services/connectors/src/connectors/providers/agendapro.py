@@ -30,6 +30,7 @@ def agendapro_reason(response: httpx.Response) -> str:
 
 class AgendaProProvider:
     name = "agendapro"
+    keeps_bookings = False
 
     def __init__(
         self,

@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 
 class SchedulingProvider(Protocol):
     name: str
+    # True when the provider's bookings are the connectors schema's own rows (the built-in
+    # calendar): it writes them and their events itself, so callers mirror nothing.
+    keeps_bookings: bool
 
     async def check(self) -> AccountInfo: ...
 

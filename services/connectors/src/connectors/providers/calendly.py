@@ -32,6 +32,7 @@ def last_segment(uri: str) -> str:
 
 class CalendlyProvider:
     name = "calendly"
+    keeps_bookings = False
 
     def __init__(
         self, config: CalendlyConfig, client: httpx.AsyncClient, base_url: str, policy: RetryPolicy

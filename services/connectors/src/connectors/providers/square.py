@@ -31,6 +31,7 @@ def square_reason(response: httpx.Response) -> str:
 
 class SquareProvider:
     name = "square"
+    keeps_bookings = False
 
     def __init__(
         self,

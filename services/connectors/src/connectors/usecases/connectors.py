@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from connectors.db.models import Connector, Workspace
 from connectors.db.uow import ConnectorsUnitOfWork
-from connectors.domain.config import AnyConfig, merge_config, parse_config
+from connectors.domain.config import PROVIDERS, AnyConfig, merge_config, parse_config
 from connectors.domain.errors import (
     ConcurrentChange,
     ConnectorNotFound,
@@ -26,8 +26,8 @@ from connectors.domain.errors import (
     WorkspaceMissing,
 )
 from connectors.providers import ProviderFactory
-from shared.crypto import Vault
 from shared import workspace_lookup
+from shared.crypto import Vault
 from shared.events import ConnectorActivatedV1, ConnectorDeactivatedV1
 from shared.tokens import Principal
 
@@ -151,10 +151,13 @@ async def update_connector(
 
 
 def _readable(exc: ValidationError) -> str:
-    # Field names and messages only: the input (possibly a token) is never echoed.
-    return "; ".join(
-        f"config.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-    )
+    # Field names and messages only: the input (possibly a token) is never echoed. The
+    # union's tag (`builtin`, `square`...) leads each location; the field path follows it.
+    def path(loc: tuple[int | str, ...]) -> str:
+        parts = loc[1:] if loc and loc[0] in PROVIDERS else loc
+        return ".".join(str(p) for p in parts)
+
+    return "; ".join(f"config.{path(e['loc'])}: {e['msg']}" for e in exc.errors())
 
 
 async def delete_connector(

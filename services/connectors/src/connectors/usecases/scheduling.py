@@ -4,18 +4,27 @@ bookings and cancellations. Provider calls happen outside any database transacti
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 
 from connectors.db.models import Booking as BookingRow
+from connectors.db.repositories import BookingFilter
 from connectors.domain.config import AnyConfig
 from connectors.domain.errors import BookingNotFound, ProviderNotFound
-from connectors.domain.scheduling import Booking, BookingRequest, EventType, Slot, Visitor
-from connectors.providers import ProviderFactory
-from connectors.usecases.connectors import UowFactory, active_connector, config_of
+from connectors.domain.scheduling import (
+    Booking,
+    BookingRequest,
+    ConnectorScope,
+    EventType,
+    Slot,
+    Visitor,
+)
+from connectors.providers import ProviderFactory, SchedulingProvider
+from connectors.usecases.connectors import UowFactory, active_connector, config_of, workspace_of
 from shared.crypto import Vault
 from shared.events import BookingCancelledV1, BookingCreatedV1
 from shared.tokens import Principal
@@ -28,6 +37,10 @@ class ActiveContext:
     provider: str
     timezone: str
     config: AnyConfig
+
+    def client(self, providers: ProviderFactory) -> SchedulingProvider:
+        scope = ConnectorScope(self.connector_id, self.workspace_id, self.timezone)
+        return providers.build(self.config, scope)
 
 
 async def _active(uow_factory: UowFactory, vault: Vault, principal: Principal) -> ActiveContext:
@@ -46,7 +59,7 @@ async def list_event_types(
     uow_factory: UowFactory, vault: Vault, providers: ProviderFactory, principal: Principal
 ) -> list[EventType]:
     ctx = await _active(uow_factory, vault, principal)
-    return await providers.build(ctx.config).event_types()
+    return await ctx.client(providers).event_types()
 
 
 async def find_availability(
@@ -60,7 +73,7 @@ async def find_availability(
 ) -> tuple[str, list[Slot]]:
     """Free slots from `start` to `end` (whole days, inclusive) in the workspace's timezone."""
     ctx = await _active(uow_factory, vault, principal)
-    slots = await providers.build(ctx.config).availability(event_type, start, end, ctx.timezone)
+    slots = await ctx.client(providers).availability(event_type, start, end, ctx.timezone)
     return ctx.timezone, sorted(slots, key=lambda s: s.start)
 
 
@@ -108,7 +121,8 @@ async def create_booking(
                 )
 
     local_start = start.astimezone(ZoneInfo(ctx.timezone))
-    booking = await providers.build(ctx.config).create_booking(
+    provider = ctx.client(providers)
+    booking = await provider.create_booking(
         BookingRequest(
             event_type=event_type,
             start=local_start,
@@ -117,8 +131,11 @@ async def create_booking(
             idempotency_key=key,
             staff_id=staff_id,
             notes=notes,
+            conversation_id=conversation_id,
         )
     )
+    if provider.keeps_bookings:  # stored and announced by the provider in its transaction
+        return BookingOutcome(booking, ctx.connector_id, ctx.provider, key, False)
     # Two requests with one key may both reach this point; the loser of the insert race
     # finds the winner's row on its second pass and answers with it.
     for attempt in (1, 2):
@@ -142,6 +159,11 @@ async def create_booking(
                             event_type=booking.event_type or event_type,
                             start_at=booking.start,
                             end_at=booking.end,
+                            visitor_name=visitor.name,
+                            visitor_email=visitor.email,
+                            visitor_phone=visitor.phone,
+                            notes=notes,
+                            conversation_id=conversation_id,
                         )
                     )
                 else:  # the provider's webhook arrived before us
@@ -185,10 +207,13 @@ async def cancel_booking(
         row = await uow.bookings.by_external_id(ctx.connector_id, booking_id)
         if row is not None and row.status == "cancelled":
             return  # already done: cancelling twice changes nothing
+    provider = ctx.client(providers)
     try:
-        await providers.build(ctx.config).cancel_booking(booking_id, reason)
+        await provider.cancel_booking(booking_id, reason)
     except ProviderNotFound:
         raise BookingNotFound() from None
+    if provider.keeps_bookings:
+        return
     async with uow_factory() as uow:
         row = await uow.bookings.by_external_id(ctx.connector_id, booking_id, lock=True)
         if row is not None:
@@ -207,3 +232,39 @@ async def cancel_booking(
             )
         )
         await uow.commit()
+
+
+@dataclass(frozen=True)
+class BookingQuery:
+    upcoming: bool = False
+    day: date | None = None  # a local day of the workspace
+    event_type: str | None = None
+    status: str | None = None
+
+
+async def list_bookings(
+    uow_factory: UowFactory,
+    principal: Principal,
+    query: BookingQuery,
+    skip: int,
+    limit: int,
+    now: datetime | None = None,
+) -> tuple[str | None, Sequence[BookingRow], int]:
+    """The workspace's bookings kept here, whatever the provider, by start time."""
+    async with uow_factory() as uow:
+        workspace = await workspace_of(uow, principal)
+        if workspace is None:
+            return None, [], 0
+        zone = ZoneInfo(workspace.timezone)
+        where = BookingFilter(event_type=query.event_type, status=query.status)
+        if query.day is not None:
+            where = replace(
+                where,
+                starts_from=datetime.combine(query.day, time(0), zone),
+                starts_before=datetime.combine(query.day + timedelta(days=1), time(0), zone),
+            )
+        moment = now or datetime.now(UTC)
+        if query.upcoming and (where.starts_from is None or where.starts_from < moment):
+            where = replace(where, starts_from=moment)
+        rows, count = await uow.bookings.page(workspace.workspace_id, where, skip, limit)
+        return workspace.timezone, rows, count
