@@ -31,10 +31,11 @@ from faststream.rabbit.annotations import RabbitMessage
 from pamqp.common import FieldValue
 from prometheus_client import Counter
 
+from shared import telemetry
 from shared.events import Envelope, Event, parse_envelope, routing_key
 from shared.logging import event_id_var
 from shared.settings import ServiceSettings
-from shared.tracing import child_of, traceparent_var
+from shared.tracing import traceparent_var
 
 log = logging.getLogger(__name__)
 PUBLISH_TIMEOUT_SECONDS = 5.0
@@ -130,7 +131,7 @@ class Bus:
         async def on_message(body: dict[str, Any]) -> None:
             envelope = parse_envelope(body)
             token = event_id_var.set(str(envelope.event_id))
-            trace_token = traceparent_var.set(child_of(envelope.traceparent))
+            trace_token = traceparent_var.set(telemetry.continued(envelope.traceparent))
             # The message is read from the broker's context rather than injected as a
             # `msg: RabbitMessage` parameter: that context field is resolved by a sync
             # function, which fast_depends runs in a worker thread on every message.
@@ -196,7 +197,8 @@ class Bus:
         headers: dict[str, FieldValue] = {"event_type": env.type, "version": env.version}
         if env.traceparent:
             headers["traceparent"] = env.traceparent
-        with anyio.fail_after(PUBLISH_TIMEOUT_SECONDS):
+        # Tracing on: the publish span is a child of the span that emitted the event.
+        with telemetry.attached(env.traceparent), anyio.fail_after(PUBLISH_TIMEOUT_SECONDS):
             result = await self.broker.publish(
                 body,
                 exchange=self.exchange,

@@ -26,6 +26,7 @@ from prometheus_client import Counter, Gauge
 from sqlalchemy import Table, bindparam, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared import telemetry
 from shared.bus import Bus
 from shared.db.outbox import notify_channel
 from shared.events import Envelope
@@ -181,22 +182,32 @@ class OutboxRelay:
             rows = (await conn.execute(self._claim, {"limit": self.batch_size})).all()
             if not rows:
                 return 0, 0
-            results = await asyncio.gather(
-                *(self._publish(row.envelope) for row in rows), return_exceptions=True
-            )
-            sent = [row.id for row, res in zip(rows, results, strict=True) if res is None]
-            failed = [
-                (row.id, res) for row, res in zip(rows, results, strict=True) if res is not None
-            ]
-            if sent:
-                await conn.execute(self._mark_sent, {"ids": sent})
-            if failed:
-                PUBLISH_FAILURES.labels(self.bus.service).inc(len(failed))
-                error = repr(failed[0][1])[:500]
-                await conn.execute(
-                    self._mark_failed, {"ids": [i for i, _ in failed], "error": error}
+            # Each publish joins the trace of the request that emitted its event; the batch
+            # is a trace of its own, linked to each of those.
+            with telemetry.span(
+                "outbox relay",
+                attributes={
+                    "messaging.batch.message_count": len(rows),
+                    "db.namespace": self.schema,
+                },
+                links=telemetry.links_to([row.envelope.get("traceparent") for row in rows]),
+            ):
+                results = await asyncio.gather(
+                    *(self._publish(row.envelope) for row in rows), return_exceptions=True
                 )
-                log.warning("outbox publish failed for %d events: %s", len(failed), error)
+                sent = [row.id for row, res in zip(rows, results, strict=True) if res is None]
+                failed = [
+                    (row.id, res) for row, res in zip(rows, results, strict=True) if res is not None
+                ]
+                if sent:
+                    await conn.execute(self._mark_sent, {"ids": sent})
+                if failed:
+                    PUBLISH_FAILURES.labels(self.bus.service).inc(len(failed))
+                    error = repr(failed[0][1])[:500]
+                    await conn.execute(
+                        self._mark_failed, {"ids": [i for i, _ in failed], "error": error}
+                    )
+                    log.warning("outbox publish failed for %d events: %s", len(failed), error)
         return len(sent), len(failed)
 
     async def _publish(self, envelope: dict[str, Any]) -> None:

@@ -13,14 +13,16 @@ from faststream import BaseMiddleware
 from faststream.message import StreamMessage
 from sqlalchemy import Table, text
 
+from shared import telemetry
+from shared.asyncapi import service_document
 from shared.bus import EVENTS_CONSUMED, Bus, consumers_alive
 from shared.db.base import make_engine, make_sessionmaker
 from shared.events import registered_events, routing_key
 from shared.logging import configure_logging, event_id_var
 from shared.relay import PUBLISH_FAILURES, OutboxRelay
 from shared.settings import DEFAULT_SECRET_KEY, ServiceSettings
-from shared.tracing import child_of, traceparent_var
-from shared.web import health_router, install_common
+from shared.tracing import traceparent_var
+from shared.web import fastapi_telemetry, health_router, install_common
 
 log = logging.getLogger(__name__)
 consumed_log = logging.getLogger("consumer")
@@ -39,7 +41,7 @@ class ConsumeLogMiddleware(BaseMiddleware[Any, Any]):
     ) -> Any:
         headers = msg.headers or {}
         event_token = event_id_var.set(msg.message_id or None)
-        trace_token = traceparent_var.set(child_of(headers.get("traceparent")))
+        trace_token = traceparent_var.set(telemetry.continued(headers.get("traceparent")))
         started = time.perf_counter()
         outcome = "failed"
         try:
@@ -67,12 +69,21 @@ class Runtime:
     def __init__(self, settings: ServiceSettings, service: str, outbox: Table) -> None:
         self.settings = settings
         self.service = service
+        telemetry.configure(
+            service,
+            settings.otel_exporter_otlp_endpoint,
+            service_name=settings.otel_service_name,
+            sampler_name=settings.otel_traces_sampler,
+            sampler_arg=settings.otel_traces_sampler_arg,
+        )
         self.engine = make_engine(
             settings.database_url, pool_size=settings.db_pool_size, application_name=service
         )
+        telemetry.instrument_engine(self.engine)
         self.sessionmaker = make_sessionmaker(self.engine)
         self.bus = Bus(settings, service)
         self.bus.broker.add_middleware(ConsumeLogMiddleware)
+        telemetry.instrument_broker(self.bus.broker)
         self.relay = OutboxRelay(
             self.engine,
             outbox,
@@ -90,7 +101,7 @@ class Runtime:
         if self.settings.run_relay:
             self.relay.start()
         self.started = True
-        log.info("%s started", self.service)
+        log.info("%s started", self.service, extra={"tracing": telemetry.tracer() is not None})
 
     async def stop(self) -> None:
         """Relay finishes its batch, consumers finish their messages, then connections close.
@@ -108,6 +119,7 @@ class Runtime:
                 await self.bus.stop()  # consumers finish their messages (graceful_timeout)
             finally:
                 await self.engine.dispose()
+                telemetry.flush()
         self.started = False
         log.info(
             "%s stopped",
@@ -160,7 +172,7 @@ def create_service_app(
     middlewares: Iterable[tuple[Any, dict[str, Any]]] = (),
 ) -> FastAPI:
     settings = runtime.settings
-    configure_logging(runtime.service, settings.log_level, settings.log_json)
+    configure_logging(runtime.service, settings.log_level, settings.resolved_log_format)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -184,15 +196,32 @@ def create_service_app(
         docs_url="/api/v1/docs" if openapi else None,
         redoc_url=None,
         exception_handlers=exception_handlers or {},
+        telemetry=fastapi_telemetry(),
     )
     app.state.runtime = runtime
     app.include_router(health_router(runtime.checks))
+    if openapi:
+        app.include_router(asyncapi_router(runtime))
     for router in routers:
         app.include_router(router, prefix="/api/v1")
     for middleware, options in middlewares:
         app.add_middleware(middleware, **options)
     install_common(app, runtime.service, settings.secret_key if internal_auth else None)
     return app
+
+
+def asyncapi_router(runtime: Runtime) -> APIRouter:
+    """This service's AsyncAPI document; the gateway merges them into one."""
+    router = APIRouter()
+    cached: list[dict[str, Any]] = []
+
+    @router.get("/api/v1/asyncapi.json", include_in_schema=False)
+    async def asyncapi() -> dict[str, Any]:
+        if not cached:  # subscribers are all registered before the app serves
+            cached.append(service_document(runtime.bus))
+        return cached[0]
+
+    return router
 
 
 def serve(app: FastAPI, port: int) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -25,7 +27,15 @@ class ServiceSettings(BaseSettings):
     queue_prefix: str = ""
     internal_token_ttl_seconds: int = Field(default=60, ge=5, le=3600)
     log_level: str = "INFO"
-    log_json: bool = True
+    # `auto`: JSON lines, or readable text when the log stream is a terminal. The older
+    # `LOG_JSON` still decides when `LOG_FORMAT` is not set (true: json, false: text).
+    log_format: Literal["auto", "json", "text"] | None = None
+    log_json: bool | None = None
+    # OpenTelemetry, under its standard variable names; no endpoint, no spans.
+    otel_exporter_otlp_endpoint: str = ""
+    otel_service_name: str = ""
+    otel_traces_sampler: str = "parentbased_always_on"
+    otel_traces_sampler_arg: str = ""
     consumer_prefetch: int = Field(default=16, ge=1, le=1000)
     consumer_delivery_limit: int = Field(default=5, ge=1, le=100)
     relay_batch_size: int = Field(default=200, ge=1, le=5000)
@@ -41,6 +51,14 @@ class ServiceSettings(BaseSettings):
     # Where the workspaces service listens: services whose workspace projection has not
     # caught up yet ask it directly (shared.workspace_lookup), so a 201 is readable at once.
     workspaces_url: str = "http://127.0.0.1:8001"
+
+    @property
+    def resolved_log_format(self) -> Literal["auto", "json", "text"]:
+        if self.log_format is not None:
+            return self.log_format
+        if self.log_json is not None:
+            return "json" if self.log_json else "text"
+        return "auto"
 
     @field_validator("database_url")
     @classmethod

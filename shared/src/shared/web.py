@@ -10,13 +10,15 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared import telemetry
 from shared.logging import request_id_var, user_id_var
 from shared.tokens import InvalidInternalToken, Principal, verify_internal_token
-from shared.tracing import child_of, traceparent_var
+from shared.tracing import traceparent_var
 
 log = logging.getLogger("access")
 T = TypeVar("T")
@@ -115,7 +117,10 @@ class RequestContextMiddleware:
         headers = dict(scope["headers"])
         request_id = headers.get(b"x-request-id", b"").decode()[:100] or uuid.uuid4().hex
         token = request_id_var.set(request_id)
-        trace_token = traceparent_var.set(child_of(headers.get(b"traceparent", b"").decode()))
+        # Tracing on, FastAPI's server span is current here: logs and events carry its ids.
+        trace_token = traceparent_var.set(
+            telemetry.continued(headers.get(b"traceparent", b"").decode())
+        )
         status = 500
         started = time.perf_counter()
 
@@ -212,6 +217,20 @@ def health_router(checks: Callable[[], dict[str, Check]]) -> APIRouter:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+def fastapi_telemetry() -> TelemetryConfig:
+    """`FastAPI(telemetry=...)`: FastAPI's own server spans (and its dependency, endpoint and
+    serialization spans) into our provider, probes left out; off entirely without one."""
+    provider = telemetry.provider()
+    if provider is None:
+        return {"tracing": False, "metrics": False, "logs": False}
+    return {
+        "tracer_provider": provider,
+        "metrics": False,  # Prometheus has these already
+        "logs": False,  # our own log lines carry the trace id
+        "exclude": lambda scope: scope.get("path") in OPEN_PATHS,
+    }
 
 
 def install_common(app: FastAPI, service: str, secret_key: str | None) -> None:

@@ -12,7 +12,7 @@ from gateway.api.deps import CallerCache
 from gateway.db.models import outbox
 from gateway.db.uow import IdentityUnitOfWork
 from gateway.emails import EmailSender
-from gateway.proxy import forward
+from gateway.proxy import asyncapi, forward
 from gateway.proxy.forward import Forwarder
 from gateway.proxy.inputs import TextInputMiddleware
 from gateway.proxy.limits import BodySizeLimitMiddleware
@@ -21,6 +21,7 @@ from gateway.security import PasswordHasher, TokenIssuer
 from gateway.settings import Settings
 from gateway.usecases.users import ensure_first_superuser
 from gateway.webhooks import api as webhooks
+from shared import telemetry
 from shared.runtime import Runtime, create_service_app
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ def create_app(
         settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism
     )
     forwarder = Forwarder(settings, transport=upstream_transport)
+    telemetry.instrument_client(forwarder.client)  # a client span per forwarded call
 
     async def startup() -> None:
         created = await ensure_first_superuser(
@@ -80,6 +82,8 @@ def create_app(
     @app.get("/api/v1/docs", include_in_schema=False)
     async def swagger() -> HTMLResponse:
         return get_swagger_ui_html(openapi_url="/api/v1/openapi.json", title="Base Platform API")
+
+    app.include_router(asyncapi.router(asyncapi.MergedAsyncAPI(runtime.bus, forwarder)))
 
     # Last: everything not answered above is forwarded to the service that owns it.
     app.include_router(forward.router)
