@@ -1,7 +1,7 @@
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from conversations.api import channel_accounts, conversations, messages, public
+from conversations.api import channel_accounts, conversations, events, messages, public
 from conversations.api.ratelimit import WebChatLimits
 from conversations.db.models import outbox
 from conversations.domain.errors import (
@@ -19,6 +19,7 @@ from conversations.domain.errors import (
 )
 from conversations.domain.rules import InvalidTag
 from conversations.events import subscribers
+from conversations.live.service import Live
 from conversations.settings import Settings
 from shared.runtime import Runtime, create_service_app
 from shared.web import exception_handlers, problem
@@ -49,17 +50,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.run_consumers:
         subscribers.register(runtime)
     handlers = exception_handlers(ERRORS) | {RateLimited: _rate_limited}
+    live = Live(settings)
     app = create_service_app(
         runtime,
         title="Base Platform conversations",
         routers=[
+            # Before `/conversations/{id}`, which would otherwise take "events" for an id.
+            events.owner_router,
+            events.public_router,
             conversations.router,
             messages.router,
             channel_accounts.router,
             public.router,
         ],
         exception_handlers=handlers,
+        on_startup=live.start,
+        on_shutdown=live.stop,
     )
+    app.state.live = live
     app.state.webchat_limits = WebChatLimits(
         settings.webchat_per_visitor, settings.webchat_per_address, settings.webchat_window_seconds
     )

@@ -60,6 +60,8 @@ class Workspace(Base):
     deleted: Mapped[bool] = mapped_column(server_default=text("false"))
     # occurred_at of the event that wrote this row: older snapshots never overwrite newer ones.
     source_updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Live streams: the last change number handed out in this workspace (migration 0004).
+    live_seq: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
 
 
 class ChannelAccount(Base):
@@ -90,6 +92,7 @@ class Conversation(Base):
         CheckConstraint("message_count >= 0", name="message_count_not_negative"),
         Index("ix_conversations_workspace_activity", "workspace_id", text("last_activity_at DESC")),
         Index("ix_conversations_tags", "tags", postgresql_using="gin"),
+        Index("ix_conversations_workspace_live", "workspace_id", "live_seq"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(
@@ -112,6 +115,9 @@ class Conversation(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+    # Workspace change number of the last live change (insert, status), stamped at commit by
+    # a trigger (migration 0004); NULL until that commit.
+    live_seq: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Message(Base):
@@ -124,6 +130,8 @@ class Message(Base):
         CheckConstraint("role IN ('visitor', 'agent', 'owner')", name="role"),
         Index("ix_messages_conversation_order", "conversation_id", "sent_at", "id"),
         Index("ix_messages_workspace_sent", "workspace_id", "sent_at"),
+        Index("ix_messages_conversation_live", "conversation_id", "live_seq"),
+        Index("ix_messages_workspace_live", "workspace_id", "live_seq"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(
@@ -146,6 +154,9 @@ class Message(Base):
     # Outbound messages only: sent < delivered < read, or failed.
     delivery_status: Mapped[str | None] = mapped_column(String(20))
     delivery_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Workspace change number of the last live change (insert, delivery status), stamped at
+    # commit by a trigger (migration 0004); NULL until that commit.
+    live_seq: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class UnroutedMessage(Base):
