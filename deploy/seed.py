@@ -228,6 +228,24 @@ OWNERS = (
 )
 
 
+# Every demo workspace takes bookings in its own calendar (no outside account needed):
+# weekdays 09:00-13:00 and 14:00-18:00 in the workspace's timezone, an hour's notice.
+CALENDAR: dict[str, Any] = {
+    "name": "Built-in calendar",
+    "config": {
+        "provider": "builtin",
+        "weekly_hours": {
+            day: [["09:00", "13:00"], ["14:00", "18:00"]]
+            for day in ("mon", "tue", "wed", "thu", "fri")
+        },
+        "buffer_after_minutes": 5,
+        "min_notice_minutes": 60,
+        "max_days_ahead": 60,
+        "slot_step_minutes": 15,
+    },
+}
+
+
 @dataclass
 class Tally:
     """What this run found and what it added, per kind."""
@@ -327,35 +345,31 @@ class Seeder:
             tally.count("services", True)
 
     def connector(self, owner: Owner, auth: dict[str, str], tally: Tally) -> None:
-        """Created without asking the provider (its credentials are demo values), activated."""
+        """The owner's provider connector (demo credentials, never checked, left inactive)
+        and the built-in calendar, made the active one so visitors can book at once."""
 
         def existing() -> list[dict[str, Any]] | None:
             listed = self.client.get(f"{API}/connectors/?limit=500", headers=auth)
             return list(listed.json()["data"]) if listed.status_code == 200 else None
 
-        found = [
-            c
-            for c in until("the connectors list", existing, self.timeout)
-            if c["name"] == owner.connector["name"]
-        ]
-        if found:
-            connector = found[0]
-            tally.count("connectors", False)
-        else:
+        by_name = {c["name"]: c for c in until("the connectors list", existing, self.timeout)}
+        for spec in (owner.connector, CALENDAR):
+            if spec["name"] in by_name:
+                tally.count("connectors", False)
+                continue
 
-            def create() -> dict[str, Any] | None:
-                response = self.client.post(
-                    f"{API}/connectors/", headers=auth, json=owner.connector
-                )
+            def create(spec: dict[str, Any] = spec) -> dict[str, Any] | None:
+                response = self.client.post(f"{API}/connectors/", headers=auth, json=spec)
                 if response.status_code == 409:  # the workspace has not reached it yet
                     return None
                 return dict(expect(response, 201).json())
 
-            connector = until("the workspace to reach connectors", create, self.timeout)
+            by_name[spec["name"]] = until("the workspace to reach connectors", create, self.timeout)
             tally.count("connectors", True)
-        if not connector["is_active"]:
+        calendar = by_name[CALENDAR["name"]]
+        if not calendar["is_active"]:
             expect(
-                self.client.post(f"{API}/connectors/{connector['id']}/activate", headers=auth), 200
+                self.client.post(f"{API}/connectors/{calendar['id']}/activate", headers=auth), 200
             )
 
     def channel_accounts(self, owner: Owner, auth: dict[str, str], tally: Tally) -> None:

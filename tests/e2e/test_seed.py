@@ -86,7 +86,23 @@ async def test_seed_creates_demo_data_on_every_channel_once(system: System, db) 
         "SELECT c.provider, c.is_active FROM connectors.connectors c "
         "JOIN conversations.workspaces w ON w.id = c.workspace_id WHERE w.handle = ANY(:h)",
     )
-    assert sorted(connectors) == [("agendapro", True), ("calendly", True), ("square", True)]
+    # Each workspace keeps its demo provider connector, inactive, and books in its own
+    # built-in calendar, active, whose event types are the workspace's services.
+    assert sorted(connectors) == [
+        ("agendapro", False),
+        ("builtin", True),
+        ("builtin", True),
+        ("builtin", True),
+        ("calendly", False),
+        ("square", False),
+    ]
+    [(bookable,)] = await rows(
+        db,
+        "SELECT count(*) FROM connectors.workspace_services s "
+        "JOIN conversations.workspaces w ON w.id = s.workspace_id "
+        "WHERE w.handle = ANY(:h) AND s.is_active",
+    )
+    assert bookable == services
     accounts = await rows(
         db,
         "SELECT a.channel, count(*) FROM conversations.channel_accounts a "
