@@ -49,7 +49,16 @@ from shared.settings import plain_database_url  # noqa: E402
 from shared.tokens import Principal, sign_internal_token  # noqa: E402
 
 CPU_COLUMNS = (*SERVICES, "postgres", "rabbitmq", "generator", "machine")
-SCENARIOS = ("memory", "login", "overhead", "owner_api", "propagation", "inbound", "relay")
+SCENARIOS = (
+    "memory",
+    "login",
+    "overhead",
+    "owner_api",
+    "propagation",
+    "inbound",
+    "relay",
+    "calendar",
+)
 PASSWORD = "bench-password-123"  # a throwaway account in the bench database
 
 
@@ -684,6 +693,13 @@ class Bench:
         )
         # A message counted twice on its conversation is a duplicate effect too.
         return lost, int(twice) + max(0, int(counted) - len(stored))
+
+    # -- the built-in calendar -------------------------------------------------------------
+
+    async def calendar(self) -> None:
+        from bench.calendar_bench import calendar
+
+        await calendar(self)
 
     # -- 5. relay --------------------------------------------------------------------------
 
