@@ -1,4 +1,4 @@
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,13 +23,31 @@ from shared.testing import (
     wait_until,
 )
 
+from .fakes import Providers, start_providers
+
 ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
 
 
 @pytest.fixture(scope="session")
-def settings() -> Settings:
+def providers() -> Iterator[Providers]:
+    """Fake Graph API, Twilio and integrator endpoints on loopback, for the whole session."""
+    running_providers = start_providers()
+    yield running_providers
+    running_providers.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(providers: Providers) -> Settings:
     return Settings(
-        **test_names("conversations"), secret_key=TEST_SECRET_KEY, relay_poll_seconds=0.5
+        **test_names("conversations"),
+        secret_key=TEST_SECRET_KEY,
+        relay_poll_seconds=0.5,
+        # Replies go to the loopback fakes (tests/fakes.py), quickly.
+        graph_api_base_url=providers.graph.url,
+        twilio_api_base_url=providers.twilio.url,
+        callback_allow_loopback_http=True,
+        delivery_backoff_seconds=0.01,
+        delivery_timeout_seconds=1.0,
     )
 
 
@@ -172,3 +190,25 @@ def rows_when() -> Callable[..., Awaitable[Any]]:
 @pytest.fixture(scope="session")
 def service_name() -> str:
     return "conversations"
+
+
+@pytest.fixture
+def stored(app: FastAPI, client: httpx.AsyncClient) -> Callable[..., Awaitable[UUID]]:
+    """A message written the way the service writes one (counters, time saved, event), at a
+    chosen time and role: history the API no longer lets an owner invent (agent messages,
+    replies in the past)."""
+    from conversations.db.uow import ConversationsUnitOfWork
+    from conversations.usecases.messages import store_message
+
+    async def run(conversation_id: Any, role: str, content: str, sent_at: datetime) -> UUID:
+        async with ConversationsUnitOfWork(app.state.runtime.sessionmaker) as uow:
+            conversation = await uow.conversations.get_any(UUID(str(conversation_id)))
+            assert conversation is not None
+            message = await store_message(
+                uow, conversation, role=role, content=content, sent_at=sent_at
+            )
+            assert message is not None
+            await uow.commit()
+            return message.id
+
+    return run

@@ -12,7 +12,7 @@ def utc(day: int, hour: int, minute: int = 0) -> datetime:
 
 
 async def test_stats_count_by_channel_status_tag_in_the_workspace_timezone(
-    client, new_owner, publish, inbound, query, rows_when
+    client, new_owner, publish, inbound, query, rows_when, stored
 ) -> None:
     owner = await new_owner(timezone="Asia/Tokyo")  # UTC+9, no daylight saving
     h = owner.headers
@@ -23,17 +23,7 @@ async def test_stats_count_by_channel_status_tag_in_the_workspace_timezone(
         return response.json()
 
     async def answer(conversation_id, role, at):
-        response = await client.post(
-            f"{API}/messages/",
-            json={
-                "conversation_id": conversation_id,
-                "content": "reply",
-                "role": role,
-                "sent_at": at.isoformat(),
-            },
-            headers=h,
-        )
-        assert response.status_code == 201, response.text
+        await stored(conversation_id, role, "reply", at)
 
     # 2026-01-09 23:00 in Tokyo: the day before the range, although it is the 9th in UTC too.
     await record(channel="phone", started_at=utc(9, 14).isoformat(), time_saved_seconds=1000)

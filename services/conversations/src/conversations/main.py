@@ -1,16 +1,23 @@
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from conversations.api import channel_accounts, conversations, events, messages, public
 from conversations.api.ratelimit import WebChatLimits
 from conversations.db.models import outbox
+from conversations.delivery.service import Delivery
+from conversations.domain.delivery import ReplyTooLong, ReplyWindowClosed
 from conversations.domain.errors import (
     ChannelAccountNotFound,
     ChannelAccountTaken,
     ConversationNotFound,
+    InvalidCredentials,
     InvalidRange,
+    InvalidReply,
     InvalidVisitorToken,
     MessageNotFound,
+    MessageNotRetryable,
     NotAuthenticated,
     NoWorkspace,
     RateLimited,
@@ -21,6 +28,8 @@ from conversations.domain.rules import InvalidTag
 from conversations.events import subscribers
 from conversations.live.service import Live
 from conversations.settings import Settings
+from conversations.usecases.channel_accounts import CredentialPolicy
+from shared.crypto import Vault
 from shared.runtime import Runtime, create_service_app
 from shared.web import exception_handlers, problem
 
@@ -36,6 +45,11 @@ ERRORS = [
     (VisitorTaken, 409),
     (InvalidTag, 422),
     (InvalidRange, 422),
+    (InvalidCredentials, 422),
+    (InvalidReply, 422),
+    (ReplyTooLong, 422),
+    (ReplyWindowClosed, 409),
+    (MessageNotRetryable, 409),
 ]
 
 
@@ -44,13 +58,40 @@ async def _rate_limited(_: Request, exc: Exception) -> JSONResponse:
     return problem(429, str(exc), headers={"Retry-After": str(exc.retry_after)})
 
 
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    # FastAPI echoes the input by default; it may hold a token, so only say where and why.
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"type": e.get("type"), "loc": e.get("loc"), "msg": e.get("msg")} for e in exc.errors()
+    ]
+    return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     runtime = Runtime(settings, "conversations", outbox)
+    vault = Vault(settings.encryption_keys)
+    delivery = Delivery(settings, runtime.sessionmaker, vault)
     if settings.run_consumers:
         subscribers.register(runtime)
-    handlers = exception_handlers(ERRORS) | {RateLimited: _rate_limited}
+        subscribers.register_delivery(runtime, delivery)
+    handlers = exception_handlers(ERRORS) | {
+        RateLimited: _rate_limited,
+        RequestValidationError: _validation_error,
+    }
     live = Live(settings)
+
+    async def start() -> None:
+        vault.warn_if_dev_key()
+        await delivery.start(sweep=settings.run_consumers)
+        await live.start()
+
+    async def stop() -> None:
+        try:
+            await live.stop()
+        finally:
+            await delivery.stop()
+
     app = create_service_app(
         runtime,
         title="Base Platform conversations",
@@ -64,10 +105,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             public.router,
         ],
         exception_handlers=handlers,
-        on_startup=live.start,
-        on_shutdown=live.stop,
+        on_startup=start,
+        on_shutdown=stop,
     )
     app.state.live = live
+    app.state.delivery = delivery
+    app.state.credential_policy = CredentialPolicy(vault, settings.callback_allow_loopback_http)
     app.state.webchat_limits = WebChatLimits(
         settings.webchat_per_visitor, settings.webchat_per_address, settings.webchat_window_seconds
     )

@@ -1,5 +1,6 @@
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from shared.crypto import DEV_ENCRYPTION_KEY, parse_keys
 from shared.settings import ServiceSettings
 
 
@@ -21,3 +22,51 @@ class Settings(ServiceSettings):
     live_ping_seconds: float = Field(default=15.0, gt=0)
     live_poll_seconds: float = Field(default=30.0, gt=0)
     live_max_stream_seconds: float = Field(default=3600.0, gt=0)
+
+    # Channel credentials at rest: the same comma-separated Fernet keys as connectors, newest
+    # first (the first encrypts, all decrypt; rotate with `python -m conversations.reencrypt`).
+    connector_encryption_keys: str = DEV_ENCRYPTION_KEY
+
+    # Where replies go. Provider addresses are operator settings only.
+    graph_api_base_url: str = "https://graph.facebook.com"
+    graph_api_version: str = Field(default="v24.0", pattern=r"^v\d+\.\d+$")
+    twilio_api_base_url: str = "https://api.twilio.com"
+    # The address providers call back (Twilio's StatusCallback is built from it).
+    public_base_url: str = "http://127.0.0.1:8000"
+    # Integrator callback URLs must be https; tests and local runs may allow loopback http.
+    callback_allow_loopback_http: bool = False
+
+    # One provider call: timeout, retries of errors the provider documents as not processed
+    # (429, throughput), the longest Retry-After waited for.
+    delivery_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    delivery_max_retries: int = Field(default=3, ge=0, le=10)
+    delivery_backoff_seconds: float = Field(default=0.5, ge=0, le=30)
+    delivery_max_retry_after_seconds: float = Field(default=30.0, ge=0, le=600)
+    # A reply left in `sending` this long (its consumer died mid-call) becomes `unknown`.
+    delivery_stale_seconds: float = Field(default=300.0, gt=0)
+    delivery_sweep_seconds: float = Field(default=30.0, gt=0)
+    # Sends per second per channel account (a burst waits its turn instead of failing):
+    # WhatsApp Cloud API 80 mps per number, Messenger/Instagram 300 calls/s per page,
+    # a Twilio long code 1 segment/s.
+    delivery_rate_whatsapp: float = Field(default=80.0, gt=0)
+    delivery_rate_messenger: float = Field(default=300.0, gt=0)
+    delivery_rate_instagram: float = Field(default=300.0, gt=0)
+    delivery_rate_sms: float = Field(default=1.0, gt=0)
+    delivery_rate_callback: float = Field(default=50.0, gt=0)
+
+    @field_validator("connector_encryption_keys")
+    @classmethod
+    def _keys_present(cls, value: str) -> str:
+        if not parse_keys(value):
+            raise ValueError("at least one Fernet key is required")
+        return value
+
+    @property
+    def encryption_keys(self) -> list[str]:
+        return parse_keys(self.connector_encryption_keys)
+
+    def delivery_rate(self, channel: str) -> float:
+        if channel in ("chatgpt", "phone"):
+            return self.delivery_rate_callback
+        rate: float = getattr(self, f"delivery_rate_{channel}", self.delivery_rate_callback)
+        return rate

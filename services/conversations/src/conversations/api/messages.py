@@ -8,7 +8,7 @@ from conversations.api.deps import UowDep
 from conversations.api.schemas import MessageCreate, MessageRead
 from conversations.domain.errors import ConversationNotFound, MessageNotFound
 from conversations.usecases.access import owner_workspace
-from conversations.usecases.messages import delete_message, post_owner_message
+from conversations.usecases.messages import delete_message, post_owner_message, retry_message
 from shared.web import Page, PaginationDep, PrincipalDep
 
 router = APIRouter(prefix="/messages", tags=["messages"])
@@ -29,11 +29,27 @@ async def list_messages(
 
 @router.post("/", status_code=status.HTTP_201_CREATED, response_model=MessageRead)
 async def create_message(body: MessageCreate, principal: PrincipalDep, uow: UowDep) -> MessageRead:
-    """An owner's reply (or the agent's, `role="agent"`, which adds to time saved)."""
-    message = await post_owner_message(
-        uow, principal, body.conversation_id, body.content, body.role, body.sent_at
+    """The owner's reply, sent to the visitor on the conversation's channel; answers
+    `delivery_status: "pending"`, then reads show it move (sent, delivered, read, failed).
+
+    409 outside the channel's messaging window (WhatsApp, Messenger, Instagram: 24 h after
+    the visitor's last message; an owner's Messenger/Instagram reply up to 7 days, tagged
+    HUMAN_AGENT; a WhatsApp `template` at any time). A reply longer than the channel
+    carries is split at word boundaries into several messages: the answer is the first,
+    `metadata.parts` says how many, and the others follow it in the conversation.
+    """
+    template = body.template.model_dump() if body.template is not None else None
+    messages = await post_owner_message(
+        uow, principal, body.conversation_id, body.content, template
     )
-    return MessageRead.model_validate(message)
+    return MessageRead.model_validate(messages[0])
+
+
+@router.post("/{message_id}/retry", response_model=MessageRead)
+async def retry(message_id: uuid.UUID, principal: PrincipalDep, uow: UowDep) -> MessageRead:
+    """Send a `failed` reply, or one whose outcome is `unknown`, again (409 otherwise). An
+    unknown one may already have reached the visitor: retrying it is your decision."""
+    return MessageRead.model_validate(await retry_message(uow, principal, message_id))
 
 
 @router.get("/{message_id}", response_model=MessageRead)

@@ -13,9 +13,11 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    model_validator,
 )
 
 from conversations.domain.rules import Channel, Role, Status, normalize_tags
+from conversations.usecases.channel_accounts import ChannelAccountView
 
 AccountChannel = Literal["whatsapp", "messenger", "instagram", "sms", "chatgpt", "phone"]
 Tags = Annotated[list[str], Field(max_length=20), AfterValidator(normalize_tags)]
@@ -27,21 +29,65 @@ class _Read(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+_CREDENTIALS_DOC = (
+    "What replies are sent with, by channel (the account's `channel` is implied): whatsapp "
+    "`{access_token}`; messenger, instagram `{page_access_token}`; sms `{account_sid, "
+    "auth_token}` or `{account_sid, api_key_sid, api_key_secret}`; chatgpt, phone "
+    "`{callback_url, signing_secret?}` (a signing secret is generated when not given and "
+    "shown once). Unknown fields are refused. Omit it for an account that only receives."
+)
+
 class ChannelAccountCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     channel: AccountChannel
     account_id: ShortText = Field(
         description="WhatsApp phone_number_id, Messenger page id, Instagram account id, "
         "Twilio phone number (E.164) or the integrator's account id"
     )
     name: ShortText | None = None
+    credentials: Annotated[dict[str, Any] | None, Field(description=_CREDENTIALS_DOC)] = None
 
 
-class ChannelAccountRead(_Read):
+class ChannelAccountUpdate(BaseModel):
+    """Partial: credential fields not sent keep their values; `credentials: null` removes
+    them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: ShortText | None = None
+    credentials: Annotated[dict[str, Any] | None, Field(description=_CREDENTIALS_DOC)] = None
+
+
+class ChannelAccountRead(BaseModel):
     id: uuid.UUID
     channel: str
     account_id: str
     name: str | None
     created_at: datetime
+    credentials: dict[str, Any] | None = Field(
+        description="Masked (`****abcd`); null when the account only receives"
+    )
+    can_send: bool = Field(description="Whether replies on this account can be sent")
+    signing_secret: str | None = Field(
+        default=None,
+        description="Only in the answer that generated it (chatgpt, phone): the secret our "
+        "callbacks are signed with. Store it; it is never shown again.",
+    )
+
+    @classmethod
+    def of(cls, view: ChannelAccountView) -> ChannelAccountRead:
+        a = view.account
+        return cls(
+            id=a.id,
+            channel=a.channel,
+            account_id=a.account_id,
+            name=a.name,
+            created_at=a.created_at,
+            credentials=view.credentials,
+            can_send=view.credentials is not None and "unreadable" not in view.credentials,
+            signing_secret=view.signing_secret,
+        )
 
 
 class ConversationCreate(BaseModel):
@@ -81,11 +127,42 @@ class ConversationRead(_Read):
     last_message_at: datetime | None
 
 
+class TemplateCreate(BaseModel):
+    """A WhatsApp message template approved in Meta's WhatsApp Manager."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=512, pattern=r"^[a-z0-9_]+$")
+    language: str = Field(
+        min_length=2, max_length=15, pattern=r"^[a-z]{2,3}(_[A-Za-z0-9]{2,8})?$",
+        description="Template language code, e.g. `en_US`",
+    )
+    parameters: list[Annotated[str, StringConstraints(min_length=1, max_length=1024)]] = Field(
+        default_factory=list, max_length=20, description="Body parameters {{1}}, {{2}}... in order"
+    )
+
+
 class MessageCreate(BaseModel):
+    """An owner's reply. Agent messages are written by the agent only (`role` other than
+    `owner` is a 422); a reply is sent now, so it carries no `sent_at`."""
+
+    model_config = ConfigDict(extra="forbid")
+
     conversation_id: uuid.UUID
-    content: Text
-    role: Literal["owner", "agent"] = "owner"
-    sent_at: AwareDatetime | None = None
+    content: Text | None = Field(
+        default=None, description="Required unless a template is sent"
+    )
+    role: Literal["owner"] = "owner"
+    template: TemplateCreate | None = Field(
+        default=None,
+        description="WhatsApp only: a template message, allowed outside the 24 h window",
+    )
+
+    @model_validator(mode="after")
+    def _something_to_send(self) -> MessageCreate:
+        if self.content is None and self.template is None:
+            raise ValueError("give content, or a template (WhatsApp)")
+        return self
 
 
 class MessageRead(_Read):
@@ -98,7 +175,14 @@ class MessageRead(_Read):
     sent_at: datetime
     created_at: datetime
     metadata: dict[str, Any] = Field(validation_alias="meta")
-    delivery_status: str | None
+    delivery_status: str | None = Field(
+        description="Replies only: pending, sending, sent, delivered, read, failed, unknown"
+    )
+    delivery_error: str | None = Field(
+        default=None, description="Why it failed, or why its outcome is unknown"
+    )
+
+
 
 
 class WebConversationCreate(BaseModel):

@@ -80,6 +80,9 @@ class ChannelAccount(Base):
     account_id: Mapped[str] = mapped_column(String(200))
     name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Typed per channel (domain.credentials), encrypted with shared.crypto.Vault; NULL for an
+    # account that only receives (replies on it fail with that reason).
+    credentials_encrypted: Mapped[str | None] = mapped_column(Text)
 
 
 class Conversation(Base):
@@ -118,6 +121,12 @@ class Conversation(Base):
     # Workspace change number of the last live change (insert, status), stamped at commit by
     # a trigger (migration 0004); NULL until that commit.
     live_seq: Mapped[int | None] = mapped_column(BigInteger)
+    # The account the visitor wrote to: replies leave from it.
+    channel_account_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("channel_accounts.id", ondelete="SET NULL")
+    )
+    # SMS: the visitor sent STOP (or Twilio answered 21610); replies fail until START.
+    opted_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Message(Base):
@@ -132,6 +141,17 @@ class Message(Base):
         Index("ix_messages_workspace_sent", "workspace_id", "sent_at"),
         Index("ix_messages_conversation_live", "conversation_id", "live_seq"),
         Index("ix_messages_workspace_live", "workspace_id", "live_seq"),
+        CheckConstraint(
+            "delivery_status IN ('pending', 'sending', 'sent', 'delivered', 'read', 'failed', "
+            "'unknown')",
+            name="delivery_status",
+        ),
+        # The sweep that ends replies stuck in `sending` (a consumer died mid-call).
+        Index(
+            "ix_messages_sending",
+            "delivery_updated_at",
+            postgresql_where=text("delivery_status = 'sending'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(
@@ -151,12 +171,32 @@ class Message(Base):
     meta: Mapped[dict[str, Any]] = mapped_column(
         "metadata", JSONB, server_default=text("'{}'::jsonb")
     )
-    # Outbound messages only: sent < delivered < read, or failed.
+    # Outbound messages only: pending, sending, sent < delivered < read, failed or unknown.
     delivery_status: Mapped[str | None] = mapped_column(String(20))
     delivery_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Workspace change number of the last live change (insert, delivery status), stamped at
     # commit by a trigger (migration 0004); NULL until that commit.
     live_seq: Mapped[int | None] = mapped_column(BigInteger)
+    # Why it failed or is unknown, e.g. "whatsapp 131047: Re-engagement message".
+    delivery_error: Mapped[str | None] = mapped_column(Text)
+
+
+class EarlyReceipt(Base):
+    """A status webhook that arrived before the send it describes was recorded (providers
+    can call back before our commit); applied when the provider's id is stored."""
+
+    __tablename__ = "early_receipts"
+    __table_args__ = (Index("ix_early_receipts_channel_external_id", "channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(20))
+    error: Mapped[str | None] = mapped_column(Text)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
 
 
 class UnroutedMessage(Base):

@@ -35,7 +35,7 @@ from conversations.db.models import (
 _LIVE_WORKSPACE = select(Workspace).where(
     Workspace.id == bindparam("workspace_id"), Workspace.deleted.is_(False)
 )
-_ROUTE = select(ChannelAccount.workspace_id).where(
+_ROUTE = select(ChannelAccount.workspace_id, ChannelAccount.id).where(
     ChannelAccount.channel == bindparam("channel"),
     ChannelAccount.account_id == bindparam("account_id"),
 )
@@ -150,6 +150,7 @@ class ChannelAccountRepository:
                 channel=account.channel,
                 account_id=account.account_id,
                 name=account.name,
+                credentials_encrypted=account.credentials_encrypted,
             )
             .on_conflict_do_nothing(index_elements=["channel", "account_id"])
             .returning(ChannelAccount.created_at)
@@ -160,16 +161,40 @@ class ChannelAccountRepository:
         account.created_at = created_at
         return True
 
-    async def get(self, workspace_id: uuid.UUID, account_id: uuid.UUID) -> ChannelAccount | None:
-        return await self.session.scalar(
-            select(ChannelAccount).where(
-                ChannelAccount.id == account_id, ChannelAccount.workspace_id == workspace_id
-            )
+    async def get(
+        self, workspace_id: uuid.UUID, account_id: uuid.UUID, lock: bool = False
+    ) -> ChannelAccount | None:
+        stmt = select(ChannelAccount).where(
+            ChannelAccount.id == account_id, ChannelAccount.workspace_id == workspace_id
         )
+        if lock:
+            stmt = stmt.with_for_update()
+        return await self.session.scalar(stmt)
+
+    async def all_encrypted(self, after: uuid.UUID | None, limit: int) -> list[ChannelAccount]:
+        """Accounts holding credentials, by id, locked: for re-encryption in batches."""
+        stmt = (
+            select(ChannelAccount)
+            .where(ChannelAccount.credentials_encrypted.is_not(None))
+            .order_by(ChannelAccount.id)
+            .limit(limit)
+            .with_for_update()
+        )
+        if after is not None:
+            stmt = stmt.where(ChannelAccount.id > after)
+        return list(await self.session.scalars(stmt))
 
     async def route(self, channel: str, external_account_id: str) -> uuid.UUID | None:
+        found = await self.route_account(channel, external_account_id)
+        return found[0] if found else None
+
+    async def route_account(
+        self, channel: str, external_account_id: str
+    ) -> tuple[uuid.UUID, uuid.UUID] | None:
+        """(workspace id, channel account id) of a provider account."""
         params = {"channel": channel, "account_id": external_account_id}
-        return await self.session.scalar(_ROUTE, params)
+        row = (await self.session.execute(_ROUTE, params)).first()
+        return (row[0], row[1]) if row is not None else None
 
     async def page(
         self, workspace_id: uuid.UUID, skip: int, limit: int
@@ -314,6 +339,22 @@ class ConversationRepository:
     async def delete(self, conversation: Conversation) -> None:
         await self.session.delete(conversation)
 
+    async def set_opted_out(self, conversation_id: uuid.UUID, opted_out: bool) -> None:
+        await self.session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id)
+            .values(opted_out_at=func.now() if opted_out else None)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def last_visitor_message_at(self, conversation_id: uuid.UUID) -> datetime | None:
+        """When the visitor last wrote: the messaging windows count from it."""
+        return await self.session.scalar(
+            select(func.max(Message.sent_at)).where(
+                Message.conversation_id == conversation_id, Message.role == "visitor"
+            )
+        )
+
 
 class MessageRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -323,10 +364,13 @@ class MessageRepository:
         """Insert; None when the provider message (channel, external id) is already stored."""
         return (await self.session.scalars(_INSERT_MESSAGE, [values])).first()
 
-    async def get(self, workspace_id: uuid.UUID, message_id: uuid.UUID) -> Message | None:
-        return await self.session.scalar(
-            select(Message).where(Message.id == message_id, Message.workspace_id == workspace_id)
-        )
+    async def get(
+        self, workspace_id: uuid.UUID, message_id: uuid.UUID, lock: bool = False
+    ) -> Message | None:
+        stmt = select(Message).where(Message.id == message_id, Message.workspace_id == workspace_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        return await self.session.scalar(stmt)
 
     async def by_external_id(self, channel: str, external_id: str) -> Message | None:
         return await self.session.scalar(

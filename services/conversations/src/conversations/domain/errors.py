@@ -45,3 +45,15 @@ class RateLimited(Exception):
 
 class InvalidRange(ValueError):
     """A date range the stats cannot cover."""
+
+
+class InvalidCredentials(ValueError):
+    """Channel credentials that do not fit the channel (the detail never holds a secret)."""
+
+
+class MessageNotRetryable(Exception):
+    """Only a failed reply, or one whose outcome is unknown, can be sent again."""
+
+
+class InvalidReply(ValueError):
+    """A reply the channel cannot carry (e.g. a template on a channel without templates)."""

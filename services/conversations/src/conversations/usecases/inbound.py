@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime
 
 from conversations.db.models import Conversation
 from conversations.db.uow import ConversationsUnitOfWork
-from conversations.domain.rules import delivery_advances, normalize_delivery_state
+from conversations.delivery.receipts import apply_receipt
+from conversations.domain.delivery import opt_out_change
 from conversations.usecases.messages import emit_started, store_message
 from shared.events import Envelope, InboundMessageAcceptedV1
 
@@ -24,15 +24,15 @@ async def accept_inbound_message(uow: ConversationsUnitOfWork, envelope: Envelop
     """
     event = envelope.parsed()
     assert isinstance(event, InboundMessageAcceptedV1)
-    workspace_id = await _route(uow, event)
+    workspace_id, account_ref = await _route(uow, event)
     if workspace_id is None:
         await _record_unrouted(uow, envelope, event, "unknown_account")
         return
     if event.kind == "status":
-        await _apply_receipt(uow, event)
+        await apply_receipt(uow, workspace_id, event)
         return
 
-    conversation, created = await _conversation_for(uow, workspace_id, event)
+    conversation, created = await _conversation_for(uow, workspace_id, event, account_ref)
     if conversation is None:
         await _record_unrouted(uow, envelope, event, "unknown_conversation")
         return
@@ -47,22 +47,34 @@ async def accept_inbound_message(uow: ConversationsUnitOfWork, envelope: Envelop
         external_id=event.external_id,
         metadata=event.metadata,
     )
+    if event.channel == "sms":
+        # Twilio stops our sends after STOP (21610) until START: mirror it, so replies fail
+        # with that reason instead of a provider error.
+        change = opt_out_change(event.content)
+        if change is not None:
+            await uow.conversations.set_opted_out(conversation.id, change)
 
 
-async def _route(uow: ConversationsUnitOfWork, event: InboundMessageAcceptedV1) -> uuid.UUID | None:
+async def _route(
+    uow: ConversationsUnitOfWork, event: InboundMessageAcceptedV1
+) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    """(workspace id, channel account id) of an inbound item; (None, None) when unrouted."""
     if event.workspace_id is not None:
         workspace = await uow.workspaces.get(event.workspace_id)
-        return workspace.id if workspace else None
+        return (workspace.id if workspace else None), None
     if event.account_id is not None:
-        workspace_id = await uow.channel_accounts.route(event.channel, event.account_id)
+        found = await uow.channel_accounts.route_account(event.channel, event.account_id)
         # An account of a deleted workspace is gone with it; this guards a race with that.
-        if workspace_id is not None and await uow.workspaces.get(workspace_id) is not None:
-            return workspace_id
-    return None
+        if found is not None and await uow.workspaces.get(found[0]) is not None:
+            return found
+    return None, None
 
 
 async def _conversation_for(
-    uow: ConversationsUnitOfWork, workspace_id: uuid.UUID, event: InboundMessageAcceptedV1
+    uow: ConversationsUnitOfWork,
+    workspace_id: uuid.UUID,
+    event: InboundMessageAcceptedV1,
+    account_ref: uuid.UUID | None = None,
 ) -> tuple[Conversation | None, bool]:
     if event.conversation_id is not None:
         found = await uow.conversations.get(workspace_id, event.conversation_id)
@@ -79,6 +91,7 @@ async def _conversation_for(
             "visitor_contact": event.visitor_contact,
             "started_at": event.sent_at,
             "last_activity_at": event.sent_at,
+            "channel_account_id": account_ref,
         }
     )
     if created is not None:
@@ -86,22 +99,9 @@ async def _conversation_for(
     existing = await uow.conversations.by_visitor(workspace_id, event.channel, event.visitor_id)
     if existing is not None and existing.visitor_name is None and event.visitor_name:
         existing.visitor_name = event.visitor_name
+    if existing is not None and account_ref is not None and existing.channel_account_id is None:
+        existing.channel_account_id = account_ref
     return existing, False
-
-
-async def _apply_receipt(uow: ConversationsUnitOfWork, event: InboundMessageAcceptedV1) -> None:
-    state = normalize_delivery_state(event.status or "")
-    if state is None:
-        log.info("delivery state ignored", extra={"status": event.status})
-        return
-    message = await uow.messages.by_external_id(event.channel, event.external_id)
-    if message is None:
-        # A receipt for a message sent outside this platform: nothing of ours to update.
-        log.info("receipt for an unknown message", extra={"channel": event.channel})
-        return
-    if delivery_advances(message.delivery_status, state):
-        message.delivery_status = state
-        message.delivery_updated_at = event.sent_at or datetime.now(UTC)
 
 
 async def _record_unrouted(

@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from conversations.db.models import Conversation, Message
 from conversations.db.uow import ConversationsUnitOfWork
-from conversations.domain.errors import ConversationNotFound, MessageNotFound
+from conversations.domain.delivery import (
+    RETRYABLE_BY_OWNER,
+    WINDOWED_CHANNELS,
+    reply_policy,
+    split_reply,
+)
+from conversations.domain.errors import (
+    ConversationNotFound,
+    InvalidReply,
+    MessageNotFound,
+    MessageNotRetryable,
+)
 from conversations.domain.rules import reopens, time_saved_by
 from conversations.usecases.access import owner_workspace
-from shared.events import ConversationStartedV1, MessageReceivedV1, MessageReplyRequestedV1
+from shared.events import (
+    ConversationStartedV1,
+    MessageDeliveryUpdatedV1,
+    MessageReceivedV1,
+    MessageReplyRequestedV1,
+)
 from shared.tokens import Principal
 
 
@@ -92,45 +108,142 @@ async def store_reply(
     """An outbound reply (owner or agent): stored `pending` with `message.reply_requested`
     in the same transaction, so the delivery consumer sends it once. The one way a reply
     leaves the platform; the caller commits.
+
+    The channel's rules apply here, for the owner and the agent alike: outside its messaging
+    window a reply raises ReplyWindowClosed (a WhatsApp template, `metadata["template"]`,
+    may go at any time; a Messenger/Instagram owner reply gets the HUMAN_AGENT tag up to 7
+    days); a reply longer than the channel carries is split at word boundaries into several
+    messages, in order (ReplyTooLong where that would mislead). Returns the messages stored.
     """
-    message = await store_message(
-        uow,
-        conversation,
-        role=role,
-        content=content,
-        sent_at=sent_at or datetime.now(UTC),
-        metadata=metadata,
-        delivery_status="pending",
+    meta = dict(metadata or {})
+    channel = conversation.channel
+    template = meta.get("template")
+    if template is not None and channel != "whatsapp":
+        raise InvalidReply("Templates exist on WhatsApp only; send a text reply instead")
+    now = datetime.now(UTC)
+    last_visitor = (
+        await uow.conversations.last_visitor_message_at(conversation.id)
+        if channel in WINDOWED_CHANNELS
+        else None
     )
-    assert message is not None  # no external id, so never a duplicate
-    await uow.emit(
-        MessageReplyRequestedV1(
-            message_id=message.id,
-            conversation_id=conversation.id,
-            workspace_id=conversation.workspace_id,
-            channel=conversation.channel,  # type: ignore[arg-type]
-            role=role,  # type: ignore[arg-type]
+    policy = reply_policy(channel, role, last_visitor, now, template=template is not None)
+    if policy.tag is not None:
+        meta["tag"] = policy.tag
+    parts = [content] if template is not None else split_reply(channel, content)
+    start = sent_at or now
+    stored: list[Message] = []
+    for number, part in enumerate(parts):
+        part_meta = meta | ({"part": number + 1, "parts": len(parts)} if len(parts) > 1 else {})
+        message = await store_message(
+            uow,
+            conversation,
+            role=role,
+            content=part,
+            # A microsecond apart: the conversation's order (sent_at, id) keeps the parts'.
+            sent_at=start + timedelta(microseconds=number),
+            metadata=part_meta,
+            delivery_status="pending",
         )
+        assert message is not None  # no external id, so never a duplicate
+        await uow.emit(
+            MessageReplyRequestedV1(
+                message_id=message.id,
+                conversation_id=conversation.id,
+                workspace_id=conversation.workspace_id,
+                channel=channel,  # type: ignore[arg-type]
+                role=role,  # type: ignore[arg-type]
+            )
+        )
+        stored.append(message)
+    return stored
+
+
+def template_preview(template: dict[str, Any]) -> str:
+    """What the owner's inbox shows for a template message."""
+    parameters = ", ".join(template.get("parameters") or [])
+    return f"[template {template['name']} ({template['language']})]" + (
+        f" {parameters}" if parameters else ""
     )
-    return [message]
 
 
 async def post_owner_message(
     uow: ConversationsUnitOfWork,
     principal: Principal,
     conversation_id: uuid.UUID,
-    content: str,
-    role: str = "owner",
-    sent_at: datetime | None = None,
-) -> Message:
+    content: str | None,
+    template: dict[str, Any] | None = None,
+) -> list[Message]:
+    """The owner's reply, stored and queued for delivery in one transaction."""
     async with uow:
         workspace = await owner_workspace(uow, principal)
         conversation = await uow.conversations.get(workspace.id, conversation_id)
         if conversation is None:
             raise ConversationNotFound("Conversation not found")
-        messages = await store_reply(uow, conversation, role=role, content=content, sent_at=sent_at)
+        if template is not None:
+            metadata: dict[str, Any] | None = {"template": template}
+            text = content or template_preview(template)
+        else:
+            metadata, text = None, content or ""
+        messages = await store_reply(
+            uow, conversation, role="owner", content=text, metadata=metadata
+        )
         await uow.commit()
-        return messages[0]
+        return messages
+
+
+async def retry_message(
+    uow: ConversationsUnitOfWork, principal: Principal, message_id: uuid.UUID
+) -> Message:
+    """Send a failed reply, or one whose outcome is unknown, again (the owner's decision:
+    an unknown one may reach the visitor twice)."""
+    async with uow:
+        workspace = await owner_workspace(uow, principal)
+        message = await uow.messages.get(workspace.id, message_id, lock=True)
+        if message is None:
+            raise MessageNotFound("Message not found")
+        if message.delivery_status not in RETRYABLE_BY_OWNER:
+            raise MessageNotRetryable(
+                "Only a failed reply, or one whose outcome is unknown, can be sent again; "
+                f"this one is {message.delivery_status or 'a visitor message'}"
+            )
+        conversation = await uow.conversations.get(workspace.id, message.conversation_id)
+        assert conversation is not None
+        if conversation.channel in WINDOWED_CHANNELS:
+            last_visitor = await uow.conversations.last_visitor_message_at(conversation.id)
+            policy = reply_policy(
+                conversation.channel,
+                message.role,
+                last_visitor,
+                datetime.now(UTC),
+                template=(message.meta or {}).get("template") is not None,
+            )
+            meta = {k: v for k, v in (message.meta or {}).items() if k != "tag"}
+            message.meta = meta | ({"tag": policy.tag} if policy.tag else {})
+        message.delivery_status = "pending"
+        message.delivery_error = None
+        message.delivery_updated_at = datetime.now(UTC)
+        await uow.session.flush()
+        await uow.emit(
+            MessageDeliveryUpdatedV1(
+                message_id=message.id,
+                conversation_id=message.conversation_id,
+                workspace_id=message.workspace_id,
+                channel=message.channel,  # type: ignore[arg-type]
+                delivery_status="pending",
+                updated_at=message.delivery_updated_at,
+            )
+        )
+        await uow.emit(
+            MessageReplyRequestedV1(
+                message_id=message.id,
+                conversation_id=message.conversation_id,
+                workspace_id=message.workspace_id,
+                channel=message.channel,  # type: ignore[arg-type]
+                role=message.role,  # type: ignore[arg-type]
+            )
+        )
+        await uow.commit()
+        return message
 
 
 async def delete_message(

@@ -1,0 +1,193 @@
+"""The delivery's statements: claim, record, sweep, early receipts.
+
+Each state change is a conditional UPDATE on the row's current state, so two consumers
+holding the same reply can never both move it: only the one whose UPDATE matched goes on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conversations.db.models import ChannelAccount, Conversation, EarlyReceipt, Message
+
+
+@dataclass(frozen=True, slots=True)
+class Moved:
+    """A row whose state changed: what the `message.delivery_updated` event carries."""
+
+    message_id: uuid.UUID
+    conversation_id: uuid.UUID
+    workspace_id: uuid.UUID
+    channel: str
+    delivery_status: str
+    delivery_error: str | None
+    updated_at: datetime
+
+
+_RETURNING = (
+    Message.id,
+    Message.conversation_id,
+    Message.workspace_id,
+    Message.channel,
+    Message.delivery_status,
+    Message.delivery_error,
+    Message.delivery_updated_at,
+)
+
+
+def _moved(row: Any) -> Moved:
+    return Moved(*row)
+
+
+class DeliveryRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def due(self, message_id: uuid.UUID) -> list[uuid.UUID]:
+        """Pending replies of this message's conversation up to and including it, in order:
+        an earlier part of a split reply always leaves first."""
+        target = await self.session.get(Message, message_id)
+        if target is None:
+            return []
+        rows = await self.session.scalars(
+            select(Message.id)
+            .where(
+                Message.conversation_id == target.conversation_id,
+                Message.delivery_status == "pending",
+                tuple_(Message.sent_at, Message.id) <= tuple_(target.sent_at, target.id),
+            )
+            .order_by(Message.sent_at, Message.id)
+            .limit(50)
+        )
+        return list(rows)
+
+    async def context(
+        self, message_id: uuid.UUID
+    ) -> tuple[Message, Conversation, ChannelAccount | None] | None:
+        message = await self.session.get(Message, message_id)
+        if message is None:
+            return None
+        conversation = await self.session.get(Conversation, message.conversation_id)
+        if conversation is None:
+            return None
+        account = None
+        if conversation.channel_account_id is not None:
+            account = await self.session.get(ChannelAccount, conversation.channel_account_id)
+        if account is None:
+            # Conversations recorded by hand (or older than account routing): the workspace's
+            # only account of that channel, if it has exactly one.
+            found = list(
+                await self.session.scalars(
+                    select(ChannelAccount)
+                    .where(
+                        ChannelAccount.workspace_id == conversation.workspace_id,
+                        ChannelAccount.channel == conversation.channel,
+                    )
+                    .limit(2)
+                )
+            )
+            account = found[0] if len(found) == 1 else None
+        return message, conversation, account
+
+    async def move(
+        self,
+        message_id: uuid.UUID,
+        *,
+        from_states: tuple[str, ...],
+        to: str,
+        error: str | None = None,
+        external_id: str | None = None,
+    ) -> Moved | None:
+        values: dict[str, Any] = {
+            "delivery_status": to,
+            "delivery_error": error,
+            "delivery_updated_at": func.now(),
+        }
+        if external_id is not None:
+            values["external_id"] = external_id
+        row = (
+            await self.session.execute(
+                update(Message)
+                .where(Message.id == message_id, Message.delivery_status.in_(from_states))
+                .values(**values)
+                .returning(*_RETURNING)
+                .execution_options(synchronize_session=False)
+            )
+        ).first()
+        return _moved(row) if row is not None else None
+
+    async def sweep_stale(self, older_than: datetime, reason: str) -> list[Moved]:
+        rows = await self.session.execute(
+            update(Message)
+            .where(Message.delivery_status == "sending", Message.delivery_updated_at < older_than)
+            .values(
+                delivery_status="unknown", delivery_error=reason, delivery_updated_at=func.now()
+            )
+            .returning(*_RETURNING)
+            .execution_options(synchronize_session=False)
+        )
+        return [_moved(r) for r in rows]
+
+    async def opt_out(self, conversation_id: uuid.UUID) -> None:
+        await self.session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id, Conversation.opted_out_at.is_(None))
+            .values(opted_out_at=func.now())
+            .execution_options(synchronize_session=False)
+        )
+
+    # -- receipts that came before the send was recorded ---------------------------------
+
+    async def keep_early_receipt(
+        self, channel: str, external_id: str, status: str, error: str | None, at: datetime
+    ) -> None:
+        self.session.add(
+            EarlyReceipt(
+                channel=channel, external_id=external_id, status=status, error=error, occurred_at=at
+            )
+        )
+
+    async def take_early_receipts(self, channel: str, external_id: str) -> list[EarlyReceipt]:
+        rows = list(
+            await self.session.scalars(
+                delete(EarlyReceipt)
+                .where(EarlyReceipt.channel == channel, EarlyReceipt.external_id == external_id)
+                .returning(EarlyReceipt)
+            )
+        )
+        return sorted(rows, key=lambda r: r.occurred_at)
+
+    async def forget_early_receipts(self, older_than: datetime) -> None:
+        """Receipts for messages sent outside the platform never find their message."""
+        await self.session.execute(
+            delete(EarlyReceipt).where(EarlyReceipt.received_at < older_than)
+        )
+
+    async def watermark(
+        self,
+        conversation_id: uuid.UUID,
+        status: str,
+        before: datetime,
+        below: tuple[str, ...],
+    ) -> list[Moved]:
+        """Messenger/Instagram: every outbound message of the conversation sent before the
+        watermark and still below `status` moves to it."""
+        rows = await self.session.execute(
+            update(Message)
+            .where(
+                Message.conversation_id == conversation_id,
+                Message.role.in_(("owner", "agent")),
+                Message.sent_at <= before,
+                Message.delivery_status.in_(below),
+            )
+            .values(delivery_status=status, delivery_updated_at=func.now())
+            .returning(*_RETURNING)
+            .execution_options(synchronize_session=False)
+        )
+        return [_moved(r) for r in rows]

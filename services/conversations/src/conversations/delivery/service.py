@@ -1,0 +1,348 @@
+"""Sending each reply once: claim, call the provider outside any transaction, record.
+
+1. The reply's row is claimed `pending -> sending` in a transaction of its own, committed
+   before the provider is called: of several consumers holding the same
+   `message.reply_requested` (redelivery, duplicates), only the one whose UPDATE matched
+   sends.
+2. The provider is called with no transaction open; errors documented as not processed are
+   retried with backoff (honouring Retry-After).
+3. The outcome is recorded `sending -> sent | failed | unknown` with the provider's message
+   id in `external_id` (where status webhooks find it), plus `message.delivery_updated`.
+A consumer that dies between 1 and 3 leaves the row `sending`; the redelivered event finds
+it claimed and stops, and the sweep turns it `unknown` after `delivery_stale_seconds`: a
+reply that may have gone out is never sent twice automatically.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from conversations.db.models import ChannelAccount, Conversation, Message
+from conversations.db.uow import ConversationsUnitOfWork
+from conversations.delivery.base import Attempt, OutboundMessage, Sender, SenderConfig
+from conversations.delivery.callback import CallbackSender
+from conversations.delivery.messenger import MessagingSender
+from conversations.delivery.pacing import Pacer
+from conversations.delivery.repository import DeliveryRepository, Moved
+from conversations.delivery.twilio import TwilioSender
+from conversations.delivery.whatsapp import WhatsAppSender
+from conversations.domain.credentials import AnyCredentials, parse_credentials
+from conversations.domain.rules import delivery_advances
+from conversations.settings import Settings
+from shared.crypto import UnreadableSecret, Vault
+from shared.events import Envelope, MessageDeliveryUpdatedV1, MessageReplyRequestedV1
+
+log = logging.getLogger(__name__)
+
+INTERRUPTED = (
+    "delivery was interrupted while the provider was being called; the reply may have been "
+    "sent, so it is not resent automatically (retry it if the visitor did not get it)"
+)
+
+
+async def emit_moved(uow: ConversationsUnitOfWork, moved: Moved) -> None:
+    await uow.emit(
+        MessageDeliveryUpdatedV1(
+            message_id=moved.message_id,
+            conversation_id=moved.conversation_id,
+            workspace_id=moved.workspace_id,
+            channel=moved.channel,  # type: ignore[arg-type]
+            delivery_status=moved.delivery_status,  # type: ignore[arg-type]
+            delivery_error=moved.delivery_error,
+            updated_at=moved.updated_at,
+        )
+    )
+
+
+def credentials_of(account: ChannelAccount, vault: Vault) -> AnyCredentials | None:
+    if account.credentials_encrypted is None:
+        return None
+    # Stored values were validated on the way in; loopback URLs stay valid if they were.
+    return parse_credentials(vault.decrypt(account.credentials_encrypted), allow_loopback_http=True)
+
+
+class Stopping(Exception):
+    """The process is shutting down: the reply is left pending for another consumer."""
+
+
+class Delivery:
+    """Built once per app with one pooled HTTP client; the lifespan starts the sweep and,
+    at shutdown, lets sends in flight finish before the client closes."""
+
+    def __init__(
+        self, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], vault: Vault
+    ) -> None:
+        self.settings = settings
+        self.sessionmaker = sessionmaker
+        self.vault = vault
+        self.pacer = Pacer()
+        self._locks: dict[uuid.UUID, tuple[asyncio.Lock, int]] = {}
+        self._sweeper: asyncio.Task[None] | None = None
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._closing = False
+        s = settings
+        # Built here, not at start: consumers may take a message as soon as the broker
+        # connects, before the app's startup hook runs. No connection is opened until used.
+        self.client = httpx.AsyncClient(
+            timeout=s.delivery_timeout_seconds,
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            follow_redirects=False,
+        )
+        config = SenderConfig(
+            graph_api_base_url=s.graph_api_base_url,
+            graph_api_version=s.graph_api_version,
+            twilio_api_base_url=s.twilio_api_base_url,
+            public_base_url=s.public_base_url,
+            timeout_seconds=s.delivery_timeout_seconds,
+        )
+        senders: list[Sender] = [
+            WhatsAppSender(self.client, config),
+            MessagingSender(self.client, config),
+            TwilioSender(self.client, config),
+            CallbackSender(self.client, config),
+        ]
+        self.senders: dict[str, Sender] = {
+            channel: sender for sender in senders for channel in sender.channels
+        }
+
+    async def start(self, sweep: bool = True) -> None:
+        if sweep:
+            self._sweeper = asyncio.create_task(self._sweep_forever(), name="delivery-sweep")
+
+    async def stop(self, drain_seconds: float = 15.0) -> None:
+        self._closing = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+        if self._in_flight:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), drain_seconds)
+        await self.client.aclose()
+
+    def uow(self) -> ConversationsUnitOfWork:
+        return ConversationsUnitOfWork(self.sessionmaker)
+
+    # -- the consumer --------------------------------------------------------------------
+
+    async def on_reply_requested(self, envelope: Envelope) -> None:
+        """Send this reply, and any earlier pending reply of its conversation first."""
+        event = envelope.parsed()
+        assert isinstance(event, MessageReplyRequestedV1)
+        async with self._conversation_turn(event.conversation_id):
+            async with self.uow() as uow:
+                due = await DeliveryRepository(uow.session).due(event.message_id)
+            for message_id in due:
+                await self.deliver(message_id, envelope.correlation_id)
+
+    @contextlib.asynccontextmanager
+    async def _conversation_turn(self, conversation_id: uuid.UUID) -> AsyncIterator[None]:
+        """One delivery at a time per conversation in this process, so parts go in order."""
+        lock, users = self._locks.get(conversation_id, (asyncio.Lock(), 0))
+        self._locks[conversation_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[conversation_id]
+            if users <= 1:
+                del self._locks[conversation_id]
+            else:
+                self._locks[conversation_id] = (lock, users - 1)
+
+    async def deliver(self, message_id: uuid.UUID, correlation_id: str | None = None) -> None:
+        async with self.uow() as uow:
+            found = await DeliveryRepository(uow.session).context(message_id)
+        if found is None:
+            return  # deleted meanwhile
+        message, conversation, account = found
+        if message.delivery_status != "pending":
+            return  # another consumer has it, or had it
+        if conversation.channel == "web":
+            # Stored where the visitor's chat reads it (and its live stream pushes it).
+            await self._finish(message_id, ("pending",), Attempt("sent"), correlation_id)
+            return
+        prepared = self._prepare(message, conversation, account)
+        if isinstance(prepared, str):
+            await self._finish(
+                message_id, ("pending",), Attempt("failed", error=prepared), correlation_id
+            )
+            return
+        outbound, credentials = prepared
+        sender = self.senders[conversation.channel]
+        assert account is not None
+        # Wait for the account's turn before claiming: a reply waiting here is still
+        # `pending`, so a crash now loses nothing and the redelivery sends it.
+        await self.pacer.wait_turn(
+            f"{account.channel}:{account.account_id}",
+            self.settings.delivery_rate(account.channel),
+        )
+        if self._closing:
+            raise Stopping("shutting down; the reply stays pending for the next consumer")
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            async with self.uow() as uow:
+                claimed = await DeliveryRepository(uow.session).move(
+                    message_id, from_states=("pending",), to="sending"
+                )
+                await uow.commit()
+            if claimed is None:
+                return
+            attempt = await self._send(sender, outbound, credentials)
+            await self._finish(message_id, ("sending", "unknown"), attempt, correlation_id)
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
+
+    def _prepare(
+        self, message: Message, conversation: Conversation, account: ChannelAccount | None
+    ) -> tuple[OutboundMessage, AnyCredentials] | str:
+        """What to send with which credentials, or why it cannot be sent (no provider call)."""
+        channel = conversation.channel
+        if account is None:
+            return (
+                f"No {channel} channel account is connected to this conversation's workspace, "
+                "so the reply cannot be sent"
+            )
+        if channel == "sms" and conversation.opted_out_at is not None:
+            return "The visitor opted out of SMS (STOP); replies resume once they send START"
+        try:
+            credentials = credentials_of(account, self.vault)
+        except UnreadableSecret:
+            return (
+                f"The credentials of the {channel} account {account.account_id} cannot be "
+                "decrypted with the configured keys; enter them again"
+            )
+        if credentials is None:
+            return (
+                f"The {channel} account {account.account_id} has no credentials for sending; "
+                f"add them with PATCH /api/v1/channel-accounts/{account.id}"
+            )
+        meta = message.meta or {}
+        outbound = OutboundMessage(
+            message_id=message.id,
+            channel=channel,
+            account_id=account.account_id,
+            recipient=conversation.visitor_id,
+            content=message.content,
+            role=message.role,
+            conversation_id=conversation.id,
+            workspace_id=conversation.workspace_id,
+            tag=meta.get("tag"),
+            template=meta.get("template"),
+        )
+        return outbound, credentials
+
+    async def _send(
+        self, sender: Sender, outbound: OutboundMessage, credentials: AnyCredentials
+    ) -> Attempt:
+        s = self.settings
+        attempt = Attempt("retry")
+        for number in range(s.delivery_max_retries + 1):
+            attempt = await sender.send(outbound, credentials)
+            if attempt.kind != "retry":
+                return attempt
+            if number == s.delivery_max_retries:
+                break
+            wait = attempt.retry_after
+            if wait is None:
+                base = s.delivery_backoff_seconds * 2**number
+                wait = base + random.uniform(0, base / 2)
+            if wait > s.delivery_max_retry_after_seconds:
+                break
+            log.info(
+                "provider did not take the reply, retrying",
+                extra={"channel": outbound.channel, "attempt": number + 1, "wait": wait},
+            )
+            await asyncio.sleep(wait)
+        return Attempt(
+            "failed",
+            error=f"{attempt.error or 'not accepted'}; still refused after retrying, it was "
+            "not sent (retry it later)",
+            code=attempt.code,
+        )
+
+    async def _finish(
+        self,
+        message_id: uuid.UUID,
+        from_states: tuple[str, ...],
+        attempt: Attempt,
+        correlation_id: str | None,
+    ) -> None:
+        assert attempt.kind != "retry"
+        async with self.uow() as uow:
+            uow.correlation_id = correlation_id
+            repo = DeliveryRepository(uow.session)
+            moved = await repo.move(
+                message_id,
+                from_states=from_states,
+                to=attempt.kind,
+                error=attempt.error,
+                external_id=attempt.external_id,
+            )
+            if moved is None:
+                return
+            await emit_moved(uow, moved)
+            if attempt.opted_out:
+                await repo.opt_out(moved.conversation_id)
+            if attempt.external_id is not None:
+                await self._apply_early(uow, repo, moved, attempt.external_id)
+            await uow.commit()
+        log.info(
+            "reply %s",
+            attempt.kind,
+            extra={"message_id": str(message_id), "channel": moved.channel, "error": attempt.error},
+        )
+
+    async def _apply_early(
+        self, uow: ConversationsUnitOfWork, repo: DeliveryRepository, moved: Moved, external_id: str
+    ) -> None:
+        state, error = moved.delivery_status, moved.delivery_error
+        for receipt in await repo.take_early_receipts(moved.channel, external_id):
+            if delivery_advances(state, receipt.status):
+                state = receipt.status
+                error = receipt.error if state == "failed" else None
+        if state != moved.delivery_status:
+            again = await repo.move(
+                moved.message_id, from_states=(moved.delivery_status,), to=state, error=error
+            )
+            if again is not None:
+                await emit_moved(uow, again)
+
+    # -- the sweep -----------------------------------------------------------------------
+
+    async def sweep(self, stale_seconds: float | None = None) -> int:
+        """Turn replies stuck in `sending` into `unknown`; returns how many."""
+        stale = stale_seconds if stale_seconds is not None else self.settings.delivery_stale_seconds
+        now = datetime.now(UTC)
+        async with self.uow() as uow:
+            repo = DeliveryRepository(uow.session)
+            moved = await repo.sweep_stale(now - timedelta(seconds=stale), INTERRUPTED)
+            for row in moved:
+                await emit_moved(uow, row)
+            await repo.forget_early_receipts(now - timedelta(days=1))
+            await uow.commit()
+        if moved:
+            log.warning("replies interrupted mid-send marked unknown", extra={"count": len(moved)})
+        return len(moved)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.delivery_sweep_seconds)
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("delivery sweep failed; trying again later")

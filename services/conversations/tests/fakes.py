@@ -1,0 +1,326 @@
+"""Local stand-ins for the providers replies go to, served over HTTP on 127.0.0.1 by uvicorn:
+Meta's Graph API (WhatsApp Cloud API, Messenger Send API, Instagram messaging), Twilio's
+Messages resource, and an integrator's callback endpoint.
+
+They follow the documented shapes (see /work/shared/notes/outbound-channels.md): success
+bodies, error bodies with the real codes, auth checks (401 with Graph 190 / Twilio 20003),
+Twilio's StatusCallback URL check (21609) and opt-out (21610), scripted answers (429 with
+Retry-After, 5xx, slow answers) and a request log. Reused by the end-to-end suite.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+WHATSAPP_TOKEN = "wa-good-token-0123456789"
+PAGE_TOKEN = "page-good-token-0123456789"
+TWILIO_SID = "AC" + "0" * 31 + "1"
+TWILIO_TOKEN = "twilio-good-token-0123456789"
+TWILIO_KEY_SID = "SK" + "0" * 31 + "2"
+TWILIO_KEY_SECRET = "twilio-key-secret-0123456789"
+
+
+@dataclass
+class Scripted:
+    status: int
+    body: Any
+    headers: dict[str, str]
+    delay: float
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any
+    raw: bytes
+    at: float
+
+
+@dataclass
+class FakeState:
+    requests: list[Recorded] = field(default_factory=list)
+    script: list[Scripted] = field(default_factory=list)
+    delay: float = 0.0
+    opted_out: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def answer_next(
+        self,
+        status: int,
+        body: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+        delay: float = 0.0,
+    ) -> None:
+        """The next request(s) get this answer instead of the normal one."""
+        with self.lock:
+            for _ in range(times):
+                self.script.append(Scripted(status, body, headers or {}, delay))
+
+    def to(self, recipient: str) -> list[Recorded]:
+        """Requests addressed to this recipient (any provider's field for it)."""
+        return [r for r in self.requests if recipient in _recipients(r.body)]
+
+    def reset(self) -> None:
+        with self.lock:
+            self.script.clear()
+            self.requests.clear()
+            self.opted_out.clear()
+            self.delay = 0.0
+
+    def _next_script(self) -> Scripted | None:
+        with self.lock:
+            return self.script.pop(0) if self.script else None
+
+
+def _recipients(body: Any) -> set[str]:
+    if not isinstance(body, dict):
+        return set()
+    found = {str(body.get("to", "")), str(body.get("To", "")), str(body.get("visitor_id", ""))}
+    recipient = body.get("recipient")
+    if isinstance(recipient, dict):
+        found.add(str(recipient.get("id", "")))
+    return found - {""}
+
+
+async def _record(state: FakeState, request: Request, body: Any) -> Recorded:
+    raw = await request.body()
+    entry = Recorded(
+        request.method,
+        request.url.path,
+        dict(request.query_params),
+        {k.lower(): v for k, v in request.headers.items()},
+        body,
+        raw,
+        time.monotonic(),
+    )
+    with state.lock:
+        state.requests.append(entry)
+    return entry
+
+
+async def _scripted(state: FakeState) -> Response | None:
+    import asyncio
+
+    scripted = state._next_script()
+    delay = scripted.delay if scripted else state.delay
+    if delay:
+        await asyncio.sleep(delay)
+    if scripted is None:
+        return None
+    return JSONResponse(scripted.body, scripted.status, headers=scripted.headers)
+
+
+def graph_error(code: int, message: str, status: int = 400, **extra: Any) -> dict[str, Any]:
+    """A Graph API error body, as `answer_next(status, graph_error(...))` takes it."""
+    return {
+        "error": {
+            "message": message,
+            "type": "OAuthException",
+            "code": code,
+            "fbtrace_id": "A4O5a8RAgePwbcGSu",
+            **extra,
+        }
+    }
+
+
+def graph_app(state: FakeState) -> FastAPI:
+    """WhatsApp Cloud API and the Messenger/Instagram Send API on one Graph host."""
+    app = FastAPI()
+
+    @app.post("/{version}/{node}/messages")
+    async def send(version: str, node: str, request: Request) -> Response:
+        body = await request.json()
+        await _record(state, request, body)
+        whatsapp = isinstance(body, dict) and body.get("messaging_product") == "whatsapp"
+        if whatsapp:
+            token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        else:
+            token = request.query_params.get("access_token", "")
+        if token not in (WHATSAPP_TOKEN, PAGE_TOKEN):
+            return JSONResponse(
+                graph_error(190, "Invalid OAuth access token - Cannot parse access token"), 401
+            )
+        scripted = await _scripted(state)
+        if scripted is not None:
+            return scripted
+        if whatsapp:
+            return JSONResponse(
+                {
+                    "messaging_product": "whatsapp",
+                    "contacts": [{"input": body["to"], "wa_id": body["to"]}],
+                    "messages": [{"id": f"wamid.{uuid.uuid4().hex}"}],
+                }
+            )
+        return JSONResponse(
+            {"recipient_id": body["recipient"]["id"], "message_id": f"m_{uuid.uuid4().hex}"}
+        )
+
+    return app
+
+
+def twilio_error(code: int, message: str, status: int = 400) -> dict[str, Any]:
+    return {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+
+
+def twilio_app(state: FakeState) -> FastAPI:
+    app = FastAPI()
+    valid = {(TWILIO_SID, TWILIO_TOKEN), (TWILIO_KEY_SID, TWILIO_KEY_SECRET)}
+
+    @app.post("/2010-04-01/Accounts/{sid}/Messages.json")
+    async def create(sid: str, request: Request) -> Response:
+        form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
+        await _record(state, request, form)
+        user, _, password = _basic(request.headers.get("authorization", ""))
+        if sid != TWILIO_SID or (user, password) not in valid:
+            return JSONResponse(twilio_error(20003, "Authenticate", 401), 401)
+        scripted = await _scripted(state)
+        if scripted is not None:
+            return scripted
+        callback = str(form.get("StatusCallback") or "")
+        parts = urlsplit(callback)
+        if callback and (parts.scheme not in ("http", "https") or "_" in (parts.hostname or "_")):
+            return JSONResponse(
+                twilio_error(21609, f"The StatusCallback URL {callback} is not a valid URL."), 400
+            )
+        if form.get("To") in state.opted_out:
+            return JSONResponse(
+                twilio_error(21610, "Attempt to send to unsubscribed recipient"), 400
+            )
+        return JSONResponse(
+            {
+                "sid": f"SM{uuid.uuid4().hex}",
+                "status": "queued",
+                "to": form.get("To"),
+                "from": form.get("From"),
+                "body": form.get("Body"),
+                "num_segments": "1",
+                "direction": "outbound-api",
+                "api_version": "2010-04-01",
+                "error_code": None,
+                "error_message": None,
+            },
+            201,
+        )
+
+    return app
+
+
+def _basic(header: str) -> tuple[str, str, str]:
+    try:
+        return base64.b64decode(header.removeprefix("Basic ")).decode().partition(":")
+    except ValueError:
+        return "", "", ""
+
+
+def callback_app(state: FakeState) -> FastAPI:
+    """An integrator's endpoint receiving our signed reply callbacks."""
+    app = FastAPI()
+
+    @app.post("/replies")
+    async def receive(request: Request) -> Response:
+        body = await request.json()
+        await _record(state, request, body)
+        scripted = await _scripted(state)
+        if scripted is not None:
+            return scripted
+        return JSONResponse({"id": f"cb-{uuid.uuid4().hex[:12]}"})
+
+    return app
+
+
+def callback_signature_ok(secret: str, recorded: Recorded) -> bool:
+    """What an integrator checks (the README documents it)."""
+    timestamp = recorded.headers.get("x-base-timestamp", "")
+    expected = hmac.new(secret.encode(), timestamp.encode() + b"." + recorded.raw, hashlib.sha256)
+    header = recorded.headers.get("x-base-signature", "")
+    return hmac.compare_digest("sha256=" + expected.hexdigest(), header)
+
+
+def twilio_signature(auth_token: str, url: str, params: dict[str, str]) -> str:
+    """`X-Twilio-Signature` as Twilio computes it, for status callbacks a test posts."""
+    data = url + "".join(k + v for k, v in sorted(params.items()))
+    return base64.b64encode(
+        hmac.new(auth_token.encode(), data.encode(), hashlib.sha1).digest()
+    ).decode()
+
+
+def meta_signature(app_secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+# -- running on loopback -------------------------------------------------------------------
+
+
+class FakeServer:
+    def __init__(self, app: FastAPI, state: FakeState) -> None:
+        self.state = state
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        config = uvicorn.Config(app, log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
+
+    def start(self) -> FakeServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("fake provider did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
+@dataclass
+class Providers:
+    graph: FakeServer
+    twilio: FakeServer
+    callback: FakeServer
+
+    def reset(self) -> None:
+        for server in (self.graph, self.twilio, self.callback):
+            server.state.reset()
+
+    def stop(self) -> None:
+        for server in (self.graph, self.twilio, self.callback):
+            server.stop()
+
+
+def start_providers() -> Providers:
+    graph, twilio, callback = FakeState(), FakeState(), FakeState()
+    return Providers(
+        FakeServer(graph_app(graph), graph).start(),
+        FakeServer(twilio_app(twilio), twilio).start(),
+        FakeServer(callback_app(callback), callback).start(),
+    )
