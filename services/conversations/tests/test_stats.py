@@ -87,13 +87,14 @@ async def test_stats_count_by_channel_status_tag_in_the_workspace_timezone(
         "average_seconds": 60.0,
         "median_seconds": 60.0,
     }
-    # 120 s per agent message, on top of what the owner recorded, by local start day.
+    # What the owner recorded, by local start day. Storing an agent-role message adds
+    # nothing by itself: the agent's turn counts its replies (tests/agent).
     assert stats["time_saved"] == {
-        "total_seconds": 900,
+        "total_seconds": 660,
         "per_day": [
             {"date": "2026-01-10", "seconds": 60},
-            {"date": "2026-01-11", "seconds": 600 + 120},
-            {"date": "2026-01-12", "seconds": 120},
+            {"date": "2026-01-11", "seconds": 600},
+            {"date": "2026-01-12", "seconds": 0},
         ],
     }
 

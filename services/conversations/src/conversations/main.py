@@ -3,6 +3,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from conversations.agent.loop import AgentRunner
+from conversations.api import agent as agent_api
 from conversations.api import channel_accounts, conversations, events, messages, public
 from conversations.api.ratelimit import WebChatLimits
 from conversations.db.models import outbox
@@ -72,8 +74,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     runtime = Runtime(settings, "conversations", outbox)
     vault = Vault(settings.encryption_keys)
     delivery = Delivery(settings, runtime.sessionmaker, vault)
+    agent = AgentRunner(runtime, settings)
     if settings.run_consumers:
-        subscribers.register(runtime)
+        subscribers.register(runtime, agent)
         subscribers.register_delivery(runtime, delivery)
     handlers = exception_handlers(ERRORS) | {
         RateLimited: _rate_limited,
@@ -90,7 +93,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             await live.stop()
         finally:
-            await delivery.stop()
+            try:
+                await delivery.stop()
+            finally:
+                await agent.close()
 
     app = create_service_app(
         runtime,
@@ -99,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Before `/conversations/{id}`, which would otherwise take "events" for an id.
             events.owner_router,
             events.public_router,
+            agent_api.router,
             conversations.router,
             messages.router,
             channel_accounts.router,
@@ -109,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         on_shutdown=stop,
     )
     app.state.live = live
+    app.state.agent = agent
     app.state.delivery = delivery
     app.state.credential_policy = CredentialPolicy(vault, settings.callback_allow_loopback_http)
     app.state.webchat_limits = WebChatLimits(

@@ -14,6 +14,21 @@ class Settings(ServiceSettings):
     webchat_per_visitor: int = Field(default=20, ge=1)
     webchat_per_address: int = Field(default=60, ge=1)
 
+    # The agent (conversations/agent): unset AGENT_MODEL = the built-in agent, offline.
+    # AGENT_ENABLED=false: this process answers nobody (another deployment runs the agent).
+    agent_enabled: bool = True
+    agent_model: str | None = None  # e.g. "openai-chat:gpt-4o-mini"
+    agent_base_url: str | None = None  # any OpenAI-compatible endpoint
+    agent_api_key: str | None = None
+    # Visitor messages this close together get one answer that reads them all.
+    agent_burst_seconds: float = Field(default=2.0, ge=0, le=30)
+    agent_turn_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    agent_max_requests: int = Field(default=8, ge=1, le=50)
+    agent_max_tool_calls: int = Field(default=8, ge=1, le=50)
+    agent_max_tokens: int = Field(default=24_000, ge=1000)
+    connectors_url: str = "http://127.0.0.1:8002"
+    connectors_timeout_seconds: float = Field(default=8.0, gt=0, le=60)
+
     # Live streams (Server-Sent Events): open streams per process and per visitor or owner
     # (beyond: 503 / 429), keep-alive comment interval, fallback poll behind NOTIFY, and how
     # long one stream lasts before the client reconnects (and authenticates again).

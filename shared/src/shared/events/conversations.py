@@ -92,6 +92,8 @@ class ConversationHandedOffV1(Event):
     reason: str
     visitor_name: str | None = None
     handed_off_at: datetime
+    # Additive: whom to tell (the gateway e-mails the workspace's owner).
+    owner_id: UUID | None = None
 
     def aggregate_id(self) -> str:
         return str(self.conversation_id)

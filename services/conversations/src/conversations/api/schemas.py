@@ -37,6 +37,7 @@ _CREDENTIALS_DOC = (
     "shown once). Unknown fields are refused. Omit it for an account that only receives."
 )
 
+
 class ChannelAccountCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -120,11 +121,23 @@ class ConversationRead(_Read):
     status: str
     tags: list[str]
     time_saved_seconds: int = Field(
-        description="Sum of 120 s per agent message, unless the owner corrected it"
+        description="Owner minutes per agent reply sent before any handoff (agent settings), "
+        "unless the owner corrected it"
     )
     message_count: int
     started_at: datetime
     last_message_at: datetime | None
+    agent_paused: bool = Field(
+        default=False, description="The agent is silent here until the owner hands it back"
+    )
+    handoff_reason: str | None = None
+    handed_off_at: datetime | None = None
+    agent_replies: int = 0
+    agent_booking: dict[str, Any] | None = Field(
+        default=None, description="The booking the agent made: id, service_id, service, start"
+    )
+    resolved_by: str | None = Field(default=None, description="`agent` or `owner`")
+    resolved_at: datetime | None = None
 
 
 class TemplateCreate(BaseModel):
@@ -134,7 +147,9 @@ class TemplateCreate(BaseModel):
 
     name: str = Field(min_length=1, max_length=512, pattern=r"^[a-z0-9_]+$")
     language: str = Field(
-        min_length=2, max_length=15, pattern=r"^[a-z]{2,3}(_[A-Za-z0-9]{2,8})?$",
+        min_length=2,
+        max_length=15,
+        pattern=r"^[a-z]{2,3}(_[A-Za-z0-9]{2,8})?$",
         description="Template language code, e.g. `en_US`",
     )
     parameters: list[Annotated[str, StringConstraints(min_length=1, max_length=1024)]] = Field(
@@ -149,9 +164,7 @@ class MessageCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     conversation_id: uuid.UUID
-    content: Text | None = Field(
-        default=None, description="Required unless a template is sent"
-    )
+    content: Text | None = Field(default=None, description="Required unless a template is sent")
     role: Literal["owner"] = "owner"
     template: TemplateCreate | None = Field(
         default=None,
@@ -181,8 +194,6 @@ class MessageRead(_Read):
     delivery_error: str | None = Field(
         default=None, description="Why it failed, or why its outcome is unknown"
     )
-
-
 
 
 class WebConversationCreate(BaseModel):

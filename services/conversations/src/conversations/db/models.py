@@ -57,6 +57,9 @@ class Workspace(Base):
     owner_id: Mapped[uuid.UUID] = mapped_column(PGUUID(as_uuid=True))
     handle: Mapped[str] = mapped_column(String(100))
     timezone: Mapped[str] = mapped_column(String(64))
+    # What the agent greets with and how it speaks (friendly, professional, casual, formal).
+    name: Mapped[str] = mapped_column(String(200), server_default="")
+    tone: Mapped[str] = mapped_column(String(20), server_default="friendly")
     deleted: Mapped[bool] = mapped_column(server_default=text("false"))
     # occurred_at of the event that wrote this row: older snapshots never overwrite newer ones.
     source_updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -127,6 +130,16 @@ class Conversation(Base):
     )
     # SMS: the visitor sent STOP (or Twilio answered 21610); replies fail until START.
     opted_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The agent's part (see conversations/agent): silent while paused (handed off, or the
+    # owner replied) until the owner hands it back or resolves the conversation.
+    agent_paused: Mapped[bool] = mapped_column(server_default=text("false"))
+    handoff_reason: Mapped[str | None] = mapped_column(String(200))
+    handed_off_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    agent_replies: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # {"id", "service_id", "service", "start"} of the booking the agent made, if any.
+    agent_booking: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    resolved_by: Mapped[str | None] = mapped_column(String(20))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Message(Base):
@@ -216,3 +229,71 @@ class UnroutedMessage(Base):
     received_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+
+
+class WorkspaceService(Base):
+    """Projection of `workspace_service.*`: what the agent may offer. A deleted one stays as a
+    tombstone so a late update cannot bring it back."""
+
+    __tablename__ = "workspace_services"
+    __table_args__ = (Index("ix_workspace_services_workspace_id", "workspace_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(PGUUID(as_uuid=True), primary_key=True)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(PGUUID(as_uuid=True))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    is_active: Mapped[bool] = mapped_column(server_default=text("true"))
+    position: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    deleted: Mapped[bool] = mapped_column(server_default=text("false"))
+    source_updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ConnectorState(Base):
+    """Projection of `connector.activated|deactivated`, one row per connector (the two events
+    of one switch travel on different queues, so each connector keeps its own newest state)."""
+
+    __tablename__ = "connector_states"
+    __table_args__ = (Index("ix_connector_states_workspace_id", "workspace_id"),)
+
+    connector_id: Mapped[uuid.UUID] = mapped_column(PGUUID(as_uuid=True), primary_key=True)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(PGUUID(as_uuid=True))
+    provider: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool]
+    source_updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AgentSettings(Base):
+    """The owner's settings for the agent; a workspace without a row uses the defaults."""
+
+    __tablename__ = "agent_settings"
+    __table_args__ = (
+        CheckConstraint("minutes_per_reply >= 0 AND minutes_per_reply <= 120", name="minutes"),
+    )
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(PGUUID(as_uuid=True), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(server_default=text("true"))
+    greeting: Mapped[str | None] = mapped_column(String(500))
+    minutes_per_reply: Mapped[int] = mapped_column(Integer, server_default=text("2"))
+    # NULL: every channel.
+    channels: Mapped[list[str] | None] = mapped_column(ARRAY(String(20)))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class AgentConversation(Base):
+    """The agent's memory of one conversation: model history (pydantic-ai messages as JSON),
+    what it proposed and booked, which visitor messages it answered, and the turn lease that
+    keeps one turn at a time across replicas."""
+
+    __tablename__ = "agent_conversations"
+
+    conversation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    history: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    memory: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    answered_ids: Mapped[list[uuid.UUID]] = mapped_column(
+        ARRAY(PGUUID(as_uuid=True)), server_default=text("'{}'")
+    )
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

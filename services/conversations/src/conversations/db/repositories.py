@@ -101,6 +101,8 @@ class WorkspaceRepository:
         timezone: str,
         occurred_at: datetime,
         deleted: bool = False,
+        name: str | None = None,
+        tone: str | None = None,
     ) -> None:
         """Newest snapshot wins; a tombstone is final."""
         values = {
@@ -111,6 +113,7 @@ class WorkspaceRepository:
             "deleted": deleted,
             "source_updated_at": occurred_at,
         }
+        values |= {k: v for k, v in (("name", name), ("tone", tone)) if v is not None}
         stmt = insert(Workspace).values(**values)
         stmt = stmt.on_conflict_do_update(
             index_elements=[Workspace.id],
@@ -170,19 +173,6 @@ class ChannelAccountRepository:
         if lock:
             stmt = stmt.with_for_update()
         return await self.session.scalar(stmt)
-
-    async def all_encrypted(self, after: uuid.UUID | None, limit: int) -> list[ChannelAccount]:
-        """Accounts holding credentials, by id, locked: for re-encryption in batches."""
-        stmt = (
-            select(ChannelAccount)
-            .where(ChannelAccount.credentials_encrypted.is_not(None))
-            .order_by(ChannelAccount.id)
-            .limit(limit)
-            .with_for_update()
-        )
-        if after is not None:
-            stmt = stmt.where(ChannelAccount.id > after)
-        return list(await self.session.scalars(stmt))
 
     async def route(self, channel: str, external_account_id: str) -> uuid.UUID | None:
         found = await self.route_account(channel, external_account_id)

@@ -32,22 +32,31 @@ TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 MAX_TAGS = 20
 
 # Time saved, the one definition the API, the stats and the README share:
-# every message written by the agent (role "agent") saves the owner the time of reading the
-# visitor and writing that reply by hand, counted as AGENT_REPLY_SECONDS. A conversation's
-# `time_saved_seconds` is the sum over its agent messages; an owner may overwrite it (PATCH)
-# to correct it, and later agent messages add on top of the corrected value. Owner replies
-# and visitor messages save nothing. In stats a conversation's time saved counts on the day
-# (workspace timezone) it started.
-AGENT_REPLY_SECONDS = 120
+# every reply the agent sends before the conversation is handed off saves the owner the time
+# of reading the visitor and writing that reply by hand, counted at the owner's "minutes per
+# agent reply" setting (default DEFAULT_MINUTES_PER_AGENT_REPLY). The reply that announces a
+# handoff, and anything after one, saves nothing: a person is needed anyway. The agent adds
+# the seconds in the transaction that stores its reply (agent_reply_seconds); storing a
+# message adds nothing by itself (time_saved_by). A conversation's `time_saved_seconds` is
+# that sum; an owner may overwrite it (PATCH) to correct it, and later agent replies add on
+# top of the corrected value. Owner replies and visitor messages save nothing. In stats a
+# conversation's time saved counts on the day (workspace timezone) it started.
+DEFAULT_MINUTES_PER_AGENT_REPLY = 2
+AGENT_REPLY_SECONDS = DEFAULT_MINUTES_PER_AGENT_REPLY * 60
+
+
+def agent_reply_seconds(minutes_per_reply: int, *, handoff: bool, after_handoff: bool) -> int:
+    """Seconds one agent reply saves: the owner's minutes, unless a person is needed."""
+    if handoff or after_handoff:
+        return 0
+    return max(0, minutes_per_reply) * 60
 
 
 def time_saved_by(role: str) -> int:
-    """Seconds a new message of this role adds to its conversation's time saved.
-
-    The definition: an agent message saves the owner reading the visitor and writing that
-    reply by hand, counted as AGENT_REPLY_SECONDS; owner and visitor messages save nothing.
-    """
-    return AGENT_REPLY_SECONDS if role == "agent" else 0
+    """Seconds storing a message of this role adds by itself: none. Agent replies are
+    counted by the agent's turn (agent_reply_seconds), which knows the owner's setting and
+    whether the conversation was handed off."""
+    return 0
 
 
 # Provider delivery receipts only move forward; "failed" is final from any state.

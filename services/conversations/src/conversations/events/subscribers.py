@@ -1,27 +1,42 @@
 """Event consumers of the conversations service: thin (parse, claim inbox, call a use case)."""
 
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from conversations.db.models import inbox
 from conversations.db.uow import ConversationsUnitOfWork
 from conversations.delivery.service import Delivery
+from conversations.usecases.agent_projection import (
+    project_connector,
+    project_service,
+    remove_service,
+)
 from conversations.usecases.inbound import accept_inbound_message
 from conversations.usecases.projection import project_workspace, remove_workspace
 from shared.db.inbox import idempotent
 from shared.events import (
+    ConnectorActivatedV1,
+    ConnectorDeactivatedV1,
     Envelope,
     InboundMessageAcceptedV1,
+    MessageReceivedV1,
     MessageReplyRequestedV1,
     WorkspaceCreatedV1,
     WorkspaceDeletedV1,
+    WorkspaceServiceCreatedV1,
+    WorkspaceServiceDeletedV1,
+    WorkspaceServiceUpdatedV1,
     WorkspaceUpdatedV1,
 )
 from shared.runtime import Runtime
 
+if TYPE_CHECKING:
+    from conversations.agent.loop import AgentRunner
+
 CONSUMER = "conversations"
 
 
-def register(runtime: Runtime) -> None:
+def register(runtime: Runtime, agent: "AgentRunner | None" = None) -> None:
     """Subscribe this service's handlers on its own quorum queues."""
 
     def uow() -> ConversationsUnitOfWork:
@@ -37,6 +52,16 @@ def register(runtime: Runtime) -> None:
     bus.subscribe(WorkspaceCreatedV1, handler(project_workspace))
     bus.subscribe(WorkspaceUpdatedV1, handler(project_workspace))
     bus.subscribe(WorkspaceDeletedV1, handler(remove_workspace))
+    # What the agent knows of the workspace's services and calendar.
+    bus.subscribe(WorkspaceServiceCreatedV1, handler(project_service))
+    bus.subscribe(WorkspaceServiceUpdatedV1, handler(project_service))
+    bus.subscribe(WorkspaceServiceDeletedV1, handler(remove_service))
+    bus.subscribe(ConnectorActivatedV1, handler(project_connector))
+    bus.subscribe(ConnectorDeactivatedV1, handler(project_connector))
+    if agent is not None:
+        # Its own queue: the agent scales and fails apart from storing messages. No inbox
+        # claim: a redelivery finds its message answered (agent_conversations.answered_ids).
+        bus.subscribe(MessageReceivedV1, agent.on_message_received, consumer="agent")
 
 
 DELIVERY = "conversations-delivery"

@@ -11,7 +11,13 @@ async def project_workspace(uow: ConversationsUnitOfWork, envelope: Envelope) ->
     event = envelope.parsed()
     assert isinstance(event, WorkspaceCreatedV1 | WorkspaceUpdatedV1)
     await uow.workspaces.upsert(
-        event.workspace_id, event.owner_id, event.handle, event.timezone, envelope.occurred_at
+        event.workspace_id,
+        event.owner_id,
+        event.handle,
+        event.timezone,
+        envelope.occurred_at,
+        name=event.name,
+        tone=event.tone,
     )
 
 

@@ -1,0 +1,181 @@
+"""The agent's view of scheduling: the connectors service's active-connector API.
+
+Called service to service with a short-lived internal token for the workspace's owner, so
+connectors applies its own authorization (complete mediation): the agent can only ever
+reach the calendar of the conversation's workspace.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Protocol
+
+import httpx
+
+from shared.tokens import Principal, sign_internal_token
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    start: datetime
+    end: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventType:
+    id: str
+    name: str
+    duration_minutes: int | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Booked:
+    id: str
+    start: datetime
+    end: datetime | None = None
+
+
+class CalendarError(Exception):
+    """Base of what the calendar can answer besides a result."""
+
+
+class CalendarUnavailable(CalendarError):
+    """Down, slow or failing: nothing can be promised, a person takes over."""
+
+
+class NoActiveConnector(CalendarError):
+    """The workspace has no active connector (any more)."""
+
+
+class SlotTaken(CalendarError):
+    """The slot is no longer free."""
+
+
+class CalendarRejected(CalendarError):
+    """The calendar refused the request for another reason (readable message)."""
+
+
+class Calendar(Protocol):
+    async def event_types(self) -> list[EventType]: ...
+
+    async def availability(self, event_type: str, start: date, end: date) -> list[Slot]: ...
+
+    async def book(
+        self,
+        event_type: str,
+        start: datetime,
+        *,
+        name: str,
+        email: str | None,
+        phone: str | None,
+        idempotency_key: str,
+        conversation_id: uuid.UUID,
+    ) -> Booked: ...
+
+    async def cancel(self, booking_id: str) -> None: ...
+
+
+class ConnectorsCalendar:
+    """HTTP client of `/api/v1/connectors/active/*` for one workspace owner."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        base_url: str,
+        secret_key: str,
+        owner_id: uuid.UUID,
+        timeout_seconds: float,
+    ) -> None:
+        self.client = client
+        self.base = base_url.rstrip("/") + "/api/v1/connectors/active"
+        self.secret_key = secret_key
+        self.owner_id = owner_id
+        self.timeout = timeout_seconds
+
+    def _headers(self) -> dict[str, str]:
+        token = sign_internal_token(self.secret_key, "connectors", Principal(self.owner_id))
+        return {"Authorization": f"Bearer {token}"}
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = await self.client.request(
+                method, self.base + path, headers=self._headers(), timeout=self.timeout, **kwargs
+            )
+        except httpx.HTTPError as exc:
+            raise CalendarUnavailable(f"connectors unreachable: {type(exc).__name__}") from exc
+        if response.status_code < 400:
+            return response
+        detail = _detail(response)
+        if response.status_code == 404 and path in ("/event-types", "/availability"):
+            raise NoActiveConnector(detail)
+        if response.status_code == 409:
+            raise SlotTaken(detail)
+        if response.status_code in (422, 404, 400):
+            raise CalendarRejected(detail)
+        raise CalendarUnavailable(f"connectors answered {response.status_code}: {detail}")
+
+    async def event_types(self) -> list[EventType]:
+        body = (await self._call("GET", "/event-types")).json()
+        return [
+            EventType(
+                id=str(item["id"]),
+                name=item["name"],
+                duration_minutes=item.get("duration_minutes"),
+                description=item.get("description"),
+            )
+            for item in body.get("data", [])
+        ]
+
+    async def availability(self, event_type: str, start: date, end: date) -> list[Slot]:
+        params = {"event_type": event_type, "start": start.isoformat(), "end": end.isoformat()}
+        body = (await self._call("GET", "/availability", params=params)).json()
+        return [
+            Slot(
+                start=datetime.fromisoformat(item["start"]),
+                end=datetime.fromisoformat(item["end"]) if item.get("end") else None,
+            )
+            for item in body.get("data", [])
+        ]
+
+    async def book(
+        self,
+        event_type: str,
+        start: datetime,
+        *,
+        name: str,
+        email: str | None,
+        phone: str | None,
+        idempotency_key: str,
+        conversation_id: uuid.UUID,
+    ) -> Booked:
+        payload: dict[str, Any] = {
+            "event_type": event_type,
+            "start": start.isoformat(),
+            "name": name,
+            "idempotency_key": idempotency_key,
+            "conversation_id": str(conversation_id),
+        }
+        if email:
+            payload["email"] = email
+        if phone:
+            payload["phone"] = phone
+        body = (await self._call("POST", "/bookings", json=payload)).json()
+        return Booked(
+            id=str(body["id"]),
+            start=datetime.fromisoformat(body["start"]),
+            end=datetime.fromisoformat(body["end"]) if body.get("end") else None,
+        )
+
+    async def cancel(self, booking_id: str) -> None:
+        await self._call("DELETE", f"/bookings/{booking_id}", params={"reason": "visitor"})
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        detail = response.json().get("detail")
+    except ValueError:
+        detail = None
+    return str(detail or response.reason_phrase or response.status_code)[:300]

@@ -1,0 +1,107 @@
+"""An in-memory calendar with weekly hours: the evaluation's environment, whose end state
+(the bookings) is what a dialogue is scored on."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from conversations.agent.calendar import Booked, CalendarUnavailable, EventType, Slot, SlotTaken
+
+
+@dataclass
+class BookingRecord:
+    id: str
+    event_type: str
+    start: datetime
+    name: str
+    conversation_id: uuid.UUID
+    cancelled: bool = False
+
+
+@dataclass
+class MemoryCalendar:
+    timezone: str
+    durations: dict[str, int]  # event type -> minutes
+    open_days: tuple[int, ...] = (0, 1, 2, 3, 4)  # weekday numbers
+    opens: time = time(9, 0)
+    closes: time = time(17, 0)
+    step_minutes: int = 60
+    full_days: set[date] = field(default_factory=set)
+    down: bool = False
+    bookings: list[BookingRecord] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _keys: dict[str, BookingRecord] = field(default_factory=dict)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def active(self) -> list[BookingRecord]:
+        return [b for b in self.bookings if not b.cancelled]
+
+    def take(self, start: datetime) -> None:
+        """Someone else books this time (a slot taken mid-dialogue)."""
+        self.bookings.append(
+            BookingRecord(f"other-{next(self._ids)}", "*", start, "Someone else", uuid.uuid4())
+        )
+
+    def _busy(self, start: datetime) -> bool:
+        return any(b.start == start for b in self.active())
+
+    def _check(self, call: str) -> None:
+        self.calls.append(call)
+        if self.down:
+            raise CalendarUnavailable("calendar is down")
+
+    async def event_types(self) -> list[EventType]:
+        self._check("event_types")
+        return [EventType(id=k, name=k, duration_minutes=v) for k, v in self.durations.items()]
+
+    async def availability(self, event_type: str, start: date, end: date) -> list[Slot]:
+        self._check("availability")
+        minutes = self.durations.get(event_type, 60)
+        slots: list[Slot] = []
+        day = start
+        while day <= end:
+            if day.weekday() in self.open_days and day not in self.full_days:
+                at = datetime.combine(day, self.opens, self.zone)
+                last = datetime.combine(day, self.closes, self.zone) - timedelta(minutes=minutes)
+                while at <= last:
+                    if not self._busy(at):
+                        slots.append(Slot(start=at, end=at + timedelta(minutes=minutes)))
+                    at += timedelta(minutes=self.step_minutes)
+            day += timedelta(days=1)
+        return slots
+
+    async def book(
+        self,
+        event_type: str,
+        start: datetime,
+        *,
+        name: str,
+        email: str | None,
+        phone: str | None,
+        idempotency_key: str,
+        conversation_id: uuid.UUID,
+    ) -> Booked:
+        self._check("book")
+        if idempotency_key in self._keys:
+            record = self._keys[idempotency_key]
+            return Booked(id=record.id, start=record.start)
+        if self._busy(start):
+            raise SlotTaken("slot taken")
+        record = BookingRecord(f"bk-{next(self._ids)}", event_type, start, name, conversation_id)
+        self.bookings.append(record)
+        self._keys[idempotency_key] = record
+        return Booked(id=record.id, start=start)
+
+    async def cancel(self, booking_id: str) -> None:
+        self._check("cancel")
+        for b in self.bookings:
+            if b.id == booking_id:
+                b.cancelled = True

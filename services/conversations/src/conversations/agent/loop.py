@@ -1,0 +1,377 @@
+"""The agent as a consumer of `message.received`: one turn at a time per conversation.
+
+A turn: take the conversation's lease (a row in `agent_conversations`, so replicas take
+turns without holding a transaction), read what is unanswered, run the agent with no
+transaction open, then store the reply, memory and handoff in one transaction. A burst of
+visitor messages is answered once: each message waits `agent_burst_seconds`, and a turn
+answers every message still unanswered. A redelivered event finds its message answered and
+does nothing. Whatever fails, the visitor gets an answer or a person is called in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import httpx
+from pydantic_ai.models import Model
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+
+from conversations.agent.calendar import Calendar, CalendarError, ConnectorsCalendar
+from conversations.agent.core import TurnLimits, TurnOutcome, run_turn
+from conversations.agent.llm import model_from_settings
+from conversations.agent.replies import cap, say
+from conversations.agent.tools import (
+    AgentDeps,
+    ConversationView,
+    Memory,
+    Service,
+    WorkspaceView,
+)
+from conversations.db.agent import AgentRepository
+from conversations.db.models import Conversation
+from conversations.db.uow import ConversationsUnitOfWork
+from conversations.domain.rules import agent_reply_seconds
+from conversations.settings import Settings
+from conversations.usecases.messages import store_reply
+from shared.events import ConversationHandedOffV1, Envelope, MessageReceivedV1
+from shared.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+CalendarFactory = Callable[[uuid.UUID], Calendar]
+MAX_ROUNDS = 5  # turns one event may run back to back (messages that kept arriving)
+
+
+@dataclass
+class _Context:
+    conversation: ConversationView
+    workspace: WorkspaceView
+    services: list[Service]
+    provider: str | None
+    greeting: str | None
+    minutes_per_reply: int
+    history: list[Any]
+    memory: Memory
+    message_ids: list[uuid.UUID]
+    text: str
+
+
+class AgentRunner:
+    def __init__(
+        self,
+        runtime: Runtime,
+        settings: Settings,
+        *,
+        calendar_factory: CalendarFactory | None = None,
+        model: Model | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.settings = settings
+        self._http: httpx.AsyncClient | None = None
+        self.calendar_factory = calendar_factory or self._connectors_calendar
+        self.model = model if model is not None else model_from_settings(settings)
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.limits = TurnLimits(
+            requests=settings.agent_max_requests,
+            tool_calls=settings.agent_max_tool_calls,
+            total_tokens=settings.agent_max_tokens,
+            timeout_seconds=settings.agent_turn_timeout_seconds,
+        )
+        self.lease_seconds = settings.agent_turn_timeout_seconds + 15
+        self.burst_seconds = settings.agent_burst_seconds
+        self.enabled = settings.agent_enabled
+
+    def uow(self) -> ConversationsUnitOfWork:
+        return ConversationsUnitOfWork(self.runtime.sessionmaker)
+
+    def _connectors_calendar(self, owner_id: uuid.UUID) -> Calendar:
+        if self._http is None:
+            self._http = httpx.AsyncClient(follow_redirects=False)
+        return ConnectorsCalendar(
+            self._http,
+            self.settings.connectors_url,
+            self.settings.secret_key,
+            owner_id,
+            self.settings.connectors_timeout_seconds,
+        )
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    # -- the consumer ----------------------------------------------------------------------
+
+    async def on_message_received(self, envelope: Envelope) -> None:
+        event = envelope.parsed()
+        assert isinstance(event, MessageReceivedV1)
+        if not self.enabled:
+            return
+        if event.role == "owner":
+            # The owner answered in person: the agent steps back in this conversation.
+            async with self.uow() as uow:
+                await AgentRepository(uow.session).pause(event.conversation_id)
+                await uow.commit()
+            return
+        if event.role != "visitor":
+            return
+        waited = (datetime.now(UTC) - envelope.occurred_at).total_seconds()
+        pause = min(self.burst_seconds, self.burst_seconds - waited)
+        if pause > 0:
+            await asyncio.sleep(pause)
+        await self.answer(event.conversation_id)
+
+    async def answer(self, conversation_id: uuid.UUID) -> None:
+        """Answer what is unanswered in this conversation, taking turns with other replicas."""
+        for _ in range(MAX_ROUNDS):
+            if not await self._claim(conversation_id):
+                if not await self._wait_for_lease(conversation_id):
+                    return
+                continue
+            try:
+                await self._turn(conversation_id)
+            finally:
+                async with self.uow() as uow:
+                    await AgentRepository(uow.session).release_turn(conversation_id)
+                    await uow.commit()
+            # Released first, checked after: a message stored meanwhile is never missed.
+            if not await self._pending(conversation_id):
+                return
+
+    async def _claim(self, conversation_id: uuid.UUID) -> bool:
+        try:
+            async with self.uow() as uow:
+                claimed = await AgentRepository(uow.session).claim_turn(
+                    conversation_id, self.lease_seconds
+                )
+                await uow.commit()
+                return claimed
+        except IntegrityError:
+            return False  # the conversation is gone
+
+    async def _wait_for_lease(self, conversation_id: uuid.UUID) -> bool:
+        """Another turn runs: wait for it (it may answer our message too), bounded."""
+        deadline = time.monotonic() + self.lease_seconds
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+            async with self.uow() as uow:
+                state = await AgentRepository(uow.session).state(conversation_id)
+                if state is None:
+                    return False
+                if state.lease_until is None or state.lease_until < datetime.now(UTC):
+                    return True
+        return True
+
+    async def _pending(self, conversation_id: uuid.UUID) -> bool:
+        async with self.uow() as uow:
+            return bool(await AgentRepository(uow.session).unanswered(conversation_id))
+
+    # -- one turn --------------------------------------------------------------------------
+
+    async def _turn(self, conversation_id: uuid.UUID) -> None:
+        context = await self._read(conversation_id)
+        if context is None:
+            return
+        outcome = await self._think(context)
+        await self._write(context, outcome)
+
+    async def _read(self, conversation_id: uuid.UUID) -> _Context | None:
+        async with self.uow() as uow:
+            repo = AgentRepository(uow.session)
+            conversation = await uow.conversations.get_any(conversation_id)
+            if conversation is None:
+                return None
+            workspace = await uow.workspaces.get(conversation.workspace_id)
+            unanswered = await repo.unanswered(conversation_id)
+            if workspace is None or not unanswered:
+                return None
+            ids = [m.id for m in unanswered]
+            settings = await repo.settings(workspace.id)
+            allowed = settings.channels is None or conversation.channel in settings.channels
+            if not settings.enabled or not allowed or conversation.agent_paused:
+                # Not the agent's to answer; once it is again, it answers only what is new.
+                await repo.save_state(conversation_id, answered=ids)
+                await uow.commit()
+                return None
+            state = await repo.state(conversation_id)
+            services = [
+                Service(str(s.id), s.name, s.duration_minutes, s.description)
+                for s in await repo.services(workspace.id)
+            ]
+            return _Context(
+                conversation=ConversationView(
+                    conversation.id,
+                    conversation.workspace_id,
+                    conversation.channel,
+                    conversation.visitor_id,
+                    conversation.visitor_name,
+                    conversation.visitor_contact,
+                ),
+                workspace=WorkspaceView(
+                    workspace.id,
+                    workspace.owner_id,
+                    workspace.name or workspace.handle,
+                    workspace.tone or "friendly",
+                    _zone_name(workspace.timezone),
+                ),
+                services=services,
+                provider=await repo.active_provider(workspace.id),
+                greeting=settings.greeting,
+                minutes_per_reply=settings.minutes_per_reply,
+                history=list(state.history) if state else [],
+                memory=Memory.of(state.memory if state else None),
+                message_ids=ids,
+                text="\n".join(m.content for m in unanswered),
+            )
+
+    async def _think(self, context: _Context) -> TurnOutcome:
+        """No transaction is open here: the model and the calendar take their time."""
+        workspace = context.workspace
+        calendar = self.calendar_factory(workspace.owner_id)
+        services = context.services
+        lang = context.memory.lang or "en"
+        if context.provider is None:
+            reply = say(lang, "no_connector", name=workspace.name)
+            return _handoff_only(context, reply, "no active connector")
+        if context.provider != "builtin":
+            # An outside calendar offers its own event types, not the workspace's list.
+            try:
+                services = [
+                    Service(t.id, t.name, t.duration_minutes, t.description)
+                    for t in await calendar.event_types()
+                ]
+            except CalendarError as exc:
+                reply = say(lang, "trouble", name=workspace.name)
+                return _handoff_only(context, reply, f"calendar unavailable: {exc}"[:200])
+        deps = AgentDeps(
+            conversation=context.conversation,
+            workspace=workspace,
+            services=services,
+            calendar=calendar,
+            now=self.clock().astimezone(ZoneInfo(workspace.timezone)),
+            memory=context.memory,
+            greeting=context.greeting,
+        )
+        return await run_turn(
+            deps, context.text, context.history, model=self.model, limits=self.limits
+        )
+
+    async def _write(self, context: _Context, outcome: TurnOutcome) -> None:
+        try:
+            await self._store(context, outcome, reply=True)
+        except Exception as exc:
+            # The reply path refused (a channel rule, a closed window...): a person takes over.
+            log.warning(
+                "agent reply refused; handing off",
+                extra={"conversation_id": str(context.conversation.id), "error": str(exc)},
+            )
+            outcome.handoff_reason = f"reply not sent: {exc}"[:200]
+            await self._store(context, outcome, reply=False)
+
+    async def _store(self, context: _Context, outcome: TurnOutcome, *, reply: bool) -> None:
+        conversation_id = context.conversation.id
+        async with self.uow() as uow:
+            repo = AgentRepository(uow.session)
+            conversation = await uow.conversations.get(
+                context.workspace.id, conversation_id, lock=True
+            )
+            if conversation is None:
+                return
+            now = datetime.now(UTC)
+            took_over = conversation.agent_paused
+            values: dict[str, Any] = {}
+            if reply and (not took_over or outcome.booked or outcome.cancelled):
+                handing_off = outcome.handoff_reason is not None
+                await store_reply(
+                    uow,
+                    conversation,
+                    role="agent",
+                    content=cap(outcome.reply, conversation.channel),
+                    metadata={"agent": _summary(outcome, self.model)},
+                )
+                seconds = agent_reply_seconds(
+                    context.minutes_per_reply,
+                    handoff=handing_off,
+                    after_handoff=conversation.handed_off_at is not None,
+                )
+                values["agent_replies"] = Conversation.agent_replies + 1
+                values["time_saved_seconds"] = Conversation.time_saved_seconds + seconds
+            if outcome.booked:
+                values |= {"agent_booking": outcome.booked}
+                if outcome.handoff_reason is None:
+                    values |= {"status": "resolved", "resolved_by": "agent", "resolved_at": now}
+            elif outcome.cancelled and conversation.agent_booking:
+                values["agent_booking"] = {**outcome.cancelled, "cancelled_at": now.isoformat()}
+            if outcome.handoff_reason is not None and not took_over:
+                values |= {
+                    "status": "pending",
+                    "agent_paused": True,
+                    "handoff_reason": outcome.handoff_reason,
+                    "handed_off_at": now,
+                    "resolved_by": None,
+                    "resolved_at": None,
+                }
+                workspace = await uow.workspaces.get(context.workspace.id)
+                await uow.emit(
+                    ConversationHandedOffV1(
+                        conversation_id=conversation_id,
+                        workspace_id=conversation.workspace_id,
+                        channel=conversation.channel,  # type: ignore[arg-type]
+                        reason=outcome.handoff_reason,
+                        visitor_name=conversation.visitor_name,
+                        handed_off_at=now,
+                        owner_id=workspace.owner_id if workspace else None,
+                    )
+                )
+            if values:
+                await uow.session.execute(
+                    update(Conversation)
+                    .where(Conversation.id == conversation_id)
+                    .values(**values)
+                    .execution_options(synchronize_session=False)
+                )
+            await repo.save_state(
+                conversation_id,
+                answered=context.message_ids,
+                history=outcome.history,
+                memory=context.memory.dump(),
+            )
+            await uow.commit()
+
+
+def _handoff_only(context: _Context, reply: str, reason: str) -> TurnOutcome:
+    return TurnOutcome(
+        reply=reply,
+        history=context.history,
+        handoff_reason=reason,
+        booked=None,
+        cancelled=None,
+        failed=reason,
+    )
+
+
+def _summary(outcome: TurnOutcome, model: Model | None) -> dict[str, Any]:
+    return {
+        "model": getattr(model, "model_name", None) or "builtin",
+        "handoff": outcome.handoff_reason,
+        "booked": outcome.booked,
+        "failed": outcome.failed,
+    }
+
+
+def _zone_name(name: str) -> str:
+    try:
+        ZoneInfo(name)
+        return name
+    except (ZoneInfoNotFoundError, ValueError):
+        return "UTC"

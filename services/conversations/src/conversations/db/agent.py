@@ -1,0 +1,213 @@
+"""Queries of the agent's tables: its projections, the owner's settings, its per-conversation
+memory and turn lease."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conversations.db.models import (
+    AgentConversation,
+    AgentSettings,
+    ConnectorState,
+    Conversation,
+    Message,
+    WorkspaceService,
+)
+
+ANSWERED_KEPT = 200  # visitor message ids remembered as answered, per conversation
+RECENT_VISITOR_MESSAGES = 20  # how far back a turn looks for unanswered messages
+
+
+class AgentRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # -- projections -----------------------------------------------------------------------
+
+    async def upsert_service(self, values: dict[str, Any], deleted: bool = False) -> None:
+        """Newest snapshot wins; a deleted service stays deleted."""
+        stmt = insert(WorkspaceService).values(**values, deleted=deleted)
+        columns = [k for k in (*values, "deleted") if k != "id"]
+        await self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[WorkspaceService.id],
+                set_={k: stmt.excluded[k] for k in columns},
+                where=and_(
+                    WorkspaceService.deleted.is_(False),
+                    or_(
+                        stmt.excluded.deleted.is_(True),
+                        WorkspaceService.source_updated_at <= stmt.excluded.source_updated_at,
+                    ),
+                ),
+            )
+        )
+
+    async def services(self, workspace_id: uuid.UUID) -> list[WorkspaceService]:
+        rows = await self.session.scalars(
+            select(WorkspaceService)
+            .where(
+                WorkspaceService.workspace_id == workspace_id,
+                WorkspaceService.deleted.is_(False),
+                WorkspaceService.is_active.is_(True),
+            )
+            .order_by(WorkspaceService.position, WorkspaceService.name, WorkspaceService.id)
+        )
+        return list(rows)
+
+    async def upsert_connector(
+        self,
+        connector_id: uuid.UUID,
+        workspace_id: uuid.UUID,
+        provider: str,
+        active: bool,
+        occurred_at: datetime,
+    ) -> None:
+        values = {
+            "connector_id": connector_id,
+            "workspace_id": workspace_id,
+            "provider": provider,
+            "active": active,
+            "source_updated_at": occurred_at,
+        }
+        stmt = insert(ConnectorState).values(**values)
+        await self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[ConnectorState.connector_id],
+                set_={k: stmt.excluded[k] for k in values if k != "connector_id"},
+                where=ConnectorState.source_updated_at <= stmt.excluded.source_updated_at,
+            )
+        )
+
+    async def active_provider(self, workspace_id: uuid.UUID) -> str | None:
+        return await self.session.scalar(
+            select(ConnectorState.provider)
+            .where(ConnectorState.workspace_id == workspace_id, ConnectorState.active.is_(True))
+            .order_by(ConnectorState.source_updated_at.desc())
+            .limit(1)
+        )
+
+    # -- settings --------------------------------------------------------------------------
+
+    async def settings(self, workspace_id: uuid.UUID) -> AgentSettings:
+        found = await self.session.get(AgentSettings, workspace_id)
+        if found is not None:
+            return found
+        return AgentSettings(
+            workspace_id=workspace_id,
+            enabled=True,
+            greeting=None,
+            minutes_per_reply=2,
+            channels=None,
+        )
+
+    async def save_settings(self, workspace_id: uuid.UUID, values: dict[str, Any]) -> AgentSettings:
+        stmt = insert(AgentSettings).values(workspace_id=workspace_id, **values)
+        if values:
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[AgentSettings.workspace_id],
+                set_={**{k: stmt.excluded[k] for k in values}, "updated_at": func.now()},
+            )
+        else:
+            stmt = stmt.on_conflict_do_nothing()
+        await self.session.execute(stmt)
+        await self.session.flush()
+        row = await self.session.get(AgentSettings, workspace_id, populate_existing=True)
+        assert row is not None
+        return row
+
+    # -- turns -----------------------------------------------------------------------------
+
+    async def claim_turn(self, conversation_id: uuid.UUID, lease_seconds: float) -> bool:
+        """Take the conversation's turn lease; False while another turn holds it."""
+        await self.session.execute(
+            insert(AgentConversation)
+            .values(conversation_id=conversation_id)
+            .on_conflict_do_nothing()
+        )
+        claimed = await self.session.scalar(
+            update(AgentConversation)
+            .where(
+                AgentConversation.conversation_id == conversation_id,
+                or_(
+                    AgentConversation.lease_until.is_(None),
+                    AgentConversation.lease_until < func.now(),
+                ),
+            )
+            .values(lease_until=func.now() + text(f"interval '{float(lease_seconds)} seconds'"))
+            .returning(AgentConversation.conversation_id)
+        )
+        return claimed is not None
+
+    async def release_turn(self, conversation_id: uuid.UUID) -> None:
+        await self.session.execute(
+            update(AgentConversation)
+            .where(AgentConversation.conversation_id == conversation_id)
+            .values(lease_until=None)
+        )
+
+    async def state(self, conversation_id: uuid.UUID) -> AgentConversation | None:
+        return await self.session.get(AgentConversation, conversation_id)
+
+    async def unanswered(self, conversation_id: uuid.UUID) -> list[Message]:
+        """Recent visitor messages no turn has answered yet, oldest first."""
+        answered = select(func.unnest(AgentConversation.answered_ids)).where(
+            AgentConversation.conversation_id == conversation_id
+        )
+        recent = (
+            select(Message)
+            .where(Message.conversation_id == conversation_id, Message.role == "visitor")
+            .order_by(Message.sent_at.desc(), Message.id.desc())
+            .limit(RECENT_VISITOR_MESSAGES)
+            .subquery()
+        )
+        rows = await self.session.execute(
+            select(recent)
+            .where(recent.c.id.not_in(answered))
+            .order_by(recent.c.sent_at, recent.c.id)
+        )
+        return [Message(**dict(row._mapping)) for row in rows]  # detached copies, read-only
+
+    async def save_state(
+        self,
+        conversation_id: uuid.UUID,
+        *,
+        answered: list[uuid.UUID],
+        history: list[Any] | None = None,
+        memory: dict[str, Any] | None = None,
+    ) -> None:
+        """Record answered messages (and the new history and memory). Read-modify-write is
+        safe here: only the holder of the turn lease writes."""
+        state = await self.state(conversation_id)
+        kept = list(state.answered_ids) if state is not None else []
+        kept = (kept + [i for i in answered if i not in kept])[-ANSWERED_KEPT:]
+        values: dict[str, Any] = {"answered_ids": kept, "updated_at": func.now()}
+        if history is not None:
+            values["history"] = history
+        if memory is not None:
+            values["memory"] = memory
+        await self.session.execute(
+            update(AgentConversation)
+            .where(AgentConversation.conversation_id == conversation_id)
+            .values(**values)
+        )
+
+    async def reset_memory(self, conversation_id: uuid.UUID) -> None:
+        """The owner hands back: the agent starts without its doubts (misunderstandings)."""
+        await self.session.execute(
+            update(AgentConversation)
+            .where(AgentConversation.conversation_id == conversation_id)
+            .values(
+                memory=AgentConversation.memory.op("||")(text("'{\"misunderstood\": 0}'::jsonb"))
+            )
+        )
+
+    async def pause(self, conversation_id: uuid.UUID) -> None:
+        await self.session.execute(
+            update(Conversation).where(Conversation.id == conversation_id).values(agent_paused=True)
+        )
