@@ -29,6 +29,7 @@ class MergedAsyncAPI:
         self.forwarder = forwarder
         self.ttl = ttl
         self._cached: tuple[float, dict[str, Any]] | None = None
+        self._own: dict[str, Any] | None = None
         self._lock = asyncio.Lock()
 
     async def document(self) -> dict[str, Any]:
@@ -43,7 +44,9 @@ class MergedAsyncAPI:
     async def _build(self) -> dict[str, Any]:
         services = list(self.forwarder.targets)
         results = await asyncio.gather(*(self._fetch(s) for s in services), return_exceptions=True)
-        documents: dict[str, dict[str, Any]] = {"gateway": service_document(self.bus)}
+        if self._own is None:
+            self._own = service_document(self.bus)
+        documents: dict[str, dict[str, Any]] = {"gateway": self._own}
         missing = []
         for service, result in zip(services, results, strict=True):
             if isinstance(result, BaseException):
@@ -56,7 +59,8 @@ class MergedAsyncAPI:
     async def _fetch(self, service: str) -> dict[str, Any]:
         url = f"{self.forwarder.targets[service]}/api/v1/asyncapi.json"
         headers = {"authorization": f"Bearer {self.forwarder.token(service, ANONYMOUS)}"}
-        response = await self.forwarder.client.get(url, headers=headers, timeout=3.0)
+        # A service builds its document on the first request, which is slow on a busy host.
+        response = await self.forwarder.client.get(url, headers=headers, timeout=10.0)
         response.raise_for_status()
         result: dict[str, Any] = response.json()
         return result
