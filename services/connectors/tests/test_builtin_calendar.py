@@ -587,3 +587,30 @@ async def test_a_service_published_before_the_calendar_exists_is_offered_once_it
     await create_active(client, me.headers, builtin_config())
     types = (await client.get(f"{ACTIVE}/event-types", headers=me.headers)).json()
     assert [t["id"] for t in types["data"]] == [str(sid)]
+
+
+async def test_dates_at_the_edges_of_the_calendar_are_answered_not_500(
+    client, owner, publish, query
+) -> None:
+    cal = await calendar(client, owner, publish, query)
+    event_type = str(cal.services["Massage"])
+    for start, end, status in (
+        ("1970-01-01", "1970-01-31", 200),
+        ("2999-12-01", "2999-12-31", 200),
+        ("0001-01-01", "0001-01-02", 422),
+        ("9999-12-30", "9999-12-31", 422),
+    ):
+        response = await client.get(
+            f"{ACTIVE}/availability",
+            params={"event_type": event_type, "start": start, "end": end},
+            headers=cal.headers,
+        )
+        assert response.status_code == status, (start, response.text)
+        if status == 200:
+            assert response.json()["data"] == []
+    for start in ("0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00"):
+        assert (await book(client, cal, start)).status_code == 422
+    listed = await client.get(
+        f"{ACTIVE}/bookings", params={"day": "9999-12-31"}, headers=cal.headers
+    )
+    assert listed.status_code == 422

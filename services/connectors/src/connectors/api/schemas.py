@@ -2,9 +2,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from connectors.domain.config import ConnectorConfig, Provider
 from connectors.usecases.connectors import ConnectorView
@@ -101,10 +109,17 @@ class AvailabilityRead(BaseModel):
     count: int
 
 
+# Dates and times are refused outside these years: beyond them only date arithmetic
+# overflows, and no booking is meant.
+EARLIEST = date(1970, 1, 1)
+LATEST = date(2999, 12, 31)
+Day = Annotated[date, Field(ge=EARLIEST, le=LATEST)]
+
+
 class AvailabilityQuery(BaseModel):
     event_type: str = Field(min_length=1, max_length=300)
-    start: date
-    end: date
+    start: Day
+    end: Day
 
     @model_validator(mode="after")
     def _range(self) -> AvailabilityQuery:
@@ -134,6 +149,13 @@ class BookingCreate(BaseModel):
     )
     conversation_id: uuid.UUID | None = None
 
+    @field_validator("start")
+    @classmethod
+    def _plausible(cls, value: datetime) -> datetime:
+        if not EARLIEST.year <= value.year <= LATEST.year:
+            raise ValueError(f"start must fall within {EARLIEST.year}-{LATEST.year}")
+        return value
+
 
 class BookingRead(BaseModel):
     id: str
@@ -155,7 +177,7 @@ class BookingRead(BaseModel):
 
 class BookingListQuery(BaseModel):
     upcoming: bool = Field(default=False, description="Only bookings that start from now on")
-    day: date | None = Field(default=None, description="A day in the workspace's timezone")
+    day: Day | None = Field(default=None, description="A day in the workspace's timezone")
     event_type: str | None = Field(
         default=None,
         min_length=1,

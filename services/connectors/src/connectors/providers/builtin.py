@@ -113,12 +113,21 @@ class BuiltinProvider:
         self, event_type: str, start: date, end: date, timezone: str
     ) -> list[Slot]:
         zone = ZoneInfo(timezone)
-        # Held time reaching into the asked days, with a day's margin for buffers and zones.
-        window_start = datetime.combine(start - timedelta(days=1), datetime.min.time(), zone)
-        window_end = datetime.combine(end + timedelta(days=2), datetime.min.time(), zone)
+        # Only days between yesterday and the horizon can hold a slot; clamping to them also
+        # keeps the date arithmetic below far from the calendar's ends.
+        today = self.clock().astimezone(zone).date()
+        start = max(start, today - timedelta(days=1))
+        end = min(end, today + timedelta(days=self.config.max_days_ahead))
         async with self.uow_factory() as uow:
             service = await self._service(uow, event_type)
-            held = await uow.bookings.held(self.scope.workspace_id, window_start, window_end)
+            if start > end:
+                return []
+            # Held time reaching into the asked days, with a day's margin for buffers.
+            held = await uow.bookings.held(
+                self.scope.workspace_id,
+                datetime.combine(start - timedelta(days=1), datetime.min.time(), zone),
+                datetime.combine(end + timedelta(days=2), datetime.min.time(), zone),
+            )
         slots = calendar.free_slots(
             self.config,
             zone=zone,
@@ -144,6 +153,10 @@ class BuiltinProvider:
                 )
             except calendar.SlotNotOffered as exc:
                 raise SlotNotBookable(str(exc)) from None
+            # A time already taken is answered without inserting: an insert would wait on
+            # every racer still in flight before failing. The constraint decides the rest.
+            if await uow.bookings.held(scope.workspace_id, slot.held.start, slot.held.end):
+                raise SlotTaken()
             row_id = uuid.uuid4()
             row = BookingRow(
                 id=row_id,
