@@ -291,3 +291,27 @@ def test_data_lives_in_named_volumes(compose):
         mounts = compose["services"][name].get("volumes", [])
         sources = [m.split(":")[0] for m in mounts if m.split(":")[1] == path]
         assert sources and sources[0] in volumes, f"{name}: {mounts}"
+
+
+def test_tracing_profile_adds_jaeger_that_nothing_depends_on(compose):
+    jaeger = compose["services"]["jaeger"]
+    assert jaeger["profiles"] == ["tracing"]
+    assert jaeger["image"].startswith("jaegertracing/all-in-one:")
+    assert jaeger["environment"]["COLLECTOR_OTLP_ENABLED"] == "true"
+    assert published(jaeger["ports"]) == [("127.0.0.1", "16686")]
+    for name, svc in compose["services"].items():
+        # A dependency on a profiled service breaks `docker compose up` without the profile.
+        assert "jaeger" not in svc.get("depends_on", {}), name
+
+
+def test_services_export_traces_only_when_an_endpoint_is_given():
+    quiet = d.load_compose()
+    traced = d.load_compose({"TRACES_OTLP_ENDPOINT": "http://jaeger:4318"})
+    for name in d.APP_SERVICES:
+        assert not d.as_env_dict(quiet["services"][name]["environment"])[
+            "OTEL_EXPORTER_OTLP_ENDPOINT"
+        ], name
+        env = d.as_env_dict(traced["services"][name]["environment"])
+        assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://jaeger:4318", name
+        # Each service is named after itself in the traces (OTEL_SERVICE_NAME unset).
+        assert "OTEL_SERVICE_NAME" not in env, name
