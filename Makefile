@@ -9,7 +9,7 @@ endif
 PY := .venv/bin/python
 UV_VERSION := 0.13.9
 
-.PHONY: help install run check migrate test test-fast lint format seed bench servers clean
+.PHONY: help install run check migrate test test-fast lint format seed bench servers clean agent-eval
 
 help:
 	@echo "make run      set up and start the four services (gateway on :8000)"
@@ -19,6 +19,7 @@ help:
 	@echo "make migrate  apply every service's migrations"
 	@echo "make seed     load demo data through the API"
 	@echo "make bench    run the benchmarks (writes bench/results.json)"
+	@echo "make agent-eval  scripted booking dialogues against AGENT_MODEL, K runs (pass^1, pass^K)"
 	@echo "make up/down  the same system in Docker Compose"
 
 .tools/bin/uv:
@@ -63,6 +64,10 @@ seed: install check migrate
 
 bench: install servers migrate
 	$(PY) bench/run.py
+
+K ?= 4
+agent-eval: install
+	$(PY) -m conversations.agent.evaluation --k $(K)
 
 clean:
 	rm -rf .venv .tools .pytest_cache .ruff_cache .mypy_cache

@@ -438,7 +438,8 @@ def parse_time(text: str) -> time | None:
     if m:
         return _clock(int(m.group(1)), 0, _meridiem(folded, m.end()))
     m = re.search(
-        r"\b(?:at|a las|a la|las|as|por volta das|around|about)\s+(\d{1,2})\b"
+        r"\b(?:at|a las|a la|las|as|por volta das|around|about|make it|how about|what about|"
+        r"better|mejor|melhor|instead)\s+(?:at\s+|a las\s+|as\s+)?(\d{1,2})\b"
         r"(?!\s*(?:/|de\s|of\s))",
         folded,
     )

@@ -153,7 +153,9 @@ async def find_free_slots(
         raise ModelRetry("Unknown service_id: call list_services and use one of its ids")
     today = deps.now.date()
     first = _day(day, today) if day else today
-    last = _day(end_day, today) if end_day else first + timedelta(days=SEARCH_DAYS - 1)
+    # A day the visitor named is searched alone; otherwise the coming week.
+    default_last = first if day else first + timedelta(days=SEARCH_DAYS - 1)
+    last = _day(end_day, today) if end_day else default_last
     if first < today:
         first = today
     last = max(first, min(last, first + timedelta(days=30)))

@@ -1,0 +1,101 @@
+"""Run scripted dialogues against a brain and score the end state, as τ²-bench does: the
+calendar's bookings and the handoff must match, and the replies must say what they must
+(reward = product of the checks). pass^k: the chance that k runs of a dialogue all pass."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from math import comb
+from zoneinfo import ZoneInfo
+
+from pydantic_ai.models import Model
+
+from conversations.agent.core import TurnLimits, run_turn
+from conversations.agent.evaluation.calendar import MemoryCalendar
+from conversations.agent.evaluation.scenarios import Scenario, Turn
+from conversations.agent.replies import CHANNEL_LIMITS
+from conversations.agent.tools import AgentDeps, ConversationView, Memory, Service, WorkspaceView
+
+
+@dataclass
+class Result:
+    scenario: str
+    passed: bool
+    problems: list[str] = field(default_factory=list)
+    transcript: list[str] = field(default_factory=list)
+
+
+def _local(value: str, zone: ZoneInfo) -> datetime:
+    return datetime.strptime(value, "%Y-%m-%d %H:%M").replace(tzinfo=zone)
+
+
+async def run_scenario(
+    scenario: Scenario, model: Model | None = None, limits: TurnLimits | None = None
+) -> Result:
+    zone = ZoneInfo(scenario.timezone)
+    services = [
+        Service(f"svc-{i}", name, minutes) for i, (name, minutes) in enumerate(scenario.services)
+    ]
+    calendar = MemoryCalendar(
+        scenario.timezone,
+        {s.id: s.duration_minutes or 60 for s in services},
+        full_days={date.fromisoformat(d) for d in scenario.full_days},
+    )
+    workspace = WorkspaceView(
+        uuid.uuid4(), uuid.uuid4(), "Acme Salon", scenario.tone, scenario.timezone
+    )
+    conversation = ConversationView(
+        uuid.uuid4(), workspace.id, scenario.channel, "34600000000", "Ana", None
+    )
+    memory = Memory()
+    history: list[object] = []
+    now = _local(scenario.now, zone)
+    result = Result(scenario.name, passed=False)
+    handoff: str | None = None
+    replies: list[str] = []
+    for raw in scenario.turns:
+        turn = raw if isinstance(raw, Turn) else Turn(raw)
+        if turn.take:
+            calendar.take(_local(turn.take, zone))
+        if turn.calendar_down:
+            calendar.down = True
+        result.transcript.append(f"visitor: {turn.say}")
+        deps = AgentDeps(conversation, workspace, services, calendar, now, memory)
+        outcome = await run_turn(
+            deps, turn.say, history, model=model, limits=limits or TurnLimits()
+        )
+        history = outcome.history
+        replies.append(outcome.reply)
+        result.transcript.append(f"agent: {outcome.reply}")
+        if len(outcome.reply) > CHANNEL_LIMITS.get(scenario.channel, 1000):
+            result.problems.append(f"reply longer than {scenario.channel} allows")
+        if outcome.handoff_reason:
+            handoff = outcome.handoff_reason
+            break  # the agent is silent after a handoff
+    names = {s.id: s.name for s in services}
+    got = sorted(
+        (names.get(b.event_type, b.event_type), b.start.astimezone(zone).strftime("%Y-%m-%d %H:%M"))
+        for b in calendar.active()
+        if not b.id.startswith("other-")
+    )
+    if got != sorted(scenario.bookings):
+        result.problems.append(f"bookings {got} != expected {sorted(scenario.bookings)}")
+    if scenario.handoff is None and handoff is not None:
+        result.problems.append(f"unexpected handoff: {handoff}")
+    if scenario.handoff is not None and (handoff is None or scenario.handoff not in handoff):
+        result.problems.append(f"handoff {handoff!r} does not mention {scenario.handoff!r}")
+    said = "\n".join(replies)
+    for words in scenario.communicate:
+        if words.lower() not in said.lower():
+            result.problems.append(f"never said {words!r}")
+    result.passed = not result.problems
+    return result
+
+
+def pass_hat_k(successes: list[int], trials: int, k: int) -> float:
+    """Mean over dialogues of C(c, k) / C(n, k): the chance k fresh runs all pass."""
+    if not successes or k > trials:
+        return 0.0
+    return sum(comb(c, k) / comb(trials, k) for c in successes) / len(successes)

@@ -1,0 +1,20 @@
+"""Every scripted dialogue passes with the built-in agent: the end state (bookings, handoff)
+and what was said, as the evaluation harness scores them."""
+
+import pytest
+
+from conversations.agent.evaluation.runner import pass_hat_k, run_scenario
+from conversations.agent.evaluation.scenarios import SCENARIOS
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
+async def test_builtin_agent_passes_the_dialogue(scenario) -> None:
+    result = await run_scenario(scenario)
+    assert result.passed, "\n".join([*result.problems, "--", *result.transcript])
+
+
+def test_pass_hat_k_is_the_chance_that_k_runs_all_pass() -> None:
+    # One dialogue passing 2 of 4 runs: pass^1 = 0.5, pass^2 = C(2,2)/C(4,2) = 1/6.
+    assert pass_hat_k([2], 4, 1) == 0.5
+    assert pass_hat_k([2], 4, 2) == pytest.approx(1 / 6)
+    assert pass_hat_k([4, 0], 4, 4) == 0.5
