@@ -443,6 +443,18 @@ async def test_a_repeated_idempotency_key_answers_200_with_the_same_booking(
     assert rows[0][0] == 1
 
 
+async def test_concurrent_requests_with_one_idempotency_key_all_get_the_one_booking(
+    client, owner, publish, query
+) -> None:
+    cal = await calendar(client, owner, publish, query)
+    start = cal.at(cal.day(), "15:00")
+    answers = await asyncio.gather(
+        *(book(client, cal, start, idempotency_key="agent-turn-race-1") for _ in range(10))
+    )
+    assert sorted(a.status_code for a in answers) == [200] * 9 + [201]
+    assert len({a.json()["id"] for a in answers}) == 1
+
+
 async def test_cancel_frees_the_time_and_the_slot_can_be_booked_again(
     client, owner, publish, query, events
 ) -> None:

@@ -39,6 +39,7 @@ from shared.events import BookingCancelledV1, BookingCreatedV1
 
 NAME = "builtin"
 OVERLAP = "ex_bookings_builtin_no_overlap"
+KEY = "ix_bookings_connector_idempotency_key"
 
 
 def now_utc() -> datetime:
@@ -140,6 +141,7 @@ class BuiltinProvider:
         return [Slot(start=c.start.astimezone(zone), end=c.end.astimezone(zone)) for c in slots]
 
     async def create_booking(self, request: BookingRequest) -> Booking:
+        """Book, or raise SlotTaken when the time (buffers included) is held already."""
         scope = self.scope
         async with self.uow_factory() as uow:
             service = await self._service(uow, request.event_type)
@@ -182,11 +184,12 @@ class BuiltinProvider:
             try:
                 await uow.session.flush()
             except IntegrityError as exc:
-                if OVERLAP in str(exc.orig):
+                if OVERLAP in str(exc.orig) or KEY in str(exc.orig):
+                    # Taken, or taken by a request with this very key: the caller tells
+                    # a conflict from a replay by looking the key up.
                     raise SlotTaken() from None
-                same_key = exc
+                raise
             else:
-                same_key = None
                 await uow.emit(
                     BookingCreatedV1(
                         workspace_id=scope.workspace_id,
@@ -205,12 +208,6 @@ class BuiltinProvider:
                 )
                 await uow.commit()
                 return booking_of(row)
-        # The same idempotency key raced us and won: answer with its booking.
-        async with self.uow_factory() as uow:
-            existing = await uow.bookings.by_key(scope.connector_id, request.idempotency_key)
-            if existing is None:
-                raise same_key
-            return booking_of(existing)
 
     async def cancel_booking(self, booking_id: str, reason: str | None) -> None:
         scope = self.scope

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from connectors.db.models import Booking as BookingRow
 from connectors.db.repositories import BookingFilter
 from connectors.domain.config import AnyConfig
-from connectors.domain.errors import BookingNotFound, ProviderNotFound
+from connectors.domain.errors import BookingNotFound, ProviderNotFound, SlotTaken
 from connectors.domain.scheduling import (
     Booking,
     BookingRequest,
@@ -122,18 +122,29 @@ async def create_booking(
 
     local_start = start.astimezone(ZoneInfo(ctx.timezone))
     provider = ctx.client(providers)
-    booking = await provider.create_booking(
-        BookingRequest(
-            event_type=event_type,
-            start=local_start,
-            visitor=visitor,
-            timezone=ctx.timezone,
-            idempotency_key=key,
-            staff_id=staff_id,
-            notes=notes,
-            conversation_id=conversation_id,
+    try:
+        booking = await provider.create_booking(
+            BookingRequest(
+                event_type=event_type,
+                start=local_start,
+                visitor=visitor,
+                timezone=ctx.timezone,
+                idempotency_key=key,
+                staff_id=staff_id,
+                notes=notes,
+                conversation_id=conversation_id,
+            )
         )
-    )
+    except SlotTaken:
+        # A request with the same key may have won this very slot a moment ago: that is a
+        # replay of it, not a conflict.
+        if not idempotency_key:
+            raise
+        async with uow_factory() as uow:
+            existing = await uow.bookings.by_key(ctx.connector_id, key)
+        if existing is None:
+            raise
+        return BookingOutcome(_from_row(existing), ctx.connector_id, ctx.provider, key, True)
     if provider.keeps_bookings:  # stored and announced by the provider in its transaction
         return BookingOutcome(booking, ctx.connector_id, ctx.provider, key, False)
     # Two requests with one key may both reach this point; the loser of the insert race
