@@ -49,7 +49,8 @@ class Pagination(BaseModel):
 # Dependencies that do no I/O are still `async def`: FastAPI runs a plain `def` dependency in
 # a worker thread, a thread hop on every request for what is a field read.
 async def pagination(
-    skip: Annotated[int, Query(ge=0, description="Rows to skip")] = 0,
+    # Bounded: Postgres refuses an OFFSET past a bigint, which would be a 500.
+    skip: Annotated[int, Query(ge=0, le=1_000_000_000, description="Rows to skip")] = 0,
     limit: Annotated[int, Query(ge=1, le=500, description="Rows to return (max 500)")] = 100,
 ) -> Pagination:
     return Pagination(skip=skip, limit=limit)
