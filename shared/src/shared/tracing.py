@@ -3,8 +3,8 @@
 The gateway starts a trace (or continues the caller's), forwards it to the service, the
 service stores it in the envelope of every event it emits, the bus sends it as a message
 header, and the consumer continues it. Every log line carries `trace_id`, so one id follows
-a webhook all the way to the stored message. Spans are not exported: a collector can be added
-later without changing what travels.
+a webhook all the way to the stored message. With tracing on (`shared.telemetry`), the
+values held here are those of real OpenTelemetry spans; off, a hop only gets a fresh span id.
 """
 
 from __future__ import annotations
