@@ -11,13 +11,13 @@ import asyncio
 import logging
 import sys
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from connectors.db.models import Connector
 from connectors.settings import Settings
 from shared.crypto import Vault
 from shared.db import make_engine, make_sessionmaker
+from shared.db.reencrypt import reencrypt_column
 
 log = logging.getLogger("connectors.reencrypt")
 
@@ -26,20 +26,9 @@ async def reencrypt_all(
     sessionmaker: async_sessionmaker[AsyncSession], vault: Vault, batch_size: int = 100
 ) -> int:
     """Rewrite every row under the newest key; returns how many rows were rewritten."""
-    done = 0
-    last_id = None
-    while True:
-        async with sessionmaker() as session, session.begin():
-            stmt = select(Connector).order_by(Connector.id).limit(batch_size).with_for_update()
-            if last_id is not None:
-                stmt = stmt.where(Connector.id > last_id)
-            rows = list((await session.execute(stmt)).scalars())
-            if not rows:
-                return done
-            for row in rows:
-                row.config_encrypted = vault.rotate(row.config_encrypted)
-            done += len(rows)
-            last_id = rows[-1].id
+    return await reencrypt_column(
+        sessionmaker, vault, Connector.id, Connector.config_encrypted, batch_size
+    )
 
 
 async def main_async(settings: Settings) -> int:

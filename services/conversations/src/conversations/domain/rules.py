@@ -59,7 +59,9 @@ def time_saved_by(role: str) -> int:
     return 0
 
 
-# Provider delivery receipts only move forward; "failed" is final from any state.
+# Provider delivery receipts only move forward; "failed" is final from any state. States
+# before the provider's first receipt (pending, sending, unknown) rank below "sent": a receipt
+# for a reply whose outcome was unknown proves it went out.
 _DELIVERY_RANK = {"sent": 1, "delivered": 2, "read": 3, "failed": 4}
 DELIVERY_STATES: tuple[str, ...] = tuple(_DELIVERY_RANK)
 
