@@ -159,16 +159,19 @@ def test_messenger_messages_are_routed_by_page_id() -> None:
             "timestamp": 1458692752478,
             "message": {"mid": "m_1", "text": "hello, world!"},
         },
-        {  # a delivery receipt: not a visitor message
+        {  # a delivery receipt: not a visitor message, a receipt of our sends
             "sender": {"id": "PSID"},
             "recipient": {"id": "PAGE_ID"},
             "delivery": {"mids": ["m_0"], "watermark": 1458668856253},
         },
     )
-    [item] = meta.parse_messaging(payload, "messenger")
+    item, receipt = meta.parse_messaging(payload, "messenger")
     assert (item.channel, item.account_id, item.visitor_id) == ("messenger", "PAGE_ID", "PSID")
-    assert (item.external_id, item.content) == ("m_1", "hello, world!")
+    assert (item.kind, item.external_id, item.content) == ("message", "m_1", "hello, world!")
     assert item.sent_at == datetime(2016, 3, 23, 0, 25, 52, 478000, tzinfo=UTC)
+    assert (receipt.kind, receipt.status, receipt.visitor_id) == ("status", "delivered", "PSID")
+    assert receipt.metadata == {"watermark": 1458668856253, "mids": ["m_0"]}
+    assert receipt.sent_at == datetime(2016, 3, 22, 17, 47, 36, 253000, tzinfo=UTC)
 
 
 def test_instagram_echoes_are_skipped_and_attachments_described() -> None:

@@ -130,13 +130,8 @@ _meta_routes("messenger", lambda payload: meta.parse_messaging(payload, "messeng
 _meta_routes("instagram", lambda payload: meta.parse_messaging(payload, "instagram"))
 
 
-@router.post(
-    "/twilio/sms",
-    response_class=Response,
-    responses={200: {"content": {"text/xml": {}}, "description": "Empty TwiML"}},
-)
-async def receive_twilio_sms(request: Request) -> Response:
-    """Twilio's inbound SMS (form-encoded, `X-Twilio-Signature`); answers empty TwiML.
+async def _signed_twilio_form(request: Request) -> list[tuple[str, str]]:
+    """The form parameters of a request Twilio signed; 401/403 otherwise.
 
     The signed URL is rebuilt from PUBLIC_BASE_URL (the address Twilio calls), since behind
     proxies the URL this process sees is not the one Twilio signed.
@@ -156,12 +151,37 @@ async def receive_twilio_sms(request: Request) -> Response:
         _refuse(Verdict.MISSING if not header else Verdict.INVALID)
         raise HTTPException(400, "Body is not form-encoded")
     _refuse(twilio.signature_verdict(settings.twilio_auth_token, url, params, header))
+    return params
+
+
+@router.post(
+    "/twilio/sms",
+    response_class=Response,
+    responses={200: {"content": {"text/xml": {}}, "description": "Empty TwiML"}},
+)
+async def receive_twilio_sms(request: Request) -> Response:
+    """Twilio's inbound SMS (form-encoded, `X-Twilio-Signature`); answers empty TwiML."""
+    params = await _signed_twilio_form(request)
     try:
         item = twilio.parse_sms(params, datetime.now(UTC))
     except MalformedPayload as exc:
         raise HTTPException(400, str(exc)) from exc
     await _hand_over(request, [item])
     return Response(twilio.EMPTY_TWIML, media_type="text/xml")
+
+
+@router.post("/twilio/status", status_code=204, response_class=Response)
+async def receive_twilio_status(request: Request) -> Response:
+    """Twilio's StatusCallback for the replies we send (each send names this URL):
+    `MessageSid`, `MessageStatus`, `ErrorCode`; signed like inbound SMS. 204 once on the bus.
+    """
+    params = await _signed_twilio_form(request)
+    try:
+        item = twilio.parse_status(params, datetime.now(UTC))
+    except MalformedPayload as exc:
+        raise HTTPException(400, str(exc)) from exc
+    await _hand_over(request, [item])
+    return Response(status_code=204)
 
 
 @router.post("/inbound/{channel}")

@@ -8,7 +8,10 @@
 - Messenger (`object="page"`) and Instagram (`object="instagram"`): `entry[].id` is the page or
   Instagram account id (routing) and `entry[].messaging[]` holds `{sender, recipient,
   timestamp (ms), message: {mid, text, attachments, is_echo}}`. Echoes of the business's own
-  sends and non-message events (delivery, read, reactions) are skipped.
+  sends and other events (reactions...) are skipped. `delivery: {watermark, mids}` and
+  `read: {watermark}` (epoch ms: every message we sent before it was delivered / read) are
+  published as receipts with the watermark in `metadata`; Instagram's `read: {mid}` names
+  the message itself.
 """
 
 from __future__ import annotations
@@ -71,6 +74,51 @@ def _whatsapp_content(message: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     return f"[{kind}]", metadata
 
 
+def _status_metadata(status: Mapping[str, Any]) -> dict[str, Any]:
+    """Errors of a failed send, and our own message id echoed back (biz_opaque_callback_data)."""
+    metadata: dict[str, Any] = {}
+    if status.get("errors"):
+        metadata["errors"] = status["errors"]
+    if status.get("biz_opaque_callback_data"):
+        metadata["callback_data"] = str(status["biz_opaque_callback_data"])[:512]
+    return metadata
+
+
+def _receipt(
+    event: Mapping[str, Any], channel: Literal["messenger", "instagram"], account_id: str
+) -> InboundMessageAcceptedV1 | None:
+    """A `delivery` or `read` event about our sends, or None for anything else."""
+    for key, status in (("delivery", "delivered"), ("read", "read")):
+        body = event.get(key)
+        if not isinstance(body, dict):
+            continue
+        at = datetime.fromtimestamp(int(event.get("timestamp") or 0) / 1000, UTC)
+        visitor = str(event["sender"]["id"])
+        if body.get("watermark") is not None:
+            watermark = int(body["watermark"])
+            return InboundMessageAcceptedV1(
+                kind="status",
+                channel=channel,
+                account_id=account_id,
+                visitor_id=visitor,
+                external_id=f"{key}:{visitor}:{watermark}",
+                status=status,
+                sent_at=at if at.timestamp() > 0 else datetime.fromtimestamp(watermark / 1000, UTC),
+                metadata={"watermark": watermark, "mids": list(body.get("mids") or [])},
+            )
+        if body.get("mid"):
+            return InboundMessageAcceptedV1(
+                kind="status",
+                channel=channel,
+                account_id=account_id,
+                visitor_id=visitor,
+                external_id=str(body["mid"]),
+                status=status,
+                sent_at=at,
+            )
+    return None
+
+
 def parse_whatsapp(payload: Any) -> list[InboundMessageAcceptedV1]:
     """Every message and status of a WhatsApp Cloud API notification, in payload order."""
     try:
@@ -113,7 +161,7 @@ def parse_whatsapp(payload: Any) -> list[InboundMessageAcceptedV1]:
                             external_id=str(status["id"]),
                             status=str(status["status"]),
                             sent_at=_seconds(status["timestamp"]),
-                            metadata={"errors": status["errors"]} if status.get("errors") else {},
+                            metadata=_status_metadata(status),
                         )
                     )
         return items
@@ -135,6 +183,10 @@ def parse_messaging(
         for entry in _list(payload, "entry"):
             account_id = str(entry["id"])
             for event in _list(entry, "messaging"):
+                receipt = _receipt(event, channel, account_id)
+                if receipt is not None:
+                    items.append(receipt)
+                    continue
                 message = event.get("message")
                 if not isinstance(message, dict) or message.get("is_echo"):
                     continue

@@ -62,3 +62,32 @@ def parse_sms(params: Iterable[tuple[str, str]], received_at: datetime) -> Inbou
         sent_at=received_at,
         metadata={"media": media} if media else {},
     )
+
+
+def parse_status(
+    params: Iterable[tuple[str, str]], received_at: datetime
+) -> InboundMessageAcceptedV1:
+    """A StatusCallback for a message we sent: `MessageSid`, `MessageStatus` (queued, sent,
+    delivered, undelivered, failed, read...), `ErrorCode`/`ErrorMessage` when it failed;
+    `From` is our number (routing), `To` the visitor."""
+    form = dict(params)
+    sid = form.get("MessageSid") or form.get("SmsSid")
+    status = form.get("MessageStatus") or form.get("SmsStatus")
+    ours, visitor = form.get("From"), form.get("To")
+    if not sid or not status or not ours or not visitor:
+        raise MalformedPayload("MessageSid, MessageStatus, From and To are required")
+    metadata: dict[str, str] = {}
+    if form.get("ErrorCode"):
+        metadata["error_code"] = form["ErrorCode"]
+        if form.get("ErrorMessage"):
+            metadata["error_message"] = form["ErrorMessage"]
+    return InboundMessageAcceptedV1(
+        kind="status",
+        channel="sms",
+        account_id=ours,
+        visitor_id=visitor,
+        external_id=sid,
+        status=status,
+        sent_at=received_at,
+        metadata=metadata,
+    )
