@@ -22,10 +22,10 @@ Name = Field(min_length=1, max_length=120)
 
 def _lift_provider(data: Any) -> Any:
     """Accept what a read shows, `provider` next to `config`, as well as `config.provider`."""
-    if not isinstance(data, dict) or "provider" not in data:
+    if not isinstance(data, dict) or data.get("provider") is None:
         return data
     data = dict(data)
-    provider = data.pop("provider")
+    provider = data["provider"]
     config = data.get("config")
     if isinstance(config, dict):
         if config.get("provider", provider) != provider:
@@ -42,6 +42,9 @@ class ConnectorCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Name
+    provider: Provider | None = Field(
+        default=None, description="As a read shows it; may stand for `config.provider`"
+    )
     config: ConnectorConfig
 
     @model_validator(mode="before")
