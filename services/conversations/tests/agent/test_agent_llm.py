@@ -107,7 +107,7 @@ async def test_an_openai_compatible_model_books_through_the_tools_and_history_is
         "move_booking",
         "hand_off",
     }
-    # No tool lets the model name a workspace, a visitor or a booking: those come from the conversation.
+    # No tool lets the model name a workspace, visitor or booking: the conversation does.
     for spec in tools.values():
         assert not {"workspace_id", "conversation_id", "booking_id", "visitor_id"} & set(
             spec["parameters"].get("properties", {})
