@@ -282,3 +282,43 @@ async def _paused(c) -> bool:
 async def _with_message(c):
     conversation = await c.conversation()
     return conversation["id"] if conversation["message_count"] else None
+
+
+async def test_resolving_a_handed_off_conversation_hands_it_back_to_the_agent(
+    agent, shop, chat, client
+):
+    s = await shop()
+    c = chat(s)
+    await c.turn("I need a person")
+    conversation = await c.conversation()
+    resolved = await client.patch(
+        f"/api/v1/conversations/{conversation['id']}",
+        json={"status": "resolved"},
+        headers=s.headers,
+    )
+    assert resolved.status_code == 200
+    assert resolved.json()["resolved_by"] == "owner" and resolved.json()["agent_paused"] is False
+    assert resolved.json()["handoff_reason"] == "visitor asked for a person"
+    assert "Free times for Haircut" in await c.turn("haircut please")
+
+
+async def test_stats_count_what_the_agent_resolved_booked_and_handed_off(agent, shop, chat, client):
+    s = await shop()
+    booked, handed = chat(s), chat(s)
+    await booked.turn("hi")
+    await booked.turn("haircut")
+    await booked.turn("1")
+    await handed.turn("hello")
+    await handed.turn("let me speak to a human")
+    stats = (await client.get("/api/v1/conversations/stats", headers=s.headers)).json()
+    assert stats["agent"] | {"median_first_reply_seconds": None} == {
+        "conversations": 2,
+        "resolved_without_person": 1,
+        "bookings": 1,
+        "handoffs": 1,
+        "handoff_rate": 0.5,
+        "median_first_reply_seconds": None,
+    }
+    assert 0 <= stats["agent"]["median_first_reply_seconds"] < 10
+    # 3 replies + 1 before the handoff notice, two minutes each.
+    assert stats["time_saved"]["total_seconds"] == 4 * 120

@@ -244,6 +244,19 @@ class TimeSaved(BaseModel):
     per_day: list[DayTotal]
 
 
+class AgentStats(BaseModel):
+    conversations: int = Field(description="Conversations the agent answered")
+    resolved_without_person: int = Field(
+        description="Resolved by the agent, with no handoff and no owner message"
+    )
+    bookings: int = Field(description="Bookings the agent made (not cancelled since)")
+    handoffs: int
+    handoff_rate: float | None = Field(description="handoffs / conversations the agent answered")
+    median_first_reply_seconds: float | None = Field(
+        description="First visitor message to the agent's first reply"
+    )
+
+
 class StatsRead(BaseModel):
     start: date
     end: date
@@ -252,3 +265,4 @@ class StatsRead(BaseModel):
     messages: MessageBreakdown
     first_response: FirstResponse
     time_saved: TimeSaved
+    agent: AgentStats

@@ -54,6 +54,43 @@ _TIME_SAVED_PER_DAY = """
 """
 
 
+# The agent, over conversations started in the range: those it answered, those it resolved
+# with no person involved (no handoff, no owner message, resolved by it and still resolved),
+# bookings it made (not cancelled since), handoffs, and time to its first reply.
+_AGENT = """
+    SELECT count(*) FILTER (WHERE c.agent_replies > 0) AS answered,
+           count(*) FILTER (
+               WHERE c.status = 'resolved' AND c.resolved_by = 'agent'
+                 AND c.handed_off_at IS NULL
+                 AND NOT EXISTS (
+                     SELECT 1 FROM conversations.messages o
+                     WHERE o.conversation_id = c.id AND o.role = 'owner'
+                 )
+           ) AS resolved,
+           count(*) FILTER (
+               WHERE c.agent_booking IS NOT NULL AND NOT (c.agent_booking ? 'cancelled_at')
+           ) AS bookings,
+           count(*) FILTER (WHERE c.handed_off_at IS NOT NULL) AS handoffs
+    FROM conversations.conversations c
+    WHERE c.workspace_id = :ws AND c.started_at >= :lo AND c.started_at < :hi
+"""
+
+_AGENT_FIRST_REPLY = """
+    SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM fa.t - fv.t)) AS median
+    FROM conversations.conversations c
+    CROSS JOIN LATERAL (
+        SELECT min(m.sent_at) AS t FROM conversations.messages m
+        WHERE m.conversation_id = c.id AND m.role = 'visitor'
+    ) fv
+    CROSS JOIN LATERAL (
+        SELECT min(m.sent_at) AS t FROM conversations.messages m
+        WHERE m.conversation_id = c.id AND m.role = 'agent' AND m.sent_at >= fv.t
+    ) fa
+    WHERE c.workspace_id = :ws AND c.started_at >= :lo AND c.started_at < :hi
+      AND fa.t IS NOT NULL
+"""
+
+
 class StatsRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -90,6 +127,8 @@ class StatsRepository:
             text(_TIME_SAVED_PER_DAY), p | {"tz": tz, "first_day": first_day, "last_day": last_day}
         )
         per_day = [{"date": row.day, "seconds": int(row.seconds)} for row in days]
+        agent = (await self.session.execute(text(_AGENT), p)).one()
+        agent_first = (await self.session.execute(text(_AGENT_FIRST_REPLY), p)).one()
         return {
             "conversations": conversations,
             "messages": messages,
@@ -101,5 +140,17 @@ class StatsRepository:
             "time_saved": {
                 "total_seconds": sum(d["seconds"] for d in per_day),  # type: ignore[misc]
                 "per_day": per_day,
+            },
+            "agent": {
+                "conversations": int(agent.answered),
+                "resolved_without_person": int(agent.resolved),
+                "bookings": int(agent.bookings),
+                "handoffs": int(agent.handoffs),
+                "handoff_rate": (
+                    round(int(agent.handoffs) / int(agent.answered), 4) if agent.answered else None
+                ),
+                "median_first_reply_seconds": (
+                    float(agent_first.median) if agent_first.median is not None else None
+                ),
             },
         }

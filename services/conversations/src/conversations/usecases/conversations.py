@@ -82,6 +82,11 @@ async def update_conversation(
         if conversation is None:
             raise ConversationNotFound("Conversation not found")
         if changes.status is not None:
+            if changes.status == "resolved" and conversation.status != "resolved":
+                # The owner closed it: resolved by a person, and handed back to the agent.
+                conversation.resolved_by = "owner"
+                conversation.resolved_at = func.now()  # type: ignore[assignment]
+                conversation.agent_paused = False
             conversation.status = changes.status
         if tags is not None:
             conversation.tags = tags
