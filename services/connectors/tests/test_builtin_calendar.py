@@ -1,6 +1,7 @@
 """The built-in calendar on the real database and broker, through the owner/agent API."""
 
 import asyncio
+import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -626,3 +627,27 @@ async def test_dates_at_the_edges_of_the_calendar_are_answered_not_500(
         f"{ACTIVE}/bookings", params={"day": "9999-12-31"}, headers=cal.headers
     )
     assert listed.status_code == 422
+
+
+@pytest.mark.parametrize("name", ["Ve\x00ra", "Ve\x1bra", "Ve\ud800ra"])
+async def test_a_visitor_name_postgres_cannot_store_is_422_and_stores_nothing(
+    client, owner, publish, query, name
+) -> None:
+    cal = await calendar(client, owner, publish, query)
+    body = json.dumps(
+        {
+            "event_type": str(cal.services["Massage"]),
+            "start": cal.at(cal.day(), "10:00"),
+            "name": name,
+        }
+    )
+    response = await client.post(
+        f"{ACTIVE}/bookings",
+        content=body,
+        headers=cal.headers | {"content-type": "application/json"},
+    )
+    assert response.status_code == 422
+    rows = await query(
+        "SELECT count(*) FROM connectors.bookings WHERE workspace_id = :w", w=cal.me.workspace_id
+    )
+    assert rows[0][0] == 0

@@ -133,6 +133,11 @@ class AvailabilityQuery(BaseModel):
         return self
 
 
+def _unstorable(c: str) -> bool:
+    code = ord(c)
+    return (code < 32 and c not in "\n\r\t") or code == 0x7F or 0xD800 <= code <= 0xDFFF
+
+
 class BookingCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -151,6 +156,16 @@ class BookingCreate(BaseModel):
         description="Repeat a request with the same key to get the same booking back",
     )
     conversation_id: uuid.UUID | None = None
+
+    @field_validator("event_type", "name", "staff_id", "notes")
+    @classmethod
+    def _storable(cls, value: str | None) -> str | None:
+        # Stored with the booking: Postgres refuses NUL and lone surrogates, and no name
+        # holds control characters (line breaks pass, for notes). Refused before any
+        # provider is called, so a provider booking never outlives a failed insert here.
+        if value is not None and any(_unstorable(c) for c in value):
+            raise ValueError("must not contain control characters or lone surrogates")
+        return value
 
     @field_validator("start")
     @classmethod
