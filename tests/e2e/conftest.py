@@ -7,6 +7,7 @@ data `make run` uses.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import shutil
 import signal
@@ -20,6 +21,8 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import aio_pika
 import httpx
@@ -124,14 +127,14 @@ def create_and_migrate(database_url: str) -> None:
 
 
 @contextmanager
-def private_system(name: str) -> Iterator[System]:
+def private_system(name: str, extra_env: dict[str, str] | None = None) -> Iterator[System]:
     """The four services started on free ports with their own database and bus names;
     everything is stopped and removed afterwards."""
     names = test_names(name)
     ports = {service: free_port() for service in SERVICES}
     create_and_migrate(names["database_url"])
     logs = Path(tempfile.mkdtemp(prefix=f"base-{name}-"))
-    system = System(env=system_env(names, ports), ports=ports, logs=logs)
+    system = System(env=system_env(names, ports) | (extra_env or {}), ports=ports, logs=logs)
     try:
         for service in SERVICES:
             system.start(service)
@@ -147,9 +150,38 @@ def private_system(name: str) -> Iterator[System]:
             shutil.rmtree(logs, ignore_errors=True)
 
 
+def _load_fakes() -> ModuleType:
+    """The conversations service's loopback provider fakes (Graph API, Twilio, callbacks)."""
+    path = ROOT / "services" / "conversations" / "tests" / "fakes.py"
+    spec = importlib.util.spec_from_file_location("conversations_provider_fakes", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+fakes = _load_fakes()
+TWILIO_AUTH_TOKEN = fakes.TWILIO_TOKEN
+
+
 @pytest.fixture(scope="session")
-def system() -> Iterator[System]:
-    with private_system("e2e") as system:
+def providers() -> Iterator[Any]:
+    """Where replies go in the end-to-end system: fakes on loopback, never a real provider."""
+    running = fakes.start_providers()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def system(providers: Any) -> Iterator[System]:
+    extra = {
+        "GRAPH_API_BASE_URL": providers.graph.url,
+        "TWILIO_API_BASE_URL": providers.twilio.url,
+        "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
+        "CALLBACK_ALLOW_LOOPBACK_HTTP": "true",
+    }
+    with private_system("e2e", extra) as system:
         yield system
 
 
