@@ -88,6 +88,14 @@ async def test_a_signed_calendly_invitee_created_becomes_booking_created(
     assert created["payload"]["connector_id"] == connector["id"]
     assert created["payload"]["visitor_email"] == "walkin@example.com"
     assert created["payload"]["event_type"] == f"{CANONICAL}/event_types/ET30"
+    # The owner's bookings list shows it with its visitor.
+    listed = await client.get(f"{BASE}/active/bookings", headers=me.headers)
+    (booking,) = listed.json()["data"]
+    assert (booking["id"], booking["source"], booking["visitor_email"]) == (
+        "EVWEBHOOK1",
+        "provider",
+        "walkin@example.com",
+    )
 
     # Calendly retries the same delivery: recorded once, emitted once.
     again = await client.post(

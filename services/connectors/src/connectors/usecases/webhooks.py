@@ -107,6 +107,10 @@ async def _apply(uow: ConnectorsUnitOfWork, event: ProviderBookingEvent, receipt
                 event_type=event.service,
                 start_at=event.start,
                 end_at=event.end,
+                # Kept for the owner's bookings list; cut to the columns, never refused.
+                visitor_name=_cut(event.visitor_name, 200),
+                visitor_email=_cut(event.visitor_email, 320),
+                visitor_phone=_cut(event.visitor_phone, 32),
             )
         )
         await uow.emit(
@@ -143,3 +147,7 @@ async def _apply(uow: ConnectorsUnitOfWork, event: ProviderBookingEvent, receipt
         )
     await uow.webhooks.settle(receipt, "emitted", connector.id)
     return "emitted"
+
+
+def _cut(value: str | None, length: int) -> str | None:
+    return value[:length] if value else None
