@@ -12,6 +12,7 @@ from gateway.api.deps import CallerCache
 from gateway.db.models import outbox
 from gateway.db.uow import IdentityUnitOfWork
 from gateway.emails import EmailSender
+from gateway.events import handoff
 from gateway.proxy import asyncapi, forward
 from gateway.proxy.forward import Forwarder
 from gateway.proxy.inputs import TextInputMiddleware
@@ -71,6 +72,8 @@ def create_app(
         settings.reset_token_expire_minutes,
     )
     app.state.emails = EmailSender(settings)
+    if settings.run_consumers:
+        handoff.register(runtime, app.state.emails)
     app.state.callers = CallerCache()
     app.state.forwarder = forwarder
     docs = MergedOpenAPI(app, forwarder)

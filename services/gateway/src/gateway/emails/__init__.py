@@ -11,6 +11,7 @@ import aiosmtplib
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from gateway.settings import Settings
+from shared.events import ConversationHandedOffV1
 
 log = logging.getLogger(__name__)
 _TEMPLATES = Environment(
@@ -74,6 +75,19 @@ class EmailSender:
             email=to,
             link=link,
             valid_minutes=self.settings.reset_token_expire_minutes,
+        )
+
+    def handoff(self, to: str, event: ConversationHandedOffV1) -> Email:
+        base = self.settings.frontend_url.rstrip("/")
+        return render(
+            "handoff.html",
+            to,
+            f"{self.settings.emails_from_name} - A visitor is waiting for you",
+            channel=event.channel,
+            visitor=event.visitor_name,
+            reason=event.reason,
+            at=event.handed_off_at.strftime("%Y-%m-%d %H:%M"),
+            link=f"{base}/conversations/{event.conversation_id}",
         )
 
     def new_account(self, to: str) -> Email:
