@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 import httpx
@@ -188,10 +188,19 @@ def span(
             traceparent_var.reset(token)
 
 
-@contextmanager
-def attached(traceparent: str | None) -> Iterator[None]:
+def attached(traceparent: str | None) -> AbstractContextManager[None]:
     """Run as a child of `traceparent` (the relay publishing an event of another trace)."""
-    ctx = context_from(traceparent) if _tracer is not None else None
+    if _tracer is None:  # every publish passes here: no generator when tracing is off
+        return _NOTHING
+    return _attached(traceparent)
+
+
+_NOTHING = nullcontext()
+
+
+@contextmanager
+def _attached(traceparent: str | None) -> Iterator[None]:
+    ctx = context_from(traceparent)
     if ctx is None or traceparent == traceparent_of(trace.get_current_span()):
         yield
         return
