@@ -48,7 +48,7 @@ test: install servers
 	$(PY) -m pytest shared services tests
 
 test-fast: install
-	$(PY) -m pytest shared services tests -m "not fault"
+	$(PY) -m pytest shared services tests -m "not fault and not fuzz"
 
 lint: install
 	.venv/bin/ruff check .

@@ -4,6 +4,7 @@ must stop working on the other; it trusts forwarded headers from nobody on loopb
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -17,10 +18,27 @@ from tests.e2e.conftest import ROOT, System, free_port, private_system, signup
 SECOND_GATEWAY_PROXY = "192.0.2.250"  # trusted by the second gateway; never our peer
 
 
+# Provider webhooks configured, so the fuzzer meets their signature checks rather than the
+# deliberate 503 "not configured".
+EXTRA_ENV = {
+    "CALENDLY_WEBHOOK_SIGNING_KEY": "security-calendly-signing-key",
+    "SQUARE_WEBHOOK_SIGNATURE_KEY": "security-square-signature-key",
+}
+
+
 @pytest.fixture(scope="session")
 def security_system() -> Iterator[System]:
-    with private_system("security") as system:
-        yield system
+    saved = {k: os.environ.get(k) for k in EXTRA_ENV}
+    os.environ.update(EXTRA_ENV)  # private_system builds its environment from os.environ
+    try:
+        with private_system("security") as system:
+            yield system
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 @pytest.fixture(scope="session")

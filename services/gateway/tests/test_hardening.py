@@ -148,3 +148,13 @@ async def test_superuser_setting_a_password_ends_the_users_sessions(
     assert reset.status_code == 200
     assert await _me(client, owner["headers"]) == 401
     assert await _me(client, superuser_headers) == 200
+
+
+async def test_nul_in_a_login_form_is_a_422(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/login/access-token",
+        content=b"username=a%00b@example.com&password=whatever",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 422
+    assert "NUL" in response.json()["detail"]

@@ -22,6 +22,7 @@ from shared.web import problem
 _PATH_SAFE = "/%:@!$&'()*+,;=-._~"
 # Escapes that may decode to text Postgres cannot hold: NUL and UTF-16 surrogates.
 _SUSPECT_ESCAPE = re.compile(rb"\\u(0000|d[89a-f])", re.IGNORECASE)
+_FORM_NUL = re.compile(rb"%00|\x00")
 
 
 def has_control(text: str) -> bool:
@@ -71,7 +72,9 @@ class TextInputMiddleware:
             )
             return
         headers = dict(scope["headers"])
-        if b"json" not in headers.get(b"content-type", b"").lower():
+        content_type = headers.get(b"content-type", b"").lower()
+        is_form = b"application/x-www-form-urlencoded" in content_type
+        if b"json" not in content_type and not is_form:
             await self.app(scope, receive, send)
             return
         body, more = b"", True
@@ -82,7 +85,10 @@ class TextInputMiddleware:
                 return
             body += message.get("body", b"")
             more = message.get("more_body", False)
-        if _SUSPECT_ESCAPE.search(body):
+        if is_form and _FORM_NUL.search(body):
+            await problem(422, "Form fields may not contain NUL characters")(scope, receive, send)
+            return
+        if not is_form and _SUSPECT_ESCAPE.search(body):
             try:
                 parsed = json.loads(body)
             except ValueError:
