@@ -65,7 +65,9 @@ def fuzz(system: System, headers: dict[str, str], skipped: set[tuple[str, str]])
                 phases=[Phase.explicit, Phase.generate],
             )
             @given(case=strategy)
-            def check(case: schemathesis.Case, key: tuple[str, str] = key, mode: str = mode) -> None:
+            def check(
+                case: schemathesis.Case, key: tuple[str, str] = key, mode: str = mode
+            ) -> None:
                 if time.monotonic() > run.deadline:
                     return
                 run.cases += 1
