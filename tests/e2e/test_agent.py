@@ -1,0 +1,146 @@
+"""The agent through the running system: a visitor's first message on a channel, the
+built-in agent offering services and times from the built-in calendar, a booking that exists
+in connectors, and the confirmation reaching the visitor (the web chat, or the provider's
+loopback fake)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from shared.testing import wait_until
+
+from .conftest import create_workspace, signup
+from .test_replies import CREDENTIALS, Channel, server_for
+
+API = "/api/v1"
+
+
+async def _bookable_shop(api: httpx.AsyncClient) -> dict[str, Any]:
+    owner = await signup(api)
+    workspace = await create_workspace(api, owner)
+    headers = owner["headers"]
+    service = await api.post(
+        f"{API}/workspace-services/",
+        headers=headers,
+        json={"name": "Consultation", "duration_minutes": 30},
+    )
+    assert service.status_code == 201, service.text
+
+    async def created() -> httpx.Response | None:
+        response = await api.post(
+            f"{API}/connectors/",
+            headers=headers,
+            json={"name": "Calendar", "provider": "builtin", "config": {}},
+        )
+        return response if response.status_code == 201 else None
+
+    calendar = (await wait_until(created)).json()
+    activated = await api.post(f"{API}/connectors/{calendar['id']}/activate", headers=headers)
+    assert activated.status_code == 200, activated.text
+    return {"owner": owner, "workspace": workspace, "headers": headers, "service": service.json()}
+
+
+async def _agent_knows(api: httpx.AsyncClient, headers: dict[str, str]) -> None:
+    """The agent's projections are fed by events: wait until its settings answer."""
+
+    async def ready() -> bool:
+        return (await api.get(f"{API}/agent/settings", headers=headers)).status_code == 200
+
+    await wait_until(ready, timeout=20)
+
+
+async def _bookings(api: httpx.AsyncClient, headers: dict[str, str]) -> list[dict[str, Any]]:
+    listed = await api.get(
+        f"{API}/connectors/active/bookings", headers=headers, params={"upcoming": "true"}
+    )
+    return listed.json()["data"]
+
+
+async def test_a_web_chat_visitor_books_with_the_built_in_agent(api: httpx.AsyncClient) -> None:
+    shop = await _bookable_shop(api)
+    headers = shop["headers"]
+    await _agent_knows(api, headers)
+    opened = await api.post(
+        f"{API}/public/workspaces/{shop['workspace']['handle']}/conversations",
+        json={"visitor_name": "Ana Web"},
+    )
+    assert opened.status_code == 201, opened.text
+    conversation_id = opened.json()["conversation_id"]
+    visitor = {"X-Visitor-Token": opened.json()["visitor_token"]}
+
+    async def agent_says(after: int) -> str:
+        async def nth() -> str | None:
+            read = await api.get(
+                f"{API}/public/conversations/{conversation_id}/messages", headers=visitor
+            )
+            replies = [m["content"] for m in read.json()["data"] if m["role"] == "agent"]
+            return replies[after] if len(replies) > after else None
+
+        return await wait_until(nth, timeout=20)
+
+    async def say(text: str) -> None:
+        sent = await api.post(
+            f"{API}/public/conversations/{conversation_id}/messages",
+            json={"content": text},
+            headers=visitor,
+        )
+        assert sent.status_code == 201, sent.text
+
+    # One service: the agent greets and offers times straight away, as a numbered list.
+    await say("hi")
+    offer = await agent_says(0)
+    assert "Welcome to Biz" in offer and "1. " in offer, offer
+    await say("1")
+    confirmation = await agent_says(1)
+    assert "booked for Consultation" in confirmation, confirmation
+
+    [booking] = await _bookings(api, headers)
+    assert booking["event_type"] == shop["service"]["id"]
+    conversation = (await api.get(f"{API}/conversations/{conversation_id}", headers=headers)).json()
+    assert conversation["agent_booking"]["id"] == booking["id"]
+    assert conversation["resolved_by"] == "agent"
+
+    async def delivered() -> Any:
+        read = await api.get(
+            f"{API}/messages/", params={"conversation_id": conversation_id}, headers=headers
+        )
+        agent = [m for m in read.json()["data"] if m["role"] == "agent"]
+        return agent if agent and all(m["delivery_status"] == "sent" for m in agent) else None
+
+    assert len(await wait_until(delivered, timeout=20)) == 2
+
+
+@pytest.mark.parametrize("name", ["whatsapp", "sms"])
+async def test_a_channel_visitor_books_and_the_provider_receives_the_confirmation(
+    api: httpx.AsyncClient, system: Any, providers: Any, name: str
+) -> None:
+    shop = await _bookable_shop(api)
+    headers = shop["headers"]
+    channel = Channel(api, system.gateway, name)
+    account = await api.post(
+        f"{API}/channel-accounts/",
+        json={"channel": name, "account_id": channel.account_id, "credentials": CREDENTIALS[name]},
+        headers=headers,
+    )
+    assert account.status_code == 201, account.text
+    server = server_for(providers, name)
+
+    async def received(words: str) -> Any:
+        async def found() -> Any:
+            return [r for r in server.state.to(channel.visitor) if words in json.dumps(r.body)]
+
+        return await wait_until(found, timeout=20)
+
+    await channel.visitor_writes("Hello!")
+    await received("Welcome to Biz")
+    await channel.visitor_writes("the first one")
+    await received("booked for Consultation")
+    [booking] = await _bookings(api, headers)
+    assert booking["event_type"] == shop["service"]["id"]
+    if name == "sms":
+        # Every agent reply fits the SMS cap (two segments).
+        assert all(len(r.body["Body"]) <= 320 for r in server.state.to(channel.visitor))
