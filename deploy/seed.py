@@ -428,10 +428,12 @@ class Seeder:
     def replies(
         self, auth: dict[str, str], conversation: dict[str, Any], visit: Visit, tally: Tally
     ) -> None:
-        """Owner and agent lines, posted through the owner API unless already there."""
+        """Owner lines, posted through the owner API unless already there. Agent lines are
+        not: only the agent writes agent messages (the API refuses `role="agent"`), and it
+        answers the seeded visitors itself when it runs."""
         said = {(m["role"], m["content"]) for m in self.messages(auth, conversation["id"])}
         for role, content in visit.lines:
-            if role == "visitor":
+            if role != "owner":
                 continue
             if (role, content) in said:
                 tally.count("messages", False)
@@ -440,7 +442,7 @@ class Seeder:
                 self.client.post(
                     f"{API}/messages/",
                     headers=auth,
-                    json={"conversation_id": conversation["id"], "content": content, "role": role},
+                    json={"conversation_id": conversation["id"], "content": content},
                 ),
                 201,
             )

@@ -124,21 +124,23 @@ async def test_seed_creates_demo_data_on_every_channel_once(system: System, db) 
         "SELECT m.channel, m.role, count(*) FROM conversations.messages m "
         "JOIN conversations.conversations c ON c.id = m.conversation_id "
         "JOIN conversations.workspaces w ON w.id = c.workspace_id WHERE w.handle = ANY(:h) "
+        # What the seed writes; the running agent may add its own answers to the visitors.
+        "AND m.role IN ('visitor', 'owner') "
         "GROUP BY 1, 2",
     )
     by_channel: dict[str, int] = {}
     for channel, _, n in messages:
         by_channel[channel] = by_channel.get(channel, 0) + n
     assert by_channel == {
-        "phone": 3 * 4,
+        "phone": 3 * 3,
         "web": 3 * 3,
-        "whatsapp": 3 * 3,
-        "messenger": 3 * 2,
+        "whatsapp": 3 * 2,
+        "messenger": 3 * 1,
         "instagram": 3 * 1,
         "sms": 3 * 2,
         "chatgpt": 3 * 1,
     }
-    assert {role for _, role, _ in messages} == {"visitor", "owner", "agent"}
+    assert {role for _, role, _ in messages} == {"visitor", "owner"}
     # Inbound messages came through the signed webhooks: the provider ids are stored.
     [(provider_ids,)] = await rows(
         db,
