@@ -76,7 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     delivery = Delivery(settings, runtime.sessionmaker, vault)
     agent = AgentRunner(runtime, settings)
     if settings.run_consumers:
-        subscribers.register(runtime, agent)
+        # AGENT_ENABLED=false: this replica leaves the agent's queue to replicas that run it.
+        subscribers.register(runtime, agent if settings.agent_enabled else None)
         subscribers.register_delivery(runtime, delivery)
     handlers = exception_handlers(ERRORS) | {
         RateLimited: _rate_limited,

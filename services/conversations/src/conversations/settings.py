@@ -15,7 +15,8 @@ class Settings(ServiceSettings):
     webchat_per_address: int = Field(default=60, ge=1)
 
     # The agent (conversations/agent): unset AGENT_MODEL = the built-in agent, offline.
-    # AGENT_ENABLED=false: this process answers nobody (another deployment runs the agent).
+    # AGENT_ENABLED=false: this process does not consume the agent's queue (another
+    # deployment of the same image runs the agent).
     agent_enabled: bool = True
     agent_model: str | None = None  # e.g. "openai-chat:gpt-4o-mini"
     agent_base_url: str | None = None  # any OpenAI-compatible endpoint

@@ -6,27 +6,61 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from conversations.agent.calendar import ConnectorsCalendar
 from conversations.agent.evaluation.calendar import MemoryCalendar
 from conversations.agent.loop import AgentRunner
+from conversations.main import create_app
+from conversations.settings import Settings
 from shared.events import (
     ConnectorActivatedV1,
     InboundMessageAcceptedV1,
     WorkspaceCreatedV1,
     WorkspaceServiceCreatedV1,
 )
-from shared.testing import TEST_SECRET_KEY, wait_until
+from shared.testing import TEST_SECRET_KEY, migrated_database, running, test_names, wait_until
 
 from .fake_connectors import FakeConnectors
 
+ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
 # Tuesday 1 December 2026, 08:00 in Madrid: every test reads the same week.
 NOW = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    """The agent's tests get their own app, database and bus names with the agent's consumer
+    on; the service's other tests run without it."""
+    return Settings(
+        **test_names("conversations"),
+        secret_key=TEST_SECRET_KEY,
+        relay_poll_seconds=0.5,
+        agent_enabled=True,
+    )
+
+
+@pytest.fixture(scope="session")
+async def database(settings: Settings) -> AsyncIterator[str]:
+    async with migrated_database(settings.database_url, [ALEMBIC_INI]) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings) -> FastAPI:
+    return create_app(settings)
+
+
+@pytest.fixture(scope="session")
+async def client(app: FastAPI, database: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with running(app) as client:
+        yield client
 
 
 @pytest.fixture(scope="session")
