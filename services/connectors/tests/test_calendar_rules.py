@@ -6,6 +6,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from connectors.domain.calendar import Interval, SlotNotOffered, free_slots, held, offered
@@ -216,6 +218,22 @@ def test_hours_across_the_change_give_no_start_twice_and_lose_none(zone, spring)
     assert all(b - a == timedelta(minutes=30) for a, b in itertools.pairwise(starts))
 
 
+def test_a_range_closing_in_the_repeated_hour_stays_open_until_its_second_occurrence() -> None:
+    autumn = _dst_day(NEW_YORK, 2027, spring=False)
+    cfg = config(
+        weekly_hours={autumn.strftime("%a").lower(): [["00:00", "01:30"]]}, slot_step_minutes=30
+    )
+    found = slots(cfg, autumn, zone=NEW_YORK, duration=30)
+    # 00:00, 00:30, 01:00 and 01:30 EDT, then 01:00 EST: two and a half real hours.
+    assert [s.start.astimezone(NEW_YORK).strftime("%H:%M%z") for s in found] == [
+        "00:00-0400",
+        "00:30-0400",
+        "01:00-0400",
+        "01:30-0400",
+        "01:00-0500",
+    ]
+
+
 def test_hours_follow_the_workspace_timezone() -> None:
     cfg = config()
     madrid = slots(cfg, zone=MADRID)[0].start
@@ -267,3 +285,65 @@ def test_a_start_too_soon_or_too_far_is_refused() -> None:
             start=at(MONDAY + timedelta(days=7), "10:00"),
             now=now,
         )
+
+
+# -- properties over many zones and days ----------------------------------------------------
+
+ZONES = ["Europe/Madrid", "America/New_York", "Australia/Lord_Howe", "Asia/Tokyo", "UTC"]
+# Each zone with its own change days, so the examples land on them often, or any day.
+CHANGES = [
+    (name, _dst_day(ZoneInfo(name), year, spring))
+    for name in ZONES[:3]
+    for year in (2026, 2027, 2028)
+    for spring in (True, False)
+]
+ANY_DAY = st.tuples(st.sampled_from(ZONES), st.dates(date(2026, 1, 1), date(2028, 12, 31)))
+
+
+def _wall(day: date, minutes: int, zone: ZoneInfo) -> datetime:
+    """The latest instant showing this wall time on that day (past the gap if it has none)."""
+    if minutes == 24 * 60:
+        day, minutes = day + timedelta(days=1), 0
+    local = datetime(day.year, day.month, day.day, minutes // 60, minutes % 60, tzinfo=zone)
+    return max(local, local.replace(fold=1), key=lambda d: d.astimezone(UTC))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    case=st.sampled_from(CHANGES) | ANY_DAY,
+    # Opening times in the small hours, where the changes happen, come up more often.
+    opens=st.integers(min_value=0, max_value=12) | st.integers(min_value=0, max_value=22 * 4),
+    length=st.integers(min_value=1, max_value=8 * 4),
+    step=st.sampled_from([5, 10, 15, 30, 60]),
+    duration=st.sampled_from([15, 30, 45, 60, 90]),
+)
+def test_any_day_gives_unique_increasing_starts_that_fit_inside_its_hours(
+    case, opens, length, step, duration
+) -> None:
+    zone_name, day = case
+    zone = ZoneInfo(zone_name)
+    start_min, end_min = opens * 15, min(opens * 15 + length * 15, 24 * 60)
+    clock = [
+        f"{m // 60:02d}:{m % 60:02d}" if m < 24 * 60 else "24:00" for m in (start_min, end_min)
+    ]
+    cfg = config(weekly_hours={day.strftime("%a").lower(): [clock]}, slot_step_minutes=step)
+    now = datetime.combine(day - timedelta(days=2), datetime.min.time(), UTC)
+    found = slots(cfg, day, zone=zone, duration=duration, now=now)
+    if end_min - start_min >= duration + 60:  # room even if a change takes an hour away
+        assert found
+    starts = [s.start for s in found]
+    assert starts == sorted(set(starts))
+    for s in found:
+        assert s.end - s.start == timedelta(minutes=duration)
+        local_start = s.start.astimezone(zone)
+        assert local_start.date() == day
+        # On the wall clock a slot lies inside the hours, but for what a change does: the
+        # repeated hour shows earlier times again (the second occurrence, fold 1), and a
+        # range closes at the last moment its closing time is shown (or, when that time
+        # does not exist that day, when the clock jumps past it).
+        minutes = local_start.hour * 60 + local_start.minute
+        assert start_min <= minutes or local_start.fold == 1
+        closing = _wall(day, end_min, zone)
+        assert s.end <= closing.astimezone(UTC)
+    # Consecutive starts are one step of real time apart: nothing repeated, nothing skipped.
+    assert all(b - a == timedelta(minutes=step) for a, b in itertools.pairwise(starts))
