@@ -169,7 +169,8 @@ def make_factory(spec: dict[str, Any]) -> Callable[[int], tuple[Request, dict[st
             (r["method"], r["path"], r.get("headers", {}), r.get("body", "").encode())
             for r in spec["requests"]
         ]
-        return lambda i: (requests[i % len(requests)], {})
+        ids = [r.get("id") for r in spec["requests"]]  # recorded with each result when given
+        return lambda i: (requests[i % len(requests)], {"id": ids[i % len(ids)]})
     if kind == "whatsapp":
         return _whatsapp_factory(spec)
     if kind == "workspace_create":

@@ -58,6 +58,8 @@ SCENARIOS = (
     "inbound",
     "relay",
     "calendar",
+    "agent",
+    "replies",
 )
 PASSWORD = "bench-password-123"  # a throwaway account in the bench database
 
@@ -700,6 +702,18 @@ class Bench:
         from bench.calendar_bench import calendar
 
         await calendar(self)
+
+    async def agent(self) -> None:
+        from bench.agent import agent
+
+        await agent(self)
+
+    # -- owner replies to the provider (restarts conversations: run last) ---------------
+
+    async def replies(self) -> None:
+        from bench.replies import replies
+
+        await replies(self)
 
     # -- 5. relay --------------------------------------------------------------------------
 

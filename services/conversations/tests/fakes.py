@@ -49,7 +49,8 @@ class Recorded:
     headers: dict[str, str]
     body: Any
     raw: bytes
-    at: float
+    at: float  # time.monotonic() when it arrived
+    wall: float = 0.0  # time.time() when it arrived (comparable across processes)
 
 
 @dataclass
@@ -110,6 +111,7 @@ async def _record(state: FakeState, request: Request, body: Any) -> Recorded:
         body,
         raw,
         time.monotonic(),
+        time.time(),
     )
     with state.lock:
         state.requests.append(entry)
