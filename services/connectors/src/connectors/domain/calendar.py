@@ -67,22 +67,28 @@ def day_ranges(config: BuiltinConfig, day: date, zone: ZoneInfo) -> list[Interva
     return out
 
 
-def held(config: BuiltinConfig, start: datetime, end: datetime) -> Interval:
-    return Interval(
-        start - timedelta(minutes=config.buffer_before_minutes),
-        end + timedelta(minutes=config.buffer_after_minutes),
+def _buffers(config: BuiltinConfig) -> tuple[timedelta, timedelta]:
+    return (
+        timedelta(minutes=config.buffer_before_minutes),
+        timedelta(minutes=config.buffer_after_minutes),
     )
+
+
+def held(config: BuiltinConfig, start: datetime, end: datetime) -> Interval:
+    before, after = _buffers(config)
+    return Interval(start - before, end + after)
 
 
 def _grid(
     config: BuiltinConfig, day: date, zone: ZoneInfo, duration: timedelta
 ) -> Iterator[Candidate]:
     step = timedelta(minutes=config.slot_step_minutes)
+    before, after = _buffers(config)  # once per day: this loop runs for every start
     for hours in day_ranges(config, day, zone):
         start = hours.start
         while start + duration <= hours.end:
             end = start + duration
-            yield Candidate(start, end, held(config, start, end))
+            yield Candidate(start, end, Interval(start - before, end + after))
             start += step
 
 
