@@ -60,6 +60,8 @@ def _restart_conversations(bench: Bench, env: dict[str, str]) -> None:
     system.env = system.env | env
     system._spawn("conversations")
     system.wait_ready("conversations")
+    if "conversations" in system.profile:
+        system.processes["conversations"].send_signal(signal.SIGUSR1)
 
 
 def _inbound(phone_number_id: str, visitor: str, n: int) -> bytes:

@@ -452,3 +452,60 @@ async def test_replies_to_another_owners_or_a_deleted_conversation_are_404(
     assert (
         await client.post(f"{API}/messages/{uuid4()}/retry", headers=owner.headers)
     ).status_code == 404
+
+
+async def test_a_whatsapp_receipt_carrying_our_id_resolves_a_reply_whose_outcome_was_unknown(
+    client, new_owner, publish, query, providers
+) -> None:
+    owner = await new_owner()
+    account = await connect(client, owner, "whatsapp")
+    conversation_id, visitor = await visitor_writes(publish, query, account)
+    providers.graph.state.answer_next(200, {"messages": [{"id": "wamid.late"}]}, delay=1.5)
+    message = (await reply(client, owner, conversation_id)).json()
+    await settled(client, owner, message["id"], "unknown")
+    wamid = f"wamid.{uuid4().hex}"
+    await publish(
+        InboundMessageAcceptedV1(
+            kind="status",
+            channel="whatsapp",
+            account_id=account["account_id"],
+            visitor_id=visitor,
+            external_id=wamid,
+            status="delivered",
+            sent_at=datetime.now(UTC),
+            metadata={"callback_data": message["id"]},
+        )
+    )
+    delivered = await settled(client, owner, message["id"], "delivered")
+    assert (delivered["external_id"], delivered["delivery_error"]) == (wamid, None)
+
+
+async def test_a_receipt_arriving_before_the_send_is_recorded_is_applied_afterwards(
+    client, new_owner, publish, query, providers, bus
+) -> None:
+    owner = await new_owner()
+    account = await connect(client, owner, "sms")
+    conversation_id, visitor = await visitor_writes(publish, query, account)
+    sid = f"SM{uuid4().hex}"
+    # Twilio calls back "delivered" before our consumer has recorded its own answer.
+    receipt = InboundMessageAcceptedV1(
+        kind="status",
+        channel="sms",
+        account_id=account["account_id"],
+        visitor_id=visitor,
+        external_id=sid,
+        status="delivered",
+        sent_at=datetime.now(UTC),
+    )
+    await publish(receipt)
+    await wait_until(
+        lambda: query("SELECT 1 FROM conversations.early_receipts WHERE external_id = :e", e=sid)
+    )
+    providers.twilio.state.answer_next(201, {"sid": sid, "status": "queued"})
+    message = (await reply(client, owner, conversation_id)).json()
+    delivered = await settled(client, owner, message["id"], "delivered")
+    assert delivered["external_id"] == sid
+    assert (
+        await query("SELECT 1 FROM conversations.early_receipts WHERE external_id = :e", e=sid)
+        == []
+    )
