@@ -124,3 +124,17 @@ def test_a_partial_change_keeps_the_secrets_not_sent_and_masks_them() -> None:
     assert merged.plain()["auth_token"] == "token-123456789"
     assert merged.masked()["auth_token"] == "****6789"
     assert "token-123456789" not in repr(merged)
+
+
+async def test_a_burst_on_one_account_is_paced_while_other_accounts_go_at_once() -> None:
+    import asyncio
+    import time
+
+    from conversations.delivery.pacing import Pacer
+
+    pacer = Pacer()
+    started = time.monotonic()
+    waits = await asyncio.gather(*(pacer.wait_turn("sms:+1555", 20.0) for _ in range(5)))
+    assert time.monotonic() - started >= 0.19  # 5 sends at 20/s: the last one 0.2 s later
+    assert sorted(waits)[0] == 0
+    assert await pacer.wait_turn("sms:+1666", 20.0) == 0  # another number is not held up

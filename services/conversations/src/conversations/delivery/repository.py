@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy import bindparam, delete, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from conversations.db.models import ChannelAccount, Conversation, EarlyReceipt, Message
 
@@ -41,6 +42,27 @@ _RETURNING = (
 )
 
 
+# Built once, run with parameters: the delivery runs them for every reply.
+_TARGET = aliased(Message)
+_DUE = (
+    select(Message.id)
+    .join(_TARGET, _TARGET.id == bindparam("message_id"))
+    .where(
+        Message.conversation_id == _TARGET.conversation_id,
+        Message.delivery_status == "pending",
+        tuple_(Message.sent_at, Message.id) <= tuple_(_TARGET.sent_at, _TARGET.id),
+    )
+    .order_by(Message.sent_at, Message.id)
+    .limit(50)
+)
+_CONTEXT = (
+    select(Message, Conversation, ChannelAccount)
+    .join(Conversation, Conversation.id == Message.conversation_id)
+    .outerjoin(ChannelAccount, ChannelAccount.id == Conversation.channel_account_id)
+    .where(Message.id == bindparam("message_id"))
+)
+
+
 def _moved(row: Any) -> Moved:
     return Moved(*row)
 
@@ -52,33 +74,16 @@ class DeliveryRepository:
     async def due(self, message_id: uuid.UUID) -> list[uuid.UUID]:
         """Pending replies of this message's conversation up to and including it, in order:
         an earlier part of a split reply always leaves first."""
-        target = await self.session.get(Message, message_id)
-        if target is None:
-            return []
-        rows = await self.session.scalars(
-            select(Message.id)
-            .where(
-                Message.conversation_id == target.conversation_id,
-                Message.delivery_status == "pending",
-                tuple_(Message.sent_at, Message.id) <= tuple_(target.sent_at, target.id),
-            )
-            .order_by(Message.sent_at, Message.id)
-            .limit(50)
-        )
+        rows = await self.session.scalars(_DUE, {"message_id": message_id})
         return list(rows)
 
     async def context(
         self, message_id: uuid.UUID
     ) -> tuple[Message, Conversation, ChannelAccount | None] | None:
-        message = await self.session.get(Message, message_id)
-        if message is None:
+        row = (await self.session.execute(_CONTEXT, {"message_id": message_id})).first()
+        if row is None:
             return None
-        conversation = await self.session.get(Conversation, message.conversation_id)
-        if conversation is None:
-            return None
-        account = None
-        if conversation.channel_account_id is not None:
-            account = await self.session.get(ChannelAccount, conversation.channel_account_id)
+        message, conversation, account = row
         if account is None:
             # Conversations recorded by hand (or older than account routing): the workspace's
             # only account of that channel, if it has exactly one.
