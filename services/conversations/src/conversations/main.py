@@ -78,7 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.run_consumers:
         # AGENT_ENABLED=false: this replica leaves the agent's queue to replicas that run it.
         subscribers.register(runtime, agent if settings.agent_enabled else None)
-        subscribers.register_delivery(runtime, delivery)
+        if settings.delivery_enabled:
+            subscribers.register_delivery(runtime, delivery)
     handlers = exception_handlers(ERRORS) | {
         RateLimited: _rate_limited,
         RequestValidationError: _validation_error,
@@ -87,7 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     async def start() -> None:
         vault.warn_if_dev_key()
-        await delivery.start(sweep=settings.run_consumers)
+        await delivery.start(sweep=settings.run_consumers and settings.delivery_enabled)
         await live.start()
 
     async def stop() -> None:

@@ -52,6 +52,8 @@ class Settings(ServiceSettings):
     # Integrator callback URLs must be https; tests and local runs may allow loopback http.
     callback_allow_loopback_http: bool = False
 
+    # DELIVERY_ENABLED=false: this process sends nothing (another deployment runs delivery).
+    delivery_enabled: bool = True
     # One provider call: timeout, retries of errors the provider documents as not processed
     # (429, throughput), the longest Retry-After waited for.
     delivery_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
