@@ -89,3 +89,11 @@ async def openapi(gw: httpx.AsyncClient) -> dict:
 @pytest.fixture
 async def owner(gw: httpx.AsyncClient) -> dict[str, object]:
     return await signup(gw, "sec")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The first test here also waits for a whole system (and a second gateway) to start,
+    # which on a busy machine takes longer than the default per-test timeout.
+    for item in items:
+        if "tests/security/" in str(item.path) and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(400))
