@@ -7,6 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from gateway import chat
 from gateway.api import errors, login, users
 from gateway.api.deps import CallerCache
 from gateway.db.models import outbox
@@ -88,6 +89,7 @@ def create_app(
 
     app.include_router(asyncapi.router(asyncapi.MergedAsyncAPI(runtime.bus, forwarder)))
 
+    app.include_router(chat.router)  # the web chat page, /chat/{handle}
     # Last: everything not answered above is forwarded to the service that owns it.
     app.include_router(forward.router)
     return app

@@ -12,6 +12,12 @@ class Settings(ServiceSettings):
     conversations_url: str = "http://127.0.0.1:8003"
     upstream_timeout_seconds: float = Field(default=15.0, gt=0)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Event streams (SSE) held open through the gateway: in all (beyond: 503) and per client
+    # address (beyond: 429); an upstream silent this long is dropped (the services send a
+    # keep-alive comment every 15 s, so only a dead one is).
+    stream_max_open: int = Field(default=1000, ge=1)
+    stream_max_per_address: int = Field(default=20, ge=1)
+    stream_idle_timeout_seconds: float = Field(default=60.0, gt=0)
 
     # Identity
     first_superuser: EmailStr = "admin@example.com"

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from gateway.api.deps import authenticate_request
 from gateway.proxy.inputs import upstream_path
 from gateway.proxy.routes import FORWARDED_PREFIXES, match
+from gateway.proxy.streams import StreamForwarder, is_stream, query_access_token
 from gateway.settings import Settings
 from shared.logging import request_id_var
 from shared.tokens import ANONYMOUS, Principal, sign_internal_token
@@ -56,9 +57,11 @@ class Forwarder:
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
             transport=transport,
         )
+        self.streams = StreamForwarder(settings, DROP_RESPONSE_HEADERS, transport)
 
     async def close(self) -> None:
         await self.client.aclose()
+        await self.streams.close()
 
     def token(self, service: str, principal: Principal) -> str:
         return sign_internal_token(
@@ -78,6 +81,8 @@ class Forwarder:
         if request.client:
             headers["x-forwarded-for"] = request.client.host
         url = self.targets[service] + upstream_path(request.scope)
+        if is_stream(request):
+            return await self.streams.forward(request, service, url, headers)
         try:
             upstream = await self.client.request(
                 request.method,
@@ -117,7 +122,8 @@ async def forward(request: Request) -> Response:
     else:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
-        caller = await authenticate_request(request, token if scheme.lower() == "bearer" else None)
+        bearer = (token if scheme.lower() == "bearer" else None) or query_access_token(request)
+        caller = await authenticate_request(request, bearer)
         principal = Principal(user_id=caller.id, is_superuser=caller.is_superuser)
     forwarder: Forwarder = request.app.state.forwarder
     return await forwarder.forward(request, route.service, principal)
