@@ -7,9 +7,11 @@ from conversations.agent.evaluation.runner import pass_hat_k, run_scenario
 from conversations.agent.evaluation.scenarios import SCENARIOS
 
 
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "pydantic-ai"])
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
-async def test_builtin_agent_passes_the_dialogue(scenario) -> None:
-    result = await run_scenario(scenario)
+async def test_builtin_agent_passes_the_dialogue(scenario, direct: bool) -> None:
+    """Both ways of running the built-in brain: its own loop, and under pydantic-ai's agent."""
+    result = await run_scenario(scenario, direct=direct)
     assert result.passed, "\n".join([*result.problems, "--", *result.transcript])
 
 

@@ -32,7 +32,10 @@ def _local(value: str, zone: ZoneInfo) -> datetime:
 
 
 async def run_scenario(
-    scenario: Scenario, model: Model | None = None, limits: TurnLimits | None = None
+    scenario: Scenario,
+    model: Model | None = None,
+    limits: TurnLimits | None = None,
+    direct: bool = True,
 ) -> Result:
     zone = ZoneInfo(scenario.timezone)
     services = [
@@ -64,7 +67,7 @@ async def run_scenario(
         result.transcript.append(f"visitor: {turn.say}")
         deps = AgentDeps(conversation, workspace, services, calendar, now, memory)
         outcome = await run_turn(
-            deps, turn.say, history, model=model, limits=limits or TurnLimits()
+            deps, turn.say, history, model=model, limits=limits or TurnLimits(), direct=direct
         )
         history = outcome.history
         replies.append(outcome.reply)
