@@ -160,7 +160,11 @@ async def find_free_slots(
         first = today
     last = max(first, min(last, first + timedelta(days=30)))
     wanted = _clock(near_time) if near_time else None
-    slots = await _free(deps, service.id, first, last)
+    # The next two days usually hold three free times: ask the calendar for those first.
+    near = min(last, first + timedelta(days=1))
+    slots = await _free(deps, service.id, first, near)
+    if len(slots) < MAX_OFFERED and near < last:
+        slots += await _free(deps, service.id, near + timedelta(days=1), last)
     note = None
     if not slots:
         # The asked days are full: offer the nearest free times after them.
