@@ -174,6 +174,8 @@ class System:
             "WORKSPACES_URL": self.url("workspaces"),
             "CONNECTORS_URL": self.url("connectors"),
             "CONVERSATIONS_URL": self.url("conversations"),
+            # The agent runs only in its own scenario (bench/agent.py starts a replica).
+            "AGENT_ENABLED": os.environ.get("AGENT_ENABLED", "false"),
         }
         self.env |= {f"{s.upper()}_PORT": str(p) for s, p in self.ports.items()}
         for service in SERVICES:

@@ -1,0 +1,269 @@
+"""The agent turn under load: a visitor message at the gateway to the agent's stored reply,
+with the built-in agent and the built-in calendar.
+
+    .venv/bin/python bench/agent.py --quick     # this scenario alone
+    .venv/bin/python bench/run.py --only agent   # the same, from the suite
+
+The suite's conversations service runs without the agent (AGENT_ENABLED=false, so the other
+scenarios measure what they always did); this scenario starts one more conversations
+replica with the agent on and no burst window (AGENT_BURST_SECONDS=0: the 2 s default would
+be the latency). New conversations arrive at 20 per second through the gateway's signed
+integrator webhook (`/webhooks/inbound/chatgpt`, so no web chat rate limit applies); each
+visitor says "hi" (the agent greets and offers three times from the calendar) and, once
+answered, "1" (the agent re-checks the time and books it). Latency per turn = the reply's
+`created_at` in Postgres minus the moment the visitor's webhook was sent (same clock);
+targets p50 < 150 ms and p99 < 500 ms. CPU per turn: the agent replica, both conversations
+processes, the gateway and connectors, over the turns answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.calendar_bench import _calendar  # noqa: E402
+from bench.stats import Target, latency_summary  # noqa: E402
+from bench.system import cpu_seconds, free_port  # noqa: E402
+
+if TYPE_CHECKING:
+    from bench.run import Bench
+
+RATE = 20  # new conversations per second
+INBOUND_SECRET = "change-me-inbound-signing-secret"  # the gateway's default
+
+
+def _signed(account_id: str, visitor: str, text: str) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(
+        {
+            "account_id": account_id,
+            "messages": [
+                {
+                    "external_id": f"bench-{uuid.uuid4().hex}",
+                    "visitor_id": visitor,
+                    "content": text,
+                    "sent_at": datetime.now(UTC).isoformat(),
+                }
+            ],
+        }
+    ).encode()
+    ts = str(int(time.time()))
+    digest = hmac.new(INBOUND_SECRET.encode(), ts.encode() + b"." + body, hashlib.sha256)
+    headers = {
+        "X-Base-Timestamp": ts,
+        "X-Base-Signature": f"sha256={digest.hexdigest()}",
+        "Content-Type": "application/json",
+    }
+    return body, headers
+
+
+def _agent_replica(bench: Bench) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    env = bench.system.env | {
+        "AGENT_ENABLED": "true",
+        "AGENT_BURST_SECONDS": "0",
+        "CONVERSATIONS_PORT": str(port),
+        "RUN_RELAY": "true",
+    }
+    log = open(bench.system.logs / "conversations-agent.log", "ab")  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, "-m", "conversations"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
+    return process, port
+
+
+async def _ready(port: int, timeout: float = 60) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            try:
+                if (await client.get(f"http://127.0.0.1:{port}/ready")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError("the agent replica did not get ready")
+
+
+async def agent(bench: Bench) -> None:
+    import httpx
+
+    assert bench.api is not None and bench.db is not None
+    quick = bench.p.quick
+    seconds = 3.0 if quick else 12.0
+    owner = await bench.owner("agent")
+    headers = {"Authorization": f"Bearer {owner['token']}"}
+    await _calendar(bench.api, headers)
+    account_id = f"bench-agent-{bench.tag}"
+
+    async def connected() -> bool:
+        r = await bench.api.post(
+            "/api/v1/channel-accounts/",
+            headers=headers,
+            json={"channel": "chatgpt", "account_id": account_id},
+        )
+        return r.status_code == 201
+
+    deadline = time.monotonic() + 30
+    while not await connected():
+        if time.monotonic() > deadline:
+            raise RuntimeError("the workspace never reached conversations")
+        await asyncio.sleep(0.1)
+    workspace_id = uuid.UUID(owner["workspace_id"])
+    # The agent's projections (service, active calendar) are fed by events.
+    for _ in range(600):
+        if await bench.db.fetchval(
+            "SELECT 1 FROM conversations.connector_states WHERE workspace_id = $1 AND active",
+            workspace_id,
+        ):
+            break
+        await asyncio.sleep(0.05)
+
+    replica, port = _agent_replica(bench)
+    try:
+        await _ready(port)
+        await _run(bench, workspace_id, account_id, seconds, replica.pid, httpx)
+    finally:
+        replica.terminate()
+        try:
+            replica.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            replica.kill()
+
+
+async def _run(
+    bench: Bench, workspace_id: uuid.UUID, account_id: str, seconds: float, pid: int, httpx: Any
+) -> None:
+    replies: dict[str, list[datetime]] = {}
+    waiting: dict[str, asyncio.Event] = {}
+    latencies: list[float] = []
+    errors = {"webhook": 0, "timeout": 0}
+    started_at = datetime.now(UTC)
+    done = asyncio.Event()
+
+    async def poll() -> None:
+        """One reader of the agent's replies for every conversation (not one per visitor)."""
+        seen = started_at
+        while not done.is_set():
+            rows = await bench.db.fetch(  # type: ignore[union-attr]
+                "SELECT c.visitor_id, m.created_at FROM conversations.messages m "
+                "JOIN conversations.conversations c ON c.id = m.conversation_id "
+                "WHERE m.workspace_id = $1 AND m.role = 'agent' AND m.created_at > $2 "
+                "ORDER BY m.created_at",
+                workspace_id,
+                seen,
+            )
+            for visitor, at in rows:
+                replies.setdefault(visitor, []).append(at)
+                seen = max(seen, at)
+                if visitor in waiting:
+                    waiting[visitor].set()
+            await asyncio.sleep(0.01)
+
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    async with httpx.AsyncClient(
+        base_url=bench.system.url("gateway"), limits=limits, timeout=30
+    ) as api:
+
+        async def turn(visitor: str, text: str, number: int) -> None:
+            waiting[visitor] = asyncio.Event()
+            sent = datetime.now(UTC)
+            body, headers = _signed(account_id, visitor, text)
+            r = await api.post("/api/v1/webhooks/inbound/chatgpt", content=body, headers=headers)
+            if r.status_code not in (200, 204):
+                errors["webhook"] += 1
+                return
+            try:
+                while len(replies.get(visitor, [])) < number:
+                    await asyncio.wait_for(waiting[visitor].wait(), timeout=10)
+                    waiting[visitor].clear()
+            except TimeoutError:
+                errors["timeout"] += 1
+                return
+            latencies.append((replies[visitor][number - 1] - sent).total_seconds())
+
+        async def conversation(i: int) -> None:
+            visitor = f"bench-{i}-{uuid.uuid4().hex[:6]}"
+            await turn(visitor, "hi", 1)
+            await turn(visitor, "1", 2)
+
+        poller = asyncio.create_task(poll())
+        pids = bench.system.pids() | {"conversations-agent": pid}
+        before = {name: cpu_seconds(p) for name, p in pids.items()}
+        began = time.perf_counter()
+        tasks = []
+        n = int(seconds * RATE)
+        for i in range(n):
+            tasks.append(asyncio.create_task(conversation(i)))
+            await asyncio.sleep(max(0.0, began + (i + 1) / RATE - time.perf_counter()))
+        await asyncio.gather(*tasks)
+        wall = time.perf_counter() - began
+        after = {name: cpu_seconds(p) for name, p in pids.items()}
+        done.set()
+        await poller
+
+    turns = len(latencies)
+    booked = await bench.db.fetchval(  # type: ignore[union-attr]
+        "SELECT count(*) FROM conversations.conversations WHERE workspace_id = $1 "
+        "AND agent_booking IS NOT NULL",
+        workspace_id,
+    )
+    summary = latency_summary(latencies)
+    cpu = {name: round(after[name] - before[name], 2) for name in after}
+    per_turn = {name: round(1000 * v / max(turns, 1), 2) for name, v in cpu.items()}
+    bench.details["agent"] = {
+        "conversations": n,
+        "turns_answered": turns,
+        "bookings": booked,
+        "errors": errors,
+        "wall_seconds": round(wall, 2),
+        "cpu_seconds": cpu,
+        "cpu_ms_per_turn": per_turn,
+    }
+    note = f"{RATE} new conversations/s, two turns each, built-in agent and calendar"
+    bench.add("agent", "turn_p50_ms", summary["p50_ms"], "ms", Target("<", 150), note=note)
+    bench.add("agent", "turn_p99_ms", summary["p99_ms"], "ms", Target("<", 500))
+    bench.add(
+        "agent", "turns_unanswered", errors["timeout"] + errors["webhook"], "count", Target("==", 0)
+    )
+    bench.add("agent", "bookings", booked, "count", Target("==", n), note="one per conversation")
+    agent_cpu = per_turn["conversations-agent"] + per_turn.get("conversations", 0.0)
+    bench.add(
+        "agent",
+        "cpu_ms_per_turn",
+        agent_cpu,
+        "ms",
+        note="both conversations processes (agent, storing, delivery); the rest in details",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    from bench import run
+
+    os.environ.setdefault("AGENT_ENABLED", "false")
+    args = list(sys.argv[1:] if argv is None else argv)
+    return run.main(["--only", "agent", *args])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
