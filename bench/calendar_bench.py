@@ -172,6 +172,7 @@ async def calendar(bench: Bench) -> None:
     statuses: dict[str, int] = {}
     round_times: list[float] = []
     wins: list[int] = []
+    cpu_before = bench.system.cpu()
     limits = httpx.Limits(max_connections=RACERS, max_keepalive_connections=RACERS)
     async with httpx.AsyncClient(
         base_url=bench.system.url("gateway"), limits=limits, timeout=60
@@ -190,6 +191,11 @@ async def calendar(bench: Bench) -> None:
                 statuses[str(a.status_code)] = statuses.get(str(a.status_code), 0) + 1
             wins.append(sum(1 for a in answers if a.status_code == 201))
     total = sum(round_times)
+    cpu_after = bench.system.cpu()
+    attempts = RACERS * rounds
+    for service in ("connectors", "gateway"):
+        used = (cpu_after[service] - cpu_before[service]) / attempts * 1000
+        bench.add("calendar", f"race_{service}_cpu_ms_per_attempt", used, "ms")
     bench.details["calendar"] = {
         "fill_seconds": round(fill_seconds, 2),
         "availability_statuses": s["statuses"],
@@ -197,7 +203,7 @@ async def calendar(bench: Bench) -> None:
         "race_wins_per_round": wins,
     }
     race_note = f"{rounds} rounds of {RACERS} concurrent attempts at one slot"
-    bench.add("calendar", "race_attempts_per_s", RACERS * rounds / total, "/s", note=race_note)
+    bench.add("calendar", "race_attempts_per_s", attempts / total, "/s", note=race_note)
     bench.add("calendar", "race_round_p50_ms", percentile(round_times, 50) * 1000, "ms")
     bench.add(
         "calendar",
