@@ -76,7 +76,7 @@ def _decide(deps: AgentDeps, text: str) -> ModelResponse:
         return _call("hand_off", reason="visitor asked for a person")
     if lx.looks_like_injection(text):
         m.misunderstood = 0
-        return _text(deps, say(m.lang, "scope", name=deps.workspace.name))
+        return _text(deps, say(deps.lang, "scope", name=deps.workspace.name))
     understood = _understand(deps, text)
     if understood is not None:
         m.misunderstood = 0
@@ -84,7 +84,7 @@ def _decide(deps: AgentDeps, text: str) -> ModelResponse:
     m.misunderstood += 1
     if m.misunderstood >= 2:
         return _call("hand_off", reason="did not understand the visitor twice in a row")
-    return _text(deps, say(m.lang, "not_understood") + "\n" + _options_again(deps))
+    return _text(deps, say(deps.lang, "not_understood") + "\n" + _options_again(deps))
 
 
 def _understand(deps: AgentDeps, text: str) -> ModelResponse | None:
@@ -96,7 +96,7 @@ def _understand(deps: AgentDeps, text: str) -> ModelResponse | None:
     service = lx.match_service(text, named)
 
     if lx.wants_cancel(text) and not lx.wants_move(text):
-        return _call("cancel_booking") if m.booking else _text(deps, say(m.lang, "no_booking"))
+        return _call("cancel_booking") if m.booking else _text(deps, say(deps.lang, "no_booking"))
     if lx.wants_move(text) and m.booking and not m.moving:
         m.moving = True
         return _find(m.booking["service_id"], day, clock)
@@ -106,7 +106,7 @@ def _understand(deps: AgentDeps, text: str) -> ModelResponse | None:
             return _book(deps, m.proposal["service_id"], m.proposal["start"])
         if lx.is_no(text) and not (day or clock or service):
             m.proposal = None
-            return _text(deps, say(m.lang, "no_more") + "\n" + _slot_lines(deps))
+            return _text(deps, say(deps.lang, "no_more") + "\n" + _slot_lines(deps))
 
     if m.offered_slots and m.last_list == "slots" and service is None:
         picked = _pick_slot(deps, text, day, clock)
@@ -125,7 +125,7 @@ def _understand(deps: AgentDeps, text: str) -> ModelResponse | None:
     if (day or clock) and (m.service_id or len(deps.services) == 1):
         return _find(m.service_id or deps.services[0].id, day, clock)
     if lx.is_thanks(text):
-        return _text(deps, say(m.lang, "thanks", deps.workspace.tone))
+        return _text(deps, say(deps.lang, "thanks", deps.workspace.tone))
     if lx.is_greeting(text) or m.turn == 1 or (day or clock) or _wants_booking(text):
         return _call("list_services")
     return None
@@ -263,9 +263,9 @@ def _slot_lines(deps: AgentDeps) -> str:
 def _options_again(deps: AgentDeps) -> str:
     m = deps.memory
     if m.last_list == "slots" and m.offered_slots:
-        return say(m.lang or "en", "pick_slot_hint") + "\n" + _slot_lines(deps)
+        return say(deps.lang, "pick_slot_hint") + "\n" + _slot_lines(deps)
     names = [s.name for s in deps.services]
-    return say(m.lang or "en", "pick_service") + "\n" + numbered(names)
+    return say(deps.lang, "pick_service") + "\n" + numbered(names)
 
 
 def _days_label(deps: AgentDeps, searched: dict[str, str]) -> str:

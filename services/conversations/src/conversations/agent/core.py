@@ -217,7 +217,8 @@ async def _run_builtin(
         results: list[Any] = []
         for call in calls:
             try:
-                content = await _TOOLS[call.tool_name](_Context(deps), **call.args_as_dict())  # type: ignore[operator]
+                tool: Any = _TOOLS[call.tool_name]
+                content = await tool(_Context(deps), **call.args_as_dict())
                 results.append(
                     ToolReturnPart(call.tool_name, content, tool_call_id=call.tool_call_id)
                 )

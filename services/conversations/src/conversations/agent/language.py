@@ -402,13 +402,13 @@ def parse_day(text: str, today: date) -> date | None:
     slash = re.search(r"\b(\d{1,2})/(\d{1,2})\b", joined)
     if slash:
         return _future(today, int(slash.group(2)), int(slash.group(1)))
-    tokens = set(re.findall(r"[a-z-]+", joined))
-    for weekday, names in _WEEKDAYS.items():
-        if tokens & names:
+    day_words = set(re.findall(r"[a-z-]+", joined))
+    for weekday, day_names in _WEEKDAYS.items():
+        if day_words & day_names:
             ahead = (weekday - today.weekday()) % 7
             return (
                 today + timedelta(days=ahead or 7)
-                if "next" in tokens
+                if "next" in day_words
                 else today + timedelta(days=ahead)
             )
     return None

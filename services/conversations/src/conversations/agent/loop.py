@@ -326,7 +326,7 @@ class AgentRunner:
                     ConversationHandedOffV1(
                         conversation_id=conversation_id,
                         workspace_id=conversation.workspace_id,
-                        channel=conversation.channel,  # type: ignore[arg-type]
+                        channel=conversation.channel,
                         reason=outcome.handoff_reason,
                         visitor_name=conversation.visitor_name,
                         handed_off_at=now,

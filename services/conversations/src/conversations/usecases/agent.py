@@ -65,7 +65,7 @@ async def resume_agent(
         conversation.agent_paused = False
         if conversation.status == "pending":
             conversation.status = "open"
-        conversation.updated_at = func.now()  # type: ignore[assignment]
+        conversation.updated_at = func.now()
         await AgentRepository(uow.session).reset_memory(conversation.id)
         await uow.session.flush()
         await uow.session.refresh(conversation)
