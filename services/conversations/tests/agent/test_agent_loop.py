@@ -322,3 +322,23 @@ async def test_stats_count_what_the_agent_resolved_booked_and_handed_off(agent, 
     assert 0 <= stats["agent"]["median_first_reply_seconds"] < 10
     # 3 replies + 1 before the handoff notice, two minutes each.
     assert stats["time_saved"]["total_seconds"] == 4 * 120
+
+
+async def test_a_reply_the_channel_refuses_hands_off_instead_of_failing(
+    agent, shop, chat, query, monkeypatch
+):
+    from conversations.agent import loop
+    from conversations.domain.errors import InvalidReply
+
+    async def refused(*args, **kwargs):
+        raise InvalidReply("the messaging window is closed")
+
+    monkeypatch.setattr(loop, "store_reply", refused)
+    s = await shop()
+    c = chat(s)
+    await c.say("hi")
+    await wait_until(lambda: _at_least(c.answered(), 1))
+    conversation = await c.conversation()
+    assert conversation["status"] == "pending" and conversation["agent_paused"]
+    assert conversation["handoff_reason"] == "reply not sent: the messaging window is closed"
+    assert await c.replies() == []
