@@ -5,6 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from gateway.proxy.routes import FORWARDED_PREFIXES
+
 from .conftest import login
 
 PROFILE_FIELDS = (
@@ -55,6 +57,9 @@ CONTROL_PATHS = (
     "/api/v1/conversations/%7F",
     "/api/v1/users/%06abc",
     "/api/v1/password-recovery/a%00b@example.com",
+    # Every forwarded prefix, whatever follows it.
+    *(prefix.rstrip("/") + "/%06abc" for prefix in FORWARDED_PREFIXES),
+    *(prefix.rstrip("/") + "/x/%C2%85" for prefix in FORWARDED_PREFIXES),  # a C1 control
 )
 
 
