@@ -9,7 +9,7 @@ endif
 PY := .venv/bin/python
 UV_VERSION := 0.13.9
 
-.PHONY: help install run check migrate test test-fast lint format seed bench servers clean agent-eval
+.PHONY: help install run check migrate test test-fast lint format seed bench servers browser clean agent-eval
 
 help:
 	@echo "make run      set up and start the four services (gateway on :8000)"
@@ -35,6 +35,15 @@ install: .venv/.installed
 servers:
 	@bash deploy/ensure-servers.sh
 
+# The web chat tests drive Debian's Chromium (headless) with Playwright. Installed once, with
+# no prompt (CI has no stdin); root uses apt-get directly, others through passwordless sudo.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing chromium for the browser tests"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo "sudo -n"); \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
+
 check: install
 	@$(PY) deploy/local.py check
 
@@ -44,10 +53,10 @@ migrate: install
 run: install check migrate
 	@$(PY) deploy/local.py run
 
-test: install servers
+test: install servers browser
 	$(PY) -m pytest shared services tests
 
-test-fast: install
+test-fast: install browser
 	$(PY) -m pytest shared services tests -m "not fault and not fuzz"
 
 lint: install
