@@ -74,26 +74,7 @@ async def list_bookings(
         page.skip,
         page.limit,
     )
-    data = [
-        BookingRead(
-            id=r.external_id,
-            connector_id=r.connector_id,
-            provider=r.provider,
-            event_type=r.event_type,
-            start=r.start_at,
-            end=r.end_at,
-            status=r.status,
-            idempotency_key=r.idempotency_key,
-            source=r.source,  # type: ignore[arg-type]
-            visitor_name=r.visitor_name,
-            visitor_email=r.visitor_email,
-            visitor_phone=r.visitor_phone,
-            notes=r.notes,
-            conversation_id=r.conversation_id,
-            created_at=r.created_at,
-        )
-        for r in rows
-    ]
+    data = [BookingRead.of(row) for row in rows]
     return Page(data=data, count=count)
 
 

@@ -14,6 +14,7 @@ from pydantic import (
     model_validator,
 )
 
+from connectors.db.models import Booking as BookingRow
 from connectors.domain.config import ConnectorConfig, Provider
 from connectors.usecases.connectors import ConnectorView
 
@@ -191,6 +192,26 @@ class BookingRead(BaseModel):
     notes: str | None = None
     conversation_id: uuid.UUID | None = None
     created_at: datetime | None = None
+
+    @classmethod
+    def of(cls, row: BookingRow) -> BookingRead:
+        return cls(
+            id=row.external_id,
+            connector_id=row.connector_id,
+            provider=row.provider,
+            event_type=row.event_type,
+            start=row.start_at,
+            end=row.end_at,
+            status=row.status,
+            idempotency_key=row.idempotency_key,
+            source=row.source,  # type: ignore[arg-type]  # the column's check constraint
+            visitor_name=row.visitor_name,
+            visitor_email=row.visitor_email,
+            visitor_phone=row.visitor_phone,
+            notes=row.notes,
+            conversation_id=row.conversation_id,
+            created_at=row.created_at,
+        )
 
 
 class BookingListQuery(BaseModel):
