@@ -42,7 +42,7 @@ from bench.system import cpu_seconds, free_port  # noqa: E402
 if TYPE_CHECKING:
     from bench.run import Bench
 
-RATE = 20  # new conversations per second
+RATE = int(os.environ.get("BENCH_AGENT_RATE", "20"))  # new conversations per second
 INBOUND_SECRET = "change-me-inbound-signing-secret"  # the gateway's default
 
 

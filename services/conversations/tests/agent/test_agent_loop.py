@@ -342,3 +342,30 @@ async def test_a_reply_the_channel_refuses_hands_off_instead_of_failing(
     assert conversation["status"] == "pending" and conversation["agent_paused"]
     assert conversation["handoff_reason"] == "reply not sent: the messaging window is closed"
     assert await c.replies() == []
+
+
+async def test_a_deactivated_connector_makes_the_agent_hand_off(agent, shop, chat, publish, query):
+    from shared.events import ConnectorDeactivatedV1
+
+    s = await shop()
+    [row] = await query(
+        "SELECT connector_id FROM conversations.connector_states WHERE workspace_id = :w",
+        w=s.workspace_id,
+    )
+    await publish(
+        ConnectorDeactivatedV1(
+            connector_id=row.connector_id,
+            workspace_id=s.workspace_id,
+            provider="builtin",
+            name="Calendar",
+        ),
+        producer="connectors",
+    )
+    await wait_until(
+        lambda: query(
+            "SELECT 1 FROM conversations.connector_states WHERE workspace_id = :w AND NOT active",
+            w=s.workspace_id,
+        )
+    )
+    reply = await chat(s).turn("hi")
+    assert "Online booking isn't available right now" in reply
