@@ -16,6 +16,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
+from hypothesis.strategies import SearchStrategy
 
 from tests.e2e.conftest import System
 from tests.security.objects import make_owner
@@ -43,12 +44,46 @@ def streaming(operation: schemathesis.APIOperation) -> bool:
     return any("text/event-stream" in (r.get("content") or {}) for r in responses.values())
 
 
+def exercise(
+    system: System,
+    headers: dict[str, str],
+    run: Run,
+    label: str,
+    strategy: SearchStrategy[schemathesis.Case],
+) -> None:
+    """Up to EXAMPLES_PER_OPERATION cases of one operation in one mode; 5xx are recorded."""
+
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.generate],
+    )
+    @given(case=strategy)
+    def check(case: schemathesis.Case) -> None:
+        if time.monotonic() > run.deadline:
+            return
+        run.cases += 1
+        try:
+            response = case.call(base_url=system.gateway, headers=headers, timeout=10)
+        except Exception as exc:  # an answer that never came is a failure too
+            run.errors.append(f"{label}: {type(exc).__name__}: {exc}")
+            return
+        if response.status_code >= 500:
+            run.errors.append(
+                f"{label}: {response.status_code} {response.text[:200]} <- {case.as_curl_command()}"
+            )
+
+    with contextlib.suppress(Unsatisfiable):  # an operation with nothing to generate
+        check()
+
+
 def fuzz(system: System, headers: dict[str, str], skipped: set[tuple[str, str]]) -> Run:
     schema = schemathesis.openapi.from_url(f"{system.gateway}/api/v1/openapi.json")
     run = Run(deadline=time.monotonic() + BUDGET_SECONDS)
     headers = {**headers, "X-Forwarded-For": FUZZER_ADDRESS}
-    operations = [r.ok() for r in schema.get_all_operations()]
-    for operation in operations:
+    for operation in [r.ok() for r in schema.get_all_operations()]:
         key = (operation.method.upper(), operation.path)
         if key in skipped or streaming(operation):
             continue
@@ -56,34 +91,7 @@ def fuzz(system: System, headers: dict[str, str], skipped: set[tuple[str, str]])
             if time.monotonic() > run.deadline:
                 return run
             strategy = operation.as_strategy(generation_mode=mode)
-
-            @settings(
-                max_examples=EXAMPLES_PER_OPERATION,
-                deadline=None,
-                database=None,
-                suppress_health_check=list(HealthCheck),
-                phases=[Phase.explicit, Phase.generate],
-            )
-            @given(case=strategy)
-            def check(
-                case: schemathesis.Case, key: tuple[str, str] = key, mode: str = mode
-            ) -> None:
-                if time.monotonic() > run.deadline:
-                    return
-                run.cases += 1
-                try:
-                    response = case.call(base_url=system.gateway, headers=headers, timeout=10)
-                except Exception as exc:  # an answer that never came is a failure too
-                    run.errors.append(f"{key} {mode}: {type(exc).__name__}: {exc}")
-                    return
-                if response.status_code >= 500:
-                    run.errors.append(
-                        f"{key} {mode}: {response.status_code} {response.text[:200]} "
-                        f"<- {case.as_curl_command()}"
-                    )
-
-            with contextlib.suppress(Unsatisfiable):  # an operation with nothing to generate
-                check()
+            exercise(system, headers, run, f"{key[0]} {key[1]} {mode}", strategy)
     return run
 
 
