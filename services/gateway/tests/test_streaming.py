@@ -12,6 +12,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from sse_starlette.sse import AppStatus
 
 from gateway.main import create_app
 from shared.testing import TEST_SECRET_KEY, wait_until
@@ -161,6 +162,21 @@ async def test_the_upstream_stream_closes_when_the_client_goes_away(gateway_url,
         await asyncio.wait_for(next_data(lines, "tick"), 2)
         assert Streams.open == before + 1
     await wait_until(lambda: asyncio.sleep(0, Streams.open == before or None), timeout=5)
+    await wait_until(
+        lambda: asyncio.sleep(0, gateway_url.state.forwarder.streams.open == 0 or None), timeout=5
+    )
+
+
+async def test_streams_end_when_the_gateway_is_told_to_shut_down(gateway_url, owner) -> None:
+    base = gateway_url.state.test_url
+    async with events(base + OWNER_STREAM, headers=owner["headers"]) as lines:
+        await asyncio.wait_for(next_data(lines, "tick"), 2)
+        AppStatus.should_exit = True  # what uvicorn's SIGTERM handler sets
+        try:
+            with pytest.raises(EOFError):
+                await asyncio.wait_for(next_data(lines, "never"), 3)
+        finally:
+            AppStatus.should_exit = False
     await wait_until(
         lambda: asyncio.sleep(0, gateway_url.state.forwarder.streams.open == 0 or None), timeout=5
     )

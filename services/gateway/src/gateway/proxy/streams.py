@@ -19,6 +19,7 @@ from collections.abc import Callable, Collection
 import httpx
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
+from sse_starlette.sse import AppStatus
 from starlette.types import Receive, Scope, Send
 
 from gateway.settings import Settings
@@ -151,16 +152,19 @@ class _Relay(Response):
                     "headers": self.raw_headers,
                 }
             )
-            pump = asyncio.create_task(self._pump(send))
             gone = asyncio.create_task(_disconnected(receive))
+            tasks = {gone, asyncio.create_task(self._pump(send)), asyncio.create_task(_exiting())}
             try:
-                await asyncio.wait({pump, gone}, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             finally:
-                for task in (pump, gone):
+                for task in tasks:
                     task.cancel()
-                for task in (pump, gone):
+                for task in tasks:
                     with contextlib.suppress(asyncio.CancelledError, OSError):
                         await task
+            if gone.cancelled():  # the client is still there: end the body properly
+                with contextlib.suppress(OSError):
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             await self.upstream.aclose()
             self.release()
@@ -173,8 +177,14 @@ class _Relay(Response):
             # The service stopped (or went silent past its keep-alive): end the stream; the
             # browser reconnects with its last event id.
             log.info("event stream ended by upstream: %s", type(exc).__name__)
-        with contextlib.suppress(OSError):
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _exiting() -> None:
+    """On SIGTERM uvicorn waits for open responses before it stops: end the relays then (the
+    browser reconnects, with its last event id, to another gateway). sse-starlette, imported
+    here, flags uvicorn's exit in `AppStatus`."""
+    while not AppStatus.should_exit:  # noqa: ASYNC110 - a flag a signal handler sets
+        await asyncio.sleep(0.5)
 
 
 async def _disconnected(receive: Receive) -> None:
