@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -79,8 +80,17 @@ def _agent_replica(bench: Bench) -> tuple[subprocess.Popen[bytes], int]:
         "RUN_RELAY": "true",
     }
     log = open(bench.system.logs / "conversations-agent.log", "ab")  # noqa: SIM115
+    command = [sys.executable, "-m", "conversations"]
+    if os.environ.get("BENCH_AGENT_PROFILE"):  # a pyinstrument profile of the agent replica
+        prefix = bench.system.logs / "conversations-agent-profile"
+        command = [
+            sys.executable,
+            str(ROOT / "bench" / "profiled.py"),
+            "conversations",
+            str(prefix),
+        ]
     process = subprocess.Popen(
-        [sys.executable, "-m", "conversations"],
+        command,
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -142,6 +152,8 @@ async def agent(bench: Bench) -> None:
     replica, port = _agent_replica(bench)
     try:
         await _ready(port)
+        if os.environ.get("BENCH_AGENT_PROFILE"):
+            replica.send_signal(signal.SIGUSR1)
         await _run(bench, workspace_id, account_id, seconds, replica.pid, httpx)
     finally:
         replica.terminate()
@@ -162,20 +174,23 @@ async def _run(
     done = asyncio.Event()
 
     async def poll() -> None:
-        """One reader of the agent's replies for every conversation (not one per visitor)."""
-        seen = started_at
+        """One reader of the agent's replies for every conversation (not one per visitor).
+        By id, not by a created_at watermark: transactions commit out of created_at order."""
+        seen: set[uuid.UUID] = set()
         while not done.is_set():
             rows = await bench.db.fetch(  # type: ignore[union-attr]
-                "SELECT c.visitor_id, m.created_at FROM conversations.messages m "
+                "SELECT m.id, c.visitor_id, m.created_at FROM conversations.messages m "
                 "JOIN conversations.conversations c ON c.id = m.conversation_id "
                 "WHERE m.workspace_id = $1 AND m.role = 'agent' AND m.created_at > $2 "
                 "ORDER BY m.created_at",
                 workspace_id,
-                seen,
+                started_at,
             )
-            for visitor, at in rows:
+            for message_id, visitor, at in rows:
+                if message_id in seen:
+                    continue
+                seen.add(message_id)
                 replies.setdefault(visitor, []).append(at)
-                seen = max(seen, at)
                 if visitor in waiting:
                     waiting[visitor].set()
             await asyncio.sleep(0.01)
@@ -228,6 +243,16 @@ async def _run(
         "AND agent_booking IS NOT NULL",
         workspace_id,
     )
+    stored = await bench.db.fetch(  # type: ignore[union-attr]
+        "SELECT m.role, count(*) AS n FROM conversations.messages m "
+        "WHERE m.workspace_id = $1 GROUP BY 1",
+        workspace_id,
+    )
+    handoffs = await bench.db.fetch(  # type: ignore[union-attr]
+        "SELECT handoff_reason, count(*) AS n FROM conversations.conversations "
+        "WHERE workspace_id = $1 GROUP BY 1",
+        workspace_id,
+    )
     summary = latency_summary(latencies)
     cpu = {name: round(after[name] - before[name], 2) for name in after}
     per_turn = {name: round(1000 * v / max(turns, 1), 2) for name, v in cpu.items()}
@@ -236,10 +261,13 @@ async def _run(
         "turns_answered": turns,
         "bookings": booked,
         "errors": errors,
+        "messages_by_role": {r["role"]: r["n"] for r in stored},
+        "handoff_reasons": {str(r["handoff_reason"]): r["n"] for r in handoffs},
         "wall_seconds": round(wall, 2),
         "cpu_seconds": cpu,
         "cpu_ms_per_turn": per_turn,
     }
+    print(f"   agent details: {json.dumps(bench.details['agent'])}", file=sys.stderr)
     note = f"{RATE} new conversations/s, two turns each, built-in agent and calendar"
     bench.add("agent", "turn_p50_ms", summary["p50_ms"], "ms", Target("<", 150), note=note)
     bench.add("agent", "turn_p99_ms", summary["p99_ms"], "ms", Target("<", 500))
