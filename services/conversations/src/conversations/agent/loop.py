@@ -141,11 +141,14 @@ class AgentRunner:
             try:
                 await self._turn(conversation_id)
             finally:
+                # Released first, checked after (one transaction): a message stored after the
+                # check waits on the released row's lock, then takes the next turn itself.
                 async with self.uow() as uow:
-                    await AgentRepository(uow.session).release_turn(conversation_id)
+                    repo = AgentRepository(uow.session)
+                    await repo.release_turn(conversation_id)
+                    pending = bool(await repo.unanswered(conversation_id))
                     await uow.commit()
-            # Released first, checked after: a message stored meanwhile is never missed.
-            if not await self._pending(conversation_id):
+            if not pending:
                 return
 
     async def _claim(self, conversation_id: uuid.UUID) -> bool:
@@ -171,10 +174,6 @@ class AgentRunner:
                 if state.lease_until is None or state.lease_until < datetime.now(UTC):
                     return True
         return True
-
-    async def _pending(self, conversation_id: uuid.UUID) -> bool:
-        async with self.uow() as uow:
-            return bool(await AgentRepository(uow.session).unanswered(conversation_id))
 
     # -- one turn --------------------------------------------------------------------------
 
