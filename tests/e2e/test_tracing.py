@@ -1,6 +1,7 @@
 """One signed WhatsApp webhook is one trace, exported over OTLP/HTTP by every service it passes:
-the gateway request, its publish, the conversations consume, the message insert, and the
-outbox hop on to `message.received` (and whatever consumes that: the agent, once it runs).
+the gateway request, its publish, the conversations consume, the message insert, the outbox
+hop on to `message.received`, the agent's turn (its consumer) and the send of its reply (the
+delivery consumer of `message.reply_requested`).
 
 The four services run as processes with `OTEL_EXPORTER_OTLP_ENDPOINT` pointing at a small
 collector in this test (127.0.0.1), which decodes the protobuf the exporter sends.
@@ -130,6 +131,9 @@ async def test_a_signed_whatsapp_webhook_is_one_trace_from_the_gateway_to_the_st
         ("conversations", "INSERT conversations.messages"),
         # The outbox hop: conversations' relay publishes message.received in the same trace.
         ("conversations", f"{exchange}.message.received.v1 publish"),
+        # The agent's turn and the send of its reply: consumers of their own, traced as such.
+        ("conversations", f"{exchange}.message.received.v1 process"),
+        ("conversations", f"{exchange}.message.reply_requested.v1 process"),
     }
 
     def complete() -> tuple[set[tuple[str, str]], bool]:

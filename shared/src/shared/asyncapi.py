@@ -20,8 +20,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from faststream.specification import AsyncAPI
-
 from shared.bus import Bus
 from shared.events import Envelope, Event, registered_events, routing_key
 
@@ -108,6 +106,8 @@ def _exchange_binding(exchange: str) -> dict[str, Any]:
 
 
 def service_document(bus: Bus) -> dict[str, Any]:
+    from faststream.specification import AsyncAPI  # only when a document is asked for
+
     service = bus.service
     doc: dict[str, Any] = (
         AsyncAPI(
