@@ -33,9 +33,11 @@ SECRET_KEY = "bench-secret-key-long-enough-for-hs256-signing"
 SUPERUSER = "admin@bench.example.com"
 SUPERUSER_PASSWORD = "admin-password-bench"
 META_SECRET = "bench-meta-app-secret"
-DATABASE = "base_bench"
-EXCHANGE = "bench.events"
-QUEUE_PREFIX = "bench."
+# BENCH_NAME gives a run names of its own, so two benchmarks can share the machine's servers.
+NAME = os.environ.get("BENCH_NAME", "bench")
+DATABASE = f"base_{NAME}"
+EXCHANGE = f"{NAME}.events"
+QUEUE_PREFIX = f"{NAME}."
 
 # Commit-time probes. A deferred constraint trigger runs when the transaction commits, so
 # clock_timestamp() in it is the commit time (before the WAL flush) on the database's clock,
