@@ -138,3 +138,15 @@ async def test_a_burst_on_one_account_is_paced_while_other_accounts_go_at_once()
     assert time.monotonic() - started >= 0.19  # 5 sends at 20/s: the last one 0.2 s later
     assert sorted(waits)[0] == 0
     assert await pacer.wait_turn("sms:+1666", 20.0) == 0  # another number is not held up
+
+
+def test_callback_urls_to_internal_addresses_are_refused() -> None:
+    for url in (
+        "https://10.0.0.5/replies",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::1]/x",
+        "https://localhost/x",
+    ):
+        with pytest.raises(ValidationError, match="public address"):
+            parse_credentials({"channel": "phone", "callback_url": url})
+    assert parse_credentials({"channel": "phone", "callback_url": "https://hooks.example.com/r"})

@@ -104,6 +104,18 @@ def _loopback(host: str) -> bool:
         return False
 
 
+def _internal(host: str) -> bool:
+    """An address literal no integrator on the internet has: private, loopback, link-local
+    (cloud metadata), reserved. Names are not resolved here (see the README)."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast
+
+
 class CallbackCredentials(_Credentials):
     """Integrators (`chatgpt`, `phone`): replies are POSTed to `callback_url`, signed with
     `signing_secret` (generated when not given, shown once in the create answer)."""
@@ -120,9 +132,11 @@ class CallbackCredentials(_Credentials):
         if not host or parts.username or parts.password or parts.fragment:
             raise ValueError("callback_url must be an absolute URL without credentials")
         allow_loopback = bool((info.context or {}).get("allow_loopback_http"))
-        if parts.scheme == "https":
+        if allow_loopback and _loopback(host) and parts.scheme in ("http", "https"):
             return value
-        if parts.scheme == "http" and allow_loopback and _loopback(host):
+        if _internal(host):
+            raise ValueError("callback_url must be a public address")
+        if parts.scheme == "https":
             return value
         raise ValueError("callback_url must use https")
 
