@@ -21,6 +21,7 @@ from connectors.providers.builtin import BuiltinProvider
 from connectors.providers.calendly import CalendlyProvider
 from connectors.providers.square import SquareProvider
 from connectors.settings import Settings
+from shared import telemetry
 
 
 class ProviderFactory:
@@ -68,12 +69,14 @@ class ProviderFactory:
 
 def http_client() -> httpx.AsyncClient:
     # Redirects are not followed: a provider answer must not send credentials elsewhere.
-    return httpx.AsyncClient(
+    client = httpx.AsyncClient(
         follow_redirects=False,
         limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
         headers={"User-Agent": "base-platform-connectors/1.0", "Accept": "application/json"},
         trust_env=False,
     )
+    telemetry.instrument_client(client)  # a client span per provider call
+    return client
 
 
 __all__ = ["ProviderFactory", "SchedulingProvider", "http_client"]

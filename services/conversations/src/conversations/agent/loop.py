@@ -42,6 +42,7 @@ from conversations.db.uow import ConversationsUnitOfWork
 from conversations.domain.rules import agent_reply_seconds
 from conversations.settings import Settings
 from conversations.usecases.messages import store_reply
+from shared import telemetry
 from shared.events import ConversationHandedOffV1, Envelope, MessageReceivedV1
 from shared.runtime import Runtime
 
@@ -97,6 +98,7 @@ class AgentRunner:
     def _connectors_calendar(self, owner_id: uuid.UUID) -> Calendar:
         if self._http is None:
             self._http = httpx.AsyncClient(follow_redirects=False)
+            telemetry.instrument_client(self._http)  # a client span per calendar call
         return ConnectorsCalendar(
             self._http,
             self.settings.connectors_url,

@@ -38,6 +38,7 @@ from conversations.delivery.whatsapp import WhatsAppSender
 from conversations.domain.credentials import AnyCredentials, parse_credentials
 from conversations.domain.rules import delivery_advances
 from conversations.settings import Settings
+from shared import telemetry
 from shared.crypto import UnreadableSecret, Vault
 from shared.events import Envelope, MessageDeliveryUpdatedV1, MessageReplyRequestedV1
 
@@ -98,6 +99,7 @@ class Delivery:
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
             follow_redirects=False,
         )
+        telemetry.instrument_client(self.client)  # a client span per provider send
         config = SenderConfig(
             graph_api_base_url=s.graph_api_base_url,
             graph_api_version=s.graph_api_version,

@@ -23,6 +23,7 @@ from sse_starlette.sse import AppStatus
 from starlette.types import Receive, Scope, Send
 
 from gateway.settings import Settings
+from shared import telemetry
 from shared.web import problem
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ class StreamForwarder:
             limits=httpx.Limits(max_connections=settings.stream_max_open),
             transport=transport,
         )
+        telemetry.instrument_client(self.client)  # a client span per relayed stream
         self.open = 0
         self._per_address: dict[str, int] = defaultdict(int)
 
