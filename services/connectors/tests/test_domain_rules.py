@@ -6,7 +6,7 @@ import time
 import httpx
 import pytest
 
-from connectors.domain.config import mask, merge_config, parse_config
+from connectors.domain.config import merge_config, parse_config
 from connectors.domain.errors import InvalidSignature
 from connectors.domain.webhooks import (
     read_square,
@@ -15,6 +15,7 @@ from connectors.domain.webhooks import (
     verify_square,
 )
 from connectors.providers.base import retry_after_seconds
+from shared.secrets import mask
 
 
 def test_mask_shows_at_most_the_last_four_characters() -> None:
@@ -38,6 +39,19 @@ def test_a_partial_update_keeps_secrets_and_cannot_change_provider() -> None:
     assert merged.plain()["location_id"] == "L2"
     with pytest.raises(ValueError, match="provider"):
         merge_config(config, {"provider": "calendly"})
+
+
+def test_a_secret_sent_back_masked_as_read_keeps_its_value_and_a_new_one_replaces_it() -> None:
+    config = parse_config(
+        {"provider": "square", "access_token": "EAAA-token-1234", "location_id": "L1"}
+    )
+    read = config.masked()
+    assert read["access_token"] == "****1234"
+    echoed = merge_config(config, read | {"location_id": "L2"})
+    assert echoed.plain()["access_token"] == "EAAA-token-1234"
+    assert echoed.plain()["location_id"] == "L2"
+    replaced = merge_config(config, {"access_token": "EAAA-token-5678"})
+    assert replaced.plain()["access_token"] == "EAAA-token-5678"
 
 
 def test_retry_after_reads_seconds_and_http_dates() -> None:

@@ -126,6 +126,14 @@ def test_a_partial_change_keeps_the_secrets_not_sent_and_masks_them() -> None:
     assert "token-123456789" not in repr(merged)
 
 
+def test_credentials_sent_back_as_read_keep_the_stored_secret() -> None:
+    current = parse_credentials(
+        {"channel": "sms", "account_sid": "AC" + "a" * 32, "auth_token": "token-123456789"}
+    )
+    echoed = merge_credentials(current, current.masked())
+    assert echoed.plain()["auth_token"] == "token-123456789"
+
+
 async def test_a_burst_on_one_account_is_paced_while_other_accounts_go_at_once() -> None:
     import asyncio
     import time

@@ -19,37 +19,15 @@ from pydantic import (
     field_validator,
 )
 
+from shared.secrets import SecretModel
+
 Provider = Literal["calendly", "square", "agendapro", "builtin"]
 PROVIDERS: tuple[Provider, ...] = ("calendly", "square", "agendapro", "builtin")
 
 _Token = Annotated[SecretStr, Field(min_length=8, max_length=4096)]
 
 
-def mask(secret: str) -> str:
-    """`****abcd`: enough to recognise a key, never enough to use it."""
-    return "****" + (secret[-4:] if len(secret) >= 12 else "")
-
-
-class _Config(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    def secret_fields(self) -> list[str]:
-        return [k for k, v in self if isinstance(v, SecretStr)]
-
-    def plain(self) -> dict[str, Any]:
-        """Everything, secrets revealed: only for encryption and provider calls."""
-        out = self.model_dump(mode="json")
-        for name in self.secret_fields():
-            value = getattr(self, name)
-            out[name] = value.get_secret_value() if value is not None else None
-        return out
-
-    def masked(self) -> dict[str, Any]:
-        out = self.model_dump(mode="json")
-        for name in self.secret_fields():
-            value = getattr(self, name)
-            out[name] = mask(value.get_secret_value()) if value is not None else None
-        return out
+_Config = SecretModel
 
 
 class CalendlyConfig(_Config):
@@ -192,7 +170,8 @@ def parse_config(data: dict[str, Any]) -> AnyConfig:
 
 
 def merge_config(current: AnyConfig, changes: dict[str, Any]) -> AnyConfig:
-    """A partial update: fields not sent keep their (secret) values."""
+    """A partial update: fields not sent keep their (secret) values, and so does a secret
+    sent back in the masked form a read showed (a frontend may send back what it read)."""
     if changes.get("provider", current.provider) != current.provider:
         raise ValueError("provider cannot change; create a new connector instead")
-    return parse_config(current.plain() | changes | {"provider": current.provider})
+    return parse_config(current.merged(changes) | {"provider": current.provider})

@@ -13,8 +13,6 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     TypeAdapter,
@@ -23,36 +21,14 @@ from pydantic import (
     model_validator,
 )
 
+from shared.secrets import SecretModel
+
 _Token = Annotated[SecretStr, Field(min_length=8, max_length=4096)]
 _Sid = Annotated[str, Field(pattern=r"^AC[0-9a-fA-F]{32}$")]
 _KeySid = Annotated[str, Field(pattern=r"^SK[0-9a-fA-F]{32}$")]
 
 
-def mask(secret: str) -> str:
-    """`****abcd`: enough to recognise a key, never enough to use it."""
-    return "****" + (secret[-4:] if len(secret) >= 12 else "")
-
-
-class _Credentials(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    def secret_fields(self) -> list[str]:
-        return [k for k, v in self if isinstance(v, SecretStr)]
-
-    def plain(self) -> dict[str, Any]:
-        """Everything, secrets revealed: only for encryption and provider calls."""
-        out = self.model_dump(mode="json")
-        for name in self.secret_fields():
-            value = getattr(self, name)
-            out[name] = value.get_secret_value() if value is not None else None
-        return out
-
-    def masked(self) -> dict[str, Any]:
-        out = self.model_dump(mode="json")
-        for name in self.secret_fields():
-            value = getattr(self, name)
-            out[name] = mask(value.get_secret_value()) if value is not None else None
-        return out
+_Credentials = SecretModel
 
 
 class WhatsAppCredentials(_Credentials):
@@ -166,8 +142,9 @@ def parse_credentials(data: dict[str, Any], *, allow_loopback_http: bool = False
 def merge_credentials(
     current: AnyCredentials, changes: dict[str, Any], *, allow_loopback_http: bool = False
 ) -> AnyCredentials:
-    """A partial update: fields not sent keep their (secret) values; the channel is fixed."""
+    """A partial update: fields not sent keep their (secret) values, and so does a secret
+    sent back in the masked form a read showed; the channel is fixed."""
     return parse_credentials(
-        current.plain() | changes | {"channel": current.channel},
+        current.merged(changes) | {"channel": current.channel},
         allow_loopback_http=allow_loopback_http,
     )
