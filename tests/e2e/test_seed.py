@@ -12,6 +12,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.testing import wait_until
+
 from .conftest import META_SECRET, ROOT, System
 
 pytestmark = pytest.mark.timeout(300)
@@ -55,6 +57,25 @@ async def snapshot(db: AsyncEngine) -> dict[str, int]:
         [(n,)] = await rows(db, f'SELECT count(*) FROM "{schema}"."{table}"')
         counts[f"{schema}.{table}"] = n
     return counts
+
+
+async def settled(db: AsyncEngine, quiet_seconds: float = 3.0, timeout: float = 60.0) -> dict:
+    """The row counts once nothing has changed for `quiet_seconds` (longer than the agent's
+    burst window), so background work such as the agent's answers is over. Anything the
+    second seed run had published would be consumed, answered and counted by then."""
+    previous: dict[str, int] | None = None
+    quiet_since = 0.0
+
+    async def quiet() -> dict[str, int] | None:
+        nonlocal previous, quiet_since
+        now = asyncio.get_running_loop().time()
+        current = await snapshot(db)
+        if current != previous:
+            previous, quiet_since = current, now
+            return None
+        return current if now - quiet_since >= quiet_seconds else None
+
+    return await wait_until(quiet, timeout=timeout, interval=0.5)
 
 
 async def test_seed_is_refused_clearly_when_the_gateway_is_not_running(system: System) -> None:
@@ -148,10 +169,11 @@ async def test_seed_creates_demo_data_on_every_channel_once(system: System, db) 
     )
     assert provider_ids == 3 * (2 + 1 + 1 + 1 + 1 + 1)
 
-    before = await snapshot(db)
+    # The running agent answers the seeded visitors in the background: compare what the
+    # system holds once it has settled, before and after the second run.
+    before = await settled(db)
     second = await asyncio.to_thread(run_seed, system)
     assert second.returncode == 0, second.stdout + second.stderr
     added = re.findall(r"\(\+(\d+)\)", second.stdout)
     assert added and set(added) == {"0"}, second.stdout
-    await asyncio.sleep(2)  # anything it had published would have been consumed by now
-    assert await snapshot(db) == before
+    assert await settled(db) == before

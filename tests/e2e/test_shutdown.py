@@ -45,8 +45,13 @@ SCHEMAS = ("identity", "workspaces", "connectors", "conversations")
 
 @pytest.fixture(scope="module")
 def own_system() -> Iterator[System]:
-    """A system of its own: these tests stop and restart services."""
-    with private_system("shutdown") as system:
+    """A system of its own: these tests stop and restart services.
+
+    The agent runs elsewhere here (AGENT_ENABLED=false, as a deployment of its own would):
+    every load webhook is a new visitor, and answering thousands of them would leave a
+    backlog that says nothing about what SIGTERM does to the ingest path under test.
+    """
+    with private_system("shutdown", {"AGENT_ENABLED": "false"}) as system:
         yield system
 
 
