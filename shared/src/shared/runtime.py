@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 from fastapi import APIRouter, FastAPI
 from faststream import BaseMiddleware
 from faststream.message import StreamMessage
-from sqlalchemy import Table, text
+from sqlalchemy import Table
 
 from shared import telemetry
 from shared.asyncapi import service_document
@@ -20,7 +21,7 @@ from shared.db.base import make_engine, make_sessionmaker
 from shared.events import registered_events, routing_key
 from shared.logging import configure_logging, event_id_var
 from shared.relay import PUBLISH_FAILURES, OutboxRelay
-from shared.settings import DEFAULT_SECRET_KEY, ServiceSettings
+from shared.settings import DEFAULT_SECRET_KEY, ServiceSettings, plain_database_url
 from shared.tracing import traceparent_var
 from shared.web import fastapi_telemetry, health_router, install_common
 
@@ -141,8 +142,13 @@ class Runtime:
             PUBLISH_FAILURES.labels(self.service)
 
     async def database_ok(self) -> bool:
-        async with self.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        """A connection of its own, not one from the pool: consumers working through a
+        backlog may hold every pooled connection, and that is not "database down"."""
+        conn = await asyncpg.connect(plain_database_url(self.settings.database_url), timeout=2)
+        try:
+            await conn.fetchval("SELECT 1", timeout=2)
+        finally:
+            await conn.close(timeout=2)
         return True
 
     async def broker_ok(self) -> bool:
