@@ -186,9 +186,7 @@ async def test_messages_are_listed_in_order_and_move_the_counters(
     ).status_code == 404
 
 
-async def test_list_filters_by_channel_status_tag_dates_and_text(
-    client, new_owner, stored
-) -> None:
+async def test_list_filters_by_channel_status_tag_dates_and_text(client, new_owner, stored) -> None:
     owner = await new_owner()
     t0 = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
     phone = await record(client, owner, channel="phone", tags=["vip"], started_at=t0.isoformat())
