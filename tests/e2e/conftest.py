@@ -7,7 +7,9 @@ data `make run` uses.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
+import json
 import os
 import shutil
 import signal
@@ -245,3 +247,38 @@ async def create_workspace(api: httpx.AsyncClient, owner: dict[str, object]) -> 
     )
     assert response.status_code == 201, response.text
     return response.json()
+
+
+# -- Server-Sent Events, read as a browser's EventSource would -----------------------------
+
+
+class Events:
+    """The events of one open stream: `next()` is the next `data:` event, pings skipped."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.lines = response.aiter_lines()
+
+    async def next(self, timeout: float = 5.0) -> dict[str, Any]:
+        async def read() -> dict[str, Any]:
+            event: dict[str, Any] = {}
+            async for line in self.lines:
+                if not line:
+                    if "data" in event:
+                        event["json"] = json.loads(event["data"])
+                        return event
+                elif not line.startswith(":"):
+                    name, _, value = line.partition(":")
+                    event[name] = value.removeprefix(" ")
+            raise EOFError
+
+        return await asyncio.wait_for(read(), timeout)
+
+
+@contextlib.asynccontextmanager
+async def events(url: str, **kwargs: Any) -> AsyncIterator[Events]:
+    async with (
+        httpx.AsyncClient(timeout=httpx.Timeout(10, read=None)) as http,
+        http.stream("GET", url, **kwargs) as response,
+    ):
+        assert response.status_code == 200, (await response.aread()).decode()
+        yield Events(response)

@@ -17,7 +17,14 @@ import pytest
 
 from shared.testing import wait_until
 
-from .conftest import META_SECRET, TWILIO_AUTH_TOKEN, create_workspace, fakes, signup
+from .conftest import (
+    META_SECRET,
+    TWILIO_AUTH_TOKEN,
+    create_workspace,
+    events,
+    fakes,
+    signup,
+)
 
 API = "/api/v1"
 INBOUND_SECRET = "change-me-inbound-signing-secret"  # the gateway's default in this system
@@ -241,6 +248,20 @@ async def test_an_owner_reply_reaches_the_visitors_channel_and_is_delivered(
     sent = await wait_until(lambda: status("sent"), timeout=20)
     if name == "chatgpt":
         return  # integrators have no status webhooks: accepted is as far as it goes
-    await channel.provider_reports_delivered(sent["external_id"])
-    delivered = await wait_until(lambda: status("delivered"), timeout=20)
-    assert delivered["delivery_error"] is None
+    inbox = f"{system.gateway}{API}/conversations/events"
+    async with events(inbox, headers=headers) as stream:
+        await stream.next()  # the stream is open: what follows is live
+        await channel.provider_reports_delivered(sent["external_id"])
+        delivered = await wait_until(lambda: status("delivered"), timeout=20)
+        assert delivered["delivery_error"] is None
+
+        async def shown_delivered() -> bool:
+            event = await stream.next(timeout=10)
+            row = event["json"]
+            return event.get("event") == "message" and (row["id"], row["delivery_status"]) == (
+                reply.json()["id"],
+                "delivered",
+            )
+
+        # The owner's inbox stream shows the change (earlier events may come first).
+        assert await wait_until(shown_delivered, timeout=20, interval=0)

@@ -3,8 +3,6 @@ the visitor stream's resume, refusals and log hygiene through the gateway."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import shutil
 import time
@@ -17,7 +15,7 @@ from playwright.async_api import Browser, async_playwright, expect
 
 from shared.testing import wait_until
 
-from .conftest import System, create_workspace, signup
+from .conftest import System, create_workspace, events, signup
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -103,36 +101,6 @@ async def test_the_page_says_clearly_when_the_handle_does_not_exist(
     await expect(page.locator("#notice")).to_contain_text("no business at this address")
     assert await page.locator("#send").is_disabled()
     await page.close()
-
-
-class Events:
-    def __init__(self, response: httpx.Response) -> None:
-        self.lines = response.aiter_lines()
-
-    async def next(self, timeout: float = 5.0) -> dict[str, Any]:
-        async def read() -> dict[str, Any]:
-            event: dict[str, Any] = {}
-            async for line in self.lines:
-                if not line:
-                    if "data" in event:
-                        event["json"] = json.loads(event["data"])
-                        return event
-                elif not line.startswith(":"):
-                    name, _, value = line.partition(":")
-                    event[name] = value.removeprefix(" ")
-            raise EOFError
-
-        return await asyncio.wait_for(read(), timeout)
-
-
-@contextlib.asynccontextmanager
-async def events(url: str, **kwargs: Any) -> AsyncIterator[Events]:
-    async with (
-        httpx.AsyncClient(timeout=httpx.Timeout(10, read=None)) as http,
-        http.stream("GET", url, **kwargs) as response,
-    ):
-        assert response.status_code == 200, (await response.aread()).decode()
-        yield Events(response)
 
 
 async def test_visitor_stream_through_the_gateway_resumes_refuses_and_keeps_tokens_out_of_logs(
