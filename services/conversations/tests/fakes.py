@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import socket
 import threading
 import time
 import uuid
@@ -21,9 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+
+from shared.testing import LoopbackServer
 
 WHATSAPP_TOKEN = "wa-good-token-0123456789"
 PAGE_TOKEN = "page-good-token-0123456789"
@@ -276,32 +276,10 @@ def meta_signature(app_secret: str, body: bytes) -> str:
 # -- running on loopback -------------------------------------------------------------------
 
 
-class FakeServer:
+class FakeServer(LoopbackServer):
     def __init__(self, app: FastAPI, state: FakeState) -> None:
         self.state = state
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        config = uvicorn.Config(app, log_level="warning", lifespan="off")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
-        )
-
-    def start(self) -> FakeServer:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("fake provider did not start")
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=5)
-        self.sock.close()
+        super().__init__(app, "fake provider")
 
 
 @dataclass

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import aio_pika
 import httpx
@@ -163,3 +163,41 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
             runtime.settings.events_exchange,
             runtime.bus.queue_names,
         )
+
+
+class LoopbackServer:
+    """An ASGI app served by uvicorn in a thread on 127.0.0.1 (a free port): the local
+    stand-in for a provider or a peer service that real HTTP clients talk to in tests."""
+
+    def __init__(self, app: Any, name: str = "fake server") -> None:
+        import socket
+        import threading
+
+        import uvicorn
+
+        self.name = name
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        config = uvicorn.Config(
+            app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
+
+    def start(self) -> Self:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.name} did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=5)
+        self.sock.close()

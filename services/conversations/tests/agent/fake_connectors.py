@@ -6,55 +6,27 @@ subject) and serves each owner only their own calendar."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 import uuid
 from datetime import date, datetime
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Header, Query
 from fastapi.responses import JSONResponse, Response
 
 from conversations.agent.calendar import SlotTaken
 from conversations.agent.evaluation.calendar import MemoryCalendar
+from shared.testing import LoopbackServer
 from shared.tokens import InvalidInternalToken, verify_internal_token
 
 
-class FakeConnectors:
+class FakeConnectors(LoopbackServer):
     def __init__(self, secret_key: str) -> None:
         self.secret_key = secret_key
         self.calendars: dict[uuid.UUID, MemoryCalendar] = {}
         self.down = False
         self.requests: list[tuple[str, str, uuid.UUID | None]] = []
         self.app = self._app()
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.server = uvicorn.Server(
-            uvicorn.Config(
-                self.app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1
-            )
-        )
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
-        )
-
-    def start(self) -> FakeConnectors:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("fake connectors did not start")
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=5)
-        self.sock.close()
+        super().__init__(self.app, "fake connectors")
 
     def _owner(self, authorization: str | None) -> uuid.UUID | None:
         token = (authorization or "").removeprefix("Bearer ")

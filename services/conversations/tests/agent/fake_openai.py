@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import socket
-import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
+from shared.testing import LoopbackServer
 
 # A step sees the request body and answers: ("tool", name, args) | ("text", content) |
 # ("http", status) | a list of ("tool", name, args) for parallel calls.
@@ -32,38 +30,14 @@ def tool_results(body: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-class FakeOpenAI:
+class FakeOpenAI(LoopbackServer):
     def __init__(self) -> None:
         self.script: list[Step] = []
         self.requests: list[dict[str, Any]] = []
         self.ids = itertools.count(1)
         self.app = self._app()
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.base_url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/v1"
-        self.server = uvicorn.Server(
-            uvicorn.Config(
-                self.app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1
-            )
-        )
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
-        )
-
-    def start(self) -> FakeOpenAI:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("fake OpenAI did not start")
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=5)
-        self.sock.close()
+        super().__init__(self.app, "fake OpenAI")
+        self.base_url = self.url + "/v1"
 
     def _answer(self, step: Step, body: dict[str, Any]) -> Any:
         value = step(body) if callable(step) else step
