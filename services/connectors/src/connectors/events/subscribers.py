@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from connectors.db.models import inbox
@@ -15,6 +17,7 @@ from connectors.usecases.workspaces import (
 from shared.db.inbox import idempotent
 from shared.events import (
     Envelope,
+    Event,
     WorkspaceCreatedV1,
     WorkspaceDeletedV1,
     WorkspaceServiceCreatedV1,
@@ -27,46 +30,60 @@ from shared.runtime import Runtime
 CONSUMER = "connectors"
 
 
-async def on_workspace_created(uow: Any, envelope: Envelope) -> None:
-    """Add the workspace (owner, timezone) to the local projection."""
-    event = envelope.parsed()
-    assert isinstance(event, WorkspaceCreatedV1)
-    await project_workspace(uow, event, envelope.occurred_at)
+def on(
+    event_class: type[Event],
+    apply: Callable[[Any, Any, datetime], Awaitable[None]],
+    name: str,
+    doc: str,
+) -> Callable[[Any, Envelope], Awaitable[None]]:
+    """A consumer effect: parse the payload as `event_class`, apply it with the event time
+    (the projections keep the newest snapshot by it)."""
+
+    async def effect(uow: Any, envelope: Envelope) -> None:
+        event = envelope.parsed()
+        assert isinstance(event, event_class)
+        await apply(uow, event, envelope.occurred_at)
+
+    effect.__name__, effect.__doc__ = name, doc
+    return effect
 
 
-async def on_workspace_updated(uow: Any, envelope: Envelope) -> None:
-    """Refresh the projected workspace (its timezone may have changed)."""
-    event = envelope.parsed()
-    assert isinstance(event, WorkspaceUpdatedV1)
-    await project_workspace(uow, event, envelope.occurred_at)
-
-
-async def on_workspace_deleted(uow: Any, envelope: Envelope) -> None:
-    """Remove the workspace's connectors and keep a tombstone."""
-    event = envelope.parsed()
-    assert isinstance(event, WorkspaceDeletedV1)
-    await remove_workspace(uow, event, envelope.occurred_at)
-
-
-async def on_workspace_service_created(uow: Any, envelope: Envelope) -> None:
-    """Add the service to the catalogue the built-in calendar offers."""
-    event = envelope.parsed()
-    assert isinstance(event, WorkspaceServiceCreatedV1)
-    await project_service(uow, event, envelope.occurred_at)
-
-
-async def on_workspace_service_updated(uow: Any, envelope: Envelope) -> None:
-    """Refresh the service (name, length, whether it is offered)."""
-    event = envelope.parsed()
-    assert isinstance(event, WorkspaceServiceUpdatedV1)
-    await project_service(uow, event, envelope.occurred_at)
-
-
-async def on_workspace_service_deleted(uow: Any, envelope: Envelope) -> None:
-    """Stop offering the service; keep a tombstone."""
-    event = envelope.parsed()
-    assert isinstance(event, WorkspaceServiceDeletedV1)
-    await remove_service(uow, event, envelope.occurred_at)
+on_workspace_created = on(
+    WorkspaceCreatedV1,
+    project_workspace,
+    "on_workspace_created",
+    "Add the workspace (owner, timezone) to the local projection.",
+)
+on_workspace_updated = on(
+    WorkspaceUpdatedV1,
+    project_workspace,
+    "on_workspace_updated",
+    "Refresh the projected workspace (its timezone may have changed).",
+)
+on_workspace_deleted = on(
+    WorkspaceDeletedV1,
+    remove_workspace,
+    "on_workspace_deleted",
+    "Remove the workspace's connectors and keep a tombstone.",
+)
+on_workspace_service_created = on(
+    WorkspaceServiceCreatedV1,
+    project_service,
+    "on_workspace_service_created",
+    "Add the service to the catalogue the built-in calendar offers.",
+)
+on_workspace_service_updated = on(
+    WorkspaceServiceUpdatedV1,
+    project_service,
+    "on_workspace_service_updated",
+    "Refresh the service (name, length, whether it is offered).",
+)
+on_workspace_service_deleted = on(
+    WorkspaceServiceDeletedV1,
+    remove_service,
+    "on_workspace_service_deleted",
+    "Stop offering the service; keep a tombstone.",
+)
 
 
 def register(runtime: Runtime) -> None:
