@@ -1,13 +1,21 @@
 """`python -m conversations`: serve the conversations service."""
 
+from fastapi import FastAPI
+
 from conversations.main import create_app
 from conversations.settings import Settings
-from shared.runtime import serve
+from shared.runtime import serve, served
+
+
+def served_app(settings: Settings | None = None) -> FastAPI:
+    """The app one server process serves (each of the `WEB_CONCURRENCY` uvicorn workers
+    calls this with no settings and builds its own)."""
+    return served(create_app(settings))
 
 
 def main() -> None:
     settings = Settings()
-    serve(create_app(settings), settings.port)
+    serve("conversations.__main__:served_app", settings, settings.port)
 
 
 if __name__ == "__main__":
