@@ -6,17 +6,24 @@
 The four services start as child processes on their ports (8000-8003 unless overridden by
 GATEWAY_PORT, WORKSPACES_PORT, CONNECTORS_PORT, CONVERSATIONS_PORT). Ctrl-C or SIGTERM stops
 them all together (each drains what it is doing); if one exits, the others are stopped too.
+
+WEB_CONCURRENCY=N serves every service with N uvicorn workers on its port, and
+<SERVICE>_WEB_CONCURRENCY (e.g. CONVERSATIONS_WEB_CONCURRENCY=2) one service. A service with
+workers is uvicorn's supervisor: it is healthy once a worker answers, SIGTERM to it stops all
+its workers, and a kill takes its whole process group.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 
 import aio_pika
@@ -83,12 +90,29 @@ def check() -> int:
     return 1 if problems else 0
 
 
+def web_concurrency(service: str, environ: Mapping[str, str]) -> str | None:
+    """Worker processes for one service: `<SERVICE>_WEB_CONCURRENCY`, else `WEB_CONCURRENCY`,
+    else None (the service's own settings decide: `.env`, or one)."""
+    return environ.get(f"{service.upper()}_WEB_CONCURRENCY") or environ.get("WEB_CONCURRENCY")
+
+
+def service_env(service: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment one service's process starts with."""
+    workers = web_concurrency(service, environ)
+    return dict(environ) | ({"WEB_CONCURRENCY": workers} if workers else {})
+
+
 def _healthy(port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
             return r.status == 200
     except OSError:
         return False
+
+
+def _workers(service: str) -> str:
+    workers = web_concurrency(service, os.environ)
+    return f" ({workers} workers)" if workers and workers != "1" else ""
 
 
 def run() -> int:
@@ -106,7 +130,10 @@ def run() -> int:
     parent = os.getppid()  # `make run` killed with SIGTERM does not pass the signal on
     for name in SERVICES:
         children[name] = subprocess.Popen(
-            [sys.executable, "-m", name], cwd=ROOT, start_new_session=True
+            [sys.executable, "-m", name],
+            cwd=ROOT,
+            env=service_env(name, os.environ),
+            start_new_session=True,
         )
     ports = {name: int(os.environ.get(var, default)) for name, (var, default) in SERVICES.items()}
     deadline = time.monotonic() + 60
@@ -120,11 +147,11 @@ def run() -> int:
         gateway = ports["gateway"]
         print(
             "\nBase Platform is running.\n"
-            f"  API:      http://127.0.0.1:{gateway}/api/v1\n"
+            f"  API:      http://127.0.0.1:{gateway}/api/v1{_workers('gateway')}\n"
             f"  API docs: http://127.0.0.1:{gateway}/api/v1/docs\n"
             f"  Health:   http://127.0.0.1:{gateway}/ready\n"
             "  Services: "
-            + ", ".join(f"{n} :{ports[n]}" for n in SERVICES if n != "gateway")
+            + ", ".join(f"{n} :{ports[n]}{_workers(n)}" for n in SERVICES if n != "gateway")
             + "\nPress Ctrl-C to stop everything.\n",
             flush=True,
         )
@@ -148,7 +175,10 @@ def run() -> int:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             print(f"{name} did not stop in 30 s; killing it", file=sys.stderr)
-            process.kill()
+            # Its own session: the group holds the service and any workers it spawned.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
     clean = stopping and all(p.returncode in (0, -signal.SIGTERM) for p in children.values())
     return 0 if clean else 1
 
