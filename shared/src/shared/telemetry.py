@@ -296,6 +296,36 @@ def instrument_engine(engine: AsyncEngine) -> None:
     event.listen(engine.sync_engine, "handle_error", failed)
 
 
+@contextmanager
+def client_span(method: str, host: str, port: int, path: str) -> Iterator[str | None]:
+    """A CLIENT span around one outgoing call made without httpx (shared.http1); yields
+    the `traceparent` to send, or None when tracing is off. `record_status` notes the answer."""
+    if _tracer is None:
+        yield None
+        return
+    with _tracer.start_as_current_span(
+        f"{method} {host}",
+        kind=SpanKind.CLIENT,
+        attributes={
+            "http.request.method": method,
+            "url.full": f"http://{host}:{port}{path}",
+            "server.address": host,
+            "server.port": port,
+        },
+    ) as current:
+        yield traceparent_of(current)
+
+
+def record_status(status: int) -> None:
+    """The answer's status on the current CLIENT span (see `client_span`)."""
+    if _tracer is None:
+        return
+    current = trace.get_current_span()
+    current.set_attribute("http.response.status_code", status)
+    if status >= 500:
+        current.set_status(Status(StatusCode.ERROR))
+
+
 class TracedTransport(httpx.AsyncBaseTransport):
     """A CLIENT span around each outgoing request, its context sent as `traceparent`; the
     span lasts until the response body is read or closed (streamed answers included)."""

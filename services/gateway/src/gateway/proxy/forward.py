@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from gateway.api.deps import authenticate_request
-from gateway.proxy.inputs import upstream_path
+from gateway.proxy.inputs import upstream_path, upstream_query
 from gateway.proxy.routes import FORWARDED_PREFIXES, match
 from gateway.proxy.streams import StreamForwarder, is_stream, query_access_token
 from gateway.settings import Settings
+from shared import http1, telemetry
 from shared.logging import request_id_var
 from shared.tokens import ANONYMOUS, Principal, sign_internal_token
 from shared.tracing import child_of, traceparent_var
@@ -35,6 +37,7 @@ DROP_REQUEST_HEADERS = frozenset(
         "content-length",
         "x-request-id",
         "x-forwarded-for",
+        "traceparent",
     }
 )
 DROP_RESPONSE_HEADERS = frozenset(
@@ -43,7 +46,8 @@ DROP_RESPONSE_HEADERS = frozenset(
 
 
 class Forwarder:
-    """One pooled HTTP client for all services."""
+    """One keep-alive pool per service (shared.http1) for forwarded calls; httpx for the
+    streamed answers and the occasional documents (OpenAPI, AsyncAPI) of each service."""
 
     def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None):
         self.settings = settings
@@ -52,14 +56,20 @@ class Forwarder:
             "connectors": settings.connectors_url.rstrip("/"),
             "conversations": settings.conversations_url.rstrip("/"),
         }
+        self.pools = {
+            service: _pool(service, url, settings.upstream_timeout_seconds)
+            for service, url in self.targets.items()
+        }
         self.client = httpx.AsyncClient(
             timeout=httpx.Timeout(settings.upstream_timeout_seconds, connect=2.0),
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
+            limits=httpx.Limits(max_connections=20, max_keepalive_connections=5),
             transport=transport,
         )
         self.streams = StreamForwarder(settings, DROP_RESPONSE_HEADERS, transport)
 
     async def close(self) -> None:
+        for pool in self.pools.values():
+            await pool.close()
         await self.client.aclose()
         await self.streams.close()
 
@@ -72,41 +82,58 @@ class Forwarder:
         )
 
     async def forward(self, request: Request, service: str, principal: Principal) -> Response:
-        headers = {
-            k: v for k, v in request.headers.items() if k.lower() not in DROP_REQUEST_HEADERS
-        }
-        headers["authorization"] = f"Bearer {self.token(service, principal)}"
-        headers["x-request-id"] = request_id_var.get() or ""
-        headers["traceparent"] = child_of(traceparent_var.get())
+        headers = [
+            (k, v) for k, v in request.headers.items() if k not in DROP_REQUEST_HEADERS
+        ]  # Starlette gives header names in lower case
+        headers.append(("authorization", f"Bearer {self.token(service, principal)}"))
+        headers.append(("x-request-id", request_id_var.get() or ""))
         if request.client:
-            headers["x-forwarded-for"] = request.client.host
-        url = self.targets[service] + upstream_path(request.scope)
+            headers.append(("x-forwarded-for", request.client.host))
+        path = upstream_path(request.scope)
         if is_stream(request):
-            return await self.streams.forward(request, service, url, headers)
-        try:
-            upstream = await self.client.request(
-                request.method,
-                url,
-                params=request.query_params.multi_items(),
-                content=await request.body(),
-                headers=headers,
+            headers.append(("traceparent", child_of(traceparent_var.get())))
+            return await self.streams.forward(
+                request, service, self.targets[service] + path, dict(headers)
             )
-        except httpx.TimeoutException:
+        query = upstream_query(request.scope)
+        target = f"{path}?{query}" if query else path
+        body = await request.body()
+        pool = self.pools[service]
+        try:
+            with telemetry.client_span(request.method, pool.host, pool.port, path) as parent:
+                headers.append(("traceparent", parent or child_of(traceparent_var.get())))
+                upstream = await pool.request(request.method, target, headers, body)
+                telemetry.record_status(upstream.status)
+        except http1.UpstreamTimeout:
             log.warning("upstream timeout", extra={"upstream": service})
             return JSONResponse(
                 {"detail": f"The {service} service did not answer in time"}, status_code=504
             )
-        except httpx.TransportError as exc:
+        except http1.UpstreamError as exc:
             log.warning("upstream unavailable: %s", exc, extra={"upstream": service})
             return JSONResponse(
                 {"detail": f"The {service} service is unavailable, try again shortly"},
                 status_code=503,
                 headers={"Retry-After": "5"},
             )
-        out_headers = {
-            k: v for k, v in upstream.headers.items() if k.lower() not in DROP_RESPONSE_HEADERS
-        }
-        return Response(upstream.content, status_code=upstream.status_code, headers=out_headers)
+        response = Response(upstream.body, status_code=upstream.status)
+        raw = response.raw_headers  # content-length of the body, as Starlette computed it
+        raw.extend(
+            (k.lower().encode("latin-1"), v.encode("latin-1"))
+            for k, v in upstream.headers
+            if k.lower() not in DROP_RESPONSE_HEADERS
+        )
+        return response
+
+
+def _pool(service: str, url: str, timeout: float) -> http1.Pool:
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname or parts.path not in ("", "/"):
+        raise ValueError(
+            f"{service} URL {url!r}: services are reached as http://host:port inside the "
+            "deployment (TLS ends at the gateway)"
+        )
+    return http1.Pool(parts.hostname, parts.port or 80, timeout=timeout)
 
 
 router = APIRouter()

@@ -20,6 +20,7 @@ from shared.web import problem
 
 # RFC 3986 pchar plus "/" and "%": an already escaped path keeps its escapes.
 _PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+_QUERY_SAFE = _PATH_SAFE + "?"
 # Escapes that may decode to text Postgres cannot hold: NUL and UTF-16 surrogates.
 _SUSPECT_ESCAPE = re.compile(rb"\\u(0000|d[89a-f])", re.IGNORECASE)
 _FORM_NUL = re.compile(rb"%00|\x00")
@@ -36,6 +37,13 @@ def upstream_path(scope: Scope) -> str:
     if not raw:
         return quote(scope["path"], safe=_PATH_SAFE)
     return quote(raw.split(b"?", 1)[0], safe=_PATH_SAFE)
+
+
+def upstream_query(scope: Scope) -> str:
+    """The query as the client sent it (repeated keys and their order kept); any byte that
+    is not printable ASCII is escaped, so the forwarded request line stays valid."""
+    raw: bytes = scope.get("query_string", b"")
+    return quote(raw, safe=_QUERY_SAFE) if raw else ""
 
 
 def _unstorable(value: Any) -> bool:
