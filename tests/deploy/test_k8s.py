@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import logging
 import re
 import shutil
 import subprocess
@@ -15,21 +17,40 @@ import pytest
 import yaml
 from referencing import Registry, Resource
 
+from conversations.events import subscribers
+from shared.bus import Bus
+from shared.events import InboundMessageAcceptedV1, routing_key
+from shared.settings import ServiceSettings
+
 K8S = d.DEPLOY / "k8s"
 BASE = K8S / "base"
 PRODUCTION = K8S / "overlays" / "production"
 K8S_SCHEMAS = d.SCHEMAS / "kubernetes-v1.32"
+KEDA_SCHEMAS = d.SCHEMAS / "keda"
 SCHEMA_FILES = {
-    ("v1", "Namespace"): "namespace-v1.json",
-    ("v1", "ConfigMap"): "configmap-v1.json",
-    ("v1", "Secret"): "secret-v1.json",
-    ("v1", "Service"): "service-v1.json",
-    ("apps/v1", "Deployment"): "deployment-apps-v1.json",
-    ("batch/v1", "Job"): "job-batch-v1.json",
-    ("autoscaling/v2", "HorizontalPodAutoscaler"): "horizontalpodautoscaler-autoscaling-v2.json",
-    ("networking.k8s.io/v1", "NetworkPolicy"): "networkpolicy-networking-v1.json",
-    ("policy/v1", "PodDisruptionBudget"): "poddisruptionbudget-policy-v1.json",
+    ("v1", "Namespace"): K8S_SCHEMAS / "namespace-v1.json",
+    ("v1", "ConfigMap"): K8S_SCHEMAS / "configmap-v1.json",
+    ("v1", "Secret"): K8S_SCHEMAS / "secret-v1.json",
+    ("v1", "Service"): K8S_SCHEMAS / "service-v1.json",
+    ("apps/v1", "Deployment"): K8S_SCHEMAS / "deployment-apps-v1.json",
+    ("batch/v1", "Job"): K8S_SCHEMAS / "job-batch-v1.json",
+    ("autoscaling/v2", "HorizontalPodAutoscaler"): (
+        K8S_SCHEMAS / "horizontalpodautoscaler-autoscaling-v2.json"
+    ),
+    ("networking.k8s.io/v1", "NetworkPolicy"): K8S_SCHEMAS / "networkpolicy-networking-v1.json",
+    ("policy/v1", "PodDisruptionBudget"): K8S_SCHEMAS / "poddisruptionbudget-policy-v1.json",
+    ("keda.sh/v1alpha1", "ScaledObject"): KEDA_SCHEMAS / "scaledobject-keda-v1alpha1.json",
+    ("keda.sh/v1alpha1", "TriggerAuthentication"): (
+        KEDA_SCHEMAS / "triggerauthentication-keda-v1alpha1.json"
+    ),
 }
+# Deployments that run a service's image without serving its HTTP API: name -> service.
+CONSUMER_DEPLOYMENTS = {"conversations-consumers": "conversations"}
+
+
+def service_of(deployment: str) -> str:
+    """The service whose image and settings a Deployment runs."""
+    return CONSUMER_DEPLOYMENTS.get(deployment, deployment)
 
 
 # --- rendering ------------------------------------------------------------------------------
@@ -104,10 +125,10 @@ def registry() -> Registry:
 
 
 def schema_errors(doc: dict, registry: Registry) -> list[str]:
-    name = SCHEMA_FILES.get((doc.get("apiVersion"), doc.get("kind")))
-    if name is None:
+    path = SCHEMA_FILES.get((doc.get("apiVersion"), doc.get("kind")))
+    if path is None:
         return [f"no vendored schema for {doc.get('apiVersion')} {doc.get('kind')}"]
-    schema = json.loads((K8S_SCHEMAS / name).read_text())
+    schema = json.loads(path.read_text())
     validator = jsonschema.Draft202012Validator(schema, registry=registry)
     return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(doc)]
 
@@ -131,6 +152,23 @@ def test_schema_check_catches_a_misspelt_probe(base, registry):
     assert schema_errors(deployment, registry)
 
 
+def test_keda_schemas_catch_a_misspelt_key_a_number_and_a_missing_field(base, registry):
+    (scaled,) = by_kind(base, "ScaledObject").values()
+    assert not schema_errors(scaled, registry)
+    misspelt = json.loads(json.dumps(scaled))
+    metadata = misspelt["spec"]["triggers"][0]["metadata"]
+    metadata["queuename"] = metadata.pop("queueName")
+    assert schema_errors(misspelt, registry)
+    numeric = json.loads(json.dumps(scaled))
+    numeric["spec"]["triggers"][0]["metadata"]["value"] = 100  # KEDA wants strings
+    assert schema_errors(numeric, registry)
+    (auth,) = by_kind(base, "TriggerAuthentication").values()
+    assert not schema_errors(auth, registry)
+    keyless = json.loads(json.dumps(auth))
+    del keyless["spec"]["secretTargetRef"][0]["key"]
+    assert schema_errors(keyless, registry)
+
+
 # --- structure ------------------------------------------------------------------------------
 
 
@@ -150,9 +188,11 @@ def containers(deployment: dict) -> list[dict]:
 
 
 def test_a_deployment_and_a_service_per_service(base):
-    assert set(by_kind(base, "Deployment")) == set(d.APP_SERVICES)
+    deployments = by_kind(base, "Deployment")
+    assert set(deployments) == set(d.APP_SERVICES) | set(CONSUMER_DEPLOYMENTS)
     services = by_kind(base, "Service")
-    for name, deployment in by_kind(base, "Deployment").items():
+    for name in d.APP_SERVICES:
+        deployment = deployments[name]
         labels = deployment["spec"]["template"]["metadata"]["labels"]
         selector = deployment["spec"]["selector"]["matchLabels"]
         assert selector.items() <= labels.items(), f"{name}: selector does not match its pods"
@@ -167,6 +207,20 @@ def test_a_deployment_and_a_service_per_service(base):
         assert port["targetPort"] in declared, f"{name}: targetPort {port['targetPort']}"
 
 
+def test_consumer_deployments_are_behind_no_service(base):
+    deployments = by_kind(base, "Deployment")
+    for name in CONSUMER_DEPLOYMENTS:
+        labels = deployments[name]["spec"]["template"]["metadata"]["labels"]
+        assert name not in by_kind(base, "Service"), name
+        for service in by_kind(base, "Service").values():
+            # A Service selecting them would send API requests to pods meant for queues.
+            assert not service["spec"]["selector"].items() <= labels.items(), service
+        for other, deployment in deployments.items():
+            if other != name:
+                selector = deployment["spec"]["selector"]
+                assert not selects(selector, labels), f"{other}'s selector takes {name}'s pods"
+
+
 def probe_port_ok(probe: dict, container: dict) -> bool:
     port = probe["httpGet"]["port"]
     return any(port in (p.get("name"), p["containerPort"]) for p in container["ports"])
@@ -179,7 +233,7 @@ def test_deployments_probe_ready_and_health(base):
             assert ready and ready["httpGet"]["path"] == "/ready", f"{name}: readiness"
             assert live and live["httpGet"]["path"] == "/health", f"{name}: liveness"
             assert probe_port_ok(ready, container) and probe_port_ok(live, container), name
-            assert container["ports"][0]["containerPort"] == d.DEFAULT_PORTS[name]
+            assert container["ports"][0]["containerPort"] == d.DEFAULT_PORTS[service_of(name)]
 
 
 QUANTITY = re.compile(r"^(\d+(?:\.\d+)?)(m|Ki|Mi|Gi|Ti|k|M|G)?$")
@@ -233,11 +287,12 @@ def test_quantities_are_compared_by_value():
 
 def test_deployments_run_their_own_module(base):
     for name, deployment in by_kind(base, "Deployment").items():
+        service = service_of(name)
         (container,) = containers(deployment)
         argv = container.get("command", [])
-        assert argv == ["python", "-m", name], f"{name}: {argv}"
+        assert argv == ["python", "-m", service], f"{name}: {argv}"
         assert d.check_command(argv) is None
-        assert container["image"].split(":")[0].endswith(f"base-platform/{name}")
+        assert container["image"].split(":")[0].endswith(f"base-platform/{service}")
 
 
 def env_sources(pod: dict, docs: list[dict]) -> tuple[set[str], set[str], set[str]]:
@@ -271,9 +326,9 @@ def test_settings_come_from_configmaps_and_secrets_the_service_reads(base):
         from_config, from_secret, missing = env_sources(pod, base)
         assert not missing, f"{name}: envFrom refers to missing {missing}"
         names = from_config | from_secret
-        unknown = sorted(names - d.env_names(name))
+        unknown = sorted(names - d.env_names(service_of(name)))
         assert not unknown, f"{name} gets names its code never reads: {unknown}"
-        absent = sorted(d.required_names(name) - names)
+        absent = sorted(d.required_names(service_of(name)) - names)
         assert not absent, f"{name} lacks {absent}"
 
 
@@ -305,6 +360,157 @@ def test_autoscalers_target_existing_deployments(base):
         assert hpa["spec"]["metrics"], name
         # A fixed replica count would be reset by every apply, fighting the autoscaler.
         assert "replicas" not in deployments[ref["name"]]["spec"], ref["name"]
+
+
+# --- queue-depth scaling (KEDA) -------------------------------------------------------------
+
+
+def scaled_targets(docs: list[dict]) -> dict[str, str]:
+    """ScaledObject name -> the Deployment it scales."""
+    targets = {}
+    for name, scaled in by_kind(docs, "ScaledObject").items():
+        ref = scaled["spec"]["scaleTargetRef"]
+        # KEDA's defaults when apiVersion and kind are left out.
+        assert (ref.get("apiVersion", "apps/v1"), ref.get("kind", "Deployment")) == (
+            "apps/v1",
+            "Deployment",
+        ), name
+        targets[name] = ref["name"]
+    return targets
+
+
+def rabbitmq_triggers(scaled: dict) -> list[dict]:
+    return [t for t in scaled["spec"]["triggers"] if t["type"] == "rabbitmq"]
+
+
+def test_scaled_objects_target_existing_deployments(base):
+    deployments = by_kind(base, "Deployment")
+    targets = scaled_targets(base)
+    assert set(targets.values()) == set(CONSUMER_DEPLOYMENTS)
+    for name, target in targets.items():
+        assert target in deployments, f"ScaledObject {name} targets missing {target}"
+        assert "replicas" not in deployments[target]["spec"], target
+        spec = by_kind(base, "ScaledObject")[name]["spec"]
+        # Never to zero: the projections and the delivery sweep run in these pods.
+        assert 1 <= spec["minReplicaCount"] <= spec["maxReplicaCount"], name
+        assert spec["triggers"], name
+
+
+def test_no_deployment_is_scaled_by_both_an_hpa_and_keda(base):
+    # KEDA makes its own HPA for a ScaledObject: two HPAs on one Deployment fight.
+    for docs in (base, render_with_kustomize(PRODUCTION)):
+        hpa_targets = [
+            h["spec"]["scaleTargetRef"]["name"]
+            for h in by_kind(docs, "HorizontalPodAutoscaler").values()
+        ]
+        keda_targets = list(scaled_targets(docs).values())
+        assert len(hpa_targets) == len(set(hpa_targets)), hpa_targets
+        assert len(keda_targets) == len(set(keda_targets)), keda_targets
+        assert not set(hpa_targets) & set(keda_targets)
+        keda_hpas = {f"keda-hpa-{name}" for name in by_kind(docs, "ScaledObject")}
+        assert not keda_hpas & set(by_kind(docs, "HorizontalPodAutoscaler")), "name clash"
+
+
+def pod_env(deployment: dict, docs: list[dict]) -> dict[str, str]:
+    """What the container's environment holds from its ConfigMaps and `env` (which wins).
+    Secrets are left out: their placeholders are not valid settings."""
+    configmaps = by_kind(docs, "ConfigMap")
+    (container,) = containers(deployment)
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        if "configMapRef" in source:
+            env.update(configmaps[source["configMapRef"]["name"]].get("data", {}))
+    env.update({e["name"]: e["value"] for e in container.get("env", [])})
+    return env
+
+
+def subscribed_queues(service: str, env: dict[str, str], monkeypatch) -> dict[str, str]:
+    """Routing key -> queue of every subscriber the service's app registers when started
+    with this environment (built in this process; nothing connects)."""
+    for name in d.env_names(service):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = d.settings_class(service)(_env_file=None)
+    main = importlib.import_module(f"{service}.main")
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level  # create_app configures logging
+    try:
+        app = main.create_app(settings)
+    finally:
+        root.handlers[:], root.level = handlers, level
+    return {
+        sub.queue.routing_key: sub.queue.name for sub in app.state.runtime.bus.broker.subscribers
+    }
+
+
+def test_the_http_pods_consume_nothing_and_the_consumer_pods_everything(base, monkeypatch):
+    deployments = by_kind(base, "Deployment")
+    for worker, service in CONSUMER_DEPLOYMENTS.items():
+        every = subscribed_queues(service, {}, monkeypatch)  # the code's defaults: all on
+        assert every, service
+        http = subscribed_queues(service, pod_env(deployments[service], base), monkeypatch)
+        assert http == {}, f"{service} (HTTP) consumes {sorted(http.values())}"
+        consumers = subscribed_queues(service, pod_env(deployments[worker], base), monkeypatch)
+        assert consumers == every, f"{worker} leaves out {set(every) - set(consumers)}"
+
+
+def test_rabbitmq_triggers_watch_the_queues_their_deployment_consumes(base, monkeypatch):
+    deployments = by_kind(base, "Deployment")
+    scaled_objects = by_kind(base, "ScaledObject")
+    for name, target in scaled_targets(base).items():
+        env = pod_env(deployments[target], base)
+        consumed = set(subscribed_queues(service_of(target), env, monkeypatch).values())
+        triggers = rabbitmq_triggers(scaled_objects[name])
+        assert triggers, name
+        for trigger in triggers:
+            metadata = trigger["metadata"]
+            assert metadata["queueName"] in consumed, f"{name}: nobody consumes {metadata}"
+            assert metadata["mode"] == "QueueLength", name
+            assert metadata.get("protocol") == "amqp", "the URL in the Secret is an AMQP one"
+            assert float(metadata["value"]) > 0, name
+            assert not metadata["queueName"].endswith(".dlq"), "dead letters wait for a person"
+    # The inbound queue by the name the code builds: prefix (from the ConfigMap) + consumer +
+    # routing key.
+    prefix = find(base, "ConfigMap", "base-platform-config")["data"].get("QUEUE_PREFIX", "")
+    bus = Bus(ServiceSettings(queue_prefix=prefix, _env_file=None), "conversations")
+    inbound = bus.queue_name(subscribers.CONSUMER, routing_key(InboundMessageAcceptedV1))
+    watched = {
+        trigger["metadata"]["queueName"]
+        for name, target in scaled_targets(base).items()
+        if target == "conversations-consumers"
+        for trigger in rabbitmq_triggers(scaled_objects[name])
+    }
+    assert inbound in watched, f"{inbound} is not among {sorted(watched)}"
+
+
+def test_trigger_authentication_reads_the_broker_url_the_pods_use(base):
+    auths = by_kind(base, "TriggerAuthentication")
+    secrets = by_kind(base, "Secret")
+    deployments = by_kind(base, "Deployment")
+    for name, target in scaled_targets(base).items():
+        for trigger in by_kind(base, "ScaledObject")[name]["spec"]["triggers"]:
+            ref = trigger["authenticationRef"]
+            assert ref.get("kind", "TriggerAuthentication") == "TriggerAuthentication"
+            assert ref["name"] in auths, f"{name}: no TriggerAuthentication {ref['name']}"
+            (host,) = [
+                p for p in auths[ref["name"]]["spec"]["secretTargetRef"] if p["parameter"] == "host"
+            ]
+            assert host["name"] in secrets, f"no Secret {host['name']}"
+            secret = secrets[host["name"]]
+            keys = set(secret.get("stringData", {})) | set(secret.get("data", {}))
+            assert host["key"] in keys, f"Secret {host['name']} has no key {host['key']}"
+            # The same URL the scaled pods consume with, from the same Secret.
+            assert host["key"] == "RABBITMQ_URL"
+            pod = deployments[target]["spec"]["template"]["spec"]
+            assert host["name"] in {
+                s["secretRef"]["name"]
+                for c in pod["containers"]
+                for s in c.get("envFrom", [])
+                if "secretRef" in s
+            }, f"{target} does not read {host['name']}"
+            url = secret.get("stringData", {}).get(host["key"], "")
+            assert url.startswith("amqp://"), "protocol amqp needs an amqp:// URL"
 
 
 def test_migration_job_runs_migrate_py_with_the_database_url(base):
@@ -370,10 +576,10 @@ def test_overlay_images_and_replicas_refer_to_the_base():
     autoscaled = {
         h["spec"]["scaleTargetRef"]["name"]
         for h in by_kind(base, "HorizontalPodAutoscaler").values()
-    }
+    } | set(scaled_targets(base).values())
     for entry in config.get("replicas", []):
         assert entry["name"] in deployments, entry
-        assert entry["name"] not in autoscaled, f"{entry['name']} is scaled by its HPA"
+        assert entry["name"] not in autoscaled, f"{entry['name']} has an autoscaler"
 
 
 def test_production_renders_bigger_and_pinned():
@@ -388,6 +594,11 @@ def test_production_renders_bigger_and_pinned():
             assert bigger > quantity(before["resources"]["limits"][resource]), (name, resource)
     for name, hpa in by_kind(rendered, "HorizontalPodAutoscaler").items():
         assert hpa["spec"]["minReplicas"] >= 2, name
+    for name, scaled in by_kind(rendered, "ScaledObject").items():
+        spec = scaled["spec"]
+        assert 2 <= spec["minReplicaCount"] <= spec["maxReplicaCount"], name
+        # The overlay's bounds patch must not have replaced the base's triggers.
+        assert spec["triggers"] == find(load_files(BASE), "ScaledObject", name)["spec"]["triggers"]
     for name in ("workspaces", "connectors"):
         assert find(rendered, "Deployment", name)["spec"]["replicas"] >= 2
 
@@ -423,6 +634,26 @@ def test_internal_services_take_traffic_from_the_gateway_only(base):
                         assert selects(peer["podSelector"], pod_labels["gateway"]), peer
                     else:
                         assert peer_labels, f"{name}: a whole namespace may call it"
+
+
+def test_consumer_pods_take_no_traffic_but_scraping(base):
+    deployments = by_kind(base, "Deployment")
+    for name in CONSUMER_DEPLOYMENTS:
+        labels = deployments[name]["spec"]["template"]["metadata"]["labels"]
+        covering = [
+            p
+            for p in by_kind(base, "NetworkPolicy").values()
+            if selects(p["spec"]["podSelector"], labels)
+        ]
+        assert covering, f"{name} accepts traffic from anywhere"
+        for policy in covering:
+            for rule in policy["spec"]["ingress"]:
+                for peer in rule["from"]:
+                    # Not even the gateway: nothing in the namespace has a reason to call them.
+                    assert "namespaceSelector" in peer, f"{name}: {peer}"
+                    assert peer["podSelector"]["matchLabels"] == {
+                        "app.kubernetes.io/name": "prometheus"
+                    }, peer
 
 
 def test_disruption_budgets_cover_every_deployment(base):
