@@ -3,6 +3,10 @@
 Like the end-to-end suite, but with a fixed database name (`base_bench`, dropped and created
 again on every run) and its own exchange and queue prefix, so it never touches the data
 `make run` uses. Commit-time probes are added to the bench database only (see MARKS_SQL).
+
+BENCH_REPLICAS="conversations=2,gateway=2" serves those services with that many uvicorn
+workers each (WEB_CONCURRENCY; every other service has one). A service's CPU and memory are
+then those of its whole process tree: the supervisor and its workers.
 """
 
 from __future__ import annotations
@@ -84,6 +88,33 @@ def rabbitmq_url() -> str:
     return os.environ.get("BENCH_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
 
+def replicas_from(text: str) -> dict[str, int]:
+    """`conversations=2,gateway=2`: worker processes per service (those not named have one)."""
+    replicas: dict[str, int] = {}
+    for item in (i.strip() for i in text.split(",")):
+        if not item:
+            continue
+        name, _, count = (part.strip() for part in item.partition("="))
+        if name not in SERVICES or not count.isdigit() or not 1 <= int(count) <= 32:
+            raise ValueError(
+                f"BENCH_REPLICAS: {item!r} is not <service>=<1..32> "
+                f"(services: {', '.join(SERVICES)})"
+            )
+        replicas[name] = int(count)
+    return replicas
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants, parents first (a service with workers is uvicorn's supervisor,
+    its workers and multiprocessing's resource tracker)."""
+    tree = [pid]
+    for parent in tree:  # grows while it is walked
+        for children in Path(f"/proc/{parent}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                tree += [int(child) for child in children.read_text().split()]
+    return tree
+
+
 def rss_mb(pid: int) -> float:
     """Resident set size of a process (VmRSS), in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -92,10 +123,31 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def tree_rss_mb(pid: int) -> list[float]:
+    """VmRSS of each process in the tree, in MB (a descendant gone meanwhile is left out; the
+    process itself gone is an error, as for `rss_mb`)."""
+    root, *descendants = process_tree(pid)
+    sizes = [rss_mb(root)]
+    for member in descendants:
+        with contextlib.suppress(OSError):
+            sizes.append(rss_mb(member))
+    return sizes
+
+
 def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds used so far by a process and its descendants: utime + stime of each, plus
+    cutime + cstime (children that exited and were reaped), so the sum never goes back when a
+    worker is replaced. A process without children: its own utime + stime."""
+    used = 0
+    for member in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            if member == pid:
+                raise
+            continue  # exited since the walk; its time is in its parent's cutime by now
+        used += sum(int(fields[i]) for i in (11, 12, 13, 14))
+    return used / os.sysconf("SC_CLK_TCK")
 
 
 def machine_cpu() -> dict[str, float]:
@@ -127,14 +179,29 @@ def machine_cpu() -> dict[str, float]:
 @dataclass
 class System:
     profile: set[str] = field(default_factory=set)
+    # Worker processes per service, from BENCH_REPLICAS; for the results' run metadata too.
+    replicas: dict[str, int] = field(
+        default_factory=lambda: replicas_from(os.environ.get("BENCH_REPLICAS", ""))
+    )
     ports: dict[str, int] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     logs: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="base-bench-")))
     profiles: Path = ROOT / "bench" / "profiles"
+    # Where each service's log stood when it was last started (the log outlives a restart).
+    _log_offsets: dict[str, int] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        both = sorted(s for s in self.profile if self.workers(s) > 1)
+        if both:
+            # pyinstrument would sample the supervisor, which serves nothing.
+            raise ValueError(f"cannot profile a service with workers: {', '.join(both)}")
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
+
+    def workers(self, service: str) -> int:
+        return self.replicas.get(service, 1)
 
     @property
     def db_url(self) -> str:
@@ -180,6 +247,9 @@ class System:
             "AGENT_ENABLED": os.environ.get("AGENT_ENABLED", "false"),
         }
         self.env |= {f"{s.upper()}_PORT": str(p) for s, p in self.ports.items()}
+        # Set per service in _spawn; anything else started from this env (the agent replica)
+        # runs one process unless it says otherwise.
+        self.env.pop("WEB_CONCURRENCY", None)
         for service in SERVICES:
             self._spawn(service)
         for service in SERVICES:
@@ -188,7 +258,9 @@ class System:
             self.processes[service].send_signal(signal.SIGUSR1)
 
     def _spawn(self, service: str) -> None:
-        log = open(self.logs / f"{service}.log", "ab")  # noqa: SIM115 - owned by the process
+        path = self.logs / f"{service}.log"
+        self._log_offsets[service] = path.stat().st_size if path.exists() else 0
+        log = open(path, "ab")  # noqa: SIM115 - owned by the process
         command = [sys.executable, "-m", service]
         if service in self.profile:
             self.profiles.mkdir(exist_ok=True)
@@ -198,29 +270,48 @@ class System:
                 service,
                 str(self.profiles / service),
             ]
+        env = self.env | {"WEB_CONCURRENCY": str(self.workers(service))}
         self.processes[service] = subprocess.Popen(
-            command, cwd=ROOT, env=self.env, stdout=log, stderr=log, start_new_session=True
+            command, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True
         )
 
     def wait_ready(self, service: str, timeout: float = 90) -> None:
+        """`/ready` answers, and with workers every one of them has started (any one of them
+        answers `/ready`; load must not meet a worker still importing)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.processes[service].poll() is not None:
                 raise RuntimeError(f"{service} exited:\n{self.tail(service)}")
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url(service)}/ready", timeout=1).status_code == 200:
+                ready = httpx.get(f"{self.url(service)}/ready", timeout=1).status_code == 200
+                if ready and self._started_workers(service) >= self.workers(service):
                     return
             time.sleep(0.1)
         raise RuntimeError(f"{service} not ready:\n{self.tail(service)}")
 
+    def _started_workers(self, service: str) -> int:
+        if self.workers(service) == 1:
+            return 1
+        with (self.logs / f"{service}.log").open("rb") as log:
+            log.seek(self._log_offsets.get(service, 0))
+            return log.read().count(b"Application startup complete.")
+
     def pids(self) -> dict[str, int]:
-        """The service process itself (under pyinstrument, the same process runs it)."""
+        """The process each service was started as (under pyinstrument, the same process runs
+        it; with workers, uvicorn's supervisor: `process_tree` has the workers)."""
         return {name: p.pid for name, p in self.processes.items()}
 
     def rss(self) -> dict[str, float]:
-        return {name: rss_mb(pid) for name, pid in self.pids().items()}
+        """Resident memory of each service's whole process tree, summed, in MB."""
+        return {name: sum(tree_rss_mb(pid)) for name, pid in self.pids().items()}
+
+    def rss_max(self) -> dict[str, float]:
+        """Resident memory of each service's largest single process, in MB (with one process:
+        the same as `rss`)."""
+        return {name: max(tree_rss_mb(pid)) for name, pid in self.pids().items()}
 
     def cpu(self) -> dict[str, float]:
+        """CPU seconds so far of each service's whole process tree."""
         return {name: cpu_seconds(pid) for name, pid in self.pids().items()}
 
     def tail(self, service: str, lines: int = 30) -> str:
@@ -237,7 +328,9 @@ class System:
             try:
                 process.wait(60)
             except subprocess.TimeoutExpired:
-                process.kill()
+                # Its own session: the group holds the service and any workers it spawned.
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
 
     def cleanup(self, keep_logs: bool = False) -> None:
