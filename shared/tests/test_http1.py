@@ -102,6 +102,19 @@ async def test_a_request_and_its_answer_pass_unchanged(server: LoopbackServer) -
         await pool.close()
 
 
+def test_it_runs_on_uvloop_as_the_services_do(server: LoopbackServer) -> None:
+    import uvloop
+
+    async def twice() -> list[int]:
+        pool = pool_for(server)
+        try:
+            return [(await pool.request("GET", "/echo")).status for _ in range(2)]
+        finally:
+            await pool.close()
+
+    assert uvloop.run(twice()) == [200, 200]
+
+
 async def test_repeated_answer_headers_and_bodiless_answers(server: LoopbackServer) -> None:
     pool = pool_for(server)
     try:
