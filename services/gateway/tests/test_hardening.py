@@ -173,11 +173,8 @@ def test_serve_believes_forwarded_headers_only_from_trusted_proxies(monkeypatch,
     seen: dict[str, object] = {}
     monkeypatch.setattr(uvicorn, "run", lambda _app, **kwargs: seen.update(kwargs))
     monkeypatch.setattr(workspace_lookup, "_installed", None)
-    settings = app.state.runtime.settings
-    monkeypatch.setattr(
-        app.state.runtime, "settings", settings.model_copy(update={"trusted_proxies": "10.0.0.0/8"})
-    )
-    runtime.serve(app, 0)
+    settings = app.state.runtime.settings.model_copy(update={"trusted_proxies": "10.0.0.0/8"})
+    runtime.serve("gateway.__main__:served_app", settings, 0)
     assert seen["proxy_headers"] is True
     assert seen["forwarded_allow_ips"] == "10.0.0.0/8"
     assert workspace_lookup._installed is not None  # read-your-writes lookups are on

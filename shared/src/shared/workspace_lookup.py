@@ -9,7 +9,7 @@ projection through the same repository method the event consumer uses: newest sn
 (by the workspace's `updated_at`, which never runs ahead of its events' `occurred_at`), and a
 tombstone stays final, so the events that follow still apply in order.
 
-One lookup per process, installed by `shared.runtime.serve()`; without one (in-process tests)
+One lookup per process, installed by `shared.runtime.served()`; without one (in-process tests)
 a miss stays a miss.
 """
 
