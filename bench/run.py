@@ -199,7 +199,8 @@ class Bench:
     # -- 6b. memory ------------------------------------------------------------------------
 
     def memory(self, when: str) -> None:
-        for service, mb in self.system.rss().items():
+        # Per process: with BENCH_REPLICAS a service's workers are measured one by one.
+        for service, mb in self.system.rss_max().items():
             self.add("memory", f"{service}.{when}_mb", mb, "MB", Target("<", 150))
 
     # -- 6a. login -------------------------------------------------------------------------
@@ -296,12 +297,12 @@ class Bench:
 
     async def login_burst(self, logins: dict[str, Any]) -> None:
         """The gateway's resident memory before and after 600 logins, 32 at once."""
-        before = self.system.rss()["gateway"]
+        before = self.system.rss_max()["gateway"]
         count = 150 if self.p.quick else 600
         burst = logins | {"rate": 1000, "duration": count / 1000, "connections": 32}
         result = (await self.load("login", [burst]))["streams"]["logins"]
         await asyncio.sleep(1.0)  # what is still resident once the burst is over
-        after = self.system.rss()["gateway"]
+        after = self.system.rss_max()["gateway"]
         ok = result["statuses"].get("200", 0)
         note = f"{ok} of {count} logins ok, 32 connections"
         self.add("memory", "gateway.before_login_burst_mb", before, "MB")
@@ -997,6 +998,7 @@ def main(argv: list[str] | None = None) -> int:
         "duration_seconds": round(time.time() - started, 1),
         "scenarios": only,
         "profiled": sorted(profile),
+        "replicas": system.replicas,
         "exchange": EXCHANGE,
         "queue_prefix": QUEUE_PREFIX,
         "generator_cpu": bench.generator_cpu,
