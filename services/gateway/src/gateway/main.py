@@ -35,7 +35,10 @@ def create_app(
     settings = settings or Settings()
     runtime = Runtime(settings, "gateway", outbox)
     hasher = PasswordHasher(
-        settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism
+        settings.argon2_memory_kib,
+        settings.argon2_time_cost,
+        settings.argon2_parallelism,
+        settings.password_hash_workers,
     )
     forwarder = Forwarder(settings, transport=upstream_transport)
     telemetry.instrument_client(forwarder.client)  # a client span per forwarded call
@@ -50,6 +53,10 @@ def create_app(
         if created:
             log.info("first superuser created", extra={"email": settings.first_superuser})
 
+    async def shutdown() -> None:
+        await forwarder.close()
+        hasher.close()
+
     app = create_service_app(
         runtime,
         title="Base Platform API",
@@ -57,7 +64,7 @@ def create_app(
         exception_handlers=errors.handlers(),
         internal_auth=False,
         on_startup=startup,
-        on_shutdown=forwarder.close,
+        on_shutdown=shutdown,
         openapi=False,
         # Later entries wrap earlier ones: the size limit applies before text is inspected.
         middlewares=[

@@ -37,6 +37,8 @@ class Settings(ServiceSettings):
     argon2_memory_kib: int = Field(default=19 * 1024, ge=19 * 1024)
     argon2_time_cost: int = Field(default=2, ge=2)
     argon2_parallelism: int = Field(default=1, ge=1)
+    # Threads that hash passwords: a login burst queues for them instead of taking cores.
+    password_hash_workers: int = Field(default=1, ge=1, le=8)
 
     # E-mail (recovery, new accounts). No SMTP_HOST: e-mails are logged as skipped.
     smtp_host: str | None = None
