@@ -15,7 +15,7 @@ from faststream import BaseMiddleware
 from faststream.message import StreamMessage
 from sqlalchemy import Table
 
-from shared import telemetry
+from shared import memory, telemetry
 from shared.asyncapi import service_document
 from shared.bus import EVENTS_CONSUMED, Bus, consumers_alive
 from shared.db.base import make_engine, make_sessionmaker
@@ -186,6 +186,7 @@ def create_service_app(
         await runtime.start()
         if on_startup is not None:
             await on_startup()
+        memory.freeze_startup_heap()  # last: what exists now lives as long as the process
         try:
             yield
         finally:
