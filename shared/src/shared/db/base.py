@@ -8,6 +8,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from shared.db.pool import FairAsyncPool
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -27,6 +29,7 @@ def make_engine(url: str, pool_size: int = 10, application_name: str = "base") -
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
+        poolclass=FairAsyncPool,  # waiting requests get connections in arrival order
         connect_args={"server_settings": {"application_name": application_name}},
     )
 
