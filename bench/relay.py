@@ -47,12 +47,10 @@ class FlakyBus(Bus):
 
     down = False
 
-    async def publish(
-        self, envelope: Envelope | dict[str, Any], *, mandatory: bool = False
-    ) -> None:
+    async def publish_stored(self, body: dict[str, Any], *, mandatory: bool = False) -> None:
         if self.down:
             raise ConnectionError("broker unavailable")
-        await super().publish(envelope, mandatory=mandatory)
+        await super().publish_stored(body, mandatory=mandatory)
 
 
 def _cpu() -> float:

@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import anyio
 from aiormq.abc import DeliveredMessage
 from faststream import AckPolicy
 from faststream.rabbit import (
@@ -193,26 +192,34 @@ class Bus:
         inbound messages, which must land somewhere before we acknowledge the provider).
         """
         env = envelope if isinstance(envelope, Envelope) else Envelope.model_validate(envelope)
-        body = env.model_dump(mode="json")
-        headers: dict[str, FieldValue] = {"event_type": env.type, "version": env.version}
-        if env.traceparent:
-            headers["traceparent"] = env.traceparent
+        await self.publish_stored(env.model_dump(mode="json"), mandatory=mandatory)
+
+    async def publish_stored(self, body: dict[str, Any], *, mandatory: bool = False) -> None:
+        """Publish an envelope as `Envelope.model_dump(mode="json")` gave it (an outbox row),
+        without building the model again: the relay's path, once per event."""
+        event_type, version = body["type"], body["version"]
+        routing = f"{event_type}.v{version}"
+        traceparent = body.get("traceparent")
+        headers: dict[str, FieldValue] = {"event_type": event_type, "version": version}
+        if traceparent:
+            headers["traceparent"] = traceparent
         # Tracing on: the publish span is a child of the span that emitted the event.
-        with telemetry.attached(env.traceparent), anyio.fail_after(PUBLISH_TIMEOUT_SECONDS):
-            result = await self.broker.publish(
-                body,
-                exchange=self.exchange,
-                routing_key=env.routing_key,
-                persist=True,
-                mandatory=mandatory,
-                message_id=str(env.event_id),
-                correlation_id=env.correlation_id or str(env.event_id),
-                message_type=env.type,
-                headers=headers,
-            )
+        with telemetry.attached(traceparent):
+            async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
+                result = await self.broker.publish(
+                    body,
+                    exchange=self.exchange,
+                    routing_key=routing,
+                    persist=True,
+                    mandatory=mandatory,
+                    message_id=body["event_id"],
+                    correlation_id=body.get("correlation_id") or body["event_id"],
+                    message_type=event_type,
+                    headers=headers,
+                )
         if isinstance(result, DeliveredMessage):
-            raise Unroutable(env.routing_key)
-        MESSAGES_PUBLISHED.labels(self.service, env.type).inc()
+            raise Unroutable(routing)
+        MESSAGES_PUBLISHED.labels(self.service, event_type).inc()
 
 
 async def consumers_alive(broker: RabbitBroker, timeout: float = 1.0) -> bool:
