@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Protocol
 
 from pydantic_ai.models import Model
-from pydantic_ai.models.openai import OpenAIChatModel
-from pydantic_ai.providers.openai import OpenAIProvider
 
 
 class AgentModelSettings(Protocol):
@@ -28,6 +26,11 @@ def model_from_settings(settings: AgentModelSettings) -> Model | None:
     for prefix in ("openai-chat:", "openai:"):
         if name.startswith(prefix):
             name = name[len(prefix) :]
+    # Imported here: the OpenAI client and its models take 30-40 MB of every conversations
+    # process, and only an LLM agent needs them.
+    from pydantic_ai.models.openai import OpenAIChatModel
+    from pydantic_ai.providers.openai import OpenAIProvider
+
     provider = OpenAIProvider(
         base_url=settings.agent_base_url or None, api_key=settings.agent_api_key or None
     )
