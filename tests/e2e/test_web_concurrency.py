@@ -20,7 +20,7 @@ import httpx
 from shared.db.migrations import drop_database, ensure_database, upgrade
 from shared.testing import test_names as private_names
 
-from .conftest import ROOT, SECRET, delete_bus, free_port
+from .conftest import ROOT, delete_bus, free_port, system_env
 
 GRACEFUL_SECONDS = 20  # uvicorn's timeout_graceful_shutdown in shared.runtime.serve
 STARTED = re.compile(r"Started server process \[(\d+)\]")
@@ -80,16 +80,9 @@ def test_per_service_web_concurrency_wins_over_the_global_one() -> None:
 def test_two_workers_serve_one_port_and_sigterm_stops_the_whole_tree(tmp_path: Path) -> None:
     names = private_names("workers")
     port = free_port()
-    env = os.environ | {
-        "DATABASE_URL": names["database_url"],
-        "RABBITMQ_URL": names["rabbitmq_url"],
-        "EVENTS_EXCHANGE": names["events_exchange"],
-        "QUEUE_PREFIX": names["queue_prefix"],
-        "SECRET_KEY": SECRET,
-        "WORKSPACES_PORT": str(port),
+    env = system_env(names, {"workspaces": port}) | {
         "WEB_CONCURRENCY": "2",
         "LOG_FORMAT": "json",
-        "LOG_LEVEL": "INFO",
         "DB_POOL_SIZE": "2",
     }
     log = tmp_path / "workspaces.log"
