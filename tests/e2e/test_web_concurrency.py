@@ -80,7 +80,8 @@ def test_per_service_web_concurrency_wins_over_the_global_one() -> None:
 def test_two_workers_serve_one_port_and_sigterm_stops_the_whole_tree(tmp_path: Path) -> None:
     names = private_names("workers")
     port = free_port()
-    env = system_env(names, {"workspaces": port}) | {
+    # Only workspaces runs; the gateway's port just fills the suite's environment.
+    env = system_env(names, {"workspaces": port, "gateway": free_port()}) | {
         "WEB_CONCURRENCY": "2",
         "LOG_FORMAT": "json",
         "DB_POOL_SIZE": "2",
