@@ -169,6 +169,23 @@ async def test_a_slow_answer_times_out_and_its_connection_is_dropped(
         await pool.close()
 
 
+async def test_waiting_for_a_free_connection_counts_against_the_timeout(
+    server: LoopbackServer,
+) -> None:
+    pool = pool_for(server, timeout=0.3, max_connections=1)
+    try:
+        # Holds the only slot for its 2 s (its own timeout is longer).
+        slow = asyncio.create_task(pool.request("GET", "/slow", timeout=5))
+        await asyncio.sleep(0.05)
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(http1.UpstreamTimeout):
+            await pool.request("GET", "/echo")
+        assert asyncio.get_running_loop().time() - started < 0.5
+        assert (await slow).body == b"late"
+    finally:
+        await pool.close()
+
+
 async def test_a_refused_connection_is_unavailable() -> None:
     import socket
 

@@ -163,13 +163,14 @@ class Pool:
         lines.append("\r\n")
         data = "".join(lines).encode("latin-1") + body
         budget = self.timeout if timeout is None else timeout
-        async with self._slots:
-            try:
-                async with asyncio.timeout(budget):
-                    return await self._exchange(data)
-            except TimeoutError:
-                message = f"no answer from {self.host}:{self.port} in {budget} s"
-                raise UpstreamTimeout(message) from None
+        try:
+            # The budget covers waiting for a free slot too: a stuck upstream cannot keep
+            # requests queued here longer than their timeout.
+            async with asyncio.timeout(budget), self._slots:
+                return await self._exchange(data)
+        except TimeoutError:
+            message = f"no answer from {self.host}:{self.port} in {budget} s"
+            raise UpstreamTimeout(message) from None
 
     async def _exchange(self, data: bytes) -> Reply:
         conn = self._take()
