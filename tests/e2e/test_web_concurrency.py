@@ -22,7 +22,7 @@ from shared.testing import test_names as private_names
 
 from .conftest import ROOT, delete_bus, free_port, system_env
 
-GRACEFUL_SECONDS = 20  # uvicorn's timeout_graceful_shutdown in shared.runtime.serve
+GRACEFUL_SECONDS = 20  # uvicorn's timeout_graceful_shutdown in shared.serving.serve
 STARTED = re.compile(r"Started server process \[(\d+)\]")
 
 

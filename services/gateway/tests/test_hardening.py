@@ -168,13 +168,13 @@ async def test_nul_in_a_login_form_is_a_422(client: httpx.AsyncClient) -> None:
 def test_serve_believes_forwarded_headers_only_from_trusted_proxies(monkeypatch, app) -> None:
     import uvicorn
 
-    from shared import runtime, workspace_lookup
+    from shared import serving, workspace_lookup
 
     seen: dict[str, object] = {}
     monkeypatch.setattr(uvicorn, "run", lambda _app, **kwargs: seen.update(kwargs))
     monkeypatch.setattr(workspace_lookup, "_installed", None)
     settings = app.state.runtime.settings.model_copy(update={"trusted_proxies": "10.0.0.0/8"})
-    runtime.serve("gateway.__main__:served_app", settings, 0)
+    serving.serve("gateway.__main__:served_app", settings, 0)
     assert seen["proxy_headers"] is True
     assert seen["forwarded_allow_ips"] == "10.0.0.0/8"
     assert workspace_lookup._installed is not None  # read-your-writes lookups are on

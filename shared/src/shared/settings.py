@@ -43,7 +43,7 @@ class ServiceSettings(BaseSettings):
     # Per process, plus as many overflow connections: four services stay far below
     # Postgres's default limit of 100 connections.
     db_pool_size: int = Field(default=5, ge=1)
-    # Worker processes serving this service's one port (see shared.runtime.serve). Each has
+    # Worker processes serving this service's one port (see shared.serving.serve). Each has
     # its own pool, consumers and relay: N workers hold N times the connections of one.
     web_concurrency: int = Field(default=1, ge=1, le=32)
     run_relay: bool = True
