@@ -114,6 +114,10 @@ async def test_stats_refuse_an_inverted_or_too_long_range(client, new_owner) -> 
     for params in (
         {"start": "2026-02-01", "end": "2026-01-01"},
         {"start": "2024-01-01", "end": "2026-01-01"},
+        # Near the calendar's ends the default start or the day after `end` would not exist.
+        {"end": "0001-01-10"},
+        {"start": "0001-01-01", "end": "0001-01-02"},
+        {"end": "9999-12-31"},
     ):
         response = await client.get(
             f"{API}/conversations/stats", params=params, headers=owner.headers
@@ -122,8 +126,30 @@ async def test_stats_refuse_an_inverted_or_too_long_range(client, new_owner) -> 
         assert response.json()["detail"]
 
 
+async def test_stats_of_the_first_days_on_record_start_no_earlier(client, new_owner) -> None:
+    owner = await new_owner()
+    response = await client.get(
+        f"{API}/conversations/stats", params={"end": "1970-01-05"}, headers=owner.headers
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["start"] == "1970-01-01"
+
+
 async def test_stats_of_another_owner_are_never_mixed_in(client, new_owner) -> None:
     owner, other = await new_owner(), await new_owner()
     await client.post(f"{API}/conversations/", json={"channel": "phone"}, headers=other.headers)
     stats = (await client.get(f"{API}/conversations/stats", headers=owner.headers)).json()
     assert stats["conversations"]["total"] == 0
+
+
+async def test_conversation_filters_at_the_calendars_ends_answer_without_error(
+    client, new_owner
+) -> None:
+    owner = await new_owner()
+    for params in (
+        {"end": "0001-01-01T00:00:00+05:00"},
+        {"start": "0001-01-01T00:00:00+14:00"},
+        {"start": "9999-12-31T23:59:59-12:00"},
+    ):
+        response = await client.get(f"{API}/conversations/", params=params, headers=owner.headers)
+        assert response.status_code in (200, 422), (params, response.text)

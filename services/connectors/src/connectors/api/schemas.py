@@ -5,7 +5,6 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     EmailStr,
@@ -17,6 +16,7 @@ from pydantic import (
 from connectors.db.models import Booking as BookingRow
 from connectors.domain.config import ConnectorConfig, Provider
 from connectors.usecases.connectors import ConnectorView
+from shared.instants import Instant
 
 Name = Field(min_length=1, max_length=120)
 
@@ -143,7 +143,7 @@ class BookingCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     event_type: str = Field(min_length=1, max_length=300)
-    start: AwareDatetime = Field(description="A slot start from the availability answer")
+    start: Instant = Field(description="A slot start from the availability answer")
     name: str = Field(min_length=1, max_length=200)
     email: EmailStr | None = None
     phone: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")

@@ -5,7 +5,6 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
-from pydantic import AwareDatetime
 
 from conversations.api.deps import UowDep
 from conversations.api.schemas import (
@@ -26,6 +25,7 @@ from conversations.usecases.conversations import (
     update_conversation,
 )
 from conversations.usecases.stats import conversation_stats
+from shared.instants import Instant
 from shared.web import Page, PaginationDep, PrincipalDep
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
@@ -39,10 +39,8 @@ async def list_conversations(
     channel: Channel | None = None,
     status: Status | None = None,
     tag: Annotated[str | None, Query(max_length=32)] = None,
-    start: Annotated[
-        AwareDatetime | None, Query(description="Active at or after this instant")
-    ] = None,
-    end: Annotated[AwareDatetime | None, Query(description="Started before this instant")] = None,
+    start: Annotated[Instant | None, Query(description="Active at or after this instant")] = None,
+    end: Annotated[Instant | None, Query(description="Started before this instant")] = None,
     q: Annotated[
         str | None, Query(min_length=1, max_length=200, description="Text in its messages")
     ] = None,

@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -18,6 +17,7 @@ from pydantic import (
 
 from conversations.domain.rules import Channel, Role, Status, normalize_tags
 from conversations.usecases.channel_accounts import ChannelAccountView
+from shared.instants import Instant
 
 AccountChannel = Literal["whatsapp", "messenger", "instagram", "sms", "chatgpt", "phone"]
 Tags = Annotated[list[str], Field(max_length=20), AfterValidator(normalize_tags)]
@@ -101,7 +101,7 @@ class ConversationCreate(BaseModel):
     status: Status = "open"
     tags: Tags = []
     time_saved_seconds: int = Field(default=0, ge=0, le=10_000_000)
-    started_at: AwareDatetime | None = None
+    started_at: Instant | None = None
 
 
 class ConversationUpdate(BaseModel):

@@ -13,6 +13,9 @@ from conversations.usecases.access import owner_workspace
 from shared.tokens import Principal
 
 MAX_DAYS = 366
+# Days a range may touch: before 1970 nothing was recorded, and near the calendar's ends the
+# default start (end - 29) or the day after `end` would not exist.
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9999, 12, 30)
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -37,7 +40,10 @@ async def conversation_stats(
         zone = _zone(workspace.timezone)
         today = datetime.now(zone).date()
         last_day = end or today
-        first_day = start or last_day - timedelta(days=29)
+        for day in (start, end):
+            if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+                raise InvalidRange(f"Dates must be between {FIRST_DAY} and {LAST_DAY}")
+        first_day = start or max(FIRST_DAY, last_day - timedelta(days=29))
         if first_day > last_day:
             raise InvalidRange("start must be on or before end")
         if (last_day - first_day).days + 1 > MAX_DAYS:

@@ -13,10 +13,11 @@ import time
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from gateway.webhooks.common import MalformedPayload, Verdict, sha256_header_verdict
 from shared.events import InboundMessageAcceptedV1
+from shared.instants import Instant
 
 SIGNATURE_HEADER = "X-Base-Signature"
 TIMESTAMP_HEADER = "X-Base-Timestamp"
@@ -55,7 +56,7 @@ class InboundItem(BaseModel):
     visitor_name: Short | None = None
     visitor_contact: Short | None = None
     content: Annotated[str, StringConstraints(max_length=10_000)]
-    sent_at: AwareDatetime
+    sent_at: Instant
     conversation_id: uuid.UUID | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
 
