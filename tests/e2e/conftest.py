@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.util
-import json
 import os
 import shutil
 import signal
@@ -33,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db import make_engine
 from shared.db.migrations import drop_database, ensure_database, upgrade
-from shared.testing import test_names
+from shared.testing import EventStream, test_names
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("workspaces", "connectors", "conversations", "gateway")
@@ -252,33 +251,11 @@ async def create_workspace(api: httpx.AsyncClient, owner: dict[str, object]) -> 
 # -- Server-Sent Events, read as a browser's EventSource would -----------------------------
 
 
-class Events:
-    """The events of one open stream: `next()` is the next `data:` event, pings skipped."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        self.lines = response.aiter_lines()
-
-    async def next(self, timeout: float = 5.0) -> dict[str, Any]:
-        async def read() -> dict[str, Any]:
-            event: dict[str, Any] = {}
-            async for line in self.lines:
-                if not line:
-                    if "data" in event:
-                        event["json"] = json.loads(event["data"])
-                        return event
-                elif not line.startswith(":"):
-                    name, _, value = line.partition(":")
-                    event[name] = value.removeprefix(" ")
-            raise EOFError
-
-        return await asyncio.wait_for(read(), timeout)
-
-
 @contextlib.asynccontextmanager
-async def events(url: str, **kwargs: Any) -> AsyncIterator[Events]:
+async def events(url: str, **kwargs: Any) -> AsyncIterator[EventStream]:
     async with (
         httpx.AsyncClient(timeout=httpx.Timeout(10, read=None)) as http,
         http.stream("GET", url, **kwargs) as response,
     ):
         assert response.status_code == 200, (await response.aread()).decode()
-        yield Events(response)
+        yield EventStream(response)

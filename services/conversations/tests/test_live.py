@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,7 +14,7 @@ import pytest
 import uvicorn
 
 from conversations.main import create_app
-from shared.testing import TEST_SECRET_KEY, internal_headers, wait_until
+from shared.testing import TEST_SECRET_KEY, EventStream, internal_headers, wait_until
 
 API = "/api/v1"
 
@@ -50,39 +49,6 @@ async def base_url(app, client) -> AsyncIterator[str]:
         yield url
 
 
-class Stream:
-    """Reads `event`/`id`/`data` blocks off one open SSE response."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        self.response = response
-        self.lines = response.aiter_lines()
-
-    async def next(self, timeout: float = 5.0) -> dict[str, Any]:
-        async def read() -> dict[str, Any]:
-            event: dict[str, Any] = {}
-            async for line in self.lines:
-                if not line:
-                    if "data" in event:
-                        return event
-                    continue
-                if line.startswith(":"):
-                    continue
-                name, _, value = line.partition(":")
-                event[name] = value.removeprefix(" ")
-            raise EOFError("stream ended")
-
-        event = await asyncio.wait_for(read(), timeout)
-        event["json"] = json.loads(event["data"])
-        return event
-
-    async def until(self, predicate, timeout: float = 5.0) -> dict[str, Any]:
-        async with asyncio.timeout(timeout):
-            while True:
-                event = await self.next(timeout)
-                if predicate(event):
-                    return event
-
-
 def internal_headers_for(user_id):
     """What the gateway adds to every forwarded request (None: a public, anonymous one)."""
     return internal_headers(TEST_SECRET_KEY, "conversations", user_id)
@@ -91,7 +57,7 @@ def internal_headers_for(user_id):
 @contextlib.asynccontextmanager
 async def stream(
     url: str, headers: dict[str, str] | None = None, **kw: Any
-) -> AsyncIterator[Stream]:
+) -> AsyncIterator[EventStream]:
     headers = internal_headers_for(None) | (headers or {})
     async with (
         httpx.AsyncClient(timeout=httpx.Timeout(10, read=None)) as http,
@@ -99,7 +65,7 @@ async def stream(
     ):
         assert response.status_code == 200, (await response.aread()).decode()
         assert response.headers["content-type"].startswith("text/event-stream")
-        yield Stream(response)
+        yield EventStream(response)
 
 
 def visitor_headers(as_user) -> dict[str, str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import time
 import uuid
@@ -201,3 +202,28 @@ class LoopbackServer:
         self.server.should_exit = True
         self.thread.join(timeout=5)
         self.sock.close()
+
+
+class EventStream:
+    """The events of one open Server-Sent Events response, read as a browser's EventSource
+    would: `next()` is the next block with `data` (comments and pings skipped), as a dict of
+    its fields (`event`, `id`, `data`) plus `json`, the data parsed."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.lines = response.aiter_lines()
+
+    async def next(self, timeout: float = 5.0) -> dict[str, Any]:
+        async def read() -> dict[str, Any]:
+            event: dict[str, Any] = {}
+            async for line in self.lines:
+                if not line:
+                    if "data" in event:
+                        return event
+                elif not line.startswith(":"):
+                    name, _, value = line.partition(":")
+                    event[name] = value.removeprefix(" ")
+            raise EOFError("stream ended")
+
+        event = await asyncio.wait_for(read(), timeout)
+        event["json"] = json.loads(event["data"])
+        return event
