@@ -4,6 +4,7 @@ asyncio servers that misbehave on purpose (close idle connections, stall, cut an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Iterator
 
@@ -69,14 +70,18 @@ def server() -> Iterator[LoopbackServer]:
     running.stop()
 
 
-def pool_for(server: LoopbackServer, **kw: float) -> http1.Pool:
+@contextlib.asynccontextmanager
+async def pooled(server: LoopbackServer, **kw: float) -> AsyncIterator[http1.Pool]:
     host, port = server.url.removeprefix("http://").split(":")
-    return http1.Pool(host, int(port), **kw)  # type: ignore[arg-type]
+    pool = http1.Pool(host, int(port), **kw)  # type: ignore[arg-type]
+    try:
+        yield pool
+    finally:
+        await pool.close()
 
 
 async def test_a_request_and_its_answer_pass_unchanged(server: LoopbackServer) -> None:
-    pool = pool_for(server)
-    try:
+    async with pooled(server) as pool:
         reply = await pool.request(
             "POST",
             "/echo?x=1&x=2&q=a%20b",
@@ -98,26 +103,20 @@ async def test_a_request_and_its_answer_pass_unchanged(server: LoopbackServer) -
         assert empty["content_length"] == "0"
         get = json.loads((await pool.request("GET", "/echo")).body)
         assert get["content_length"] is None
-    finally:
-        await pool.close()
 
 
 def test_it_runs_on_uvloop_as_the_services_do(server: LoopbackServer) -> None:
     import uvloop
 
     async def twice() -> list[int]:
-        pool = pool_for(server)
-        try:
+        async with pooled(server) as pool:
             return [(await pool.request("GET", "/echo")).status for _ in range(2)]
-        finally:
-            await pool.close()
 
     assert uvloop.run(twice()) == [200, 200]
 
 
 async def test_repeated_answer_headers_and_bodiless_answers(server: LoopbackServer) -> None:
-    pool = pool_for(server)
-    try:
+    async with pooled(server) as pool:
         reply = await pool.request("GET", "/cookies")
         assert [v for k, v in reply.headers if k.lower() == "set-cookie"] == [
             "a=1; Path=/; SameSite=lax",
@@ -127,23 +126,17 @@ async def test_repeated_answer_headers_and_bodiless_answers(server: LoopbackServ
         assert (none.status, none.body) == (204, b"")
         # The connection is still good after a bodiless answer.
         assert (await pool.request("GET", "/echo")).status == 200
-    finally:
-        await pool.close()
 
 
 async def test_a_chunked_answer_is_read_whole(server: LoopbackServer) -> None:
-    pool = pool_for(server)
-    try:
+    async with pooled(server) as pool:
         reply = await pool.request("GET", "/chunked")
         assert reply.body == b"".join(f"part {i};".encode() for i in range(50))
-    finally:
-        await pool.close()
 
 
 async def test_connections_are_kept_and_bounded(server: LoopbackServer) -> None:
-    pool = pool_for(server, max_connections=4)
     peers.clear()
-    try:
+    async with pooled(server, max_connections=4) as pool:
         for _ in range(5):
             assert (await pool.request("GET", "/echo")).status == 200
         assert len(peers) == 1, "sequential requests reuse one connection"
@@ -151,29 +144,23 @@ async def test_connections_are_kept_and_bounded(server: LoopbackServer) -> None:
         replies = await asyncio.gather(*(pool.request("GET", "/echo") for _ in range(60)))
         assert {r.status for r in replies} == {200}
         assert 1 <= len(peers) <= 4, peers
-    finally:
-        await pool.close()
 
 
 async def test_a_slow_answer_times_out_and_its_connection_is_dropped(
     server: LoopbackServer,
 ) -> None:
-    pool = pool_for(server, timeout=0.3)
     peers.clear()
-    try:
+    async with pooled(server, timeout=0.3) as pool:
         with pytest.raises(http1.UpstreamTimeout):
             await pool.request("GET", "/slow")
         assert not pool._idle, "a connection with an answer still coming is never reused"
         assert (await pool.request("GET", "/echo")).status == 200
-    finally:
-        await pool.close()
 
 
 async def test_waiting_for_a_free_connection_counts_against_the_timeout(
     server: LoopbackServer,
 ) -> None:
-    pool = pool_for(server, timeout=0.3, max_connections=1)
-    try:
+    async with pooled(server, timeout=0.3, max_connections=1) as pool:
         # Holds the only slot for its 2 s (its own timeout is longer).
         slow = asyncio.create_task(pool.request("GET", "/slow", timeout=5))
         await asyncio.sleep(0.05)
@@ -182,8 +169,6 @@ async def test_waiting_for_a_free_connection_counts_against_the_timeout(
             await pool.request("GET", "/echo")
         assert asyncio.get_running_loop().time() - started < 0.5
         assert (await slow).body == b"late"
-    finally:
-        await pool.close()
 
 
 async def test_a_refused_connection_is_unavailable() -> None:
@@ -229,65 +214,52 @@ class RawServer:
             pass
         writer.close()
 
-    async def __aenter__(self) -> int:
+    async def __aenter__(self) -> http1.Pool:
+        """Serve, and give a client pool pointed at it (closed with the server)."""
         self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
-        return int(self.server.sockets[0].getsockname()[1])
+        self.pool = http1.Pool("127.0.0.1", int(self.server.sockets[0].getsockname()[1]))
+        return self.pool
 
     async def __aexit__(self, *exc: object) -> None:
         assert self.server is not None
+        await self.pool.close()
         self.server.close()
 
 
 async def test_a_kept_connection_closed_while_idle_is_replaced() -> None:
     # Answers as keep-alive, then closes anyway (as an upstream's idle timeout does).
     raw = RawServer(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok", close_after=True)
-    async with raw as port:
-        pool = http1.Pool("127.0.0.1", port)
-        try:
-            first = await pool.request("GET", "/")
-            await asyncio.sleep(0.05)  # the server's close arrives while the connection idles
-            second = await pool.request("GET", "/")
-        finally:
-            await pool.close()
+    async with raw as pool:
+        first = await pool.request("GET", "/")
+        await asyncio.sleep(0.05)  # the server's close arrives while the connection idles
+        second = await pool.request("GET", "/")
     assert (first.body, second.body) == (b"ok", b"ok")
     assert (raw.connections, raw.requests) == (2, 2), "each request was sent exactly once"
 
 
 async def test_an_answer_cut_short_is_an_error_and_not_sent_again() -> None:
     raw = RawServer(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\npartial", close_after=True)
-    async with raw as port:
-        pool = http1.Pool("127.0.0.1", port)
-        try:
-            with pytest.raises(http1.UpstreamUnavailable, match="closed before the answer"):
-                await pool.request("GET", "/")
-        finally:
-            await pool.close()
+    async with raw as pool:
+        with pytest.raises(http1.UpstreamUnavailable, match="closed before the answer"):
+            await pool.request("GET", "/")
     assert raw.requests == 1
 
 
 async def test_an_unreadable_answer_is_an_error() -> None:
     raw = RawServer(b"NOT HTTP AT ALL\r\n\r\n", close_after=False)
-    async with raw as port:
-        pool = http1.Pool("127.0.0.1", port)
-        try:
-            with pytest.raises(http1.UpstreamUnavailable, match="unreadable"):
-                await pool.request("GET", "/")
-        finally:
-            await pool.close()
+    async with raw as pool:
+        with pytest.raises(http1.UpstreamUnavailable, match="unreadable"):
+            await pool.request("GET", "/")
 
 
 async def test_an_answer_that_asks_to_close_is_not_reused() -> None:
     raw = RawServer(
         b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok", close_after=True
     )
-    async with raw as port:
-        pool = http1.Pool("127.0.0.1", port)
-        try:
-            await pool.request("GET", "/")
-            assert not pool._idle
-            await pool.request("GET", "/")
-        finally:
-            await pool.close()
+    async with raw as pool:
+        await pool.request("GET", "/")
+        assert not pool._idle
+        await pool.request("GET", "/")
     assert (raw.connections, raw.requests) == (2, 2)
 
 
@@ -297,24 +269,16 @@ async def test_a_kept_connection_closed_as_the_request_goes_is_retried_once() ->
         close_after=False,
         answers_per_connection=1,
     )
-    async with raw as port:
-        pool = http1.Pool("127.0.0.1", port)
-        try:
-            await pool.request("GET", "/")
-            reply = await pool.request("GET", "/")  # the kept connection closes unanswered
-        finally:
-            await pool.close()
+    async with raw as pool:
+        await pool.request("GET", "/")
+        reply = await pool.request("GET", "/")  # the kept connection closes unanswered
     assert reply.body == b"ok"
     assert raw.connections == 2, "retried on a new connection"
 
 
 async def test_a_fresh_connection_closed_unanswered_is_not_retried() -> None:
     raw = RawServer(b"", close_after=False, answers_per_connection=0)  # close at once
-    async with raw as port:
-        pool = http1.Pool("127.0.0.1", port)
-        try:
-            with pytest.raises(http1.UpstreamUnavailable):
-                await pool.request("GET", "/")
-        finally:
-            await pool.close()
+    async with raw as pool:
+        with pytest.raises(http1.UpstreamUnavailable):
+            await pool.request("GET", "/")
     assert raw.connections == 1
