@@ -193,6 +193,7 @@ class RawServer:
         self.limit = answers_per_connection  # then close on the next request, unanswered
         self.connections = 0
         self.requests = 0
+        self.methods: list[bytes] = []
         self.server: asyncio.Server | None = None
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -201,7 +202,7 @@ class RawServer:
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
-                assert head.startswith(b"GET ")
+                self.methods.append(head.split(b" ", 1)[0])
                 self.requests += 1
                 if self.limit is not None and answered >= self.limit:
                     break
@@ -282,3 +283,21 @@ async def test_a_fresh_connection_closed_unanswered_is_not_retried() -> None:
         with pytest.raises(http1.UpstreamUnavailable):
             await pool.request("GET", "/")
     assert raw.connections == 1
+
+
+async def test_a_post_on_a_kept_connection_closed_unanswered_is_not_sent_again() -> None:
+    # The upstream may have applied it before the connection went: only idempotent methods
+    # are resent (RFC 9112 §9.3.1).
+    raw = RawServer(
+        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok",
+        close_after=False,
+        answers_per_connection=1,
+    )
+    async with raw as pool:
+        await pool.request("GET", "/")
+        with pytest.raises(http1.UpstreamOutcomeUnknown):
+            await pool.request("POST", "/", body=b"{}")
+        await pool.request("GET", "/")  # answered on a new connection
+        await pool.request("DELETE", "/")  # the kept one closes unanswered: sent again
+    assert raw.methods == [b"GET", b"POST", b"GET", b"DELETE", b"DELETE"]
+    assert raw.connections == 3

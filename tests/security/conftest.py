@@ -97,3 +97,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/security/" in str(item.path) and item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(400))
+
+
+@pytest.fixture(scope="session")
+async def identity_database() -> AsyncIterator[str]:
+    """A private, migrated identity database for gateways run in process
+    (tests/security/gateway_app.py)."""
+    from shared.testing import migrated_database, test_names
+    from tests.security.gateway_app import GATEWAY_INI
+
+    async with migrated_database(test_names("gateway")["database_url"], [GATEWAY_INI]) as url:
+        yield url

@@ -24,6 +24,9 @@ import httptools
 
 # Methods whose request carries a body, so they always get a Content-Length.
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+# RFC 9110 §9.2.2: sending one of these twice has the effect of sending it once, so a request
+# lost with its connection may be sent again (RFC 9112 §9.3.1); any other method may not.
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 
 
 class UpstreamError(Exception):
@@ -36,6 +39,12 @@ class UpstreamTimeout(UpstreamError):
 
 class UpstreamUnavailable(UpstreamError):
     """The upstream refused the connection, closed it, or sent something unreadable."""
+
+
+class UpstreamOutcomeUnknown(UpstreamUnavailable):
+    """A request that is not idempotent (POST, PATCH) was sent and no complete answer came
+    back: the upstream may have applied it, so it is not sent again and the caller must not
+    assume either outcome."""
 
 
 @dataclass(slots=True)
@@ -118,8 +127,11 @@ class Pool:
     At most `max_connections` requests run at once (more wait for a slot); up to `max_idle`
     connections are kept between requests, and one idle longer than `idle_seconds` is closed
     rather than reused (keep it below the upstream's keep-alive timeout; uvicorn's is 5 s).
-    A request on a kept connection that the upstream closed before answering is sent once
-    more on a new one: the upstream closes only idle connections, so it never saw it.
+    An idempotent request (GET, PUT, DELETE...) on a kept connection that the upstream
+    closed before answering is sent once more on a new one: most likely the upstream closed
+    the idle connection and never saw it. Any other method is never sent again: an upstream
+    that applied a POST and then lost the connection would apply it twice (RFC 9112 §9.3.1);
+    its failure is `UpstreamOutcomeUnknown`.
     """
 
     def __init__(
@@ -167,12 +179,12 @@ class Pool:
             # The budget covers waiting for a free slot too: a stuck upstream cannot keep
             # requests queued here longer than their timeout.
             async with asyncio.timeout(budget), self._slots:
-                return await self._exchange(data)
+                return await self._exchange(data, method in IDEMPOTENT)
         except TimeoutError:
             message = f"no answer from {self.host}:{self.port} in {budget} s"
             raise UpstreamTimeout(message) from None
 
-    async def _exchange(self, data: bytes) -> Reply:
+    async def _exchange(self, data: bytes, idempotent: bool) -> Reply:
         conn = self._take()
         reused = conn is not None
         if conn is None:
@@ -180,11 +192,13 @@ class Pool:
         while True:
             try:
                 reply = await conn.send(data)
-            except UpstreamUnavailable:
-                if reused and not conn.received:  # closed while idle: send it once more
+            except UpstreamUnavailable as exc:
+                if reused and not conn.received and idempotent:  # closed while idle: again
                     conn.close()
                     conn, reused = await self._connect(), False
                     continue
+                if not idempotent:
+                    raise UpstreamOutcomeUnknown(str(exc)) from exc
                 raise
             except BaseException:  # cancelled or timed out mid-answer: not reusable
                 conn.close()

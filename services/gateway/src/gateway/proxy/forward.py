@@ -109,6 +109,16 @@ class Forwarder:
             return JSONResponse(
                 {"detail": f"The {service} service did not answer in time"}, status_code=504
             )
+        except http1.UpstreamOutcomeUnknown as exc:
+            # Not "retry shortly": the service may have applied it, and it was not resent.
+            log.warning("upstream closed unanswered: %s", exc, extra={"upstream": service})
+            return JSONResponse(
+                {
+                    "detail": f"The {service} service closed the connection before answering; "
+                    "the request may have been applied: check before sending it again"
+                },
+                status_code=502,
+            )
         except http1.UpstreamError as exc:
             log.warning("upstream unavailable: %s", exc, extra={"upstream": service})
             return JSONResponse(
