@@ -46,20 +46,47 @@ def upstream_query(scope: Scope) -> str:
     return quote(raw, safe=_QUERY_SAFE) if raw else ""
 
 
-def _unstorable(value: Any) -> bool:
-    if isinstance(value, str):
-        if "\x00" in value:
-            return True
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:  # a lone surrogate
-            return True
-        return False
-    if isinstance(value, dict):
-        return any(_unstorable(k) or _unstorable(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_unstorable(v) for v in value)
+# Deeper than any body this API takes; checked without recursion, so no depth is a 500.
+MAX_JSON_DEPTH = 64
+TOO_DEEP = f"JSON may not be nested more than {MAX_JSON_DEPTH} levels deep"
+UNSTORABLE = "Text fields may not contain NUL characters or unpaired surrogates"
+
+
+def _unstorable_text(value: str) -> bool:
+    if "\x00" in value:
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return True
     return False
+
+
+def json_problem(value: Any, max_depth: int = MAX_JSON_DEPTH) -> str | None:
+    """Why a parsed JSON value cannot be taken (too deep, or text Postgres cannot hold), or
+    None. Walks with a stack of its own: a body nested 100,000 deep costs a loop, not the
+    interpreter's recursion limit."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if _unstorable_text(item):
+                return UNSTORABLE
+        elif isinstance(item, dict | list):
+            if depth >= max_depth:
+                return TOO_DEEP
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return None
+
+
+def parse_json(body: bytes) -> Any:
+    """`json.loads`, with a body nested too deep for the parser's recursion refused as
+    ValueError like any other malformed JSON."""
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise ValueError(TOO_DEEP) from None
 
 
 class TextInputMiddleware:
@@ -98,13 +125,12 @@ class TextInputMiddleware:
             return
         if not is_form and _SUSPECT_ESCAPE.search(body):
             try:
-                parsed = json.loads(body)
-            except ValueError:
-                parsed = None  # malformed JSON: the route's own 422 says so
-            if _unstorable(parsed):
-                await problem(
-                    422, "Text fields may not contain NUL characters or unpaired surrogates"
-                )(scope, receive, send)
+                found = json_problem(parse_json(body))
+            except ValueError as exc:
+                # Malformed JSON: the route's own 400 or 422 says so; too deep, we do.
+                found = TOO_DEEP if str(exc) == TOO_DEEP else None
+            if found is not None:
+                await problem(422, found)(scope, receive, send)
                 return
         await self.app(scope, _replay([{"type": "http.request", "body": body}], receive), send)
 

@@ -10,7 +10,6 @@ stores each provider message once, so those retries are harmless.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from gateway.proxy.inputs import TOO_DEEP, json_problem, parse_json
 from gateway.settings import Settings
 from gateway.webhooks import generic, meta, twilio
 from gateway.webhooks.common import MalformedPayload, Verdict
@@ -69,9 +69,13 @@ async def _hand_over(request: Request, items: list[InboundMessageAcceptedV1]) ->
 
 def _json(body: bytes) -> Any:
     try:
-        return json.loads(body)
+        payload = parse_json(body)
     except ValueError as exc:
-        raise HTTPException(400, "Body is not valid JSON") from exc
+        detail = TOO_DEEP if str(exc) == TOO_DEEP else "Body is not valid JSON"
+        raise HTTPException(400, detail) from exc
+    if json_problem(payload) == TOO_DEEP:  # text checks are the consumer's
+        raise HTTPException(400, TOO_DEEP)
+    return payload
 
 
 def _meta_routes(channel: str, parse: Callable[[Any], list[InboundMessageAcceptedV1]]) -> None:

@@ -49,8 +49,17 @@ def _list(container: Mapping[str, Any], key: str) -> list[Any]:
     return value
 
 
+def _instant(seconds: float) -> datetime:
+    """A provider's epoch time; one outside what a datetime holds (1e400, 10**30) is a
+    malformed payload, not an overflow."""
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise MalformedPayload(f"timestamp out of range: {seconds!r}"[:120]) from exc
+
+
 def _seconds(value: Any) -> datetime:
-    return datetime.fromtimestamp(int(value), UTC)
+    return _instant(int(value))
 
 
 def _whatsapp_content(message: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -92,7 +101,7 @@ def _receipt(
         body = event.get(key)
         if not isinstance(body, dict):
             continue
-        at = datetime.fromtimestamp(int(event.get("timestamp") or 0) / 1000, UTC)
+        at = _instant(int(event.get("timestamp") or 0) / 1000)
         visitor = str(event["sender"]["id"])
         if body.get("watermark") is not None:
             watermark = int(body["watermark"])
@@ -103,7 +112,7 @@ def _receipt(
                 visitor_id=visitor,
                 external_id=f"{key}:{visitor}:{watermark}",
                 status=status,
-                sent_at=at if at.timestamp() > 0 else datetime.fromtimestamp(watermark / 1000, UTC),
+                sent_at=at if at.timestamp() > 0 else _instant(watermark / 1000),
                 metadata={"watermark": watermark, "mids": list(body.get("mids") or [])},
             )
         if body.get("mid"):
@@ -167,7 +176,7 @@ def parse_whatsapp(payload: Any) -> list[InboundMessageAcceptedV1]:
         return items
     except MalformedPayload:
         raise
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise MalformedPayload(f"malformed WhatsApp notification: {exc}") from exc
 
 
@@ -202,12 +211,12 @@ def parse_messaging(
                         visitor_id=str(event["sender"]["id"]),
                         external_id=str(message["mid"]),
                         content=str(content),
-                        sent_at=datetime.fromtimestamp(int(event["timestamp"]) / 1000, UTC),
+                        sent_at=_instant(int(event["timestamp"]) / 1000),
                         metadata={"attachments": attachments} if attachments else {},
                     )
                 )
         return items
     except MalformedPayload:
         raise
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise MalformedPayload(f"malformed {channel} notification: {exc}") from exc
