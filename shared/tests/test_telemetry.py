@@ -294,3 +294,17 @@ def test_statement_names_say_the_operation_and_the_table() -> None:
     )
     assert telemetry.statement_name("UPDATE identity.users SET x=1") == "UPDATE identity.users"
     assert telemetry.statement_name("select 1") == "SELECT"
+
+
+def test_secret_query_parameters_and_addresses_in_paths_are_redacted() -> None:
+    assert telemetry.redact_text("access_token=a.b.c&x=1") == "access_token=REDACTED&x=1"
+    assert telemetry.redact_text("http://h/e?token=t&hub.verify_token=v&hub.challenge=9") == (
+        "http://h/e?token=REDACTED&hub.verify_token=REDACTED&hub.challenge=9"
+    )
+    assert telemetry.redact_text("code=1&X-Amz-Signature=2&api_key=3&password=4&q=ok") == (
+        "code=REDACTED&X-Amz-Signature=REDACTED&api_key=REDACTED&password=REDACTED&q=ok"
+    )
+    assert telemetry.redact_text("/api/v1/password-recovery/ana%40example.com") == (
+        "/api/v1/password-recovery/REDACTED"
+    )
+    assert telemetry.redact_text("SELECT 1 WHERE token = $1") == "SELECT 1 WHERE token = $1"

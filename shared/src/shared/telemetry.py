@@ -24,13 +24,14 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from opentelemetry.util.types import Attributes
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.tracing import child_of, traceparent_var
 
 if TYPE_CHECKING:  # the SDK is imported only when tracing is switched on
-    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
     from opentelemetry.sdk.trace.sampling import Sampler
 
 log = logging.getLogger(__name__)
@@ -92,10 +93,110 @@ def configure(
         sampler=sampler(sampler_name, sampler_arg),
     )
     provider.add_span_processor(
-        BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces"))
+        redacting(
+            BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces"))
+        )
     )
     install(provider)
     return True
+
+
+# -- what never leaves the process -----------------------------------------------------------
+
+REDACTED = "REDACTED"
+# A query parameter whose name holds one of these is a credential: the owner's
+# `access_token`, a visitor's `token`, OAuth's `code`, signatures, keys, passwords.
+_SECRET_NAME = re.compile(
+    r"token|code|sig|key|pass|pwd|secret|credential|auth|session|ticket|otp|nonce", re.IGNORECASE
+)
+# `name=value` at the start of a query string or after `?`, `&` or `;` of a URL.
+_PARAM = re.compile(r"(^|[?&;])([^=&?#;\s]+)=([^&#;\s]*)")
+# A path segment holding an e-mail address (`/password-recovery/ana@example.com`).
+_ADDRESS_SEGMENT = re.compile(r"/[^/?#\s]*(?:@|%40)[^/?#\s]*", re.IGNORECASE)
+
+
+def secret_parameter(name: str) -> bool:
+    return _SECRET_NAME.search(name) is not None
+
+
+def redact_text(text: str) -> str:
+    """`text` (a URL, a query string, a message quoting one) with the value of every secret
+    query parameter and every e-mail address in a path replaced by REDACTED."""
+    if "=" in text:
+
+        def value(match: re.Match[str]) -> str:
+            lead, name, found = match.groups()
+            return f"{lead}{name}={REDACTED if secret_parameter(name) else found}"
+
+        text = _PARAM.sub(value, text)
+    if "@" in text or "%40" in text.lower():
+        text = _ADDRESS_SEGMENT.sub("/" + REDACTED, text)
+    return text
+
+
+def _redact_attributes(attributes: Attributes) -> dict[str, Any] | None:
+    """The attributes with secrets redacted, or None when there was nothing to redact."""
+    changed: dict[str, Any] | None = None
+    for key, found in (attributes or {}).items():
+        if isinstance(found, str):
+            clean = redact_text(found)
+            if clean != found:
+                changed = changed if changed is not None else dict(attributes or {})
+                changed[key] = clean
+    return changed
+
+
+def redacted(span: ReadableSpan) -> ReadableSpan:
+    """`span` as it may be exported: secrets out of its attributes and its events' (url.query,
+    url.full, http.target, an exception's message...)."""
+    from opentelemetry.sdk.trace import Event
+    from opentelemetry.sdk.trace import ReadableSpan as Readable
+
+    attributes = _redact_attributes(span.attributes)
+    events = []
+    events_changed = False
+    for item in span.events:
+        clean = _redact_attributes(item.attributes)
+        if clean is not None:
+            events_changed = True
+            item = Event(item.name, clean, item.timestamp)
+        events.append(item)
+    if attributes is None and not events_changed:
+        return span
+    return Readable(
+        name=span.name,
+        context=span.context,
+        parent=span.parent,
+        resource=span.resource,
+        attributes=attributes if attributes is not None else span.attributes,
+        events=events,
+        links=span.links,
+        kind=span.kind,
+        status=span.status,
+        start_time=span.start_time,
+        end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
+    )
+
+
+def redacting(inner: SpanProcessor) -> SpanProcessor:
+    """A span processor that hands `inner` (the exporting one) each ended span redacted."""
+    from opentelemetry.sdk.trace import SpanProcessor as Base
+
+    class Redacting(Base):
+        def on_start(self, span: Any, parent_context: otel_context.Context | None = None) -> None:
+            inner.on_start(span, parent_context)
+
+        def on_end(self, span: ReadableSpan) -> None:
+            inner.on_end(redacted(span))
+
+        def shutdown(self) -> None:
+            inner.shutdown()
+
+        def force_flush(self, timeout_millis: int = 30000) -> bool:
+            return inner.force_flush(timeout_millis)
+
+    return Redacting()
 
 
 def install(provider: TracerProvider) -> None:
