@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import threading
 import time
 import uuid
@@ -441,10 +442,23 @@ def square_app(state: FakeState) -> FastAPI:
         return JSONResponse({"availabilities": out, "errors": []})
 
     @app.post("/v2/customers/search")
-    async def search_customers(request: Request) -> dict[str, Any]:
-        email = (await request.json())["query"]["filter"]["email_address"]["exact"]
-        found = [c for c in state.data["customers"].values() if c.get("email_address") == email]
-        return {"customers": found[:1]} if found else {}
+    async def search_customers(request: Request) -> Response:
+        # Filters of one query are ANDed; exact e-mail matching ignores case, an exact phone
+        # must be E.164, as Square documents them.
+        filters = ((await request.json()).get("query") or {}).get("filter") or {}
+        email = (filters.get("email_address") or {}).get("exact")
+        phone = (filters.get("phone_number") or {}).get("exact")
+        if phone is not None and not re.fullmatch(r"\+[1-9]\d{6,14}", phone):
+            return _sq_error(
+                400, "INVALID_REQUEST_ERROR", "INVALID_PHONE_NUMBER", "Invalid phone number."
+            )
+        found = [
+            c
+            for c in state.data["customers"].values()
+            if (email is None or (c.get("email_address") or "").lower() == email.lower())
+            and (phone is None or c.get("phone_number") == phone)
+        ]
+        return JSONResponse({"customers": found[:1]} if found else {})
 
     @app.post("/v2/customers")
     async def create_customer(request: Request) -> dict[str, Any]:
@@ -578,7 +592,11 @@ def agendapro_app(state: FakeState) -> FastAPI:
     @app.get("/v3/clients/quick-search")
     async def quick_search(request: Request) -> dict[str, Any]:
         q = request.query_params["q"].lower()
-        found = [c for c in state.data["clients"].values() if q in (c.get("email") or "").lower()]
+        found = [
+            c
+            for c in state.data["clients"].values()
+            if q in (c.get("email") or "").lower() or q in (c.get("phone") or "")
+        ]
         return {"data": found}
 
     @app.post("/v3/clients")

@@ -47,6 +47,7 @@ class BookingCreatedV1(Event):
     # "platform" when booked through our API (the agent), "provider" when made outside it.
     source: Literal["platform", "provider"]
     conversation_id: UUID | None = None
+    contact_id: UUID | None = None  # the conversations service's contact, when booked there
 
     def aggregate_id(self) -> str:
         return f"{self.provider}:{self.booking_id}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from connectors.api.deps import ServicesDep, UserDep
 from connectors.api.schemas import (
@@ -13,6 +13,7 @@ from connectors.api.schemas import (
     BookingCreate,
     BookingListQuery,
     BookingRead,
+    BookingUpdate,
     EventTypeRead,
     SlotRead,
 )
@@ -70,6 +71,8 @@ async def list_bookings(
             day=query.day,
             event_type=query.event_type,
             status=query.status,
+            contact_id=query.contact_id,
+            conversation_id=query.conversation_id,
         ),
         page.skip,
         page.limit,
@@ -82,7 +85,9 @@ async def list_bookings(
 async def create_booking(
     body: BookingCreate, user: UserDep, services: ServicesDep, response: Response
 ) -> BookingRead:
-    """Book a slot for a visitor. Repeating a request with its idempotency key is safe."""
+    """Book a slot for a visitor: 201 with the new booking, or 200 with the live booking a
+    repeated idempotency key made. A key whose booking was cancelled books again. Read
+    `status`: only `confirmed` holds the time."""
     outcome = await uc.create_booking(
         services.uow,
         services.vault,
@@ -95,20 +100,24 @@ async def create_booking(
         notes=body.notes,
         idempotency_key=body.idempotency_key,
         conversation_id=body.conversation_id,
+        contact_id=body.contact_id,
     )
     if outcome.replayed:
         response.status_code = status.HTTP_200_OK
-    b = outcome.booking
-    return BookingRead(
-        id=b.id,
-        connector_id=outcome.connector_id,
-        provider=outcome.provider,
-        event_type=b.event_type,
-        start=b.start,
-        end=b.end,
-        status=b.status,
-        idempotency_key=outcome.idempotency_key,
-    )
+    return BookingRead.of(outcome.booking)
+
+
+@router.patch("/bookings/{booking_id}")
+async def mark_booking(
+    booking_id: Annotated[str, Path(max_length=300)],
+    body: BookingUpdate,
+    user: UserDep,
+    services: ServicesDep,
+) -> BookingRead:
+    """The owner marks attendance once the booking has started (`attended`, `no_show`, or
+    null to clear); `visitor_confirmed: true` records that the visitor confirmed."""
+    row = await uc.mark_booking(services.uow, user, booking_id, body.change())
+    return BookingRead.of(row)
 
 
 @router.delete("/bookings/{booking_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -21,6 +21,8 @@ STATUS: list[tuple[type[Exception], int]] = [
     (e.ConnectorNotFound, 404),
     (e.NoActiveConnector, 404),
     (e.BookingNotFound, 404),
+    (e.BookingNotMarkable, 422),
+    (e.BookingNotLive, 409),
     (e.SlotTaken, 409),
     (e.SlotNotBookable, 422),
     (e.WorkspaceMissing, 409),

@@ -14,6 +14,7 @@ from pydantic import (
 )
 
 from connectors.db.models import Booking as BookingRow
+from connectors.domain.bookings import Attendance, MarksChange
 from connectors.domain.config import ConnectorConfig, Provider
 from connectors.usecases.connectors import ConnectorView
 from shared.instants import Instant
@@ -73,6 +74,10 @@ class ConnectorRead(BaseModel):
     status: Literal["ok", "error", "unchecked"]
     last_error: str | None
     checked_at: datetime | None
+    verified_at: datetime | None = Field(
+        description="When the provider showed the credentials reach the configured location "
+        "(Square: only then do its booking webhooks arrive here)"
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -89,6 +94,7 @@ class ConnectorRead(BaseModel):
             status=c.status,
             last_error=c.last_error,
             checked_at=c.checked_at,
+            verified_at=c.verified_at,
             created_at=c.created_at,
             updated_at=c.updated_at,
         )
@@ -154,9 +160,15 @@ class BookingCreate(BaseModel):
         min_length=8,
         max_length=100,
         pattern=r"^[A-Za-z0-9_.:-]+$",
-        description="Repeat a request with the same key to get the same booking back",
+        description=(
+            "Repeat a request with the same key to get the same live booking back; once that "
+            "booking is cancelled, the same key books again"
+        ),
     )
     conversation_id: uuid.UUID | None = None
+    contact_id: uuid.UUID | None = Field(
+        default=None, description="The contact (conversations service) who books"
+    )
 
     @field_validator("event_type", "name", "staff_id", "notes")
     @classmethod
@@ -183,14 +195,19 @@ class BookingRead(BaseModel):
     event_type: str | None
     start: datetime
     end: datetime | None
-    status: str
+    status: Literal["confirmed", "cancelled"] = Field(
+        description="What the calendar holds: only a `confirmed` booking holds its time"
+    )
     idempotency_key: str | None
     source: Literal["platform", "provider"] | None = None
     visitor_name: str | None = None
     visitor_email: str | None = None
-    visitor_phone: str | None = None
+    visitor_phone: str | None = Field(default=None, description="E.164, e.g. +56912345678")
     notes: str | None = None
     conversation_id: uuid.UUID | None = None
+    contact_id: uuid.UUID | None = None
+    visitor_confirmed_at: datetime | None = None
+    attendance: Attendance | None = None
     created_at: datetime | None = None
 
     @classmethod
@@ -202,7 +219,7 @@ class BookingRead(BaseModel):
             event_type=row.event_type,
             start=row.start_at,
             end=row.end_at,
-            status=row.status,
+            status=row.status,  # type: ignore[arg-type]  # the column's check constraint
             idempotency_key=row.idempotency_key,
             source=row.source,  # type: ignore[arg-type]  # the column's check constraint
             visitor_name=row.visitor_name,
@@ -210,7 +227,30 @@ class BookingRead(BaseModel):
             visitor_phone=row.visitor_phone,
             notes=row.notes,
             conversation_id=row.conversation_id,
+            contact_id=row.contact_id,
+            visitor_confirmed_at=row.visitor_confirmed_at,
+            attendance=row.attendance,  # type: ignore[arg-type]  # the column's check constraint
             created_at=row.created_at,
+        )
+
+
+class BookingUpdate(BaseModel):
+    """The owner's marks. Send only what changes; `attendance: null` clears the mark."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    attendance: Attendance | None = Field(
+        default=None, description="Once the booking has started: `attended` or `no_show`"
+    )
+    visitor_confirmed: Literal[True] | None = Field(
+        default=None, description="`true`: the visitor confirmed they will come (kept once)"
+    )
+
+    def change(self) -> MarksChange:
+        return MarksChange(
+            set_attendance="attendance" in self.model_fields_set,
+            attendance=self.attendance,
+            visitor_confirmed=bool(self.visitor_confirmed),
         )
 
 
@@ -224,6 +264,8 @@ class BookingListQuery(BaseModel):
         description="The event type; for the built-in calendar, the service id",
     )
     status: Literal["confirmed", "cancelled"] | None = None
+    contact_id: uuid.UUID | None = None
+    conversation_id: uuid.UUID | None = None
 
 
 class WebhookAck(BaseModel):

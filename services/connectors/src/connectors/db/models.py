@@ -153,6 +153,11 @@ class Booking(Base):
     visitor_phone: Mapped[str | None] = mapped_column(String(32))
     notes: Mapped[str | None] = mapped_column(Text)
     conversation_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    # The conversations service's contact who booked; no foreign key across services.
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    # The owner's marks: the visitor said they will come; they came or did not.
+    visitor_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attendance: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = _now()
     updated_at: Mapped[datetime] = _now()
 
@@ -174,15 +179,20 @@ class Booking(Base):
             name="builtin_times",
         ),
         Index("ix_bookings_workspace_start", "workspace_id", "start_at"),
+        Index("ix_bookings_workspace_contact", "workspace_id", "contact_id"),
+        Index("ix_bookings_workspace_conversation", "workspace_id", "conversation_id"),
+        # A key names the live booking made with it: once that booking is cancelled, the
+        # same key books again rather than answering with a booking that holds nothing.
         Index(
             "ix_bookings_connector_idempotency_key",
             "connector_id",
             "idempotency_key",
             unique=True,
-            postgresql_where=text("idempotency_key IS NOT NULL"),
+            postgresql_where=text("idempotency_key IS NOT NULL AND status = 'confirmed'"),
         ),
         CheckConstraint("status IN ('confirmed', 'cancelled')", name="status"),
         CheckConstraint("source IN ('platform', 'provider')", name="source"),
+        CheckConstraint("attendance IN ('attended', 'no_show')", name="attendance"),
     )
 
 

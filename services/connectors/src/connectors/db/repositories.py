@@ -191,6 +191,8 @@ class BookingFilter:
     starts_before: datetime | None = None
     event_type: str | None = None
     status: str | None = None
+    contact_id: uuid.UUID | None = None
+    conversation_id: uuid.UUID | None = None
 
 
 class ConnectorRepository:
@@ -277,9 +279,44 @@ class BookingRepository:
         self.session.add(booking)
 
     async def by_key(self, connector_id: uuid.UUID, idempotency_key: str) -> Booking | None:
+        """The live booking made with this key: a cancelled one no longer answers for it."""
         stmt = select(Booking).where(
-            Booking.connector_id == connector_id, Booking.idempotency_key == idempotency_key
+            Booking.connector_id == connector_id,
+            Booking.idempotency_key == idempotency_key,
+            Booking.status == "confirmed",
         )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def cancelled_with_key(self, connector_id: uuid.UUID, idempotency_key: str) -> int:
+        stmt = select(func.count()).where(
+            Booking.connector_id == connector_id,
+            Booking.idempotency_key == idempotency_key,
+            Booking.status == "cancelled",
+        )
+        return int(await self.session.scalar(stmt) or 0)
+
+    async def of_workspace(
+        self,
+        workspace_id: uuid.UUID,
+        external_id: str,
+        *,
+        prefer_connector: uuid.UUID | None = None,
+        lock: bool = False,
+    ) -> Booking | None:
+        """A booking of the workspace by the id its reads show. Ids are unique per connector:
+        should two connectors of the workspace share one, the preferred (active) one's wins,
+        then the newest."""
+        order = [Booking.created_at.desc(), Booking.id]
+        if prefer_connector is not None:
+            order.insert(0, (Booking.connector_id == prefer_connector).desc())
+        stmt = (
+            select(Booking)
+            .where(Booking.workspace_id == workspace_id, Booking.external_id == external_id)
+            .order_by(*order)
+            .limit(1)
+        )
+        if lock:
+            stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def by_external_id(
@@ -317,6 +354,10 @@ class BookingRepository:
             conditions.append(Booking.event_type == where.event_type)
         if where.status is not None:
             conditions.append(Booking.status == where.status)
+        if where.contact_id is not None:
+            conditions.append(Booking.contact_id == where.contact_id)
+        if where.conversation_id is not None:
+            conditions.append(Booking.conversation_id == where.conversation_id)
         count = await self.session.scalar(
             select(func.count()).select_from(Booking).where(*conditions)
         )

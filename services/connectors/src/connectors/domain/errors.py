@@ -46,8 +46,22 @@ class SlotNotBookable(ConnectorsError):
 
 
 class BookingNotFound(ConnectorsError):
+    def __init__(self, message: str = "Booking not found for the active connector") -> None:
+        super().__init__(message)
+
+
+class BookingNotMarkable(ConnectorsError):
+    """A mark the booking cannot take now: not started yet, cancelled, nothing sent."""
+
+
+class BookingNotLive(ConnectorsError):
+    """The calendar answered a booking request with a booking that holds no time."""
+
     def __init__(self) -> None:
-        super().__init__("Booking not found for the active connector")
+        super().__init__(
+            "The calendar answered with a cancelled booking, so this time is not booked; "
+            "ask for availability again"
+        )
 
 
 # -- provider failures: raised by provider clients, mapped to 4xx/5xx answers ---------------

@@ -5,6 +5,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
+
+BookingStatus = Literal["confirmed", "cancelled"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,17 @@ class BookingRequest:
     staff_id: str | None = None
     notes: str | None = None
     conversation_id: uuid.UUID | None = None
+    contact_id: uuid.UUID | None = None
+    # How many bookings made with this key were cancelled since: each rebooking is a new
+    # request to a provider that de-duplicates by key, so it must not carry the old key.
+    rebooking: int = 0
+
+    @property
+    def provider_idempotency_key(self) -> str:
+        """The key a provider that honours idempotency keys (Square) is sent."""
+        if not self.rebooking:
+            return self.idempotency_key
+        return f"{self.idempotency_key}.rebook-{self.rebooking}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +70,7 @@ class Booking:
     id: str
     start: datetime
     end: datetime | None = None
-    status: str = "confirmed"
+    status: BookingStatus = "confirmed"
     event_type: str | None = None
 
 

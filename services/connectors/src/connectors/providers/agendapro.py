@@ -131,14 +131,17 @@ class AgendaProProvider:
         return [s for s in slots if s.start > now]
 
     async def _client_id(self, request: BookingRequest) -> int:
+        """The location's client with the visitor's e-mail, else phone, else a new one."""
         visitor = request.visitor
-        query = visitor.email or visitor.phone
-        if query:
+        for query in (visitor.email, visitor.phone):
+            if not query:
+                continue
             response = await self.http.request(
                 "GET", "/v3/clients/quick-search", params={"q": query[:50], "limit": 5}
             )
             for client in json_body(response, self.name).get("data") or []:
-                if (visitor.email and client.get("email") == visitor.email.lower()) or (
+                email = str(client.get("email") or "").lower()
+                if (visitor.email and email == visitor.email.lower()) or (
                     visitor.phone and client.get("phone") == visitor.phone
                 ):
                     return int(client["id"])

@@ -51,7 +51,7 @@ def booking_of(row: BookingRow) -> Booking:
         id=row.external_id,
         start=row.start_at,
         end=row.end_at,
-        status=row.status,
+        status="cancelled" if row.status == "cancelled" else "confirmed",
         event_type=row.event_type,
     )
 
@@ -179,14 +179,16 @@ class BuiltinProvider:
                 visitor_phone=request.visitor.phone,
                 notes=request.notes,
                 conversation_id=request.conversation_id,
+                contact_id=request.contact_id,
             )
             uow.bookings.add(row)
             try:
                 await uow.session.flush()
             except IntegrityError as exc:
                 if OVERLAP in str(exc.orig) or KEY in str(exc.orig):
-                    # Taken, or taken by a request with this very key: the caller tells
-                    # a conflict from a replay by looking the key up.
+                    # Taken, or taken by a request with this very key (the index holds the
+                    # key of live bookings only): the caller tells a conflict from a replay
+                    # by looking the key up.
                     raise SlotTaken() from None
                 raise
             else:
@@ -204,6 +206,7 @@ class BuiltinProvider:
                         visitor_phone=request.visitor.phone,
                         source="platform",
                         conversation_id=request.conversation_id,
+                        contact_id=request.contact_id,
                     )
                 )
                 await uow.commit()

@@ -22,6 +22,8 @@ from connectors.providers.base import ProviderHttp, RetryPolicy, json_body, pars
 # Square searches availability over 24 hours to 32 days per call.
 _MAX_WINDOW = timedelta(days=31)
 _MIN_WINDOW = timedelta(hours=24)
+# Booking statuses that hold the time; the others are cancelled, declined or a no-show.
+_LIVE = {"ACCEPTED", "PENDING", None}
 
 
 def square_reason(response: httpx.Response) -> str:
@@ -159,18 +161,23 @@ class SquareProvider:
             begin = window_end
         return slots
 
+    async def _find_customer(self, field: str, value: str) -> str | None:
+        response = await self.http.request(
+            "POST",
+            "/v2/customers/search",
+            json={"query": {"filter": {field: {"exact": value}}}, "limit": 1},
+            safe_to_retry=True,
+        )
+        customers = json_body(response, self.name).get("customers") or []
+        return str(customers[0]["id"]) if customers else None
+
     async def _customer_id(self, request: BookingRequest) -> str:
+        """The seller's customer with the visitor's e-mail, else phone, else a new one.
+        Square ANDs the filters of one search, so each is its own search."""
         visitor = request.visitor
-        if visitor.email:
-            response = await self.http.request(
-                "POST",
-                "/v2/customers/search",
-                json={"query": {"filter": {"email_address": {"exact": visitor.email}}}, "limit": 1},
-                safe_to_retry=True,
-            )
-            customers = json_body(response, self.name).get("customers") or []
-            if customers:
-                return str(customers[0]["id"])
+        for field, value in (("email_address", visitor.email), ("phone_number", visitor.phone)):
+            if value and (found := await self._find_customer(field, value)):
+                return found
         given, _, family = visitor.name.partition(" ")
         payload: dict[str, str] = {
             "idempotency_key": str(
@@ -221,13 +228,15 @@ class SquareProvider:
         response = await self.http.request(
             "POST",
             "/v2/bookings",
-            json={"idempotency_key": request.idempotency_key, "booking": booking},
+            json={"idempotency_key": request.provider_idempotency_key, "booking": booking},
             safe_to_retry=True,
         )
         created = json_body(response, self.name)["booking"]
         start = parse_dt(created.get("start_at") or _z(request.start))
         return Booking(
             id=created["id"],
+            # A repeated key is answered with the booking first made with it, as it is now.
+            status="confirmed" if created.get("status") in _LIVE else "cancelled",
             start=start.astimezone(request.start.tzinfo or UTC),
             end=(start + timedelta(minutes=duration)).astimezone(request.start.tzinfo or UTC)
             if duration

@@ -13,10 +13,10 @@ from sqlalchemy.exc import IntegrityError
 
 from connectors.db.models import Booking as BookingRow
 from connectors.db.repositories import BookingFilter
+from connectors.domain.bookings import BookingMarks, MarksChange, apply_marks
 from connectors.domain.config import AnyConfig
-from connectors.domain.errors import BookingNotFound, ProviderNotFound, SlotTaken
+from connectors.domain.errors import BookingNotFound, BookingNotLive, ProviderNotFound, SlotTaken
 from connectors.domain.scheduling import (
-    Booking,
     BookingRequest,
     ConnectorScope,
     EventType,
@@ -79,21 +79,16 @@ async def find_availability(
 
 @dataclass(frozen=True)
 class BookingOutcome:
-    booking: Booking
-    connector_id: uuid.UUID
-    provider: str
-    idempotency_key: str
+    booking: BookingRow  # as stored: the answer shows what the calendar holds now
     replayed: bool
 
 
-def _from_row(row: BookingRow) -> Booking:
-    return Booking(
-        id=row.external_id,
-        start=row.start_at,
-        end=row.end_at,
-        status=row.status,
-        event_type=row.event_type,
-    )
+async def _stored(uow_factory: UowFactory, connector_id: uuid.UUID, external_id: str) -> BookingRow:
+    async with uow_factory() as uow:
+        row = await uow.bookings.by_external_id(connector_id, external_id)
+    if row is None:  # written by the provider or by us a moment ago; never deleted since
+        raise RuntimeError(f"booking {external_id} is not stored")
+    return row
 
 
 async def create_booking(
@@ -109,16 +104,24 @@ async def create_booking(
     notes: str | None,
     idempotency_key: str | None,
     conversation_id: uuid.UUID | None,
+    contact_id: uuid.UUID | None = None,
 ) -> BookingOutcome:
+    """Book, or answer the live booking already made with this idempotency key.
+
+    A key names the live booking made with it. Once that booking is cancelled the key no
+    longer answers for it: the same request books the time again (a visitor who cancelled
+    and picked the same time again), and a provider that de-duplicates by key is sent a
+    key of its own for this rebooking, or it would answer with the cancelled booking.
+    """
     ctx = await _active(uow_factory, vault, principal)
     key = idempotency_key or str(uuid.uuid4())
+    rebooking = 0
     if idempotency_key:
         async with uow_factory() as uow:
             existing = await uow.bookings.by_key(ctx.connector_id, key)
             if existing is not None:
-                return BookingOutcome(
-                    _from_row(existing), ctx.connector_id, ctx.provider, key, True
-                )
+                return BookingOutcome(existing, True)
+            rebooking = await uow.bookings.cancelled_with_key(ctx.connector_id, key)
 
     local_start = start.astimezone(ZoneInfo(ctx.timezone))
     provider = ctx.client(providers)
@@ -133,6 +136,8 @@ async def create_booking(
                 staff_id=staff_id,
                 notes=notes,
                 conversation_id=conversation_id,
+                contact_id=contact_id,
+                rebooking=rebooking,
             )
         )
     except SlotTaken:
@@ -144,9 +149,11 @@ async def create_booking(
             existing = await uow.bookings.by_key(ctx.connector_id, key)
         if existing is None:
             raise
-        return BookingOutcome(_from_row(existing), ctx.connector_id, ctx.provider, key, True)
+        return BookingOutcome(existing, True)
+    if booking.status != "confirmed":
+        raise BookingNotLive()
     if provider.keeps_bookings:  # stored and announced by the provider in its transaction
-        return BookingOutcome(booking, ctx.connector_id, ctx.provider, key, False)
+        return BookingOutcome(await _stored(uow_factory, ctx.connector_id, booking.id), False)
     # Two requests with one key may both reach this point; the loser of the insert race
     # finds the winner's row on its second pass and answers with it.
     for attempt in (1, 2):
@@ -154,7 +161,7 @@ async def create_booking(
             async with uow_factory() as uow:
                 row = await uow.bookings.by_key(ctx.connector_id, key)
                 if row is not None:  # the same key raced us and won: answer with its booking
-                    return BookingOutcome(_from_row(row), ctx.connector_id, ctx.provider, key, True)
+                    return BookingOutcome(row, True)
                 row = await uow.bookings.by_external_id(ctx.connector_id, booking.id, lock=True)
                 if row is None:
                     uow.bookings.add(
@@ -175,11 +182,21 @@ async def create_booking(
                             visitor_phone=visitor.phone,
                             notes=notes,
                             conversation_id=conversation_id,
+                            contact_id=contact_id,
                         )
                     )
-                else:  # the provider's webhook arrived before us
+                elif row.status == "cancelled":
+                    # The provider answered with a booking we saw cancelled: it holds nothing.
+                    raise BookingNotLive()
+                else:  # the provider's webhook arrived before us: add what only we know
                     row.idempotency_key = key
                     row.source = "platform"
+                    row.visitor_name = visitor.name
+                    row.visitor_email = visitor.email or row.visitor_email
+                    row.visitor_phone = visitor.phone or row.visitor_phone
+                    row.notes = notes
+                    row.conversation_id = conversation_id
+                    row.contact_id = contact_id
                     row.updated_at = datetime.now(UTC)
                 await uow.emit(
                     BookingCreatedV1(
@@ -195,6 +212,7 @@ async def create_booking(
                         visitor_phone=visitor.phone,
                         source="platform",
                         conversation_id=conversation_id,
+                        contact_id=contact_id,
                     )
                 )
                 await uow.commit()
@@ -202,7 +220,7 @@ async def create_booking(
         except IntegrityError:
             if attempt == 2:
                 raise
-    return BookingOutcome(booking, ctx.connector_id, ctx.provider, key, False)
+    return BookingOutcome(await _stored(uow_factory, ctx.connector_id, booking.id), False)
 
 
 async def cancel_booking(
@@ -251,6 +269,8 @@ class BookingQuery:
     day: date | None = None  # a local day of the workspace
     event_type: str | None = None
     status: str | None = None
+    contact_id: uuid.UUID | None = None
+    conversation_id: uuid.UUID | None = None
 
 
 async def list_bookings(
@@ -267,7 +287,12 @@ async def list_bookings(
         if workspace is None:
             return None, [], 0
         zone = ZoneInfo(workspace.timezone)
-        where = BookingFilter(event_type=query.event_type, status=query.status)
+        where = BookingFilter(
+            event_type=query.event_type,
+            status=query.status,
+            contact_id=query.contact_id,
+            conversation_id=query.conversation_id,
+        )
         if query.day is not None:
             where = replace(
                 where,
@@ -279,3 +304,47 @@ async def list_bookings(
             where = replace(where, starts_from=moment)
         rows, count = await uow.bookings.page(workspace.workspace_id, where, skip, limit)
         return workspace.timezone, rows, count
+
+
+async def mark_booking(
+    uow_factory: UowFactory,
+    principal: Principal,
+    booking_id: str,
+    change: MarksChange,
+    now: datetime | None = None,
+) -> BookingRow:
+    """The owner's marks (attendance) and the visitor's confirmation on a booking of the
+    owner's workspace, whichever connector it came through; any other is not found."""
+    async with uow_factory() as uow:
+        workspace = await workspace_of(uow, principal)
+        if workspace is None:
+            raise BookingNotFound("Booking not found")
+        active = await uow.connectors.active(workspace.workspace_id)
+        row = await uow.bookings.of_workspace(
+            workspace.workspace_id,
+            booking_id,
+            prefer_connector=active.id if active is not None else None,
+            lock=True,
+        )
+        if row is None:
+            raise BookingNotFound("Booking not found")
+        moment = now or datetime.now(UTC)
+        marks = apply_marks(
+            BookingMarks(
+                status=row.status,
+                start=row.start_at,
+                visitor_confirmed_at=row.visitor_confirmed_at,
+                attendance=row.attendance,  # type: ignore[arg-type]  # the check constraint
+            ),
+            change,
+            moment,
+        )
+        if (marks.attendance, marks.visitor_confirmed_at) != (
+            row.attendance,
+            row.visitor_confirmed_at,
+        ):
+            row.attendance = marks.attendance
+            row.visitor_confirmed_at = marks.visitor_confirmed_at
+            row.updated_at = moment
+            await uow.commit()
+        return row
