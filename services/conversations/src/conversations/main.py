@@ -8,6 +8,7 @@ from conversations.api import agent as agent_api
 from conversations.api import channel_accounts, conversations, events, messages, public
 from conversations.api.ratelimit import WebChatLimits
 from conversations.db.models import outbox
+from conversations.delivery.ownership import OwnershipChecker, ProviderAddresses
 from conversations.delivery.service import Delivery
 from conversations.domain.delivery import ReplyTooLong, ReplyWindowClosed
 from conversations.domain.errors import (
@@ -20,6 +21,7 @@ from conversations.domain.errors import (
     InvalidVisitorToken,
     MessageNotFound,
     MessageNotRetryable,
+    NoInboundSecret,
     NotAuthenticated,
     NoWorkspace,
     RateLimited,
@@ -52,6 +54,7 @@ ERRORS = [
     (ReplyTooLong, 422),
     (ReplyWindowClosed, 409),
     (MessageNotRetryable, 409),
+    (NoInboundSecret, 409),
 ]
 
 
@@ -111,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             conversations.router,
             messages.router,
             channel_accounts.router,
+            channel_accounts.internal_router,
             public.router,
         ],
         exception_handlers=handlers,
@@ -120,7 +124,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.live = live
     app.state.agent = agent
     app.state.delivery = delivery
-    app.state.credential_policy = CredentialPolicy(vault, settings.callback_allow_loopback_http)
+    app.state.credential_policy = CredentialPolicy(
+        vault,
+        settings.callback_allow_loopback_http,
+        OwnershipChecker(
+            delivery.client,
+            ProviderAddresses(
+                settings.graph_api_base_url,
+                settings.graph_api_version,
+                settings.twilio_api_base_url,
+                settings.delivery_timeout_seconds,
+            ),
+        ),
+    )
     app.state.webchat_limits = WebChatLimits(
         settings.webchat_per_visitor, settings.webchat_per_address, settings.webchat_window_seconds
     )

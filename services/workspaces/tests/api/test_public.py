@@ -54,7 +54,8 @@ async def test_public_page_never_shows_owner_data(client, as_user, new_workspace
     )
     response = await client.get(URL + ws["handle"], headers=as_user(None))
     text = response.text
-    assert set(response.json()) == {"handle", "name", "tone", "timezone", "services"}
+    facts = {"address", "map_url", "phone", "email", "payment_methods", "policies", "faq"}
+    assert set(response.json()) == {"handle", "name", "tone", "timezone", "services"} | facts
     assert ws["owner_id"] not in text
     assert ws["id"] not in text
     assert "owner" not in text and "workspace_id" not in text

@@ -125,11 +125,22 @@ async def test_workspace_and_service_changes_are_published_through_the_outbox(
         "name": ws["name"],
         "tone": "friendly",
         "timezone": "UTC",
+        # No business facts yet: sent all the same, so consumers know they are empty.
+        "address": None,
+        "map_url": None,
+        "phone": None,
+        "email": None,
+        "payment_methods": [],
+        "policies": {"cancellation": None, "lateness": None, "deposit": None},
+        "faq": [],
     }
     service_created = envelopes[1]["payload"]
     assert service_created["service_id"] == first["id"]
+    # What the agent quotes about a service travels with it.
     assert service_created["price"] == "12.50"
     assert service_created["currency"] == "USD"
+    assert service_created["duration_minutes"] == 30
+    assert "description" in service_created
     assert envelopes[7]["payload"]["name"] == "Renamed"
     assert envelopes[-1]["payload"] == {
         "workspace_id": ws["id"],
@@ -244,3 +255,35 @@ async def test_user_deleted_for_a_user_without_a_workspace_is_recorded_and_chang
             {"u": envelope.payload["user_id"]},
         )
     assert deleted == 0
+
+
+async def test_business_facts_travel_on_workspace_updated(client, new_workspace, tap) -> None:
+    headers, ws = await new_workspace()
+    response = await client.patch(
+        f"/api/v1/workspaces/{ws['id']}",
+        json={
+            "address": "Calle Mayor 1, Madrid",
+            "phone": "+34 912 345 678",
+            "payment_methods": ["Cash", "Card"],
+            "policies": {"deposit": "20% to book."},
+            "faq": [{"question": "Parking?", "answer": "Yes.", "language": "en"}],
+        },
+        headers=headers,
+    )
+    assert response.status_code == 200, response.text
+    await tap.wait_for_types(ws["id"], ["workspace.created", "workspace.updated"])
+    payload = tap.envelopes(ws["id"])[1]["payload"]
+    read = response.json()
+    # The event says what the owner reads back, field for field.
+    assert payload == {k: read[k] for k in payload if k != "workspace_id"} | {
+        "workspace_id": ws["id"]
+    }
+    assert payload["phone"] == "+34912345678"
+    assert payload["map_url"] is None
+    assert payload["payment_methods"] == ["Cash", "Card"]
+    assert payload["policies"] == {
+        "cancellation": None,
+        "lateness": None,
+        "deposit": "20% to book.",
+    }
+    assert payload["faq"] == [{"question": "Parking?", "answer": "Yes.", "language": "en"}]

@@ -27,6 +27,8 @@ from shared.events.ingest import InboundMessageAcceptedV1
 from shared.events.workspaces import (
     WorkspaceCreatedV1,
     WorkspaceDeletedV1,
+    WorkspaceFaqEntryV1,
+    WorkspacePoliciesV1,
     WorkspaceServiceCreatedV1,
     WorkspaceServiceDeletedV1,
     WorkspaceServiceUpdatedV1,
@@ -51,6 +53,8 @@ __all__ = [
     "UserDeletedV1",
     "WorkspaceCreatedV1",
     "WorkspaceDeletedV1",
+    "WorkspaceFaqEntryV1",
+    "WorkspacePoliciesV1",
     "WorkspaceServiceCreatedV1",
     "WorkspaceServiceDeletedV1",
     "WorkspaceServiceUpdatedV1",

@@ -4,7 +4,25 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from pydantic import BaseModel, ConfigDict
+
 from shared.events.base import Event, register
+
+
+class WorkspacePoliciesV1(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    cancellation: str | None = None
+    lateness: str | None = None
+    deposit: str | None = None
+
+
+class WorkspaceFaqEntryV1(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    question: str
+    answer: str
+    language: str | None = None
 
 
 class _WorkspaceSnapshot(Event):
@@ -14,6 +32,16 @@ class _WorkspaceSnapshot(Event):
     name: str
     tone: str
     timezone: str
+    # Business facts, added within V1: a producer that predates them leaves them out, and a
+    # consumer then keeps what it knew (see `model_fields_set`). A newer producer always
+    # sends them all, null or empty where the business has none.
+    address: str | None = None
+    map_url: str | None = None
+    phone: str | None = None  # E.164
+    email: str | None = None
+    payment_methods: tuple[str, ...] | None = None
+    policies: WorkspacePoliciesV1 | None = None
+    faq: tuple[WorkspaceFaqEntryV1, ...] | None = None
 
     def aggregate_id(self) -> str:
         return str(self.workspace_id)

@@ -2,18 +2,22 @@
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 from uuid import UUID
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    HttpUrl,
     StringConstraints,
+    UrlConstraints,
     model_validator,
 )
 
+from workspaces.domain import facts
 from workspaces.domain.currencies import currency_problem
 from workspaces.domain.errors import InvalidPrice
 from workspaces.domain.handles import (
@@ -75,6 +79,121 @@ Currency = Annotated[
 ]
 
 
+def _blank_is_null(value: Any) -> Any:
+    # A cleared form field arrives as "" (or spaces): it clears the fact, as null does.
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _lowercase(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _text(max_length: int) -> Any:
+    return Annotated[str, StringConstraints(strip_whitespace=True, max_length=max_length)]
+
+
+# Optional facts: null or "" means "not given" on create and "clear it" on update.
+Address = Annotated[
+    _text(facts.ADDRESS_MAX_LENGTH) | None,
+    BeforeValidator(_blank_is_null),
+    Field(description="Where the business is, as visitors should read it"),
+]
+MapUrl = Annotated[
+    Annotated[
+        HttpUrl, UrlConstraints(max_length=facts.MAP_URL_MAX_LENGTH, allowed_schemes=["https"])
+    ]
+    | None,
+    BeforeValidator(_blank_is_null),
+    Field(
+        description="A https link to a map of the address", examples=["https://maps.app.goo.gl/x"]
+    ),
+]
+Phone = Annotated[
+    Annotated[str, StringConstraints(max_length=40), AfterValidator(facts.e164_phone)] | None,
+    BeforeValidator(_blank_is_null),
+    Field(
+        description="International form with + and the country code; stored in E.164",
+        examples=["+34 912 345 678"],
+    ),
+]
+Email = Annotated[
+    Annotated[
+        str,
+        StringConstraints(max_length=facts.EMAIL_MAX_LENGTH),
+        AfterValidator(facts.checked_email),
+    ]
+    | None,
+    BeforeValidator(_blank_is_null),
+    Field(description="The business's contact e-mail", examples=["hello@example.com"]),
+]
+PaymentMethods = Annotated[
+    list[Annotated[str, StringConstraints(max_length=1000)]],
+    Field(
+        max_length=100,
+        description=(
+            f"At most {facts.PAYMENT_METHODS_MAX}, each up to {facts.PAYMENT_METHOD_MAX_LENGTH} "
+            "characters; repeats are dropped"
+        ),
+        examples=[["Cash", "Visa", "Bizum"]],
+    ),
+    AfterValidator(facts.payment_methods),
+]
+PolicyText = Annotated[_text(facts.POLICY_MAX_LENGTH) | None, BeforeValidator(_blank_is_null)]
+FaqLanguage = Annotated[
+    Literal["en", "es", "pt", "fr", "de", "it"] | None,
+    BeforeValidator(_lowercase),
+    BeforeValidator(_blank_is_null),
+]
+
+
+class Policies(BaseModel):
+    """Short texts the agent quotes as they are; null where the business has none."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+    cancellation: PolicyText = None
+    lateness: PolicyText = None
+    deposit: PolicyText = None
+
+
+class FaqEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+    question: Annotated[
+        str,
+        StringConstraints(
+            strip_whitespace=True, min_length=1, max_length=facts.QUESTION_MAX_LENGTH
+        ),
+    ]
+    answer: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=facts.ANSWER_MAX_LENGTH),
+    ]
+    language: FaqLanguage = Field(
+        default=None, description="The language of this entry; null for any"
+    )
+
+
+Faq = Annotated[
+    list[FaqEntry],
+    Field(max_length=facts.FAQ_MAX, description="Frequent questions, in display order"),
+]
+
+FACT_FIELDS = ("address", "map_url", "phone", "email", "payment_methods", "policies", "faq")
+
+
+class _Facts(BaseModel):
+    """What visitors ask about besides services and times; all optional."""
+
+    address: Address = None
+    map_url: MapUrl = None
+    phone: Phone = None
+    email: Email = None
+    payment_methods: PaymentMethods | None = None
+    policies: Policies | None = None
+    faq: Faq | None = None
+
+
 class _Patch(BaseModel):
     """A partial update: absent fields stay as they are; null only where a field allows it."""
 
@@ -92,7 +211,7 @@ class _Patch(BaseModel):
 # -- workspaces ------------------------------------------------------------------------------
 
 
-class WorkspaceCreate(BaseModel):
+class WorkspaceCreate(_Facts):
     model_config = ConfigDict(extra="forbid")
 
     handle: Handle
@@ -101,18 +220,42 @@ class WorkspaceCreate(BaseModel):
     timezone: Timezone
 
 
+class PoliciesUpdate(Policies):
+    """Policies not named keep their text; a named one set to null is cleared."""
+
+
 class WorkspaceUpdate(_Patch):
+    """Null clears a fact: `payment_methods` and `faq` become empty lists, `policies` all
+    three texts. `policies` merges: the policies it does not name stay as they are."""
+
     NOT_NULL = frozenset({"handle", "name", "tone", "timezone"})
 
     handle: Handle | None = None
     name: WorkspaceName | None = None
     tone: Tone | None = None
     timezone: Timezone | None = None
+    address: Address = None
+    map_url: MapUrl = None
+    phone: Phone = None
+    email: Email = None
+    payment_methods: PaymentMethods | None = None
+    policies: PoliciesUpdate | None = None
+    faq: Faq | None = None
 
 
-class WorkspaceRead(BaseModel):
+class FactsRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
+    address: str | None
+    map_url: str | None
+    phone: str | None = Field(description="E.164", examples=["+34912345678"])
+    email: str | None
+    payment_methods: list[str]
+    policies: Policies
+    faq: list[FaqEntry]
+
+
+class WorkspaceRead(FactsRead):
     id: UUID
     owner_id: UUID
     handle: str
@@ -204,10 +347,8 @@ class PublicServiceRead(BaseModel):
     currency: str | None
 
 
-class PublicWorkspaceRead(BaseModel):
+class PublicWorkspaceRead(FactsRead):
     """What a visitor page needs. No owner data, on purpose."""
-
-    model_config = ConfigDict(from_attributes=True)
 
     handle: str
     name: str

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, status
 from shared.web import Page, PaginationDep
 from workspaces.api.deps import OwnerDep, UowDep
 from workspaces.api.schemas import (
+    FACT_FIELDS,
     HandleAvailabilityRead,
     WorkspaceCreate,
     WorkspaceRead,
@@ -32,7 +33,15 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
     responses={status.HTTP_409_CONFLICT: {"description": "You have one, or the handle is taken"}},
 )
 async def create_workspace(body: WorkspaceCreate, uow: UowDep, owner: OwnerDep) -> WorkspaceRead:
-    workspace = await usecases.create_workspace(uow, owner, NewWorkspace(**body.model_dump()))
+    facts = body.model_dump(mode="json", include=set(FACT_FIELDS), exclude_none=True)
+    data = NewWorkspace(
+        handle=body.handle,
+        name=body.name,
+        tone=body.tone,
+        timezone=body.timezone,
+        facts=facts,  # type: ignore[arg-type]
+    )
+    workspace = await usecases.create_workspace(uow, owner, data)
     return WorkspaceRead.model_validate(workspace)
 
 
@@ -74,7 +83,10 @@ async def read_workspace(workspace_id: UUID, uow: UowDep, owner: OwnerDep) -> Wo
 async def update_workspace(
     workspace_id: UUID, body: WorkspaceUpdate, uow: UowDep, owner: OwnerDep
 ) -> WorkspaceRead:
-    changes = WorkspaceChanges(**body.model_dump(exclude_unset=True))  # type: ignore[typeddict-item]
+    """Changes the fields sent; see WorkspaceUpdate for what null does to each fact."""
+    # JSON mode: URLs and entries arrive as the plain values stored; `policies` keeps only
+    # the policies named, since unset fields stay unset inside it too.
+    changes = WorkspaceChanges(**body.model_dump(mode="json", exclude_unset=True))  # type: ignore[typeddict-item]
     workspace = await usecases.update_workspace(uow, owner, workspace_id, changes)
     return WorkspaceRead.model_validate(workspace)
 

@@ -3,6 +3,7 @@
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -13,11 +14,13 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import inbox_table, make_metadata, outbox_table
+from workspaces.domain import facts
 from workspaces.domain.handles import HANDLE_MAX_LENGTH, HANDLE_MIN_LENGTH, HANDLE_PATTERN
 from workspaces.domain.settings import Tone
 
@@ -50,6 +53,16 @@ class Workspace(Base):
         ),
         CheckConstraint(f"tone IN ({TONES_SQL})", name="tone_known"),
         CheckConstraint("char_length(btrim(name)) > 0", name="name_not_blank"),
+        CheckConstraint(r"phone ~ '^\+[1-9][0-9]{5,14}$'", name="phone_e164"),
+        CheckConstraint("map_url LIKE 'https://%'", name="map_url_https"),
+        CheckConstraint(
+            f"cardinality(payment_methods) <= {facts.PAYMENT_METHODS_MAX}",
+            name="payment_methods_count",
+        ),
+        CheckConstraint(
+            f"jsonb_typeof(faq) = 'array' AND jsonb_array_length(faq) <= {facts.FAQ_MAX}",
+            name="faq_list",
+        ),
     )
     # Server-side updated_at comes back through RETURNING instead of a lazy load.
     __mapper_args__ = {"eager_defaults": True}
@@ -60,10 +73,28 @@ class Workspace(Base):
     name: Mapped[str] = mapped_column(String(100))
     tone: Mapped[str] = mapped_column(String(20))
     timezone: Mapped[str] = mapped_column(String(64))
+    # Business facts (migration 0003): what visitors ask besides services and free times.
+    address: Mapped[str | None] = mapped_column(String(facts.ADDRESS_MAX_LENGTH))
+    map_url: Mapped[str | None] = mapped_column(String(facts.MAP_URL_MAX_LENGTH))
+    phone: Mapped[str | None] = mapped_column(String(facts.PHONE_MAX_LENGTH))
+    email: Mapped[str | None] = mapped_column(String(facts.EMAIL_MAX_LENGTH))
+    payment_methods: Mapped[list[str]] = mapped_column(
+        ARRAY(String(facts.PAYMENT_METHOD_MAX_LENGTH)), server_default=text("'{}'"), default=list
+    )
+    policy_cancellation: Mapped[str | None] = mapped_column(String(facts.POLICY_MAX_LENGTH))
+    policy_lateness: Mapped[str | None] = mapped_column(String(facts.POLICY_MAX_LENGTH))
+    policy_deposit: Mapped[str | None] = mapped_column(String(facts.POLICY_MAX_LENGTH))
+    faq: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, server_default=text("'[]'::jsonb"), default=list
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+    @property
+    def policies(self) -> dict[str, str | None]:
+        return {name: getattr(self, f"policy_{name}") for name in facts.POLICIES}
 
 
 class WorkspaceService(Base):

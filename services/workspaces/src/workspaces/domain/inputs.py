@@ -3,11 +3,30 @@
 Changes are TypedDicts so "not given" (absent key) and "set to null" (None) stay distinct.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TypedDict
 
 from workspaces.domain.settings import Tone
+
+
+class FaqItem(TypedDict):
+    question: str
+    answer: str
+    language: str | None
+
+
+class FactChanges(TypedDict, total=False):
+    """Business facts, already checked (see domain/facts.py). None clears a fact; `policies`
+    names only the policies that change (None for all three cleared)."""
+
+    address: str | None
+    map_url: str | None
+    phone: str | None
+    email: str | None
+    payment_methods: list[str] | None
+    policies: dict[str, str | None] | None
+    faq: list[FaqItem] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,9 +35,10 @@ class NewWorkspace:
     name: str
     tone: Tone
     timezone: str
+    facts: FactChanges = field(default_factory=lambda: FactChanges())
 
 
-class WorkspaceChanges(TypedDict, total=False):
+class WorkspaceChanges(FactChanges, total=False):
     handle: str
     name: str
     tone: Tone

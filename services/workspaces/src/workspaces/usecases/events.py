@@ -3,6 +3,8 @@
 from shared.events import (
     WorkspaceCreatedV1,
     WorkspaceDeletedV1,
+    WorkspaceFaqEntryV1,
+    WorkspacePoliciesV1,
     WorkspaceServiceCreatedV1,
     WorkspaceServiceDeletedV1,
     WorkspaceServiceUpdatedV1,
@@ -21,6 +23,13 @@ def workspace_event(
         name=workspace.name,
         tone=workspace.tone,
         timezone=workspace.timezone,
+        address=workspace.address,
+        map_url=workspace.map_url,
+        phone=workspace.phone,
+        email=workspace.email,
+        payment_methods=list(workspace.payment_methods),
+        policies=WorkspacePoliciesV1(**workspace.policies),
+        faq=[WorkspaceFaqEntryV1(**entry) for entry in workspace.faq],
     )
 
 

@@ -1,7 +1,8 @@
 """Workspace use cases. Writes commit once, with their events, or not at all."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy.exc import IntegrityError
@@ -11,6 +12,7 @@ from shared.tokens import Principal
 from workspaces.db.models import UQ_WORKSPACE_HANDLE, UQ_WORKSPACE_OWNER, Workspace
 from workspaces.db.uow import WorkspacesUnitOfWork
 from workspaces.domain.errors import HandleTaken, WorkspaceAlreadyExists, WorkspaceNotFound
+from workspaces.domain.facts import POLICIES
 from workspaces.domain.handles import handle_problem
 from workspaces.domain.inputs import NewWorkspace, WorkspaceChanges
 from workspaces.usecases.common import caller_id, violated_constraint
@@ -29,6 +31,23 @@ async def _flush(uow: WorkspacesUnitOfWork, handle: str) -> None:
         if constraint == UQ_WORKSPACE_OWNER:
             raise WorkspaceAlreadyExists() from exc
         raise
+
+
+def _columns(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Changes as column values: a null list is an empty one, and `policies` (the ones it
+    names; null for all three) lands in one column per policy."""
+    columns: dict[str, Any] = {}
+    for key, value in changes.items():
+        if key == "policies":
+            named = dict.fromkeys(POLICIES) if value is None else value
+            columns |= {f"policy_{name}": text for name, text in named.items()}
+        elif key in ("payment_methods", "faq"):
+            columns[key] = list(value or [])
+        elif key == "tone":
+            columns[key] = str(value)
+        else:
+            columns[key] = value
+    return columns
 
 
 async def _owned(uow: WorkspacesUnitOfWork, principal: Principal, workspace_id: UUID) -> Workspace:
@@ -54,6 +73,7 @@ async def create_workspace(
         name=data.name,
         tone=data.tone.value,
         timezone=data.timezone,
+        **_columns(data.facts),
     )
     uow.workspaces.add(workspace)
     await _flush(uow, data.handle)
@@ -66,8 +86,7 @@ async def update_workspace(
     uow: WorkspacesUnitOfWork, principal: Principal, workspace_id: UUID, changes: WorkspaceChanges
 ) -> Workspace:
     workspace = await _owned(uow, principal, workspace_id)
-    new_values = {key: str(value) for key, value in changes.items()}
-    changed = {k: v for k, v in new_values.items() if getattr(workspace, k) != v}
+    changed = {k: v for k, v in _columns(changes).items() if getattr(workspace, k) != v}
     if not changed:
         return workspace
     if "handle" in changed and await uow.workspaces.handle_in_use(changed["handle"]):
