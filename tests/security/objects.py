@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -80,9 +81,34 @@ async def _user(api: httpx.AsyncClient, owner: Owner) -> str:
 
 
 async def _booking(api: httpx.AsyncClient, owner: Owner) -> str:
-    # A real booking needs a provider answering; an unknown id still must be a 404, and the
-    # owner-scoping of bookings is proven in the connectors suite.
-    return str(uuid.uuid4())
+    """A real booking on the owner's built-in calendar (no provider account needed)."""
+    service_id = await _service(api, owner)
+
+    async def calendar() -> dict[str, Any] | None:  # once connectors knows the workspace
+        body = {"name": "Calendar", "provider": "builtin", "config": {}}
+        response = await api.post("/api/v1/connectors/", headers=owner["headers"], json=body)
+        return response.json() if response.status_code == 201 else None
+
+    connector = await wait_until(calendar)
+    await _ok(
+        await api.post(f"/api/v1/connectors/{connector['id']}/activate", headers=owner["headers"])
+    )
+
+    async def slot() -> str | None:  # once the service reached the calendar's catalogue
+        today = datetime.now(UTC).date()
+        response = await api.get(
+            "/api/v1/connectors/active/availability",
+            headers=owner["headers"],
+            params={"event_type": service_id, "start": today, "end": today + timedelta(days=7)},
+        )
+        data = response.json().get("data") if response.status_code == 200 else None
+        return data[0]["start"] if data else None
+
+    body = {"event_type": service_id, "start": await wait_until(slot), "name": "Vera"}
+    response = await api.post(
+        "/api/v1/connectors/active/bookings", headers=owner["headers"], json=body
+    )
+    return str((await _ok(response))["id"])
 
 
 CREATORS: dict[str, Creator] = {

@@ -129,6 +129,10 @@ async def test_a_second_owner_gets_404_on_every_object_of_the_first(
         f"/api/v1/conversations/{objects['conversation_id']}", headers=victim["headers"]
     )
     assert conversation.status_code == 200
+    bookings = await gw.get("/api/v1/connectors/active/bookings", headers=victim["headers"])
+    (booking,) = [b for b in bookings.json()["data"] if b["id"] == objects["booking_id"]]
+    assert booking["status"] == "confirmed" and booking["attendance"] is None
+    assert booking["visitor_confirmed_at"] is None
 
 
 def test_every_path_parameter_has_a_creator_or_a_reason(openapi: dict[str, Any]) -> None:
