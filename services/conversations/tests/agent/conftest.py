@@ -26,6 +26,7 @@ from shared.events import (
     WorkspaceServiceCreatedV1,
 )
 from shared.testing import TEST_SECRET_KEY, migrated_database, running, test_names, wait_until
+from shared.tokens import audience_key
 
 from .fake_connectors import FakeConnectors
 
@@ -75,7 +76,7 @@ async def agent(app, client, fake_connectors) -> AsyncIterator[AgentRunner]:
     runner: AgentRunner = app.state.agent
     http = httpx.AsyncClient()
     runner.calendar_factory = lambda owner_id: ConnectorsCalendar(
-        http, fake_connectors.url, TEST_SECRET_KEY, owner_id, 2.0
+        http, fake_connectors.url, audience_key(TEST_SECRET_KEY, "connectors"), owner_id, 2.0
     )
     runner.clock = lambda: NOW
     runner.burst_seconds = 0.0

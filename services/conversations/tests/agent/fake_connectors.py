@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from conversations.agent.calendar import SlotTaken
 from conversations.agent.evaluation.calendar import MemoryCalendar
 from shared.testing import LoopbackServer
-from shared.tokens import InvalidInternalToken, verify_internal_token
+from shared.tokens import InvalidInternalToken, audience_key, verify_internal_token
 
 
 class FakeConnectors(LoopbackServer):
@@ -31,7 +31,9 @@ class FakeConnectors(LoopbackServer):
     def _owner(self, authorization: str | None) -> uuid.UUID | None:
         token = (authorization or "").removeprefix("Bearer ")
         try:
-            principal = verify_internal_token(self.secret_key, "connectors", token)
+            principal = verify_internal_token(
+                audience_key(self.secret_key, "connectors"), "connectors", token
+            )
         except InvalidInternalToken:
             return None
         return principal.user_id

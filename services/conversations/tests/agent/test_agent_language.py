@@ -1,14 +1,20 @@
-"""The built-in agent's reading and writing, as pure functions."""
+"""The built-in agent's reading and writing, as pure functions over visitors' own phrasings."""
 
+import time as clock_
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from conversations.agent import language as lx
-from conversations.agent.replies import cap, format_slot, greeting
+from conversations.agent.replies import cap, format_slot, greeting, say, zone_label
+from conversations.agent.words.intents import choice_number, read_intent
+from conversations.agent.words.langs import default_language, detect_language
+from conversations.agent.words.services import Named, match_service
+from conversations.agent.words.text import bound
+from conversations.agent.words.when import AFTERNOON, EVENING, MORNING, read_when
 
 TUESDAY = date(2026, 12, 1)
+SATURDAY = date(2026, 12, 5)
 
 
 @pytest.mark.parametrize(
@@ -16,45 +22,183 @@ TUESDAY = date(2026, 12, 1)
     [
         ("2", 2), ("#3", 3), ("option 1", 1), ("the second one", 2), ("la segunda", 2),
         ("o terceiro", 3), ("the first one please", 1), ("la última", 3), ("two", 2),
+        ("die zweite", 2), ("le premier", 1), ("il terzo", 3), ("opção 2", 2),
         ("segunda-feira", None), ("7", None), ("that one", None), ("book 10:00", None),
     ],
 )  # fmt: skip
 def test_a_choice_is_read_from_a_number_or_words(text: str, n: int | None) -> None:
-    assert lx.choice_number(text, 3) == n
+    assert choice_number(text, 3) == n
+
+
+ANY = object()
 
 
 @pytest.mark.parametrize(
-    ("text", "day", "clock"),
+    ("lang", "text", "first", "clock", "window"),
     [
-        ("tomorrow at 10", date(2026, 12, 2), time(10)),
-        ("mañana a las 10", date(2026, 12, 2), time(10)),
-        ("amanhã às 15h", date(2026, 12, 2), time(15)),
-        ("pasado mañana 9:30", date(2026, 12, 3), time(9, 30)),
-        ("friday at 3", date(2026, 12, 4), time(15)),
-        ("segunda-feira às 10", date(2026, 12, 7), time(10)),
-        ("next tuesday 11am", date(2026, 12, 8), time(11)),
-        ("on 15 december at 4pm", date(2026, 12, 15), time(16)),
-        ("el 3 de enero a las 12", date(2027, 1, 3), time(12)),
-        ("today, make it 12", TUESDAY, time(12)),
+        ("en", "tomorrow afternoon", date(2026, 12, 6), None, AFTERNOON),
+        ("en", "could it be at 3pm instead?", None, time(15), None),
+        ("en", "next Tuesday at 3pm", date(2026, 12, 8), time(15), None),
+        ("en", "this Friday morning", date(2026, 12, 11), None, MORNING),
+        ("en", "Dec 15 at 10", date(2026, 12, 15), time(10), None),
+        ("en", "in two weeks", date(2026, 12, 19), None, None),
+        ("en", "after 5pm", None, None, (time(17), time.max)),
+        ("en", "tmrw 4ish", date(2026, 12, 6), time(16), None),
+        ("en", "before noon", None, None, (time(0), time(12))),
+        ("en", "tomorrow between 2 and 4", date(2026, 12, 6), None, (time(14), time(16))),
+        ("en", "tomorrow 2-4pm", date(2026, 12, 6), None, (time(14), time(16))),
+        ("en", "on the 15th at 10", date(2026, 12, 15), time(10), None),
+        ("en", "ten am", None, time(10), None),
+        ("en", "tonight", SATURDAY, None, EVENING),
+        ("es", "mañana por la mañana", date(2026, 12, 6), None, MORNING),
+        ("es", "el jueves por la tarde", date(2026, 12, 10), None, AFTERNOON),
+        ("es", "a las 4 de la tarde", None, time(16), None),
+        ("es", "pasado mañana", date(2026, 12, 7), None, None),
+        ("es", "el 15 de diciembre a las 10:30", date(2026, 12, 15), time(10, 30), None),
+        ("es", "12/3", date(2027, 3, 12), None, None),
+        ("es", "dentro de dos semanas", date(2026, 12, 19), None, None),
+        ("es", "después de las 5", None, None, (time(17), time.max)),
+        ("pt", "sexta às 15h", date(2026, 12, 11), time(15), None),
+        ("pt", "amanhã de manhã", date(2026, 12, 6), None, MORNING),
+        ("pt", "depois de amanhã à tarde", date(2026, 12, 7), None, AFTERNOON),
+        ("fr", "demain à 15h", date(2026, 12, 6), time(15), None),
+        ("fr", "lundi prochain", date(2026, 12, 7), None, None),
+        ("fr", "vendredi 15h", date(2026, 12, 11), time(15), None),
+        ("de", "morgen um 10 Uhr", date(2026, 12, 6), time(10), None),
+        ("de", "nächsten Montag", date(2026, 12, 7), None, None),
+        ("de", "übermorgen nachmittags", date(2026, 12, 7), None, AFTERNOON),
+        ("de", "am 15.12. um 14:30", date(2026, 12, 15), time(14, 30), None),
+        ("it", "domani alle 10", date(2026, 12, 6), time(10), None),
+        ("it", "lunedì prossimo", date(2026, 12, 7), None, None),
+        ("it", "domani pomeriggio", date(2026, 12, 6), None, AFTERNOON),
+        # Not times: greetings, phone numbers, counts, a bare option number.
+        ("de", "guten Morgen, einen Termin bitte", None, None, None),
+        ("en", "my number is +34 612 345 678", None, None, None),
+        ("en", "we need 2 slots", None, None, None),
+        ("en", "call me", None, None, None),
+        ("en", "2", None, None, None),
+        ("es", "hola, quiero un corte y una barba", None, None, None),
     ],
 )
-def test_days_and_times_are_read_relative_to_the_local_today(text, day, clock) -> None:
-    assert lx.parse_day(text, TUESDAY) == day
-    assert lx.parse_time(text) == clock
+def test_when_is_read_as_visitors_write_it(lang, text, first, clock, window) -> None:
+    when = read_when(text, SATURDAY, lang, month_first=lang == "en")
+    assert (when.first, when.clock, when.window) == (first, clock, window)
+
+
+def test_numeric_dates_follow_the_visitors_locale() -> None:
+    assert read_when("12/3", SATURDAY, "en", month_first=True).first == date(2027, 12, 3)
+    assert read_when("12/3", SATURDAY, "en", month_first=False).first == date(2027, 3, 12)
+    assert read_when("yesterday", SATURDAY, "en").past
+
+
+def test_a_follow_up_keeps_what_it_does_not_change() -> None:
+    before = read_when("tomorrow afternoon", SATURDAY, "en")
+    changed = read_when("could it be at 3pm instead?", SATURDAY, "en").keep_from(before)
+    assert (changed.first, changed.clock) == (date(2026, 12, 6), time(15))
+    other_day = read_when("what about monday?", SATURDAY, "en").keep_from(before)
+    assert (other_day.first, other_day.window) == (date(2026, 12, 7), AFTERNOON)
 
 
 @pytest.mark.parametrize(
     ("text", "lang"),
-    [("hola, quiero una cita", "es"), ("oi, quero marcar", "pt"), ("hi, I want to book", "en")],
-)
+    [
+        ("hola, quiero una cita", "es"), ("oi, quero marcar", "pt"), ("hi, I want to book", "en"),
+        ("necesito cancelar la cita", "es"), ("bonjour, un rdv demain?", "fr"),
+        ("Je voudrais une coupe samedi", "fr"), ("Ich möchte einen Termin am Freitag", "de"),
+        ("Vorrei prenotare un taglio per venerdì", "it"), ("the second one", "en"),
+    ],
+)  # fmt: skip
 def test_the_language_is_recognised(text: str, lang: str) -> None:
-    assert lx.detect_language(text) == lang
+    assert detect_language(text, None) == lang
 
 
-def test_a_request_for_a_person_is_recognised_in_three_languages() -> None:
-    for text in ("can I talk to a human?", "quiero hablar con una persona", "quero um atendente"):
-        assert lx.asks_for_person(text)
-    assert not lx.asks_for_person("a haircut for my son, he is a person too")
+def test_a_message_that_does_not_tell_keeps_the_conversations_language() -> None:
+    assert detect_language("ok", "de") == "de"
+    assert detect_language("👍", "it") == "it"
+    assert detect_language("1", None, default="pt") == "pt"
+
+
+def test_the_business_language_comes_from_its_country() -> None:
+    assert default_language("America/Mexico_City") == "es"
+    assert default_language("America/Sao_Paulo") == "pt"
+    assert default_language("Europe/Berlin") == "de"
+    assert default_language("Asia/Tokyo") == "en"  # no catalog: never a third language
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "can I talk to a human?", "can I just talk to someone?", "quiero hablar con una persona",
+        "quero um atendente", "je voudrais parler à quelqu'un", "kann ich mit einem Mitarbeiter "
+        "sprechen?", "posso parlare con una persona?", "real person please",
+    ],
+)  # fmt: skip
+def test_a_request_for_a_person_is_recognised(text: str) -> None:
+    assert read_intent(text).person
+
+
+def test_a_booking_that_mentions_the_owner_is_not_a_request_for_a_person() -> None:
+    text = "Hi, I'd like to book a haircut with the owner tomorrow afternoon if possible"
+    assert not read_intent(text).person
+    assert not read_intent("a haircut for my son, he is a person too").person
+
+
+@pytest.mark.parametrize("text", ["ok", "cool, see you then", "👍", "perfecto, gracias", "super"])
+def test_acknowledgements_are_recognised(text: str) -> None:
+    assert read_intent(text).ack
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("how much is a haircut?", "price"), ("¿cuánto cuesta?", "price"),
+        ("quanto custa o corte?", "price"), ("combien coûte une coupe ?", "price"),
+        ("was kostet ein Haarschnitt?", "price"), ("quanto costa?", "price"),
+        ("how long does it take?", "duration"), ("are you open on saturdays?", "hours"),
+        ("where are you?", "address"), ("do you take cards?", "payment"),
+        ("what's your cancellation policy?", "cancellation"),
+    ],
+)  # fmt: skip
+def test_questions_before_booking_are_recognised(text: str, topic: str) -> None:
+    assert topic in read_intent(text).topics
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("haircut", "Haircut"), ("hiar cut", "Haircut"), ("haircuts", "Haircut"),
+        ("hair cut", "Haircut"), ("kids haircut", "Kids haircut"),
+        ("haircut and beard", "Haircut and beard"), ("a haircut please", "Haircut"),
+        ("trim", "Beard trim"), ("beard and haircut", "Haircut and beard"),
+    ],
+)  # fmt: skip
+def test_services_are_named_with_typos_and_overlaps(text: str, name: str) -> None:
+    services = [Named("1", "Haircut"), Named("2", "Haircut and beard"),
+                Named("3", "Kids haircut"), Named("4", "Beard trim")]  # fmt: skip
+    assert match_service(text, services).service == next(s for s in services if s.name == name)
+
+
+def test_an_ambiguous_service_is_a_question() -> None:
+    services = [Named("2", "Haircut and beard"), Named("4", "Beard trim")]
+    found = match_service("beard", services)
+    assert found.service is None and set(found.candidates) == set(services)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "!" + " " * 3998 + "!", "1 " * 2000, "7" * 4000, "12/" * 1333, "1:" * 2000,
+        "at " * 1333, "!?.,;:-/()[]'\"@#" * 250, "😀" * 4000, "a@" * 2000,
+    ],
+)
+def test_the_worst_inputs_read_fast(text: str) -> None:
+    started = clock_.process_time()
+    short = bound(text)
+    read_when(short, SATURDAY, "en")
+    read_intent(short)
+    choice_number(short, 3)
+    match_service(short, [Named("1", "Haircut"), Named("2", "Beard trim")])
+    assert clock_.process_time() - started < 0.05
 
 
 def test_the_four_tones_greet_differently() -> None:
@@ -66,16 +210,31 @@ def test_the_four_tones_greet_differently() -> None:
     assert greeting("es", "formal", "Acme") != greeting("en", "formal", "Acme")
 
 
+def test_every_language_has_every_message() -> None:
+    from conversations.agent.replies import MESSAGES
+
+    for lang in ("es", "pt", "fr", "de", "it"):
+        for key in MESSAGES:
+            assert say(lang, key, name="X", service="X", slot="X", tz="X", days="X", day="X",
+                       until="X", when="X", price="X", minutes="X", hours="X", address="X",
+                       url="X", methods="X", text="X", contact="X", time="X", start="X",
+                       end="X") != say("en", key, name="X", service="X", slot="X", tz="X",
+                       days="X", day="X", until="X", when="X", price="X", minutes="X",
+                       hours="X", address="X", url="X", methods="X", text="X", contact="X",
+                       time="X", start="X", end="X") or key in ("price", "map")  # fmt: skip
+
+
 def test_times_are_shown_in_the_workspace_timezone_across_daylight_saving() -> None:
     ny = ZoneInfo("America/New_York")
     before = datetime(2026, 10, 30, 13, 0, tzinfo=UTC)  # EDT, UTC-4
     after = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)  # EST, UTC-5
-    assert format_slot(before, ny) == "Friday 30 October 2026, 09:00"
-    assert format_slot(after, ny) == "Monday 2 November 2026, 09:00"
-    assert format_slot(after, ny, "pt") == "segunda-feira 2 de novembro de 2026, 09:00"
+    assert format_slot(before, ny) == "Friday, October 30, 2026, 9:00 AM"
+    assert format_slot(after, ny) == "Monday, November 2, 2026, 9:00 AM"
+    assert format_slot(after, ny, "pt") == "segunda-feira, 2 de novembro de 2026 09:00"
+    assert zone_label(ny) == "Eastern Time"
+    assert zone_label(ZoneInfo("America/Sao_Paulo"), "pt") == "Horário de Brasília"
 
 
 def test_replies_are_cut_to_the_channel_on_a_word() -> None:
     text = "word " * 200
     assert len(cap(text, "sms")) <= 320 and cap(text, "sms").endswith("…")
-    assert cap("short", "sms") == "short"

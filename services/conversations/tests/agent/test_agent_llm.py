@@ -5,6 +5,7 @@ FunctionModel for the tool wiring."""
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from collections.abc import Iterator
 from datetime import datetime
 from types import SimpleNamespace
@@ -19,7 +20,9 @@ from pydantic_ai.models.test import TestModel
 from conversations.agent.core import TurnLimits, run_turn
 from conversations.agent.evaluation.calendar import MemoryCalendar
 from conversations.agent.llm import model_from_settings
-from conversations.agent.tools import AgentDeps, ConversationView, Memory, Service, WorkspaceView
+from conversations.agent.knowledge import BusinessFacts, FaqEntry, Policies
+from conversations.agent.state import Dialogue as DialogueState
+from conversations.agent.tools import AgentDeps, ConversationView, Service, WorkspaceView
 
 from .fake_openai import FakeOpenAI, tool_results
 
@@ -52,12 +55,18 @@ class Dialogue:
         self.workspace = workspace
         self.conversation = ConversationView(uuid.uuid4(), workspace.id, "web", "v1", "Ana", None)
         self.services = [Service("svc-cut", "Haircut", 30), Service("svc-beard", "Beard trim", 45)]
-        self.memory = Memory()
+        self.memory = DialogueState()
         self.history: list[object] = []
 
-    async def say(self, text: str, model, limits: TurnLimits | None = None):
+    async def say(self, text: str, model, limits: TurnLimits | None = None, facts=None):
         deps = AgentDeps(
-            self.conversation, self.workspace, self.services, self.calendar, NOW, self.memory
+            self.conversation,
+            self.workspace,
+            self.services,
+            self.calendar,
+            NOW,
+            self.memory,
+            facts=facts,
         )
         outcome = await run_turn(
             deps, text, self.history, model=model, limits=limits or TurnLimits()
@@ -82,7 +91,7 @@ async def test_an_openai_compatible_model_books_through_the_tools_and_history_is
         ),
     ]
     first = await d.say("hey, a haircut tomorrow?", llm)
-    assert first.reply == "1. Wednesday 2 December 2026, 09:00"
+    assert first.reply == "1. Wednesday, 2 December 2026, 09:00"
     fake_openai.script += [
         lambda body: (
             "tool",
@@ -105,17 +114,20 @@ async def test_an_openai_compatible_model_books_through_the_tools_and_history_is
         "book_slot",
         "cancel_booking",
         "move_booking",
+        "business_info",
+        "search_faq",
         "hand_off",
     }
-    # No tool lets the model name a workspace, visitor or booking: the conversation does.
+    # No tool lets the model name a workspace, conversation or visitor: the conversation does.
+    # (cancel/move take a booking_id, looked up among this conversation's own bookings only.)
     for spec in tools.values():
-        assert not {"workspace_id", "conversation_id", "booking_id", "visitor_id"} & set(
+        assert not {"workspace_id", "conversation_id", "visitor_id"} & set(
             spec["parameters"].get("properties", {})
         )
     system = " ".join(m["content"] for m in opening["messages"] if m["role"] == "system")
     assert (
         "Acme Salon" in system
-        and "Current local time: Tuesday 1 December 2026, 08:00 (Europe/Madrid)" in system
+        and "local time: Tuesday, 1 December 2026, 08:00 (Europe/Madrid)" in system
     )
     # The second turn replays the first: its tool call and result went back to the model.
     replay = fake_openai.requests[2]["messages"]
@@ -228,3 +240,40 @@ def test_no_agent_model_means_the_builtin_agent() -> None:
         )
         is None
     )
+
+
+async def test_the_model_answers_facts_from_the_knowledge_tools_and_says_so_when_absent(
+    llm, fake_openai
+):
+    """A price and a policy come from business_info / search_faq, never from the model's
+    imagination; an absent fact comes back `found: false` and the reply says so honestly."""
+    d = Dialogue()
+    d.services = [Service("svc-cut", "Haircut", 30, None, Decimal("25"), "EUR")]
+    facts = BusinessFacts(
+        payment_methods=("cash", "card"),
+        policies=Policies(cancellation="Free until 24 hours before."),
+        faq=(FaqEntry("Do you have parking?", "Yes, two spaces behind the shop."),),
+    )
+    fake_openai.script += [
+        ("tool", "business_info", {"topic": "price"}),
+        lambda body: ("text", "A haircut is " + tool_results(body)[-1]["facts"][0]["value"]),
+    ]
+    first = await d.say("how much is a haircut?", llm, facts=facts)
+    assert first.reply == "A haircut is 25 €"
+    fake_openai.script += [
+        ("tool", "search_faq", {"question": "is there parking near you?"}),
+        lambda body: ("text", tool_results(body)[-1]["answer"]),
+    ]
+    second = await d.say("is there parking near you?", llm, facts=facts)
+    assert second.reply == "Yes, two spaces behind the shop."
+    fake_openai.script += [
+        ("tool", "business_info", {"topic": "deposit"}),
+        lambda body: (
+            "text",
+            "I don't have that; I'll ask the owner."
+            if tool_results(body)[-1]["found"] is False
+            else "invented",
+        ),
+    ]
+    third = await d.say("do I need to pay a deposit?", llm, facts=facts)
+    assert third.reply == "I don't have that; I'll ask the owner."

@@ -1,15 +1,17 @@
 """The built-in agent: a deterministic, offline pydantic-ai `FunctionModel`.
 
-It reads the visitor's words with `language`, calls the same tools an LLM would, and
-composes its replies from the tools' results with `replies`. Because it runs inside the same
-pydantic-ai agent, both brains share one loop, one tool layer and one stored history.
+It reads the visitor's message once (`reading`, done by `core` with a time budget), calls the
+same tools an LLM would, and composes its replies from the tools' typed results with
+`replies`. Because it runs inside the same pydantic-ai exchange of messages, both brains
+share one loop, one tool layer and one stored history.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, time
 from typing import Any
 
+from pydantic import BaseModel
 from pydantic_ai.messages import (
     ModelMessage,
     ModelRequest,
@@ -18,34 +20,62 @@ from pydantic_ai.messages import (
     TextPart,
     ToolCallPart,
     ToolReturnPart,
-    UserPromptPart,
 )
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
-from conversations.agent import language as lx
-from conversations.agent.replies import format_slot, greeting, numbered, say
-from conversations.agent.tools import AgentDeps
+from conversations.agent.reading import Reading
+from conversations.agent.replies import (
+    format_day,
+    format_list_of,
+    format_slot,
+    greeting,
+    numbered,
+    say,
+    window_label,
+)
+from conversations.agent.state import Offer
+from conversations.agent.tools import (
+    AgentDeps,
+    BookingResult,
+    CancelResult,
+    FaqResult,
+    InfoResult,
+    ServicesResult,
+    SlotsResult,
+)
+from conversations.agent.words.intents import pick_by_time
+from conversations.agent.words.when import When
 
 MODEL_NAME = "builtin"
 
+_RESULTS: dict[str, type[BaseModel]] = {
+    "list_services": ServicesResult,
+    "find_free_slots": SlotsResult,
+    "book_slot": BookingResult,
+    "move_booking": BookingResult,
+    "cancel_booking": CancelResult,
+    "business_info": InfoResult,
+    "search_faq": FaqResult,
+}
+
 
 def builtin_model(deps: AgentDeps) -> FunctionModel:
-    """A model bound to this turn's deps (the brain reads the memory the tools keep)."""
+    """A model bound to this turn's deps (the brain reads the state the tools keep)."""
 
     def respond(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
         last = messages[-1]
         assert isinstance(last, ModelRequest)
         for part in reversed(last.parts):
             if isinstance(part, ToolReturnPart):
-                return _after_tool(deps, part.tool_name, part.content)
+                result = part.content
+                kind = _RESULTS.get(part.tool_name)
+                if kind is not None and not isinstance(result, kind):
+                    result = kind.model_validate(result)
+                return _after_tool(deps, part.tool_name, result)
             if isinstance(part, RetryPromptPart):
                 return _text(deps, say(deps.lang, "not_understood"))
-        text = " ".join(
-            p.content
-            for p in last.parts
-            if isinstance(p, UserPromptPart) and isinstance(p.content, str)
-        )
-        return _decide(deps, text)
+        assert deps.reading is not None, "core reads the message before the brain runs"
+        return _decide(deps, deps.reading)
 
     return FunctionModel(respond, model_name=MODEL_NAME)
 
@@ -58,26 +88,32 @@ def _call(tool: str, **args: Any) -> ModelResponse:
 
 
 def _text(deps: AgentDeps, text: str) -> ModelResponse:
+    said = [*deps.said, text] if text else list(deps.said)
+    body = "\n".join(part for part in said if part)
     if deps.memory.turn == 1 and not deps.effects.handoff_reason:
-        text = (
+        body = (
             greeting(deps.lang, deps.workspace.tone, deps.workspace.name, deps.greeting)
             + "\n"
-            + text
+            + body
         )
-    return ModelResponse(parts=[TextPart(text)], model_name=MODEL_NAME)
+    return ModelResponse(parts=[TextPart(body)], model_name=MODEL_NAME)
 
 
-def _decide(deps: AgentDeps, text: str) -> ModelResponse:
+# -- deciding ----------------------------------------------------------------------------
+
+
+def _decide(deps: AgentDeps, r: Reading) -> ModelResponse:
     m = deps.memory
-    m.lang = lx.detect_language(text, m.lang)
+    m.lang = r.lang
+    intent = r.intent
     if not deps.connector_active:
         return _call("hand_off", reason="no active connector")
-    if lx.asks_for_person(text):
-        return _call("hand_off", reason="visitor asked for a person")
-    if lx.looks_like_injection(text):
+    if intent.injection:
         m.misunderstood = 0
         return _text(deps, say(deps.lang, "scope", name=deps.workspace.name))
-    understood = _understand(deps, text)
+    if intent.person:
+        return _call("hand_off", reason="visitor asked for a person")
+    understood = _understand(deps, r)
     if understood is not None:
         m.misunderstood = 0
         return understood
@@ -87,177 +123,357 @@ def _decide(deps: AgentDeps, text: str) -> ModelResponse:
     return _text(deps, say(deps.lang, "not_understood") + "\n" + _options_again(deps))
 
 
-def _understand(deps: AgentDeps, text: str) -> ModelResponse | None:
+def _understand(deps: AgentDeps, r: Reading) -> ModelResponse | None:
     m = deps.memory
-    today = deps.now.date()
-    day = lx.parse_day(text, today)
-    clock = lx.parse_time(text)
-    named = [lx.Named(s.id, s.name) for s in deps.services]
-    service = lx.match_service(text, named)
+    intent = r.intent
+    live = m.live_bookings
 
-    if lx.wants_cancel(text) and not lx.wants_move(text):
-        return _call("cancel_booking") if m.booking else _text(deps, say(deps.lang, "no_booking"))
-    if lx.wants_move(text) and m.booking and not m.moving:
-        m.moving = True
-        return _find(m.booking["service_id"], day, clock)
+    # Cancelling or moving one of this conversation's bookings.
+    if m.last_list == "bookings" and m.offered_bookings:
+        n = r.choice(len(m.offered_bookings))
+        if n is not None:
+            booking_id = m.offered_bookings[n - 1]
+            m.offered_bookings, m.last_list = [], None
+            if m.moving == "?":
+                m.moving = booking_id
+                return _find_for_booking(deps, r, booking_id)
+            return _call("cancel_booking", booking_id=booking_id)
+    if intent.cancel and not intent.move:
+        if not live:
+            return _text(deps, say(deps.lang, "no_booking"))
+        return _call("cancel_booking")
+    if intent.move and live and not m.moving:
+        if len(live) > 1:
+            m.moving = "?"
+            return _ask_which_booking(deps)
+        m.moving = live[0].id
+        return _find_for_booking(deps, r, live[0].id)
 
+    # Answering an offer.
     if m.proposal is not None:
-        if lx.is_yes(text):
-            return _book(deps, m.proposal["service_id"], m.proposal["start"])
-        if lx.is_no(text) and not (day or clock or service):
+        if intent.yes and not (r.when.found or r.service.service):
+            return _book(deps, m.proposal)
+        if intent.no and not (r.when.found or r.service.service):
             m.proposal = None
             return _text(deps, say(deps.lang, "no_more") + "\n" + _slot_lines(deps))
-
-    if m.offered_slots and m.last_list == "slots" and service is None:
-        picked = _pick_slot(deps, text, day, clock)
+    if m.last_list == "slots" and m.offered_slots and r.service.service is None:
+        picked = _pick_slot(deps, r)
         if picked is not None:
-            return _book(deps, picked["service_id"], picked["start"])
-        if lx.is_yes(text) and len(m.offered_slots) == 1:
-            only = m.offered_slots[0]
-            return _book(deps, only["service_id"], only["start"])
+            return _book(deps, picked)
+        if intent.yes and len(m.offered_slots) == 1 and not r.when.found:
+            return _book(deps, m.offered_slots[0])
 
+    # Questions about the business.
+    if intent.topics:
+        topic = _main_topic(intent.topics, r)
+        deps.turn_topics = list(intent.topics)
+        return _call("business_info", topic=topic)
+    if intent.question and not (r.when.found or r.service.service or intent.book):
+        return _call("search_faq", question=r.text)
+
+    # Choosing a service and a time.
+    service = r.service.service
+    if service is None and r.service.candidates:
+        m.offered_services = [c.id for c in r.service.candidates]
+        m.last_list = "services"
+        return _text(
+            deps,
+            say(deps.lang, "which_service") + "\n" + numbered([c.name for c in r.service.candidates]),
+        )
     if service is None and m.last_list == "services" and m.offered_services:
-        n = lx.choice_number(text, len(m.offered_services))
+        n = r.choice(len(m.offered_services))
         if n is not None:
-            service = next((s for s in named if s.id == m.offered_services[n - 1]), None)
+            service_id = m.offered_services[n - 1]
+            return _find(deps, service_id, r.when.keep_from(_asked(deps)))
     if service is not None:
-        return _find(service.id, day, clock)
-    if (day or clock) and (m.service_id or len(deps.services) == 1):
-        return _find(m.service_id or deps.services[0].id, day, clock)
-    if lx.is_thanks(text):
-        return _text(deps, say(deps.lang, "thanks", deps.workspace.tone))
-    if lx.is_greeting(text) or m.turn == 1 or (day or clock) or _wants_booking(text):
+        same = service.id == m.service_id
+        return _find(deps, service.id, r.when.keep_from(_asked(deps) if same else None))
+    if r.when.found and (m.service_id or len(deps.services) == 1):
+        service_id = m.service_id or deps.services[0].id
+        return _find(deps, service_id, r.when.keep_from(_asked(deps)))
+    if (m.turn == 1 or intent.greeting) and not (intent.thanks or intent.bye):
+        return _call("list_services")
+    if intent.ack or intent.thanks or intent.bye:
+        if live and (intent.ack or intent.bye):
+            return _text(deps, say(deps.lang, "see_you", deps.workspace.tone))
+        if intent.thanks:
+            return _text(deps, say(deps.lang, "thanks", deps.workspace.tone))
+        return _text(deps, say(deps.lang, "anything_else"))
+    if r.when.found or intent.book:
         return _call("list_services")
     return None
 
 
-def _wants_booking(text: str) -> bool:
-    return any(
-        w in lx.words(text)
-        for w in (
-            "book",
-            "appointment",
-            "reserve",
-            "reservar",
-            "cita",
-            "turno",
-            "marcar",
-            "agendar",
-            "horario",
-            "schedule",
-        )
-    )
+def _asked(deps: AgentDeps) -> When | None:
+    return deps.memory.asked.when() if deps.memory.asked else None
 
 
-def _find(service_id: str, day: Any, clock: time | None) -> ModelResponse:
+def _main_topic(topics: tuple[str, ...], r: Reading) -> str:
+    if "price" in topics:
+        return "price"
+    return topics[0]
+
+
+def _find(deps: AgentDeps, service_id: str, when: When) -> ModelResponse:
+    window = when.window
     return _call(
         "find_free_slots",
         service_id=service_id,
-        day=day.isoformat() if day else None,
-        near_time=clock.strftime("%H:%M") if clock else None,
+        day=when.first.isoformat() if when.first else None,
+        end_day=when.last.isoformat() if when.last and when.last != when.first else None,
+        near_time=when.clock.strftime("%H:%M") if when.clock else None,
+        after=window[0].strftime("%H:%M") if window and window[0] != time(0) else None,
+        before=window[1].strftime("%H:%M") if window and window[1] != time.max else None,
     )
 
 
-def _book(deps: AgentDeps, service_id: str, start: str) -> ModelResponse:
-    if deps.memory.moving and deps.memory.booking:
-        return _call("move_booking", start=start)
-    return _call("book_slot", service_id=service_id, start=start)
+def _find_for_booking(deps: AgentDeps, r: Reading, booking_id: str) -> ModelResponse:
+    booking = deps.memory.booking(booking_id)
+    assert booking is not None
+    return _find(deps, booking.service_id, r.when)
 
 
-def _pick_slot(deps: AgentDeps, text: str, day: Any, clock: time | None) -> dict[str, Any] | None:
+def _book(deps: AgentDeps, offer: Offer) -> ModelResponse:
+    start = offer.start.isoformat()
+    if deps.memory.moving and deps.memory.booking(deps.memory.moving):
+        return _call("move_booking", start=start, booking_id=deps.memory.moving)
+    return _call("book_slot", service_id=offer.service_id, start=start)
+
+
+def _pick_slot(deps: AgentDeps, r: Reading) -> Offer | None:
     offered = deps.memory.offered_slots
-    n = lx.choice_number(text, len(offered)) if clock is None else None
-    if n is not None:
-        return offered[n - 1]
-    if clock is None:
-        return None
-    matches = []
-    for item in offered:
-        local = datetime.fromisoformat(item["start"]).astimezone(deps.zone)
-        if local.time() == clock and (day is None or local.date() == day):
-            matches.append(item)
-    return matches[0] if len(matches) == 1 else None
+    zone = deps.zone
+    if r.when.clock is None and r.when.first is None:
+        n = r.choice(len(offered))
+        return offered[n - 1] if n is not None else None
+    locals_ = [o.start.astimezone(zone) for o in offered]
+    if r.when.clock is not None:
+        matching = [
+            i
+            for i, local in enumerate(locals_)
+            if local.time() == r.when.clock and (r.when.first is None or local.date() == r.when.first)
+        ]
+        if len(matching) == 1:
+            return offered[matching[0]]
+        n = pick_by_time(r.when.clock, [t.time() for t in locals_])
+        return offered[n - 1] if n is not None and r.when.first is None else None
+    if r.when.first is not None and r.when.window is None:
+        # "the Tuesday one": the only offered time on that day.
+        on_day = [i for i, local in enumerate(locals_) if local.date() == r.when.first]
+        if len(on_day) == 1 and r.intent.short:
+            return offered[on_day[0]]
+    return None
+
+
+def _ask_which_booking(deps: AgentDeps) -> ModelResponse:
+    live = deps.memory.live_bookings
+    deps.memory.offered_bookings = [b.id for b in live]
+    deps.memory.last_list = "bookings"
+    lines = [f"{b.service}, {format_slot(b.start, deps.zone, deps.lang)}" for b in live]
+    return _text(deps, say(deps.lang, "which_booking") + "\n" + numbered(lines))
+
+
+# -- after a tool ------------------------------------------------------------------------
 
 
 def _after_tool(deps: AgentDeps, tool: str, result: Any) -> ModelResponse:
-    m, lang, tone = deps.memory, deps.lang, deps.workspace.tone
-    tz = deps.workspace.timezone
+    lang, tone, name = deps.lang, deps.workspace.tone, deps.workspace.name
     if tool == "hand_off":
-        return ModelResponse(
-            parts=[TextPart(say(lang, "handoff", name=deps.workspace.name))], model_name=MODEL_NAME
-        )
-    if tool == "list_services":
-        if not result:
+        return ModelResponse(parts=[TextPart(say(lang, "handoff", name=name))], model_name=MODEL_NAME)
+    if isinstance(result, ServicesResult):
+        if not result.services:
             return _call("hand_off", reason="no bookable services")
-        if len(result) == 1:
-            return _call("find_free_slots", service_id=result[0]["service_id"])
-        lines = [_service_line(item) for item in result]
+        if len(result.services) == 1:
+            only = result.services[0].service_id
+            return _find(deps, only, deps.reading.when if deps.reading else When())
+        lines = [_service_line(s.name, s.duration_minutes, s.price) for s in result.services]
         return _text(deps, say(lang, "pick_service") + "\n" + numbered(lines))
-    if tool == "find_free_slots":
-        service = result["service"]
-        slots = [s["local"] for s in result["slots"]]
-        if not slots:
-            return _text(deps, say(lang, "none", service=service))
-        if result.get("exact_match"):
-            exact = format_slot(datetime.fromisoformat(result["exact_match"]), deps.zone, lang)
-            head = say(lang, "exact", slot=exact, service=service)
-        elif result.get("note") == "requested_days_full":
-            head = say(
-                lang, "full", days=_days_label(deps, result["searched"]), service=service, tz=tz
-            )
-        elif m.moving:
-            head = say(lang, "which_new", service=service, tz=tz)
-        else:
-            head = say(lang, "pick_slot", service=service, tz=tz)
-        return _text(deps, head + "\n" + numbered(slots) + "\n" + say(lang, "pick_slot_hint"))
-    if tool in ("book_slot", "move_booking"):
-        status = result.get("status")
-        if status == "booked":
-            key = "moved" if result.get("moved_from") else "booked"
-            booking = result["booking"]
+    if isinstance(result, SlotsResult):
+        return _text(deps, _slots_text(deps, result))
+    if isinstance(result, BookingResult):
+        return _booking_text(deps, result)
+    if isinstance(result, CancelResult):
+        if result.status == "cancelled" and result.booking:
             return _text(
-                deps, say(lang, key, tone, service=booking["service"], slot=result["local"], tz=tz)
+                deps, say(lang, "cancelled", service=result.booking.service, slot=result.local or "")
             )
-        if status == "taken":
-            slots = [s["local"] for s in result["slots"]]
-            if not slots:
-                return _text(deps, say(lang, "none", service=result["service"]))
-            return _text(
-                deps,
-                say(lang, "taken", slot=result["requested"], service=result["service"])
-                + "\n"
-                + numbered(slots),
-            )
-        if status == "already_booked":
-            b = result["booking"]
-            slot = format_slot(datetime.fromisoformat(b["start"]), deps.zone, lang)
-            return _text(deps, say(lang, "already", service=b["service"], slot=slot, tz=tz))
-        if status == "refused":
-            return _call(
-                "hand_off", reason=f"calendar refused the booking: {result.get('detail', '')}"[:200]
-            )
-        return _text(deps, say(lang, "ask_which") + "\n" + _slot_lines(deps))
-    if tool == "cancel_booking":
-        if result.get("status") == "cancelled":
-            b = result["booking"]
-            slot = format_slot(datetime.fromisoformat(b["start"]), deps.zone, lang)
-            return _text(deps, say(lang, "cancelled", service=b["service"], slot=slot))
+        if result.status == "which":
+            return _ask_which_booking(deps)
         return _text(deps, say(lang, "no_booking"))
+    if isinstance(result, InfoResult):
+        return _info_text(deps, result)
+    if isinstance(result, FaqResult):
+        if result.found and result.answer:
+            deps.memory.unknown_questions = 0
+            return _text(deps, result.answer)
+        return _dont_know(deps)
     return _text(deps, say(lang, "not_understood"))
 
 
-def _service_line(item: dict[str, Any]) -> str:
-    minutes = item.get("duration_minutes")
-    return f"{item['name']} ({minutes} min)" if minutes else item["name"]
+def _slots_text(deps: AgentDeps, result: SlotsResult) -> str:
+    lang, zone = deps.lang, deps.zone
+    service, tz = result.service, result.timezone
+    if not result.slots:
+        return say(lang, "none", service=service)
+    day = result.asked_day or ""
+    window = _window_of(result)
+    when = window_label(window, zone, lang) if window else ""
+    if result.exact_match:
+        from datetime import datetime
+
+        exact = format_slot(datetime.fromisoformat(result.exact_match), zone, lang)
+        head = say(lang, "exact", slot=exact, service=service)
+    elif result.note == "closed":
+        head = say(lang, "closed", day=day, tz=tz)
+    elif result.note == "past":
+        head = say(lang, "past", day=day, tz=tz)
+    elif result.note == "beyond_horizon":
+        head = say(
+            lang,
+            "horizon",
+            day=day,
+            days=str(result.horizon_days),
+            until=result.horizon_until or "",
+            tz=tz,
+        )
+    elif result.note == "full":
+        head = say(lang, "full", days=_days_label(deps, result), service=service, tz=tz)
+    elif result.note == "window_full":
+        head = say(lang, "full_window", when=when, days=_days_label(deps, result), service=service, tz=tz)
+    elif deps.memory.moving:
+        head = say(lang, "which_new", service=service, tz=tz)
+    elif when:
+        head = say(lang, "pick_slot_window", service=service, when=when, tz=tz)
+    else:
+        head = say(lang, "pick_slot", service=service, tz=tz)
+    lines = [s.local for s in result.slots]
+    return head + "\n" + numbered(lines) + "\n" + say(lang, "pick_slot_hint")
+
+
+def _window_of(result: SlotsResult) -> tuple[time, time] | None:
+    if result.window is None:
+        return None
+    start, end = (time.fromisoformat(v) for v in result.window)
+    if end == time(23, 59) or result.window[1].startswith("23:59"):
+        end = time.max
+    return start, end
+
+
+def _days_label(deps: AgentDeps, result: SlotsResult) -> str:
+    first = date.fromisoformat(result.searched_from)
+    last = date.fromisoformat(result.searched_to)
+    label = format_day(first, deps.zone, deps.lang)
+    if last != first:
+        label += " – " + format_day(last, deps.zone, deps.lang)
+    return label
+
+
+def _booking_text(deps: AgentDeps, result: BookingResult) -> ModelResponse:
+    lang, tone = deps.lang, deps.workspace.tone
+    tz = _tz(deps)
+    if result.status == "booked" and result.booking:
+        key = "moved" if result.moved_from else "booked"
+        return _text(deps, say(lang, key, tone, service=result.booking.service, slot=result.local or "", tz=tz))
+    if result.status == "taken":
+        if not result.slots:
+            return _text(deps, say(lang, "none", service=result.service or ""))
+        return _text(
+            deps,
+            say(lang, "taken", slot=result.requested or "", service=result.service or "")
+            + "\n"
+            + numbered([s.local for s in result.slots]),
+        )
+    if result.status == "refused":
+        return _call("hand_off", reason=f"calendar refused the booking: {result.detail or ''}"[:200])
+    return _text(deps, say(lang, "ask_which") + "\n" + _slot_lines(deps))
+
+
+def _info_text(deps: AgentDeps, result: InfoResult) -> ModelResponse:
+    lang, zone, name = deps.lang, deps.zone, deps.workspace.name
+    if not result.found:
+        return _dont_know(deps)
+    deps.memory.unknown_questions = 0
+    facts = result.facts
+    topic = result.topic
+    if topic in ("price", "duration"):
+        wanted = deps.reading.service.service if deps.reading else None
+        by_name = {s.name: s for s in deps.services}
+        if wanted is not None:
+            facts = [f for f in facts if f.label == wanted.name] or facts
+        lines = []
+        for fact in facts:
+            service = by_name.get(fact.label)
+            minutes = service.duration_minutes if service else None
+            if topic == "price" and minutes and "duration" in deps.turn_topics:
+                lines.append(say(lang, "price_duration", service=fact.label, price=fact.value, minutes=str(minutes)))
+            elif topic == "price":
+                lines.append(say(lang, "price", service=fact.label, price=fact.value))
+            else:
+                lines.append(say(lang, "duration", service=fact.label, minutes=fact.value))
+        text = "\n".join(lines)
+    elif topic == "hours":
+        closed = say(lang, "closed_word")
+        text = say(
+            lang,
+            "hours",
+            tz=_tz(deps),
+            hours="; ".join(f"{f.label}: {f.value or closed}" for f in facts),
+        )
+    elif topic == "address":
+        values = {f.label: f.value for f in facts}
+        parts = []
+        if "address" in values:
+            parts.append(say(lang, "address", address=values["address"]))
+        if "map" in values:
+            parts.append(say(lang, "map", url=values["map"]))
+        text = " ".join(parts) if parts else ""
+        if not parts:
+            return _dont_know(deps)
+    elif topic == "payment":
+        text = say(lang, "payment", methods=format_list_of([f.value for f in facts], zone, lang))
+    elif topic in ("cancellation", "lateness", "deposit"):
+        text = say(lang, topic, text=facts[0].value)
+    elif topic == "contact":
+        text = say(lang, "contact", name=name, contact=format_list_of([f.value for f in facts], zone, lang))
+    else:  # services
+        text = say(lang, "pick_service") + "\n" + numbered([f.label for f in facts])
+        deps.memory.offered_services = [s.id for s in deps.services]
+        deps.memory.last_list = "services"
+        return _text(deps, text)
+    r = deps.reading
+    if r is not None and (r.when.found or r.service.service is not None) and topic not in ("hours",):
+        # "How much is a haircut? Can I come tomorrow at 5?": the answer, then the offer.
+        deps.said.append(text)
+        service = r.service.service
+        service_id = service.id if service else deps.memory.service_id or (deps.services[0].id if len(deps.services) == 1 else None)
+        if service_id and r.when.found:
+            return _find(deps, service_id, r.when)
+    if not deps.memory.live_bookings and text and text not in deps.said:
+        text += "\n" + say(lang, "want_to_book")
+    return _text(deps, text if text not in deps.said else "")
+
+
+def _dont_know(deps: AgentDeps) -> ModelResponse:
+    m = deps.memory
+    m.unknown_questions += 1
+    if m.unknown_questions >= 2:
+        return _call("hand_off", reason="the visitor asked what the agent does not know")
+    return _text(deps, say(deps.lang, "dont_know", name=deps.workspace.name))
+
+
+def _tz(deps: AgentDeps) -> str:
+    from conversations.agent.replies import zone_label
+
+    return zone_label(deps.zone, deps.lang)
+
+
+def _service_line(name: str, minutes: int | None, price: str | None) -> str:
+    details = [d for d in (f"{minutes} min" if minutes else None, price) if d]
+    return f"{name} ({', '.join(details)})" if details else name
 
 
 def _slot_lines(deps: AgentDeps) -> str:
-    return numbered(
-        [
-            format_slot(datetime.fromisoformat(s["start"]), deps.zone, deps.lang)
-            for s in deps.memory.offered_slots
-        ]
-    )
+    return numbered([format_slot(o.start, deps.zone, deps.lang) for o in deps.memory.offered_slots])
 
 
 def _options_again(deps: AgentDeps) -> str:
@@ -267,11 +483,3 @@ def _options_again(deps: AgentDeps) -> str:
     names = [s.name for s in deps.services]
     return say(deps.lang, "pick_service") + "\n" + numbered(names)
 
-
-def _days_label(deps: AgentDeps, searched: dict[str, str]) -> str:
-    first = datetime.fromisoformat(searched["from"] + "T12:00:00").replace(tzinfo=deps.zone)
-    label = format_slot(first, deps.zone, deps.lang).rsplit(",", 1)[0]
-    if searched["from"] != searched["to"]:
-        last = datetime.fromisoformat(searched["to"] + "T12:00:00").replace(tzinfo=deps.zone)
-        label += " - " + format_slot(last, deps.zone, deps.lang).rsplit(",", 1)[0]
-    return label

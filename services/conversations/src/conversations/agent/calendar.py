@@ -8,8 +8,8 @@ reach the calendar of the conversation's workspace.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from typing import Any, Protocol
 
 import httpx
@@ -36,6 +36,24 @@ class Booked:
     id: str
     start: datetime
     end: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OpeningHours:
+    """The calendar's opening hours, wall-clock in the workspace's zone; `known` is False for
+    providers that cannot tell (the free times are then the only truth)."""
+
+    known: bool
+    timezone: str | None = None
+    weekly: dict[int, tuple[tuple[time, time], ...]] = field(default_factory=dict)  # 0=Monday
+    overrides: dict[date, tuple[tuple[time, time], ...]] = field(default_factory=dict)  # ()=closed
+    horizon_days: int | None = None
+    min_notice_minutes: int | None = None
+
+    def ranges_on(self, day: date) -> tuple[tuple[time, time], ...]:
+        if day in self.overrides:
+            return self.overrides[day]
+        return self.weekly.get(day.weekday(), ())
 
 
 class CalendarError(Exception):
@@ -85,18 +103,18 @@ class ConnectorsCalendar:
         self,
         client: httpx.AsyncClient,
         base_url: str,
-        secret_key: str,
+        token_key: str,
         owner_id: uuid.UUID,
         timeout_seconds: float,
     ) -> None:
         self.client = client
         self.base = base_url.rstrip("/") + "/api/v1/connectors/active"
-        self.secret_key = secret_key
+        self.token_key = token_key  # the connectors service's (shared.tokens)
         self.owner_id = owner_id
         self.timeout = timeout_seconds
 
     def _headers(self) -> dict[str, str]:
-        token = sign_internal_token(self.secret_key, "connectors", Principal(self.owner_id))
+        token = sign_internal_token(self.token_key, "connectors", Principal(self.owner_id))
         return {"Authorization": f"Bearer {token}"}
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:

@@ -3,7 +3,8 @@
 A turn: take the conversation's lease (a row in `agent_conversations`, so replicas take
 turns without holding a transaction), read what is unanswered, run the agent with no
 transaction open, then store the reply, memory and handoff in one transaction. A burst of
-visitor messages is answered once: each message waits `agent_burst_seconds`, and a turn
+visitor messages is answered once: a turn waits only while the visitor is still writing (web
+chat: typing signals; other channels: messages still arriving, see `domain/burst.py`), and it
 answers every message still unanswered. A redelivered event finds its message answered and
 does nothing. Whatever fails, the visitor gets an answer or a person is called in.
 """
@@ -21,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
+from prometheus_client import Gauge
 from pydantic_ai.models import Model
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -29,16 +31,18 @@ from conversations.agent.calendar import Calendar, CalendarError, ConnectorsCale
 from conversations.agent.core import TurnLimits, TurnOutcome, run_turn
 from conversations.agent.llm import model_from_settings
 from conversations.agent.replies import cap, say
+from conversations.agent.knowledge import BusinessFacts
+from conversations.agent.state import Dialogue
 from conversations.agent.tools import (
     AgentDeps,
     ConversationView,
-    Memory,
     Service,
     WorkspaceView,
 )
 from conversations.db.agent import AgentRepository
 from conversations.db.models import Conversation
 from conversations.db.uow import ConversationsUnitOfWork
+from conversations.domain.burst import Waits, seconds_to_wait
 from conversations.domain.rules import agent_reply_seconds
 from conversations.settings import Settings
 from conversations.usecases.messages import store_reply
@@ -50,6 +54,11 @@ log = logging.getLogger(__name__)
 
 CalendarFactory = Callable[[uuid.UUID], Calendar]
 MAX_ROUNDS = 5  # turns one event may run back to back (messages that kept arriving)
+WAITING = Gauge(
+    "agent_waiting_messages",
+    "Visitor messages whose turn waits for the visitor to finish writing",
+    ["reason"],  # typing (web chat) or quiet (other channels)
+)
 
 
 @dataclass
@@ -61,9 +70,10 @@ class _Context:
     greeting: str | None
     minutes_per_reply: int
     history: list[Any]
-    memory: Memory
+    memory: Dialogue
     message_ids: list[uuid.UUID]
     text: str
+    facts: BusinessFacts | None = None
 
 
 class AgentRunner:
@@ -90,6 +100,9 @@ class AgentRunner:
         )
         self.lease_seconds = settings.agent_turn_timeout_seconds + 15
         self.burst_seconds = settings.agent_burst_seconds
+        self.burst_max_seconds = settings.agent_burst_max_seconds
+        self.typing_seconds = settings.agent_typing_seconds
+        self.typing_max_seconds = settings.agent_typing_max_seconds
         self.enabled = settings.agent_enabled
 
     def uow(self) -> ConversationsUnitOfWork:
@@ -102,7 +115,7 @@ class AgentRunner:
         return ConnectorsCalendar(
             self._http,
             self.settings.connectors_url,
-            self.settings.secret_key,
+            self.settings.token_key("connectors", "conversations"),
             owner_id,
             self.settings.connectors_timeout_seconds,
         )
@@ -127,15 +140,20 @@ class AgentRunner:
             return
         if event.role != "visitor":
             return
-        waited = (datetime.now(UTC) - envelope.occurred_at).total_seconds()
-        pause = min(self.burst_seconds, self.burst_seconds - waited)
-        if pause > 0:
-            await asyncio.sleep(pause)
-        await self.answer(event.conversation_id)
+        await self.answer(event.conversation_id, event.message_id, event.channel)
 
-    async def answer(self, conversation_id: uuid.UUID) -> None:
-        """Answer what is unanswered in this conversation, taking turns with other replicas."""
+    async def answer(
+        self,
+        conversation_id: uuid.UUID,
+        message_id: uuid.UUID | None = None,
+        channel: str | None = None,
+    ) -> None:
+        """Answer what is unanswered in this conversation, taking turns with other replicas.
+        Given the visitor message that asks (and its channel), each round first waits while
+        the visitor is still writing."""
         for _ in range(MAX_ROUNDS):
+            if message_id is not None:
+                await self._hold_off(conversation_id, message_id, channel == "web")
             if not await self._claim(conversation_id):
                 if not await self._wait_for_lease(conversation_id):
                     return
@@ -148,10 +166,45 @@ class AgentRunner:
                 async with self.uow() as uow:
                     repo = AgentRepository(uow.session)
                     await repo.release_turn(conversation_id)
-                    pending = bool(await repo.unanswered(conversation_id))
+                    pending = await repo.unanswered(conversation_id)
                     await uow.commit()
             if not pending:
                 return
+            if message_id is not None:
+                message_id = pending[0].id  # the next round waits on what came meanwhile
+
+    async def _hold_off(
+        self, conversation_id: uuid.UUID, message_id: uuid.UUID, signals_typing: bool
+    ) -> None:
+        """Wait while the visitor is still writing (bounded; `domain/burst.py`). The state is
+        read again after each pause: a new message or typing signal may have moved the end,
+        and it may be on another replica's rows."""
+        waits = Waits(
+            quiet_seconds=self.burst_seconds,
+            quiet_max_seconds=self.burst_max_seconds,
+            typing_seconds=self.typing_seconds,
+            typing_max_seconds=self.typing_max_seconds,
+        )
+        if (waits.typing_seconds if signals_typing else waits.quiet_seconds) <= 0:
+            return  # that wait is off: not even a query
+        waiting = WAITING.labels("typing" if signals_typing else "quiet")
+        counted = False
+        try:
+            while True:
+                async with self.uow() as uow:
+                    burst = await AgentRepository(uow.session).burst(conversation_id, message_id)
+                if burst is None:
+                    return
+                pause = seconds_to_wait(burst, waits, signals_typing=signals_typing)
+                if pause <= 0:
+                    return
+                if not counted:
+                    waiting.inc()
+                    counted = True
+                await asyncio.sleep(pause)
+        finally:
+            if counted:
+                waiting.dec()
 
     async def _claim(self, conversation_id: uuid.UUID) -> bool:
         try:
@@ -206,7 +259,14 @@ class AgentRunner:
                 return None
             state = await repo.state(conversation_id)
             services = [
-                Service(str(s.id), s.name, s.duration_minutes, s.description)
+                Service(
+                    str(s.id),
+                    s.name,
+                    s.duration_minutes,
+                    s.description,
+                    getattr(s, "price", None),
+                    getattr(s, "currency", None),
+                )
                 for s in await repo.services(workspace.id)
             ]
             return _Context(
@@ -230,7 +290,8 @@ class AgentRunner:
                 greeting=settings.greeting,
                 minutes_per_reply=settings.minutes_per_reply,
                 history=list(state.history) if state else [],
-                memory=Memory.of(state.memory if state else None),
+                memory=Dialogue.load(state.memory if state else None),
+                facts=await _facts(repo, workspace.id),
                 message_ids=ids,
                 text="\n".join(m.content for m in unanswered),
             )
@@ -240,7 +301,7 @@ class AgentRunner:
         workspace = context.workspace
         calendar = self.calendar_factory(workspace.owner_id)
         services = context.services
-        lang = context.memory.lang or "en"
+        lang = context.memory.lang or workspace.language
         if context.provider is None:
             reply = say(lang, "no_connector", name=workspace.name)
             return _handoff_only(context, reply, "no active connector")
@@ -262,6 +323,7 @@ class AgentRunner:
             now=self.clock().astimezone(ZoneInfo(workspace.timezone)),
             memory=context.memory,
             greeting=context.greeting,
+            facts=context.facts,
         )
         return await run_turn(
             deps, context.text, context.history, model=self.model, limits=self.limits
@@ -308,11 +370,14 @@ class AgentRunner:
                 values["agent_replies"] = Conversation.agent_replies + 1
                 values["time_saved_seconds"] = Conversation.time_saved_seconds + seconds
             if outcome.booked:
-                values |= {"agent_booking": outcome.booked}
+                values |= {"agent_booking": outcome.booked.model_dump(mode="json")}
                 if outcome.handoff_reason is None:
                     values |= {"status": "resolved", "resolved_by": "agent", "resolved_at": now}
             elif outcome.cancelled and conversation.agent_booking:
-                values["agent_booking"] = {**outcome.cancelled, "cancelled_at": now.isoformat()}
+                values["agent_booking"] = {
+                    **outcome.cancelled.model_dump(mode="json"),
+                    "cancelled_at": now.isoformat(),
+                }
             if outcome.handoff_reason is not None and not took_over:
                 values |= {
                     "status": "pending",
@@ -365,9 +430,14 @@ def _summary(outcome: TurnOutcome, model: Model | None) -> dict[str, Any]:
     return {
         "model": getattr(model, "model_name", None) or "builtin",
         "handoff": outcome.handoff_reason,
-        "booked": outcome.booked,
+        "booked": outcome.booked.model_dump(mode="json") if outcome.booked else None,
         "failed": outcome.failed,
     }
+
+
+async def _facts(repo: AgentRepository, workspace_id: uuid.UUID) -> BusinessFacts | None:
+    reader = getattr(repo, "business_facts", None)  # the workspace's facts projection
+    return await reader(workspace_id) if reader is not None else None
 
 
 def _zone_name(name: str) -> str:

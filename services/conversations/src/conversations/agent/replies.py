@@ -1,88 +1,232 @@
-# ruff: noqa: E501  (a phrasebook reads best one phrase per line)
-"""What the built-in agent says, in English, Spanish and Portuguese, in four tones; and the
-rules every reply obeys whoever wrote it: local times with day name and date, and per-channel
-length caps."""
+"""What the built-in agent says, in six languages and four tones, and the rules every reply
+obeys whoever wrote it: local times as people say them in the visitor's language (babel's
+CLDR formats and zone names, "Eastern Time", "Horário de Brasília"), and per-channel caps.
+
+The English texts below are the message ids; each other language is a gettext catalog
+(`locales/<lang>.po`, read with babel at first use: no compiled files to go stale). A language
+without a catalog gets the business's default language, never a third one.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import io
+from datetime import date, datetime, time
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
-_DAYS = {
-    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-    "es": ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),
-    "pt": (
-        "segunda-feira",
-        "terça-feira",
-        "quarta-feira",
-        "quinta-feira",
-        "sexta-feira",
-        "sábado",
-        "domingo",
+from babel import Locale
+from babel.dates import format_date, format_time, get_datetime_format, get_timezone_name
+from babel.lists import format_list
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency
+from babel.support import NullTranslations, Translations
+
+from conversations.agent.words.langs import LANGS, locale_for
+
+
+def N_(text: str) -> str:  # noqa: N802 (gettext's marker for extraction)
+    return text
+
+
+MESSAGES: dict[str, str] = {
+    "pick_service": N_("Which service would you like? Reply with the number or the name:"),
+    "which_service": N_("Which of these do you mean? Reply with the number or the name:"),
+    "pick_slot": N_("Free times for {service} ({tz}):"),
+    "pick_slot_window": N_("Free times for {service} {when} ({tz}):"),
+    "pick_slot_hint": N_("Reply with the number, or tell me another day or time."),
+    "full": N_("Sorry, {days} is fully booked for {service}. The nearest free times ({tz}):"),
+    "full_window": N_(
+        "Sorry, nothing is free for {service} {when} on {days}. The nearest free times ({tz}):"
     ),
+    "closed": N_("We're closed on {day}. The nearest free times ({tz}):"),
+    "past": N_("{day} has already passed. The nearest free times ({tz}):"),
+    "horizon": N_(
+        "{day} is too far ahead: I can book up to {days} days ahead, until {until}. "
+        "The nearest free times ({tz}):"
+    ),
+    "none": N_("Sorry, I found no free time for {service} in the next weeks."),
+    "exact": N_("{slot} is free for {service}. Shall I book it? Reply yes, or pick another:"),
+    "booked": N_("Done! ✅ You're booked for {service} on {slot} ({tz})."),
+    "moved": N_("Done! ✅ Your {service} is moved to {slot} ({tz})."),
+    "taken": N_("Sorry, {slot} was just taken. Other free times for {service}:"),
+    "cancelled": N_("Your {service} on {slot} is cancelled."),
+    "no_booking": N_("I don't see a booking of yours in this conversation."),
+    "which_booking": N_("Which booking? Reply with the number:"),
+    "which_new": N_("Sure, let's move it. Free times for {service} ({tz}):"),
+    "not_understood": N_("Sorry, I didn't get that."),
+    "handoff": N_(
+        "I'm passing you to a person from {name}; they will answer here as soon as they can."
+    ),
+    "trouble": N_(
+        "Sorry, I can't check the calendar right now. "
+        "A person from {name} will answer you here shortly."
+    ),
+    "no_connector": N_(
+        "Online booking isn't available right now. "
+        "A person from {name} will answer you here shortly."
+    ),
+    "too_hard": N_(
+        "Sorry, I couldn't read that message. A person from {name} will answer you here shortly."
+    ),
+    "scope": N_(
+        "I can only help with appointments at {name}: services, free times, booking, "
+        "moving or cancelling your own booking."
+    ),
+    "thanks": N_("You're welcome! Anything else I can do for you?"),
+    "see_you": N_("See you then! If you need to change anything, just write here."),
+    "anything_else": N_("Anything else I can help you with?"),
+    "ask_which": N_("Which one? Reply with its number."),
+    "no_more": N_("No problem. Pick another time from the list, or tell me a day:"),
+    "want_to_book": N_("Would you like to book? Tell me the service, and a day or time."),
+    "dont_know": N_("I don't have that information. I'll ask {name} to answer you here."),
+    "price": N_("{service}: {price}."),
+    "price_duration": N_("{service}: {price}, {minutes} minutes."),
+    "duration": N_("{service} takes {minutes} minutes."),
+    "no_price": N_("{service}: I don't have its price."),
+    "hours": N_("Opening hours ({tz}): {hours}."),
+    "hours_unknown": N_(
+        "The opening hours depend on the calendar: tell me a day and I'll show you the free times."
+    ),
+    "closed_word": N_("closed"),
+    "address": N_("We're at {address}."),
+    "map": N_("Map: {url}"),
+    "payment": N_("We accept {methods}."),
+    "cancellation": N_("Cancellation policy: {text}"),
+    "lateness": N_("If you're running late: {text}"),
+    "deposit": N_("Deposit: {text}"),
+    "contact": N_("You can reach {name} at {contact}."),
+    "morning": N_("in the morning"),
+    "midday": N_("around midday"),
+    "afternoon": N_("in the afternoon"),
+    "evening": N_("in the evening"),
+    "after": N_("after {time}"),
+    "before": N_("before {time}"),
+    "between": N_("between {start} and {end}"),
 }
-_MONTHS = {
-    "en": (
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ),
-    "es": (
-        "enero",
-        "febrero",
-        "marzo",
-        "abril",
-        "mayo",
-        "junio",
-        "julio",
-        "agosto",
-        "septiembre",
-        "octubre",
-        "noviembre",
-        "diciembre",
-    ),
-    "pt": (
-        "janeiro",
-        "fevereiro",
-        "março",
-        "abril",
-        "maio",
-        "junho",
-        "julho",
-        "agosto",
-        "setembro",
-        "outubro",
-        "novembro",
-        "dezembro",
-    ),
+
+GREETINGS: dict[str, str] = {
+    "friendly": N_("Hi there! 👋 Welcome to {name}."),
+    "professional": N_("Hello, and thank you for contacting {name}."),
+    "casual": N_("Hey! This is {name}."),
+    "formal": N_("Good day. You have reached {name}."),
 }
+
+_LOCALES_DIR = Path(__file__).parent / "locales"
+
+
+@cache
+def _catalog(lang: str) -> NullTranslations:
+    path = _LOCALES_DIR / f"{lang}.po"
+    if lang == "en" or not path.exists():
+        return NullTranslations()
+    with path.open("rb") as f:
+        catalog = read_po(f, locale=lang)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(fp=buffer)
+
+
+def _(lang: str, text: str, context: str | None = None) -> str:
+    catalog = _catalog(lang if lang in LANGS else "en")
+    return catalog.pgettext(context, text) if context else catalog.gettext(text)
+
+
+def say(lang: str, key: str, tone: str = "friendly", **values: str) -> str:
+    text = _(lang, MESSAGES[key]).format(**values)
+    if key in ("booked", "moved", "thanks", "see_you"):
+        text += {"friendly": " 😊", "casual": " 🙌"}.get(tone, "")
+    if tone in ("formal", "professional"):
+        text = text.replace("✅ ", "").replace("👋 ", "")
+    return text
+
+
+def greeting(lang: str, tone: str, name: str, custom: str | None = None) -> str:
+    if custom:
+        return custom.replace("{name}", name)
+    text = GREETINGS.get(tone, GREETINGS["friendly"])
+    return _(lang, text, context=f"greeting-{tone}").format(name=name)
+
+
+def numbered(lines: list[str]) -> str:
+    return "\n".join(f"{i}. {line}" for i, line in enumerate(lines, 1))
+
+
+def handoff_notice(lang: str, name: str) -> str:
+    return say(lang, "handoff", name=name)
+
+
+# -- formats -----------------------------------------------------------------------------
+
+
+def _plain(text: str) -> str:
+    # CLDR puts narrow and non-breaking spaces in times and numbers; SMS's GSM-7 has neither.
+    return text.replace("\u202f", " ").replace("\u00a0", " ")
+
+
+def _locale(lang: str, zone: ZoneInfo) -> Locale:
+    return locale_for(lang, zone.key)
 
 
 def format_slot(start: datetime, zone: ZoneInfo, lang: str = "en") -> str:
-    """ "Wednesday 2 December 2026, 10:00" in the workspace's timezone, never UTC digits."""
+    """ "Monday, 7 December 2026, 09:00" in the workspace's zone, in the visitor's locale."""
     local = start.astimezone(zone)
-    lang = lang if lang in _DAYS else "en"
-    day = _DAYS[lang][local.weekday()]
-    month = _MONTHS[lang][local.month - 1]
-    clock = f"{local.hour:02d}:{local.minute:02d}"
-    if lang == "en":
-        return f"{day} {local.day} {month} {local.year}, {clock}"
-    return f"{day} {local.day} de {month} de {local.year}, {clock}"
+    locale = _locale(lang, zone)
+    day = format_date(local.date(), "full", locale=locale)
+    clock = format_time(local, "short", locale=locale)
+    return _plain(get_datetime_format("medium", locale=locale).format(clock, day))
 
 
-def format_now(now: datetime, lang: str = "en") -> str:
-    return format_slot(
-        now, now.tzinfo if isinstance(now.tzinfo, ZoneInfo) else ZoneInfo("UTC"), lang
+def format_day(day: date, zone: ZoneInfo, lang: str = "en") -> str:
+    return _plain(format_date(day, "full", locale=_locale(lang, zone)))
+
+
+def format_clock(clock: time, zone: ZoneInfo, lang: str = "en") -> str:
+    if clock == time.max:
+        clock = time(0)
+    return _plain(format_time(clock, "short", locale=_locale(lang, zone)))
+
+
+def zone_label(zone: ZoneInfo, lang: str = "en") -> str:
+    """The zone as people say it ("Eastern Time", "hora de Europa central")."""
+    return _plain(get_timezone_name(zone, "long", locale=_locale(lang, zone)))
+
+
+def format_price(price: Decimal, currency: str, zone: ZoneInfo, lang: str = "en") -> str:
+    locale = _locale(lang, zone)
+    if price == price.to_integral_value():
+        pattern = locale.currency_formats["standard"].pattern.replace(".00", "")
+        text = format_currency(price, currency, format=pattern, currency_digits=False, locale=locale)
+    else:
+        text = format_currency(price, currency, locale=locale)
+    return _plain(text)
+
+
+def format_list_of(items: list[str], zone: ZoneInfo, lang: str = "en") -> str:
+    return format_list(items, locale=_locale(lang, zone)) if items else ""
+
+
+def window_label(window: tuple[time, time], zone: ZoneInfo, lang: str) -> str:
+    from conversations.agent.words.when import AFTERNOON, EVENING, MIDDAY, MORNING
+
+    names = {MORNING: "morning", MIDDAY: "midday", AFTERNOON: "afternoon", EVENING: "evening"}
+    if window in names:
+        return _(lang, MESSAGES[names[window]])
+    start, end = window
+    if end == time.max:
+        return _(lang, MESSAGES["after"]).format(time=format_clock(start, zone, lang))
+    if start == time(0):
+        return _(lang, MESSAGES["before"]).format(time=format_clock(end, zone, lang))
+    return _(lang, MESSAGES["between"]).format(
+        start=format_clock(start, zone, lang), end=format_clock(end, zone, lang)
     )
+
+
+def weekday_name(weekday: int, zone: ZoneInfo, lang: str) -> str:
+    return str(_locale(lang, zone).days["format"]["wide"][weekday])
 
 
 # Characters per message a channel takes (provider limits, SMS kept to two segments).
@@ -106,132 +250,3 @@ def cap(text: str, channel: str) -> str:
     cut = text[: limit - 1]
     boundary = max(cut.rfind("\n"), cut.rfind(" "))
     return (cut[:boundary] if boundary > limit // 2 else cut).rstrip() + "…"
-
-
-_GREETINGS = {
-    "en": {
-        "friendly": "Hi there! 👋 Welcome to {name}.",
-        "professional": "Hello, and thank you for contacting {name}.",
-        "casual": "Hey! This is {name}.",
-        "formal": "Good day. You have reached {name}.",
-    },
-    "es": {
-        "friendly": "¡Hola! 👋 Bienvenido a {name}.",
-        "professional": "Hola, gracias por contactar con {name}.",
-        "casual": "¡Hey! Aquí {name}.",
-        "formal": "Buenos días. Le atiende {name}.",
-    },
-    "pt": {
-        "friendly": "Olá! 👋 Bem-vindo a {name}.",
-        "professional": "Olá, obrigado por contatar {name}.",
-        "casual": "Oi! Aqui é {name}.",
-        "formal": "Bom dia. O senhor contatou {name}.",
-    },
-}
-
-_PHRASES: dict[str, dict[str, str]] = {
-    "en": {
-        "pick_service": "Which service would you like? Reply with the number or the name:",
-        "pick_slot": "Free times for {service} (times in {tz}):",
-        "pick_slot_hint": "Reply with the number, or tell me another day or time.",
-        "full": "Sorry, {days} is fully booked for {service}. The nearest free times (in {tz}):",
-        "none": "Sorry, I found no free time for {service} in the next weeks.",
-        "exact": "{slot} is free for {service}. Shall I book it? Reply yes, or pick another:",
-        "booked": "Done! ✅ You're booked for {service} on {slot} ({tz}).",
-        "moved": "Done! ✅ Your {service} is moved to {slot} ({tz}).",
-        "taken": "Sorry, {slot} was just taken. Other free times for {service}:",
-        "cancelled": "Your {service} on {slot} is cancelled.",
-        "no_booking": "I don't see a booking of yours in this conversation.",
-        "already": "You're already booked for {service} on {slot} ({tz}). Want to move or cancel it?",
-        "which_new": "Sure, let's move it. Free times for {service} (in {tz}):",
-        "not_understood": "Sorry, I didn't get that.",
-        "handoff": "I'm passing you to a person from {name}; they will answer here as soon as they can.",
-        "trouble": "Sorry, I can't check the calendar right now. A person from {name} will answer you here shortly.",
-        "no_connector": "Online booking isn't available right now. A person from {name} will answer you here shortly.",
-        "scope": "I can only help with appointments at {name}: services, free times, booking, moving or cancelling your own booking.",
-        "thanks": "You're welcome! Anything else I can do for you?",
-        "no_services": "I can't find any bookable service right now. A person from {name} will answer you here shortly.",
-        "ask_which": "Which one? Reply with its number.",
-        "no_more": "No problem. Pick another time from the list, or tell me a day:",
-    },
-    "es": {
-        "pick_service": "¿Qué servicio te interesa? Responde con el número o el nombre:",
-        "pick_slot": "Horarios libres para {service} (hora de {tz}):",
-        "pick_slot_hint": "Responde con el número, o dime otro día u hora.",
-        "full": "Lo siento, {days} está completo para {service}. Los horarios libres más cercanos ({tz}):",
-        "none": "Lo siento, no encontré horarios libres para {service} en las próximas semanas.",
-        "exact": "{slot} está libre para {service}. ¿Lo reservo? Responde sí, o elige otro:",
-        "booked": "¡Listo! ✅ Tienes reservado {service} el {slot} ({tz}).",
-        "moved": "¡Listo! ✅ Tu {service} queda cambiado al {slot} ({tz}).",
-        "taken": "Lo siento, {slot} se acaba de ocupar. Otros horarios libres para {service}:",
-        "cancelled": "Tu {service} del {slot} está cancelado.",
-        "no_booking": "No veo ninguna reserva tuya en esta conversación.",
-        "already": "Ya tienes {service} el {slot} ({tz}). ¿Quieres cambiarlo o cancelarlo?",
-        "which_new": "Claro, cambiémoslo. Horarios libres para {service} ({tz}):",
-        "not_understood": "Perdona, no te he entendido.",
-        "handoff": "Te paso con una persona de {name}; te responderá aquí lo antes posible.",
-        "trouble": "Lo siento, ahora no puedo consultar la agenda. Una persona de {name} te responderá aquí en breve.",
-        "no_connector": "La reserva en línea no está disponible ahora. Una persona de {name} te responderá aquí en breve.",
-        "scope": "Solo puedo ayudarte con citas en {name}: servicios, horarios libres, reservar, cambiar o cancelar tu propia reserva.",
-        "thanks": "¡De nada! ¿Te ayudo con algo más?",
-        "no_services": "Ahora no encuentro servicios reservables. Una persona de {name} te responderá aquí en breve.",
-        "ask_which": "¿Cuál? Responde con su número.",
-        "no_more": "Sin problema. Elige otro horario de la lista, o dime un día:",
-    },
-    "pt": {
-        "pick_service": "Qual serviço você deseja? Responda com o número ou o nome:",
-        "pick_slot": "Horários livres para {service} (horário de {tz}):",
-        "pick_slot_hint": "Responda com o número, ou me diga outro dia ou horário.",
-        "full": "Desculpe, {days} está lotado para {service}. Os horários livres mais próximos ({tz}):",
-        "none": "Desculpe, não encontrei horários livres para {service} nas próximas semanas.",
-        "exact": "{slot} está livre para {service}. Posso reservar? Responda sim, ou escolha outro:",
-        "booked": "Pronto! ✅ Seu {service} está marcado para {slot} ({tz}).",
-        "moved": "Pronto! ✅ Seu {service} foi remarcado para {slot} ({tz}).",
-        "taken": "Desculpe, {slot} acabou de ser ocupado. Outros horários livres para {service}:",
-        "cancelled": "Seu {service} de {slot} foi cancelado.",
-        "no_booking": "Não vejo nenhuma reserva sua nesta conversa.",
-        "already": "Você já tem {service} em {slot} ({tz}). Quer remarcar ou cancelar?",
-        "which_new": "Claro, vamos remarcar. Horários livres para {service} ({tz}):",
-        "not_understood": "Desculpe, não entendi.",
-        "handoff": "Vou passar você para uma pessoa de {name}; ela responderá aqui assim que puder.",
-        "trouble": "Desculpe, não consigo consultar a agenda agora. Uma pessoa de {name} responderá aqui em breve.",
-        "no_connector": "O agendamento online não está disponível agora. Uma pessoa de {name} responderá aqui em breve.",
-        "scope": "Só posso ajudar com agendamentos em {name}: serviços, horários livres, marcar, remarcar ou cancelar a sua própria reserva.",
-        "thanks": "De nada! Posso ajudar em algo mais?",
-        "no_services": "Não encontro serviços disponíveis agora. Uma pessoa de {name} responderá aqui em breve.",
-        "ask_which": "Qual? Responda com o número.",
-        "no_more": "Sem problema. Escolha outro horário da lista, ou me diga um dia:",
-    },
-}
-
-# Formal and professional tones drop the emoji; casual shortens the sign-off.
-_TONE_SUFFIX = {
-    "en": {"friendly": " 😊", "professional": "", "casual": " 🙌", "formal": ""},
-    "es": {"friendly": " 😊", "professional": "", "casual": " 🙌", "formal": ""},
-    "pt": {"friendly": " 😊", "professional": "", "casual": " 🙌", "formal": ""},
-}
-
-
-def greeting(lang: str, tone: str, name: str, custom: str | None = None) -> str:
-    if custom:
-        return custom.replace("{name}", name)
-    table = _GREETINGS.get(lang, _GREETINGS["en"])
-    return table.get(tone, table["friendly"]).format(name=name)
-
-
-def say(lang: str, key: str, tone: str = "friendly", **values: str) -> str:
-    table = _PHRASES.get(lang, _PHRASES["en"])
-    text = table[key].format(**values)
-    if key in ("booked", "moved", "thanks"):
-        text += _TONE_SUFFIX.get(lang, _TONE_SUFFIX["en"]).get(tone, "")
-    if tone in ("formal", "professional"):
-        text = text.replace("✅ ", "").replace("👋 ", "")
-    return text
-
-
-def numbered(lines: list[str]) -> str:
-    return "\n".join(f"{i}. {line}" for i, line in enumerate(lines, 1))
-
-
-def handoff_notice(lang: str, name: str) -> str:
-    return say(lang, "handoff", name=name)

@@ -1,35 +1,53 @@
-"""What the agent may do, as plain async functions over typed deps.
+"""What the agent may do, as plain async functions over typed deps, returning typed results.
 
 Both brains (the built-in one and an LLM) call exactly these. The workspace, the visitor and
-the calendar come from `AgentDeps`, built from the conversation: no tool takes a workspace,
-visitor or booking id from the model, so no message can make it act elsewhere. Booking
-safety lives here, in code: only a slot offered in an earlier turn (so the visitor answered
-after seeing it) can be booked, and it is checked again right before booking.
+the calendar come from `AgentDeps`, built from the conversation: no tool takes a workspace or
+visitor id from the model, so no message can make it act elsewhere. Booking safety lives
+here, in code: only a slot offered in an earlier turn (so the visitor answered after seeing
+it) can be booked, it is checked again right before booking, and a reply may only confirm
+what the calendar answered.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from decimal import Decimal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel
 from pydantic_ai import ModelRetry, RunContext
+from rapidfuzz import fuzz, process, utils
 
 from conversations.agent.calendar import (
     Calendar,
+    CalendarError,
     CalendarRejected,
     NoActiveConnector,
     Slot,
     SlotTaken,
 )
-from conversations.agent.replies import format_slot
+from conversations.agent.knowledge import BusinessFacts
+from conversations.agent.reading import Reading
+from conversations.agent.replies import (
+    format_clock,
+    format_day,
+    format_price,
+    format_slot,
+    weekday_name,
+    zone_label,
+)
+from conversations.agent.state import Asked, BookingRef, Dialogue, Offer
+from conversations.agent.words.langs import default_language
+from conversations.agent.words.when import AFTERNOON, EVENING, MORNING, When
 
 MAX_OFFERED = 3
 SEARCH_DAYS = 7  # a range asked without an end
-LOOKAHEAD_DAYS = 14  # how far to look when the asked days are full
+LOOKAHEAD_DAYS = 14  # how far to look when the asked days hold nothing
+MAX_SPAN_DAYS = 31
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +56,8 @@ class Service:
     name: str
     duration_minutes: int | None = None
     description: str | None = None
+    price: Decimal | None = None
+    currency: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +67,10 @@ class WorkspaceView:
     name: str
     tone: str
     timezone: str
+
+    @property
+    def language(self) -> str:
+        return default_language(self.timezone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,37 +84,12 @@ class ConversationView:
 
 
 @dataclass
-class Memory:
-    """What the agent keeps between turns of one conversation (stored as JSON)."""
-
-    turn: int = 0
-    lang: str | None = None
-    service_id: str | None = None
-    last_list: str | None = None  # "services" or "slots": what a bare number refers to
-    offered_services: list[str] = field(default_factory=list)
-    # Offered slots: {"n", "service_id", "start" (ISO, aware), "turn"}.
-    offered_slots: list[dict[str, Any]] = field(default_factory=list)
-    proposal: dict[str, Any] | None = None  # one slot put to the visitor for a yes
-    booking: dict[str, Any] | None = None  # {"id", "service_id", "service", "start"}
-    misunderstood: int = 0
-    moving: bool = False
-
-    @classmethod
-    def of(cls, data: dict[str, Any] | None) -> Memory:
-        known = {k: v for k, v in (data or {}).items() if k in cls.__dataclass_fields__}
-        return cls(**known)
-
-    def dump(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
 class TurnEffects:
     """What this turn did, so the loop records it and the reply can never claim otherwise."""
 
     handoff_reason: str | None = None
-    booked: dict[str, Any] | None = None
-    cancelled: dict[str, Any] | None = None
+    booked: BookingRef | None = None
+    cancelled: BookingRef | None = None
     tool_errors: list[str] = field(default_factory=list)
 
 
@@ -101,10 +100,15 @@ class AgentDeps:
     services: list[Service]
     calendar: Calendar
     now: datetime  # aware, in the workspace's timezone
-    memory: Memory
+    memory: Dialogue
     greeting: str | None = None
     connector_active: bool = True
+    facts: BusinessFacts | None = None
     effects: TurnEffects = field(default_factory=TurnEffects)
+    reading: Reading | None = None  # the visitor's message, read once this turn
+    said: list[str] = field(default_factory=list)  # what this turn already answered
+    turn_topics: list[str] = field(default_factory=list)
+    _hours: object = None  # OpeningHours once read; False when the calendar cannot tell
 
     @property
     def zone(self) -> ZoneInfo:
@@ -112,24 +116,130 @@ class AgentDeps:
 
     @property
     def lang(self) -> str:
-        return self.memory.lang or "en"
+        return self.memory.lang or self.workspace.language
 
     def service(self, service_id: str) -> Service | None:
         return next((s for s in self.services if s.id == service_id), None)
+
+    async def hours(self):  # type: ignore[no-untyped-def]
+        """The calendar's opening hours (None when it cannot tell), read once per turn."""
+        if self._hours is None:
+            reader = getattr(self.calendar, "hours", None)
+            found = None
+            if reader is not None:
+                try:
+                    found = await reader()
+                except NoActiveConnector:
+                    raise
+                except (CalendarError, NotImplementedError):
+                    found = None
+            self._hours = found if found is not None and getattr(found, "known", False) else False
+        return self._hours or None
+
+
+# -- typed results ------------------------------------------------------------------------
+
+
+class ServiceOption(BaseModel):
+    option: int
+    service_id: str
+    name: str
+    duration_minutes: int | None = None
+    price: str | None = None  # formatted in the visitor's locale
+    description: str | None = None
+
+
+class ServicesResult(BaseModel):
+    services: list[ServiceOption]
+
+
+class SlotOption(BaseModel):
+    option: int
+    start: str  # ISO, aware: pass it back to book_slot as is
+    local: str  # as the visitor reads it
+
+
+Note = Literal["closed", "full", "past", "beyond_horizon", "window_full"]
+
+
+class SlotsResult(BaseModel):
+    status: Literal["offered", "none"]
+    service: str
+    service_id: str
+    timezone: str  # as people say it, in the visitor's language
+    searched_from: str
+    searched_to: str
+    note: Note | None = None  # why the asked days hold nothing, when they don't
+    asked_day: str | None = None  # the asked day as the visitor reads it
+    window: tuple[str, str] | None = None  # the part of the day honoured, "HH:MM"
+    horizon_days: int | None = None
+    horizon_until: str | None = None
+    exact_match: str | None = None
+    slots: list[SlotOption]
+
+
+class BookingResult(BaseModel):
+    status: Literal["booked", "taken", "not_offered", "not_accepted_yet", "refused", "no_booking"]
+    detail: str | None = None
+    booking: BookingRef | None = None
+    moved_from: BookingRef | None = None
+    local: str | None = None
+    service: str | None = None
+    requested: str | None = None
+    slots: list[SlotOption] = []
+
+
+class CancelResult(BaseModel):
+    status: Literal["cancelled", "no_booking", "which"]
+    booking: BookingRef | None = None
+    bookings: list[BookingRef] = []
+    local: str | None = None
+
+
+Topic = Literal[
+    "price", "duration", "hours", "address", "payment", "cancellation", "lateness", "deposit",
+    "contact", "services",
+]  # fmt: skip
+
+
+class Fact(BaseModel):
+    label: str
+    value: str
+
+
+class InfoResult(BaseModel):
+    topic: Topic
+    found: bool
+    facts: list[Fact] = []  # the business's own words; never invent beyond them
+
+
+class FaqResult(BaseModel):
+    found: bool
+    question: str | None = None
+    answer: str | None = None
 
 
 # -- tools -------------------------------------------------------------------------------
 
 
-async def list_services(ctx: RunContext[AgentDeps]) -> list[dict[str, Any]]:
+async def list_services(ctx: RunContext[AgentDeps]) -> ServicesResult:
     """List the services this business offers, numbered in the order to show them."""
     deps = ctx.deps
     deps.memory.offered_services = [s.id for s in deps.services]
     deps.memory.last_list = "services"
-    return [
-        {"option": i, "service_id": s.id, "name": s.name, "duration_minutes": s.duration_minutes}
-        for i, s in enumerate(deps.services, 1)
-    ]
+    return ServicesResult(
+        services=[
+            ServiceOption(
+                option=i,
+                service_id=s.id,
+                name=s.name,
+                duration_minutes=s.duration_minutes,
+                price=_price(deps, s),
+                description=s.description,
+            )
+            for i, s in enumerate(deps.services, 1)
+        ]
+    )
 
 
 async def find_free_slots(
@@ -138,85 +248,135 @@ async def find_free_slots(
     day: str | None = None,
     end_day: str | None = None,
     near_time: str | None = None,
-) -> dict[str, Any]:
+    part_of_day: Literal["morning", "afternoon", "evening"] | None = None,
+    after: str | None = None,
+    before: str | None = None,
+) -> SlotsResult:
     """Find up to three free times for a service and offer them to the visitor as a list.
+
+    Times are spread over the asked window (different parts of the day or days) unless the
+    visitor named a time. If the asked days are closed, past, too far ahead or full, `note`
+    says which and the nearest free times after them are offered: tell the visitor the truth.
 
     Args:
         service_id: the `service_id` from list_services.
         day: first local day to search, YYYY-MM-DD (default: today).
-        end_day: last local day to search, YYYY-MM-DD (default: a week from `day`).
+        end_day: last local day to search, YYYY-MM-DD (default: `day`, or a week from today).
         near_time: HH:MM the visitor asked for; the closest times come first.
+        part_of_day: the part of the day the visitor asked for.
+        after: HH:MM, only times from then on ("after 5pm").
+        before: HH:MM, only times before then ("before noon").
     """
     deps = ctx.deps
     service = deps.service(service_id)
     if service is None:
         raise ModelRetry("Unknown service_id: call list_services and use one of its ids")
+    window = {"morning": MORNING, "afternoon": AFTERNOON, "evening": EVENING}.get(
+        part_of_day or ""
+    )
+    if after or before:
+        window = (_clock(after) or time(0), _clock(before) or time.max)
+    first = _day(day) if day else None
+    asked = When(
+        first=first,
+        last=_day(end_day) if end_day else first,
+        clock=_clock(near_time) if near_time else None,
+        window=window,
+    )
+    return await offer_slots(deps, service, asked)
+
+
+async def offer_slots(deps: AgentDeps, service: Service, asked: When) -> SlotsResult:
+    """The offer a person would make for `asked`, recorded in the dialogue for a later pick."""
     today = deps.now.date()
-    first = _day(day, today) if day else today
-    # A day the visitor named is searched alone; otherwise the coming week.
-    default_last = first if day else first + timedelta(days=SEARCH_DAYS - 1)
-    last = _day(end_day, today) if end_day else default_last
+    zone = deps.zone
+    hours = await deps.hours()
+    note: Note | None = None
+    first = asked.first or today
+    last = asked.last or (first if asked.first else today + timedelta(days=SEARCH_DAYS - 1))
+    last = min(max(first, last), first + timedelta(days=MAX_SPAN_DAYS))
+    horizon_days = getattr(hours, "horizon_days", None) if hours else None
+    horizon_end = today + timedelta(days=horizon_days) if horizon_days else None
     if first < today:
-        first = today
-    last = max(first, min(last, first + timedelta(days=30)))
-    wanted = _clock(near_time) if near_time else None
-    # The next two days usually hold three free times: ask the calendar for those first.
-    near = min(last, first + timedelta(days=1))
-    slots = await _free(deps, service.id, first, near)
-    if len(slots) < MAX_OFFERED and near < last:
-        slots += await _free(deps, service.id, near + timedelta(days=1), last)
-    note = None
-    if not slots:
-        # The asked days are full: offer the nearest free times after them.
-        note = "requested_days_full"
-        slots = await _free(
+        note, first, last = "past", today, today + timedelta(days=SEARCH_DAYS - 1)
+    elif horizon_end is not None and first > horizon_end:
+        note = "beyond_horizon"
+        first, last = max(today, horizon_end - timedelta(days=SEARCH_DAYS - 1)), horizon_end
+    elif hours and asked.first and all(
+        not hours.ranges_on(first + timedelta(days=i)) for i in range((last - first).days + 1)
+    ):
+        note = "closed"
+    slots = [] if note == "closed" else await _free(deps, service.id, first, last)
+    in_window = [s for s in slots if _within(s, asked.window, zone)]
+    if note is None and slots and not in_window:
+        note = "window_full"
+    if note is None and not slots and asked.first is not None:
+        note = "full"
+    chosen = in_window
+    if not chosen:
+        # Nothing in the asked days: the nearest free times after them, the window kept.
+        later = await _free(
             deps, service.id, last + timedelta(days=1), last + timedelta(days=LOOKAHEAD_DAYS)
         )
+        if note == "beyond_horizon":
+            later = slots + later
+        chosen = [s for s in later if _within(s, asked.window, zone)] or later
     exact = None
-    if wanted is not None and slots:
-        target = [s for s in slots if s.start.astimezone(deps.zone).time() == wanted]
-        exact = (
-            target[0] if target and target[0].start.astimezone(deps.zone).date() == first else None
+    if asked.clock is not None and chosen:
+        target_day = asked.first
+        exact = next(
+            (
+                s
+                for s in chosen
+                if s.start.astimezone(zone).time() == asked.clock
+                and (target_day is None or s.start.astimezone(zone).date() == target_day)
+            ),
+            None,
         )
-        slots = sorted(
-            slots,
-            key=lambda s: (s.start.astimezone(deps.zone).date(), _distance(s, wanted, deps.zone)),
-        )
-    offered = slots[:MAX_OFFERED]
+    offered = _pick(chosen, asked.clock, zone)
     if exact is not None and exact not in offered:
         offered = [exact, *offered[: MAX_OFFERED - 1]]
     offered.sort(key=lambda s: s.start)
-    deps.memory.service_id = service.id
-    deps.memory.offered_slots = [
-        {"n": i, "service_id": service.id, "start": s.start.isoformat(), "turn": deps.memory.turn}
+    memory = deps.memory
+    memory.service_id = service.id
+    memory.asked = Asked.of(asked)
+    memory.offered_slots = [
+        Offer(n=i, service_id=service.id, start=s.start, turn=memory.turn)
         for i, s in enumerate(offered, 1)
     ]
-    deps.memory.last_list = "slots" if offered else deps.memory.last_list
-    deps.memory.proposal = (
-        {"service_id": service.id, "start": exact.start.isoformat(), "turn": deps.memory.turn}
-        if exact is not None
-        else None
+    if offered:
+        memory.last_list = "slots"
+    memory.proposal = (
+        Offer(n=0, service_id=service.id, start=exact.start, turn=memory.turn) if exact else None
     )
-    return {
-        "service": service.name,
-        "timezone": deps.workspace.timezone,
-        "searched": {"from": first.isoformat(), "to": last.isoformat()},
-        "note": note,
-        "exact_match": exact.start.isoformat() if exact else None,
-        "slots": [
-            {
-                "option": i,
-                "start": s.start.isoformat(),
-                "local": format_slot(s.start, deps.zone, deps.lang),
-            }
+    lang = deps.lang
+    return SlotsResult(
+        status="offered" if offered else "none",
+        service=service.name,
+        service_id=service.id,
+        timezone=zone_label(zone, lang),
+        searched_from=first.isoformat(),
+        searched_to=last.isoformat(),
+        note=note,
+        asked_day=format_day(asked.first, zone, lang) if asked.first else None,
+        window=(
+            (asked.window[0].strftime("%H:%M"), asked.window[1].strftime("%H:%M"))
+            if asked.window
+            else None
+        ),
+        horizon_days=horizon_days,
+        horizon_until=format_day(horizon_end, zone, lang) if horizon_end else None,
+        exact_match=exact.start.isoformat() if exact else None,
+        slots=[
+            SlotOption(option=i, start=s.start.isoformat(), local=format_slot(s.start, zone, lang))
             for i, s in enumerate(offered, 1)
         ],
-    }
+    )
 
 
 async def book_slot(
     ctx: RunContext[AgentDeps], service_id: str, start: str, visitor_name: str | None = None
-) -> dict[str, Any]:
+) -> BookingResult:
     """Book a slot the visitor accepted. Only a time offered in an earlier message can be booked.
 
     Args:
@@ -227,48 +387,86 @@ async def book_slot(
     deps = ctx.deps
     offered = _offered(deps, service_id, start)
     if offered is None:
-        return {"status": "not_offered", "detail": "Offer this time with find_free_slots first."}
-    if offered["turn"] >= deps.memory.turn:
-        return {
-            "status": "not_accepted_yet",
-            "detail": "The visitor has not answered this offer yet: ask them first.",
-        }
-    if deps.memory.booking is not None and not deps.memory.moving:
-        return {"status": "already_booked", "booking": deps.memory.booking}
-    return await _book(deps, service_id, datetime.fromisoformat(start), visitor_name)
+        return BookingResult(status="not_offered", detail="Offer this time with find_free_slots first.")
+    if offered.turn >= deps.memory.turn:
+        return BookingResult(
+            status="not_accepted_yet",
+            detail="The visitor has not answered this offer yet: ask them first.",
+        )
+    return await _book(deps, service_id, offered.start, visitor_name)
 
 
-async def cancel_booking(ctx: RunContext[AgentDeps]) -> dict[str, Any]:
-    """Cancel the booking made in this conversation (the visitor's own, and only that one)."""
+async def cancel_booking(
+    ctx: RunContext[AgentDeps], booking_id: str | None = None
+) -> CancelResult:
+    """Cancel one of the visitor's own bookings made in this conversation.
+
+    Args:
+        booking_id: which one, when there are several (from an earlier result); else the only one.
+    """
     deps = ctx.deps
-    booking = deps.memory.booking
-    if booking is None:
-        return {"status": "no_booking"}
-    await deps.calendar.cancel(booking["id"])
-    deps.memory.booking = None
-    deps.memory.moving = False
+    booking = _which(deps, booking_id)
+    if isinstance(booking, list):
+        deps.memory.offered_bookings = [b.id for b in booking]
+        deps.memory.last_list = "bookings"
+        return CancelResult(status="which" if booking else "no_booking", bookings=booking)
+    await deps.calendar.cancel(booking.id)
+    booking.status = "cancelled"
+    deps.memory.moving = None
     deps.effects.cancelled = booking
-    return {"status": "cancelled", "booking": booking}
+    return CancelResult(
+        status="cancelled", booking=booking, local=format_slot(booking.start, deps.zone, deps.lang)
+    )
 
 
-async def move_booking(ctx: RunContext[AgentDeps], start: str) -> dict[str, Any]:
-    """Move this conversation's booking to another offered time the visitor accepted.
+async def move_booking(
+    ctx: RunContext[AgentDeps], start: str, booking_id: str | None = None
+) -> BookingResult:
+    """Move the visitor's booking to another offered time they accepted (the old one is freed
+    only once the new one holds).
 
     Args:
         start: the new slot's `start` exactly as find_free_slots returned it.
+        booking_id: which booking, when there are several; else the only one.
     """
     deps = ctx.deps
-    booking = deps.memory.booking
-    if booking is None:
-        return {"status": "no_booking"}
-    deps.memory.moving = True
-    result = await book_slot(ctx, booking["service_id"], start)
-    if result.get("status") == "booked":
-        await deps.calendar.cancel(booking["id"])
+    booking = _which(deps, booking_id or deps.memory.moving)
+    if isinstance(booking, list):
+        return BookingResult(status="no_booking", detail="Say which booking to move.")
+    offered = _offered(deps, booking.service_id, start)
+    if offered is None:
+        return BookingResult(status="not_offered", detail="Offer this time with find_free_slots first.")
+    if offered.turn >= deps.memory.turn:
+        return BookingResult(status="not_accepted_yet", detail="Ask the visitor first.")
+    result = await _book(deps, booking.service_id, offered.start, None)
+    if result.status == "booked":
+        await deps.calendar.cancel(booking.id)
+        booking.status = "cancelled"
         deps.effects.cancelled = booking
-        deps.memory.moving = False
-        result["moved_from"] = booking
+        deps.memory.moving = None
+        result.moved_from = booking
     return result
+
+
+async def business_info(ctx: RunContext[AgentDeps], topic: Topic) -> InfoResult:
+    """What the business says about a topic visitors ask before booking: prices and durations
+    of its services, opening hours, address, payment methods, its cancellation, lateness and
+    deposit policies, how to contact it. Answer only from `facts`; when `found` is false, say
+    you don't have that and offer to ask the owner.
+
+    Args:
+        topic: what the visitor asks about.
+    """
+    return await read_facts(ctx.deps, topic)
+
+
+async def search_faq(ctx: RunContext[AgentDeps], question: str) -> FaqResult:
+    """Look the visitor's question up in the business's own questions and answers.
+
+    Args:
+        question: the visitor's question, in their words.
+    """
+    return faq_answer(ctx.deps, question)
 
 
 async def hand_off(ctx: RunContext[AgentDeps], reason: str) -> str:
@@ -281,7 +479,84 @@ async def hand_off(ctx: RunContext[AgentDeps], reason: str) -> str:
     return "Handed off. Tell the visitor a person will answer here; say nothing else."
 
 
-TOOLS = (list_services, find_free_slots, book_slot, cancel_booking, move_booking, hand_off)
+TOOLS = (
+    list_services,
+    find_free_slots,
+    book_slot,
+    cancel_booking,
+    move_booking,
+    business_info,
+    search_faq,
+    hand_off,
+)
+
+
+# -- facts ---------------------------------------------------------------------------------
+
+
+async def read_facts(deps: AgentDeps, topic: Topic) -> InfoResult:
+    facts = deps.facts or BusinessFacts()
+    zone, lang = deps.zone, deps.lang
+    out: list[Fact] = []
+    if topic in ("price", "duration", "services"):
+        for s in deps.services:
+            price = _price(deps, s)
+            if topic == "price" and price:
+                out.append(Fact(label=s.name, value=price))
+            elif topic == "duration" and s.duration_minutes:
+                out.append(Fact(label=s.name, value=str(s.duration_minutes)))
+            elif topic == "services":
+                out.append(Fact(label=s.name, value=s.description or ""))
+    elif topic == "hours":
+        hours = await deps.hours()
+        if hours:
+            out = [Fact(label=weekday_name(d, zone, lang), value=_ranges(hours.weekly.get(d, ()), zone, lang)) for d in range(7)]
+    elif topic == "address":
+        if facts.address:
+            out.append(Fact(label="address", value=facts.address))
+        if facts.map_url:
+            out.append(Fact(label="map", value=facts.map_url))
+    elif topic == "payment":
+        out = [Fact(label="method", value=m) for m in facts.payment_methods]
+    elif topic in ("cancellation", "lateness", "deposit"):
+        text = getattr(facts.policies, topic)
+        if text:
+            out.append(Fact(label=topic, value=text))
+    elif topic == "contact":
+        out = [Fact(label=k, value=v) for k, v in (("phone", facts.phone), ("email", facts.email)) if v]
+    return InfoResult(topic=topic, found=bool(out), facts=out)
+
+
+def faq_answer(deps: AgentDeps, question: str) -> FaqResult:
+    faq = (deps.facts or BusinessFacts()).faq
+    if not faq or not question.strip():
+        return FaqResult(found=False)
+    ranked = [e for e in faq if e.language in (None, deps.lang)] or list(faq)
+    best = process.extractOne(
+        question[:300],
+        [e.question for e in ranked],
+        scorer=fuzz.token_set_ratio,
+        processor=utils.default_process,
+        score_cutoff=70,
+    )
+    if best is None:
+        return FaqResult(found=False)
+    entry = ranked[best[2]]
+    return FaqResult(found=True, question=entry.question, answer=entry.answer)
+
+
+def _ranges(ranges: tuple[tuple[time, time], ...], zone: ZoneInfo, lang: str) -> str:
+    if not ranges:
+        return ""
+    return ", ".join(
+        f"{format_clock(a, zone, lang)}–{format_clock(b, zone, lang)}" for a, b in ranges
+    )
+
+
+def _price(deps: AgentDeps, service: Service) -> str | None:
+    if service.price is None or not service.currency:
+        return None
+    return format_price(Decimal(service.price), service.currency, deps.zone, deps.lang)
 
 
 # -- internals -------------------------------------------------------------------------
@@ -297,9 +572,53 @@ async def _free(deps: AgentDeps, event_type: str, first: date, last: date) -> li
     return sorted((s for s in slots if s.start > deps.now), key=lambda s: s.start)
 
 
+def _within(slot: Slot, window: tuple[time, time] | None, zone: ZoneInfo) -> bool:
+    if window is None:
+        return True
+    local = slot.start.astimezone(zone).time()
+    return window[0] <= local < window[1] or (window[1] == time.max and local >= window[0])
+
+
+def _part(slot: Slot, zone: ZoneInfo) -> tuple[date, int]:
+    local = slot.start.astimezone(zone)
+    return local.date(), (0 if local.hour < 12 else 1 if local.hour < 17 else 2)
+
+
+def _pick(slots: list[Slot], clock: time | None, zone: ZoneInfo) -> list[Slot]:
+    """Up to three times a person would offer: the nearest to an asked time, or else spread
+    over parts of the day and days (not 09:00, 09:15, 09:30)."""
+    if not slots:
+        return []
+    if clock is not None:
+        first_day = slots[0].start.astimezone(zone).date()
+        same_day = [s for s in slots if s.start.astimezone(zone).date() == first_day]
+        wanted = clock.hour * 60 + clock.minute
+
+        def distance(s: Slot) -> int:
+            local = s.start.astimezone(zone)
+            return abs(local.hour * 60 + local.minute - wanted)
+
+        return sorted(same_day, key=distance)[:MAX_OFFERED]
+    chosen: list[Slot] = []
+    seen: set[tuple[date, int]] = set()
+    for slot in slots:
+        bucket = _part(slot, zone)
+        if bucket not in seen:
+            seen.add(bucket)
+            chosen.append(slot)
+        if len(chosen) == MAX_OFFERED:
+            return chosen
+    for slot in slots:  # fewer parts of day than offers: times at least 90 minutes apart
+        if len(chosen) == MAX_OFFERED:
+            break
+        if all(abs((slot.start - c.start).total_seconds()) >= 90 * 60 for c in chosen):
+            chosen.append(slot)
+    return chosen
+
+
 async def _book(
     deps: AgentDeps, service_id: str, start: datetime, visitor_name: str | None
-) -> dict[str, Any]:
+) -> BookingResult:
     service = deps.service(service_id)
     assert service is not None
     local_day = start.astimezone(deps.zone).date()
@@ -307,7 +626,10 @@ async def _book(
     if not any(s.start == start for s in fresh):
         return await _taken(deps, service, start)
     conversation = deps.conversation
-    key = f"agent-{conversation.id.hex}-{service_id[:36]}-{int(start.timestamp())}"
+    deps.memory.attempts += 1
+    # One key per attempt: a time booked, cancelled and picked again is a new booking, not
+    # the cancelled one found again by its old key.
+    key = f"agent-{conversation.id.hex}-{deps.memory.attempts}-{int(start.timestamp())}"
     email, phone = _contact(conversation)
     try:
         booked = await deps.calendar.book(
@@ -323,60 +645,59 @@ async def _book(
         return await _taken(deps, service, start)
     except CalendarRejected as exc:
         deps.effects.tool_errors.append(str(exc))
-        return {"status": "refused", "detail": str(exc)}
-    record = {
-        "id": booked.id,
-        "service_id": service.id,
-        "service": service.name,
-        "start": booked.start.isoformat(),
-    }
-    deps.memory.booking = record
+        return BookingResult(status="refused", detail=str(exc))
+    status = getattr(booked, "status", None)
+    if status not in (None, "booked", "confirmed", "active"):
+        # The calendar answered with a booking that does not hold the time: never confirm it.
+        deps.effects.tool_errors.append(f"calendar answered a {status} booking")
+        return BookingResult(status="refused", detail=f"the calendar's booking is {status}")
+    record = BookingRef(id=booked.id, service_id=service.id, service=service.name, start=booked.start)
+    deps.memory.bookings.append(record)
     deps.memory.proposal = None
     deps.memory.offered_slots = []
+    deps.memory.last_list = None
     deps.effects.booked = record
-    return {
-        "status": "booked",
-        "booking": record,
-        "local": format_slot(booked.start, deps.zone, deps.lang),
-    }
+    return BookingResult(
+        status="booked", booking=record, local=format_slot(booked.start, deps.zone, deps.lang)
+    )
 
 
-async def _taken(deps: AgentDeps, service: Service, start: datetime) -> dict[str, Any]:
+async def _taken(deps: AgentDeps, service: Service, start: datetime) -> BookingResult:
     """Taken meanwhile: say so and offer the nearest others (a new offer, a new turn to accept)."""
     day = start.astimezone(deps.zone).date()
-    slots = await _free(deps, service.id, day, day + timedelta(days=SEARCH_DAYS - 1))
-    offered = slots[:MAX_OFFERED]
-    deps.memory.offered_slots = [
-        {"n": i, "service_id": service.id, "start": s.start.isoformat(), "turn": deps.memory.turn}
-        for i, s in enumerate(offered, 1)
-    ]
-    deps.memory.proposal = None
-    deps.memory.last_list = "slots"
-    return {
-        "status": "taken",
-        "requested": format_slot(start, deps.zone, deps.lang),
-        "service": service.name,
-        "slots": [
-            {
-                "option": i,
-                "start": s.start.isoformat(),
-                "local": format_slot(s.start, deps.zone, deps.lang),
-            }
-            for i, s in enumerate(offered, 1)
-        ],
-    }
+    asked = deps.memory.asked.when() if deps.memory.asked else When(first=day, last=day)
+    offer = await offer_slots(deps, service, When(first=day, last=day, window=asked.window))
+    return BookingResult(
+        status="taken",
+        requested=format_slot(start, deps.zone, deps.lang),
+        service=service.name,
+        slots=offer.slots,
+    )
 
 
-def _offered(deps: AgentDeps, service_id: str, start: str) -> dict[str, Any] | None:
+def _which(deps: AgentDeps, booking_id: str | None) -> BookingRef | list[BookingRef]:
+    live = deps.memory.live_bookings
+    if booking_id:
+        found = deps.memory.booking(booking_id)
+        if found is not None:
+            return found
+    if len(live) == 1:
+        return live[0]
+    return live
+
+
+def _offered(deps: AgentDeps, service_id: str, start: str) -> Offer | None:
     try:
         wanted = datetime.fromisoformat(start)
     except ValueError:
+        return None
+    if wanted.tzinfo is None:
         return None
     candidates = list(deps.memory.offered_slots)
     if deps.memory.proposal:
         candidates.append(deps.memory.proposal)
     for item in candidates:
-        if item["service_id"] == service_id and datetime.fromisoformat(item["start"]) == wanted:
+        if item.service_id == service_id and item.start == wanted:
             return item
     return None
 
@@ -393,20 +714,17 @@ def _contact(conversation: ConversationView) -> tuple[str | None, str | None]:
     return None, phone
 
 
-def _day(value: str, today: date) -> date:
+def _day(value: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
         raise ModelRetry("Days are YYYY-MM-DD") from exc
 
 
-def _clock(value: str) -> time | None:
+def _clock(value: str | None) -> time | None:
+    if not value:
+        return None
     try:
         return time.fromisoformat(value)
     except ValueError:
         return None
-
-
-def _distance(slot: Slot, wanted: time, zone: ZoneInfo) -> int:
-    local = slot.start.astimezone(zone)
-    return abs(local.hour * 60 + local.minute - (wanted.hour * 60 + wanted.minute))

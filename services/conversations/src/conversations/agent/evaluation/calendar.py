@@ -9,7 +9,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from conversations.agent.calendar import Booked, CalendarUnavailable, EventType, Slot, SlotTaken
+from conversations.agent.calendar import (
+    Booked,
+    CalendarUnavailable,
+    EventType,
+    OpeningHours,
+    Slot,
+    SlotTaken,
+)
 
 
 @dataclass
@@ -31,6 +38,9 @@ class MemoryCalendar:
     closes: time = time(17, 0)
     step_minutes: int = 60
     full_days: set[date] = field(default_factory=set)
+    closed_dates: set[date] = field(default_factory=set)
+    horizon_days: int | None = 60
+    hours_known: bool = True  # False: a provider that cannot tell its hours (Calendly...)
     down: bool = False
     bookings: list[BookingRecord] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
@@ -62,13 +72,29 @@ class MemoryCalendar:
         self._check("event_types")
         return [EventType(id=k, name=k, duration_minutes=v) for k, v in self.durations.items()]
 
+    def _open(self, day: date) -> bool:
+        return day.weekday() in self.open_days and day not in self.closed_dates
+
+    async def hours(self) -> OpeningHours:
+        self._check("hours")
+        if not self.hours_known:
+            return OpeningHours(known=False)
+        ranges = ((self.opens, self.closes),)
+        return OpeningHours(
+            known=True,
+            timezone=self.timezone,
+            weekly={d: ranges for d in self.open_days},
+            overrides={d: () for d in self.closed_dates},
+            horizon_days=self.horizon_days,
+        )
+
     async def availability(self, event_type: str, start: date, end: date) -> list[Slot]:
         self._check("availability")
         minutes = self.durations.get(event_type, 60)
         slots: list[Slot] = []
         day = start
         while day <= end:
-            if day.weekday() in self.open_days and day not in self.full_days:
+            if self._open(day) and day not in self.full_days and not self._beyond(day):
                 at = datetime.combine(day, self.opens, self.zone)
                 last = datetime.combine(day, self.closes, self.zone) - timedelta(minutes=minutes)
                 while at <= last:
@@ -77,6 +103,15 @@ class MemoryCalendar:
                     at += timedelta(minutes=self.step_minutes)
             day += timedelta(days=1)
         return slots
+
+    today: date | None = None  # the dialogue's local today, for the horizon
+
+    def _beyond(self, day: date) -> bool:
+        return (
+            self.horizon_days is not None
+            and self.today is not None
+            and day > self.today + timedelta(days=self.horizon_days)
+        )
 
     async def book(
         self,
@@ -90,7 +125,7 @@ class MemoryCalendar:
         conversation_id: uuid.UUID,
     ) -> Booked:
         self._check("book")
-        if idempotency_key in self._keys:
+        if idempotency_key in self._keys and not self._keys[idempotency_key].cancelled:
             record = self._keys[idempotency_key]
             return Booked(id=record.id, start=record.start)
         if self._busy(start):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from math import comb
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,8 @@ from conversations.agent.core import TurnLimits, run_turn
 from conversations.agent.evaluation.calendar import MemoryCalendar
 from conversations.agent.evaluation.scenarios import Scenario, Turn
 from conversations.agent.replies import CHANNEL_LIMITS
-from conversations.agent.tools import AgentDeps, ConversationView, Memory, Service, WorkspaceView
+from conversations.agent.state import Dialogue
+from conversations.agent.tools import AgentDeps, ConversationView, Service, WorkspaceView
 
 
 @dataclass
@@ -38,23 +40,30 @@ async def run_scenario(
     direct: bool = True,
 ) -> Result:
     zone = ZoneInfo(scenario.timezone)
+    prices = {name: (Decimal(amount), currency) for name, amount, currency in scenario.prices}
     services = [
-        Service(f"svc-{i}", name, minutes) for i, (name, minutes) in enumerate(scenario.services)
+        Service(f"svc-{i}", name, minutes, None, *prices.get(name, (None, None)))
+        for i, (name, minutes) in enumerate(scenario.services)
     ]
+    now = _local(scenario.now, zone)
     calendar = MemoryCalendar(
         scenario.timezone,
         {s.id: s.duration_minutes or 60 for s in services},
+        open_days=scenario.open_days,
         full_days={date.fromisoformat(d) for d in scenario.full_days},
+        closed_dates={date.fromisoformat(d) for d in scenario.closed_dates},
+        horizon_days=scenario.horizon_days,
+        hours_known=scenario.hours_known,
     )
+    calendar.today = now.date()
     workspace = WorkspaceView(
         uuid.uuid4(), uuid.uuid4(), "Acme Salon", scenario.tone, scenario.timezone
     )
     conversation = ConversationView(
         uuid.uuid4(), workspace.id, scenario.channel, "34600000000", "Ana", None
     )
-    memory = Memory()
+    memory = Dialogue()
     history: list[object] = []
-    now = _local(scenario.now, zone)
     result = Result(scenario.name, passed=False)
     handoff: str | None = None
     replies: list[str] = []
@@ -65,7 +74,9 @@ async def run_scenario(
         if turn.calendar_down:
             calendar.down = True
         result.transcript.append(f"visitor: {turn.say}")
-        deps = AgentDeps(conversation, workspace, services, calendar, now, memory)
+        deps = AgentDeps(
+            conversation, workspace, services, calendar, now, memory, facts=scenario.facts
+        )
         outcome = await run_turn(
             deps, turn.say, history, model=model, limits=limits or TurnLimits(), direct=direct
         )
@@ -93,6 +104,9 @@ async def run_scenario(
     for words in scenario.communicate:
         if words.lower() not in said.lower():
             result.problems.append(f"never said {words!r}")
+    for words in scenario.never_say:
+        if words.lower() in said.lower():
+            result.problems.append(f"said {words!r}")
     result.passed = not result.problems
     return result
 

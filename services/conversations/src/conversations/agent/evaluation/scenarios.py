@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from conversations.agent.knowledge import BusinessFacts
+
 
 @dataclass(frozen=True)
 class Turn:
@@ -24,13 +26,20 @@ class Scenario:
     timezone: str = "Europe/Madrid"
     tone: str = "friendly"
     services: tuple[tuple[str, int], ...] = (("Haircut", 30), ("Beard trim", 45))
+    prices: tuple[tuple[str, str, str], ...] = ()  # (service, amount, currency)
+    facts: BusinessFacts | None = None
     full_days: tuple[str, ...] = ()  # local dates with no free time
+    closed_dates: tuple[str, ...] = ()  # local dates the business is closed
+    open_days: tuple[int, ...] = (0, 1, 2, 3, 4)  # weekdays with hours (0 = Monday)
+    horizon_days: int | None = 60
+    hours_known: bool = True
     channel: str = "whatsapp"
     # Expected end state: active bookings as (service, local "YYYY-MM-DD HH:MM"), a handoff
     # whose reason contains this text (None: no handoff), words the replies must contain.
     bookings: tuple[tuple[str, str], ...] = ()
     handoff: str | None = None
     communicate: tuple[str, ...] = ()
+    never_say: tuple[str, ...] = ()  # words no reply may contain (a falsehood, another language)
     tags: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -39,8 +48,8 @@ SCENARIOS: tuple[Scenario, ...] = (
         "english_friendly_picks_second_slot",
         ("hi", "a haircut please", "the second one"),
         now="2026-12-01 08:00",
-        bookings=(("Haircut", "2026-12-01 10:00"),),
-        communicate=("Welcome to Acme", "Tuesday 1 December 2026, 10:00"),
+        bookings=(("Haircut", "2026-12-01 12:00"),),
+        communicate=("Welcome to Acme", "Tuesday, 1 December 2026, 12:00"),
     ),
     Scenario(
         "spanish_professional_tomorrow_at_ten",
@@ -50,7 +59,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         tone="professional",
         services=(("Corte de pelo", 30), ("Manicura", 60)),
         bookings=(("Corte de pelo", "2026-12-02 10:00"),),
-        communicate=("gracias por contactar", "miércoles 2 de diciembre de 2026, 10:00"),
+        communicate=("gracias por contactar", "miércoles, 2 de diciembre de 2026, 10:00"),
     ),
     Scenario(
         "portuguese_casual_third_option",
@@ -59,8 +68,8 @@ SCENARIOS: tuple[Scenario, ...] = (
         timezone="America/Sao_Paulo",
         tone="casual",
         services=(("Corte", 30), ("Manicure", 60)),
-        bookings=(("Manicure", "2026-12-02 12:00"),),
-        communicate=("Oi! Aqui é", "quarta-feira 2 de dezembro de 2026"),
+        bookings=(("Manicure", "2026-12-03 09:00"),),
+        communicate=("Oi! Aqui é", "quinta-feira, 3 de dezembro de 2026 09:00"),
     ),
     Scenario(
         "formal_tokyo_numbers_only",
@@ -77,7 +86,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         now="2026-10-31 10:00",  # Saturday; clocks go back on Sunday 1 November
         timezone="America/New_York",
         bookings=(),
-        communicate=("Monday 2 November 2026, 09:00 is free",),
+        communicate=("Monday, November 2, 2026, 9:00 AM is free",),
         tags=("dst",),
     ),
     Scenario(
@@ -86,7 +95,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         now="2026-10-31 10:00",
         timezone="America/New_York",
         bookings=(("Haircut", "2026-11-02 09:00"),),
-        communicate=("booked for Haircut on Monday 2 November 2026, 09:00",),
+        communicate=("booked for Haircut on Monday, November 2, 2026, 9:00 AM",),
         tags=("dst",),
     ),
     Scenario(
@@ -159,7 +168,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         ("hi", "haircut", "1", "can I move it to tomorrow at 11?", "yes"),
         now="2026-12-01 08:00",
         bookings=(("Haircut", "2026-12-02 11:00"),),
-        communicate=("moved to Wednesday 2 December 2026, 11:00",),
+        communicate=("moved to Wednesday, 2 December 2026, 11:00",),
     ),
     Scenario(
         "calendar_down_hands_off_honestly",
@@ -180,13 +189,13 @@ SCENARIOS: tuple[Scenario, ...] = (
         ("Hi! I'd like a haircut tomorrow at 3pm", "yes please"),
         now="2026-12-01 08:00",
         bookings=(("Haircut", "2026-12-02 15:00"),),
-        communicate=("Wednesday 2 December 2026, 15:00",),
+        communicate=("Wednesday, 2 December 2026, 15:00",),
     ),
     Scenario(
         "sms_reply_fits_the_channel",
         ("hi", "haircut", "2"),
         now="2026-12-01 08:00",
         channel="sms",
-        bookings=(("Haircut", "2026-12-01 10:00"),),
+        bookings=(("Haircut", "2026-12-01 12:00"),),
     ),
 )

@@ -1,0 +1,91 @@
+"""The dialogue as typed state: what was offered, asked, proposed and booked in one conversation.
+
+Stored as JSON between turns (`Dialogue.dump()` / `Dialogue.load()`); a stored state this
+version cannot read starts afresh instead of failing every turn.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, time
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from conversations.agent.words.when import When
+
+log = logging.getLogger(__name__)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Offer(_Model):
+    """A time put to the visitor; it can be booked only in a later turn (they answered it)."""
+
+    n: int
+    service_id: str
+    start: datetime  # aware
+    turn: int
+
+
+class Asked(_Model):
+    """The day(s) and time the visitor asked for, kept so a follow-up changes only one of them."""
+
+    first: date | None = None
+    last: date | None = None
+    clock: time | None = None
+    window: tuple[time, time] | None = None
+
+    @classmethod
+    def of(cls, when: When) -> Asked:
+        return cls(first=when.first, last=when.last, clock=when.clock, window=when.window)
+
+    def when(self) -> When:
+        return When(first=self.first, last=self.last, clock=self.clock, window=self.window)
+
+
+class BookingRef(_Model):
+    id: str
+    service_id: str
+    service: str
+    start: datetime
+    status: Literal["booked", "cancelled"] = "booked"
+
+
+class Dialogue(_Model):
+    turn: int = 0
+    lang: str | None = None
+    service_id: str | None = None
+    asked: Asked | None = None
+    last_list: Literal["services", "slots", "bookings"] | None = None
+    offered_services: list[str] = Field(default_factory=list)
+    offered_slots: list[Offer] = Field(default_factory=list)
+    offered_bookings: list[str] = Field(default_factory=list)  # booking ids, for "which one?"
+    proposal: Offer | None = None
+    bookings: list[BookingRef] = Field(default_factory=list)
+    moving: str | None = None  # id of the booking being moved
+    misunderstood: int = 0
+    unknown_questions: int = 0
+    attempts: int = 0  # bookings tried: each try gets its own idempotency key
+
+    @property
+    def live_bookings(self) -> list[BookingRef]:
+        return [b for b in self.bookings if b.status == "booked"]
+
+    def booking(self, booking_id: str | None) -> BookingRef | None:
+        return next((b for b in self.live_bookings if b.id == booking_id), None)
+
+    @classmethod
+    def load(cls, data: dict[str, Any] | None) -> Dialogue:
+        if not data:
+            return cls()
+        try:
+            return cls.model_validate(data)
+        except ValidationError:
+            log.warning("stored dialogue state unreadable; starting afresh")
+            return cls(turn=int(data.get("turn", 0) or 0), lang=data.get("lang"))
+
+    def dump(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")

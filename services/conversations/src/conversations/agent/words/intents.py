@@ -1,0 +1,278 @@
+"""What a visitor means besides a time: yes, no, thanks, a person, cancel, move, a question
+about the business, or a pick from the list they were shown.
+
+No library has these for chat in six languages, so they are here: short word sets and emoji,
+matched on folded words (linear, no backtracking patterns over visitor text).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import time
+from typing import Literal
+
+from conversations.agent.words.text import NUMBER_WORDS, fold, words
+
+_YES = {
+    "yes", "yeah", "yep", "yup", "ya", "sure", "ok", "okay", "okey", "k", "kk", "perfect",
+    "great", "confirm", "confirmed", "please", "absolutely", "definitely",
+    "si", "claro", "vale", "dale", "perfecto", "genial", "confirmo", "bueno", "obvio", "sip",
+    "sim", "pode", "isso", "perfeito", "combinado", "confirmado", "certo", "beleza", "fechado",
+    "oui", "ouais", "parfait", "d'accord", "dacc", "ok", "exactement", "volontiers",
+    "ja", "jawohl", "gerne", "genau", "passt", "perfekt", "klar", "einverstanden",
+    "certo", "perfetto", "va", "bene", "esatto", "confermo", "certamente", "volentieri",
+}  # fmt: skip
+_YES_PHRASES = (
+    "do it", "go ahead", "sounds good", "that works", "works for me", "book it", "de acuerdo",
+    "me sirve", "me va bien", "pode ser", "pode marcar", "ca marche", "c'est bon",
+    "in ordnung", "geht klar", "va bene", "mi va bene",
+)  # fmt: skip
+_NO = {
+    "no", "nope", "nah", "nao", "non", "nein", "niente", "negative", "neither",
+}
+_NO_PHRASES = ("not really", "mejor no", "agora nao", "pas vraiment", "lieber nicht", "meglio di no")
+_THANKS = {
+    "thanks", "thank", "thx", "ty", "cheers", "gracias", "obrigado", "obrigada", "valeu",
+    "merci", "danke", "dankeschon", "grazie",
+}  # fmt: skip
+_BYE = (
+    "see you", "see ya", "bye", "hasta luego", "nos vemos", "hasta pronto", "adios", "chau",
+    "ate logo", "ate mais", "tchau", "a bientot", "au revoir", "a plus", "bis dann", "bis bald",
+    "tschuss", "ciao", "a presto", "arrivederci", "ci vediamo",
+)  # fmt: skip
+_ACK = {"cool", "nice", "awesome", "lovely", "brilliant", "noted", "alright", "great", "top",
+        "genial", "guay", "chevere", "legal", "otimo", "show", "massa", "super", "cool", "top",
+        "entendido", "entendi", "compris", "verstanden", "capito", "prima", "toll", "ottimo",
+        "perfecto", "perfeito", "parfait", "perfekt", "perfetto", "ok", "okay", "vale"}  # fmt: skip
+_ACK_EMOJI = frozenset("👍👌🙏🙂😊😀😁😄☺✅💯🙌👏❤♥💪🤝✨🥰😍🤗")
+_NO_EMOJI = frozenset("👎❌🚫")
+_GREETING = {
+    "hi", "hello", "hey", "hiya", "howdy", "yo", "hola", "buenas", "buenos", "ola", "oi",
+    "bonjour", "salut", "bonsoir", "coucou", "hallo", "servus", "moin", "ciao", "buongiorno",
+    "buonasera", "salve",
+}  # fmt: skip
+
+# Asking for a person: a request ("talk to", "can I speak with") about a person, or a person
+# named alone ("human please").
+_PERSON = {
+    "human", "person", "someone", "somebody", "operator", "representative", "agent", "staff",
+    "manager", "owner", "receptionist", "people", "humano", "persona", "alguien", "encargado",
+    "encargada", "dueno", "duena", "recepcion", "pessoa", "alguem", "atendente", "responsavel",
+    "dono", "dona", "humain", "quelqu'un", "personne", "conseiller", "responsable",
+    "proprietaire", "mensch", "jemand", "mitarbeiter", "mitarbeiterin", "inhaber", "chef",
+    "umano", "qualcuno", "operatore", "titolare", "responsabile",
+}  # fmt: skip
+_TALK = {
+    "talk", "speak", "chat", "call", "connect", "transfer", "reach", "contact", "hablar",
+    "comunicarme", "llamar", "pasame", "pasar", "falar", "ligar", "passa", "transferir",
+    "parler", "appeler", "passer", "sprechen", "reden", "verbinden", "anrufen", "parlare",
+    "chiamare", "passare", "contattare",
+}  # fmt: skip
+_REAL = ("real person", "actual person", "a human", "persona real", "pessoa de verdade",
+         "vraie personne", "echte person", "persona vera", "not a bot", "no eres un bot")  # fmt: skip
+
+_CANCEL = {"cancel", "cancelled", "canceled", "cancellation", "cancelar", "cancela", "cancele",
+           "anular", "desmarcar", "annuler", "annule", "annulez", "absagen", "stornieren",
+           "storno", "annullare", "annulla", "disdire", "disdetta"}  # fmt: skip
+_MOVE = {"reschedule", "move", "change", "postpone", "rebook", "cambiar", "cambia", "mover",
+         "reprogramar", "remarcar", "mudar", "alterar", "trocar", "deplacer", "decaler",
+         "changer", "reporter", "verschieben", "andern", "umbuchen", "spostare", "sposta",
+         "cambiare", "rimandare"}  # fmt: skip
+_BOOK = {"book", "booking", "appointment", "appt", "reserve", "reservation", "schedule", "slot",
+         "available", "availability", "free", "reservar", "reserva", "cita", "turno", "hueco",
+         "disponible", "marcar", "agendar", "agendamento", "horario", "vaga", "reserver",
+         "rendez", "rdv", "creneau", "dispo", "disponible", "termin", "buchen", "reservieren",
+         "frei", "prenotare", "prenotazione", "appuntamento", "posto", "libero"}  # fmt: skip
+
+_INJECTION = re.compile(
+    r"(ignore (all |the |your |any )?(previous|prior|above|earlier)|system prompt|"
+    r"your (instructions|rules|prompt)|instrucciones|instrucoes|reveal|developer mode|jailbreak|"
+    r"other (visitors|customers|clients|users)|otros (clientes|visitantes)|"
+    r"outros (clientes|visitantes)|autres clients|andere kunden|altri clienti|"
+    r"workspace[_ -]?id|another (workspace|business)|otro negocio|outra empresa|act as|"
+    r"you are now|pretend (to be|you)|oublie|vergiss|dimentica)"
+)
+
+Topic = Literal[
+    "price", "duration", "hours", "address", "payment", "cancellation", "lateness", "deposit",
+    "contact", "services",
+]  # fmt: skip
+_TOPICS: dict[Topic, tuple[str, ...]] = {
+    "price": ("how much", "price", "prices", "cost", "costs", "rate", "rates", "fee", "charge",
+              "cuanto cuesta", "cuanto sale", "cuanto vale", "cuanto es", "precio", "precios",
+              "cuesta", "tarifa", "quanto custa", "quanto e", "quanto fica", "preco", "precos",
+              "valor", "custa", "combien", "prix", "tarif", "coute", "wie viel", "wieviel",
+              "kostet", "preis", "preise", "kosten", "quanto costa", "quanto viene", "prezzo",
+              "prezzi", "costa"),
+    "duration": ("how long", "duration", "take long", "takes", "cuanto dura", "cuanto tiempo",
+                 "duracion", "dura", "quanto tempo", "quanto dura", "duracao", "demora",
+                 "combien de temps", "duree", "dure", "wie lange", "dauer", "dauert",
+                 "durata"),
+    "hours": ("open", "opening", "hours", "close", "closing", "closed", "horario", "horarios",
+              "abren", "abierto", "abiertos", "cierran", "abre", "abrem", "aberto", "fecham",
+              "funcionamento", "ouvert", "ouverts", "ouvrez", "horaires", "ferme", "fermez",
+              "offnungszeiten", "geoffnet", "offen", "auf", "geschlossen", "aperto", "aperti",
+              "orari", "orario", "chiuso", "chiudete", "aprite"),
+    "address": ("where", "address", "location", "located", "find you", "directions", "map",
+                "donde", "direccion", "ubicacion", "ubicados", "onde", "endereco",
+                "localizacao", "fica", "ou etes", "ou se trouve", "adresse", "wo", "adresse",
+                "anfahrt", "dove", "indirizzo", "trovate"),
+    "payment": ("pay", "payment", "card", "cards", "cash", "credit", "visa", "apple pay",
+                "pagar", "pago", "tarjeta", "efectivo", "pagamento", "cartao", "dinheiro",
+                "pix", "payer", "paiement", "carte", "especes", "cb", "zahlen", "bezahlen",
+                "karte", "bar", "ec", "pagare", "pagamento", "carta", "contanti", "bancomat"),
+    "cancellation": ("cancellation policy", "cancel policy", "if i cancel", "politica de "
+                     "cancelacion", "si cancelo", "politica de cancelamento", "se eu cancelar",
+                     "politique d'annulation", "si j'annule", "stornobedingungen",
+                     "wenn ich absage", "politica di cancellazione", "se disdico"),
+    "lateness": ("late", "running late", "llego tarde", "retraso", "atraso", "atrasado",
+                 "chegar atrasado", "en retard", "retard", "verspatung", "verspate",
+                 "zu spat", "ritardo", "in ritardo"),
+    "deposit": ("deposit", "upfront", "in advance", "prepay", "sena", "deposito", "adelanto",
+                "anticipo", "sinal", "adiantado", "acompte", "arrhes", "anzahlung",
+                "vorauszahlung", "caparra", "acconto"),
+    "contact": ("phone number", "your number", "email", "e-mail", "telefono", "telefone",
+                "numero de telefono", "correo", "telephone", "courriel", "telefonnummer",
+                "telefono", "mail"),
+    "services": ("what services", "which services", "what do you offer", "menu", "que servicios",
+                 "servicios", "quais servicos", "servicos", "quels services", "prestations",
+                 "welche leistungen", "leistungen", "quali servizi", "servizi"),
+}  # fmt: skip
+_QUESTION_WORDS = {
+    "what", "when", "where", "how", "which", "do", "does", "is", "are", "can", "could",
+    "que", "cuando", "donde", "como", "cual", "cuanto", "tienen", "hay", "se", "puedo",
+    "quando", "onde", "qual", "quanto", "voces", "tem", "posso", "quoi", "quand", "ou",
+    "comment", "quel", "quelle", "combien", "est-ce", "avez", "peut", "was", "wann", "wie",
+    "welche", "habt", "haben", "kann", "cosa", "quale", "dove", "avete", "si", "posso",
+}  # fmt: skip
+
+
+def _phrase_in(folded: str, phrases: tuple[str, ...]) -> bool:
+    padded = f" {' '.join(words(folded))} "
+    return any(f" {p} " in padded for p in phrases)
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """Everything the built-in brain wants to know about one message, read once."""
+
+    yes: bool = False
+    no: bool = False
+    thanks: bool = False
+    bye: bool = False
+    ack: bool = False  # "ok", "cool, see you then", 👍: nothing asked
+    greeting: bool = False
+    person: bool = False
+    cancel: bool = False
+    move: bool = False
+    book: bool = False
+    question: bool = False
+    topics: tuple[Topic, ...] = ()
+    injection: bool = False
+    short: bool = False  # a few words at most
+
+
+def read_intent(text: str) -> Intent:
+    folded = fold(text)
+    tokens = words(folded)
+    token_set = set(tokens)
+    short = len(tokens) <= 4
+    yes = bool(tokens) and (tokens[0] in _YES or _phrase_in(folded, _YES_PHRASES)) and not (
+        tokens[0] in _NO
+    )
+    no = bool(tokens) and (tokens[0] in _NO or _phrase_in(folded, _NO_PHRASES))
+    if not tokens:
+        yes = any(ch in _ACK_EMOJI for ch in text)
+        no = any(ch in _NO_EMOJI for ch in text)
+    thanks = bool(token_set & _THANKS)
+    bye = _phrase_in(folded, _BYE)
+    topics = tuple(t for t, phrases in _TOPICS.items() if _phrase_in(folded, phrases))
+    question = "?" in text or (bool(tokens) and tokens[0] in _QUESTION_WORDS)
+    person = bool(token_set & _PERSON) and (
+        bool(token_set & _TALK) or len(tokens) <= 3 or _phrase_in(folded, _REAL)
+    )
+    person = person or _phrase_in(folded, _REAL)
+    book = bool(token_set & _BOOK)
+    # "I'd like to book with the owner tomorrow" is a booking, not a request for a person.
+    if person and book and not (token_set & _TALK):
+        person = False
+    emoji_only = not tokens and any(ch in _ACK_EMOJI for ch in text)
+    ack = emoji_only or (
+        len(tokens) <= 6
+        and not question
+        and (bool(token_set & _ACK) or thanks or bye or (bool(tokens) and tokens[0] in _YES))
+    )
+    return Intent(
+        yes=yes,
+        no=no,
+        thanks=thanks,
+        bye=bye,
+        ack=ack,
+        greeting=bool(tokens) and tokens[0] in _GREETING or _phrase_in(folded, ("good morning",
+            "good afternoon", "good evening", "buenos dias", "buenas tardes", "bom dia",
+            "boa tarde", "boa noite", "guten tag", "guten morgen")),  # fmt: skip
+        person=person,
+        cancel=bool(token_set & _CANCEL) and "cancellation" not in topics,
+        move=bool(token_set & _MOVE),
+        book=book,
+        question=question,
+        topics=topics,
+        injection=bool(_INJECTION.search(folded)),
+        short=short,
+    )
+
+
+# -- picking from a list -----------------------------------------------------------------
+
+_ORDINALS: dict[int, set[str]] = {
+    1: {"first", "1st", "primero", "primera", "primer", "primeiro", "primeira", "premier",
+        "premiere", "erste", "ersten", "erster", "erstes", "primo", "prima"},
+    2: {"second", "2nd", "segundo", "segunda", "deuxieme", "second", "seconde", "zweite",
+        "zweiten", "zweiter", "secondo", "seconda"},
+    3: {"third", "3rd", "tercero", "tercera", "tercer", "terceiro", "terceira", "troisieme",
+        "dritte", "dritten", "dritter", "terzo", "terza"},
+    4: {"fourth", "4th", "cuarto", "cuarta", "quarto", "quarta", "quatrieme", "vierte",
+        "vierten"},
+    5: {"fifth", "5th", "quinto", "quinta", "cinquieme", "funfte", "funften"},
+}  # fmt: skip
+_LAST = {"last", "ultimo", "ultima", "dernier", "derniere", "letzte", "letzten", "ultimo"}
+_OPTION = {"option", "opcion", "opcao", "number", "numero", "num", "no", "nr", "n", "opzione"}
+
+
+def choice_number(text: str, options: int) -> int | None:
+    """The option a visitor picks: "2", "#2", "option 2", "the second one", "la segunda",
+    "die zweite". None when the message names no single option in range."""
+    tokens = words(text)[:12]
+    if not tokens or options < 1:
+        return None
+    # "segunda-feira" / "quarta feira" are weekdays, not ordinals.
+    tokens = [t for i, t in enumerate(tokens) if not (i + 1 < len(tokens) and tokens[i + 1] == "feira")]
+    found: set[int] = set()
+    for n, names in _ORDINALS.items():
+        if n <= options and any(t in names for t in tokens):
+            found.add(n)
+    if any(t in _LAST for t in tokens):
+        found.add(options)
+    digits = [t for t in tokens if t.isdigit()]
+    stripped = text.strip()
+    has_clock = ":" in stripped or any(t in ("am", "pm", "h", "uhr", "hs") for t in tokens)
+    if len(digits) == 1 and not has_clock:
+        value = int(digits[0])
+        rest = [t for t in tokens if not t.isdigit()]
+        if len(rest) <= 3 or any(t in _OPTION for t in rest):
+            if 1 <= value <= options:
+                found.add(value)
+    pointing = {"that", "this", "esa", "ese", "essa", "esse", "celui", "celle", "den", "quello"}
+    if not found and len(tokens) <= 3 and not set(tokens) & pointing:
+        spelled = {NUMBER_WORDS[t] for t in tokens if t in NUMBER_WORDS and len(t) > 2}
+        found |= {n for n in spelled if 1 <= n <= options}
+    return found.pop() if len(found) == 1 else None
+
+
+def pick_by_time(clock: time | None, offered: list[time]) -> int | None:
+    """ "the 10:30 one": the offered time with that clock, if exactly one."""
+    if clock is None:
+        return None
+    hits = [i for i, t in enumerate(offered, 1) if t == clock]
+    return hits[0] if len(hits) == 1 else None

@@ -1,0 +1,150 @@
+"""Which language a visitor writes, and the locale the business speaks in.
+
+lingua decides on messages long enough to tell; its low-accuracy models (about 15 MB for six
+languages instead of 170 MB) with a confidence rule are wrong about as rarely as the full ones
+on chat messages, and a message that does not pass the rule keeps the conversation's language.
+Greetings and one-word answers ("hola", "oi", "merci") are too short for any detector: a
+small list settles those.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from babel import Locale, UnknownLocaleError
+
+from conversations.agent.words.text import fold, words
+
+LANGS = ("en", "es", "pt", "fr", "de", "it")
+
+# Words that tell the language on their own, even alone in a message.
+_TELLING = {
+    "en": {"hi", "hello", "hey", "thanks", "thank", "please", "yes", "tomorrow", "today",
+           "book", "appointment", "want", "would", "like", "can", "the", "what", "how",
+           "when", "where", "morning", "afternoon", "evening", "cool", "yeah", "yep"},
+    "es": {"hola", "gracias", "quiero", "quisiera", "cita", "manana", "hoy", "buenas",
+           "buenos", "puedo", "tienen", "cuanto", "donde", "vale", "usted", "necesito",
+           "hora", "turno", "reservar", "porfa", "tarde", "noche", "genial", "perfecto"},
+    "pt": {"oi", "ola", "obrigado", "obrigada", "quero", "amanha", "hoje", "voce", "voces",
+           "vc", "marcar", "agendar", "horario", "tudo", "bom", "boa", "sim", "nao",
+           "preciso", "quanto", "onde", "valeu", "beleza", "perfeito", "tchau"},
+    "fr": {"bonjour", "salut", "merci", "oui", "demain", "aujourd'hui", "rendez", "rdv",
+           "je", "voudrais", "vous", "est", "combien", "ou", "quand", "bonsoir", "c'est",
+           "s'il", "plait", "d'accord", "parfait", "matin", "soir", "apres", "coupe"},
+    "de": {"hallo", "danke", "ja", "nein", "morgen", "heute", "termin", "ich", "mochte",
+           "bitte", "sie", "wie", "viel", "wann", "wo", "guten", "tag", "gerne", "uhr",
+           "nachmittag", "abend", "vormittag", "genau", "servus", "moin"},
+    "it": {"ciao", "grazie", "buongiorno", "buonasera", "domani", "oggi", "vorrei",
+           "appuntamento", "posso", "quanto", "dove", "quando", "sono", "perfetto",
+           "pomeriggio", "mattina", "sera", "prenotare", "taglio", "prego", "va", "bene"},
+}  # fmt: skip
+
+
+@cache
+def _detector():  # type: ignore[no-untyped-def]
+    from lingua import Language, LanguageDetectorBuilder
+
+    six = [
+        Language.ENGLISH,
+        Language.SPANISH,
+        Language.PORTUGUESE,
+        Language.FRENCH,
+        Language.GERMAN,
+        Language.ITALIAN,
+    ]
+    return LanguageDetectorBuilder.from_languages(*six).with_low_accuracy_mode().build()
+
+
+_ISO = {"ENGLISH": "en", "SPANISH": "es", "PORTUGUESE": "pt", "FRENCH": "fr", "GERMAN": "de"}
+
+
+def _lingua(text: str) -> str | None:
+    values = _detector().compute_language_confidence_values(text)
+    if len(values) < 2:
+        return None
+    top, second = values[0], values[1]
+    if top.value >= 0.5 and top.value - second.value >= 0.2:
+        return _ISO.get(top.language.name, "it")
+    return None
+
+
+def _by_words(tokens: list[str]) -> tuple[str | None, int]:
+    scores = {lang: sum(t in hints for t in tokens) for lang, hints in _TELLING.items()}
+    best = max(scores, key=lambda k: scores[k])
+    if scores[best] == 0 or list(scores.values()).count(scores[best]) > 1:
+        return None, 0
+    return best, scores[best]
+
+
+def detect_language(text: str, previous: str | None, default: str = "en") -> str:
+    """The language of this message; else the conversation's so far; else the business's."""
+    folded = fold(text)
+    if "ñ" in text.lower() or "¿" in text or "¡" in text:
+        return "es"
+    if any(c in text.lower() for c in "ãõ"):
+        return "pt"
+    if any(c in text.lower() for c in "ß"):
+        return "de"
+    tokens = words(folded)
+    letters = sum(c.isalpha() for c in folded)
+    voted, votes = _by_words(tokens)
+    if voted is not None and votes >= 2:
+        return voted
+    found = _lingua(text) if letters >= 15 and len(tokens) >= 4 else None
+    if found is not None and voted is not None and found != voted:
+        # The detector and the telling words disagree: trust the conversation if it is one
+        # of them, else the words (short chat defeats statistical models most).
+        return previous if previous in (found, voted) else voted
+    if found is not None:
+        return found
+    if voted is not None:
+        return voted
+    return previous if previous in LANGS else default
+
+
+# -- the business's locale ---------------------------------------------------------------
+
+
+@cache
+def country_of(timezone: str) -> str | None:
+    """The country of an IANA zone (pytz's table of zones per country), or None (UTC...)."""
+    import pytz
+
+    for country, zones in pytz.country_timezones.items():
+        if timezone in zones:
+            return str(country)
+    return None
+
+
+@cache
+def default_language(timezone: str) -> str:
+    """The language most spoken where the business is (CLDR's likely subtags), if we speak it."""
+    country = country_of(timezone)
+    if country is None:
+        return "en"
+    try:
+        language = Locale.parse(f"und_{country}").language
+    except (UnknownLocaleError, ValueError):
+        return "en"
+    return language if language in LANGS else "en"
+
+
+@cache
+def locale_for(lang: str, timezone: str) -> Locale:
+    """The visitor's language in the business's country (en_US, es_MX, pt_BR...), or the
+    language's own default when CLDR has no such pair (en in Mexico reads as en_GB's order)."""
+    lang = lang if lang in LANGS else "en"
+    country = country_of(timezone)
+    if country:
+        try:
+            return Locale.parse(f"{lang}_{country}")
+        except (UnknownLocaleError, ValueError):
+            pass
+    fallback = {"en": "en_GB", "es": "es_ES", "pt": "pt_BR", "fr": "fr_FR", "de": "de_DE"}
+    return Locale.parse(fallback.get(lang, "it_IT"))
+
+
+def month_first(locale: Locale) -> bool:
+    """Whether numeric dates put the month first (12/3 is 3 December in en_US)."""
+    pattern = locale.date_formats["short"].pattern.lower()
+    return pattern.find("m") < pattern.find("d")

@@ -1,0 +1,469 @@
+"""When a visitor wants to come: a day or span of days, a time, or a part of the day.
+
+Day and month names come from babel (CLDR) for the six languages, relative days ("mañana",
+"après-demain", "übermorgen") from dateparser's own language data, and relative spans ("in two
+weeks", "dentro de 3 días", "tra 2 settimane") are parsed by dateparser itself. dateparser is
+not given whole messages: it reads chat badly (measured: "el jueves por la tarde", "amanhã de
+manhã", "morgen um 10 Uhr" come back empty or wrong, "we" and "me" become Wednesdays), so the
+clock, the part of the day and the bounds ("after 5", "antes de las 12") are read here, small
+and tested, and only the span that names a relative date is handed to it.
+
+Everything is wall-clock in the business's zone: `today` is the local date, and the result is
+dates and times the caller turns into instants. Every pattern has bounded repetition only, and
+the text is bounded before it gets here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+from functools import cache
+
+from babel import Locale
+
+from conversations.agent.words.text import NUMBER_WORDS, fold
+
+MORNING = (time(6, 0), time(12, 0))
+MIDDAY = (time(11, 30), time(14, 30))
+AFTERNOON = (time(12, 0), time(18, 0))
+EVENING = (time(17, 0), time.max)
+WHOLE_DAY = (time(0, 0), time.max)
+
+
+@dataclass(frozen=True, slots=True)
+class When:
+    first: date | None = None  # the day asked, or the first of the span
+    last: date | None = None  # the last day of the span (== first for one day)
+    clock: time | None = None  # an exact time asked
+    window: tuple[time, time] | None = None  # a part of the day or a bound, wall-clock
+    approximate: bool = False  # "around 4", "4ish"
+    past: bool = False  # the day named is already gone
+
+    @property
+    def found(self) -> bool:
+        return self.first is not None or self.clock is not None or self.window is not None
+
+    def keep_from(self, earlier: When | None) -> When:
+        """A follow-up ("could it be at 3pm instead?") keeps what it does not change: a new
+        time keeps the day asked before; a new day keeps the time or part of day asked before."""
+        if earlier is None:
+            return self
+        merged = self
+        if self.first is None and (self.clock is not None or self.window is not None):
+            merged = replace(merged, first=earlier.first, last=earlier.last)
+        if self.first is not None and self.clock is None and self.window is None:
+            merged = replace(merged, clock=earlier.clock, window=earlier.window)
+        return merged
+
+
+# -- vocabularies ------------------------------------------------------------------------
+
+_LOCALES = {"en": "en", "es": "es", "pt": "pt_BR", "fr": "fr", "de": "de", "it": "it"}
+
+
+def _names(values: dict[int, str]) -> dict[str, int]:
+    return {fold(v).rstrip("."): k for k, v in values.items() if len(fold(v).rstrip(".")) >= 3}
+
+
+@cache
+def _weekdays(lang: str) -> dict[str, int]:
+    """Weekday names (0 = Monday) in `lang`, wide and abbreviated, folded."""
+    locale = Locale.parse(_LOCALES[lang])
+    names = _names(dict(locale.days["format"]["wide"]))
+    if lang == "en":
+        names |= _names(dict(locale.days["format"]["abbreviated"])) | {"tues": 1, "thurs": 3}
+    if lang == "pt":  # "na sexta", "segunda que vem": the names without "-feira"
+        names |= {n.split("-")[0]: d for n, d in list(names.items()) if "-" in n}
+    return names
+
+
+@cache
+def _months(lang: str) -> dict[str, int]:
+    locale = Locale.parse(_LOCALES[lang])
+    names = _names(dict(locale.months["format"]["wide"]))
+    names |= _names(dict(locale.months["format"]["abbreviated"]))
+    names.pop("mar", None)  # "mar" is the sea in es/pt/it before it is March
+    return names
+
+
+@cache
+def _relative_days(lang: str) -> dict[str, int]:
+    """"today", "tomorrow", "after tomorrow" in `lang`, from dateparser's language data."""
+    # dateparser.data.date_translation_data.<lang> is data, not API: pinned below 2 in
+    # pyproject (the module's `info["relative-type"]` layout).
+    info = importlib.import_module(f"dateparser.data.date_translation_data.{lang}").info
+    out: dict[str, int] = {}
+    keys = (("2 day ago", -2), ("1 day ago", -1), ("0 day ago", 0), ("in 1 day", 1), ("in 2 day", 2))
+    for key, offset in keys:
+        for phrase in info.get("relative-type", {}).get(key, []):
+            out[fold(phrase)] = offset
+    out |= _EXTRA_RELATIVE.get(lang, {})
+    return out
+
+
+# What dateparser's data lacks for chat (checked in its data files).
+_EXTRA_RELATIVE: dict[str, dict[str, int]] = {
+    "en": {"tmrw": 1, "tmr": 1, "tomorow": 1, "tommorow": 1, "2morrow": 1, "tonight": 0},
+    "es": {"pasado manana": 2, "manana": 1},
+    "pt": {"depois de amanha": 2, "amanha": 1},
+    "it": {"dopodomani": 2},
+    "de": {"heute": 0},
+    "fr": {"apres demain": 2},
+}
+
+_NEXT = r"(?:next|proximo|proxima|prochain|prochaine|nachsten|nachste|kommenden|prossimo|prossima)"
+_NEXT_AFTER = r"(?:que viene|que vem|prochain|prochaine|prossimo|prossima)"
+
+_SPANS = {
+    "next_week": re.compile(
+        r"\b(?:next week|the week after|la semana que viene|la proxima semana|"
+        r"(?:a |na )?(?:proxima semana|semana que vem)|la semaine prochaine|"
+        r"(?:nachste|kommende) woche|(?:la )?prossima settimana|settimana prossima)\b"
+    ),
+    "this_week": re.compile(
+        r"\b(?:this week|esta semana|cette semaine|diese woche|questa settimana)\b"
+    ),
+    "weekend": re.compile(
+        r"\b(?:weekend|week-end|fin de semana|finde|fim de semana|wochenende|fine settimana)\b"
+    ),
+}
+
+# "in two weeks", "dentro de 3 dias", "daqui a 2 semanas", "dans 10 jours", "in 3 Tagen",
+# "tra 2 settimane": the span dateparser reads.
+_IN_SPAN = re.compile(
+    r"\b(?:in|within|en|dentro de|em|daqui a|dans|d'ici|tra|fra)\s(?:a |an |the )?"
+    r"(\d{1,2}|[a-z]{2,7})\s(days?|weeks?|fortnight|months?|dias?|semanas?|mes(?:es)?|"
+    r"jours?|semaines?|mois|tagen?|wochen?|monaten?|monat|giorni|settimane?|mes[ei])\b"
+)
+
+# -- parts of the day --------------------------------------------------------------------
+
+_TODAY_PART = re.compile(
+    r"\b(?:this (?:morning|afternoon|evening)|tonight|esta (?:manana|tarde|noche)|"
+    r"hoje (?:de|a|pela) (?:manha|tarde|noite)|ce (?:matin|soir)|cet apres-midi|"
+    r"heute (?:fruh|morgen|vormittag|nachmittag|abend)|stamattina|stasera|"
+    r"oggi pomeriggio)\b"
+)
+_GREETINGS = re.compile(
+    r"\b(?:good (?:morning|afternoon|evening)|buen(?:os|as) (?:dias|tardes|noches)|"
+    r"bom dia|boa (?:tarde|noite)|bonsoir|guten (?:morgen|tag|abend)|buon(?:giorno|asera)|"
+    r"buona (?:sera|giornata))\b"
+)
+_PARTS: tuple[tuple[re.Pattern[str], tuple[time, time]], ...] = (
+    (
+        re.compile(
+            r"\b(?:mornings?|am morgen|morgens|vormittags?|fruh|(?:por|de|en|a|esta) la manana|"
+            r"manha|matin|matinee|mattin[ao]|mattinata|early)\b"
+        ),
+        MORNING,
+    ),
+    (re.compile(r"\b(?:lunch ?time|lunch|almoco|pranzo|mittagspause)\b"), MIDDAY),
+    (
+        re.compile(
+            r"\b(?:afternoons?|arvo|tarde|apres-midi|aprem|nachmittags?|pomeriggio)\b"
+        ),
+        AFTERNOON,
+    ),
+    (
+        re.compile(
+            r"\b(?:evenings?|tonight|night|noche|noite|soir|soiree|abends?|sera|serata)\b"
+        ),
+        EVENING,
+    ),
+)
+
+# -- clock times -------------------------------------------------------------------------
+
+_AT = (
+    r"(?:at|@|a las|a la|las|as|alle|all'|um|vers|gegen|verso|around|about|approx|"
+    r"sobre las|hacia las|tipo|por volta das|por volta de|la pelas|circa|ca|from|after|"
+    r"before|until|till|by|from|desde las|despues de las|antes de las|a partir de las|"
+    r"depois das|antes das|a partir das|apres|avant|des|nach|ab|vor|bis|dopo le|prima delle|"
+    r"dalle|fino alle|entre las|entre|between|zwischen|tra le|hasta las|"
+    r"ate as|jusqu'a|make it|how about|what about|instead|better|mejor|melhor|plutot|lieber|"
+    r"meglio|o|ou|oder|or|not)"
+)
+_NUMBER_WORD = "|".join(sorted((w for w in NUMBER_WORDS if len(w) > 2), key=len, reverse=True))
+_WORD_HOUR = re.compile(rf"\b({_AT})\s({_NUMBER_WORD})\b|\b({_NUMBER_WORD})\s(am|pm|uhr|heures?)\b")
+_TIME = re.compile(
+    r"(?<![\d/.:,+])(\d{1,2})(?:\s?([:.h])\s?([0-5]\d))?"
+    r"(?:\s?(a\.?m\.?|p\.?m\.?)|\s?(hs|hrs|hr|h|heures|heure|uhr|horas|hora|ore|o'?clock))?"
+    r"(\s?ish)?(?![\d/])"
+)
+_NOON = re.compile(r"\b(?:noon|midday|mediodia|meio-dia|meio dia|midi|mittags?|mezzogiorno)\b")
+_PM_AFTER = re.compile(
+    r"^\s?(?:in the (?:afternoon|evening)|at night|de la (?:tarde|noche)|da (?:tarde|noite)|"
+    r"a (?:tarde|noite)|de l'apres-midi|du soir|nachmittags|abends|del pomeriggio|di sera|"
+    r"della sera)"
+)
+_AM_AFTER = re.compile(
+    r"^\s?(?:in the morning|de la manana|da manha|du matin|morgens|vormittags|del mattino|"
+    r"di mattina)"
+)
+_AFTER = re.compile(
+    r"(?:after|from|later than|despues de|a partir de|desde|depois d[ae]s?|apos|a partir d[ae]s?|"
+    r"apres|des|a partir de|nach|ab|dopo|dalle|da)\s?(?:las|la|as|a|le|l')?\s?$"
+)
+_BEFORE = re.compile(
+    r"(?:before|by|until|till|no later than|antes de|antes d[ae]s?|hasta|ate|avant|jusqu'a|"
+    r"vor|bis|prima d[ei]l?l?e?|entro|fino a)\s?(?:las|la|as|a|le|l'|alle)?\s?$"
+)
+_AROUND = re.compile(
+    r"(?:around|about|approx|approximately|sobre|hacia|a eso de|tipo|por volta d[ae]s?|"
+    r"la pelas|vers|gegen|verso|circa|ca\.?)\s?(?:las|la|as|a|le|alle)?\s?$"
+)
+_RANGE = re.compile(
+    r"(?<![\d/.:])(\d{1,2})(?:[:.h]([0-5]\d))?\s?(am|pm)?\s?(?:-|–|to|a|y|e|et|und|bis|alle|"
+    r"and|as|ate)\s?(?:las |as |le )?(\d{1,2})(?:[:.h]([0-5]\d))?\s?(am|pm|h|uhr)?(?![\d/])"
+)
+_PRECEDED_BY_AT = re.compile(rf"(?:^|\s){_AT}\s?$")
+_UNIT_AFTER = re.compile(
+    r"^\s?(?:days?|weeks?|dias?|semanas?|jours?|semaines?|tag|tage|tagen|wochen?|giorni|"
+    r"settiman[ae]|people|persons?|personas?|pessoas?|min|mins|minutes?|minutos?|minuti|"
+    r"months?|meses|mois|monate?n?|mesi|x|th|st|nd|rd|/|\.\d)"
+)
+
+
+def _hour(
+    hour: int, minute: int, meridiem: str | None, window: tuple[time, time] | None
+) -> time | None:
+    if meridiem == "pm" and hour < 12:
+        hour += 12
+    elif meridiem == "am" and hour == 12:
+        hour = 0
+    elif meridiem is None and hour < 12:
+        if window is not None and window[0] >= time(12) and hour < 12:
+            hour += 12
+        elif window is None and 1 <= hour <= 7:
+            hour += 12  # "at 3" is the afternoon for an appointment
+    if not (0 <= hour <= 23 and 0 <= minute <= 59):
+        return None
+    return time(hour, minute)
+
+
+def _meridiem(text: str, end: int, marker: str | None) -> str | None:
+    if marker:
+        return "pm" if marker.startswith("p") else "am"
+    tail = text[end : end + 30]
+    if _PM_AFTER.match(tail):
+        return "pm"
+    if _AM_AFTER.match(tail):
+        return "am"
+    return None
+
+
+def _read_clock(text: str, window: tuple[time, time] | None) -> When:
+    """The first time of day in `text`, with a bound or "around" if one leads it."""
+    m = _RANGE.search(text)
+    if m and (m.group(3) or m.group(6) or _PRECEDED_BY_AT.search(text[: m.start()])):
+        late = m.group(6) if m.group(6) in ("am", "pm") else None
+        first = _hour(int(m.group(1)), int(m.group(2) or 0), m.group(3) or late, window)
+        second = _hour(int(m.group(4)), int(m.group(5) or 0), late, window)
+        if first and second and first < second:
+            return When(window=(first, second))
+    for m in _TIME.finditer(text):
+        hour = int(m.group(1))
+        sep, minutes, marker, unit, ish = m.group(2), m.group(3), m.group(4), m.group(5), m.group(6)
+        before = text[max(0, m.start() - 24) : m.start()]
+        after = text[m.end() : m.end() + 12]
+        if sep == "." and minutes and re.match(r"^\.?\d", after):
+            continue  # 15.12.2026: a date
+        if _UNIT_AFTER.match(after) and not (marker or unit or (sep and minutes)):
+            continue  # "2 days", "3 people", "the 15th", "15 de diciembre"
+        meridiem = _meridiem(text, m.end(), marker)
+        telling = bool((sep and minutes) or marker or unit or ish or meridiem)
+        if not telling and not _PRECEDED_BY_AT.search(before):
+            continue
+        clock = _hour(hour, int(minutes or 0), meridiem, window)
+        if clock is None:
+            continue
+        if _AFTER.search(before):
+            return When(window=(clock, time.max))
+        if _BEFORE.search(before):
+            return When(window=(time(0), clock))
+        return When(clock=clock, approximate=bool(ish) or bool(_AROUND.search(before)))
+    if _NOON.search(text):
+        before = text[: _NOON.search(text).start()]  # type: ignore[union-attr]
+        if _AFTER.search(before):
+            return When(window=(time(12), time.max))
+        if _BEFORE.search(before):
+            return When(window=(time(0), time(12)))
+        return When(clock=time(12))
+    return When()
+
+
+# -- days --------------------------------------------------------------------------------
+
+
+def _future(today: date, month: int, day: int, year: int | None = None) -> date | None:
+    years = [year] if year else [today.year, today.year + 1]
+    for y in years:
+        if y < 100:
+            y += 2000
+        try:
+            candidate = date(y, month, day)
+        except ValueError:
+            return None
+        if candidate >= today or year:
+            return candidate
+    return None
+
+
+@cache
+def _day_patterns(lang: str) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    langs = dict.fromkeys([lang, "en"])
+    months = {n: m for lg in langs for n, m in _months(lg).items()}
+    weekdays = {n: d for lg in langs for n, d in _weekdays(lg).items()}
+    relative = {n: o for lg in langs for n, o in _relative_days(lg).items()}
+    alt = lambda names: "|".join(sorted(map(re.escape, names), key=len, reverse=True))  # noqa: E731
+    month_day = re.compile(
+        rf"\b(\d{{1,2}})(?:st|nd|rd|th|er|º|o|\.)?\s?(?:de |of |the )?({alt(months)})\b"
+        rf"|\b({alt(months)})\.?\s(?:the\s)?(\d{{1,2}})(?:st|nd|rd|th)?\b(?!:)"
+    )
+    weekday = re.compile(rf"\b({alt(weekdays)})\b")
+    rel = re.compile(rf"(?<![a-z-])({alt(relative)})(?![a-z-])")
+    return month_day, weekday, rel
+
+
+_NUMERIC = re.compile(
+    r"(?<![\d/.:])(\d{1,2})([/-])(\d{1,2})(?:[/-](\d{2,4}))?(?![\d/:])(?!\s?(?:am|pm|h\b|uhr))"
+    r"|(?<![\d/.:])(\d{1,2})\.(\d{1,2})\.(\d{2,4})?(?![\d:])"
+)
+_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_ORDINAL_DAY = re.compile(r"\b(?:the |on the )?(\d{1,2})(?:st|nd|rd|th)\b|\bdia (\d{1,2})\b")
+
+
+def _read_day(text: str, today: date, lang: str, month_first: bool) -> tuple[When, tuple[int, int]]:
+    iso = _ISO.search(text)
+    if iso:
+        try:
+            day = date(int(iso.group(1)), int(iso.group(2)), int(iso.group(3)))
+            return When(first=day, last=day), iso.span()
+        except ValueError:
+            pass
+    month_day, weekday_re, rel_re = _day_patterns(lang)
+    m = month_day.search(text)
+    if m:
+        months = {n: mo for lg in (lang, "en") for n, mo in _months(lg).items()}
+        if m.group(1):
+            day = _future(today, months[m.group(2)], int(m.group(1)))
+        else:
+            day = _future(today, months[m.group(3)], int(m.group(4)))
+        if day:
+            return When(first=day, last=day), m.span()
+    m = _NUMERIC.search(text)
+    if m:
+        if m.group(1):
+            a, b, year = int(m.group(1)), int(m.group(3)), m.group(4)
+            if month_first and a <= 12 and not (b > 31):
+                a, b = b, a
+            if b > 12 and a <= 12:
+                a, b = b, a
+        else:
+            a, b, year = int(m.group(5)), int(m.group(6)), m.group(7)
+        day = _future(today, b, a, int(year) if year else None)
+        if day:
+            return When(first=day, last=day, past=day < today), m.span()
+    for name, pattern in _SPANS.items():
+        found_span = pattern.search(text)
+        if found_span:
+            span = found_span.span()
+            if name == "next_week":
+                monday = today + timedelta(days=7 - today.weekday())
+                return When(first=monday, last=monday + timedelta(days=6)), span
+            if name == "this_week":
+                return When(first=today, last=today + timedelta(days=6 - today.weekday())), span
+            saturday = today + timedelta(days=(5 - today.weekday()) % 7)
+            if today.weekday() == 6:
+                return When(first=today, last=today), span
+            return When(first=saturday, last=saturday + timedelta(days=1)), span
+    m = _IN_SPAN.search(text)
+    if m:
+        found = _dateparser_span(m.group(0), today, lang)
+        if found:
+            return When(first=found, last=found), m.span()
+    m = weekday_re.search(text)
+    if m:
+        names = {n: d for lg in (lang, "en") for n, d in _weekdays(lg).items()}
+        target = names[m.group(1)]
+        ahead = (target - today.weekday()) % 7
+        around = text[max(0, m.start() - 14) : m.end() + 14]
+        name = re.escape(m.group(1))
+        if ahead == 0 and re.search(rf"\b{_NEXT}\s{name}|{name}\s{_NEXT_AFTER}", around):
+            ahead = 7
+        day = today + timedelta(days=ahead)
+        return When(first=day, last=day), m.span()
+    m = rel_re.search(text)
+    if m:
+        offsets = {n: o for lg in (lang, "en") for n, o in _relative_days(lg).items()}
+        day = today + timedelta(days=offsets[m.group(1)])
+        return When(first=day, last=day), m.span()
+    m = _ORDINAL_DAY.search(text)
+    if m:
+        number = int(m.group(1) or m.group(2))
+        for months_ahead in range(0, 3):
+            month = (today.month - 1 + months_ahead) % 12 + 1
+            year = today.year + (today.month - 1 + months_ahead) // 12
+            try:
+                candidate = date(year, month, number)
+            except ValueError:
+                continue
+            if candidate >= today:
+                return When(first=candidate, last=candidate), m.span()
+    return When(), (0, 0)
+
+
+def _dateparser_span(span: str, today: date, lang: str) -> date | None:
+    import dateparser
+
+    tokens = [str(NUMBER_WORDS.get(t, t)) for t in span.split()]
+    settings = {
+        "PREFER_DATES_FROM": "future",
+        "RELATIVE_BASE": datetime.combine(today, time(12)),  # naive wall clock, see notes
+        "TIMEZONE": "UTC",
+    }
+    found = dateparser.parse(" ".join(tokens), languages=[lang, "en"], settings=settings)  # type: ignore[arg-type]
+    if found is None or found.date() < today:
+        return None
+    return found.date()
+
+
+# -- the whole reading ------------------------------------------------------------------
+
+
+def read_when(text: str, today: date, lang: str = "en", *, month_first: bool = False) -> When:
+    """What `text` says about when: day(s), time, part of day. `text` is bounded already."""
+    folded = _GREETINGS.sub(" ", fold(text))
+    folded = _WORD_HOUR.sub(
+        lambda m: (
+            f"{m.group(1)} {NUMBER_WORDS[m.group(2)]}"
+            if m.group(1)
+            else f"{NUMBER_WORDS[m.group(3)]} {m.group(4)}"
+        ),
+        folded,
+    )
+    lang = lang if lang in _LOCALES else "en"
+    window = None
+    today_part = bool(_TODAY_PART.search(folded))
+    for pattern, part in _PARTS:
+        if pattern.search(folded):
+            window = part
+            folded = pattern.sub(" ", folded)
+            break
+    days, (a, b) = _read_day(folded, today, lang, month_first)
+    timing = _read_clock(folded[:a] + " " * (b - a) + folded[b:], window)
+    if days.first is None and today_part:
+        days = When(first=today, last=today)
+    when = When(
+        first=days.first,
+        last=days.last,
+        clock=timing.clock,
+        window=timing.window or window,
+        approximate=timing.approximate,
+        past=days.first is not None and days.first < today,
+    )
+    if when.clock is not None and window is not None and timing.window is None:
+        when = replace(when, window=None)  # "tomorrow afternoon at 4": the time says it all
+    return when
