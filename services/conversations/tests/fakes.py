@@ -59,7 +59,18 @@ class FakeState:
     script: list[Scripted] = field(default_factory=list)
     delay: float = 0.0
     opted_out: set[str] = field(default_factory=set)
+    # Who owns what, for ownership checks. Graph: node id -> the one token that can read it
+    # (a node not listed is readable with WHATSAPP_TOKEN and PAGE_TOKEN). Twilio: number ->
+    # its Account SID (a number not listed is TWILIO_SID's); extra accounts: SID -> token.
+    owners: dict[str, str] = field(default_factory=dict)
+    accounts: dict[str, str] = field(default_factory=dict)
+    checks: list[Recorded] = field(default_factory=list)  # ownership reads, not sends
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def own(self, resource: str, owner: str) -> None:
+        """Only `owner` (a Graph token, or a Twilio Account SID) reaches `resource`."""
+        with self.lock:
+            self.owners[resource] = owner
 
     def answer_next(
         self,
@@ -84,6 +95,9 @@ class FakeState:
             self.script.clear()
             self.requests.clear()
             self.opted_out.clear()
+            self.owners.clear()
+            self.accounts.clear()
+            self.checks.clear()
             self.delay = 0.0
 
     def _next_script(self) -> Scripted | None:
@@ -101,7 +115,9 @@ def _recipients(body: Any) -> set[str]:
     return found - {""}
 
 
-async def _record(state: FakeState, request: Request, body: Any) -> Recorded:
+async def _record(
+    state: FakeState, request: Request, body: Any, into: list[Recorded] | None = None
+) -> Recorded:
     raw = await request.body()
     entry = Recorded(
         request.method,
@@ -114,7 +130,7 @@ async def _record(state: FakeState, request: Request, body: Any) -> Recorded:
         time.time(),
     )
     with state.lock:
-        state.requests.append(entry)
+        (state.requests if into is None else into).append(entry)
     return entry
 
 
@@ -175,6 +191,35 @@ def graph_app(state: FakeState) -> FastAPI:
             {"recipient_id": body["recipient"]["id"], "message_id": f"m_{uuid.uuid4().hex}"}
         )
 
+    @app.get("/{version}/{node}")
+    async def read_node(version: str, node: str, request: Request) -> Response:
+        """A node read (`?fields=id`): what an ownership check asks. The token goes as Bearer
+        or `access_token`; Graph answers 190 for a bad token and 100/33 for a node the token
+        cannot read."""
+        await _record(state, request, None, state.checks)
+        header = request.headers.get("authorization", "")
+        token = header.removeprefix("Bearer ") if header else ""
+        token = token or request.query_params.get("access_token", "")
+        with state.lock:
+            owner = state.owners.get(node)
+            known = token in (WHATSAPP_TOKEN, PAGE_TOKEN) or token in state.owners.values()
+        if not known:
+            return JSONResponse(
+                graph_error(190, "Invalid OAuth access token - Cannot parse access token"), 401
+            )
+        # Scripted answers are for sends; reads answer as the owners say.
+        if owner != token and (owner is not None or token not in (WHATSAPP_TOKEN, PAGE_TOKEN)):
+            return JSONResponse(
+                graph_error(
+                    100,
+                    f"Unsupported get request. Object with ID '{node}' does not exist, cannot "
+                    "be loaded due to missing permissions, or does not support this operation.",
+                    error_subcode=33,
+                ),
+                400,
+            )
+        return JSONResponse({"id": node})
+
     return app
 
 
@@ -225,6 +270,27 @@ def twilio_app(state: FakeState) -> FastAPI:
                 "error_message": None,
             },
             201,
+        )
+
+    @app.get("/2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json")
+    async def incoming_numbers(sid: str, request: Request) -> Response:
+        """The account's numbers, filtered by `PhoneNumber`: what an ownership check asks."""
+        await _record(state, request, None, state.checks)
+        user, _, password = _basic(request.headers.get("authorization", ""))
+        with state.lock:
+            accounts = {(TWILIO_SID, TWILIO_TOKEN)} | set(state.accounts.items())
+            number = request.query_params.get("PhoneNumber", "")
+            owner = state.owners.get(number, TWILIO_SID)
+        key_pair = sid == TWILIO_SID and (user, password) == (TWILIO_KEY_SID, TWILIO_KEY_SECRET)
+        if not key_pair and (user != sid or (user, password) not in accounts):
+            return JSONResponse(twilio_error(20003, "Authenticate", 401), 401)
+        found = (
+            [{"sid": f"PN{uuid.uuid4().hex}", "account_sid": sid, "phone_number": number}]
+            if owner == sid
+            else []
+        )
+        return JSONResponse(
+            {"incoming_phone_numbers": found, "page": 0, "page_size": 50, "next_page_uri": None}
         )
 
     return app

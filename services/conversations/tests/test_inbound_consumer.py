@@ -6,6 +6,8 @@ from uuid import uuid4
 from shared.events import Envelope
 from shared.testing import wait_until
 
+from .fakes import PAGE_TOKEN, WHATSAPP_TOKEN
+
 
 async def messages_of(query, workspace_id):
     return await query(
@@ -17,12 +19,17 @@ async def messages_of(query, workspace_id):
 
 
 async def connect_account(client, owner, channel: str, account_id: str) -> None:
+    """A verified account: only those route (the fake Graph API reads any unclaimed id)."""
+    token = {"whatsapp": {"access_token": WHATSAPP_TOKEN}}.get(
+        channel, {"page_access_token": PAGE_TOKEN}
+    )
     response = await client.post(
         "/api/v1/channel-accounts/",
-        json={"channel": channel, "account_id": account_id},
+        json={"channel": channel, "account_id": account_id, "credentials": token},
         headers=owner.headers,
     )
     assert response.status_code == 201, response.text
+    assert response.json()["verification"] == "verified", response.text
 
 
 async def test_message_opens_a_conversation_and_emits_started_and_received(

@@ -7,6 +7,8 @@ import pytest
 
 from shared.testing import wait_until
 
+from .fakes import PAGE_TOKEN, WHATSAPP_TOKEN
+
 API = "/api/v1"
 
 
@@ -37,6 +39,7 @@ async def test_channel_accounts_are_created_listed_read_and_deleted(client, new_
     assert created.status_code == 201, created.text
     body = created.json()
     assert (body["channel"], body["account_id"], body["name"]) == ("sms", account_id, "Front desk")
+    assert body["verification"] == "unverified"  # no credentials: nothing proves it is theirs
 
     listed = (await client.get(f"{API}/channel-accounts/", headers=owner.headers)).json()
     assert listed["count"] == 1
@@ -52,18 +55,26 @@ async def test_channel_accounts_are_created_listed_read_and_deleted(client, new_
 
 async def test_a_provider_account_routes_to_one_workspace_only(client, new_owner) -> None:
     first, second = await new_owner(), await new_owner()
-    payload = {"channel": "whatsapp", "account_id": f"pn-{uuid4().hex}"}
-    assert (
-        await client.post(f"{API}/channel-accounts/", json=payload, headers=first.headers)
-    ).status_code == 201
+    payload = {
+        "channel": "whatsapp",
+        "account_id": f"pn-{uuid4().hex}",
+        "credentials": {"access_token": WHATSAPP_TOKEN},
+    }
+    created = await client.post(f"{API}/channel-accounts/", json=payload, headers=first.headers)
+    assert (created.status_code, created.json()["verification"]) == (201, "verified")
     taken = await client.post(f"{API}/channel-accounts/", json=payload, headers=second.headers)
     assert taken.status_code == 409
     assert "already connected" in taken.json()["detail"]
+    for secret in (str(first.workspace_id), first.handle, str(first.owner_id)):
+        assert secret not in taken.text
     # The same id on another channel is another account.
-    other = payload | {"channel": "messenger"}
+    other = payload | {"channel": "messenger", "credentials": {"page_access_token": PAGE_TOKEN}}
     assert (
         await client.post(f"{API}/channel-accounts/", json=other, headers=second.headers)
     ).status_code == 201
+    # One workspace claims an account once.
+    again = await client.post(f"{API}/channel-accounts/", json=other, headers=second.headers)
+    assert again.status_code == 409
 
 
 async def test_channel_account_for_web_is_refused(client, new_owner) -> None:

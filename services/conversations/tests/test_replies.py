@@ -292,8 +292,14 @@ async def test_an_invalid_token_fails_at_once_and_says_so(
     client, new_owner, publish, query, providers
 ) -> None:
     owner = await new_owner()
-    account = await connect(client, owner, "whatsapp", {"access_token": "expired-token-1234"})
+    account = await connect(client, owner, "whatsapp")
     conversation_id, visitor = await visitor_writes(publish, query, account)
+    expired = await client.patch(
+        f"{API}/channel-accounts/{account['id']}",
+        json={"credentials": {"access_token": "expired-token-1234"}},
+        headers=owner.headers,
+    )
+    assert expired.json()["verification"] == "failed"  # no new conversations route to it
     message = (await reply(client, owner, conversation_id)).json()
     failed = await settled(client, owner, message["id"], "failed")
     assert failed["delivery_error"].startswith("whatsapp 190: Invalid OAuth access token")
@@ -331,14 +337,15 @@ async def test_a_reply_on_an_account_without_credentials_fails_with_the_reason(
     client, new_owner, publish, query
 ) -> None:
     owner = await new_owner()
-    response = await client.post(
-        f"{API}/channel-accounts/",
-        json={"channel": "whatsapp", "account_id": f"pn-{uuid4().hex}"},
-        headers=owner.headers,
+    account = await connect(client, owner, "whatsapp")
+    conversation_id, _ = await visitor_writes(publish, query, account)
+    response = await client.patch(
+        f"{API}/channel-accounts/{account['id']}", json={"credentials": None}, headers=owner.headers
     )
     account = response.json()
     assert (account["credentials"], account["can_send"]) == (None, False)
-    conversation_id, _ = await visitor_writes(publish, query, account)  # inbound still works
+    # Without credentials it no longer proves it is the owner's: it routes nothing new.
+    assert account["verification"] == "unverified"
     message = (await reply(client, owner, conversation_id)).json()
     failed = await settled(client, owner, message["id"], "failed")
     assert "has no credentials for sending" in failed["delivery_error"]

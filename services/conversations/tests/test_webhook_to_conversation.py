@@ -19,6 +19,8 @@ from gateway.webhooks.api import router as webhooks_router
 from shared.bus import Bus
 from shared.testing import wait_until
 
+from .fakes import WHATSAPP_TOKEN
+
 APP_SECRET = "meta-app-secret-full-path"
 
 
@@ -88,7 +90,11 @@ async def test_signed_whatsapp_webhook_ends_up_stored_once_in_the_owners_convers
     phone_number_id = f"pn-{uuid4().hex[:12]}"
     connected = await client.post(
         "/api/v1/channel-accounts/",
-        json={"channel": "whatsapp", "account_id": phone_number_id},
+        json={
+            "channel": "whatsapp",
+            "account_id": phone_number_id,
+            "credentials": {"access_token": WHATSAPP_TOKEN},
+        },
         headers=owner.headers,
     )
     assert connected.status_code == 201
@@ -138,7 +144,11 @@ async def test_forged_webhook_reaches_no_conversation(client, gateway, new_owner
     phone_number_id = f"pn-{uuid4().hex[:12]}"
     await client.post(
         "/api/v1/channel-accounts/",
-        json={"channel": "whatsapp", "account_id": phone_number_id},
+        json={
+            "channel": "whatsapp",
+            "account_id": phone_number_id,
+            "credentials": {"access_token": WHATSAPP_TOKEN},
+        },
         headers=owner.headers,
     )
     wamid = f"wamid.{uuid4().hex}"

@@ -6,6 +6,8 @@ from uuid import uuid4
 from shared.events import Envelope, WorkspaceDeletedV1, WorkspaceUpdatedV1
 from shared.testing import wait_until
 
+from .fakes import WHATSAPP_TOKEN
+
 
 async def projection(query, workspace_id):
     return await query(
@@ -66,7 +68,11 @@ async def test_deleted_event_removes_conversations_messages_and_channel_accounts
     account = f"pn-{uuid4().hex}"
     created = await client.post(
         "/api/v1/channel-accounts/",
-        json={"channel": "whatsapp", "account_id": account},
+        json={
+            "channel": "whatsapp",
+            "account_id": account,
+            "credentials": {"access_token": WHATSAPP_TOKEN},
+        },
         headers=owner.headers,
     )
     assert created.status_code == 201

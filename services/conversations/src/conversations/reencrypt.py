@@ -1,4 +1,5 @@
-"""`python -m conversations.reencrypt`: re-encrypt every channel account's credentials with
+"""`python -m conversations.reencrypt`: re-encrypt every channel account's credentials (and
+inbound signing secret) with
 the newest key of CONNECTOR_ENCRYPTION_KEYS (the same keys and procedure as
 `connectors.reencrypt`): put the new key first, keep the old ones, run this, then remove
 the old keys once it reports success. Safe next to a running service, and repeatable.
@@ -24,12 +25,15 @@ async def main_async(settings: Settings) -> int:
         settings.database_url, pool_size=2, application_name="conversations-reencrypt"
     )
     try:
-        return await reencrypt_column(
-            make_sessionmaker(engine),
-            Vault(settings.encryption_keys),
-            ChannelAccount.id,
+        sessionmaker, vault = make_sessionmaker(engine), Vault(settings.encryption_keys)
+        count = 0
+        # The credentials, and the integrators' inbound signing secrets.
+        for column in (
             ChannelAccount.credentials_encrypted,
-        )
+            ChannelAccount.inbound_secret_encrypted,
+        ):
+            count += await reencrypt_column(sessionmaker, vault, ChannelAccount.id, column)
+        return count
     finally:
         await engine.dispose()
 
@@ -37,8 +41,8 @@ async def main_async(settings: Settings) -> int:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     count = asyncio.run(main_async(Settings()))
-    log.info("re-encrypted %d channel account credentials with the newest key", count)
-    print(f"re-encrypted {count} channel accounts")
+    log.info("re-encrypted %d channel account secrets with the newest key", count)
+    print(f"re-encrypted {count} channel account secrets")
 
 
 if __name__ == "__main__":

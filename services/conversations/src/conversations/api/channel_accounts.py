@@ -15,8 +15,11 @@ from conversations.usecases.access import owner_workspace
 from conversations.usecases.channel_accounts import (
     CredentialPolicy,
     add_channel_account,
+    inbound_secret,
     remove_channel_account,
+    rotate_inbound_secret,
     update_channel_account,
+    verify_channel_account,
     view,
 )
 from shared.web import Page, PaginationDep, PrincipalDep
@@ -33,8 +36,9 @@ def _policy(request: Request) -> CredentialPolicy:
 async def create_channel_account(
     body: ChannelAccountCreate, principal: PrincipalDep, uow: UowDep, request: Request
 ) -> ChannelAccountRead:
-    """Route a provider account's inbound messages to the caller's workspace (409 if taken),
-    and, with `credentials`, send replies from it."""
+    """Claim a provider account for the caller's workspace: with `credentials`, replies are
+    sent from it and, once the provider confirms the credentials reach it (`verification`),
+    its inbound messages route here. 409 when another workspace has verified it."""
     created = await add_channel_account(
         uow,
         principal,
@@ -84,8 +88,52 @@ async def patch_channel_account(
     return ChannelAccountRead.of(updated)
 
 
+@router.post("/{account_id}/verify", response_model=ChannelAccountRead)
+async def verify_channel_account_route(
+    account_id: uuid.UUID, principal: PrincipalDep, uow: UowDep, request: Request
+) -> ChannelAccountRead:
+    """Ask the provider again whether the stored credentials reach this account."""
+    verified = await verify_channel_account(uow, principal, account_id, _policy(request))
+    return ChannelAccountRead.of(verified)
+
+
+@router.post("/{account_id}/rotate-secret", response_model=ChannelAccountRead)
+async def rotate_channel_account_secret(
+    account_id: uuid.UUID, principal: PrincipalDep, uow: UowDep, request: Request
+) -> ChannelAccountRead:
+    """chatgpt, phone: a new `inbound_signing_secret`, shown once in this answer; the old one
+    stops working within INBOUND_SECRET_CACHE_SECONDS (the gateway's cache)."""
+    rotated = await rotate_inbound_secret(uow, principal, account_id, _policy(request))
+    return ChannelAccountRead.of(rotated)
+
+
 @router.delete("/{account_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_channel_account(
     account_id: uuid.UUID, principal: PrincipalDep, uow: UowDep
 ) -> None:
     await remove_channel_account(uow, principal, account_id)
+
+
+# Never forwarded by the gateway (it has no route to /api/v1/internal/); like every route
+# here it needs an internal token. The gateway asks it to check an integrator's signature.
+internal_router = APIRouter(
+    prefix="/internal/channel-accounts", tags=["internal"], include_in_schema=False
+)
+
+
+@internal_router.get("/{account_id}/inbound-secret")
+async def read_inbound_secret(
+    account_id: uuid.UUID, principal: PrincipalDep, uow: UowDep, request: Request
+) -> dict[str, str]:
+    if not principal.is_anonymous:  # the gateway asks as nobody; an owner never gets here
+        raise ChannelAccountNotFound("Channel account not found")
+    found = await inbound_secret(uow, account_id, _policy(request).vault)
+    if found is None:
+        raise ChannelAccountNotFound("Channel account not found")
+    return {
+        "id": str(found.id),
+        "workspace_id": str(found.workspace_id),
+        "channel": found.channel,
+        "account_id": found.account_id,
+        "secret": found.secret,
+    }

@@ -75,6 +75,22 @@ class ChannelAccountRead(BaseModel):
         description="Only in the answer that generated it (chatgpt, phone): the secret our "
         "callbacks are signed with. Store it; it is never shown again.",
     )
+    verification: Literal["verified", "unverified", "failed"] = Field(
+        description="Only a verified account receives messages: the provider confirmed that "
+        "its credentials reach this account (chatgpt, phone: proved by the inbound signing "
+        "secret)"
+    )
+    verification_reason: str | None = Field(
+        description="Why it is not verified (or why the last check could not be made)"
+    )
+    verified_at: datetime | None
+    inbound_signing_secret: str | None = Field(
+        default=None,
+        description="Only in the answer that created or rotated it (chatgpt, phone): what the "
+        "integrator signs its posts to /api/v1/webhooks/inbound/{channel} with "
+        "(X-Base-Signature), naming this account's id in X-Base-Account. Store it; it is "
+        "never shown again.",
+    )
 
     @classmethod
     def of(cls, view: ChannelAccountView) -> ChannelAccountRead:
@@ -88,6 +104,10 @@ class ChannelAccountRead(BaseModel):
             credentials=view.credentials,
             can_send=view.credentials is not None and "unreadable" not in view.credentials,
             signing_secret=view.signing_secret,
+            verification=a.verification,  # type: ignore[arg-type]
+            verification_reason=a.verification_reason,
+            verified_at=a.verified_at,
+            inbound_signing_secret=view.inbound_signing_secret,
         )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -13,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -65,12 +67,25 @@ class Workspace(Base):
     source_updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # Live streams: the last change number handed out in this workspace (migration 0004).
     live_seq: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    # Business facts the agent answers from (migration 0006), as the workspaces service
+    # checked them; policies {"cancellation", "lateness", "deposit"}, faq
+    # [{"question", "answer", "language"}].
+    address: Mapped[str | None] = mapped_column(Text)
+    map_url: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(320))
+    payment_methods: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    policies: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    faq: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
 
 
 class ChannelAccount(Base):
+    """A workspace's claim on a provider account. Every claim is stored; only a verified one
+    routes inbound messages, and only one verified claim exists per provider account."""
+
     __tablename__ = "channel_accounts"
     __table_args__ = (
-        UniqueConstraint("channel", "account_id"),
+        UniqueConstraint("workspace_id", "channel", "account_id"),
         CheckConstraint(CHANNEL_CHECK, name="channel"),
         Index("ix_channel_accounts_workspace_id", "workspace_id"),
     )

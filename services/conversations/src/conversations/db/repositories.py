@@ -17,6 +17,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert
@@ -35,9 +36,11 @@ from conversations.db.models import (
 _LIVE_WORKSPACE = select(Workspace).where(
     Workspace.id == bindparam("workspace_id"), Workspace.deleted.is_(False)
 )
+# Only a verified claim routes (the literal lets Postgres use the partial unique index).
 _ROUTE = select(ChannelAccount.workspace_id, ChannelAccount.id).where(
     ChannelAccount.channel == bindparam("channel"),
     ChannelAccount.account_id == bindparam("account_id"),
+    text("conversations.channel_accounts.verification = 'verified'"),
 )
 _INSERT_CONVERSATION = (
     insert(Conversation)
@@ -144,7 +147,8 @@ class ChannelAccountRepository:
         self.session = session
 
     async def add(self, account: ChannelAccount) -> bool:
-        """False when (channel, account id) is already taken."""
+        """False when the workspace already claims it, or it is verified and another
+        workspace's verified claim holds it."""
         stmt = (
             insert(ChannelAccount)
             .values(
@@ -154,8 +158,12 @@ class ChannelAccountRepository:
                 account_id=account.account_id,
                 name=account.name,
                 credentials_encrypted=account.credentials_encrypted,
+                verification=account.verification,
+                verification_reason=account.verification_reason,
+                verified_at=account.verified_at,
+                inbound_secret_encrypted=account.inbound_secret_encrypted,
             )
-            .on_conflict_do_nothing(index_elements=["channel", "account_id"])
+            .on_conflict_do_nothing()
             .returning(ChannelAccount.created_at)
         )
         created_at = await self.session.scalar(stmt)
@@ -173,6 +181,45 @@ class ChannelAccountRepository:
         if lock:
             stmt = stmt.with_for_update()
         return await self.session.scalar(stmt)
+
+    async def claimed_by(
+        self, workspace_id: uuid.UUID, channel: str, external_account_id: str
+    ) -> bool:
+        return bool(
+            await self.session.scalar(
+                select(
+                    exists().where(
+                        ChannelAccount.workspace_id == workspace_id,
+                        ChannelAccount.channel == channel,
+                        ChannelAccount.account_id == external_account_id,
+                    )
+                )
+            )
+        )
+
+    async def verified_elsewhere(
+        self, account_id: uuid.UUID, channel: str, external_account_id: str
+    ) -> bool:
+        """Whether another claim on this provider account is verified."""
+        found = await self.route_account(channel, external_account_id)
+        return found is not None and found[1] != account_id
+
+    async def displace(self, account: ChannelAccount, reason: str) -> None:
+        """The other claims on a provider account that `account` has just proved."""
+        await self.session.execute(
+            update(ChannelAccount)
+            .where(
+                ChannelAccount.channel == account.channel,
+                ChannelAccount.account_id == account.account_id,
+                ChannelAccount.id != account.id,
+                ChannelAccount.verification != "verified",
+            )
+            .values(verification="failed", verification_reason=reason, verified_at=None)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def get_any(self, account_id: uuid.UUID) -> ChannelAccount | None:
+        return await self.session.get(ChannelAccount, account_id)
 
     async def route(self, channel: str, external_account_id: str) -> uuid.UUID | None:
         found = await self.route_account(channel, external_account_id)

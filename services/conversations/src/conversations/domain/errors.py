@@ -57,3 +57,7 @@ class MessageNotRetryable(Exception):
 
 class InvalidReply(ValueError):
     """A reply the channel cannot carry (e.g. a template on a channel without templates)."""
+
+
+class NoInboundSecret(Exception):
+    """Only integrator accounts (chatgpt, phone) sign what they send with a secret of ours."""

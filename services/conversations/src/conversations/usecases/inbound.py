@@ -58,15 +58,23 @@ async def accept_inbound_message(uow: ConversationsUnitOfWork, envelope: Envelop
 async def _route(
     uow: ConversationsUnitOfWork, event: InboundMessageAcceptedV1
 ) -> tuple[uuid.UUID | None, uuid.UUID | None]:
-    """(workspace id, channel account id) of an inbound item; (None, None) when unrouted."""
-    if event.workspace_id is not None:
-        workspace = await uow.workspaces.get(event.workspace_id)
-        return (workspace.id if workspace else None), None
+    """(workspace id, channel account id) of an inbound item; (None, None) when unrouted.
+
+    An account id routes only through a verified channel account. With both ids (an
+    integrator's post, signed with that account's own secret) they must still agree: the
+    account may have been deleted and claimed by another workspace since the gateway looked.
+    """
     if event.account_id is not None:
         found = await uow.channel_accounts.route_account(event.channel, event.account_id)
+        if found is not None and event.workspace_id not in (None, found[0]):
+            return None, None
         # An account of a deleted workspace is gone with it; this guards a race with that.
         if found is not None and await uow.workspaces.get(found[0]) is not None:
             return found
+        return None, None
+    if event.workspace_id is not None:
+        workspace = await uow.workspaces.get(event.workspace_id)
+        return (workspace.id if workspace else None), None
     return None, None
 
 
