@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -14,7 +13,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -67,16 +65,6 @@ class Workspace(Base):
     source_updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # Live streams: the last change number handed out in this workspace (migration 0004).
     live_seq: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    # Business facts the agent answers from (migration 0006), as the workspaces service
-    # checked them; policies {"cancellation", "lateness", "deposit"}, faq
-    # [{"question", "answer", "language"}].
-    address: Mapped[str | None] = mapped_column(Text)
-    map_url: Mapped[str | None] = mapped_column(Text)
-    phone: Mapped[str | None] = mapped_column(String(32))
-    email: Mapped[str | None] = mapped_column(String(320))
-    payment_methods: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
-    policies: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
-    faq: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
 
 
 class ChannelAccount(Base):
@@ -87,7 +75,17 @@ class ChannelAccount(Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "channel", "account_id"),
         CheckConstraint(CHANNEL_CHECK, name="channel"),
+        CheckConstraint(
+            "verification IN ('verified', 'unverified', 'failed')", name="verification"
+        ),
         Index("ix_channel_accounts_workspace_id", "workspace_id"),
+        Index(
+            "uq_channel_accounts_verified",
+            "channel",
+            "account_id",
+            unique=True,
+            postgresql_where=text("verification = 'verified'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(
@@ -101,6 +99,13 @@ class ChannelAccount(Base):
     # Typed per channel (domain.credentials), encrypted with shared.crypto.Vault; NULL for an
     # account that only receives (replies on it fail with that reason).
     credentials_encrypted: Mapped[str | None] = mapped_column(Text)
+    # The provider's answer on whether the credentials reach this account (migration 0007).
+    verification: Mapped[str] = mapped_column(String(20), server_default="unverified")
+    verification_reason: Mapped[str | None] = mapped_column(String(500))
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Integrators (chatgpt, phone) sign what they post with this, encrypted like the
+    # credentials; the gateway asks for it to check X-Base-Signature.
+    inbound_secret_encrypted: Mapped[str | None] = mapped_column(Text)
 
 
 class Conversation(Base):
