@@ -36,7 +36,6 @@ REQUIRED_BY_SERVICE = {
         "META_APP_SECRET",
         "META_VERIFY_TOKEN",
         "TWILIO_AUTH_TOKEN",
-        "INBOUND_SIGNING_SECRET",
     },
     "workspaces": set(),
     "connectors": {"CONNECTOR_ENCRYPTION_KEYS", "PUBLIC_BASE_URL"},

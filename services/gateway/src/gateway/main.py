@@ -23,8 +23,10 @@ from gateway.security import PasswordHasher, TokenIssuer
 from gateway.settings import Settings
 from gateway.usecases.users import ensure_first_superuser
 from gateway.webhooks import api as webhooks
+from gateway.webhooks.accounts import InboundSecrets
 from shared import telemetry
 from shared.runtime import Runtime, create_service_app
+from shared.tokens import ANONYMOUS
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,12 @@ def create_app(
         handoff.register(runtime, app.state.emails)
     app.state.callers = CallerCache()
     app.state.forwarder = forwarder
+    app.state.inbound_secrets = InboundSecrets(
+        forwarder.client,
+        settings.conversations_url,
+        lambda: forwarder.token("conversations", ANONYMOUS),
+        settings.inbound_secret_cache_seconds,
+    )
     docs = MergedOpenAPI(app, forwarder)
 
     @app.get("/api/v1/openapi.json", include_in_schema=False)

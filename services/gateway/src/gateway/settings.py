@@ -57,5 +57,10 @@ class Settings(ServiceSettings):
     meta_app_secret: str = "change-me-meta-app-secret"
     meta_verify_token: str = "change-me-meta-verify-token"
     twilio_auth_token: str = "change-me-twilio-auth-token"
-    # HMAC key for the generic signed inbound endpoint (chatgpt, phone integrators).
-    inbound_signing_secret: str = "change-me-inbound-signing-secret"
+    # The signed integrator endpoint (chatgpt, phone): each channel account signs with its own
+    # secret, which the gateway asks conversations for and keeps this long (a rotated secret
+    # stops working within it).
+    inbound_secret_cache_seconds: float = Field(default=10.0, ge=0, le=300)
+    # Deprecated, unset by default: one platform-wide HMAC key that lets its holder write into
+    # any workspace. Set it only while integrators move to per-account secrets.
+    inbound_signing_secret: str | None = None

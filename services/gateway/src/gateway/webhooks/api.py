@@ -11,6 +11,7 @@ stores each provider message once, so those retries are harmless.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -21,7 +22,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from gateway.proxy.inputs import TOO_DEEP, json_problem, parse_json
 from gateway.settings import Settings
-from gateway.webhooks import generic, meta, twilio
+from gateway.webhooks import accounts, generic, meta, twilio
 from gateway.webhooks.common import MalformedPayload, Verdict
 from shared.events import Envelope, InboundMessageAcceptedV1
 from shared.logging import request_id_var
@@ -195,28 +196,86 @@ async def receive_signed_inbound(
 ) -> JSONResponse:
     """Signed inbound messages from integrators (ChatGPT apps, phone/voice platforms).
 
-    Headers: `X-Base-Timestamp: <unix seconds>` and
-    `X-Base-Signature: sha256=<hex HMAC-SHA256(INBOUND_SIGNING_SECRET, "<timestamp>.<raw body>")>`;
-    requests more than 5 minutes off are refused (replay protection).
+    Headers: `X-Base-Account: <channel account id>` (the `id` of your chatgpt or phone
+    channel account), `X-Base-Timestamp: <unix seconds>` and
+    `X-Base-Signature: sha256=<hex HMAC-SHA256(<that account's inbound_signing_secret>,
+    "<timestamp>.<raw body>")>`; requests more than 5 minutes off are refused (replay
+    protection). A bad or missing signature, or an unknown account, stores nothing (401/403).
 
-    Body (JSON), routed by `workspace_id` or by a connected channel `account_id`:
-    `{"workspace_id": "<uuid>", "messages": [{"external_id": "call-123-1", "visitor_id":
-    "+15551234567", "visitor_name": "Ana", "content": "I'd like to book", "sent_at":
+    Body (JSON), routed to the signing account's workspace:
+    `{"messages": [{"external_id": "call-123-1", "visitor_id": "+15551234567",
+    "visitor_name": "Ana", "content": "I'd like to book", "sent_at":
     "2026-05-01T10:00:00Z"}]}` (1 to 100 messages; `external_id` unique per channel, so
     retries are stored once). Answers `{"accepted": n}` once every message is on the bus.
     """
     body = await _body(request)
-    _refuse(
-        generic.signature_verdict(
-            _settings(request).inbound_signing_secret,
-            body,
-            request.headers.get(generic.TIMESTAMP_HEADER),
-            request.headers.get(generic.SIGNATURE_HEADER),
-        )
-    )
+    signer = await _signing_account(request, channel, body)
     try:
-        items = generic.parse_inbound(channel, body)
+        items = generic.parse_inbound(channel, body, signer)
     except MalformedPayload as exc:
         raise HTTPException(400, str(exc)) from exc
+    except generic.WrongAccount as exc:
+        raise HTTPException(403, str(exc)) from exc
     await _hand_over(request, items)
     return JSONResponse({"accepted": len(items)})
+
+
+async def _signing_account(
+    request: Request, channel: str, body: bytes
+) -> accounts.AccountSecret | None:
+    """The channel account whose secret signed this body (401/403 otherwise); None when the
+    deprecated platform-wide INBOUND_SIGNING_SECRET signed it."""
+    timestamp = request.headers.get(generic.TIMESTAMP_HEADER)
+    signature = request.headers.get(generic.SIGNATURE_HEADER)
+    named = request.headers.get(generic.ACCOUNT_HEADER)
+    if named is None:
+        legacy = _settings(request).inbound_signing_secret
+        if not legacy:
+            raise HTTPException(
+                401, f"Missing {generic.ACCOUNT_HEADER}: sign with your channel account's secret"
+            )
+        _refuse(generic.signature_verdict(legacy, body, timestamp, signature))
+        log.warning("inbound post signed with the deprecated INBOUND_SIGNING_SECRET")
+        return None
+    if not signature or not timestamp:
+        _refuse(Verdict.MISSING)
+    try:
+        account_id = uuid.UUID(named)
+    except ValueError:
+        account_id = None
+    if account_id is not None:
+        try:
+            signer = await _signer(
+                request.app.state.inbound_secrets, account_id, channel, body, timestamp, signature
+            )
+        except accounts.LookupUnavailable as exc:
+            raise HTTPException(
+                503, "Could not check the signature now, retry later", headers={"Retry-After": "5"}
+            ) from exc
+        if signer is not None:
+            return signer
+    # An unknown account answers like a bad signature: ids cannot be probed.
+    _refuse(Verdict.INVALID)
+    raise AssertionError("unreachable")
+
+
+async def _signer(
+    store: accounts.InboundSecrets,
+    account_id: uuid.UUID,
+    channel: str,
+    body: bytes,
+    timestamp: str | None,
+    signature: str | None,
+) -> accounts.AccountSecret | None:
+    def signed_by(account: accounts.AccountSecret | None) -> bool:
+        return (
+            account is not None
+            and account.channel == channel
+            and generic.signature_verdict(account.secret, body, timestamp, signature) is Verdict.OK
+        )
+
+    kept = store.kept(account_id)
+    if signed_by(kept):
+        return kept
+    fresh = await store.fetch(account_id)  # none kept, or it may have just been rotated
+    return fresh if signed_by(fresh) else None
