@@ -11,12 +11,14 @@ from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conversations.agent.knowledge import BusinessFacts, FaqEntry, Policies
 from conversations.db.models import (
     AgentConversation,
     AgentSettings,
     ConnectorState,
     Conversation,
     Message,
+    Workspace,
     WorkspaceService,
 )
 
@@ -49,6 +51,8 @@ class AgentRepository:
         )
 
     async def services(self, workspace_id: uuid.UUID) -> list[WorkspaceService]:
+        """Active services in display order; each row carries `price` (Decimal) and
+        `currency`, both None when the owner set no price."""
         rows = await self.session.scalars(
             select(WorkspaceService)
             .where(
@@ -59,6 +63,46 @@ class AgentRepository:
             .order_by(WorkspaceService.position, WorkspaceService.name, WorkspaceService.id)
         )
         return list(rows)
+
+    async def business_facts(self, workspace_id: uuid.UUID) -> BusinessFacts | None:
+        """The workspace's business facts as last projected; None for a workspace this
+        service does not know (or that was deleted)."""
+        row = (
+            await self.session.execute(
+                select(
+                    Workspace.address,
+                    Workspace.map_url,
+                    Workspace.phone,
+                    Workspace.email,
+                    Workspace.payment_methods,
+                    Workspace.policies,
+                    Workspace.faq,
+                ).where(Workspace.id == workspace_id, Workspace.deleted.is_(False))
+            )
+        ).first()
+        if row is None:
+            return None
+        policies = row.policies or {}
+        return BusinessFacts(
+            address=row.address,
+            map_url=row.map_url,
+            phone=row.phone,
+            email=row.email,
+            payment_methods=tuple(row.payment_methods or ()),
+            policies=Policies(
+                cancellation=policies.get("cancellation"),
+                lateness=policies.get("lateness"),
+                deposit=policies.get("deposit"),
+            ),
+            faq=tuple(
+                FaqEntry(
+                    question=entry["question"],
+                    answer=entry["answer"],
+                    language=entry.get("language"),
+                )
+                for entry in row.faq or ()
+            ),
+        )
 
     async def upsert_connector(
         self,

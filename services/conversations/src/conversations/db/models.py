@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -13,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -65,6 +67,16 @@ class Workspace(Base):
     source_updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # Live streams: the last change number handed out in this workspace (migration 0004).
     live_seq: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    # Business facts the agent answers from (migration 0006), as the workspaces service
+    # checked them; policies {"cancellation", "lateness", "deposit"}, faq
+    # [{"question", "answer", "language"}].
+    address: Mapped[str | None] = mapped_column(Text)
+    map_url: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(320))
+    payment_methods: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    policies: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    faq: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
 
 
 class ChannelAccount(Base):
@@ -263,6 +275,9 @@ class WorkspaceService(Base):
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
     duration_minutes: Mapped[int] = mapped_column(Integer)
+    # What the service costs (migration 0006); both null when the owner set no price.
+    price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    currency: Mapped[str | None] = mapped_column(String(3))
     is_active: Mapped[bool] = mapped_column(server_default=text("true"))
     position: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     deleted: Mapped[bool] = mapped_column(server_default=text("false"))

@@ -106,8 +106,10 @@ class WorkspaceRepository:
         deleted: bool = False,
         name: str | None = None,
         tone: str | None = None,
+        facts: dict[str, Any] | None = None,
     ) -> None:
-        """Newest snapshot wins; a tombstone is final."""
+        """Newest snapshot wins; a tombstone is final. `facts` holds the business facts the
+        snapshot carried (column name to value); the ones it leaves out keep their value."""
         values = {
             "id": workspace_id,
             "owner_id": owner_id,
@@ -117,6 +119,7 @@ class WorkspaceRepository:
             "source_updated_at": occurred_at,
         }
         values |= {k: v for k, v in (("name", name), ("tone", tone)) if v is not None}
+        values |= facts or {}
         stmt = insert(Workspace).values(**values)
         stmt = stmt.on_conflict_do_update(
             index_elements=[Workspace.id],

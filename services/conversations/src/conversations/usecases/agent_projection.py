@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from conversations.db.agent import AgentRepository
 from conversations.db.uow import ConversationsUnitOfWork
 from shared.events import (
@@ -26,6 +28,9 @@ async def project_service(uow: ConversationsUnitOfWork, envelope: Envelope) -> N
             "name": event.name,
             "description": event.description,
             "duration_minutes": event.duration_minutes,
+            # Decimal from its string form; both null when the service has no price.
+            "price": Decimal(event.price) if event.price is not None else None,
+            "currency": event.currency if event.price is not None else None,
             "is_active": event.is_active,
             "position": event.position,
             "source_updated_at": envelope.occurred_at,
