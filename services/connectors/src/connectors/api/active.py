@@ -15,10 +15,12 @@ from connectors.api.schemas import (
     BookingRead,
     BookingUpdate,
     EventTypeRead,
+    HoursRead,
     SlotRead,
 )
 from connectors.domain.scheduling import Visitor
 from connectors.usecases import scheduling as uc
+from connectors.usecases.hours import read_opening_hours
 from shared.web import Page, PaginationDep
 
 router = APIRouter(prefix="/connectors/active", tags=["scheduling"])
@@ -52,6 +54,18 @@ async def availability(
     )
     data = [SlotRead(start=s.start, end=s.end, staff_id=s.staff_id) for s in slots]
     return AvailabilityRead(timezone=timezone, data=data, count=len(data))
+
+
+@router.get(
+    "/hours",
+    responses={status.HTTP_404_NOT_FOUND: {"description": "No active connector"}},
+)
+async def opening_hours(user: UserDep, services: ServicesDep) -> HoursRead:
+    """Weekly opening hours and upcoming date overrides, wall clock in the workspace's
+    timezone, with the booking horizon and notice; `known: false` when the provider cannot
+    tell (the free times are then the answer)."""
+    hours = await read_opening_hours(services.uow, services.vault, user)
+    return HoursRead.of(hours)
 
 
 @router.get("/bookings")

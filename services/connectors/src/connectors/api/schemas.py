@@ -16,6 +16,7 @@ from pydantic import (
 from connectors.db.models import Booking as BookingRow
 from connectors.domain.bookings import Attendance, MarksChange
 from connectors.domain.config import ConnectorConfig, Provider
+from connectors.domain.hours import OpeningHours
 from connectors.usecases.connectors import ConnectorView
 from shared.instants import Instant
 
@@ -117,6 +118,52 @@ class AvailabilityRead(BaseModel):
     timezone: str
     data: list[SlotRead]
     count: int
+
+
+class HoursRange(BaseModel):
+    start: str = Field(description="HH:MM, wall clock in the workspace's timezone")
+    end: str = Field(description='HH:MM; "24:00" is the end of the day')
+
+
+class WeeklyHoursRange(HoursRange):
+    weekday: int = Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday")
+
+
+class HoursOverride(BaseModel):
+    date: date
+    ranges: list[HoursRange] = Field(description="Empty: closed that date")
+
+
+class HoursRead(BaseModel):
+    """Opening hours of the active connector. `known` is false for providers that keep
+    their hours to themselves (Calendly, Square, AgendaPro): ask for free times instead."""
+
+    provider: Provider
+    known: bool
+    timezone: str | None = Field(description="IANA name; null when not known")
+    weekly: list[WeeklyHoursRange]
+    overrides: list[HoursOverride] = Field(
+        description="Dates whose hours replace their weekday's, from today on, in date order"
+    )
+    horizon_days: int | None = Field(description="How many days ahead bookings open")
+    min_notice_minutes: int | None = Field(description="How long before a start it can be booked")
+
+    @classmethod
+    def of(cls, hours: OpeningHours) -> HoursRead:
+        return cls(
+            provider=hours.provider,  # type: ignore[arg-type]
+            known=hours.known,
+            timezone=hours.timezone,
+            weekly=[
+                WeeklyHoursRange(weekday=r.weekday, start=r.start, end=r.end) for r in hours.weekly
+            ],
+            overrides=[
+                HoursOverride(date=o.date, ranges=[HoursRange(start=s, end=e) for s, e in o.ranges])
+                for o in hours.overrides
+            ],
+            horizon_days=hours.horizon_days,
+            min_notice_minutes=hours.min_notice_minutes,
+        )
 
 
 # Dates and times are refused outside these years: beyond them only date arithmetic
