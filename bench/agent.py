@@ -44,13 +44,12 @@ if TYPE_CHECKING:
     from bench.run import Bench
 
 RATE = int(os.environ.get("BENCH_AGENT_RATE", "20"))  # new conversations per second
-INBOUND_SECRET = "change-me-inbound-signing-secret"  # the gateway's default
 
 
-def _signed(account_id: str, visitor: str, text: str) -> tuple[bytes, dict[str, str]]:
+def _signed(account: dict[str, Any], visitor: str, text: str) -> tuple[bytes, dict[str, str]]:
+    """Signed with the channel account's own secret, as an integrator does."""
     body = json.dumps(
         {
-            "account_id": account_id,
             "messages": [
                 {
                     "external_id": f"bench-{uuid.uuid4().hex}",
@@ -62,8 +61,10 @@ def _signed(account_id: str, visitor: str, text: str) -> tuple[bytes, dict[str, 
         }
     ).encode()
     ts = str(int(time.time()))
-    digest = hmac.new(INBOUND_SECRET.encode(), ts.encode() + b"." + body, hashlib.sha256)
+    secret = account["inbound_signing_secret"]
+    digest = hmac.new(secret.encode(), ts.encode() + b"." + body, hashlib.sha256)
     headers = {
+        "X-Base-Account": account["id"],
         "X-Base-Timestamp": ts,
         "X-Base-Signature": f"sha256={digest.hexdigest()}",
         "Content-Type": "application/json",
@@ -125,6 +126,7 @@ async def agent(bench: Bench) -> None:
     headers = {"Authorization": f"Bearer {owner['token']}"}
     await _calendar(bench.api, headers)
     account_id = f"bench-agent-{bench.tag}"
+    account: dict[str, Any] = {}
 
     async def connected() -> bool:
         r = await bench.api.post(
@@ -132,6 +134,8 @@ async def agent(bench: Bench) -> None:
             headers=headers,
             json={"channel": "chatgpt", "account_id": account_id},
         )
+        if r.status_code == 201:
+            account.update(r.json())
         return r.status_code == 201
 
     deadline = time.monotonic() + 30
@@ -154,7 +158,7 @@ async def agent(bench: Bench) -> None:
         await _ready(port)
         if os.environ.get("BENCH_AGENT_PROFILE"):
             replica.send_signal(signal.SIGUSR1)
-        await _run(bench, workspace_id, account_id, seconds, replica.pid, httpx)
+        await _run(bench, workspace_id, account, seconds, replica.pid, httpx)
     finally:
         replica.terminate()
         try:
@@ -164,7 +168,12 @@ async def agent(bench: Bench) -> None:
 
 
 async def _run(
-    bench: Bench, workspace_id: uuid.UUID, account_id: str, seconds: float, pid: int, httpx: Any
+    bench: Bench,
+    workspace_id: uuid.UUID,
+    account: dict[str, Any],
+    seconds: float,
+    pid: int,
+    httpx: Any,
 ) -> None:
     replies: dict[str, list[datetime]] = {}
     waiting: dict[str, asyncio.Event] = {}
@@ -203,7 +212,7 @@ async def _run(
         async def turn(visitor: str, text: str, number: int) -> None:
             waiting[visitor] = asyncio.Event()
             sent = datetime.now(UTC)
-            body, headers = _signed(account_id, visitor, text)
+            body, headers = _signed(account, visitor, text)
             r = await api.post("/api/v1/webhooks/inbound/chatgpt", content=body, headers=headers)
             if r.status_code not in (200, 204):
                 errors["webhook"] += 1

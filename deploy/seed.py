@@ -12,7 +12,11 @@ visitor and messages by provider id or text.
 
 Environment: SEED_GATEWAY_URL (http://127.0.0.1:8000), SEED_PASSWORD, SEED_TIMEOUT_SECONDS,
 and the gateway's own webhook settings with their defaults (META_APP_SECRET,
-TWILIO_AUTH_TOKEN, INBOUND_SIGNING_SECRET, PUBLIC_BASE_URL), so the signatures match.
+TWILIO_AUTH_TOKEN, PUBLIC_BASE_URL), so the signatures match. Channel accounts route only once
+the provider confirms their credentials reach them, so the WhatsApp, Messenger, Instagram and
+SMS conversations appear only where GRAPH_API_BASE_URL / TWILIO_API_BASE_URL answer for the
+demo ids with SEED_GRAPH_TOKEN / SEED_TWILIO_ACCOUNT_SID + SEED_TWILIO_AUTH_TOKEN (the test
+suite's loopback fakes do). Integrator posts are signed with each account's own secret.
 """
 
 from __future__ import annotations
@@ -293,6 +297,20 @@ class Seeder:
         self.settings = settings
         self.password = password
         self.timeout = float(os.environ.get("SEED_TIMEOUT_SECONDS", "60"))
+        # (channel, provider id) -> the channel account as read, and its owner's headers.
+        self.connected: dict[tuple[str, str], tuple[dict[str, Any], dict[str, str]]] = {}
+
+    @staticmethod
+    def credentials(channel: str) -> dict[str, str] | None:
+        graph = os.environ.get("SEED_GRAPH_TOKEN")
+        sid, token = (os.environ.get(f"SEED_TWILIO_{k}") for k in ("ACCOUNT_SID", "AUTH_TOKEN"))
+        if channel == "whatsapp" and graph:
+            return {"access_token": graph}
+        if channel in ("messenger", "instagram") and graph:
+            return {"page_access_token": graph}
+        if channel == "sms" and sid and token:
+            return {"account_sid": sid, "auth_token": token}
+        return None
 
     # -- owner, workspace, catalogue, connector, channel accounts ---------------------------
 
@@ -373,29 +391,31 @@ class Seeder:
             )
 
     def channel_accounts(self, owner: Owner, auth: dict[str, str], tally: Tally) -> None:
-        def existing() -> set[tuple[str, str]] | None:
+        def existing() -> dict[tuple[str, str], dict[str, Any]] | None:
             listed = self.client.get(f"{API}/channel-accounts/?limit=500", headers=auth)
             if listed.status_code == 404:  # the workspace has not reached conversations yet
                 return None
-            return {(a["channel"], a["account_id"]) for a in expect(listed, 200).json()["data"]}
+            data = expect(listed, 200).json()["data"]
+            return {(a["channel"], a["account_id"]): a for a in data}
 
         have = until("the workspace to reach conversations", existing, self.timeout)
         for channel, account_id in owner.accounts().items():
             if (channel, account_id) in have:
                 tally.count("channel accounts", False)
+                self.connected[(channel, account_id)] = (have[(channel, account_id)], auth)
                 continue
-            response = self.client.post(
-                f"{API}/channel-accounts/",
-                headers=auth,
-                json={
-                    "channel": channel,
-                    "account_id": account_id,
-                    "name": f"{owner.name} {channel}",
-                },
-            )
+            body: dict[str, Any] = {
+                "channel": channel,
+                "account_id": account_id,
+                "name": f"{owner.name} {channel}",
+            }
+            credentials = self.credentials(channel)
+            if credentials is not None:
+                body["credentials"] = credentials
+            response = self.client.post(f"{API}/channel-accounts/", headers=auth, json=body)
             if response.status_code == 409:
                 raise SeedError(f"{channel} account {account_id} is connected to another workspace")
-            expect(response, 201)
+            self.connected[(channel, account_id)] = (expect(response, 201).json(), auth)
             tally.count("channel accounts", True)
 
     # -- conversations ----------------------------------------------------------------------
@@ -592,21 +612,33 @@ class Seeder:
                 }
             ).encode()
             timestamp = str(int(time.time()))
+            connected, secret = self.inbound_secret(visit.channel, account)
             digest = hmac.new(
-                self.settings.inbound_signing_secret.encode(),
-                timestamp.encode() + b"." + body,
-                hashlib.sha256,
+                secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256
             ).hexdigest()
             response = self.client.post(
                 f"{API}/webhooks/inbound/{visit.channel}",
                 content=body,
                 headers={
+                    "X-Base-Account": connected["id"],
                     "X-Base-Timestamp": timestamp,
                     "X-Base-Signature": f"sha256={digest}",
                     "Content-Type": "application/json",
                 },
             )
             expect(response, 200)
+
+    def inbound_secret(self, channel: str, account: str) -> tuple[dict[str, Any], str]:
+        """An integrator account and its signing secret: shown when it was created, or (on a
+        later run) a fresh one from rotating it."""
+        connected, auth = self.connected[(channel, account)]
+        if not connected.get("inbound_signing_secret"):
+            rotated = self.client.post(
+                f"{API}/channel-accounts/{connected['id']}/rotate-secret", headers=auth
+            )
+            connected = expect(rotated, 200).json()
+            self.connected[(channel, account)] = (connected, auth)
+        return connected, connected["inbound_signing_secret"]
 
     @staticmethod
     def meta_payload(visit: Visit, account: str, items: list[tuple[str, str]]) -> dict[str, Any]:

@@ -127,6 +127,7 @@ async def test_a_channel_visitor_books_and_the_provider_receives_the_confirmatio
         headers=headers,
     )
     assert account.status_code == 201, account.text
+    channel.connected(account.json())
     server = server_for(providers, name)
 
     async def received(words: str) -> Any:

@@ -12,7 +12,7 @@ import httpx
 
 from shared.testing import wait_until
 
-from .conftest import META_SECRET, create_workspace, signup
+from .conftest import META_SECRET, create_workspace, fakes, signup
 
 
 def whatsapp(phone_number_id: str, message_id: str, text: str, sent: int) -> bytes:
@@ -66,7 +66,11 @@ async def test_whatsapp_messages_reach_the_owner_once_and_in_provider_order(
         response = await api.post(
             "/api/v1/channel-accounts/",
             headers=owner["headers"],
-            json={"channel": "whatsapp", "account_id": phone_number_id},
+            json={
+                "channel": "whatsapp",
+                "account_id": phone_number_id,
+                "credentials": {"access_token": fakes.WHATSAPP_TOKEN},
+            },
         )
         return response.status_code == 201
 

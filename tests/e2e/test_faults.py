@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared.db import make_engine
 from shared.testing import wait_until
 
-from .conftest import SERVICES, System, create_workspace, private_system, signup
+from .conftest import SERVICES, System, create_workspace, fakes, private_system, signup
 from .test_shutdown import SCHEMAS, Load, assert_nothing_accepted_is_lost, scalar
 
 pytestmark = [pytest.mark.fault, pytest.mark.timeout(600)]
@@ -63,8 +63,8 @@ def restore_rabbit() -> None:
 
 
 @pytest.fixture(scope="module")
-def own_system() -> Iterator[System]:
-    with private_system("faults") as system:
+def own_system(providers: Any) -> Iterator[System]:
+    with private_system("faults", {"GRAPH_API_BASE_URL": providers.graph.url}) as system:
         yield system
 
 
@@ -84,7 +84,11 @@ async def owner(own_system: System) -> dict[str, Any]:
         account = await api.post(
             "/api/v1/channel-accounts/",
             headers=owner["headers"],
-            json={"channel": "whatsapp", "account_id": phone_number_id},
+            json={
+                "channel": "whatsapp",
+                "account_id": phone_number_id,
+                "credentials": {"access_token": fakes.WHATSAPP_TOKEN},
+            },
         )
         assert account.status_code == 201, account.text
         call = await api.post(

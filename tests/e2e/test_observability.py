@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from shared.testing import wait_until
 from shared.tracing import new_traceparent, trace_id
 
-from .conftest import META_SECRET, SERVICES, System, create_workspace, signup
+from .conftest import META_SECRET, SERVICES, System, create_workspace, fakes, signup
 
 Samples = list[tuple[str, dict[str, str], float]]
 
@@ -133,7 +133,11 @@ async def traffic(api: httpx.AsyncClient) -> dict[str, Any]:
         response = await api.post(
             "/api/v1/channel-accounts/",
             headers=headers,
-            json={"channel": "whatsapp", "account_id": phone_number_id},
+            json={
+                "channel": "whatsapp",
+                "account_id": phone_number_id,
+                "credentials": {"access_token": fakes.WHATSAPP_TOKEN},
+            },
         )
         return response.status_code == 201
 

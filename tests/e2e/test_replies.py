@@ -27,7 +27,6 @@ from .conftest import (
 )
 
 API = "/api/v1"
-INBOUND_SECRET = "change-me-inbound-signing-secret"  # the gateway's default in this system
 CREDENTIALS = {
     "whatsapp": {"access_token": fakes.WHATSAPP_TOKEN},
     "messenger": {"page_access_token": fakes.PAGE_TOKEN},
@@ -67,6 +66,12 @@ class Channel:
             "sms": f"+1444{tag:07d}",
         }.get(name, f"visitor-{tag}")
         self.account_id = f"+1555{tag:07d}" if name == "sms" else f"acc-{tag}"
+        self.account: dict[str, Any] = {}
+
+    def connected(self, account: dict[str, Any]) -> None:
+        """The channel account as created: integrators sign with its own secret."""
+        assert account["verification"] == "verified", account
+        self.account = account
 
     async def visitor_writes(self, text: str) -> None:
         now = int(time.time())
@@ -118,11 +123,13 @@ class Channel:
                 }
             ).encode()
             ts = str(now)
-            digest = hmac.new(INBOUND_SECRET.encode(), ts.encode() + b"." + raw, hashlib.sha256)
+            secret = self.account["inbound_signing_secret"]
+            digest = hmac.new(secret.encode(), ts.encode() + b"." + raw, hashlib.sha256)
             response = await self.api.post(
                 f"{API}/webhooks/inbound/{self.name}",
                 content=raw,
                 headers={
+                    "X-Base-Account": self.account["id"],
                     "X-Base-Timestamp": ts,
                     "X-Base-Signature": f"sha256={digest.hexdigest()}",
                     "Content-Type": "application/json",
@@ -201,6 +208,7 @@ async def test_an_owner_reply_reaches_the_visitors_channel_and_is_delivered(
     )
     assert account.status_code == 201, account.text
     assert "****" in json.dumps(account.json()["credentials"])
+    channel.connected(account.json())
 
     await channel.visitor_writes("Hi, can I come at 10?")
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.testing import wait_until
 
-from .conftest import META_SECRET, ROOT, System
+from .conftest import META_SECRET, ROOT, System, fakes
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -28,6 +28,10 @@ def run_seed(system: System, gateway: str | None = None) -> subprocess.Completed
         "SEED_GATEWAY_URL": gateway or system.gateway,
         "META_APP_SECRET": META_SECRET,
         "PUBLIC_BASE_URL": system.gateway,
+        # Credentials the loopback fakes confirm, so the demo accounts route.
+        "SEED_GRAPH_TOKEN": fakes.WHATSAPP_TOKEN,
+        "SEED_TWILIO_ACCOUNT_SID": fakes.TWILIO_SID,
+        "SEED_TWILIO_AUTH_TOKEN": fakes.TWILIO_TOKEN,
     }
     return subprocess.run(
         [sys.executable, "deploy/seed.py"],

@@ -34,6 +34,7 @@ from .conftest import (
     SECRET,
     System,
     create_workspace,
+    fakes,
     private_system,
     signup,
 )
@@ -44,14 +45,15 @@ SCHEMAS = ("identity", "workspaces", "connectors", "conversations")
 
 
 @pytest.fixture(scope="module")
-def own_system() -> Iterator[System]:
+def own_system(providers: Any) -> Iterator[System]:
     """A system of its own: these tests stop and restart services.
 
     The agent runs elsewhere here (AGENT_ENABLED=false, as a deployment of its own would):
     every load webhook is a new visitor, and answering thousands of them would leave a
     backlog that says nothing about what SIGTERM does to the ingest path under test.
     """
-    with private_system("shutdown", {"AGENT_ENABLED": "false"}) as system:
+    env = {"AGENT_ENABLED": "false", "GRAPH_API_BASE_URL": providers.graph.url}
+    with private_system("shutdown", env) as system:
         yield system
 
 
@@ -74,7 +76,11 @@ async def owner(own_system: System) -> dict[str, Any]:
             response = await api.post(
                 "/api/v1/channel-accounts/",
                 headers=owner["headers"],
-                json={"channel": "whatsapp", "account_id": phone_number_id},
+                json={
+                    "channel": "whatsapp",
+                    "account_id": phone_number_id,
+                    "credentials": {"access_token": fakes.WHATSAPP_TOKEN},
+                },
             )
             return response.status_code == 201
 

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import httpx
 import pytest
@@ -22,7 +23,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from shared.testing import wait_until
 
-from .conftest import System, create_workspace, private_system, signup
+from .conftest import System, create_workspace, fakes, private_system, signup
 from .test_observability import log_lines, whatsapp
 
 
@@ -88,12 +89,13 @@ def collector() -> Iterator[Collector]:
 
 
 @pytest.fixture(scope="module")
-def traced(collector: Collector) -> Iterator[System]:
+def traced(collector: Collector, providers: Any) -> Iterator[System]:
     with pytest.MonkeyPatch.context() as env:
         # Read by the services' settings (and the SDK's batch delay) when they start.
         env.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url)
         env.setenv("OTEL_BSP_SCHEDULE_DELAY", "200")
-        with private_system("traced") as system:
+        # Channel accounts are verified against the loopback Graph API.
+        with private_system("traced", {"GRAPH_API_BASE_URL": providers.graph.url}) as system:
             yield system
 
 
@@ -110,7 +112,11 @@ async def test_a_signed_whatsapp_webhook_is_one_trace_from_the_gateway_to_the_st
             response = await api.post(
                 "/api/v1/channel-accounts/",
                 headers=owner["headers"],
-                json={"channel": "whatsapp", "account_id": phone_number_id},
+                json={
+                    "channel": "whatsapp",
+                    "account_id": phone_number_id,
+                    "credentials": {"access_token": fakes.WHATSAPP_TOKEN},
+                },
             )
             return response.status_code == 201
 

@@ -9,11 +9,12 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import ROOT, System, free_port, private_system, signup
+from tests.e2e.conftest import ROOT, System, fakes, free_port, private_system, signup
 
 SECOND_GATEWAY_PROXY = "192.0.2.250"  # trusted by the second gateway; never our peer
 
@@ -27,11 +28,25 @@ EXTRA_ENV = {
 
 
 @pytest.fixture(scope="session")
-def security_system() -> Iterator[System]:
+def providers() -> Iterator[Any]:
+    """Loopback Graph API and Twilio fakes: channel accounts are verified against them."""
+    running = fakes.start_providers()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def security_system(providers: Any) -> Iterator[System]:
     saved = {k: os.environ.get(k) for k in EXTRA_ENV}
     os.environ.update(EXTRA_ENV)  # private_system builds its environment from os.environ
+    provider_env = {
+        "GRAPH_API_BASE_URL": providers.graph.url,
+        "TWILIO_API_BASE_URL": providers.twilio.url,
+        # A rotated integrator secret must stop at once here, not after the gateway's cache.
+        "INBOUND_SECRET_CACHE_SECONDS": "0",
+    }
     try:
-        with private_system("security") as system:
+        with private_system("security", provider_env) as system:
             yield system
     finally:
         for key, value in saved.items():
