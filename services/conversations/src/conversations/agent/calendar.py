@@ -95,6 +95,8 @@ class Calendar(Protocol):
 
     async def cancel(self, booking_id: str) -> None: ...
 
+    async def hours(self) -> OpeningHours: ...
+
 
 class ConnectorsCalendar:
     """HTTP client of `/api/v1/connectors/active/*` for one workspace owner."""
@@ -127,7 +129,7 @@ class ConnectorsCalendar:
         if response.status_code < 400:
             return response
         detail = _detail(response)
-        if response.status_code == 404 and path in ("/event-types", "/availability"):
+        if response.status_code == 404 and path in ("/event-types", "/availability", "/hours"):
             raise NoActiveConnector(detail)
         if response.status_code == 409:
             raise SlotTaken(detail)
@@ -189,6 +191,46 @@ class ConnectorsCalendar:
 
     async def cancel(self, booking_id: str) -> None:
         await self._call("DELETE", f"/bookings/{booking_id}", params={"reason": "visitor"})
+
+    async def hours(self) -> OpeningHours:
+        """GET /hours: weekly ranges and upcoming overrides, or `known=False` for providers
+        that cannot tell. An answer that cannot be read is CalendarUnavailable."""
+        body = (await self._call("GET", "/hours")).json()
+        try:
+            return _opening_hours(body)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CalendarUnavailable(f"connectors answered unreadable hours: {exc!r}") from exc
+
+
+def _clock(value: str) -> time:
+    # "24:00" closes a range at the end of the day; a time of day cannot say it otherwise.
+    return time.max if value == "24:00" else time.fromisoformat(value)
+
+
+def _ranges(items: list[dict[str, Any]]) -> tuple[tuple[time, time], ...]:
+    return tuple((_clock(r["start"]), _clock(r["end"])) for r in items)
+
+
+def _opening_hours(body: dict[str, Any]) -> OpeningHours:
+    if not body["known"]:
+        return OpeningHours(known=False)
+    weekly: dict[int, tuple[tuple[time, time], ...]] = {}
+    for item in body.get("weekly") or []:
+        day = int(item["weekday"])
+        if not 0 <= day <= 6:
+            raise ValueError(f"weekday {day}")
+        weekly[day] = weekly.get(day, ()) + _ranges([item])
+    return OpeningHours(
+        known=True,
+        timezone=body.get("timezone"),
+        weekly={day: tuple(sorted(ranges)) for day, ranges in weekly.items()},
+        overrides={
+            date.fromisoformat(o["date"]): _ranges(o.get("ranges") or [])
+            for o in body.get("overrides") or []
+        },
+        horizon_days=body.get("horizon_days"),
+        min_notice_minutes=body.get("min_notice_minutes"),
+    )
 
 
 def _detail(response: httpx.Response) -> str:
