@@ -315,3 +315,8 @@ def test_services_export_traces_only_when_an_endpoint_is_given():
         assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://jaeger:4318", name
         # Each service is named after itself in the traces (OTEL_SERVICE_NAME unset).
         assert "OTEL_SERVICE_NAME" not in env, name
+
+
+def test_every_service_gets_the_metrics_token_from_the_environment():
+    # Unset, /metrics answers 404; set, Prometheus must send it as a bearer token.
+    assert d.load_compose_raw()["x-service-env"]["METRICS_TOKEN"] == "${METRICS_TOKEN:-}"

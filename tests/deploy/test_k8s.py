@@ -661,3 +661,14 @@ def test_disruption_budgets_cover_every_deployment(base):
     for name, deployment in by_kind(base, "Deployment").items():
         labels = deployment["spec"]["template"]["metadata"]["labels"]
         assert [b for b in budgets if selects(b["spec"]["selector"], labels)], name
+
+
+def test_scraped_pods_read_the_metrics_token_from_a_secret(base):
+    # /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` (404 when unset); the
+    # scrape job sends it (deploy/README.md, "Metrics").
+    for name, deployment in by_kind(base, "Deployment").items():
+        template = deployment["spec"]["template"]
+        if template["metadata"].get("annotations", {}).get("prometheus.io/scrape") != "true":
+            continue
+        _, from_secret, _ = env_sources(template["spec"], base)
+        assert "METRICS_TOKEN" in from_secret, name

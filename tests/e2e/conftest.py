@@ -40,6 +40,7 @@ SECRET = "e2e-secret-key-long-enough-for-hs256-signing"
 SUPERUSER = "admin@e2e.example.com"
 SUPERUSER_PASSWORD = "admin-password-e2e"
 META_SECRET = "e2e-meta-app-secret"
+METRICS_TOKEN = "e2e-metrics-token-for-prometheus"
 
 
 def free_port() -> int:
@@ -109,6 +110,7 @@ def system_env(names: dict[str, str], ports: dict[str, int]) -> dict[str, str]:
         "FIRST_SUPERUSER": SUPERUSER,
         "FIRST_SUPERUSER_PASSWORD": SUPERUSER_PASSWORD,
         "META_APP_SECRET": META_SECRET,
+        "METRICS_TOKEN": METRICS_TOKEN,
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['gateway']}",
         "RELAY_POLL_SECONDS": "1",
         "LOG_LEVEL": "INFO",

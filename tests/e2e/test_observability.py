@@ -16,7 +16,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from shared.testing import wait_until
 from shared.tracing import new_traceparent, trace_id
 
-from .conftest import META_SECRET, SERVICES, System, create_workspace, fakes, signup
+from .conftest import (
+    META_SECRET,
+    METRICS_TOKEN,
+    SERVICES,
+    System,
+    create_workspace,
+    fakes,
+    signup,
+)
 
 Samples = list[tuple[str, dict[str, str], float]]
 
@@ -74,7 +82,9 @@ def whatsapp(phone_number_id: str, wamid: str, text: str) -> tuple[bytes, dict[s
 
 async def scrape(system: System, service: str) -> Samples:
     async with httpx.AsyncClient(timeout=5) as client:
-        response = await client.get(f"{system.url(service)}/metrics")
+        response = await client.get(
+            f"{system.url(service)}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+        )
     assert response.status_code == 200, service
     return [
         (s.name, s.labels, s.value)

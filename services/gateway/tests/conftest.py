@@ -25,6 +25,7 @@ from shared.tokens import InvalidInternalToken, verify_internal_token
 ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
 SUPERUSER = "root@example.com"
 SUPERUSER_PASSWORD = "root-password-123"
+METRICS_TOKEN = "gateway-test-metrics-token"
 
 
 def free_port() -> int:
@@ -155,6 +156,7 @@ def settings(mailbox: tuple[Mailbox, int], upstreams: dict[str, Upstream]) -> Se
         login_max_failures_per_account=6,
         login_slowdown_seconds=1,
         login_window_seconds=60,
+        metrics_token=METRICS_TOKEN,
     )
 
 

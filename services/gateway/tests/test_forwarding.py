@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import httpx
 
-from .conftest import Upstream
+from .conftest import METRICS_TOKEN, Upstream
 
 
 async def test_forwards_with_internal_token_for_the_owning_service(
@@ -142,7 +142,8 @@ async def test_health_and_ready(client: httpx.AsyncClient) -> None:
     assert ready.status_code == 200
     assert ready.json()["checks"]["database"] == "ok"
     assert ready.json()["checks"]["broker"] == "ok"
-    metrics = await client.get("/metrics")
+    assert (await client.get("/metrics")).status_code == 401
+    metrics = await client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     assert "http_request_duration_seconds_bucket" in metrics.text
 
 

@@ -206,7 +206,7 @@ def create_service_app(
         telemetry=fastapi_telemetry(),
     )
     app.state.runtime = runtime
-    app.include_router(health_router(runtime.checks))
+    app.include_router(health_router(runtime.checks, settings.metrics_token))
     if openapi:
         app.include_router(asyncapi_router(runtime))
     for router in routers:

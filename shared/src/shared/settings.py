@@ -51,6 +51,8 @@ class ServiceSettings(BaseSettings):
     # Addresses (IPs or CIDRs, comma-separated, or "*") whose X-Forwarded-For and
     # X-Forwarded-Proto are believed; anyone else's are ignored and the peer address counts.
     trusted_proxies: str = "127.0.0.1"
+    # Bearer token Prometheus sends to read `/metrics`; unset, `/metrics` is not served (404).
+    metrics_token: str = Field(default="", repr=False)
     # Where the workspaces service listens: services whose workspace projection has not
     # caught up yet ask it directly (shared.workspace_lookup), so a 201 is readable at once.
     workspaces_url: str = "http://127.0.0.1:8001"
@@ -62,6 +64,13 @@ class ServiceSettings(BaseSettings):
         if self.log_json is not None:
             return "json" if self.log_json else "text"
         return "auto"
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token_length(cls, value: str) -> str:
+        if value and len(value) < 16:
+            raise ValueError("METRICS_TOKEN must be at least 16 characters (or unset)")
+        return value
 
     @field_validator("database_url")
     @classmethod

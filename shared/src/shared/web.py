@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 import uuid
@@ -189,9 +190,15 @@ def route_template(scope: Scope) -> str:
 Check = Callable[[], Awaitable[bool]]
 
 
-def health_router(checks: Callable[[], dict[str, Check]]) -> APIRouter:
-    """`/health`: the process is alive. `/ready`: every dependency answers (else 503)."""
+def health_router(checks: Callable[[], dict[str, Check]], metrics_token: str = "") -> APIRouter:
+    """`/health`: the process is alive. `/ready`: every dependency answers (else 503). Both
+    open (probes carry no credentials) and say nothing beyond "ok"/"unavailable" per check.
+
+    `/metrics` (traffic, login failures, backlogs) only with `Authorization: Bearer
+    <METRICS_TOKEN>`: 401 without it, and 404 when no token is configured.
+    """
     router = APIRouter(tags=["health"])
+    expected = f"Bearer {metrics_token}".encode()
 
     @router.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:
@@ -214,7 +221,14 @@ def health_router(checks: Callable[[], dict[str, Check]]) -> APIRouter:
         )
 
     @router.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        if not metrics_token:
+            return problem(404, "Not Found")
+        given = request.headers.get("authorization", "").encode()
+        if not hmac.compare_digest(given, expected):
+            return problem(
+                401, "Metrics need the METRICS_TOKEN", headers={"WWW-Authenticate": "Bearer"}
+            )
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
