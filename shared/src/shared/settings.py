@@ -51,6 +51,14 @@ class ServiceSettings(BaseSettings):
     # Addresses (IPs or CIDRs, comma-separated, or "*") whose X-Forwarded-For and
     # X-Forwarded-Proto are believed; anyone else's are ignored and the peer address counts.
     trusted_proxies: str = "127.0.0.1"
+    # The HTTP server (shared.serving): connections and requests at once, beyond which new
+    # requests get 503; how long an idle kept connection stays open; how long a client may
+    # take to send a request's line and headers (from connecting, or from the previous
+    # answer) and how large they may be before the connection is closed (408 / 431).
+    server_limit_concurrency: int = Field(default=4096, ge=16)
+    server_keep_alive_seconds: int = Field(default=5, ge=1, le=300)
+    server_header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    server_max_header_bytes: int = Field(default=64 * 1024, ge=8 * 1024, le=1024 * 1024)
     # Bearer token Prometheus sends to read `/metrics`; unset, `/metrics` is not served (404).
     metrics_token: str = Field(default="", repr=False)
     # Where the workspaces service listens: services whose workspace projection has not
