@@ -332,3 +332,16 @@ class AgentConversation(Base):
     )
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class VisitorTyping(Base):
+    """A web chat visitor's latest typing signal: the agent holds its answer while these keep
+    coming. One small row per conversation, so a signal every few seconds rewrites nothing
+    else (and takes no lock the turn needs)."""
+
+    __tablename__ = "visitor_typing"
+
+    conversation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    typed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
