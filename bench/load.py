@@ -230,13 +230,14 @@ def _whatsapp_factory(spec: dict[str, Any]) -> Callable[[int], tuple[Request, di
 
 
 def _workspace_factory(spec: dict[str, Any]) -> Callable[[int], tuple[Request, dict[str, Any]]]:
-    from shared.tokens import Principal, sign_internal_token
+    from shared.tokens import Principal, audience_key, sign_internal_token
 
     tag = spec["prefix"]
 
     def build(i: int) -> tuple[Request, dict[str, Any]]:
         owner = uuid.uuid4()
-        token = sign_internal_token(spec["secret_key"], "workspaces", Principal(owner), 300)
+        key = audience_key(spec["secret_key"], "workspaces")
+        token = sign_internal_token(key, "workspaces", Principal(owner), 300)
         body = json.dumps(
             {"handle": f"{tag}-{i}", "name": f"Bench {i}", "timezone": "Europe/Madrid"}
         ).encode()

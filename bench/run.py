@@ -46,7 +46,7 @@ from bench.system import (  # noqa: E402
     rabbitmq_url,
 )
 from shared.settings import plain_database_url  # noqa: E402
-from shared.tokens import Principal, sign_internal_token  # noqa: E402
+from shared.tokens import Principal, audience_key, sign_internal_token  # noqa: E402
 
 CPU_COLUMNS = (*SERVICES, "postgres", "rabbitmq", "generator", "machine")
 SCENARIOS = (
@@ -104,7 +104,8 @@ async def generate(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def internal_token(audience: str, user_id: uuid.UUID) -> str:
-    return sign_internal_token(SECRET_KEY, audience, Principal(user_id), ttl_seconds=3600)
+    key = audience_key(SECRET_KEY, audience)
+    return sign_internal_token(key, audience, Principal(user_id), ttl_seconds=3600)
 
 
 class Bench:

@@ -15,6 +15,7 @@ from fastapi import APIRouter, FastAPI
 from shared.logging import JsonFormatter, TextFormatter, request_id_var, resolve_format
 from shared.settings import ServiceSettings
 from shared.testing import internal_headers
+from shared.tokens import audience_key
 from shared.tracing import new_traceparent, trace_id, traceparent_var
 from shared.web import install_common
 
@@ -101,7 +102,7 @@ async def test_text_access_lines_keep_request_user_and_trace_ids(text_lines: io.
         return []
 
     app.include_router(router)
-    install_common(app, "svc", SECRET)
+    install_common(app, "svc", audience_key(SECRET, "svc"))
     user = uuid.uuid4()
     caller = new_traceparent()
     headers = internal_headers(SECRET, "svc", user) | {

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db import make_engine
 from shared.testing import wait_until
-from shared.tokens import Principal, sign_internal_token
+from shared.tokens import Principal, audience_key, sign_internal_token
 
 from .conftest import (
     META_SECRET,
@@ -307,7 +307,9 @@ async def test_a_request_in_flight_at_sigterm_completes_and_new_connections_are_
     """A request whose body is still arriving when SIGTERM lands is served to the end."""
     service = "conversations"
     port = own_system.ports[service]
-    token = sign_internal_token(SECRET, service, Principal(user_id=uuid.UUID(owner["id"])))
+    token = sign_internal_token(
+        audience_key(SECRET, service), service, Principal(user_id=uuid.UUID(owner["id"]))
+    )
     marker = f"in-flight-{uuid.uuid4().hex}"
     body = json.dumps({"conversation_id": owner["conversation_id"], "content": marker}).encode()
     first_half_sent = asyncio.Event()

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from gateway.main import create_app
 from gateway.settings import Settings
 from shared.testing import TEST_SECRET_KEY, migrated_database, running, test_names
-from shared.tokens import InvalidInternalToken, verify_internal_token
+from shared.tokens import InvalidInternalToken, audience_key, verify_internal_token
 
 ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
 SUPERUSER = "root@example.com"
@@ -94,7 +94,7 @@ def echo_app(secret_key: str, audience: str) -> FastAPI:
     async def echo(request: Request, path: str):
         token = request.headers.get("authorization", "").removeprefix("Bearer ")
         try:
-            principal = verify_internal_token(secret_key, audience, token)
+            principal = verify_internal_token(audience_key(secret_key, audience), audience, token)
         except InvalidInternalToken as exc:
             return JSONResponse({"detail": str(exc)}, status_code=401)
         if path.endswith("slow"):

@@ -16,7 +16,7 @@ from sse_starlette.sse import AppStatus
 
 from gateway.main import create_app
 from shared.testing import TEST_SECRET_KEY, wait_until
-from shared.tokens import InvalidInternalToken, verify_internal_token
+from shared.tokens import InvalidInternalToken, audience_key, verify_internal_token
 
 from .conftest import Upstream, free_port
 
@@ -35,7 +35,9 @@ def sse_app(counter: type[Streams]) -> FastAPI:
     async def events(request: Request, path: str):
         token = request.headers.get("authorization", "").removeprefix("Bearer ")
         try:
-            principal = verify_internal_token(TEST_SECRET_KEY, "conversations", token)
+            principal = verify_internal_token(
+                audience_key(TEST_SECRET_KEY, "conversations"), "conversations", token
+            )
         except InvalidInternalToken:
             return JSONResponse({"detail": "no internal token"}, status_code=401)
         if "token" not in request.query_params and path.startswith("public/"):

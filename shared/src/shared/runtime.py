@@ -95,8 +95,20 @@ class Runtime:
         self.started = False
 
     async def start(self) -> None:
-        if self.settings.secret_key == DEFAULT_SECRET_KEY:
+        settings = self.settings
+        # A service given its INTERNAL_TOKEN_KEY uses no SECRET_KEY (shared.tokens).
+        if settings.secret_key == DEFAULT_SECRET_KEY and not settings.internal_token_key:
             log.warning("SECRET_KEY is the development default; set it in production")
+        defaults = sorted(
+            name.upper()
+            for name in type(settings).model_fields
+            if name.endswith("token_key") and getattr(settings, name).startswith("change-me")
+        )
+        if defaults:
+            log.warning(
+                "%s: development defaults; set them in production (python -m shared.tokens)",
+                ", ".join(defaults),
+            )
         self._expose_metrics()
         await self.bus.start()
         if self.settings.run_relay:
@@ -213,7 +225,8 @@ def create_service_app(
         app.include_router(router, prefix="/api/v1")
     for middleware, options in middlewares:
         app.add_middleware(middleware, **options)
-    install_common(app, runtime.service, settings.secret_key if internal_auth else None)
+    own_key = settings.token_key(runtime.service, runtime.service)
+    install_common(app, runtime.service, own_key if internal_auth else None)
     return app
 
 
@@ -242,6 +255,8 @@ def served(app: FastAPI) -> FastAPI:
 
     settings = app.state.runtime.settings
     workspace_lookup.install(
-        workspace_lookup.WorkspaceLookup(settings.workspaces_url, settings.secret_key)
+        workspace_lookup.WorkspaceLookup(
+            settings.workspaces_url, settings.token_key("workspaces", app.state.runtime.service)
+        )
     )
     return app

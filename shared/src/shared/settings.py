@@ -7,6 +7,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.tokens import audience_key
+
 DEFAULT_SECRET_KEY = "change-me-local-development-only"
 
 
@@ -26,6 +28,13 @@ class ServiceSettings(BaseSettings):
     events_exchange: str = "base.events"
     queue_prefix: str = ""
     internal_token_ttl_seconds: int = Field(default=60, ge=5, le=3600)
+    # Internal-token keys (shared.tokens), one per audience: this service's own, which it
+    # verifies with, and the workspaces service's, which connectors and conversations sign
+    # their read-your-writes lookups with. Unset, each is derived from SECRET_KEY, as on a
+    # developer's machine where every process has it; deployed, a service gets its keys and
+    # no SECRET_KEY, so it can mint tokens for nobody but the services it calls.
+    internal_token_key: str = ""
+    workspaces_token_key: str = ""
     log_level: str = "INFO"
     # `auto`: JSON lines, or readable text when the log stream is a terminal. The older
     # `LOG_JSON` still decides when `LOG_FORMAT` is not set (true: json, false: text).
@@ -80,10 +89,31 @@ class ServiceSettings(BaseSettings):
             raise ValueError("METRICS_TOKEN must be at least 16 characters (or unset)")
         return value
 
+    def token_key(self, audience: str, service: str) -> str:
+        """The key of internal tokens for `audience`, as `service` holds it: its own
+        INTERNAL_TOKEN_KEY for its own audience, `<AUDIENCE>_TOKEN_KEY` for one it calls."""
+        if audience == service:
+            given = self.internal_token_key
+        else:
+            given = getattr(self, f"{audience}_token_key", "")
+        return given or audience_key(self.secret_key, audience)
+
+    @field_validator("internal_token_key", "workspaces_token_key")
+    @classmethod
+    def _long_enough(cls, value: str) -> str:
+        return token_key_length(value)
+
     @field_validator("database_url")
     @classmethod
     def _asyncpg_driver(cls, value: str) -> str:
         return async_database_url(value)
+
+
+def token_key_length(value: str) -> str:
+    """An internal-token key: unset (derived), or as long as the HS256 hash (32 bytes)."""
+    if value and len(value) < 32:
+        raise ValueError("a token key needs at least 32 characters (python -m shared.tokens)")
+    return value
 
 
 def async_database_url(url: str) -> str:

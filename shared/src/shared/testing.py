@@ -23,7 +23,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
 from shared.settings import async_database_url
-from shared.tokens import Principal, sign_internal_token
+from shared.tokens import Principal, audience_key, sign_internal_token
 
 T = TypeVar("T")
 
@@ -131,7 +131,9 @@ async def wait_until(
 def internal_headers(
     secret_key: str, audience: str, user_id: uuid.UUID | None, is_superuser: bool = False
 ) -> dict[str, str]:
-    token = sign_internal_token(secret_key, audience, Principal(user_id, is_superuser))
+    """What the gateway holding `secret_key` sends to `audience` for this user."""
+    key = audience_key(secret_key, audience)
+    token = sign_internal_token(key, audience, Principal(user_id, is_superuser))
     return {"Authorization": f"Bearer {token}"}
 
 

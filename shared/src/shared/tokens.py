@@ -1,9 +1,13 @@
 """Internal tokens: how the gateway tells a service who is calling.
 
 The gateway authenticates the user, then signs a short-lived token whose audience is the one
-service it forwards to. Services accept nothing else. The signing key is derived from
-SECRET_KEY with a fixed label, so a user's access token (signed with a different key and
-audience) can never pass as an internal token.
+service it forwards to. Services accept nothing else.
+
+Each audience has its own key, derived from the gateway's SECRET_KEY with a label naming the
+audience (`audience_key`). A service holds only the key of its own audience (to verify) and
+the keys of the services it calls (to sign), never SECRET_KEY: a leak of one service's
+settings cannot mint a token for another service, nor a user's access token (signed with
+SECRET_KEY itself, with another audience).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from uuid import UUID
 import jwt
 
 ISSUER = "base-gateway"
+# The services the gateway forwards to: each is the audience of its own tokens.
+AUDIENCES = ("workspaces", "connectors", "conversations")
 ALGORITHM = "HS256"
 TOKEN_TYPE = "internal"
 
@@ -40,14 +46,19 @@ class Principal:
 ANONYMOUS = Principal(user_id=None)
 
 
-def internal_key(secret_key: str) -> bytes:
-    return hmac.new(
-        secret_key.encode(), b"base-platform/internal-token/v1", hashlib.sha256
-    ).digest()
+def audience_key(secret_key: str, audience: str) -> str:
+    """The key of internal tokens meant for `audience`, from the gateway's SECRET_KEY.
+
+    Hex, so an operator can hand it to the service as an environment variable
+    (`python -m shared.tokens` prints them). One-way: it reveals nothing of SECRET_KEY or of
+    another audience's key.
+    """
+    label = f"base-platform/internal-token/v2/{audience}".encode()
+    return hmac.new(secret_key.encode(), label, hashlib.sha256).hexdigest()
 
 
 def sign_internal_token(
-    secret_key: str,
+    key: str,
     audience: str,
     principal: Principal,
     ttl_seconds: int = 60,
@@ -64,14 +75,15 @@ def sign_internal_token(
     }
     if principal.user_id is not None:
         claims["sub"] = str(principal.user_id)
-    return jwt.encode(claims, internal_key(secret_key), algorithm=ALGORITHM)
+    return jwt.encode(claims, key.encode(), algorithm=ALGORITHM)
 
 
-def verify_internal_token(secret_key: str, audience: str, token: str) -> Principal:
+def verify_internal_token(key: str, audience: str, token: str) -> Principal:
+    """`key` is the audience's key (`audience_key`, or the INTERNAL_TOKEN_KEY a service got)."""
     try:
         claims = jwt.decode(
             token,
-            internal_key(secret_key),
+            key.encode(),
             algorithms=[ALGORITHM],
             audience=audience,
             issuer=ISSUER,
@@ -87,3 +99,27 @@ def verify_internal_token(secret_key: str, audience: str, token: str) -> Princip
     except ValueError as exc:
         raise InvalidInternalToken("malformed subject") from exc
     return Principal(user_id=user_id, is_superuser=bool(claims.get("su", False)))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print each service's token keys, derived from SECRET_KEY, as environment lines."""
+    import argparse
+    import os
+
+    parser = argparse.ArgumentParser(
+        prog="python -m shared.tokens",
+        description="Internal-token keys for each audience, from SECRET_KEY (read from the "
+        "environment): give each service its own as INTERNAL_TOKEN_KEY, and the keys of the "
+        "services it calls as <SERVICE>_TOKEN_KEY.",
+    )
+    parser.add_argument("audiences", nargs="*", default=list(AUDIENCES))
+    args = parser.parse_args(argv)
+    secret = os.environ.get("SECRET_KEY")
+    if not secret:
+        parser.error("set SECRET_KEY in the environment (the gateway's)")
+    for audience in args.audiences:
+        print(f"{audience.upper()}_TOKEN_KEY={audience_key(secret, audience)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -74,9 +74,9 @@ class InternalAuthMiddleware:
     Placed around the whole app, so unknown paths and the OpenAPI document are covered too.
     """
 
-    def __init__(self, app: ASGIApp, secret_key: str, audience: str) -> None:
+    def __init__(self, app: ASGIApp, token_key: str, audience: str) -> None:
         self.app = app
-        self.secret_key = secret_key
+        self.token_key = token_key
         self.audience = audience
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -88,7 +88,7 @@ class InternalAuthMiddleware:
         try:
             if scheme.lower() != "bearer" or not token:
                 raise InvalidInternalToken("missing internal token")
-            principal = verify_internal_token(self.secret_key, self.audience, token)
+            principal = verify_internal_token(self.token_key, self.audience, token)
         except InvalidInternalToken:
             response = JSONResponse(
                 {"detail": "This service only accepts requests forwarded by the gateway"},
@@ -248,10 +248,11 @@ def fastapi_telemetry() -> TelemetryConfig:
     }
 
 
-def install_common(app: FastAPI, service: str, secret_key: str | None) -> None:
-    """Middlewares in order: request context outermost, then the internal-token guard."""
-    if secret_key is not None:
-        app.add_middleware(InternalAuthMiddleware, secret_key=secret_key, audience=service)
+def install_common(app: FastAPI, service: str, token_key: str | None) -> None:
+    """Middlewares in order: request context outermost, then the internal-token guard
+    (`token_key`: the key of this service's own audience, shared.tokens)."""
+    if token_key is not None:
+        app.add_middleware(InternalAuthMiddleware, token_key=token_key, audience=service)
     app.add_middleware(RequestContextMiddleware, service=service)
 
 

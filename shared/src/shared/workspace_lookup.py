@@ -45,12 +45,12 @@ class WorkspaceLookup:
     def __init__(
         self,
         base_url: str,
-        secret_key: str,
+        token_key: str,
         timeout_seconds: float = 2.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.secret_key = secret_key
+        self.token_key = token_key  # the workspaces service's (shared.tokens)
         self.client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout_seconds, connect=1.0), transport=transport
         )
@@ -65,7 +65,7 @@ class WorkspaceLookup:
         )
 
     async def _get(self, path: str, principal: Principal) -> WorkspaceSnapshot | None:
-        token = sign_internal_token(self.secret_key, AUDIENCE, principal, ttl_seconds=30)
+        token = sign_internal_token(self.token_key, AUDIENCE, principal, ttl_seconds=30)
         try:
             response = await self.client.get(
                 self.base_url + path, headers={"authorization": f"Bearer {token}"}

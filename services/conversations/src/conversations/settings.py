@@ -1,7 +1,7 @@
 from pydantic import Field, field_validator
 
 from shared.crypto import DEV_ENCRYPTION_KEY, parse_keys
-from shared.settings import ServiceSettings
+from shared.settings import ServiceSettings, token_key_length
 
 
 class Settings(ServiceSettings):
@@ -28,6 +28,9 @@ class Settings(ServiceSettings):
     agent_max_tool_calls: int = Field(default=8, ge=1, le=50)
     agent_max_tokens: int = Field(default=24_000, ge=1000)
     connectors_url: str = "http://127.0.0.1:8002"
+    # The key the agent signs its calendar calls to connectors with (shared.tokens); unset,
+    # derived from SECRET_KEY. Deployed: the connectors service's INTERNAL_TOKEN_KEY.
+    connectors_token_key: str = ""
     connectors_timeout_seconds: float = Field(default=8.0, gt=0, le=60)
 
     # Live streams (Server-Sent Events): open streams per process and per visitor or owner
@@ -72,12 +75,23 @@ class Settings(ServiceSettings):
     delivery_rate_sms: float = Field(default=1.0, gt=0)
     delivery_rate_callback: float = Field(default=50.0, gt=0)
 
+    @field_validator("connectors_token_key")
+    @classmethod
+    def _token_key_long_enough(cls, value: str) -> str:
+        return token_key_length(value)
+
     @field_validator("connector_encryption_keys")
     @classmethod
     def _keys_present(cls, value: str) -> str:
         if not parse_keys(value):
             raise ValueError("at least one Fernet key is required")
         return value
+
+    @property
+    def visitor_token_secret(self) -> str:
+        """Web chat visitor tokens are signed from this service's own internal-token key:
+        only conversations checks them, and it holds no SECRET_KEY when deployed."""
+        return self.token_key("conversations", "conversations")
 
     @property
     def encryption_keys(self) -> list[str]:

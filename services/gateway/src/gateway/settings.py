@@ -1,6 +1,6 @@
-from pydantic import EmailStr, Field
+from pydantic import EmailStr, Field, field_validator
 
-from shared.settings import ServiceSettings
+from shared.settings import ServiceSettings, token_key_length
 
 
 class Settings(ServiceSettings):
@@ -10,6 +10,10 @@ class Settings(ServiceSettings):
     workspaces_url: str = "http://127.0.0.1:8001"
     connectors_url: str = "http://127.0.0.1:8002"
     conversations_url: str = "http://127.0.0.1:8003"
+    # Internal-token keys of the services forwarded to (shared.tokens); unset, derived from
+    # SECRET_KEY. Deployed, each is the same value its service gets as INTERNAL_TOKEN_KEY.
+    connectors_token_key: str = ""
+    conversations_token_key: str = ""
     upstream_timeout_seconds: float = Field(default=15.0, gt=0)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # Event streams (SSE) held open through the gateway: in all (beyond: 503) and per client
@@ -64,3 +68,8 @@ class Settings(ServiceSettings):
     # Deprecated, unset by default: one platform-wide HMAC key that lets its holder write into
     # any workspace. Set it only while integrators move to per-account secrets.
     inbound_signing_secret: str | None = None
+
+    @field_validator("connectors_token_key", "conversations_token_key")
+    @classmethod
+    def _token_keys_long_enough(cls, value: str) -> str:
+        return token_key_length(value)

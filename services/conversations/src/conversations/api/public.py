@@ -51,7 +51,7 @@ def _authorize(settings: Settings, token: str | None, conversation_id: uuid.UUID
     """Missing or forged token: 401. A valid token for another conversation: 404."""
     if not token:
         raise InvalidVisitorToken("X-Visitor-Token header required")
-    if visitor_conversation(settings.secret_key, token) != conversation_id:
+    if visitor_conversation(settings.visitor_token_secret, token) != conversation_id:
         raise ConversationNotFound("Conversation not found")
 
 
@@ -71,7 +71,7 @@ async def open_conversation(
     body = body or WebConversationCreate()
     conversation = await open_web_conversation(uow, handle, body.visitor_name, body.visitor_contact)
     token = issue_visitor_token(
-        settings.secret_key, conversation.id, settings.visitor_token_ttl_seconds
+        settings.visitor_token_secret, conversation.id, settings.visitor_token_ttl_seconds
     )
     return WebConversationOpened(conversation_id=conversation.id, visitor_token=token)
 

@@ -56,6 +56,10 @@ class Forwarder:
             "connectors": settings.connectors_url.rstrip("/"),
             "conversations": settings.conversations_url.rstrip("/"),
         }
+        # One key per audience (shared.tokens): a token for one service is refused by another.
+        self.token_keys = {
+            service: settings.token_key(service, "gateway") for service in self.targets
+        }
         self.pools = {
             service: _pool(service, url, settings.upstream_timeout_seconds)
             for service, url in self.targets.items()
@@ -75,7 +79,7 @@ class Forwarder:
 
     def token(self, service: str, principal: Principal) -> str:
         return sign_internal_token(
-            self.settings.secret_key,
+            self.token_keys[service],
             service,
             principal,
             ttl_seconds=self.settings.internal_token_ttl_seconds,
