@@ -156,7 +156,8 @@ class RequestContextMiddleware:
                 log.info(
                     "%s %s %s",
                     scope["method"],
-                    scope["path"],
+                    # A route may say what to log instead of a path that holds a secret.
+                    scope.get("state", {}).get("log_path") or scope["path"],
                     status,
                     extra={"status": status, "duration_ms": round(elapsed * 1000, 2)},
                 )

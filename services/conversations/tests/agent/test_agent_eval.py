@@ -4,7 +4,9 @@ and what was said, as the evaluation harness scores them."""
 import pytest
 
 from conversations.agent.evaluation.runner import pass_hat_k, run_scenario
-from conversations.agent.evaluation.scenarios import SCENARIOS
+from conversations.agent.evaluation.scenarios import all_scenarios
+
+SCENARIOS = all_scenarios()
 
 
 @pytest.mark.parametrize("direct", [True, False], ids=["direct", "pydantic-ai"])
@@ -13,6 +15,11 @@ async def test_builtin_agent_passes_the_dialogue(scenario, direct: bool) -> None
     """Both ways of running the built-in brain: its own loop, and under pydantic-ai's agent."""
     result = await run_scenario(scenario, direct=direct)
     assert result.passed, "\n".join([*result.problems, "--", *result.transcript])
+
+
+def test_the_harness_holds_enough_dialogues() -> None:
+    assert len(SCENARIOS) >= 120
+    assert len({s.name for s in SCENARIOS}) == len(SCENARIOS)
 
 
 def test_pass_hat_k_is_the_chance_that_k_runs_all_pass() -> None:

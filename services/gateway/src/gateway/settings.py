@@ -43,6 +43,10 @@ class Settings(ServiceSettings):
     argon2_parallelism: int = Field(default=1, ge=1)
     # Threads that hash passwords: a login burst queues for them instead of taking cores.
     password_hash_workers: int = Field(default=1, ge=1, le=8)
+    # Password recovery e-mails asked for, per hour: for one address (whoever asks) and from
+    # one client address (whichever accounts); beyond either, 429 with Retry-After.
+    password_recovery_per_address_per_hour: int = Field(default=5, ge=1)
+    password_recovery_per_client_per_hour: int = Field(default=20, ge=1)
 
     # E-mail (recovery, new accounts). No SMTP_HOST: e-mails are logged as skipped.
     smtp_host: str | None = None

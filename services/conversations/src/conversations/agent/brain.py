@@ -8,6 +8,7 @@ share one loop, one tool layer and one stored history.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, time
 from typing import Any
 
@@ -33,7 +34,7 @@ from conversations.agent.replies import (
     say,
     window_label,
 )
-from conversations.agent.state import Offer
+from conversations.agent.state import Asked, Offer
 from conversations.agent.tools import (
     AgentDeps,
     BookingResult,
@@ -154,7 +155,12 @@ def _understand(deps: AgentDeps, r: Reading) -> ModelResponse | None:
         if intent.yes and not (r.when.found or r.service.service):
             return _book(deps, m.proposal)
         if intent.no and not (r.when.found or r.service.service):
+            refused = m.proposal.start
             m.proposal = None
+            m.offered_slots = [
+                o.model_copy(update={"n": i})
+                for i, o in enumerate((o for o in m.offered_slots if o.start != refused), 1)
+            ]
             return _text(deps, say(deps.lang, "no_more") + "\n" + _slot_lines(deps))
     if m.last_list == "slots" and m.offered_slots and r.service.service is None:
         picked = _pick_slot(deps, r)
@@ -163,8 +169,11 @@ def _understand(deps: AgentDeps, r: Reading) -> ModelResponse | None:
         if intent.yes and len(m.offered_slots) == 1 and not r.when.found:
             return _book(deps, m.offered_slots[0])
 
-    # Questions about the business.
-    if intent.topics:
+    # Questions about the business ("tem horário sexta?" asks for a time, not the hours).
+    booking_words = r.when.found or r.service.service is not None
+    topics = tuple(t for t in intent.topics if t in ("price", "duration") or not booking_words)
+    if topics:
+        intent = replace(intent, topics=topics)
         topic = _main_topic(intent.topics, r)
         deps.turn_topics = list(intent.topics)
         return _call("business_info", topic=topic)
@@ -178,7 +187,9 @@ def _understand(deps: AgentDeps, r: Reading) -> ModelResponse | None:
         m.last_list = "services"
         return _text(
             deps,
-            say(deps.lang, "which_service") + "\n" + numbered([c.name for c in r.service.candidates]),
+            say(deps.lang, "which_service")
+            + "\n"
+            + numbered([c.name for c in r.service.candidates]),
         )
     if service is None and m.last_list == "services" and m.offered_services:
         n = r.choice(len(m.offered_services))
@@ -192,14 +203,18 @@ def _understand(deps: AgentDeps, r: Reading) -> ModelResponse | None:
         service_id = m.service_id or deps.services[0].id
         return _find(deps, service_id, r.when.keep_from(_asked(deps)))
     if (m.turn == 1 or intent.greeting) and not (intent.thanks or intent.bye):
+        if r.when.found:
+            m.asked = Asked.of(r.when)
         return _call("list_services")
     if intent.ack or intent.thanks or intent.bye:
-        if live and (intent.ack or intent.bye):
-            return _text(deps, say(deps.lang, "see_you", deps.workspace.tone))
-        if intent.thanks:
+        if intent.thanks and not intent.bye:
             return _text(deps, say(deps.lang, "thanks", deps.workspace.tone))
+        if live:
+            return _text(deps, say(deps.lang, "see_you", deps.workspace.tone))
         return _text(deps, say(deps.lang, "anything_else"))
     if r.when.found or intent.book:
+        if r.when.found:
+            m.asked = Asked.of(r.when)  # kept for the service they pick next
         return _call("list_services")
     return None
 
@@ -243,15 +258,19 @@ def _book(deps: AgentDeps, offer: Offer) -> ModelResponse:
 def _pick_slot(deps: AgentDeps, r: Reading) -> Offer | None:
     offered = deps.memory.offered_slots
     zone = deps.zone
-    if r.when.clock is None and r.when.first is None:
-        n = r.choice(len(offered))
-        return offered[n - 1] if n is not None else None
     locals_ = [o.start.astimezone(zone) for o in offered]
+    n = r.choice(len(offered)) if r.when.clock is None else None
+    if n is not None and (r.when.first is None or r.when.first not in {t.date() for t in locals_}):
+        # "a segunda" after a list is the second option, not Monday.
+        return offered[n - 1]
+    if r.when.clock is None and r.when.first is None:
+        return None
     if r.when.clock is not None:
         matching = [
             i
             for i, local in enumerate(locals_)
-            if local.time() == r.when.clock and (r.when.first is None or local.date() == r.when.first)
+            if local.time() == r.when.clock
+            and (r.when.first is None or local.date() == r.when.first)
         ]
         if len(matching) == 1:
             return offered[matching[0]]
@@ -277,9 +296,11 @@ def _ask_which_booking(deps: AgentDeps) -> ModelResponse:
 
 
 def _after_tool(deps: AgentDeps, tool: str, result: Any) -> ModelResponse:
-    lang, tone, name = deps.lang, deps.workspace.tone, deps.workspace.name
+    lang, name = deps.lang, deps.workspace.name
     if tool == "hand_off":
-        return ModelResponse(parts=[TextPart(say(lang, "handoff", name=name))], model_name=MODEL_NAME)
+        return ModelResponse(
+            parts=[TextPart(say(lang, "handoff", name=name))], model_name=MODEL_NAME
+        )
     if isinstance(result, ServicesResult):
         if not result.services:
             return _call("hand_off", reason="no bookable services")
@@ -295,7 +316,8 @@ def _after_tool(deps: AgentDeps, tool: str, result: Any) -> ModelResponse:
     if isinstance(result, CancelResult):
         if result.status == "cancelled" and result.booking:
             return _text(
-                deps, say(lang, "cancelled", service=result.booking.service, slot=result.local or "")
+                deps,
+                say(lang, "cancelled", service=result.booking.service, slot=result.local or ""),
             )
         if result.status == "which":
             return _ask_which_booking(deps)
@@ -339,7 +361,9 @@ def _slots_text(deps: AgentDeps, result: SlotsResult) -> str:
     elif result.note == "full":
         head = say(lang, "full", days=_days_label(deps, result), service=service, tz=tz)
     elif result.note == "window_full":
-        head = say(lang, "full_window", when=when, days=_days_label(deps, result), service=service, tz=tz)
+        head = say(
+            lang, "full_window", when=when, days=_days_label(deps, result), service=service, tz=tz
+        )
     elif deps.memory.moving:
         head = say(lang, "which_new", service=service, tz=tz)
     elif when:
@@ -364,7 +388,7 @@ def _days_label(deps: AgentDeps, result: SlotsResult) -> str:
     last = date.fromisoformat(result.searched_to)
     label = format_day(first, deps.zone, deps.lang)
     if last != first:
-        label += " – " + format_day(last, deps.zone, deps.lang)
+        label += " \u2013 " + format_day(last, deps.zone, deps.lang)
     return label
 
 
@@ -373,7 +397,10 @@ def _booking_text(deps: AgentDeps, result: BookingResult) -> ModelResponse:
     tz = _tz(deps)
     if result.status == "booked" and result.booking:
         key = "moved" if result.moved_from else "booked"
-        return _text(deps, say(lang, key, tone, service=result.booking.service, slot=result.local or "", tz=tz))
+        return _text(
+            deps,
+            say(lang, key, tone, service=result.booking.service, slot=result.local or "", tz=tz),
+        )
     if result.status == "taken":
         if not result.slots:
             return _text(deps, say(lang, "none", service=result.service or ""))
@@ -384,28 +411,42 @@ def _booking_text(deps: AgentDeps, result: BookingResult) -> ModelResponse:
             + numbered([s.local for s in result.slots]),
         )
     if result.status == "refused":
-        return _call("hand_off", reason=f"calendar refused the booking: {result.detail or ''}"[:200])
+        return _call(
+            "hand_off", reason=f"calendar refused the booking: {result.detail or ''}"[:200]
+        )
     return _text(deps, say(lang, "ask_which") + "\n" + _slot_lines(deps))
 
 
 def _info_text(deps: AgentDeps, result: InfoResult) -> ModelResponse:
     lang, zone, name = deps.lang, deps.zone, deps.workspace.name
+    topic = result.topic
+    if not result.found and topic == "hours":
+        return _text(deps, say(lang, "hours_unknown"))
     if not result.found:
         return _dont_know(deps)
     deps.memory.unknown_questions = 0
     facts = result.facts
-    topic = result.topic
     if topic in ("price", "duration"):
         wanted = deps.reading.service.service if deps.reading else None
         by_name = {s.name: s for s in deps.services}
         if wanted is not None:
-            facts = [f for f in facts if f.label == wanted.name] or facts
+            facts = [f for f in facts if f.label == wanted.name]
+            if not facts:
+                return _dont_know(deps, say(lang, "no_price", service=wanted.name) + " ")
         lines = []
         for fact in facts:
             service = by_name.get(fact.label)
             minutes = service.duration_minutes if service else None
             if topic == "price" and minutes and "duration" in deps.turn_topics:
-                lines.append(say(lang, "price_duration", service=fact.label, price=fact.value, minutes=str(minutes)))
+                lines.append(
+                    say(
+                        lang,
+                        "price_duration",
+                        service=fact.label,
+                        price=fact.value,
+                        minutes=str(minutes),
+                    )
+                )
             elif topic == "price":
                 lines.append(say(lang, "price", service=fact.label, price=fact.value))
             else:
@@ -434,18 +475,29 @@ def _info_text(deps: AgentDeps, result: InfoResult) -> ModelResponse:
     elif topic in ("cancellation", "lateness", "deposit"):
         text = say(lang, topic, text=facts[0].value)
     elif topic == "contact":
-        text = say(lang, "contact", name=name, contact=format_list_of([f.value for f in facts], zone, lang))
+        text = say(
+            lang, "contact", name=name, contact=format_list_of([f.value for f in facts], zone, lang)
+        )
     else:  # services
         text = say(lang, "pick_service") + "\n" + numbered([f.label for f in facts])
         deps.memory.offered_services = [s.id for s in deps.services]
         deps.memory.last_list = "services"
         return _text(deps, text)
     r = deps.reading
-    if r is not None and (r.when.found or r.service.service is not None) and topic not in ("hours",):
+    if (
+        r is not None
+        and (r.when.found or r.service.service is not None)
+        and topic not in ("hours",)
+    ):
         # "How much is a haircut? Can I come tomorrow at 5?": the answer, then the offer.
         deps.said.append(text)
         service = r.service.service
-        service_id = service.id if service else deps.memory.service_id or (deps.services[0].id if len(deps.services) == 1 else None)
+        service_id = (
+            service.id
+            if service
+            else deps.memory.service_id
+            or (deps.services[0].id if len(deps.services) == 1 else None)
+        )
         if service_id and r.when.found:
             return _find(deps, service_id, r.when)
     if not deps.memory.live_bookings and text and text not in deps.said:
@@ -453,12 +505,12 @@ def _info_text(deps: AgentDeps, result: InfoResult) -> ModelResponse:
     return _text(deps, text if text not in deps.said else "")
 
 
-def _dont_know(deps: AgentDeps) -> ModelResponse:
+def _dont_know(deps: AgentDeps, lead: str = "") -> ModelResponse:
     m = deps.memory
     m.unknown_questions += 1
     if m.unknown_questions >= 2:
         return _call("hand_off", reason="the visitor asked what the agent does not know")
-    return _text(deps, say(deps.lang, "dont_know", name=deps.workspace.name))
+    return _text(deps, lead + say(deps.lang, "dont_know", name=deps.workspace.name))
 
 
 def _tz(deps: AgentDeps) -> str:
@@ -482,4 +534,3 @@ def _options_again(deps: AgentDeps) -> str:
         return say(deps.lang, "pick_slot_hint") + "\n" + _slot_lines(deps)
     names = [s.name for s in deps.services]
     return say(deps.lang, "pick_service") + "\n" + numbered(names)
-

@@ -30,11 +30,11 @@ from pydantic_core import to_jsonable_python
 
 from conversations.agent.brain import builtin_model
 from conversations.agent.calendar import CalendarUnavailable, NoActiveConnector
-from conversations.agent.reading import Reading, read_message
+from conversations.agent.reading import Reading, read_message, warm_up
 from conversations.agent.replies import CHANNEL_LIMITS, cap, format_slot, say, zone_label
 from conversations.agent.state import BookingRef
-from conversations.agent.words.services import Named
 from conversations.agent.tools import TOOLS, AgentDeps
+from conversations.agent.words.services import Named
 
 log = logging.getLogger(__name__)
 
@@ -218,6 +218,7 @@ async def read_within_budget(deps: AgentDeps, text: str, budget: float) -> Readi
     """Read the message in a worker thread, so the event loop keeps serving others; a reading
     past the budget raises TimeoutError (bounded text makes that a bug or an attack)."""
     services = [Named(s.id, s.name) for s in deps.services]
+    await asyncio.to_thread(warm_up)  # once per process, outside the budget
     return await asyncio.wait_for(
         asyncio.to_thread(
             read_message,

@@ -29,9 +29,9 @@ from sqlalchemy.exc import IntegrityError
 
 from conversations.agent.calendar import Calendar, CalendarError, ConnectorsCalendar
 from conversations.agent.core import TurnLimits, TurnOutcome, run_turn
+from conversations.agent.knowledge import BusinessFacts
 from conversations.agent.llm import model_from_settings
 from conversations.agent.replies import cap, say
-from conversations.agent.knowledge import BusinessFacts
 from conversations.agent.state import Dialogue
 from conversations.agent.tools import (
     AgentDeps,

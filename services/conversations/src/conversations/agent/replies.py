@@ -27,7 +27,7 @@ from babel.support import NullTranslations, Translations
 from conversations.agent.words.langs import LANGS, locale_for
 
 
-def N_(text: str) -> str:  # noqa: N802 (gettext's marker for extraction)
+def N_(text: str) -> str:
     return text
 
 
@@ -199,7 +199,9 @@ def format_price(price: Decimal, currency: str, zone: ZoneInfo, lang: str = "en"
     locale = _locale(lang, zone)
     if price == price.to_integral_value():
         pattern = locale.currency_formats["standard"].pattern.replace(".00", "")
-        text = format_currency(price, currency, format=pattern, currency_digits=False, locale=locale)
+        text = format_currency(
+            price, currency, format=pattern, currency_digits=False, locale=locale
+        )
     else:
         text = format_currency(price, currency, locale=locale)
     return _plain(text)

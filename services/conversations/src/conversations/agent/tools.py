@@ -129,9 +129,8 @@ class AgentDeps:
             if reader is not None:
                 try:
                     found = await reader()
-                except NoActiveConnector:
-                    raise
                 except (CalendarError, NotImplementedError):
+                    # Hours are a courtesy: the free times stay the truth when they can't be read.
                     found = None
             self._hours = found if found is not None and getattr(found, "known", False) else False
         return self._hours or None
@@ -271,9 +270,7 @@ async def find_free_slots(
     service = deps.service(service_id)
     if service is None:
         raise ModelRetry("Unknown service_id: call list_services and use one of its ids")
-    window = {"morning": MORNING, "afternoon": AFTERNOON, "evening": EVENING}.get(
-        part_of_day or ""
-    )
+    window = {"morning": MORNING, "afternoon": AFTERNOON, "evening": EVENING}.get(part_of_day or "")
     if after or before:
         window = (_clock(after) or time(0), _clock(before) or time.max)
     first = _day(day) if day else None
@@ -302,8 +299,12 @@ async def offer_slots(deps: AgentDeps, service: Service, asked: When) -> SlotsRe
     elif horizon_end is not None and first > horizon_end:
         note = "beyond_horizon"
         first, last = max(today, horizon_end - timedelta(days=SEARCH_DAYS - 1)), horizon_end
-    elif hours and asked.first and all(
-        not hours.ranges_on(first + timedelta(days=i)) for i in range((last - first).days + 1)
+    elif (
+        hours
+        and asked.first
+        and all(
+            not hours.ranges_on(first + timedelta(days=i)) for i in range((last - first).days + 1)
+        )
     ):
         note = "closed"
     slots = [] if note == "closed" else await _free(deps, service.id, first, last)
@@ -387,7 +388,9 @@ async def book_slot(
     deps = ctx.deps
     offered = _offered(deps, service_id, start)
     if offered is None:
-        return BookingResult(status="not_offered", detail="Offer this time with find_free_slots first.")
+        return BookingResult(
+            status="not_offered", detail="Offer this time with find_free_slots first."
+        )
     if offered.turn >= deps.memory.turn:
         return BookingResult(
             status="not_accepted_yet",
@@ -396,9 +399,7 @@ async def book_slot(
     return await _book(deps, service_id, offered.start, visitor_name)
 
 
-async def cancel_booking(
-    ctx: RunContext[AgentDeps], booking_id: str | None = None
-) -> CancelResult:
+async def cancel_booking(ctx: RunContext[AgentDeps], booking_id: str | None = None) -> CancelResult:
     """Cancel one of the visitor's own bookings made in this conversation.
 
     Args:
@@ -435,7 +436,9 @@ async def move_booking(
         return BookingResult(status="no_booking", detail="Say which booking to move.")
     offered = _offered(deps, booking.service_id, start)
     if offered is None:
-        return BookingResult(status="not_offered", detail="Offer this time with find_free_slots first.")
+        return BookingResult(
+            status="not_offered", detail="Offer this time with find_free_slots first."
+        )
     if offered.turn >= deps.memory.turn:
         return BookingResult(status="not_accepted_yet", detail="Ask the visitor first.")
     result = await _book(deps, booking.service_id, offered.start, None)
@@ -510,7 +513,13 @@ async def read_facts(deps: AgentDeps, topic: Topic) -> InfoResult:
     elif topic == "hours":
         hours = await deps.hours()
         if hours:
-            out = [Fact(label=weekday_name(d, zone, lang), value=_ranges(hours.weekly.get(d, ()), zone, lang)) for d in range(7)]
+            out = [
+                Fact(
+                    label=weekday_name(d, zone, lang),
+                    value=_ranges(hours.weekly.get(d, ()), zone, lang),
+                )
+                for d in range(7)
+            ]
     elif topic == "address":
         if facts.address:
             out.append(Fact(label="address", value=facts.address))
@@ -523,7 +532,9 @@ async def read_facts(deps: AgentDeps, topic: Topic) -> InfoResult:
         if text:
             out.append(Fact(label=topic, value=text))
     elif topic == "contact":
-        out = [Fact(label=k, value=v) for k, v in (("phone", facts.phone), ("email", facts.email)) if v]
+        out = [
+            Fact(label=k, value=v) for k, v in (("phone", facts.phone), ("email", facts.email)) if v
+        ]
     return InfoResult(topic=topic, found=bool(out), facts=out)
 
 
@@ -537,7 +548,7 @@ def faq_answer(deps: AgentDeps, question: str) -> FaqResult:
         [e.question for e in ranked],
         scorer=fuzz.token_set_ratio,
         processor=utils.default_process,
-        score_cutoff=70,
+        score_cutoff=60,
     )
     if best is None:
         return FaqResult(found=False)
@@ -549,7 +560,7 @@ def _ranges(ranges: tuple[tuple[time, time], ...], zone: ZoneInfo, lang: str) ->
     if not ranges:
         return ""
     return ", ".join(
-        f"{format_clock(a, zone, lang)}–{format_clock(b, zone, lang)}" for a, b in ranges
+        f"{format_clock(a, zone, lang)}\u2013{format_clock(b, zone, lang)}" for a, b in ranges
     )
 
 
@@ -651,7 +662,9 @@ async def _book(
         # The calendar answered with a booking that does not hold the time: never confirm it.
         deps.effects.tool_errors.append(f"calendar answered a {status} booking")
         return BookingResult(status="refused", detail=f"the calendar's booking is {status}")
-    record = BookingRef(id=booked.id, service_id=service.id, service=service.name, start=booked.start)
+    record = BookingRef(
+        id=booked.id, service_id=service.id, service=service.name, start=booked.start
+    )
     deps.memory.bookings.append(record)
     deps.memory.proposal = None
     deps.memory.offered_slots = []

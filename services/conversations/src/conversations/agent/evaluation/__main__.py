@@ -12,7 +12,7 @@ import sys
 
 from conversations.agent.core import TurnLimits
 from conversations.agent.evaluation.runner import pass_hat_k, run_scenario
-from conversations.agent.evaluation.scenarios import SCENARIOS
+from conversations.agent.evaluation.scenarios import all_scenarios
 from conversations.agent.llm import model_from_settings
 from conversations.settings import Settings
 
@@ -32,7 +32,7 @@ async def main(argv: list[str]) -> int:
         total_tokens=settings.agent_max_tokens,
         timeout_seconds=settings.agent_turn_timeout_seconds,
     )
-    scenarios = [s for s in SCENARIOS if not args.only or args.only in s.name]
+    scenarios = [s for s in all_scenarios() if not args.only or args.only in s.name]
     print(f"agent-eval: {len(scenarios)} dialogues x {args.k} runs, model {name}")
     successes: list[int] = []
     for scenario in scenarios:

@@ -199,3 +199,10 @@ SCENARIOS: tuple[Scenario, ...] = (
         bookings=(("Haircut", "2026-12-01 12:00"),),
     ),
 )
+
+
+def all_scenarios() -> tuple[Scenario, ...]:
+    """The scripted dialogues above and the visitors' dialogues (`dialogues.py`)."""
+    from conversations.agent.evaluation.dialogues import DIALOGUES
+
+    return SCENARIOS + DIALOGUES

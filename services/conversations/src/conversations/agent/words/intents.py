@@ -19,9 +19,9 @@ _YES = {
     "great", "confirm", "confirmed", "please", "absolutely", "definitely",
     "si", "claro", "vale", "dale", "perfecto", "genial", "confirmo", "bueno", "obvio", "sip",
     "sim", "pode", "isso", "perfeito", "combinado", "confirmado", "certo", "beleza", "fechado",
-    "oui", "ouais", "parfait", "d'accord", "dacc", "ok", "exactement", "volontiers",
+    "oui", "ouais", "parfait", "d'accord", "dacc", "exactement", "volontiers",
     "ja", "jawohl", "gerne", "genau", "passt", "perfekt", "klar", "einverstanden",
-    "certo", "perfetto", "va", "bene", "esatto", "confermo", "certamente", "volentieri",
+    "perfetto", "va", "bene", "esatto", "confermo", "certamente", "volentieri",
 }  # fmt: skip
 _YES_PHRASES = (
     "do it", "go ahead", "sounds good", "that works", "works for me", "book it", "de acuerdo",
@@ -29,9 +29,24 @@ _YES_PHRASES = (
     "in ordnung", "geht klar", "va bene", "mi va bene",
 )  # fmt: skip
 _NO = {
-    "no", "nope", "nah", "nao", "non", "nein", "niente", "negative", "neither",
+    "no",
+    "nope",
+    "nah",
+    "nao",
+    "non",
+    "nein",
+    "niente",
+    "negative",
+    "neither",
 }
-_NO_PHRASES = ("not really", "mejor no", "agora nao", "pas vraiment", "lieber nicht", "meglio di no")
+_NO_PHRASES = (
+    "not really",
+    "mejor no",
+    "agora nao",
+    "pas vraiment",
+    "lieber nicht",
+    "meglio di no",
+)
 _THANKS = {
     "thanks", "thank", "thx", "ty", "cheers", "gracias", "obrigado", "obrigada", "valeu",
     "merci", "danke", "dankeschon", "grazie",
@@ -42,8 +57,8 @@ _BYE = (
     "tschuss", "ciao", "a presto", "arrivederci", "ci vediamo",
 )  # fmt: skip
 _ACK = {"cool", "nice", "awesome", "lovely", "brilliant", "noted", "alright", "great", "top",
-        "genial", "guay", "chevere", "legal", "otimo", "show", "massa", "super", "cool", "top",
-        "entendido", "entendi", "compris", "verstanden", "capito", "prima", "toll", "ottimo",
+        "genial", "guay", "chevere", "legal", "otimo", "show", "massa", "super", "entendido",
+        "entendi", "compris", "verstanden", "capito", "prima", "toll", "ottimo",
         "perfecto", "perfeito", "parfait", "perfekt", "perfetto", "ok", "okay", "vale"}  # fmt: skip
 _ACK_EMOJI = frozenset("👍👌🙏🙂😊😀😁😄☺✅💯🙌👏❤♥💪🤝✨🥰😍🤗")
 _NO_EMOJI = frozenset("👎❌🚫")
@@ -67,10 +82,12 @@ _TALK = {
     "talk", "speak", "chat", "call", "connect", "transfer", "reach", "contact", "hablar",
     "comunicarme", "llamar", "pasame", "pasar", "falar", "ligar", "passa", "transferir",
     "parler", "appeler", "passer", "sprechen", "reden", "verbinden", "anrufen", "parlare",
-    "chiamare", "passare", "contattare",
+    "chiamare", "passare", "contattare", "put", "through", "get",
 }  # fmt: skip
-_REAL = ("real person", "actual person", "a human", "persona real", "pessoa de verdade",
-         "vraie personne", "echte person", "persona vera", "not a bot", "no eres un bot")  # fmt: skip
+_REAL = (
+    "real person", "actual person", "a human", "persona real", "pessoa de verdade",
+    "vraie personne", "echte person", "persona vera", "not a bot", "no eres un bot",
+)  # fmt: skip
 
 _CANCEL = {"cancel", "cancelled", "canceled", "cancellation", "cancelar", "cancela", "cancele",
            "anular", "desmarcar", "annuler", "annule", "annulez", "absagen", "stornieren",
@@ -82,7 +99,7 @@ _MOVE = {"reschedule", "move", "change", "postpone", "rebook", "cambiar", "cambi
 _BOOK = {"book", "booking", "appointment", "appt", "reserve", "reservation", "schedule", "slot",
          "available", "availability", "free", "reservar", "reserva", "cita", "turno", "hueco",
          "disponible", "marcar", "agendar", "agendamento", "horario", "vaga", "reserver",
-         "rendez", "rdv", "creneau", "dispo", "disponible", "termin", "buchen", "reservieren",
+         "rendez", "rdv", "creneau", "dispo", "termin", "buchen", "reservieren",
          "frei", "prenotare", "prenotazione", "appuntamento", "posto", "libero"}  # fmt: skip
 
 _INJECTION = re.compile(
@@ -109,8 +126,8 @@ _TOPICS: dict[Topic, tuple[str, ...]] = {
                  "duracion", "dura", "quanto tempo", "quanto dura", "duracao", "demora",
                  "combien de temps", "duree", "dure", "wie lange", "dauer", "dauert",
                  "durata"),
-    "hours": ("open", "opening", "hours", "close", "closing", "closed", "horario", "horarios",
-              "abren", "abierto", "abiertos", "cierran", "abre", "abrem", "aberto", "fecham",
+    "hours": ("open", "opening", "hours", "close", "closing", "closed", "horarios",
+              "abren", "abierto", "abiertos", "cierran", "abrem", "aberto", "fecham",
               "funcionamento", "ouvert", "ouverts", "ouvrez", "horaires", "ferme", "fermez",
               "offnungszeiten", "geoffnet", "offen", "auf", "geschlossen", "aperto", "aperti",
               "orari", "orario", "chiuso", "chiudete", "aprite"),
@@ -144,7 +161,7 @@ _QUESTION_WORDS = {
     "que", "cuando", "donde", "como", "cual", "cuanto", "tienen", "hay", "se", "puedo",
     "quando", "onde", "qual", "quanto", "voces", "tem", "posso", "quoi", "quand", "ou",
     "comment", "quel", "quelle", "combien", "est-ce", "avez", "peut", "was", "wann", "wie",
-    "welche", "habt", "haben", "kann", "cosa", "quale", "dove", "avete", "si", "posso",
+    "welche", "habt", "haben", "kann", "cosa", "quale", "dove", "avete", "si",
 }  # fmt: skip
 
 
@@ -178,8 +195,10 @@ def read_intent(text: str) -> Intent:
     tokens = words(folded)
     token_set = set(tokens)
     short = len(tokens) <= 4
-    yes = bool(tokens) and (tokens[0] in _YES or _phrase_in(folded, _YES_PHRASES)) and not (
-        tokens[0] in _NO
+    yes = (
+        bool(tokens)
+        and (tokens[0] in _YES or _phrase_in(folded, _YES_PHRASES))
+        and tokens[0] not in _NO
     )
     no = bool(tokens) and (tokens[0] in _NO or _phrase_in(folded, _NO_PHRASES))
     if not tokens:
@@ -209,9 +228,22 @@ def read_intent(text: str) -> Intent:
         thanks=thanks,
         bye=bye,
         ack=ack,
-        greeting=bool(tokens) and tokens[0] in _GREETING or _phrase_in(folded, ("good morning",
-            "good afternoon", "good evening", "buenos dias", "buenas tardes", "bom dia",
-            "boa tarde", "boa noite", "guten tag", "guten morgen")),  # fmt: skip
+        greeting=(bool(tokens) and tokens[0] in _GREETING)
+        or _phrase_in(
+            folded,
+            (
+                "good morning",
+                "good afternoon",
+                "good evening",
+                "buenos dias",
+                "buenas tardes",
+                "bom dia",
+                "boa tarde",
+                "boa noite",
+                "guten tag",
+                "guten morgen",
+            ),
+        ),
         person=person,
         cancel=bool(token_set & _CANCEL) and "cancellation" not in topics,
         move=bool(token_set & _MOVE),
@@ -228,7 +260,7 @@ def read_intent(text: str) -> Intent:
 _ORDINALS: dict[int, set[str]] = {
     1: {"first", "1st", "primero", "primera", "primer", "primeiro", "primeira", "premier",
         "premiere", "erste", "ersten", "erster", "erstes", "primo", "prima"},
-    2: {"second", "2nd", "segundo", "segunda", "deuxieme", "second", "seconde", "zweite",
+    2: {"second", "2nd", "segundo", "segunda", "deuxieme", "seconde", "zweite",
         "zweiten", "zweiter", "secondo", "seconda"},
     3: {"third", "3rd", "tercero", "tercera", "tercer", "terceiro", "terceira", "troisieme",
         "dritte", "dritten", "dritter", "terzo", "terza"},
@@ -236,7 +268,7 @@ _ORDINALS: dict[int, set[str]] = {
         "vierten"},
     5: {"fifth", "5th", "quinto", "quinta", "cinquieme", "funfte", "funften"},
 }  # fmt: skip
-_LAST = {"last", "ultimo", "ultima", "dernier", "derniere", "letzte", "letzten", "ultimo"}
+_LAST = {"last", "ultimo", "ultima", "dernier", "derniere", "letzte", "letzten"}
 _OPTION = {"option", "opcion", "opcao", "number", "numero", "num", "no", "nr", "n", "opzione"}
 
 
@@ -247,7 +279,9 @@ def choice_number(text: str, options: int) -> int | None:
     if not tokens or options < 1:
         return None
     # "segunda-feira" / "quarta feira" are weekdays, not ordinals.
-    tokens = [t for i, t in enumerate(tokens) if not (i + 1 < len(tokens) and tokens[i + 1] == "feira")]
+    tokens = [
+        t for i, t in enumerate(tokens) if not (i + 1 < len(tokens) and tokens[i + 1] == "feira")
+    ]
     found: set[int] = set()
     for n, names in _ORDINALS.items():
         if n <= options and any(t in names for t in tokens):
@@ -260,9 +294,8 @@ def choice_number(text: str, options: int) -> int | None:
     if len(digits) == 1 and not has_clock:
         value = int(digits[0])
         rest = [t for t in tokens if not t.isdigit()]
-        if len(rest) <= 3 or any(t in _OPTION for t in rest):
-            if 1 <= value <= options:
-                found.add(value)
+        if (len(rest) <= 3 or any(t in _OPTION for t in rest)) and 1 <= value <= options:
+            found.add(value)
     pointing = {"that", "this", "esa", "ese", "essa", "esse", "celui", "celle", "den", "quello"}
     if not found and len(tokens) <= 3 and not set(tokens) & pointing:
         spelled = {NUMBER_WORDS[t] for t in tokens if t in NUMBER_WORDS and len(t) > 2}

@@ -21,13 +21,20 @@ LANGS = ("en", "es", "pt", "fr", "de", "it")
 _TELLING = {
     "en": {"hi", "hello", "hey", "thanks", "thank", "please", "yes", "tomorrow", "today",
            "book", "appointment", "want", "would", "like", "can", "the", "what", "how",
-           "when", "where", "morning", "afternoon", "evening", "cool", "yeah", "yep"},
+           "when", "where", "morning", "afternoon", "evening", "cool", "yeah", "yep", "on",
+           "for", "do", "you", "your", "is", "are", "there", "i", "i'm", "my", "need", "pls",
+           "plz", "u", "any", "anything", "and", "could", "get", "have", "take", "with", "of",
+           "to", "at", "it", "this", "next", "ok", "okay", "thx", "see", "then", "just",
+           "haircut", "cut", "much", "long", "open", "cancel", "move", "one", "tmrw"},
     "es": {"hola", "gracias", "quiero", "quisiera", "cita", "manana", "hoy", "buenas",
            "buenos", "puedo", "tienen", "cuanto", "donde", "vale", "usted", "necesito",
-           "hora", "turno", "reservar", "porfa", "tarde", "noche", "genial", "perfecto"},
+           "hora", "turno", "reservar", "porfa", "tarde", "noche", "genial", "perfecto", "el",
+           "los", "las", "para", "con", "que", "por", "mi", "hay", "y", "en", "corte", "si",
+           "queria", "quería", "hueco", "cuesta", "vuestro", "tenéis", "teneis"},
     "pt": {"oi", "ola", "obrigado", "obrigada", "quero", "amanha", "hoje", "voce", "voces",
            "vc", "marcar", "agendar", "horario", "tudo", "bom", "boa", "sim", "nao",
-           "preciso", "quanto", "onde", "valeu", "beleza", "perfeito", "tchau"},
+           "preciso", "quanto", "onde", "valeu", "beleza", "perfeito", "tchau", "pra", "um",
+           "uma", "com", "queria", "tem", "custa", "remarcar", "atendente", "ate", "logo"},
     "fr": {"bonjour", "salut", "merci", "oui", "demain", "aujourd'hui", "rendez", "rdv",
            "je", "voudrais", "vous", "est", "combien", "ou", "quand", "bonsoir", "c'est",
            "s'il", "plait", "d'accord", "parfait", "matin", "soir", "apres", "coupe"},
@@ -90,6 +97,8 @@ def detect_language(text: str, previous: str | None, default: str = "en") -> str
     voted, votes = _by_words(tokens)
     if voted is not None and votes >= 2:
         return voted
+    if votes == 1 and previous in LANGS and len(tokens) <= 3:
+        return previous  # "sì", "ok", "vale": one short word does not switch languages
     found = _lingua(text) if letters >= 15 and len(tokens) >= 4 else None
     if found is not None and voted is not None and found != voted:
         # The detector and the telling words disagree: trust the conversation if it is one

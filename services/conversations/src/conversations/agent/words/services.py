@@ -54,7 +54,9 @@ def match_service(text: str, services: list[Named]) -> ServiceMatch:
     full += [
         s
         for s in services
-        if s not in full and len(_name_tokens(s.name)) == 1 and next(iter(_name_tokens(s.name))) in joined
+        if s not in full
+        and len(_name_tokens(s.name)) == 1
+        and next(iter(_name_tokens(s.name))) in joined
         and len(joined) <= 3 * len(s.name)
     ]
     if full:
@@ -64,10 +66,33 @@ def match_service(text: str, services: list[Named]) -> ServiceMatch:
             return ServiceMatch(best[0])
         return ServiceMatch(None, tuple(best))
     names = [s.name for s in services]
-    ranked = process.extract(text, names, scorer=fuzz.WRatio, processor=utils.default_process, limit=2)
+    ranked = process.extract(
+        text, names, scorer=fuzz.WRatio, processor=utils.default_process, limit=2
+    )
+    if not ranked or ranked[0][1] < CUTOFF:
+        # The name may be a typo inside a longer message ("hiar cut tmrw at 10 pls"): score
+        # each run of up to three words alone, with a stricter cutoff.
+        ranked = _best_window(text, names)
     if not ranked or ranked[0][1] < CUTOFF:
         return ServiceMatch(None)
     second = ranked[1][1] if len(ranked) > 1 else 0.0
     if ranked[0][1] - second >= MARGIN:
         return ServiceMatch(services[ranked[0][2]])
     return ServiceMatch(None, tuple(services[i] for _, score, i in ranked if score >= CUTOFF))
+
+
+def _best_window(text: str, names: list[str]) -> list[tuple[str, float, int]]:
+    words = utils.default_process(text).split()[:40]
+    best: dict[int, float] = {}
+    for size in (1, 2, 3):
+        for i in range(len(words) - size + 1):
+            chunk = " ".join(words[i : i + size])
+            if len(chunk) < 4:
+                continue
+            for _name, score, index in process.extract(
+                chunk, names, scorer=fuzz.WRatio, processor=utils.default_process, limit=3
+            ):
+                if score >= (80 if size > 1 else 85):
+                    best[index] = max(best.get(index, 0.0), score)
+    ranked = sorted(best.items(), key=lambda kv: -kv[1])
+    return [(names[i], score, i) for i, score in ranked[:3]]

@@ -20,7 +20,7 @@ def bound(text: str, limit: int = READ_LIMIT) -> str:
 def fold(text: str) -> str:
     """Lowercase without accents, so "mañana", "manana" and "MAÑANA" read the same."""
     decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("’", "'")
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("\u2019", "'")
 
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")

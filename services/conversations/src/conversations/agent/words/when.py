@@ -90,12 +90,18 @@ def _months(lang: str) -> dict[str, int]:
 
 @cache
 def _relative_days(lang: str) -> dict[str, int]:
-    """"today", "tomorrow", "after tomorrow" in `lang`, from dateparser's language data."""
+    """ "today", "tomorrow", "after tomorrow" in `lang`, from dateparser's language data."""
     # dateparser.data.date_translation_data.<lang> is data, not API: pinned below 2 in
     # pyproject (the module's `info["relative-type"]` layout).
     info = importlib.import_module(f"dateparser.data.date_translation_data.{lang}").info
     out: dict[str, int] = {}
-    keys = (("2 day ago", -2), ("1 day ago", -1), ("0 day ago", 0), ("in 1 day", 1), ("in 2 day", 2))
+    keys = (
+        ("2 day ago", -2),
+        ("1 day ago", -1),
+        ("0 day ago", 0),
+        ("in 1 day", 1),
+        ("in 2 day", 2),
+    )
     for key, offset in keys:
         for phrase in info.get("relative-type", {}).get(key, []):
             out[fold(phrase)] = offset
@@ -105,7 +111,18 @@ def _relative_days(lang: str) -> dict[str, int]:
 
 # What dateparser's data lacks for chat (checked in its data files).
 _EXTRA_RELATIVE: dict[str, dict[str, int]] = {
-    "en": {"tmrw": 1, "tmr": 1, "tomorow": 1, "tommorow": 1, "2morrow": 1, "tonight": 0},
+    "en": {
+        "tmrw": 1,
+        "tmr": 1,
+        "tmw": 1,
+        "tomorow": 1,
+        "tommorow": 1,
+        "2morrow": 1,
+        "2moro": 1,
+        "2morow": 1,
+        "tomoz": 1,
+        "tonight": 0,
+    },
     "es": {"pasado manana": 2, "manana": 1},
     "pt": {"depois de amanha": 2, "amanha": 1},
     "it": {"dopodomani": 2},
@@ -161,15 +178,11 @@ _PARTS: tuple[tuple[re.Pattern[str], tuple[time, time]], ...] = (
     ),
     (re.compile(r"\b(?:lunch ?time|lunch|almoco|pranzo|mittagspause)\b"), MIDDAY),
     (
-        re.compile(
-            r"\b(?:afternoons?|arvo|tarde|apres-midi|aprem|nachmittags?|pomeriggio)\b"
-        ),
+        re.compile(r"\b(?:afternoons?|arvo|tarde|apres-midi|aprem|nachmittags?|pomeriggio)\b"),
         AFTERNOON,
     ),
     (
-        re.compile(
-            r"\b(?:evenings?|tonight|night|noche|noite|soir|soiree|abends?|sera|serata)\b"
-        ),
+        re.compile(r"\b(?:evenings?|tonight|night|noche|noite|soir|soiree|abends?|sera|serata)\b"),
         EVENING,
     ),
 )
@@ -215,7 +228,7 @@ _AROUND = re.compile(
     r"la pelas|vers|gegen|verso|circa|ca\.?)\s?(?:las|la|as|a|le|alle)?\s?$"
 )
 _RANGE = re.compile(
-    r"(?<![\d/.:])(\d{1,2})(?:[:.h]([0-5]\d))?\s?(am|pm)?\s?(?:-|–|to|a|y|e|et|und|bis|alle|"
+    r"(?<![\d/.:])(\d{1,2})(?:[:.h]([0-5]\d))?\s?(am|pm)?\s?(?:-|\u2013|to|a|y|e|et|und|bis|alle|"
     r"and|as|ate)\s?(?:las |as |le )?(\d{1,2})(?:[:.h]([0-5]\d))?\s?(am|pm|h|uhr)?(?![\d/])"
 )
 _PRECEDED_BY_AT = re.compile(rf"(?:^|\s){_AT}\s?$")
