@@ -2,9 +2,9 @@
 
 A claim is stored whatever its proof, but only a `verified` one routes inbound messages, and
 only one verified claim may exist per provider account. Accounts connected before this check
-keep routing nothing until they are verified (`POST /channel-accounts/{id}/verify`, or
-`python -m conversations.verify_accounts` for all of them); integrator accounts (chatgpt,
-phone) are proved by their own signing secret, so they count as verified.
+keep routing nothing until they are verified (`POST /channel-accounts/{id}/verify` asks the
+provider with their stored credentials); integrator accounts (chatgpt, phone) are proved by
+their own signing secret, so they count as verified (`rotate-secret` gives them one).
 
 Revision ID: 0007
 Revises: 0005
