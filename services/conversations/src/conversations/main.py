@@ -138,6 +138,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
     )
     app.state.webchat_limits = WebChatLimits(
-        settings.webchat_per_visitor, settings.webchat_per_address, settings.webchat_window_seconds
+        settings.webchat_per_visitor,
+        settings.webchat_per_address,
+        settings.webchat_window_seconds,
+        typing_per_visitor=settings.webchat_typing_per_visitor,
+        typing_per_address=settings.webchat_typing_per_address,
     )
     return app

@@ -13,6 +13,9 @@ class Settings(ServiceSettings):
     webchat_window_seconds: float = Field(default=60.0, gt=0)
     webchat_per_visitor: int = Field(default=20, ge=1)
     webchat_per_address: int = Field(default=60, ge=1)
+    # Typing signals (the page sends one about every 2 s while the visitor types).
+    webchat_typing_per_visitor: int = Field(default=60, ge=1)
+    webchat_typing_per_address: int = Field(default=600, ge=1)
 
     # The agent (conversations/agent): unset AGENT_MODEL = the built-in agent, offline.
     # AGENT_ENABLED=false: this process does not consume the agent's queue (another
@@ -21,8 +24,15 @@ class Settings(ServiceSettings):
     agent_model: str | None = None  # e.g. "openai-chat:gpt-4o-mini"
     agent_base_url: str | None = None  # any OpenAI-compatible endpoint
     agent_api_key: str | None = None
-    # Visitor messages this close together get one answer that reads them all.
-    agent_burst_seconds: float = Field(default=2.0, ge=0, le=30)
+    # A visitor still writing gets one answer that reads it all, and nobody else waits.
+    # Web chat: the agent holds its turn only while the page says the visitor types (a
+    # signal counts AGENT_TYPING_SECONDS, at most AGENT_TYPING_MAX_SECONDS after a message).
+    # Other channels: until no new message came for AGENT_BURST_SECONDS (restarted by each
+    # one), at most AGENT_BURST_MAX_SECONDS after a message. 0 turns either wait off.
+    agent_burst_seconds: float = Field(default=0.8, ge=0, le=30)
+    agent_burst_max_seconds: float = Field(default=5.0, ge=0, le=60)
+    agent_typing_seconds: float = Field(default=3.0, ge=0, le=30)
+    agent_typing_max_seconds: float = Field(default=8.0, ge=0, le=60)
     agent_turn_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
     agent_max_requests: int = Field(default=8, ge=1, le=50)
     agent_max_tool_calls: int = Field(default=8, ge=1, le=50)

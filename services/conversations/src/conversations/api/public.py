@@ -1,9 +1,9 @@
 """Web chat, public (forwarded by the gateway as an anonymous principal).
 
 A visitor opens a conversation on a workspace's page and gets a token bound to that
-conversation; with it (header `X-Visitor-Token`) they post and read its messages. Writes are
-rate limited per visitor and per client address (in memory, per process; see
-`api/ratelimit.py`).
+conversation; with it (header `X-Visitor-Token`) they post and read its messages and say
+when they are typing. Writes are rate limited per visitor and per client address (in memory,
+per process; see `api/ratelimit.py`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, status
+from fastapi import APIRouter, Header, Request, Response, status
 
 from conversations.api.deps import SettingsDep, UowDep
 from conversations.api.ratelimit import WebChatLimits
@@ -24,7 +24,11 @@ from conversations.api.schemas import (
 from conversations.api.visitor_tokens import issue_visitor_token, visitor_conversation
 from conversations.domain.errors import ConversationNotFound, InvalidVisitorToken
 from conversations.settings import Settings
-from conversations.usecases.webchat import open_web_conversation, post_visitor_message
+from conversations.usecases.webchat import (
+    note_visitor_typing,
+    open_web_conversation,
+    post_visitor_message,
+)
 from shared.web import Page, PaginationDep
 
 router = APIRouter(prefix="/public", tags=["web chat"])
@@ -95,6 +99,28 @@ async def post_message(
     limits.address.hit(client_address(request))
     message = await post_visitor_message(uow, conversation_id, body.content)
     return VisitorMessageRead.model_validate(message)
+
+
+@router.post(
+    "/conversations/{conversation_id}/typing",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+)
+async def visitor_typing(
+    conversation_id: uuid.UUID,
+    request: Request,
+    uow: UowDep,
+    settings: SettingsDep,
+    x_visitor_token: VisitorTokenHeader = None,
+) -> Response:
+    """The visitor is typing; no body. Send about every 2 s while they type: the agent holds
+    its answer while these keep coming, and answers at once otherwise."""
+    _authorize(settings, x_visitor_token, conversation_id)
+    limits = _limits(request)
+    limits.typing_visitor.hit(str(conversation_id))
+    limits.typing_address.hit(client_address(request))
+    await note_visitor_typing(uow, conversation_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/conversations/{conversation_id}/messages", response_model=Page[VisitorMessageRead])

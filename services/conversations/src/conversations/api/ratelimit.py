@@ -53,8 +53,18 @@ class SlidingWindowLimiter:
 
 
 class WebChatLimits:
-    """One limiter per visitor (conversation) and one per client address."""
+    """One limiter per visitor (conversation) and one per client address; typing signals,
+    frequent by design, are counted apart so they never use up what posting may spend."""
 
-    def __init__(self, per_visitor: int, per_address: int, window_seconds: float) -> None:
+    def __init__(
+        self,
+        per_visitor: int,
+        per_address: int,
+        window_seconds: float,
+        typing_per_visitor: int = 60,
+        typing_per_address: int = 600,
+    ) -> None:
         self.visitor = SlidingWindowLimiter(per_visitor, window_seconds)
         self.address = SlidingWindowLimiter(per_address, window_seconds)
+        self.typing_visitor = SlidingWindowLimiter(typing_per_visitor, window_seconds)
+        self.typing_address = SlidingWindowLimiter(typing_per_address, window_seconds)

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import and_, any_, exists, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,9 +18,11 @@ from conversations.db.models import (
     ConnectorState,
     Conversation,
     Message,
+    VisitorTyping,
     Workspace,
     WorkspaceService,
 )
+from conversations.domain.burst import Burst
 
 ANSWERED_KEPT = 200  # visitor message ids remembered as answered, per conversation
 RECENT_VISITOR_MESSAGES = 20  # how far back a turn looks for unanswered messages
@@ -194,6 +196,35 @@ class AgentRepository:
             .where(AgentConversation.conversation_id == conversation_id)
             .values(lease_until=None)
         )
+
+    async def burst(self, conversation_id: uuid.UUID, message_id: uuid.UUID) -> Burst | None:
+        """One visitor message and whether more may be coming, in one round trip and on the
+        database's clock (None: the message is gone)."""
+        newest = (
+            select(func.max(Message.created_at))
+            .where(Message.conversation_id == conversation_id, Message.role == "visitor")
+            .scalar_subquery()
+        )
+        typed = (
+            select(VisitorTyping.typed_at)
+            .where(VisitorTyping.conversation_id == conversation_id)
+            .scalar_subquery()
+        )
+        answered = exists().where(
+            AgentConversation.conversation_id == conversation_id,
+            any_(AgentConversation.answered_ids) == message_id,
+        )
+        row = (
+            await self.session.execute(
+                select(func.now(), Message.created_at, newest, typed, answered).where(
+                    Message.id == message_id
+                )
+            )
+        ).first()
+        if row is None:
+            return None
+        now, arrived, newest_at, typed_at, is_answered = row
+        return Burst(now, arrived, newest_at or arrived, typed_at, bool(is_answered))
 
     async def state(self, conversation_id: uuid.UUID) -> AgentConversation | None:
         return await self.session.get(AgentConversation, conversation_id)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from conversations.db.models import Conversation, Message
 from conversations.db.uow import ConversationsUnitOfWork
+from conversations.db.visitor_typing import VisitorTypingRepository
 from conversations.domain.errors import ConversationNotFound, WorkspaceNotFound
 from conversations.usecases.access import workspace_by_handle
 from conversations.usecases.messages import emit_started, store_message
@@ -55,3 +56,11 @@ async def post_visitor_message(
         assert message is not None
         await uow.commit()
         return message
+
+
+async def note_visitor_typing(uow: ConversationsUnitOfWork, conversation_id: uuid.UUID) -> None:
+    """The visitor is writing: the agent holds its answer while these signals keep coming."""
+    async with uow:
+        if not await VisitorTypingRepository(uow.session).mark(conversation_id):
+            raise ConversationNotFound("Conversation not found")
+        await uow.commit()
