@@ -15,7 +15,7 @@ from gateway.api.deps import (
     TokensDep,
     UowDep,
 )
-from gateway.api.schemas import Message, NewPassword, Token, UserPublic
+from gateway.api.schemas import Message, NewPassword, PasswordRecovery, Token, UserPublic
 from gateway.domain.errors import UserNotFound
 from gateway.usecases import users
 
@@ -61,16 +61,61 @@ async def test_token(caller: CurrentCaller, uow: UowDep) -> UserPublic:
         return UserPublic.model_validate(user)
 
 
-@router.post("/password-recovery/{email}")
-async def recover_password(
-    email: str, uow: UowDep, tokens: TokensDep, emails: EmailsDep, background: BackgroundTasks
+async def _recover(
+    request: Request,
+    email: str,
+    uow: UowDep,
+    tokens: TokensDep,
+    emails: EmailsDep,
+    settings: SettingsDep,
+    background: BackgroundTasks,
 ) -> Message:
-    """Same answer whether or not the address exists and whether or not e-mail is set up."""
-    found = await users.start_password_recovery(uow, tokens, email)
+    policy = users.RecoveryPolicy(
+        per_address=settings.password_recovery_per_address_per_hour,
+        per_client=settings.password_recovery_per_client_per_hour,
+    )
+    found = await users.start_password_recovery(uow, tokens, email, client_address(request), policy)
     if found is not None:
         address, token = found
         background.add_task(emails.send, emails.reset_password(address, token))
     return Message(message=RECOVERY_MESSAGE)
+
+
+@router.post("/password-recovery", responses={429: {"description": "Too many requests"}})
+async def recover_password(
+    body: PasswordRecovery,
+    request: Request,
+    uow: UowDep,
+    tokens: TokensDep,
+    emails: EmailsDep,
+    settings: SettingsDep,
+    background: BackgroundTasks,
+) -> Message:
+    """E-mail a password reset link. The same answer whether or not the address has an
+    account (and whether or not e-mail is set up). At most
+    PASSWORD_RECOVERY_PER_ADDRESS_PER_HOUR requests per address and
+    PASSWORD_RECOVERY_PER_CLIENT_PER_HOUR per client address: beyond, 429 with Retry-After."""
+    return await _recover(request, body.email, uow, tokens, emails, settings, background)
+
+
+@router.post(
+    "/password-recovery/{email}",
+    deprecated=True,
+    responses={429: {"description": "Too many requests"}},
+)
+async def recover_password_by_path(
+    email: str,
+    request: Request,
+    uow: UowDep,
+    tokens: TokensDep,
+    emails: EmailsDep,
+    settings: SettingsDep,
+    background: BackgroundTasks,
+) -> Message:
+    """Deprecated: `POST /password-recovery` with `{"email"}` instead (an address in a path
+    ends up in logs along the way). Same answer, same limits."""
+    request.state.log_path = "/api/v1/password-recovery/{email}"  # keep it out of our log
+    return await _recover(request, email, uow, tokens, emails, settings, background)
 
 
 @router.post("/reset-password/")

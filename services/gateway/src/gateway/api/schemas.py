@@ -110,6 +110,10 @@ class Token(BaseModel):
     token_type: str = "bearer"
 
 
+class PasswordRecovery(BaseModel):
+    email: EmailStr
+
+
 class NewPassword(BaseModel):
     token: str
     new_password: Password

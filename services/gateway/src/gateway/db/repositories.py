@@ -82,5 +82,27 @@ class ThrottleRepository:
             },
         )
 
+    async def hit(self, key: str, now: datetime, window: timedelta) -> tuple[int, datetime]:
+        """Count one more request under `key` in a fixed window (a window older than `window`
+        starts again at 1); answers the count and when its window started."""
+        row = (
+            await self.session.execute(
+                text(
+                    """
+                    INSERT INTO identity.login_throttle AS t (key, failures, window_started_at)
+                    VALUES (:key, 1, :now)
+                    ON CONFLICT (key) DO UPDATE SET
+                        failures = CASE WHEN t.window_started_at < :cutoff THEN 1
+                                        ELSE t.failures + 1 END,
+                        window_started_at = CASE WHEN t.window_started_at < :cutoff
+                                                 THEN :now ELSE t.window_started_at END
+                    RETURNING failures, window_started_at
+                    """
+                ),
+                {"key": key, "now": now, "cutoff": now - window},
+            )
+        ).one()
+        return int(row.failures), row.window_started_at
+
     async def clear(self, key: str) -> None:
         await self.session.execute(delete(LoginThrottle).where(LoginThrottle.key == key))

@@ -54,3 +54,9 @@ class TooManyAttempts(IdentityError):
     def __init__(self, retry_after_seconds: int) -> None:
         super().__init__("Too many failed login attempts; try again later")
         self.retry_after_seconds = retry_after_seconds
+
+
+class TooManyRecoveryRequests(TooManyAttempts):
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(retry_after_seconds)
+        self.args = ("Too many password recovery requests; try again later",)

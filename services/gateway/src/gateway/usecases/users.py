@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from gateway.domain.errors import (
     SamePassword,
     SuperuserSelfDelete,
     TooManyAttempts,
+    TooManyRecoveryRequests,
     UserNotFound,
 )
 from gateway.security import (
@@ -210,12 +212,44 @@ async def delete_user(uow: IdentityUnitOfWork, user_id: uuid.UUID, actor_id: uui
         await uow.commit()
 
 
+@dataclass(frozen=True)
+class RecoveryPolicy:
+    per_address: int
+    per_client: int
+    window: timedelta = timedelta(hours=1)
+
+
 async def start_password_recovery(
-    uow: IdentityUnitOfWork, tokens: TokenIssuer, email: str
+    uow: IdentityUnitOfWork,
+    tokens: TokenIssuer,
+    email: str,
+    client: str,
+    policy: RecoveryPolicy,
 ) -> tuple[str, str] | None:
-    """(address, reset token) for an active account, else None. Callers answer the same."""
+    """(address, reset token) for an active account, else None. Callers answer the same.
+
+    Every request counts, per address asked about and per client address, before anything
+    is looked up: the limit (TooManyRecoveryRequests) comes alike whether or not the account
+    exists. The address is kept only as a hash.
+    """
+    email = email.lower()
+    now = datetime.now(UTC)
+    address_key = "recovery:address:sha256:" + hashlib.sha256(email.encode()).hexdigest()
+    limits = (
+        (address_key, policy.per_address),
+        (_throttle_key(f"recovery:client:{client}"), policy.per_client),
+    )
     async with uow:
-        user = await uow.users.get_by_email(email.lower())
+        wait = timedelta(0)
+        for key, limit in limits:
+            count, started = await uow.throttle.hit(key, now, policy.window)
+            if count > limit:
+                # min: a concurrent request with a later clock may have opened the window.
+                wait = max(wait, min(started + policy.window - now, policy.window))
+        await uow.commit()
+        if wait > timedelta(0):
+            raise TooManyRecoveryRequests(max(1, math.ceil(wait.total_seconds())))
+        user = await uow.users.get_by_email(email)
         if user is None or not user.is_active:
             return None
         return user.email, tokens.reset_token(user.id, user.hashed_password)
