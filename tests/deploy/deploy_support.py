@@ -24,14 +24,13 @@ APP_SERVICES = ("gateway", "workspaces", "connectors", "conversations")
 DEFAULT_PORTS = {"gateway": 8000, "workspaces": 8001, "connectors": 8002, "conversations": 8003}
 
 # Settings a deployment must set explicitly, even though the code has a local default: the
-# defaults point at 127.0.0.1 or are development secrets.
-REQUIRED_EVERYWHERE = {"DATABASE_URL", "RABBITMQ_URL", "SECRET_KEY"}
+# defaults point at 127.0.0.1 or are development secrets. Besides these, every service needs
+# the addresses and token keys of the services it calls (`calls`) and, when it reads one,
+# PUBLIC_BASE_URL.
+REQUIRED_EVERYWHERE = {"DATABASE_URL", "RABBITMQ_URL"}
 REQUIRED_BY_SERVICE = {
     "gateway": {
-        "WORKSPACES_URL",
-        "CONNECTORS_URL",
-        "CONVERSATIONS_URL",
-        "PUBLIC_BASE_URL",
+        "SECRET_KEY",
         "FIRST_SUPERUSER_PASSWORD",
         "META_APP_SECRET",
         "META_VERIFY_TOKEN",
@@ -90,7 +89,32 @@ def required_names(service: str) -> frozenset[str]:
         for name, field in cls.model_fields.items()
         if field.is_required()
     }
-    return frozenset(without_default | REQUIRED_EVERYWHERE | REQUIRED_BY_SERVICE[service])
+    wiring = set(calls(service).values()) | set(token_keys(service))
+    if "PUBLIC_BASE_URL" in env_names(service):
+        wiring.add("PUBLIC_BASE_URL")
+    return frozenset(without_default | REQUIRED_EVERYWHERE | REQUIRED_BY_SERVICE[service] | wiring)
+
+
+@cache
+def calls(service: str) -> dict[str, str]:
+    """The services this one calls, from its Settings: `<other service>_url` fields, as
+    {service called: the variable holding its address}."""
+    found: dict[str, str] = {}
+    for name in settings_class(service).model_fields:
+        target = name.removesuffix("_url")
+        if name.endswith("_url") and target in APP_SERVICES and target != service:
+            found[target] = name.upper()
+    return found
+
+
+@cache
+def token_keys(service: str) -> dict[str, str]:
+    """Internal-token keys a service must be given, as {variable: audience} (shared.tokens):
+    those of the services it calls, and its own (every service the gateway forwards to)."""
+    keys = {f"{target.upper()}_TOKEN_KEY": target for target in calls(service)}
+    if service != "gateway":
+        keys["INTERNAL_TOKEN_KEY"] = service
+    return keys
 
 
 def all_env_names() -> frozenset[str]:

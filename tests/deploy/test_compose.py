@@ -246,7 +246,13 @@ def test_secrets_come_from_the_environment_or_pass_through(compose):
         env = d.as_env_dict(raw["services"][name].get("environment"))
         for key, value in env.items():
             if d.SECRET_NAME.search(key) and key not in {"DATABASE_URL", "RABBITMQ_URL"}:
-                assert value is None or value.startswith(f"${{{key}"), f"{name}: {key}={value}"
+                # A service's INTERNAL_TOKEN_KEY is the <SERVICE>_TOKEN_KEY of the environment.
+                source = (
+                    f"{d.token_keys(name)[key].upper()}_TOKEN_KEY"
+                    if key == "INTERNAL_TOKEN_KEY"
+                    else key
+                )
+                assert value is None or value.startswith(f"${{{source}"), f"{name}: {key}={value}"
 
 
 def test_internal_addresses_point_at_compose_services(compose):

@@ -420,7 +420,7 @@ def pod_env(deployment: dict, docs: list[dict]) -> dict[str, str]:
     for source in container.get("envFrom", []):
         if "configMapRef" in source:
             env.update(configmaps[source["configMapRef"]["name"]].get("data", {}))
-    env.update({e["name"]: e["value"] for e in container.get("env", [])})
+    env.update({e["name"]: e["value"] for e in container.get("env", []) if "value" in e})
     return env
 
 
@@ -615,23 +615,34 @@ def selects(selector: dict, labels: dict) -> bool:
     return True
 
 
-def test_internal_services_take_traffic_from_the_gateway_only(base):
+def test_internal_services_take_traffic_from_the_gateway_and_their_callers_only(base):
     deployments = by_kind(base, "Deployment")
     pod_labels = {n: d_["spec"]["template"]["metadata"]["labels"] for n, d_ in deployments.items()}
     policies = by_kind(base, "NetworkPolicy").values()
     for name, labels in pod_labels.items():
-        covering = [p for p in policies if selects(p["spec"]["podSelector"], labels)]
+        covering = [
+            p
+            for p in policies
+            if "Ingress" in p["spec"]["policyTypes"] and selects(p["spec"]["podSelector"], labels)
+        ]
         if name == "gateway":
             assert not covering, "the gateway is the public entry"
             continue
         assert covering, f"{name} accepts traffic from anywhere"
+        # The gateway, and the pods of services whose Settings call this one.
+        may_call = {"gateway"} | {
+            other for other in pod_labels if service_of(name) in d.calls(service_of(other))
+        }
         for policy in covering:
             for rule in policy["spec"]["ingress"]:
                 for peer in rule["from"]:
                     peer_labels = peer["podSelector"].get("matchLabels", {})
-                    # Same-namespace peers can only be the gateway; others are scrapers.
+                    # Same-namespace peers are callers; other namespaces' only scrapers.
                     if "namespaceSelector" not in peer:
-                        assert selects(peer["podSelector"], pod_labels["gateway"]), peer
+                        allowed = {
+                            n for n, lbl in pod_labels.items() if selects(peer["podSelector"], lbl)
+                        }
+                        assert allowed and allowed <= may_call, (name, peer, allowed - may_call)
                     else:
                         assert peer_labels, f"{name}: a whole namespace may call it"
 
