@@ -2,15 +2,14 @@
 
 Secrets are `SecretStr`, so they never show in reprs or logs; `masked()` is what an answer
 may show. Nothing here chooses a provider's address (base URLs are settings) except the
-integrator's own `callback_url`, which must be https (loopback http only where a setting
-allows it, for tests and local runs).
+integrator's own `callback_url`, which must be https to a public host (domain/addresses.py;
+loopback, http included, only where a setting allows it, for tests).
 """
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from pydantic import (
     Field,
@@ -21,6 +20,12 @@ from pydantic import (
     model_validator,
 )
 
+from conversations.domain.addresses import (
+    UnsafeHost,
+    check_callback_host,
+    host_address,
+    is_loopback,
+)
 from shared.secrets import SecretModel
 
 _Token = Annotated[SecretStr, Field(min_length=8, max_length=4096)]
@@ -71,25 +76,14 @@ class SmsCredentials(_Credentials):
         return self.account_sid, self.auth_token.get_secret_value()
 
 
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _internal(host: str) -> bool:
-    """An address literal no integrator on the internet has: private, loopback, link-local
-    (cloud metadata), reserved. Names are not resolved here (see the README)."""
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast
+def _with_host(parts: SplitResult, host: str) -> str:
+    """The URL with its host replaced by the normalised one (IDNA), everything else kept."""
+    if host == parts.hostname:
+        return urlunsplit(parts)
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 class CallbackCredentials(_Credentials):
@@ -103,17 +97,32 @@ class CallbackCredentials(_Credentials):
     @field_validator("callback_url")
     @classmethod
     def _safe_url(cls, value: str, info: ValidationInfo) -> str:
-        parts = urlsplit(value)
+        # Parsers disagree on whitespace, backslashes and control characters: refuse them
+        # rather than guess which host an HTTP client would see.
+        if any(c.isspace() or not c.isprintable() or c == "\\" for c in value):
+            raise ValueError("callback_url must not contain spaces, control characters or \\")
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 (raises on a port that is not a number)
+        except ValueError:
+            raise ValueError("callback_url is not a valid URL") from None
         host = parts.hostname or ""
         if not host or parts.username or parts.password or parts.fragment:
             raise ValueError("callback_url must be an absolute URL without credentials")
-        allow_loopback = bool((info.context or {}).get("allow_loopback_http"))
-        if allow_loopback and _loopback(host) and parts.scheme in ("http", "https"):
-            return value
-        if _internal(host):
-            raise ValueError("callback_url must be a public address")
+        context = info.context or {}
+        if context.get("stored"):
+            return value  # read back as it was saved: the send checks it again
+        allow_loopback = bool(context.get("allow_loopback_http"))
+        try:
+            host = check_callback_host(host, allow_loopback=allow_loopback)
+        except UnsafeHost as exc:
+            raise ValueError(str(exc)) from None
         if parts.scheme == "https":
-            return value
+            return _with_host(parts, host)
+        if allow_loopback and parts.scheme == "http":
+            address = host_address(host)
+            if host.rstrip(".") == "localhost" or (address is not None and is_loopback(address)):
+                return _with_host(parts, host)
         raise ValueError("callback_url must use https")
 
 
@@ -135,8 +144,14 @@ AnyCredentials = (
 _ADAPTER: TypeAdapter[AnyCredentials] = TypeAdapter(Credentials)
 
 
-def parse_credentials(data: dict[str, Any], *, allow_loopback_http: bool = False) -> AnyCredentials:
-    return _ADAPTER.validate_python(data, context={"allow_loopback_http": allow_loopback_http})
+def parse_credentials(
+    data: dict[str, Any], *, allow_loopback_http: bool = False, stored: bool = False
+) -> AnyCredentials:
+    """`stored=True` reads back what was saved (to mask it, or as the base of a change)
+    without judging its callback URL again; sending checks it with the current rules."""
+    return _ADAPTER.validate_python(
+        data, context={"allow_loopback_http": allow_loopback_http, "stored": stored}
+    )
 
 
 def merge_credentials(

@@ -115,7 +115,7 @@ def _masked(account: ChannelAccount, vault: Vault) -> dict[str, Any] | None:
         return None
     try:
         data = vault.decrypt(account.credentials_encrypted)
-        masked = parse_credentials(data, allow_loopback_http=True).masked()
+        masked = parse_credentials(data, stored=True).masked()
     except (UnreadableSecret, ValidationError):
         return {"unreadable": True}
     masked.pop("channel", None)
