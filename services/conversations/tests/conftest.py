@@ -48,6 +48,8 @@ def settings(providers: Providers) -> Settings:
         callback_allow_loopback_http=True,
         delivery_backoff_seconds=0.01,
         delivery_timeout_seconds=1.0,
+        delivery_callback_connect_timeout_seconds=0.3,
+        delivery_park_seconds=0.1,
         # The agent answers only in the tests about it (tests/agent switch it on).
         agent_enabled=False,
     )

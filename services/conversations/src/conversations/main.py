@@ -6,7 +6,7 @@ from fastapi.responses import JSONResponse
 from conversations.agent.loop import AgentRunner
 from conversations.api import agent as agent_api
 from conversations.api import channel_accounts, conversations, events, messages, public
-from conversations.api.ratelimit import WebChatLimits
+from conversations.api.ratelimit import SlidingWindowLimiter, WebChatLimits
 from conversations.db.models import outbox
 from conversations.delivery.ownership import OwnershipChecker, ProviderAddresses
 from conversations.delivery.service import Delivery
@@ -136,6 +136,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings.delivery_timeout_seconds,
             ),
         ),
+    )
+    app.state.owner_reply_limit = SlidingWindowLimiter(
+        settings.owner_replies_per_workspace_per_minute, 60.0
     )
     app.state.webchat_limits = WebChatLimits(
         settings.webchat_per_visitor,

@@ -84,6 +84,18 @@ class Settings(ServiceSettings):
     delivery_rate_instagram: float = Field(default=300.0, gt=0)
     delivery_rate_sms: float = Field(default=1.0, gt=0)
     delivery_rate_callback: float = Field(default=50.0, gt=0)
+    # Integrators' callbacks are anybody's servers: to connect (a timeout is retried later
+    # from the parking queue, never waited out in place) and for the whole call.
+    delivery_callback_connect_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+    delivery_callback_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # Sends in flight per process for one channel account and for one workspace, so one
+    # tenant uses only a few of the consumer's CONSUMER_PREFETCH slots; its other replies wait
+    # in the parking queue DELIVERY_PARK_SECONDS at a time (connect timeouts: doubling).
+    delivery_concurrency_per_account: int = Field(default=4, ge=1, le=1000)
+    delivery_concurrency_per_workspace: int = Field(default=6, ge=1, le=1000)
+    delivery_park_seconds: float = Field(default=1.0, gt=0, le=300)
+    # Owner replies (POST /messages/ and retries) per workspace per minute, per process.
+    owner_replies_per_workspace_per_minute: int = Field(default=120, ge=1)
 
     @field_validator("connectors_token_key")
     @classmethod

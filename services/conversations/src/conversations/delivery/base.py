@@ -3,7 +3,8 @@
 A sender makes exactly one provider call per `send()` and says what came of it:
 - `sent`: the provider took it (and gave its message id, when it has one);
 - `retry`: the provider documents that it did not process the request (429, throughput
-  limits) or the connection was never made: safe to send again, after `retry_after`;
+  limits) or the connection was never made: safe to send again, after `retry_after` (or,
+  `later`, after a connect timeout: from the parking queue, not inline);
 - `failed`: refused for good (bad token, unreachable recipient, opted out...);
 - `unknown`: the request may have been processed (timeout after sending, 5xx): it is never
   repeated automatically, since none of the providers offers an idempotency key.
@@ -48,6 +49,7 @@ class Attempt:
     code: str | None = None
     retry_after: float | None = None
     opted_out: bool = False  # Twilio 21610: the visitor sent STOP
+    later: bool = False  # a `retry` not to wait for inline (a timeout): the delivery parks it
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +96,14 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
 
 
 async def call(
-    client: httpx.AsyncClient, provider: str, url: str, parts: Fields, timeout: float
+    client: httpx.AsyncClient,
+    provider: str,
+    url: str,
+    parts: Fields,
+    timeout: float | httpx.Timeout,
 ) -> httpx.Response | Attempt:
     """One POST; transport failures already classified (the response otherwise)."""
+    waited = timeout.read if isinstance(timeout, httpx.Timeout) else timeout
     try:
         return await client.post(
             url,
@@ -108,13 +115,17 @@ async def call(
             auth=parts.auth,
             timeout=timeout,
         )
-    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+    except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+        # Nothing reached the provider, but waiting again now would hold a consumer's slot
+        # for another timeout: safe to send again, later (the delivery parks it).
+        return Attempt("retry", error=f"{provider} unreachable ({type(exc).__name__})", later=True)
+    except httpx.ConnectError as exc:
         # No connection, so nothing reached the provider: safe to try again.
         return Attempt("retry", error=f"{provider} unreachable ({type(exc).__name__})")
     except httpx.TimeoutException:
         return Attempt(
             "unknown",
-            error=f"{provider} did not answer within {timeout:g}s; it may have sent the "
+            error=f"{provider} did not answer within {waited:g}s; it may have sent the "
             "message, so it is not resent automatically",
         )
     except httpx.TransportError as exc:

@@ -6,10 +6,16 @@ HMAC-SHA256(signing_secret, "<timestamp>.<raw body>")>`; body `{"message_id",
 "conversation_id", "workspace_id", "channel", "account_id", "visitor_id", "role", "content",
 "sent_at"}`. A 2xx is `sent` (an `{"id": ...}` in the answer is kept as the external id);
 429 is retried after its Retry-After; 5xx or a timeout is `unknown`; any other 4xx `failed`.
+
+The integrator's server is anybody's, so its calls are short and guarded (delivery/guard.py):
+`DELIVERY_CALLBACK_CONNECT_TIMEOUT_SECONDS` to connect (then parked and retried later, never
+inline), `DELIVERY_CALLBACK_TIMEOUT_SECONDS` for the whole call; an address that is not
+public is refused before connecting, and a redirect is not followed (a 3xx is `failed`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -28,6 +34,7 @@ from conversations.delivery.base import (
     retry_after_seconds,
     server_error,
 )
+from conversations.delivery.guard import RefusedAddress
 from conversations.domain.credentials import AnyCredentials, CallbackCredentials
 
 SIGNATURE_HEADER = "X-Base-Signature"
@@ -42,9 +49,17 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 class CallbackSender:
     channels = ("chatgpt", "phone")
 
-    def __init__(self, client: httpx.AsyncClient, config: SenderConfig) -> None:
-        self.client = client
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        config: SenderConfig,
+        connect_timeout: float = 2.0,
+        total_timeout: float = 5.0,
+    ) -> None:
+        self.client = client  # a guarded client (delivery/guard.py), not the providers' one
         self.config = config
+        self.total_timeout = total_timeout
+        self.timeout = httpx.Timeout(total_timeout, connect=connect_timeout, pool=connect_timeout)
 
     async def send(self, message: OutboundMessage, credentials: AnyCredentials) -> Attempt:
         assert isinstance(credentials, CallbackCredentials)
@@ -75,9 +90,27 @@ class CallbackSender:
             },
         )
         channel = message.channel
-        response = await call(
-            self.client, channel, credentials.callback_url, parts, self.config.timeout_seconds
-        )
+        try:
+            async with asyncio.timeout(self.total_timeout):
+                response = await call(
+                    self.client,
+                    f"{channel} callback",
+                    credentials.callback_url,
+                    parts,
+                    self.timeout,
+                )
+        except TimeoutError:
+            return Attempt(
+                "unknown",
+                error=f"{channel} callback did not answer within {self.total_timeout:g}s; it "
+                "may have received the reply, so it is not resent automatically",
+            )
+        except RefusedAddress as exc:
+            return Attempt(
+                "failed",
+                error=f"{channel} callback refused: {exc}; replies go to public addresses only, "
+                "so it was not sent (update callback_url)",
+            )
         if isinstance(response, Attempt):
             return response
         status = response.status_code

@@ -77,6 +77,13 @@ class DeliveryRepository:
         rows = await self.session.scalars(_DUE, {"message_id": message_id})
         return list(rows)
 
+    async def account_of(self, conversation_id: uuid.UUID) -> uuid.UUID | None:
+        """The channel account a conversation answers on (None: found by channel later)."""
+        found: uuid.UUID | None = await self.session.scalar(
+            select(Conversation.channel_account_id).where(Conversation.id == conversation_id)
+        )
+        return found
+
     async def context(
         self, message_id: uuid.UUID
     ) -> tuple[Message, Conversation, ChannelAccount | None] | None:

@@ -11,6 +11,13 @@
 A consumer that dies between 1 and 3 leaves the row `sending`; the redelivered event finds
 it claimed and stops, and the sweep turns it `unknown` after `delivery_stale_seconds`: a
 reply that may have gone out is never sent twice automatically.
+
+No tenant holds up the others (delivery/slots.py): a reply whose channel account or workspace
+already has its share of sends in flight is parked before step 1, still `pending`, and a
+connect timeout (nothing sent) is not waited out again in place: the claim goes back
+`sending -> pending` and the event is parked (delivery/parking.py), up to
+`delivery_max_retries` times, then `failed`. Integrator callbacks go through their own client,
+which connects only to public addresses (delivery/guard.py).
 """
 
 from __future__ import annotations
@@ -24,15 +31,19 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conversations.db.models import ChannelAccount, Conversation, Message
 from conversations.db.uow import ConversationsUnitOfWork
 from conversations.delivery.base import Attempt, OutboundMessage, Sender, SenderConfig
 from conversations.delivery.callback import CallbackSender
+from conversations.delivery.guard import AddressGuard, guarded_client
 from conversations.delivery.messenger import MessagingSender
 from conversations.delivery.pacing import Pacer
+from conversations.delivery.parking import Parking
 from conversations.delivery.repository import DeliveryRepository, Moved
+from conversations.delivery.slots import TenantSlots
 from conversations.delivery.twilio import TwilioSender
 from conversations.delivery.whatsapp import WhatsAppSender
 from conversations.domain.credentials import AnyCredentials, parse_credentials
@@ -64,15 +75,24 @@ async def emit_moved(uow: ConversationsUnitOfWork, moved: Moved) -> None:
     )
 
 
-def credentials_of(account: ChannelAccount, vault: Vault) -> AnyCredentials | None:
+def credentials_of(
+    account: ChannelAccount, vault: Vault, allow_loopback_http: bool = False
+) -> AnyCredentials | None:
+    """The account's credentials, judged by today's rules (a callback URL saved before they
+    tightened is refused here, as at saving); ValidationError when they do not pass."""
     if account.credentials_encrypted is None:
         return None
-    # Stored values were validated on the way in; loopback URLs stay valid if they were.
-    return parse_credentials(vault.decrypt(account.credentials_encrypted), allow_loopback_http=True)
+    return parse_credentials(
+        vault.decrypt(account.credentials_encrypted), allow_loopback_http=allow_loopback_http
+    )
 
 
 class Stopping(Exception):
     """The process is shutting down: the reply is left pending for another consumer."""
+
+
+class SendLater(Exception):
+    """The provider could not be reached in time; the reply is `pending` again, to be parked."""
 
 
 class Delivery:
@@ -107,11 +127,30 @@ class Delivery:
             public_base_url=s.public_base_url,
             timeout_seconds=s.delivery_timeout_seconds,
         )
+        # Integrators' servers are anybody's: their own client, guarded and short.
+        self.guard = AddressGuard(allow_loopback=s.callback_allow_loopback_http)
+        self.callback_client = guarded_client(
+            self.guard,
+            httpx.Timeout(
+                s.delivery_callback_timeout_seconds,
+                connect=s.delivery_callback_connect_timeout_seconds,
+            ),
+        )
+        telemetry.instrument_client(self.callback_client)
+        self.slots = TenantSlots(
+            s.delivery_concurrency_per_account, s.delivery_concurrency_per_workspace
+        )
+        self.parking: Parking | None = None  # set where the consumer is registered
         senders: list[Sender] = [
             WhatsAppSender(self.client, config),
             MessagingSender(self.client, config),
             TwilioSender(self.client, config),
-            CallbackSender(self.client, config),
+            CallbackSender(
+                self.callback_client,
+                config,
+                connect_timeout=s.delivery_callback_connect_timeout_seconds,
+                total_timeout=s.delivery_callback_timeout_seconds,
+            ),
         ]
         self.senders: dict[str, Sender] = {
             channel: sender for sender in senders for channel in sender.channels
@@ -132,21 +171,47 @@ class Delivery:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._idle.wait(), drain_seconds)
         await self.client.aclose()
+        await self.callback_client.aclose()
 
     def uow(self) -> ConversationsUnitOfWork:
         return ConversationsUnitOfWork(self.sessionmaker)
 
     # -- the consumer --------------------------------------------------------------------
 
-    async def on_reply_requested(self, envelope: Envelope) -> None:
-        """Send this reply, and any earlier pending reply of its conversation first."""
+    async def on_reply_requested(self, envelope: Envelope, parked_attempts: int = 0) -> None:
+        """Send this reply, and any earlier pending reply of its conversation first; park it
+        when its tenant has its share of sends in flight, or its provider timed out."""
         event = envelope.parsed()
         assert isinstance(event, MessageReplyRequestedV1)
+        if event.channel == "web" or self.parking is None:
+            await self._deliver_due(event, envelope.correlation_id, park_ok=False)
+            return
+        workspace = str(event.workspace_id)
+        account = None
+        if self.slots.in_use(workspace) < self.slots.per_workspace:
+            async with self.uow() as uow:
+                found = await DeliveryRepository(uow.session).account_of(event.conversation_id)
+            account = str(found or f"{workspace}:{event.channel}")
+        if account is None or not self.slots.take(account, workspace):
+            await self.parking.park(envelope, self.settings.delivery_park_seconds, parked_attempts)
+            return
+        try:
+            retry_left = parked_attempts < self.settings.delivery_max_retries
+            await self._deliver_due(event, envelope.correlation_id, park_ok=retry_left)
+        except SendLater:
+            wait = self.settings.delivery_park_seconds * 2**parked_attempts
+            await self.parking.park(envelope, wait, parked_attempts + 1)
+        finally:
+            self.slots.give_back(account, workspace)
+
+    async def _deliver_due(
+        self, event: MessageReplyRequestedV1, correlation_id: str | None, park_ok: bool
+    ) -> None:
         async with self._conversation_turn(event.conversation_id):
             async with self.uow() as uow:
                 due = await DeliveryRepository(uow.session).due(event.message_id)
             for message_id in due:
-                await self.deliver(message_id, envelope.correlation_id)
+                await self.deliver(message_id, correlation_id, park_ok=park_ok)
 
     @contextlib.asynccontextmanager
     async def _conversation_turn(self, conversation_id: uuid.UUID) -> AsyncIterator[None]:
@@ -163,7 +228,11 @@ class Delivery:
             else:
                 self._locks[conversation_id] = (lock, users - 1)
 
-    async def deliver(self, message_id: uuid.UUID, correlation_id: str | None = None) -> None:
+    async def deliver(
+        self, message_id: uuid.UUID, correlation_id: str | None = None, park_ok: bool = False
+    ) -> None:
+        """Send one pending reply. `park_ok`: a connect timeout puts it back `pending` and
+        raises SendLater (the caller parks the event); otherwise it ends `failed`."""
         async with self.uow() as uow:
             found = await DeliveryRepository(uow.session).context(message_id)
         if found is None:
@@ -203,6 +272,20 @@ class Delivery:
             if claimed is None:
                 return
             attempt = await self._send(sender, outbound, credentials)
+            if attempt.kind == "retry" and park_ok:
+                async with self.uow() as uow:
+                    await DeliveryRepository(uow.session).move(
+                        message_id, from_states=("sending",), to="pending"
+                    )
+                    await uow.commit()
+                raise SendLater(attempt.error)
+            if attempt.kind == "retry":
+                attempt = Attempt(
+                    "failed",
+                    error=f"{attempt.error or 'not reached'}; still unreachable after "
+                    "retrying, it was not sent (retry it later)",
+                    code=attempt.code,
+                )
             await self._finish(message_id, ("sending", "unknown"), attempt, correlation_id)
         finally:
             self._in_flight -= 1
@@ -222,11 +305,20 @@ class Delivery:
         if channel == "sms" and conversation.opted_out_at is not None:
             return "The visitor opted out of SMS (STOP); replies resume once they send START"
         try:
-            credentials = credentials_of(account, self.vault)
+            credentials = credentials_of(
+                account, self.vault, self.settings.callback_allow_loopback_http
+            )
         except UnreadableSecret:
             return (
                 f"The credentials of the {channel} account {account.account_id} cannot be "
                 "decrypted with the configured keys; enter them again"
+            )
+        except ValidationError as exc:
+            reasons = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+            return (
+                f"The credentials of the {channel} account {account.account_id} are no longer "
+                f"accepted ({reasons}), so the reply was not sent; update them with PATCH "
+                f"/api/v1/channel-accounts/{account.id}"
             )
         if credentials is None:
             return (
@@ -255,8 +347,8 @@ class Delivery:
         attempt = Attempt("retry")
         for number in range(s.delivery_max_retries + 1):
             attempt = await sender.send(outbound, credentials)
-            if attempt.kind != "retry":
-                return attempt
+            if attempt.kind != "retry" or attempt.later:
+                return attempt  # a timeout is not waited out again here: the caller parks it
             if number == s.delivery_max_retries:
                 break
             wait = attempt.retry_after

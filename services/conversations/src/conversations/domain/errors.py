@@ -38,8 +38,8 @@ class InvalidVisitorToken(Exception):
 
 
 class RateLimited(Exception):
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("Too many requests, slow down")
+    def __init__(self, retry_after: int, message: str = "Too many requests, slow down") -> None:
+        super().__init__(message)
         self.retry_after = retry_after
 
 

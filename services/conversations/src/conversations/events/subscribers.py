@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 
 from conversations.db.models import inbox
 from conversations.db.uow import ConversationsUnitOfWork
+from conversations.delivery.parking import ATTEMPTS_HEADER, Parking
 from conversations.delivery.service import Delivery
 from conversations.usecases.agent_projection import (
     project_connector,
@@ -27,6 +28,7 @@ from shared.events import (
     WorkspaceServiceDeletedV1,
     WorkspaceServiceUpdatedV1,
     WorkspaceUpdatedV1,
+    routing_key,
 )
 from shared.runtime import Runtime
 
@@ -71,7 +73,13 @@ def register_delivery(runtime: Runtime, delivery: Delivery) -> None:
     """The delivery consumer, on its own queue: no inbox claim, since the reply's own row
     is the claim (pending -> sending), committed before the provider is called."""
 
-    async def on_message_reply_requested(envelope: Envelope) -> None:
-        await delivery.on_reply_requested(envelope)
+    bus = runtime.bus
+    delivery.parking = Parking(bus, bus.queue_name(DELIVERY, routing_key(MessageReplyRequestedV1)))
 
-    runtime.bus.subscribe(MessageReplyRequestedV1, on_message_reply_requested, consumer=DELIVERY)
+    async def on_message_reply_requested(envelope: Envelope) -> None:
+        message = bus.broker.context.get_local("message")
+        headers = (message.headers if message is not None else None) or {}
+        attempts = int(headers.get(ATTEMPTS_HEADER) or 0)
+        await delivery.on_reply_requested(envelope, parked_attempts=attempts)
+
+    bus.subscribe(MessageReplyRequestedV1, on_message_reply_requested, consumer=DELIVERY)
