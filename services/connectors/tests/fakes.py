@@ -353,6 +353,10 @@ def square_app(state: FakeState) -> FastAPI:
     state.data.setdefault("bookings", {})
     state.data.setdefault("by_key", {})
     state.data.setdefault("customers", {})
+    # Every token belongs to one merchant (MERCHANT1 unless add_square_merchant says
+    # otherwise) and sees only that merchant's locations, as a Square access token does.
+    state.data.setdefault("locations", {}).setdefault(location["id"], location)
+    state.data.setdefault("merchants", {})
     _instrument(
         app,
         state,
@@ -362,10 +366,13 @@ def square_app(state: FakeState) -> FastAPI:
     )
 
     @app.get("/v2/locations/{location_id}")
-    async def get_location(location_id: str) -> Response:
-        if location_id != location["id"]:
+    async def get_location(location_id: str, request: Request) -> Response:
+        token = request.headers.get("authorization", "")[len("Bearer ") :]
+        merchant = state.data["merchants"].get(token, location["merchant_id"])
+        found = state.data["locations"].get(location_id)
+        if found is None or found["merchant_id"] != merchant:
             return _sq_error(404, "INVALID_REQUEST_ERROR", "NOT_FOUND", "Location not found.")
-        return JSONResponse({"location": location})
+        return JSONResponse({"location": found})
 
     @app.get("/v2/locations")
     async def list_locations() -> dict[str, Any]:
@@ -509,6 +516,25 @@ def square_app(state: FakeState) -> FastAPI:
         return JSONResponse({"booking": booking})
 
     return app
+
+
+def add_square_location(state: FakeState, location_id: str, merchant_id: str = "MERCHANT1") -> str:
+    """A location of a merchant: visible to that merchant's tokens only."""
+    state.data["locations"][location_id] = {
+        "id": location_id,
+        "name": f"Studio {location_id}",
+        "merchant_id": merchant_id,
+        "timezone": "America/Los_Angeles",
+        "status": "ACTIVE",
+    }
+    return location_id
+
+
+def add_square_merchant(state: FakeState, token: str, merchant_id: str) -> str:
+    """A token that works, for another merchant (sees only that merchant's locations)."""
+    state.tokens.add(token)
+    state.data["merchants"][token] = merchant_id
+    return token
 
 
 # -- running on loopback -------------------------------------------------------------------

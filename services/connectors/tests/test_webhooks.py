@@ -10,7 +10,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from .conftest import CALENDLY_SIGNING_KEY, PUBLIC_BASE_URL, SQUARE_SIGNATURE_KEY
-from .support import BASE, calendly_config, create_active, square_config
+from .fakes import SQUARE_TOKEN, add_square_location, add_square_merchant
+from .support import BASE, calendly_config, create, create_active, square_config
 
 CANONICAL = "https://api.calendly.com"
 
@@ -218,10 +219,10 @@ def square_event(type_: str, booking_id: str, location: str, status: str, **extr
 
 
 async def test_square_booking_created_and_cancelled_become_events(
-    client, owner, events, query, as_user
+    client, owner, events, query, as_user, square
 ) -> None:
     me = await owner()
-    location = f"LOC{uuid.uuid4().hex[:10].upper()}"
+    location = add_square_location(square.state, f"LOC{uuid.uuid4().hex[:10].upper()}")
     connector = await create_active(client, me.headers, square_config(location_id=location))
 
     created = square_event("booking.created", "SQWEB1", location, "ACCEPTED")
@@ -261,9 +262,11 @@ async def test_square_booking_created_and_cancelled_become_events(
     assert rows[0][0] == "cancelled"
 
 
-async def test_forged_square_webhooks_store_and_emit_nothing(client, owner, query, as_user) -> None:
+async def test_forged_square_webhooks_store_and_emit_nothing(
+    client, owner, query, as_user, square
+) -> None:
     me = await owner()
-    location = f"LOC{uuid.uuid4().hex[:10].upper()}"
+    location = add_square_location(square.state, f"LOC{uuid.uuid4().hex[:10].upper()}")
     await create_active(client, me.headers, square_config(location_id=location))
     body = square_event("booking.created", "SQFORGED1", location, "ACCEPTED")
     for headers in (
@@ -288,10 +291,10 @@ async def test_forged_square_webhooks_store_and_emit_nothing(client, owner, quer
 
 
 async def test_the_webhook_for_a_booking_the_platform_made_is_not_announced_twice(
-    client, owner, events, as_user
+    client, owner, events, as_user, square
 ) -> None:
     me = await owner()
-    location = f"LOC{uuid.uuid4().hex[:10].upper()}"
+    location = add_square_location(square.state, f"LOC{uuid.uuid4().hex[:10].upper()}")
     await create_active(client, me.headers, square_config(location_id=location))
     made = await client.post(
         f"{BASE}/active/bookings",
@@ -313,6 +316,95 @@ async def test_the_webhook_for_a_booking_the_platform_made_is_not_announced_twic
     assert response.json() == {"status": "known"}
     await events.wait_for("booking.created", booking_id=booking_id)
     assert len(events.of("booking.created", booking_id=booking_id)) == 1
+
+
+async def send_square(client, as_user, body: bytes) -> str:
+    response = await client.post(
+        "/api/v1/webhooks/square", content=body, headers=as_user(None) | square_headers(body)
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["status"]
+
+
+async def test_a_square_location_claimed_with_another_merchants_token_gets_no_webhooks(
+    client, owner, events, query, as_user, square
+) -> None:
+    location = add_square_location(square.state, f"LOC{uuid.uuid4().hex[:10].upper()}")
+    squatter, seller = await owner(), await owner()
+    # The squatter types the seller's location id with a token of their own merchant, first,
+    # so theirs would be the oldest active connector for that location.
+    their_token = add_square_merchant(square.state, f"sq-{uuid.uuid4().hex}", "MERCHANT2")
+    claimed = await create(
+        client, squatter.headers, square_config(access_token=their_token, location_id=location)
+    )
+    refused = await client.post(f"{BASE}/{claimed['id']}/activate", headers=squatter.headers)
+    assert refused.status_code == 422, refused.text
+    assert location in refused.json()["detail"]
+    assert "not visible" in refused.json()["detail"]
+    after = (await client.get(f"{BASE}/{claimed['id']}", headers=squatter.headers)).json()
+    assert after["is_active"] is False and after["verified_at"] is None
+    assert not events.of("connector.activated", connector_id=claimed["id"])
+
+    real = await create_active(client, seller.headers, square_config(location_id=location))
+    assert real["verified_at"] is not None and real["status"] == "ok"
+    asked = square.state.calls("GET", f"/v2/locations/{location}")
+    assert [c.headers["authorization"] for c in asked] == [
+        f"Bearer {their_token}",
+        f"Bearer {SQUARE_TOKEN}",
+    ]
+
+    body = square_event("booking.created", f"SQSQUAT{uuid.uuid4().hex[:6]}", location, "ACCEPTED")
+    assert await send_square(client, as_user, body) == "emitted"
+    booking_id = json.loads(body)["data"]["object"]["booking"]["id"]
+    (event,) = await events.wait_for("booking.created", booking_id=booking_id)
+    assert event["payload"]["connector_id"] == real["id"]
+    assert event["payload"]["workspace_id"] == str(seller.workspace_id)
+
+    # A notification naming another merchant for this location is not the seller's either.
+    other = square_event(
+        "booking.created",
+        f"SQOTHER{uuid.uuid4().hex[:6]}",
+        location,
+        "ACCEPTED",
+        merchant_id="MERCHANT2",
+    )
+    assert await send_square(client, as_user, other) == "unrouted"
+
+
+async def test_an_unverified_square_connector_receives_nothing_until_proven_again(
+    client, owner, events, query, as_user, square
+) -> None:
+    location = add_square_location(square.state, f"LOC{uuid.uuid4().hex[:10].upper()}")
+    me = await owner()
+    connector = await create_active(client, me.headers, square_config(location_id=location))
+    assert connector["verified_at"] is not None
+
+    # New credentials are unproven: the connector stays active but hears nothing.
+    token = add_square_merchant(square.state, f"sq-{uuid.uuid4().hex}", "MERCHANT1")
+    changed = await client.patch(
+        f"{BASE}/{connector['id']}", json={"config": {"access_token": token}}, headers=me.headers
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["verified_at"] is None and changed.json()["is_active"] is True
+    first = square_event("booking.created", f"SQUNV{uuid.uuid4().hex[:6]}", location, "ACCEPTED")
+    assert await send_square(client, as_user, first) == "unrouted"
+    rows = await query(
+        "SELECT outcome, connector_id FROM connectors.webhook_receipts WHERE delivery_key = :k",
+        k=json.loads(first)["event_id"],
+    )
+    assert [tuple(r) for r in rows] == [("unrouted", None)]
+
+    # Activating again proves the new token sees the location; webhooks follow.
+    again = await client.post(f"{BASE}/{connector['id']}/activate", headers=me.headers)
+    assert again.status_code == 200, again.text
+    assert again.json()["verified_at"] is not None
+    second = square_event("booking.created", f"SQVER{uuid.uuid4().hex[:6]}", location, "ACCEPTED")
+    assert await send_square(client, as_user, second) == "emitted"
+    booking_id = json.loads(second)["data"]["object"]["booking"]["id"]
+    (event,) = await events.wait_for("booking.created", booking_id=booking_id)
+    assert event["payload"]["connector_id"] == connector["id"]
+    first_id = json.loads(first)["data"]["object"]["booking"]["id"]
+    assert not events.of("booking.created", booking_id=first_id)
 
 
 async def test_there_is_no_agendapro_webhook_route(client, as_user) -> None:

@@ -75,10 +75,14 @@ async def delete_connector(
 async def activate_connector(
     connector_id: uuid.UUID, user: UserDep, services: ServicesDep
 ) -> ConnectorRead:
-    """Make this the workspace's active connector; the previous one is deactivated."""
-    async with services.uow() as uow:
-        view = await uc.activate_connector(uow, services.vault, user, connector_id)
-        return ConnectorRead.of(view)
+    """Make this the workspace's active connector; the previous one is deactivated.
+
+    A Square connector is first checked to see its location with its own token (else 422).
+    """
+    view = await uc.activate_connector(
+        services.uow, services.vault, services.providers, user, connector_id
+    )
+    return ConnectorRead.of(view)
 
 
 @router.post("/{connector_id}/deactivate")

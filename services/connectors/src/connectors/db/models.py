@@ -83,6 +83,9 @@ class Connector(Base):
     account_ref: Mapped[str | None] = mapped_column(String(300))
     organization_ref: Mapped[str | None] = mapped_column(String(300))
     location_ref: Mapped[str | None] = mapped_column(String(100))
+    # When the provider showed these credentials can see `location_ref` (Square); only then
+    # are that location's webhooks routed here. Cleared whenever the config changes.
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = _now()
     updated_at: Mapped[datetime] = _now()
 

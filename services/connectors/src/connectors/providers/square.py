@@ -63,7 +63,7 @@ class SquareProvider:
         return AccountInfo(
             name=location.get("name"),
             account_ref=location.get("merchant_id"),
-            details={"timezone": location.get("timezone") or ""},
+            details={"timezone": location.get("timezone") or "", "location_id": location["id"]},
         )
 
     async def event_types(self) -> list[EventType]:

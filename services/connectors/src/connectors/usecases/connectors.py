@@ -25,6 +25,7 @@ from connectors.domain.errors import (
     ProviderRejected,
     WorkspaceMissing,
 )
+from connectors.domain.scheduling import AccountInfo
 from connectors.providers import ProviderFactory
 from shared import workspace_lookup
 from shared.crypto import Vault
@@ -145,6 +146,7 @@ async def update_connector(
         connector.checked_at = None
         connector.account_ref = None
         connector.organization_ref = None
+        connector.verified_at = None
     connector.updated_at = datetime.now(UTC)
     await uow.commit()
     return ConnectorView(connector, config.masked())
@@ -170,15 +172,81 @@ async def delete_connector(
     await uow.commit()
 
 
+def needs_location_proof(connector: Connector) -> bool:
+    """Square routes a location's webhooks by the location id the owner typed: before they
+    reach this connector, its token must be shown to see that location."""
+    return connector.provider == "square" and connector.verified_at is None
+
+
+async def prove_location(providers: ProviderFactory, config: AnyConfig) -> AccountInfo:
+    """Ask the provider for the configured location with the connector's own credentials."""
+    location = str(getattr(config, "location_id", ""))
+    try:
+        info = await providers.build(config).check()
+    except ProviderNotFound:
+        raise ProviderRejected(
+            config.provider, f"location {location} is not visible to this access token"
+        ) from None
+    # Square also answers an alias ("main"); webhooks name the real id, so ask for that.
+    if info.details.get("location_id") != location:
+        raise ProviderRejected(
+            config.provider, f"use the location's own id ({info.details.get('location_id')})"
+        )
+    return info
+
+
+def _mark_verified(connector: Connector, info: AccountInfo) -> None:
+    connector.verified_at = connector.checked_at = datetime.now(UTC)
+    connector.status = "ok"
+    connector.last_error = None
+    connector.account_ref = info.account_ref
+    connector.organization_ref = info.organization_ref
+
+
 async def activate_connector(
-    uow: ConnectorsUnitOfWork, vault: Vault, principal: Principal, connector_id: uuid.UUID
+    uow_factory: UowFactory,
+    vault: Vault,
+    providers: ProviderFactory,
+    principal: Principal,
+    connector_id: uuid.UUID,
 ) -> ConnectorView:
     """Make this the workspace's one active connector, deactivating the previous one.
 
-    The workspace's projection row is locked first, so concurrent activations in one
-    workspace run one after the other; the partial unique index is the last line.
+    A Square connector not yet proven to see its location is proven first, with no
+    transaction held while Square answers; a failure leaves everything as it was. The
+    workspace's projection row is then locked, so concurrent activations in one workspace
+    run one after the other; the partial unique index is the last line.
     """
+    proof: AccountInfo | None = None
+    proven_config: str | None = None
+    async with uow_factory() as uow:
+        _, connector = await owned(uow, principal, connector_id)
+        if needs_location_proof(connector):
+            proven_config = connector.config_encrypted
+            config = config_of(connector, vault)
+    if proven_config is not None:
+        proof = await prove_location(providers, config)
+    async with uow_factory() as uow:
+        return await _activate(uow, vault, principal, connector_id, proof, proven_config)
+
+
+async def _activate(
+    uow: ConnectorsUnitOfWork,
+    vault: Vault,
+    principal: Principal,
+    connector_id: uuid.UUID,
+    proof: AccountInfo | None,
+    proven_config: str | None,
+) -> ConnectorView:
     workspace, connector = await owned(uow, principal, connector_id, lock=True)
+    if proof is not None:
+        # Fernet ciphertext differs on every write: equal means the very config proven.
+        if connector.config_encrypted != proven_config:
+            raise ConcurrentChange()
+        _mark_verified(connector, proof)
+        connector.updated_at = datetime.now(UTC)
+    elif needs_location_proof(connector):  # verification was reset meanwhile
+        raise ConcurrentChange()
     if not connector.is_active:
         previous = await uow.connectors.active(workspace.workspace_id)
         if previous is not None:
@@ -193,7 +261,7 @@ async def activate_connector(
         except IntegrityError:
             raise ConcurrentChange() from None
         await uow.emit(ConnectorActivatedV1(**_state(connector)))
-        await uow.commit()
+    await uow.commit()
     return view(connector, vault)
 
 
@@ -236,6 +304,7 @@ async def check_connector(
     async with uow_factory() as uow:
         _, connector = await owned(uow, principal, connector_id)
         config = config_of(connector, vault)
+        checked_config = connector.config_encrypted
     failure: ProviderError | None = None
     try:
         info = await providers.build(config).check()
@@ -252,6 +321,10 @@ async def check_connector(
             connector.last_error = None
             connector.account_ref = info.account_ref
             connector.organization_ref = info.organization_ref
+            # A check asks for the configured location too (Square), so it proves it, as
+            # long as the config is still the one checked.
+            if connector.config_encrypted == checked_config:
+                connector.verified_at = connector.checked_at
         else:
             connector.status = "error"
             connector.last_error = str(failure)[:1000]

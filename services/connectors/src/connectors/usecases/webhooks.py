@@ -36,9 +36,11 @@ async def _route(uow: ConnectorsUnitOfWork, event: ProviderBookingEvent) -> Conn
             ):
                 if connector not in candidates:
                     candidates.append(connector)
-    # Only an active connector speaks for an account. Should several workspaces share one
-    # account, the one that already knows the booking wins, else the oldest.
-    active = [c for c in candidates if c.is_active]
+    # Only an active connector speaks for an account, and for Square only one whose token
+    # was shown to see the location (the id itself is whatever an owner typed), of the
+    # merchant the notification names. Should several workspaces share one account, the
+    # one that already knows the booking wins, else the oldest.
+    active = [c for c in candidates if c.is_active and _proven(c, event)]
     if len(active) > 1 and event.booking_id:
         log.warning(
             "provider account shared by several workspaces",
@@ -48,6 +50,14 @@ async def _route(uow: ConnectorsUnitOfWork, event: ProviderBookingEvent) -> Conn
             if await uow.bookings.by_external_id(connector.id, event.booking_id):
                 return connector
     return active[0] if active else None
+
+
+def _proven(connector: Connector, event: ProviderBookingEvent) -> bool:
+    if event.provider != "square":
+        return True
+    if connector.verified_at is None:
+        return False
+    return not event.account_refs or connector.account_ref in event.account_refs
 
 
 async def record_provider_event(
