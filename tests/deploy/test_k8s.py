@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import json
 import logging
 import re
@@ -10,6 +11,7 @@ import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import deploy_support as d
 import jsonschema
@@ -634,7 +636,7 @@ def test_internal_services_take_traffic_from_the_gateway_and_their_callers_only(
             other for other in pod_labels if service_of(name) in d.calls(service_of(other))
         }
         for policy in covering:
-            for rule in policy["spec"]["ingress"]:
+            for rule in policy["spec"].get("ingress", []):
                 for peer in rule["from"]:
                     peer_labels = peer["podSelector"].get("matchLabels", {})
                     # Same-namespace peers are callers; other namespaces' only scrapers.
@@ -658,13 +660,127 @@ def test_consumer_pods_take_no_traffic_but_scraping(base):
         ]
         assert covering, f"{name} accepts traffic from anywhere"
         for policy in covering:
-            for rule in policy["spec"]["ingress"]:
+            for rule in policy["spec"].get("ingress", []):
                 for peer in rule["from"]:
                     # Not even the gateway: nothing in the namespace has a reason to call them.
                     assert "namespaceSelector" in peer, f"{name}: {peer}"
                     assert peer["podSelector"]["matchLabels"] == {
                         "app.kubernetes.io/name": "prometheus"
                     }, peer
+
+
+# Addresses a pod that calls owners' URLs must never reach (besides its declared peers).
+FORBIDDEN_EGRESS = [
+    ipaddress.ip_network(n)
+    for n in (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+        "169.254.0.0/16",
+        "127.0.0.0/8",
+        "fc00::/7",
+        "fe80::/10",
+    )
+]
+SENDING_PODS = ("conversations", "conversations-consumers")
+
+
+def egress_rules(base: list[dict], labels: dict) -> list[dict] | None:
+    """The egress rules that apply to pods with these labels; None: egress is not limited."""
+    covering = [
+        p
+        for p in by_kind(base, "NetworkPolicy").values()
+        if "Egress" in p["spec"].get("policyTypes", [])
+        and selects(p["spec"]["podSelector"], labels)
+    ]
+    if not covering:
+        return None
+    return [rule for p in covering for rule in p["spec"].get("egress", [])]
+
+
+def reachable_blocks(rules: list[dict]) -> list[tuple[ipaddress._BaseNetwork, list]]:
+    return [
+        (ipaddress.ip_network(peer["ipBlock"]["cidr"]), peer["ipBlock"].get("except", []))
+        for rule in rules
+        for peer in rule.get("to", [{}])
+        if "ipBlock" in peer
+    ]
+
+
+def reaches(rules: list[dict], address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    for rule in rules:
+        if "to" not in rule:
+            return True  # a rule without peers allows every destination
+    for network, excepted in reachable_blocks(rules):
+        if ip in network and not any(ip in ipaddress.ip_network(e) for e in excepted):
+            return True
+    return False
+
+
+def test_pods_that_call_owners_urls_reach_no_private_address(base):
+    deployments = by_kind(base, "Deployment")
+    for name in SENDING_PODS:
+        labels = deployments[name]["spec"]["template"]["metadata"]["labels"]
+        rules = egress_rules(base, labels)
+        assert rules is not None, f"{name}: egress is not limited"
+        for rule in rules:
+            assert rule.get("to"), f"{name}: an egress rule without peers allows everything"
+            for peer in rule["to"]:
+                if "podSelector" in peer:  # named peers only, never a whole namespace
+                    assert peer["podSelector"].get("matchLabels"), f"{name}: {peer}"
+        for network in FORBIDDEN_EGRESS:
+            for address in (network[0], network[1], network[-1]):
+                assert not reaches(rules, str(address)), f"{name} may reach {address}"
+        for address in ("169.254.169.254", "127.0.0.1", "10.96.0.1", "::1", "fd00::1"):
+            assert not reaches(rules, address), f"{name} may reach {address}"
+        # ...and the providers and integrators on the internet, on any port.
+        for address in ("157.240.1.1", "54.172.60.1", "2a03:2880:f10c::1"):
+            assert reaches(rules, address), f"{name} cannot reach {address}"
+        ports = [p for rule in rules for p in rule.get("ports", []) if "ipBlock" in str(rule)]
+        assert not ports, f"{name}: the internet is limited to ports {ports}"
+
+
+def test_pods_that_call_owners_urls_still_reach_dns_and_their_own_backends(base):
+    secret = find(base, "Secret", "base-platform-secrets")["stringData"]
+    config = {
+        k: v
+        for name in ("base-platform-config", "conversations-config")
+        for k, v in find(base, "ConfigMap", name)["data"].items()
+    }
+    backends = {}
+    for url in (
+        secret["DATABASE_URL"],
+        secret["RABBITMQ_URL"],
+        *(config[k] for k in ("WORKSPACES_URL", "CONNECTORS_URL")),
+    ):
+        parts = urlsplit(url)
+        backends[parts.hostname.split(".")[0]] = parts.port
+    deployments = by_kind(base, "Deployment")
+    for name in SENDING_PODS:
+        labels = deployments[name]["spec"]["template"]["metadata"]["labels"]
+        rules = egress_rules(base, labels)
+        assert rules is not None
+        allowed = {
+            (peer["podSelector"]["matchLabels"].get("app.kubernetes.io/name"), port["port"])
+            for rule in rules
+            for peer in rule["to"]
+            if "podSelector" in peer and "namespaceSelector" not in peer
+            for port in rule.get("ports", [])
+        }
+        for service, port in backends.items():
+            assert (service, port) in allowed, f"{name} cannot reach {service}:{port}"
+        dns = [
+            rule
+            for rule in rules
+            for peer in rule["to"]
+            if peer.get("podSelector", {}).get("matchLabels", {}).get("k8s-app") == "kube-dns"
+        ]
+        assert dns and {(p["port"], p["protocol"]) for p in dns[0]["ports"]} == {
+            (53, "UDP"),
+            (53, "TCP"),
+        }, f"{name} cannot resolve names"
 
 
 def test_disruption_budgets_cover_every_deployment(base):
