@@ -4,6 +4,7 @@ in the calendar behind the connectors API, handoffs the owner sees."""
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 from uuid import uuid4
 
@@ -19,14 +20,14 @@ async def test_whatsapp_visitor_goes_from_hi_to_a_booking_in_the_calendar(agent,
     assert "Welcome to Acme Salon" in first
     assert "1. Haircut (30 min)" in first and "2. Beard trim (45 min)" in first
     offer = await c.turn("a haircut please")
-    assert "1. Tuesday 1 December 2026, 09:00" in offer and "(times in Europe/Madrid)" in offer
+    assert "1. Tuesday, 1 December 2026, 09:00" in offer and "(Central European Time)" in offer
     done = await c.turn("the second one")
-    assert "booked for Haircut on Tuesday 1 December 2026, 10:00 (Europe/Madrid)" in done
+    assert "booked for Haircut on Tuesday, 1 December 2026, 12:00 (Central European Time)" in done
     [booking] = s.calendar.active()
     conversation = await c.conversation()
     assert booking.event_type == str(s.services["Haircut"])
     assert booking.conversation_id == conversation["id"]
-    assert booking.start == datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    assert booking.start == datetime(2026, 12, 1, 11, 0, tzinfo=UTC)
     assert conversation["agent_booking"]["id"] == booking.id
     assert (conversation["status"], conversation["resolved_by"]) == ("resolved", "agent")
     # Three replies before any handoff, at the default two minutes each.
@@ -100,7 +101,7 @@ async def test_a_burst_of_messages_gets_one_answer_that_reads_them_all(agent, sh
     await wait_until(lambda: _at_least(c.answered(), 3))
     await asyncio.sleep(0.3)  # any second answer would be on its way by now
     [reply] = await c.replies()
-    assert "Wednesday 2 December 2026, 10:00 is free for Beard trim" in reply
+    assert "Wednesday, 2 December 2026, 10:00 is free for Beard trim" in reply
 
 
 async def test_a_redelivered_message_is_answered_once(agent, shop, chat, query):
@@ -155,16 +156,16 @@ async def test_a_slot_taken_before_the_visitor_accepts_is_not_booked_and_others_
     c = chat(s)
     await c.turn("hola")
     await c.turn("corte... quiero un haircut")
-    s.calendar.take(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))  # someone else, meanwhile
+    s.calendar.take(datetime(2026, 12, 1, 11, 0, tzinfo=UTC))  # someone else, meanwhile
     taken = await c.turn("la segunda")
     assert "se acaba de ocupar" in taken
     assert s.calendar.active()[0].name == "Someone else" and len(s.calendar.active()) == 1
     assert (
-        "1. martes 1 de diciembre de 2026, 09:00\n2. martes 1 de diciembre de 2026, 11:00" in taken
+        "1. martes, 1 de diciembre de 2026, 9:00\n2. martes, 1 de diciembre de 2026, 11:00" in taken
     )
     done = await c.turn("1")
-    assert "Tienes reservado Haircut el martes 1 de diciembre de 2026, 09:00" in done
-    assert sorted(b.start.astimezone(UTC).hour for b in s.calendar.active()) == [8, 9]
+    assert "Tienes reservado Haircut el martes, 1 de diciembre de 2026, 9:00" in done
+    assert sorted(b.start.astimezone(UTC).hour for b in s.calendar.active()) == [8, 11]
 
 
 async def test_connectors_down_gets_an_honest_answer_and_a_handoff(
@@ -369,3 +370,48 @@ async def test_a_deactivated_connector_makes_the_agent_hand_off(agent, shop, cha
     )
     reply = await chat(s).turn("hi")
     assert "Online booking isn't available right now" in reply
+
+
+HOSTILE = (
+    "!" + " " * 1198 + "!",
+    "!" + " " * 3998 + "!",
+    "1 " * 2000,
+    "7" * 4000,
+    "!?.,;:-/()[]'\"@#" * 250,
+    "\U0001f600" * 2000,
+    "12/" * 1333,
+    "at " * 1333,
+)
+
+
+async def test_the_worst_visitor_inputs_leave_the_service_responsive(agent, shop, chat, client):
+    """After each kind of list (services, times), the longest and most repetitive messages we
+    could build are read while /health keeps answering: the reading is bounded and runs off the
+    event loop, so no visitor can hold up the others."""
+    s = await shop()
+    slowest: list[float] = []
+    stop = asyncio.Event()
+
+    async def probe() -> None:
+        while not stop.is_set():
+            started = time.perf_counter()
+            assert (await client.get("/health")).status_code == 200
+            slowest.append(time.perf_counter() - started)
+            await asyncio.sleep(0.01)
+
+    prober = asyncio.create_task(probe())
+    try:
+        for text in HOSTILE:
+            # A fresh visitor per message, so no handoff silences the agent before it reads.
+            after_services = chat(s)
+            await after_services.turn("hi")  # a list of services is showing
+            await after_services.say(text)
+            await wait_until(lambda c=after_services: _at_least(c.answered(), 2), timeout=10)
+            after_times = chat(s)
+            await after_times.turn("haircut")  # a list of times is showing
+            await after_times.say(text)
+            await wait_until(lambda c=after_times: _at_least(c.answered(), 2), timeout=10)
+    finally:
+        stop.set()
+        await prober
+    assert slowest and max(slowest) < 0.1, f"/health took {max(slowest) * 1000:.0f} ms"

@@ -39,6 +39,8 @@ from conversations.agent.tools import (
     Service,
     WorkspaceView,
 )
+from conversations.agent.words.langs import detect_language
+from conversations.agent.words.text import bound
 from conversations.db.agent import AgentRepository
 from conversations.db.models import Conversation
 from conversations.db.uow import ConversationsUnitOfWork
@@ -301,7 +303,8 @@ class AgentRunner:
         workspace = context.workspace
         calendar = self.calendar_factory(workspace.owner_id)
         services = context.services
-        lang = context.memory.lang or workspace.language
+        # Before any reading: the language of this message, so a refusal is in the visitor's.
+        lang = detect_language(bound(context.text), context.memory.lang, workspace.language)
         if context.provider is None:
             reply = say(lang, "no_connector", name=workspace.name)
             return _handoff_only(context, reply, "no active connector")

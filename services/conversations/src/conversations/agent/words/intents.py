@@ -84,6 +84,8 @@ _TALK = {
     "parler", "appeler", "passer", "sprechen", "reden", "verbinden", "anrufen", "parlare",
     "chiamare", "passare", "contattare", "put", "through", "get",
 }  # fmt: skip
+_REQUEST = {"need", "want", "quiero", "necesito", "quero", "preciso", "veux", "voudrais",
+            "brauche", "mochte", "will", "voglio", "vorrei", "bisogno"}  # fmt: skip
 _REAL = (
     "real person", "actual person", "a human", "persona real", "pessoa de verdade",
     "vraie personne", "echte person", "persona vera", "not a bot", "no eres un bot",
@@ -208,11 +210,12 @@ def read_intent(text: str) -> Intent:
     bye = _phrase_in(folded, _BYE)
     topics = tuple(t for t, phrases in _TOPICS.items() if _phrase_in(folded, phrases))
     question = "?" in text or (bool(tokens) and tokens[0] in _QUESTION_WORDS)
+    book = bool(token_set & _BOOK)
+    asking = bool(token_set & _REQUEST) and not book
     person = bool(token_set & _PERSON) and (
-        bool(token_set & _TALK) or len(tokens) <= 3 or _phrase_in(folded, _REAL)
+        bool(token_set & _TALK) or asking or len(tokens) <= 3 or _phrase_in(folded, _REAL)
     )
     person = person or _phrase_in(folded, _REAL)
-    book = bool(token_set & _BOOK)
     # "I'd like to book with the owner tomorrow" is a booking, not a request for a person.
     if person and book and not (token_set & _TALK):
         person = False
