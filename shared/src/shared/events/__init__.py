@@ -16,6 +16,10 @@ from shared.events.connectors import (
     ConnectorDeactivatedV1,
 )
 from shared.events.conversations import (
+    ContactCreatedV1,
+    ContactDeletedV1,
+    ContactMergedV1,
+    ContactUpdatedV1,
     ConversationHandedOffV1,
     ConversationStartedV1,
     MessageDeliveryUpdatedV1,
@@ -40,6 +44,10 @@ __all__ = [
     "BookingCreatedV1",
     "ConnectorActivatedV1",
     "ConnectorDeactivatedV1",
+    "ContactCreatedV1",
+    "ContactDeletedV1",
+    "ContactMergedV1",
+    "ContactUpdatedV1",
     "ConversationHandedOffV1",
     "ConversationStartedV1",
     "Envelope",

@@ -21,6 +21,8 @@ class ConversationStartedV1(Event):
     visitor_id: str
     visitor_name: str | None = None
     started_at: datetime
+    # Additive: the person the conversation belongs to (contacts).
+    contact_id: UUID | None = None
 
     def aggregate_id(self) -> str:
         return str(self.conversation_id)
@@ -97,3 +99,77 @@ class ConversationHandedOffV1(Event):
 
     def aggregate_id(self) -> str:
         return str(self.conversation_id)
+
+
+# Contacts: the person behind conversations, one per workspace. Phones are E.164; a
+# `*_verified` flag says the channel or a one-time code proved the value (else a claim).
+
+
+@register
+class ContactCreatedV1(Event):
+    """A person wrote for the first time (or an owner recorded a conversation with them)."""
+
+    TYPE = "contact.created"
+    contact_id: UUID
+    workspace_id: UUID
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    phone_verified: bool = False
+    email_verified: bool = False
+    # The channel of the identity that created it.
+    channel: Channel | None = None
+    created_at: datetime
+
+    def aggregate_id(self) -> str:
+        return str(self.contact_id)
+
+
+@register
+class ContactUpdatedV1(Event):
+    """Name, phone or e-mail changed (the owner, the agent, a verification); the payload is
+    the contact as it is now, `changed` names what moved."""
+
+    TYPE = "contact.updated"
+    contact_id: UUID
+    workspace_id: UUID
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    phone_verified: bool = False
+    email_verified: bool = False
+    changed: list[Literal["name", "phone", "email"]]
+    updated_at: datetime
+
+    def aggregate_id(self) -> str:
+        return str(self.contact_id)
+
+
+@register
+class ContactMergedV1(Event):
+    """`merged_contact_id` is gone: its identities and conversations now belong to
+    `contact_id`. Whatever refers to the merged contact (bookings) should follow."""
+
+    TYPE = "contact.merged"
+    contact_id: UUID
+    merged_contact_id: UUID
+    workspace_id: UUID
+    conversation_ids: list[UUID]
+    merged_at: datetime
+
+    def aggregate_id(self) -> str:
+        return str(self.contact_id)
+
+
+@register
+class ContactDeletedV1(Event):
+    """A contact was removed with its workspace (one event per contact)."""
+
+    TYPE = "contact.deleted"
+    contact_id: UUID
+    workspace_id: UUID
+    reason: Literal["workspace_deleted"]
+    deleted_at: datetime
+
+    def aggregate_id(self) -> str:
+        return str(self.contact_id)
