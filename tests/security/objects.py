@@ -52,6 +52,13 @@ async def _conversation(api: httpx.AsyncClient, owner: Owner) -> str:
     return str((await _ok(response))["id"])
 
 
+async def _contact(api: httpx.AsyncClient, owner: Owner) -> str:
+    """The contact a recorded conversation gets."""
+    body = {"channel": "phone", "visitor_name": "Vera", "visitor_contact": "vera@example.com"}
+    response = await api.post("/api/v1/conversations/", headers=owner["headers"], json=body)
+    return str((await _ok(response))["contact_id"])
+
+
 async def _message(api: httpx.AsyncClient, owner: Owner) -> str:
     conversation_id = await _conversation(api, owner)
     response = await api.post(
@@ -117,6 +124,7 @@ CREATORS: dict[str, Creator] = {
     "connector_id": _connector,
     "booking_id": _booking,
     "conversation_id": _conversation,
+    "contact_id": _contact,
     "message_id": _message,
     "account_id": _channel_account,
     "user_id": _user,

@@ -129,6 +129,8 @@ async def test_a_second_owner_gets_404_on_every_object_of_the_first(
         f"/api/v1/conversations/{objects['conversation_id']}", headers=victim["headers"]
     )
     assert conversation.status_code == 200
+    contact = await gw.get(f"/api/v1/contacts/{objects['contact_id']}", headers=victim["headers"])
+    assert contact.status_code == 200 and contact.json()["name"] == "Vera"
     bookings = await gw.get("/api/v1/connectors/active/bookings", headers=victim["headers"])
     (booking,) = [b for b in bookings.json()["data"] if b["id"] == objects["booking_id"]]
     assert booking["status"] == "confirmed" and booking["attendance"] is None

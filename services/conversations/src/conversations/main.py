@@ -5,15 +5,18 @@ from fastapi.responses import JSONResponse
 
 from conversations.agent.loop import AgentRunner
 from conversations.api import agent as agent_api
-from conversations.api import channel_accounts, conversations, events, messages, public
+from conversations.api import channel_accounts, contacts, conversations, events, messages, public
 from conversations.api.ratelimit import SlidingWindowLimiter, WebChatLimits
+from conversations.bookings import BookingsReader
 from conversations.db.models import outbox
 from conversations.delivery.ownership import OwnershipChecker, ProviderAddresses
 from conversations.delivery.service import Delivery
+from conversations.domain.contacts import ContactMergeRefused, InvalidContactDetail
 from conversations.domain.delivery import ReplyTooLong, ReplyWindowClosed
 from conversations.domain.errors import (
     ChannelAccountNotFound,
     ChannelAccountTaken,
+    ContactNotFound,
     ConversationNotFound,
     InvalidCredentials,
     InvalidRange,
@@ -45,6 +48,9 @@ ERRORS = [
     (ConversationNotFound, 404),
     (MessageNotFound, 404),
     (ChannelAccountNotFound, 404),
+    (ContactNotFound, 404),
+    (InvalidContactDetail, 422),
+    (ContactMergeRefused, 422),
     (ChannelAccountTaken, 409),
     (VisitorTaken, 409),
     (InvalidTag, 422),
@@ -88,6 +94,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestValidationError: _validation_error,
     }
     live = Live(settings)
+    bookings_reader = BookingsReader(
+        settings.connectors_url,
+        settings.token_key("connectors", "conversations"),
+        settings.contact_bookings_timeout_seconds,
+    )
 
     async def start() -> None:
         vault.warn_if_dev_key()
@@ -101,7 +112,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             try:
                 await delivery.stop()
             finally:
-                await agent.close()
+                try:
+                    await agent.close()
+                finally:
+                    await bookings_reader.close()
 
     app = create_service_app(
         runtime,
@@ -112,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             events.public_router,
             agent_api.router,
             conversations.router,
+            contacts.router,
             messages.router,
             channel_accounts.router,
             channel_accounts.internal_router,
@@ -124,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.live = live
     app.state.agent = agent
     app.state.delivery = delivery
+    app.state.bookings_reader = bookings_reader
     app.state.credential_policy = CredentialPolicy(
         vault,
         settings.callback_allow_loopback_http,

@@ -42,6 +42,9 @@ class Settings(ServiceSettings):
     # derived from SECRET_KEY. Deployed: the connectors service's INTERNAL_TOKEN_KEY.
     connectors_token_key: str = ""
     connectors_timeout_seconds: float = Field(default=8.0, gt=0, le=60)
+    # A contact page reads the contact's bookings from connectors; past this it shows the
+    # contact with `bookings: null` and a note instead of waiting.
+    contact_bookings_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
 
     # Live streams (Server-Sent Events): open streams per process and per visitor or owner
     # (beyond: 503 / 429), keep-alive comment interval, fallback poll behind NOTIFY, and how

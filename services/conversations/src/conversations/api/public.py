@@ -73,7 +73,14 @@ async def open_conversation(
 ) -> WebConversationOpened:
     _limits(request).address.hit(client_address(request))
     body = body or WebConversationCreate()
-    conversation = await open_web_conversation(uow, handle, body.visitor_name, body.visitor_contact)
+    conversation = await open_web_conversation(
+        uow,
+        handle,
+        body.visitor_name,
+        body.visitor_contact,
+        visitor_email=body.visitor_email,
+        visitor_phone=body.visitor_phone,
+    )
     token = issue_visitor_token(
         settings.visitor_token_secret, conversation.id, settings.visitor_token_ttl_seconds
     )

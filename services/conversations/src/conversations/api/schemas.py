@@ -138,6 +138,7 @@ class ConversationRead(_Read):
     visitor_id: str
     visitor_name: str | None
     visitor_contact: str | None
+    contact_id: uuid.UUID = Field(description="The person: `GET /api/v1/contacts/{id}`")
     status: str
     tags: list[str]
     time_saved_seconds: int = Field(
@@ -218,7 +219,17 @@ class MessageRead(_Read):
 
 class WebConversationCreate(BaseModel):
     visitor_name: ShortText | None = None
-    visitor_contact: ShortText | None = None
+    visitor_contact: ShortText | None = Field(
+        default=None, description="Free text; kept on the contact when it is an e-mail or phone"
+    )
+    visitor_email: ShortText | None = Field(
+        default=None, description="Kept on the contact, unverified; a malformed one is a 422"
+    )
+    visitor_phone: ShortText | None = Field(
+        default=None,
+        description="Kept on the contact in E.164, unverified; without a country code it is "
+        "read in the workspace's country; a malformed one is a 422",
+    )
 
 
 class WebConversationOpened(BaseModel):
@@ -286,3 +297,63 @@ class StatsRead(BaseModel):
     first_response: FirstResponse
     time_saved: TimeSaved
     agent: AgentStats
+
+
+class ContactRead(_Read):
+    id: uuid.UUID
+    name: str | None
+    phone: str | None = Field(description="E.164")
+    email: str | None
+    phone_verified: bool = Field(description="Proven by the channel (WhatsApp, SMS) or a code")
+    email_verified: bool
+    phone_verified_at: datetime | None
+    email_verified_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ContactIdentityRead(_Read):
+    channel: str
+    external_id: str = Field(
+        description="WhatsApp/SMS number, Messenger PSID, Instagram id, web chat visitor id..."
+    )
+    created_at: datetime
+
+
+class ContactConversationRead(_Read):
+    id: uuid.UUID
+    channel: str
+    status: str
+    started_at: datetime
+    last_message_at: datetime | None
+
+
+class ContactDetailRead(ContactRead):
+    identities: list[ContactIdentityRead]
+    conversations: list[ContactConversationRead]
+    bookings: list[dict[str, Any]] | None = Field(
+        description="The contact's bookings as the connectors service reads them; null when "
+        "they could not be read (see `bookings_note`)"
+    )
+    bookings_note: str | None = None
+
+
+class ContactUpdate(BaseModel):
+    """Partial; `null` clears a field. A phone or e-mail typed here is unverified (a change
+    resets its verification; the same value keeps it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None = Field(
+        default=None,
+        description="Any usual writing; without a country code it is read in the workspace's "
+        "country; stored E.164",
+    )
+    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320)] | None = None
+
+
+class ContactMerge(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    other_id: uuid.UUID = Field(description="The contact that joins this one and is deleted")

@@ -131,6 +131,7 @@ class Conversation(Base):
         Index("ix_conversations_workspace_activity", "workspace_id", text("last_activity_at DESC")),
         Index("ix_conversations_tags", "tags", postgresql_using="gin"),
         Index("ix_conversations_workspace_live", "workspace_id", "live_seq"),
+        Index("ix_conversations_contact_id", "contact_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(
@@ -172,6 +173,9 @@ class Conversation(Base):
     agent_booking: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     resolved_by: Mapped[str | None] = mapped_column(String(20))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The person (migration 0009): found by the visitor's channel identity when the
+    # conversation starts; a merge moves conversations to the contact that is kept.
+    contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contacts.id"))
 
 
 class Message(Base):
@@ -345,3 +349,59 @@ class VisitorTyping(Base):
         ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
     )
     typed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Contact(Base):
+    """The person behind conversations, one per workspace (conversations/domain/contacts.py).
+
+    A phone is E.164 and an e-mail normalised; `*_verified_at` says when the channel or a code
+    proved it (NULL: a claim). Contacts are found by their identities, never by a claimed
+    phone or e-mail.
+    """
+
+    __tablename__ = "contacts"
+    __table_args__ = (
+        Index("ix_contacts_workspace_updated", "workspace_id", text("updated_at DESC"), "id"),
+        Index("ix_contacts_workspace_phone", "workspace_id", "phone"),
+        Index("ix_contacts_workspace_email", "workspace_id", "email"),
+        CheckConstraint("phone_verified_at IS NULL OR phone IS NOT NULL", name="phone_verified"),
+        CheckConstraint("email_verified_at IS NULL OR email IS NOT NULL", name="email_verified"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        PGUUID(as_uuid=True), primary_key=True, default=uuid.uuid4
+    )
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    email_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    @property
+    def phone_verified(self) -> bool:
+        return self.phone_verified_at is not None
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+
+class ContactIdentity(Base):
+    """How a contact is recognised on a channel: a WhatsApp or SMS number, a Messenger PSID,
+    an Instagram id, a web chat visitor id, an integrator's caller id. One contact per
+    identity in a workspace, so two first messages at once find the same contact."""
+
+    __tablename__ = "contact_identities"
+    __table_args__ = (
+        CheckConstraint(CHANNEL_CHECK, name="channel"),
+        Index("ix_contact_identities_contact_id", "contact_id"),
+    )
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(PGUUID(as_uuid=True), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

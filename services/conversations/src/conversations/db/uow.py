@@ -1,5 +1,6 @@
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from conversations.db.contacts import ContactsRepository
 from conversations.db.models import outbox
 from conversations.db.repositories import (
     ChannelAccountRepository,
@@ -17,6 +18,7 @@ class ConversationsUnitOfWork(UnitOfWork):
     conversations: ConversationRepository
     messages: MessageRepository
     unrouted: UnroutedRepository
+    contacts: ContactsRepository
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         super().__init__(sessionmaker, outbox, producer="conversations")
@@ -27,3 +29,4 @@ class ConversationsUnitOfWork(UnitOfWork):
         self.conversations = ConversationRepository(self.session)
         self.messages = MessageRepository(self.session)
         self.unrouted = UnroutedRepository(self.session)
+        self.contacts = ContactsRepository(self.session, self.emit)

@@ -61,3 +61,7 @@ class InvalidReply(ValueError):
 
 class NoInboundSecret(Exception):
     """Only integrator accounts (chatgpt, phone) sign what they send with a secret of ours."""
+
+
+class ContactNotFound(LookupError):
+    pass

@@ -10,9 +10,11 @@ from sqlalchemy import func
 
 from conversations.db.models import Conversation
 from conversations.db.uow import ConversationsUnitOfWork
+from conversations.domain import contacts as contact_rules
 from conversations.domain.errors import ConversationNotFound, VisitorTaken
 from conversations.domain.rules import normalize_tags
 from conversations.usecases.access import owner_workspace
+from conversations.usecases.contacts import contact_for_visitor
 from conversations.usecases.messages import emit_started
 from shared.tokens import Principal
 
@@ -37,12 +39,24 @@ async def record_conversation(
     started_at = data.started_at or datetime.now(UTC)
     async with uow:
         workspace = await owner_workspace(uow, principal)
+        visitor_id = data.visitor_id or f"manual:{uuid.uuid4().hex}"
+        # What the owner typed is a claim: only a channel proves a phone.
+        contact_id = await contact_for_visitor(
+            uow,
+            workspace.id,
+            data.channel,
+            visitor_id,
+            name=data.visitor_name,
+            typed_contact=data.visitor_contact,
+            default_region=contact_rules.region_of(workspace.phone),
+        )
         conversation = await uow.conversations.insert_if_absent(
             {
                 "id": uuid.uuid4(),
                 "workspace_id": workspace.id,
                 "channel": data.channel,
-                "visitor_id": data.visitor_id or f"manual:{uuid.uuid4().hex}",
+                "visitor_id": visitor_id,
+                "contact_id": contact_id,
                 "visitor_name": data.visitor_name,
                 "visitor_contact": data.visitor_contact,
                 "status": data.status,

@@ -9,6 +9,7 @@ from conversations.db.models import Conversation
 from conversations.db.uow import ConversationsUnitOfWork
 from conversations.delivery.receipts import apply_receipt
 from conversations.domain.delivery import opt_out_change
+from conversations.usecases.contacts import contact_for_visitor
 from conversations.usecases.messages import emit_started, store_message
 from shared.events import Envelope, InboundMessageAcceptedV1
 
@@ -89,22 +90,38 @@ async def _conversation_for(
         if found is not None and found.channel != event.channel:
             found = None
         return found, False
-    created = await uow.conversations.insert_if_absent(
-        {
-            "id": uuid.uuid4(),
-            "workspace_id": workspace_id,
-            "channel": event.channel,
-            "visitor_id": event.visitor_id,
-            "visitor_name": event.visitor_name,
-            "visitor_contact": event.visitor_contact,
-            "started_at": event.sent_at,
-            "last_activity_at": event.sent_at,
-            "channel_account_id": account_ref,
-        }
-    )
-    if created is not None:
-        return created, True
+    # Most messages continue a conversation: one lookup, and nothing else for them.
     existing = await uow.conversations.by_visitor(workspace_id, event.channel, event.visitor_id)
+    if existing is None:
+        contact_id = await contact_for_visitor(
+            uow,
+            workspace_id,
+            event.channel,
+            event.visitor_id,
+            name=event.visitor_name,
+            typed_contact=event.visitor_contact,
+            channel_verified=True,
+        )
+        created = await uow.conversations.insert_if_absent(
+            {
+                "id": uuid.uuid4(),
+                "workspace_id": workspace_id,
+                "channel": event.channel,
+                "visitor_id": event.visitor_id,
+                "visitor_name": event.visitor_name,
+                "visitor_contact": event.visitor_contact,
+                "started_at": event.sent_at,
+                "last_activity_at": event.sent_at,
+                "channel_account_id": account_ref,
+                "contact_id": contact_id,
+            }
+        )
+        if created is not None:
+            return created, True
+        # Another consumer opened it since our lookup (it found the same contact).
+        existing = await uow.conversations.by_visitor(
+            workspace_id, event.channel, event.visitor_id
+        )
     if existing is not None and existing.visitor_name is None and event.visitor_name:
         existing.visitor_name = event.visitor_name
     if existing is not None and account_ref is not None and existing.channel_account_id is None:

@@ -40,6 +40,7 @@ async def emit_started(uow: ConversationsUnitOfWork, conversation: Conversation)
             visitor_id=conversation.visitor_id,
             visitor_name=conversation.visitor_name,
             started_at=conversation.started_at,
+            contact_id=conversation.contact_id,
         )
     )
 

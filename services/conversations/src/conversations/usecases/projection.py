@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from conversations.db.uow import ConversationsUnitOfWork
+from conversations.usecases.contacts import remove_workspace_contacts
 from shared.events import Envelope, WorkspaceCreatedV1, WorkspaceDeletedV1, WorkspaceUpdatedV1
 
 FACTS = ("address", "map_url", "phone", "email", "payment_methods", "policies", "faq")
@@ -36,7 +37,9 @@ async def project_workspace(uow: ConversationsUnitOfWork, envelope: Envelope) ->
 
 
 async def remove_workspace(uow: ConversationsUnitOfWork, envelope: Envelope) -> None:
-    """`workspace.deleted`: tombstone it and remove its conversations, messages, accounts."""
+    """`workspace.deleted` (also how a deleted user's data goes: the workspaces service
+    deletes the user's workspace and announces it): tombstone it and remove its
+    conversations, messages, accounts and contacts (`contact.deleted` for each)."""
     event = envelope.parsed()
     assert isinstance(event, WorkspaceDeletedV1)
     await uow.workspaces.upsert(
@@ -48,3 +51,4 @@ async def remove_workspace(uow: ConversationsUnitOfWork, envelope: Envelope) -> 
         deleted=True,
     )
     await uow.workspaces.purge_contents(event.workspace_id)
+    await remove_workspace_contacts(uow, event.workspace_id)

@@ -25,7 +25,7 @@ ROUTES: tuple[Route, ...] = (
     _r(r"^/api/v1/webhooks/(calendly|square)(/|$)", "connectors", public=True),
     _r(r"^/api/v1/(workspaces|workspace-services)(/|$)", "workspaces"),
     _r(r"^/api/v1/connectors(/|$)", "connectors"),
-    _r(r"^/api/v1/(conversations|messages|channel-accounts|agent)(/|$)", "conversations"),
+    _r(r"^/api/v1/(conversations|messages|channel-accounts|agent|contacts)(/|$)", "conversations"),
 )
 
 
@@ -47,5 +47,6 @@ FORWARDED_PREFIXES: tuple[str, ...] = (
     "/api/v1/conversations",
     "/api/v1/messages",
     "/api/v1/channel-accounts",
+    "/api/v1/contacts",
     "/api/v1/agent/",
 )
