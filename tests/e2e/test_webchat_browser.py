@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, Request, async_playwright, expect
 
 from shared.testing import wait_until
 
@@ -73,7 +73,8 @@ async def test_visitor_chats_in_the_browser_sees_the_owner_reply_live_and_keeps_
     )
     assert json.loads(stored)["conversationId"] == conversation["id"]
     await page.reload()
-    await expect(page.locator(".message")).to_have_text(
+    # The agent answers at once too (no calendar here: it hands off); its line is not the point.
+    await expect(page.locator('.message:not([data-role="agent"])')).to_have_text(
         [hostile, "Yes, Tuesday at 10 works."], timeout=5000
     )
     await page.fill("#text", "Great, book it")
@@ -85,8 +86,52 @@ async def test_visitor_chats_in_the_browser_sees_the_owner_reply_live_and_keeps_
         headers=owner["headers"],
     )
     # Still the one conversation after the reload.
-    assert [m["role"] for m in messages.json()["data"]][:3] == ["visitor", "owner", "visitor"]
+    roles = [m["role"] for m in messages.json()["data"] if m["role"] != "agent"]
+    assert roles[:3] == ["visitor", "owner", "visitor"]
     assert await page.evaluate("window.owned === undefined")
+    await page.close()
+
+
+async def test_typing_in_the_page_signals_the_agent_before_the_message_is_posted(
+    system: System, api: httpx.AsyncClient, browser: Browser
+) -> None:
+    owner = await signup(api)
+    workspace = await create_workspace(api, owner)
+    page = await browser.new_page()
+    seen: list[tuple[str, str]] = []  # (what, url) in the order the browser reported them
+
+    def is_typing(request: Request) -> bool:
+        return request.method == "POST" and request.url.endswith("/typing")
+
+    def is_message(request: Request) -> bool:
+        return request.method == "POST" and request.url.endswith("/messages")
+
+    page.on("request", lambda r: seen.append(("message", r.url)) if is_message(r) else None)
+    page.on("requestfinished", lambda r: seen.append(("typed", r.url)) if is_typing(r) else None)
+    await page.goto(f"{system.gateway}/chat/{workspace['handle']}")
+    await expect(page.locator("#title")).to_have_text(workspace["name"])
+
+    # Before the first message there is no conversation to signal: nothing is sent.
+    await page.locator("#text").press_sequentially("Hello", delay=20)
+    await page.click("#send")
+    await expect(page.locator('.message[data-role="visitor"]')).to_have_count(1)
+    assert [what for what, _ in seen] == ["message"]
+    stored = await page.evaluate(
+        "handle => JSON.parse(localStorage.getItem('webchat:' + handle))", workspace["handle"]
+    )
+
+    async with page.expect_request(is_typing) as signal:
+        await page.locator("#text").press_sequentially("and a beard trim", delay=40)
+    request = await signal.value
+    response = await request.response()
+    assert response is not None and response.status == 204
+    assert request.url.endswith(f"/api/v1/public/conversations/{stored['conversationId']}/typing")
+    assert await request.header_value("x-visitor-token") == stored["token"]
+    await page.click("#send")
+    await expect(page.locator('.message[data-role="visitor"]')).to_have_count(2)
+    # About 0.7 s of typing is one signal (at most one per 2 s), and it landed before the
+    # message was posted: arriving after it, it would read as typing the next one.
+    assert [what for what, _ in seen] == ["message", "typed", "message"]
     await page.close()
 
 
@@ -128,7 +173,12 @@ async def test_visitor_stream_through_the_gateway_resumes_refuses_and_keeps_toke
         await say(text)
     async with events(url, params={"token": token}, headers={"Last-Event-ID": last["id"]}) as s:
         await s.next()
-        assert [(await s.next())["json"]["content"] for _ in range(2)] == ["second", "third"]
+        resumed: list[str] = []
+        while len(resumed) < 2:  # the agent's answer to "first" may come in between
+            shown = (await s.next())["json"]
+            if shown["role"] == "visitor":
+                resumed.append(shown["content"])
+        assert resumed == ["second", "third"]
 
     missing = await api.get(url)
     forged = await api.get(url, params={"token": "x.y.z"})
