@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
@@ -46,7 +46,9 @@ async def list_contacts(
         return Page(data=[ContactRead.model_validate(r) for r in rows], count=count)
 
 
-def _detail(view: ContactView, bookings: list[dict] | None, note: str | None) -> ContactDetailRead:
+def _detail(
+    view: ContactView, bookings: list[dict[str, Any]] | None, note: str | None
+) -> ContactDetailRead:
     base = ContactRead.model_validate(view.contact).model_dump()
     return ContactDetailRead(
         **base,

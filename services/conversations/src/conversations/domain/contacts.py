@@ -163,20 +163,24 @@ def change_details(
     result = current
     changed: list[Field] = []
     if name is not UNSET and name != current.name:
-        result = replace(result, name=name)  # type: ignore[arg-type]
+        result = replace(result, name=name)
         changed.append("name")
-    for field, value in (("phone", phone), ("email", email)):
+    verifiable: tuple[tuple[Field, Any], ...] = (("phone", phone), ("email", email))
+    for field, value in verifiable:
         if value is UNSET:
             continue
         stamp_name = f"{field}_verified_at"
         stamp = now if verified and value is not None else None
+        values: dict[str, Any]
         if value == getattr(current, field):
             if stamp is not None and getattr(current, stamp_name) is None:
-                result = replace(result, **{stamp_name: stamp})
-                changed.append(field)  # type: ignore[arg-type]
+                values = {stamp_name: stamp}
+                result = replace(result, **values)
+                changed.append(field)
             continue
-        result = replace(result, **{field: value, stamp_name: stamp})
-        changed.append(field)  # type: ignore[arg-type]
+        values = {field: value, stamp_name: stamp}
+        result = replace(result, **values)
+        changed.append(field)
     return result, tuple(changed)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from conversations.db.contacts import (
     ContactConversation,
@@ -57,7 +58,7 @@ async def contact_for_visitor(
                 email=new.email,
                 phone_verified=new.phone_verified,
                 email_verified=False,
-                channel=channel,  # type: ignore[arg-type]
+                channel=channel,
                 created_at=datetime.now(UTC),
             )
         )
@@ -93,7 +94,7 @@ async def update_contact(
     uow: ConversationsUnitOfWork,
     principal: Principal,
     contact_id: uuid.UUID,
-    changes: dict[str, str | None],
+    changes: dict[str, Any],
 ) -> Contact:
     """The owner's correction of name, phone or e-mail: typed values, so a changed phone or
     e-mail is a claim again (its verification is reset)."""
