@@ -73,7 +73,7 @@ async def test_typing_needs_this_conversations_token(
     )
     assert phone.status_code == 201, phone.text
     phone_id = phone.json()["id"]
-    key = settings.secret_key
+    key = settings.visitor_token_secret
     forged_ok = issue_visitor_token(key, phone_id, 60)
     answer = await client.post(f"{API}/conversations/{phone_id}/typing", headers=visitor(forged_ok))
     assert answer.status_code == 404
