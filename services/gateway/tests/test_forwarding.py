@@ -43,6 +43,8 @@ async def test_each_resource_goes_to_its_service(client: httpx.AsyncClient, owne
         "/api/v1/messages/": "conversations",
         "/api/v1/channel-accounts/": "conversations",
         "/api/v1/contacts/": "conversations",
+        "/api/v1/reminders/": "conversations",
+        "/api/v1/reminders/settings": "conversations",
     }
     for path, service in routes.items():
         response = await client.get(path, headers=owner["headers"])

@@ -5,7 +5,15 @@ from fastapi.responses import JSONResponse
 
 from conversations.agent.loop import AgentRunner
 from conversations.api import agent as agent_api
-from conversations.api import channel_accounts, contacts, conversations, events, messages, public
+from conversations.api import (
+    channel_accounts,
+    contacts,
+    conversations,
+    events,
+    messages,
+    public,
+    reminders,
+)
 from conversations.api.ratelimit import SlidingWindowLimiter, WebChatLimits
 from conversations.bookings import BookingsReader
 from conversations.db.models import outbox
@@ -31,9 +39,12 @@ from conversations.domain.errors import (
     VisitorTaken,
     WorkspaceNotFound,
 )
+from conversations.domain.reminders import InvalidReminderSettings
 from conversations.domain.rules import InvalidTag
 from conversations.events import subscribers
 from conversations.live.service import Live
+from conversations.reminders.confirmations import ConnectorsBookingMarks
+from conversations.reminders.scheduler import ReminderScheduler
 from conversations.settings import Settings
 from conversations.usecases.channel_accounts import CredentialPolicy
 from shared.crypto import Vault
@@ -54,6 +65,7 @@ ERRORS = [
     (ChannelAccountTaken, 409),
     (VisitorTaken, 409),
     (InvalidTag, 422),
+    (InvalidReminderSettings, 422),
     (InvalidRange, 422),
     (InvalidCredentials, 422),
     (InvalidReply, 422),
@@ -89,6 +101,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         subscribers.register(runtime, agent if settings.agent_enabled else None)
         if settings.delivery_enabled:
             subscribers.register_delivery(runtime, delivery)
+    # Every replica may run one: jobs are claimed FOR UPDATE SKIP LOCKED.
+    scheduler = (
+        ReminderScheduler(
+            runtime.sessionmaker,
+            poll_seconds=settings.reminder_poll_seconds,
+            batch_size=settings.reminder_batch_size,
+        )
+        if settings.run_consumers and settings.reminders_enabled
+        else None
+    )
+    if settings.run_consumers:
+        subscribers.register_reminders(runtime, scheduler)
     handlers = exception_handlers(ERRORS) | {
         RateLimited: _rate_limited,
         RequestValidationError: _validation_error,
@@ -100,13 +124,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.contact_bookings_timeout_seconds,
     )
 
+    booking_marks = ConnectorsBookingMarks(
+        settings.connectors_url,
+        settings.token_key("connectors", "conversations"),
+        settings.connectors_timeout_seconds,
+    )
+
     async def start() -> None:
         vault.warn_if_dev_key()
         await delivery.start(sweep=settings.run_consumers and settings.delivery_enabled)
         await live.start()
+        if scheduler is not None:
+            scheduler.start()
 
     async def stop() -> None:
         try:
+            if scheduler is not None:
+                await scheduler.stop()  # a batch in flight rolls back: its jobs stay due
+            await booking_marks.close()
             await live.stop()
         finally:
             try:
@@ -128,6 +163,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             conversations.router,
             contacts.router,
             messages.router,
+            reminders.router,
             channel_accounts.router,
             channel_accounts.internal_router,
             public.router,
@@ -140,6 +176,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.agent = agent
     app.state.delivery = delivery
     app.state.bookings_reader = bookings_reader
+    app.state.reminders = scheduler
+    # What the agent confirms a visitor's answer to a reminder with (record_visitor_confirmed).
+    app.state.booking_marks = booking_marks
     app.state.credential_policy = CredentialPolicy(
         vault,
         settings.callback_allow_loopback_http,

@@ -100,6 +100,14 @@ class Settings(ServiceSettings):
     # Owner replies (POST /messages/ and retries) per workspace per minute, per process.
     owner_replies_per_workspace_per_minute: int = Field(default=120, ge=1)
 
+    # Reminders and confirmations after a booking: a scheduler loop claims due jobs (SKIP
+    # LOCKED, so every replica may run one) in batches of REMINDER_BATCH_SIZE, looking for
+    # new ones at least every REMINDER_POLL_SECONDS. REMINDERS_ENABLED=false (or
+    # RUN_CONSUMERS=false) runs none in this process.
+    reminders_enabled: bool = True
+    reminder_poll_seconds: float = Field(default=5.0, gt=0, le=300)
+    reminder_batch_size: int = Field(default=100, ge=1, le=5000)
+
     @field_validator("connectors_token_key")
     @classmethod
     def _token_key_long_enough(cls, value: str) -> str:

@@ -121,6 +121,26 @@ def test_whatsapp_messages_and_statuses_are_parsed() -> None:
     assert status.account_id == "106540352242922"
 
 
+def test_a_whatsapp_template_button_answer_keeps_its_payload() -> None:
+    payload = whatsapp_payload(
+        messages=[
+            {
+                "from": "16505551234",
+                "id": "wamid.button",
+                "timestamp": "1749416385",
+                "type": "button",
+                "context": {"from": "15550783881", "id": "wamid.reminder"},
+                "button": {"text": "Confirm", "payload": "reminder:confirm:bk-42"},
+            }
+        ]
+    )
+    [answer] = meta.parse_whatsapp(payload)
+    assert (answer.content, answer.metadata) == (
+        "Confirm",
+        {"type": "button", "payload": "reminder:confirm:bk-42"},
+    )
+
+
 def test_whatsapp_changes_other_than_messages_are_ignored() -> None:
     payload = whatsapp_payload()
     payload["entry"][0]["changes"][0]["field"] = "account_update"

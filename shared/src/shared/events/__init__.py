@@ -25,6 +25,7 @@ from shared.events.conversations import (
     MessageDeliveryUpdatedV1,
     MessageReceivedV1,
     MessageReplyRequestedV1,
+    NotificationEmailRequestedV1,
 )
 from shared.events.identity import UserCreatedV1, UserDeletedV1
 from shared.events.ingest import InboundMessageAcceptedV1
@@ -56,6 +57,7 @@ __all__ = [
     "MessageDeliveryUpdatedV1",
     "MessageReceivedV1",
     "MessageReplyRequestedV1",
+    "NotificationEmailRequestedV1",
     "UnknownEvent",
     "UserCreatedV1",
     "UserDeletedV1",

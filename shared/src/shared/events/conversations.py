@@ -173,3 +173,18 @@ class ContactDeletedV1(Event):
 
     def aggregate_id(self) -> str:
         return str(self.contact_id)
+
+
+@register
+class NotificationEmailRequestedV1(Event):
+    """A plain-text e-mail to a visitor (a booking reminder or confirmation for someone
+    with no chat channel to reach); the gateway, which owns e-mail, sends it."""
+
+    TYPE = "notification.email_requested"
+    workspace_id: UUID
+    to: str
+    subject: str
+    text: str
+
+    def aggregate_id(self) -> str:
+        return str(self.workspace_id)

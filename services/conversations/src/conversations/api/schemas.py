@@ -288,6 +288,13 @@ class AgentStats(BaseModel):
     )
 
 
+class ReminderStats(BaseModel):
+    sent: int = Field(description="Reminders written and queued for delivery in the range")
+    failed: int = Field(description="Reminders that could not go (e.g. no WhatsApp template)")
+    confirmations_sent: int = Field(description="Booking confirmations sent in the range")
+    visitor_confirmed: int = Field(description="Bookings the visitor confirmed in the range")
+
+
 class StatsRead(BaseModel):
     start: date
     end: date
@@ -297,6 +304,7 @@ class StatsRead(BaseModel):
     first_response: FirstResponse
     time_saved: TimeSaved
     agent: AgentStats
+    reminders: ReminderStats
 
 
 class ContactRead(_Read):

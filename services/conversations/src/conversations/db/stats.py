@@ -91,6 +91,23 @@ _AGENT_FIRST_REPLY = """
 """
 
 
+# Reminders and confirmations settled in the range (sent: written and queued for delivery),
+# and bookings the visitor confirmed in it.
+_REMINDERS = """
+    SELECT count(*) FILTER (WHERE j.status = 'sent' AND j.kind = 'reminder') AS sent,
+           count(*) FILTER (WHERE j.status = 'failed' AND j.kind = 'reminder') AS failed,
+           count(*) FILTER (WHERE j.status = 'sent' AND j.kind = 'confirmation') AS confirmations
+    FROM conversations.reminder_jobs j
+    WHERE j.workspace_id = :ws AND j.updated_at >= :lo AND j.updated_at < :hi
+      AND j.status IN ('sent', 'failed')
+"""
+
+_VISITOR_CONFIRMED = """
+    SELECT count(*) AS n FROM conversations.reminder_bookings b
+    WHERE b.workspace_id = :ws AND b.visitor_confirmed_at >= :lo AND b.visitor_confirmed_at < :hi
+"""
+
+
 class StatsRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -129,6 +146,8 @@ class StatsRepository:
         per_day = [{"date": row.day, "seconds": int(row.seconds)} for row in days]
         agent = (await self.session.execute(text(_AGENT), p)).one()
         agent_first = (await self.session.execute(text(_AGENT_FIRST_REPLY), p)).one()
+        reminders = (await self.session.execute(text(_REMINDERS), p)).one()
+        confirmed = await self.session.scalar(text(_VISITOR_CONFIRMED), p)
         return {
             "conversations": conversations,
             "messages": messages,
@@ -152,5 +171,11 @@ class StatsRepository:
                 "median_first_reply_seconds": (
                     float(agent_first.median) if agent_first.median is not None else None
                 ),
+            },
+            "reminders": {
+                "sent": int(reminders.sent),
+                "failed": int(reminders.failed),
+                "confirmations_sent": int(reminders.confirmations),
+                "visitor_confirmed": int(confirmed or 0),
             },
         }

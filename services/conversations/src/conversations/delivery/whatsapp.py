@@ -1,5 +1,7 @@
 """WhatsApp Cloud API: `POST {GRAPH}/{version}/{phone_number_id}/messages`, Bearer token.
 
+A template may carry body parameters and quick-reply button payloads (`template["buttons"]`).
+
 Success: `{"messaging_product": "whatsapp", "contacts": [...], "messages": [{"id": "wamid..."}]}`;
 the wamid comes back as `statuses[].id` in status webhooks. Our message id rides along in
 `biz_opaque_callback_data`, which Meta echoes in those statuses.
@@ -38,11 +40,25 @@ def whatsapp_body(message: OutboundMessage) -> dict[str, Any]:
         "name": message.template["name"],
         "language": {"policy": "deterministic", "code": message.template["language"]},
     }
+    components: list[dict[str, Any]] = []
     parameters = message.template.get("parameters") or []
     if parameters:
-        template["components"] = [
+        components.append(
             {"type": "body", "parameters": [{"type": "text", "text": p} for p in parameters]}
-        ]
+        )
+    # Quick-reply buttons the template defines, in order: each answers with its payload
+    # (reminders: `reminder:confirm:<booking id>`...), which comes back on the inbound message.
+    for index, payload in enumerate(message.template.get("buttons") or []):
+        components.append(
+            {
+                "type": "button",
+                "sub_type": "quick_reply",
+                "index": str(index),
+                "parameters": [{"type": "payload", "payload": payload}],
+            }
+        )
+    if components:
+        template["components"] = components
     return body | {"type": "template", "template": template}
 
 

@@ -14,8 +14,11 @@ from conversations.usecases.agent_projection import (
 )
 from conversations.usecases.inbound import accept_inbound_message
 from conversations.usecases.projection import project_workspace, remove_workspace
+from conversations.usecases.reminders import project_booking_cancelled, project_booking_created
 from shared.db.inbox import idempotent
 from shared.events import (
+    BookingCancelledV1,
+    BookingCreatedV1,
     ConnectorActivatedV1,
     ConnectorDeactivatedV1,
     Envelope,
@@ -34,6 +37,7 @@ from shared.runtime import Runtime
 
 if TYPE_CHECKING:
     from conversations.agent.loop import AgentRunner
+    from conversations.reminders.scheduler import ReminderScheduler
 
 CONSUMER = "conversations"
 
@@ -83,3 +87,25 @@ def register_delivery(runtime: Runtime, delivery: Delivery) -> None:
         await delivery.on_reply_requested(envelope, parked_attempts=attempts)
 
     bus.subscribe(MessageReplyRequestedV1, on_message_reply_requested, consumer=DELIVERY)
+
+
+def register_reminders(runtime: Runtime, scheduler: "ReminderScheduler | None") -> None:
+    """Bookings, for reminders: each event plans or cancels its jobs in the transaction that
+    claims it (inbox); the local scheduler, if any, is woken after the commit."""
+
+    def uow() -> ConversationsUnitOfWork:
+        return ConversationsUnitOfWork(runtime.sessionmaker)
+
+    created = idempotent(uow, inbox, CONSUMER, project_booking_created)
+    cancelled = idempotent(uow, inbox, CONSUMER, project_booking_cancelled)
+
+    async def on_booking_created(envelope: Envelope) -> None:
+        await created(envelope)
+        if scheduler is not None:
+            scheduler.wake()
+
+    async def on_booking_cancelled(envelope: Envelope) -> None:
+        await cancelled(envelope)
+
+    runtime.bus.subscribe(BookingCreatedV1, on_booking_created)
+    runtime.bus.subscribe(BookingCancelledV1, on_booking_cancelled)

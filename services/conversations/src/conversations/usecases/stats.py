@@ -33,7 +33,8 @@ async def conversation_stats(
     Conversations count in the range when they started in it; messages when they were sent
     in it; first response time is measured on the conversations that started in it (first
     visitor message to the first agent or owner reply after it); time saved is the sum of
-    `time_saved_seconds` of those conversations, by local start day.
+    `time_saved_seconds` of those conversations, by local start day. Reminders count when
+    they were settled (sent or failed) in the range, visitor confirmations when given.
     """
     async with uow:
         workspace = await owner_workspace(uow, principal)

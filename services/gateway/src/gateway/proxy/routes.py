@@ -26,6 +26,7 @@ ROUTES: tuple[Route, ...] = (
     _r(r"^/api/v1/(workspaces|workspace-services)(/|$)", "workspaces"),
     _r(r"^/api/v1/connectors(/|$)", "connectors"),
     _r(r"^/api/v1/(conversations|messages|channel-accounts|agent|contacts)(/|$)", "conversations"),
+    _r(r"^/api/v1/reminders(/|$)", "conversations"),
 )
 
 
@@ -49,4 +50,5 @@ FORWARDED_PREFIXES: tuple[str, ...] = (
     "/api/v1/channel-accounts",
     "/api/v1/contacts",
     "/api/v1/agent/",
+    "/api/v1/reminders",
 )

@@ -76,6 +76,10 @@ def _whatsapp_content(message: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         reply = body.get("button_reply") or body.get("list_reply") or {}
         return str(reply.get("title", "")), metadata
     if kind == "button":
+        # A template's quick-reply button: the payload says what was answered to what
+        # (reminders: `reminder:confirm:<booking id>`).
+        if body.get("payload"):
+            metadata["payload"] = str(body["payload"])[:256]
         return str(body.get("text", "")), metadata
     if kind == "location":
         metadata["location"] = body

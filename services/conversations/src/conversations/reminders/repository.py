@@ -1,0 +1,212 @@
+"""Reads and writes of the reminder tables, on the unit of work's session."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conversations.db.models import AgentConversation, Contact, Conversation
+from conversations.domain.reminders import PlannedJob
+from conversations.reminders.models import ReminderBooking, ReminderJob, ReminderSettings
+
+
+@dataclass(frozen=True, slots=True)
+class JobFilter:
+    status: str | None = None
+    booking_id: str | None = None
+
+
+class ReminderRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # -- settings ---------------------------------------------------------------------------
+
+    async def settings(self, workspace_id: uuid.UUID) -> ReminderSettings:
+        """The stored row, or the defaults (not added to the session)."""
+        row = await self.session.get(ReminderSettings, workspace_id, populate_existing=True)
+        if row is not None:
+            return row
+        return ReminderSettings(
+            workspace_id=workspace_id,
+            enabled=True,
+            offsets_minutes=[1440, 120],
+            quiet_start=None,
+            quiet_end=None,
+            texts={},
+            whatsapp_template=None,
+        )
+
+    async def save_settings(self, workspace_id: uuid.UUID, values: dict[str, Any]) -> None:
+        stmt = insert(ReminderSettings).values(workspace_id=workspace_id, **values)
+        await self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[ReminderSettings.workspace_id],
+                set_=values | {"updated_at": func.now()},
+            )
+        )
+
+    # -- bookings ---------------------------------------------------------------------------
+
+    async def booking(
+        self, workspace_id: uuid.UUID, booking_id: str, *, lock: bool = False
+    ) -> ReminderBooking | None:
+        stmt = select(ReminderBooking).where(
+            ReminderBooking.workspace_id == workspace_id, ReminderBooking.booking_id == booking_id
+        )
+        if lock:
+            stmt = stmt.with_for_update()
+        return await self.session.scalar(stmt)
+
+    async def lock_booking_key(self, workspace_id: uuid.UUID, booking_id: str) -> None:
+        """Serialise the events of one booking (created and cancelled travel on different
+        queues) even before its row exists."""
+        await self.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"reminders:{workspace_id}:{booking_id}"},
+        )
+
+    def add_booking(self, row: ReminderBooking) -> None:
+        self.session.add(row)
+
+    async def bookings(
+        self, workspace_id: uuid.UUID, booking_ids: Sequence[str]
+    ) -> dict[str, ReminderBooking]:
+        if not booking_ids:
+            return {}
+        rows = await self.session.scalars(
+            select(ReminderBooking).where(
+                ReminderBooking.workspace_id == workspace_id,
+                ReminderBooking.booking_id.in_(booking_ids),
+            )
+        )
+        return {row.booking_id: row for row in rows}
+
+    # -- jobs -------------------------------------------------------------------------------
+
+    async def jobs_of(self, workspace_id: uuid.UUID, booking_id: str) -> list[ReminderJob]:
+        rows = await self.session.scalars(
+            select(ReminderJob)
+            .where(ReminderJob.workspace_id == workspace_id, ReminderJob.booking_id == booking_id)
+            .with_for_update()
+        )
+        return list(rows)
+
+    async def put_job(
+        self,
+        workspace_id: uuid.UUID,
+        booking_id: str,
+        conversation_id: uuid.UUID | None,
+        job: PlannedJob,
+        *,
+        replace: bool,
+    ) -> None:
+        """Insert the planned job; with `replace`, an existing one (any state) is planned
+        afresh, else it is left as it is."""
+        values = {
+            "workspace_id": workspace_id,
+            "booking_id": booking_id,
+            "conversation_id": conversation_id,
+            "kind": job.kind,
+            "offset_minutes": job.offset_minutes,
+            "due_at": job.due_at,
+            "status": job.status,
+            "reason": job.reason,
+        }
+        stmt = insert(ReminderJob).values(id=uuid.uuid4(), **values)
+        keys = ["workspace_id", "booking_id", "kind", "offset_minutes"]
+        if replace:
+            fresh = values | {
+                "message_id": None,
+                "attempts": 0,
+                "claimed_until": None,
+                "updated_at": func.now(),
+            }
+            stmt = stmt.on_conflict_do_update(index_elements=keys, set_=fresh)
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+        await self.session.execute(stmt)
+
+    async def cancel_scheduled(
+        self,
+        workspace_id: uuid.UUID,
+        booking_id: str,
+        reason: str,
+        *,
+        kind: str | None = None,
+        keep_offsets: Sequence[int] | None = None,
+    ) -> int:
+        stmt = update(ReminderJob).where(
+            ReminderJob.workspace_id == workspace_id,
+            ReminderJob.booking_id == booking_id,
+            ReminderJob.status == "scheduled",
+        )
+        if kind is not None:
+            stmt = stmt.where(ReminderJob.kind == kind)
+        if keep_offsets is not None:
+            stmt = stmt.where(ReminderJob.offset_minutes.not_in(list(keep_offsets)))
+        result = await self.session.execute(
+            stmt.values(status="cancelled", reason=reason, updated_at=func.now())
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def claim_due(self, now: datetime, limit: int) -> list[ReminderJob]:
+        """Due jobs no other scheduler holds, locked until this transaction ends: the claim,
+        the message and the new status commit together or not at all."""
+        rows = await self.session.scalars(
+            select(ReminderJob)
+            .where(
+                ReminderJob.status == "scheduled",
+                ReminderJob.due_at <= now,
+                (ReminderJob.claimed_until.is_(None)) | (ReminderJob.claimed_until <= now),
+            )
+            .order_by(ReminderJob.due_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(rows)
+
+    async def page(
+        self, workspace_id: uuid.UUID, where: JobFilter, skip: int, limit: int
+    ) -> tuple[list[ReminderJob], int]:
+        conditions = [ReminderJob.workspace_id == workspace_id]
+        if where.status is not None:
+            conditions.append(ReminderJob.status == where.status)
+        if where.booking_id is not None:
+            conditions.append(ReminderJob.booking_id == where.booking_id)
+        count = await self.session.scalar(
+            select(func.count()).select_from(ReminderJob).where(*conditions)
+        )
+        rows = await self.session.scalars(
+            select(ReminderJob)
+            .where(*conditions)
+            .order_by(ReminderJob.due_at.desc(), ReminderJob.id)
+            .offset(skip)
+            .limit(limit)
+        )
+        return list(rows), int(count or 0)
+
+    # -- what a message needs ---------------------------------------------------------------
+
+    async def conversation(self, conversation_id: uuid.UUID) -> Conversation | None:
+        return await self.session.get(Conversation, conversation_id)
+
+    async def contact_email(self, contact_id: uuid.UUID | None) -> str | None:
+        if contact_id is None:
+            return None
+        return await self.session.scalar(select(Contact.email).where(Contact.id == contact_id))
+
+    async def conversation_language(self, conversation_id: uuid.UUID) -> str | None:
+        """The language the agent last spoke with the visitor in, if it did."""
+        return await self.session.scalar(
+            select(AgentConversation.memory["lang"].astext).where(
+                AgentConversation.conversation_id == conversation_id
+            )
+        )

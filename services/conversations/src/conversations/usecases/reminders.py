@@ -1,0 +1,431 @@
+"""Reminders after a booking: the owner's settings, the bookings conversations hears of,
+planning their jobs, and writing one due job as a message on the way back.
+
+Every write happens in the caller's transaction: the consumer's (planning with the inbox
+claim) or the scheduler's (the claim, the message, its outbox event and the job's new state
+commit together, so a reminder is written exactly once).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.dates import format_datetime
+
+from conversations.db.models import Conversation, WorkspaceService
+from conversations.db.uow import ConversationsUnitOfWork
+from conversations.domain.delivery import ReplyWindowClosed, reply_policy
+from conversations.domain.reminders import (
+    SERVICE_FALLBACK,
+    Defer,
+    Facts,
+    InvalidReminderSettings,
+    Kind,
+    QuietHours,
+    Skip,
+    answer_payloads,
+    check_offsets,
+    check_quiet_hours,
+    check_text,
+    compose,
+    decide_at_send,
+    language,
+    plan_confirmation,
+    plan_reminders,
+    subject,
+)
+from conversations.reminders.confirmations import BookingMarks, BookingNotFound
+from conversations.reminders.models import ReminderBooking, ReminderJob, ReminderSettings
+from conversations.reminders.repository import JobFilter, ReminderRepository
+from conversations.usecases.access import owner_workspace
+from conversations.usecases.messages import store_reply
+from shared.events import (
+    BookingCancelledV1,
+    BookingCreatedV1,
+    Envelope,
+    NotificationEmailRequestedV1,
+)
+from shared.tokens import Principal
+
+log = logging.getLogger(__name__)
+
+NO_TEMPLATE = "WhatsApp needs an approved template outside the 24 h window"
+WEB_UNREACHABLE = "web chat visitor has no reachable channel"
+NO_CONVERSATION = "no conversation or e-mail to reach the visitor"
+OPTED_OUT = "the visitor opted out of SMS (STOP)"
+AGENT_CONFIRMED = "the agent confirmed it in the conversation"
+CANCELLED = "booking cancelled"
+REPLANNED = "booking moved or reminder settings changed"
+TURNED_OFF = "reminders are turned off"
+WORKSPACE_GONE = "workspace deleted"
+TEMPLATE_NAME_FALLBACK = "\U0001f44b"  # Meta refuses an empty parameter
+
+
+# -- settings -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderSettingsView:
+    enabled: bool
+    offsets_minutes: list[int]
+    quiet_hours: dict[str, str] | None
+    texts: dict[str, str]
+    whatsapp_template: dict[str, str] | None
+
+
+def _view(row: ReminderSettings) -> ReminderSettingsView:
+    quiet = None
+    if row.quiet_start is not None and row.quiet_end is not None:
+        quiet = {"start": row.quiet_start.strftime("%H:%M"), "end": row.quiet_end.strftime("%H:%M")}
+    return ReminderSettingsView(
+        enabled=row.enabled,
+        offsets_minutes=list(row.offsets_minutes),
+        quiet_hours=quiet,
+        texts=dict(row.texts or {}),
+        whatsapp_template=row.whatsapp_template,
+    )
+
+
+def _quiet(row: ReminderSettings) -> QuietHours | None:
+    if row.quiet_start is None or row.quiet_end is None:
+        return None
+    return QuietHours(row.quiet_start, row.quiet_end)
+
+
+async def read_reminder_settings(
+    uow: ConversationsUnitOfWork, principal: Principal
+) -> ReminderSettingsView:
+    async with uow:
+        workspace = await owner_workspace(uow, principal)
+        return _view(await ReminderRepository(uow.session).settings(workspace.id))
+
+
+async def change_reminder_settings(
+    uow: ConversationsUnitOfWork, principal: Principal, changes: dict[str, Any]
+) -> ReminderSettingsView:
+    """Partial update, checked whole (InvalidReminderSettings). Jobs already planned keep
+    their times; bookings made from now on are planned with the new settings."""
+    values: dict[str, Any] = {}
+    if "enabled" in changes:
+        if changes["enabled"] is None:
+            raise InvalidReminderSettings("enabled must be true or false")
+        values["enabled"] = bool(changes["enabled"])
+    if "offsets_minutes" in changes:
+        if changes["offsets_minutes"] is None:
+            raise InvalidReminderSettings("offsets_minutes needs 1 to 3 values")
+        values["offsets_minutes"] = check_offsets(list(changes["offsets_minutes"]))
+    if "quiet_hours" in changes:
+        quiet = changes["quiet_hours"]
+        if quiet is None:
+            values |= {"quiet_start": None, "quiet_end": None}
+        else:
+            hours = check_quiet_hours(quiet["start"], quiet["end"])
+            values |= {"quiet_start": hours.start, "quiet_end": hours.end}
+    if "texts" in changes:
+        texts = changes["texts"] or {}
+        values["texts"] = {lang: check_text(lang, text) for lang, text in texts.items()}
+    if "whatsapp_template" in changes:
+        values["whatsapp_template"] = changes["whatsapp_template"]
+    async with uow:
+        workspace = await owner_workspace(uow, principal)
+        repo = ReminderRepository(uow.session)
+        if values:
+            await repo.save_settings(workspace.id, values)
+        view = _view(await repo.settings(workspace.id))
+        await uow.commit()
+        return view
+
+
+async def list_reminders(
+    uow: ConversationsUnitOfWork, principal: Principal, where: JobFilter, skip: int, limit: int
+) -> tuple[list[ReminderJob], int]:
+    async with uow:
+        workspace = await owner_workspace(uow, principal)
+        return await ReminderRepository(uow.session).page(workspace.id, where, skip, limit)
+
+
+# -- bookings and planning ------------------------------------------------------------------
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+async def _service_name(uow: ConversationsUnitOfWork, event: BookingCreatedV1) -> str | None:
+    """The built-in calendar names services by their id: read the name from the projection.
+    Other providers send a name, or a URI that says nothing to a visitor."""
+    value = (event.event_type or "").strip()
+    if not value:
+        return None
+    try:
+        service_id = uuid.UUID(value)
+    except ValueError:
+        return None if "://" in value else value[:200]
+    row = await uow.session.get(WorkspaceService, service_id)
+    return row.name if row is not None and row.workspace_id == event.workspace_id else None
+
+
+def booked_by_agent(event: BookingCreatedV1) -> bool:
+    """The agent books through the platform API inside a conversation; it already told the
+    visitor. An owner's API booking, or one a provider reports, carries no conversation."""
+    return event.source == "platform" and event.conversation_id is not None
+
+
+async def project_booking_created(uow: ConversationsUnitOfWork, envelope: Envelope) -> None:
+    """Keep the booking and plan its jobs in the consumer's transaction. A booking seen again
+    with another start is planned afresh; the same start changes no job."""
+    event = envelope.parsed()
+    assert isinstance(event, BookingCreatedV1)
+    repo = ReminderRepository(uow.session)
+    await repo.lock_booking_key(event.workspace_id, event.booking_id)
+    row = await repo.booking(event.workspace_id, event.booking_id, lock=True)
+    if row is not None and row.source_updated_at > envelope.occurred_at:
+        return  # older news than what is kept (e.g. its cancellation came first)
+    previous_start = row.start_at if row is not None and row.status == "confirmed" else None
+    first = row is None or row.status != "confirmed"
+    if row is None:
+        row = ReminderBooking(workspace_id=event.workspace_id, booking_id=event.booking_id)
+        repo.add_booking(row)
+    row.status = "confirmed"
+    row.source = event.source
+    row.conversation_id = event.conversation_id or row.conversation_id
+    row.contact_id = event.contact_id or row.contact_id
+    row.service = await _service_name(uow, event) or row.service
+    row.start_at = event.start
+    name = event.visitor_name or row.visitor_name
+    row.visitor_name = name[:200] if name else None
+    row.visitor_email = event.visitor_email or row.visitor_email
+    row.source_updated_at = envelope.occurred_at
+    await uow.session.flush()
+
+    settings = await repo.settings(event.workspace_id)
+    if not settings.enabled:
+        return
+    workspace = await uow.workspaces.get(event.workspace_id)
+    zone = _zone(workspace.timezone if workspace is not None else None)
+    quiet = _quiet(settings)
+    now = datetime.now(UTC)
+    moved = previous_start is not None and previous_start != event.start
+    if first or moved:
+        offsets = list(settings.offsets_minutes)
+        for job in plan_reminders(event.start, now, offsets, quiet, zone):
+            await repo.put_job(
+                event.workspace_id, event.booking_id, row.conversation_id, job, replace=True
+            )
+        await repo.cancel_scheduled(
+            event.workspace_id, event.booking_id, REPLANNED, kind="reminder", keep_offsets=offsets
+        )
+    if booked_by_agent(event):
+        await repo.cancel_scheduled(
+            event.workspace_id, event.booking_id, AGENT_CONFIRMED, kind="confirmation"
+        )
+    elif first or moved:
+        await repo.put_job(
+            event.workspace_id,
+            event.booking_id,
+            row.conversation_id,
+            plan_confirmation(event.start, now, quiet, zone),
+            replace=moved,
+        )
+
+
+async def project_booking_cancelled(uow: ConversationsUnitOfWork, envelope: Envelope) -> None:
+    """The booking is off: its scheduled jobs are cancelled in the same transaction."""
+    event = envelope.parsed()
+    assert isinstance(event, BookingCancelledV1)
+    repo = ReminderRepository(uow.session)
+    await repo.lock_booking_key(event.workspace_id, event.booking_id)
+    row = await repo.booking(event.workspace_id, event.booking_id, lock=True)
+    if row is not None and row.source_updated_at > envelope.occurred_at:
+        return
+    if row is None:
+        repo.add_booking(
+            ReminderBooking(
+                workspace_id=event.workspace_id,
+                booking_id=event.booking_id,
+                status="cancelled",
+                source=event.source,
+                source_updated_at=envelope.occurred_at,
+            )
+        )
+    else:
+        row.status = "cancelled"
+        row.source_updated_at = envelope.occurred_at
+    await repo.cancel_scheduled(event.workspace_id, event.booking_id, CANCELLED)
+
+
+# -- sending one due job --------------------------------------------------------------------
+
+
+def when_text(start: datetime, zone: ZoneInfo, lang: str) -> str:
+    """The appointment's time as the visitor reads it, in the workspace's timezone."""
+    return format_datetime(start, "EEEE d MMMM, HH:mm", tzinfo=zone, locale=lang)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: str  # sent, failed, skipped, cancelled, or scheduled (held: new due_at)
+    reason: str | None = None
+    message_id: uuid.UUID | None = None
+    due_at: datetime | None = None
+
+
+async def send_reminder(uow: ConversationsUnitOfWork, job: ReminderJob, now: datetime) -> Outcome:
+    """Write one due job as it should go now, in the caller's transaction, and record the
+    outcome on the job. The message goes the way every reply goes (store_reply: pending plus
+    `message.reply_requested`); `sent` means it is written and queued for delivery."""
+    outcome = await _outcome(uow, job, now)
+    job.status = outcome.status
+    job.reason = outcome.reason
+    job.message_id = outcome.message_id
+    if outcome.due_at is not None:
+        job.due_at = outcome.due_at
+    job.updated_at = now
+    return outcome
+
+
+async def _outcome(uow: ConversationsUnitOfWork, job: ReminderJob, now: datetime) -> Outcome:
+    repo = ReminderRepository(uow.session)
+    booking = await repo.booking(job.workspace_id, job.booking_id)
+    if booking is None or booking.status != "confirmed" or booking.start_at is None:
+        return Outcome("cancelled", CANCELLED)
+    workspace = await uow.workspaces.get(job.workspace_id)
+    if workspace is None:
+        return Outcome("skipped", WORKSPACE_GONE)
+    settings = await repo.settings(job.workspace_id)
+    if not settings.enabled:
+        return Outcome("skipped", TURNED_OFF)
+    zone = _zone(workspace.timezone)
+    decision = decide_at_send(now, booking.start_at, _quiet(settings), zone)
+    if isinstance(decision, Skip):
+        return Outcome("skipped", decision.reason)
+    if isinstance(decision, Defer):
+        return Outcome("scheduled", None, due_at=decision.due_at)
+
+    conversation_id = job.conversation_id or booking.conversation_id
+    conversation = await repo.conversation(conversation_id) if conversation_id else None
+    if conversation is not None and conversation.workspace_id != job.workspace_id:
+        conversation = None
+    lang = language(
+        await repo.conversation_language(conversation.id) if conversation is not None else None
+    )
+    facts = Facts(
+        name=booking.visitor_name or (conversation.visitor_name if conversation else None),
+        service=booking.service,
+        time=when_text(booking.start_at, zone, lang),
+        business=workspace.name or workspace.handle,
+    )
+    kind: Kind = "confirmation" if job.kind == "confirmation" else "reminder"
+
+    if conversation is None or conversation.channel == "web":
+        email = booking.visitor_email or await repo.contact_email(
+            conversation.contact_id if conversation is not None else booking.contact_id
+        )
+        if not email:
+            return Outcome("skipped", WEB_UNREACHABLE if conversation else NO_CONVERSATION)
+        await uow.emit(
+            NotificationEmailRequestedV1(
+                workspace_id=job.workspace_id,
+                to=email,
+                subject=subject(kind, lang, facts),
+                text=compose(kind, lang, facts, settings.texts, "email"),
+            )
+        )
+        message_id = None
+        if conversation is not None:  # the visitor finds it in the chat too
+            message_id = await _write(
+                uow, conversation, compose(kind, lang, facts, settings.texts, "web"), job
+            )
+        return Outcome("sent", "e-mailed", message_id)
+
+    channel = conversation.channel
+    if channel == "sms" and conversation.opted_out_at is not None:
+        return Outcome("skipped", OPTED_OUT)
+    content = compose(kind, lang, facts, settings.texts, channel)
+    template = None
+    if channel in ("whatsapp", "messenger", "instagram"):
+        last_visitor = await uow.conversations.last_visitor_message_at(conversation.id)
+        try:
+            reply_policy(channel, "agent", last_visitor, now)
+        except ReplyWindowClosed as closed:
+            if channel != "whatsapp":
+                return Outcome(
+                    "skipped",
+                    f"{channel} takes automated messages only within 24 h of the visitor's "
+                    "last message, and reminders may not use message tags",
+                )
+            if not settings.whatsapp_template:
+                return Outcome("failed", NO_TEMPLATE)
+            log.debug("outside the window: %s", closed)
+            template = {
+                "name": settings.whatsapp_template["name"],
+                "language": settings.whatsapp_template["language"],
+                "parameters": [
+                    facts.name or TEMPLATE_NAME_FALLBACK,
+                    facts.service or SERVICE_FALLBACK[lang],
+                    facts.time,
+                    facts.business,
+                ],
+                "buttons": answer_payloads(job.booking_id),
+            }
+    try:
+        message_id = await _write(uow, conversation, content, job, template)
+    except ReplyWindowClosed as closed:  # the rules moved between the check and the write
+        return Outcome("failed", str(closed)[:500])
+    return Outcome("sent", None, message_id)
+
+
+async def _write(
+    uow: ConversationsUnitOfWork,
+    conversation: Conversation,
+    content: str,
+    job: ReminderJob,
+    template: dict[str, Any] | None = None,
+) -> uuid.UUID:
+    metadata: dict[str, Any] = {
+        "reminder": {"booking_id": job.booking_id, "kind": job.kind, "job_id": str(job.id)}
+    }
+    if template is not None:
+        metadata["template"] = template
+    messages = await store_reply(
+        uow, conversation, role="agent", content=content, metadata=metadata
+    )
+    return messages[0].id
+
+
+# -- the visitor's answer -------------------------------------------------------------------
+
+
+async def record_visitor_confirmed(
+    uow: ConversationsUnitOfWork,
+    booking_id: str,
+    *,
+    workspace_id: uuid.UUID,
+    marks: BookingMarks,
+) -> datetime:
+    """The visitor confirmed they will come (their answer to a reminder, read with
+    domain.reminder_answers.reminder_answer): recorded on the booking in connectors with the
+    workspace owner's token, then here for the stats. Raises BookingNotFound (not this
+    workspace's booking) or BookingsUnavailable (connectors could not be asked)."""
+    async with uow:
+        workspace = await uow.workspaces.get(workspace_id)
+        if workspace is None:
+            raise BookingNotFound("Booking not found")
+        owner_id = workspace.owner_id
+    # No transaction is held across the call to connectors.
+    confirmed_at = await marks.visitor_confirmed(owner_id, booking_id)
+    async with uow:
+        repo = ReminderRepository(uow.session)
+        row = await repo.booking(workspace_id, booking_id, lock=True)
+        if row is not None:
+            row.visitor_confirmed_at = confirmed_at
+            await uow.commit()
+    return confirmed_at

@@ -1,0 +1,599 @@
+"""Reminders end to end on the real broker and database: booking events plan durable jobs,
+the scheduler writes each due one exactly once through the delivery path (to the loopback
+Graph and Twilio fakes), cancellations and moves follow the booking, and the channels'
+rules decide what may go."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from conversations.db.uow import ConversationsUnitOfWork
+from conversations.reminders.models import ReminderJob
+from conversations.reminders.scheduler import ReminderScheduler
+from conversations.usecases.reminders import record_visitor_confirmed
+from shared.events import BookingCancelledV1, BookingCreatedV1, Envelope
+from shared.testing import wait_until
+
+from .test_replies import connect, visitor_writes
+
+API = "/api/v1"
+TEMPLATE = {"name": "appointment_reminder", "language": "en_US"}
+
+
+@pytest.fixture(autouse=True)
+def _fresh(providers):
+    providers.reset()
+
+
+@pytest.fixture
+async def own_scheduler(app, client):
+    """The app's own scheduler off for the test, so the test's schedulers are the only ones;
+    back on afterwards."""
+    scheduler: ReminderScheduler = app.state.reminders
+    await scheduler.stop()
+    yield lambda **kw: ReminderScheduler(app.state.runtime.sessionmaker, **kw)
+    scheduler.start()
+
+
+async def settings(client, owner, **values: Any) -> dict[str, Any]:
+    response = await client.patch(f"{API}/reminders/settings", json=values, headers=owner.headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def booked(
+    publish,
+    owner,
+    start: datetime,
+    *,
+    conversation_id: str | None = None,
+    booking_id: str | None = None,
+    source: str = "platform",
+    **extra: Any,
+) -> str:
+    booking_id = booking_id or f"bk-{uuid4().hex[:12]}"
+    await publish(
+        BookingCreatedV1(
+            workspace_id=owner.workspace_id,
+            connector_id=uuid4(),
+            provider="builtin",
+            booking_id=booking_id,
+            event_type="Haircut",
+            start=start,
+            end=start + timedelta(minutes=30),
+            source=source,  # type: ignore[arg-type]
+            conversation_id=UUID(conversation_id) if conversation_id else None,
+            **({"visitor_name": "Ana"} | extra),
+        ),
+        producer="connectors",
+    )
+    return booking_id
+
+
+async def cancelled(publish, owner, booking_id: str) -> None:
+    await publish(
+        BookingCancelledV1(
+            workspace_id=owner.workspace_id,
+            connector_id=uuid4(),
+            provider="builtin",
+            booking_id=booking_id,
+            source="platform",
+        ),
+        producer="connectors",
+    )
+
+
+async def jobs(query, booking_id: str, **where: str) -> list[Any]:
+    extra = "".join(f" AND {k} = :{k}" for k in where)
+    return await query(
+        "SELECT * FROM conversations.reminder_jobs WHERE booking_id = :b"
+        + extra
+        + " ORDER BY kind, offset_minutes DESC",
+        b=booking_id,
+        **where,
+    )
+
+
+async def job_is(query, booking_id: str, status: str, kind: str = "reminder") -> Any:
+    async def check():
+        rows = await jobs(query, booking_id, kind=kind)
+        return rows[0] if rows and all(r.status == status for r in rows) else None
+
+    return await wait_until(check, timeout=15)
+
+
+def soon(seconds: float, offset_minutes: int = 1) -> datetime:
+    """An appointment whose reminder `offset_minutes` before it is due in `seconds`."""
+    return datetime.now(UTC) + timedelta(minutes=offset_minutes, seconds=seconds)
+
+
+async def test_a_whatsapp_reminder_outside_the_window_goes_as_the_owners_template(
+    client, new_owner, publish, query, providers
+) -> None:
+    owner = await new_owner("Europe/Madrid")
+    await settings(client, owner, offsets_minutes=[1], whatsapp_template=TEMPLATE)
+    account = await connect(client, owner, "whatsapp")
+    long_ago = datetime.now(UTC) - timedelta(days=2)
+    conversation_id, visitor = await visitor_writes(publish, query, account, at=long_ago)
+    start = soon(2)
+    booking_id = await booked(publish, owner, start, conversation_id=conversation_id)
+
+    job = await job_is(query, booking_id, "sent")
+    assert job.message_id is not None and job.reason is None
+    requests = await wait_until(lambda: _sent_to(providers.graph.state, visitor))
+    [request] = requests
+    template = request.body["template"]
+    assert request.body["type"] == "template"
+    assert template["name"] == "appointment_reminder"
+    assert template["language"] == {"policy": "deterministic", "code": "en_US"}
+    body, *buttons = template["components"]
+    name, service, when, business = [p["text"] for p in body["parameters"]]
+    assert (name, service, business) == ("Ana", "Haircut", "Acme")
+    local = start.astimezone(ZoneInfo("Europe/Madrid"))
+    assert when.endswith(local.strftime("%H:%M"))
+    assert [(b["sub_type"], b["index"], b["parameters"][0]["payload"]) for b in buttons] == [
+        ("quick_reply", "0", f"reminder:confirm:{booking_id}"),
+        ("quick_reply", "1", f"reminder:cancel:{booking_id}"),
+        ("quick_reply", "2", f"reminder:change:{booking_id}"),
+    ]
+    # Written in the conversation as the agent's message, tracked like any reply.
+    message = (await client.get(f"{API}/messages/{job.message_id}", headers=owner.headers)).json()
+    assert message["role"] == "agent" and message["content"].startswith("Hi Ana, this is a")
+    assert message["delivery_status"] in ("sent", "delivered")
+    # The agent booked it in the conversation: no confirmation goes besides its own reply.
+    assert await jobs(query, booking_id, kind="confirmation") == []
+
+
+async def _sent_to(state, visitor):
+    found = state.to(visitor)
+    return found or None
+
+
+async def test_without_a_template_outside_the_window_the_reminder_fails_with_the_reason(
+    client, new_owner, publish, query, providers
+) -> None:
+    owner = await new_owner()
+    await settings(client, owner, offsets_minutes=[60])
+    account = await connect(client, owner, "whatsapp")
+    long_ago = datetime.now(UTC) - timedelta(days=2)
+    conversation_id, visitor = await visitor_writes(publish, query, account, at=long_ago)
+    booking_id = await booked(
+        publish, owner, soon(0, 30), conversation_id=conversation_id
+    )  # an hour before is past: due now
+
+    job = await job_is(query, booking_id, "failed")
+    assert job.reason == "WhatsApp needs an approved template outside the 24 h window"
+    assert job.message_id is None and providers.graph.state.to(visitor) == []
+
+
+async def test_inside_the_window_a_whatsapp_reminder_is_text_that_says_how_to_answer(
+    client, new_owner, publish, query, providers
+) -> None:
+    owner = await new_owner()
+    await settings(
+        client, owner, offsets_minutes=[60], texts={"en": "See you {time}, {name}! {business}"}
+    )
+    account = await connect(client, owner, "whatsapp")
+    conversation_id, visitor = await visitor_writes(publish, query, account)
+    booking_id = await booked(publish, owner, soon(0, 30), conversation_id=conversation_id)
+
+    await job_is(query, booking_id, "sent")
+    [request] = await wait_until(lambda: _sent_to(providers.graph.state, visitor))
+    text = request.body["text"]["body"]
+    assert text.startswith("See you ") and "Ana! Acme" in text
+    assert text.endswith("Reply 'confirm', 'cancel' or 'change'.")
+
+
+async def test_a_booking_cancelled_before_its_reminder_is_due_never_sends_it(
+    client, new_owner, publish, query, providers
+) -> None:
+    owner = await new_owner()
+    await settings(client, owner, offsets_minutes=[1])
+    account = await connect(client, owner, "sms")
+    conversation_id, visitor = await visitor_writes(publish, query, account)
+    other_id, other_visitor = await visitor_writes(publish, query, account)
+    start = soon(3)
+    booking_id = await booked(publish, owner, start, conversation_id=conversation_id)
+    await job_is(query, booking_id, "scheduled")
+    await cancelled(publish, owner, booking_id)
+    job = await job_is(query, booking_id, "cancelled")
+    assert job.reason == "booking cancelled"
+
+    # A booking due at the same moment is sent: the scheduler has been past that time.
+    control = await booked(publish, owner, start, conversation_id=other_id)
+    await job_is(query, control, "sent")
+    await wait_until(lambda: _sent_to(providers.twilio.state, other_visitor))
+    assert providers.twilio.state.to(visitor) == []
+    [job] = await jobs(query, booking_id)
+    assert (job.status, job.message_id) == ("cancelled", None)
+
+
+async def test_a_moved_booking_is_reminded_of_its_new_time_only(
+    client, new_owner, publish, query, providers
+) -> None:
+    owner = await new_owner()
+    await settings(client, owner, offsets_minutes=[1])
+    account = await connect(client, owner, "sms")
+    conversation_id, visitor = await visitor_writes(publish, query, account)
+    # Connectors moves a booking as a cancellation and a new booking.
+    old = await booked(publish, owner, soon(600), conversation_id=conversation_id)
+    await job_is(query, old, "scheduled")
+    await cancelled(publish, owner, old)
+    new_start = soon(2)
+    new = await booked(publish, owner, new_start, conversation_id=conversation_id)
+
+    await job_is(query, old, "cancelled")
+    await job_is(query, new, "sent")
+    [request] = await wait_until(lambda: _sent_to(providers.twilio.state, visitor))
+    assert new_start.strftime("%H:%M") in request.body["Body"]
+    assert request.body["Body"].endswith("Reply C to confirm, X to cancel.")
+
+    # The same booking seen again with another start is planned afresh, in one transaction.
+    again = await booked(publish, owner, soon(900), conversation_id=conversation_id)
+    first = await job_is(query, again, "scheduled")
+    later = soon(1800)
+    await booked(publish, owner, later, conversation_id=conversation_id, booking_id=again)
+
+    async def replanned():
+        [row] = await jobs(query, again)
+        return row if row.due_at == later - timedelta(minutes=1) else None
+
+    row = await wait_until(replanned)
+    assert (row.id, row.status) == (first.id, "scheduled")
+
+
+async def test_a_cancellation_overtaking_its_creation_leaves_nothing_to_send(
+    client, new_owner, publish, query, bus
+) -> None:
+    owner = await new_owner()
+    account = await connect(client, owner, "sms")
+    conversation_id, _ = await visitor_writes(publish, query, account)
+    booking_id = f"bk-{uuid4().hex[:12]}"
+    await cancelled(publish, owner, booking_id)
+    await wait_until(
+        lambda: query(
+            "SELECT 1 FROM conversations.reminder_bookings WHERE booking_id = :b AND "
+            "status = 'cancelled'",
+            b=booking_id,
+        )
+    )
+    # The creation was published first (older occurred_at) but arrives after.
+    event = BookingCreatedV1(
+        workspace_id=owner.workspace_id,
+        connector_id=uuid4(),
+        provider="builtin",
+        booking_id=booking_id,
+        start=soon(0, 60),
+        source="platform",
+        conversation_id=UUID(conversation_id),
+    )
+    envelope = Envelope.wrap(event, producer="connectors")
+    envelope = envelope.model_copy(update={"occurred_at": datetime.now(UTC) - timedelta(minutes=5)})
+    await bus.publish(envelope, mandatory=True)
+    await wait_until(
+        lambda: query("SELECT 1 FROM conversations.inbox WHERE event_id = :e", e=envelope.event_id)
+    )
+    assert await jobs(query, booking_id) == []
+
+
+async def test_sms_opted_out_web_without_email_and_messenger_out_of_window_are_skipped(
+    client, new_owner, publish, query, execute
+) -> None:
+    owner = await new_owner()
+    await settings(client, owner, offsets_minutes=[60])
+    sms = await connect(client, owner, "sms")
+    sms_conversation, _ = await visitor_writes(publish, query, sms)
+    await execute(
+        "UPDATE conversations.conversations SET opted_out_at = now() WHERE id = :id",
+        id=UUID(sms_conversation),
+    )
+    messenger = await connect(client, owner, "messenger")
+    long_ago = datetime.now(UTC) - timedelta(days=3)
+    fb_conversation, _ = await visitor_writes(publish, query, messenger, at=long_ago)
+    web = await client.post(
+        f"{API}/public/workspaces/{owner.handle}/conversations",
+        json={"visitor_name": "Wes"},
+        headers=_public(owner),
+    )
+    assert web.status_code == 201, web.text
+    web_conversation = web.json()["conversation_id"]
+
+    start = soon(0, 30)
+    reasons = {}
+    for conversation_id in (sms_conversation, fb_conversation, web_conversation):
+        booking_id = await booked(publish, owner, start, conversation_id=conversation_id)
+        reasons[conversation_id] = (await job_is(query, booking_id, "skipped")).reason
+    assert reasons[sms_conversation] == "the visitor opted out of SMS (STOP)"
+    assert reasons[fb_conversation].startswith("messenger takes automated messages only within")
+    assert reasons[web_conversation] == "web chat visitor has no reachable channel"
+
+
+def _public(owner) -> dict[str, str]:
+    from shared.testing import TEST_SECRET_KEY, internal_headers
+
+    return internal_headers(TEST_SECRET_KEY, "conversations", None) | {
+        "X-Forwarded-For": f"10.{uuid4().int % 250}.1.1"
+    }
+
+
+async def test_an_owners_or_providers_booking_is_confirmed_by_email_when_no_chat_reaches(
+    client, new_owner, publish, query
+) -> None:
+    owner = await new_owner()
+    booking_id = await booked(
+        publish,
+        owner,
+        datetime.now(UTC) + timedelta(days=3),
+        source="provider",
+        visitor_email="ana@example.com",
+    )
+    confirmation = await job_is(query, booking_id, "sent", kind="confirmation")
+    assert confirmation.reason == "e-mailed" and confirmation.message_id is None
+    [row] = await query(
+        "SELECT envelope FROM conversations.outbox WHERE event_type = "
+        "'notification.email_requested' AND envelope->'payload'->>'to' = 'ana@example.com'"
+    )
+    payload = row.envelope["payload"]
+    assert payload["subject"].startswith("Booked: Haircut on ")
+    assert payload["text"].startswith("Hi Ana, your Haircut on ")
+    reminders = await jobs(query, booking_id, kind="reminder")
+    assert [(r.offset_minutes, r.status) for r in reminders] == [
+        (1440, "scheduled"),
+        (120, "scheduled"),
+    ]
+
+
+async def test_two_schedulers_write_each_due_reminder_exactly_once(
+    client, new_owner, publish, query, own_scheduler, providers
+) -> None:
+    owner = await new_owner()
+    await settings(client, owner, offsets_minutes=[60])
+    account = await connect(client, owner, "whatsapp")
+    conversations = [await visitor_writes(publish, query, account) for _ in range(3)]
+    start = soon(0, 30)
+    ids = [
+        await booked(publish, owner, start, conversation_id=conversations[n % 3][0])
+        for n in range(30)
+    ]
+    await wait_until(lambda: _count(query, owner.workspace_id, "scheduled", 30), timeout=15)
+
+    first, second = own_scheduler(batch_size=4), own_scheduler(batch_size=4)
+
+    async def drain(scheduler: ReminderScheduler) -> int:
+        total = 0
+        while claimed := await scheduler.run_once():
+            total += claimed
+        return total
+
+    claimed = await asyncio.gather(drain(first), drain(second))
+    assert sum(claimed) >= 30 and all(claimed), claimed  # both took part
+    sent = await query(
+        "SELECT j.id, j.message_id, count(m.id) AS written FROM conversations.reminder_jobs j "
+        "LEFT JOIN conversations.messages m ON m.metadata->'reminder'->>'job_id' = j.id::text "
+        "WHERE j.workspace_id = :ws AND j.kind = 'reminder' GROUP BY j.id",
+        ws=owner.workspace_id,
+    )
+    assert len(sent) == 30 and all(r.written == 1 and r.message_id for r in sent)
+    assert {r.booking_id for r in await _all(query, owner.workspace_id)} == set(ids)
+    # And the delivery consumer sent each to WhatsApp once.
+    visitors = [v for _, v in conversations]
+
+    async def delivered():
+        n = sum(len(providers.graph.state.to(v)) for v in visitors)
+        return n if n >= 30 else None
+
+    assert await wait_until(delivered, timeout=20) == 30
+
+
+async def test_a_scheduler_cancelled_mid_batch_rolls_back_and_the_next_one_sends_once(
+    app, client, new_owner, publish, query, own_scheduler
+) -> None:
+    owner = await new_owner()
+    await settings(client, owner, offsets_minutes=[60])
+    account = await connect(client, owner, "sms")
+    conversation_id, _ = await visitor_writes(publish, query, account)
+    for _ in range(3):
+        await booked(publish, owner, soon(0, 30), conversation_id=conversation_id)
+    await wait_until(lambda: _count(query, owner.workspace_id, "scheduled", 3))
+
+    halfway = asyncio.Event()
+
+    class Crashing(ReminderScheduler):
+        async def after_job(self, job: ReminderJob) -> None:
+            halfway.set()  # one job written in this transaction, not committed
+            await asyncio.Event().wait()
+
+    crashing = Crashing(app.state.runtime.sessionmaker)
+    task = asyncio.create_task(crashing.run_once())
+    await asyncio.wait_for(halfway.wait(), 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await _count(query, owner.workspace_id, "scheduled", 3)
+    written = await query(
+        "SELECT count(*) AS n FROM conversations.messages WHERE conversation_id = :c "
+        "AND metadata ? 'reminder'",
+        c=UUID(conversation_id),
+    )
+    assert written[0].n == 0
+
+    assert await own_scheduler().run_once() >= 3
+    rows = await _all(query, owner.workspace_id)
+    assert [r.status for r in rows] == ["sent"] * 3
+    written = await query(
+        "SELECT count(*) AS n FROM conversations.messages WHERE conversation_id = :c "
+        "AND metadata ? 'reminder'",
+        c=UUID(conversation_id),
+    )
+    assert written[0].n == 3
+    await own_scheduler().run_once()  # committed: never claimed again
+    assert [r.status for r in await _all(query, owner.workspace_id)] == ["sent"] * 3
+    written = await query(
+        "SELECT count(*) AS n FROM conversations.messages WHERE conversation_id = :c "
+        "AND metadata ? 'reminder'",
+        c=UUID(conversation_id),
+    )
+    assert written[0].n == 3
+
+
+async def test_catching_up_after_an_outage_skips_appointments_that_have_started(
+    client, new_owner, publish, query, own_scheduler
+) -> None:
+    owner = await new_owner()
+    await settings(client, owner, offsets_minutes=[5])
+    account = await connect(client, owner, "sms")
+    conversation_id, _ = await visitor_writes(publish, query, account)
+    early = await booked(publish, owner, soon(0, 10), conversation_id=conversation_id)
+    late = await booked(publish, owner, soon(0, 60), conversation_id=conversation_id)
+    await wait_until(lambda: _count(query, owner.workspace_id, "scheduled", 2))
+
+    # The scheduler comes back 20 minutes later: both reminders came due meanwhile.
+    back = datetime.now(UTC) + timedelta(minutes=20)
+    await own_scheduler().run_once(now=back)
+    [skipped] = await jobs(query, early)
+    assert (skipped.status, skipped.reason) == ("skipped", "appointment already started")
+    [waiting] = await jobs(query, late)
+    assert waiting.status == "scheduled"  # not due at that moment
+    await own_scheduler().run_once(now=back + timedelta(minutes=36))
+    [sent] = await jobs(query, late)
+    assert sent.status == "sent" and sent.message_id is not None
+
+
+async def _count(query, workspace_id, status, expected):
+    rows = await query(
+        "SELECT count(*) AS n FROM conversations.reminder_jobs "
+        "WHERE workspace_id = :ws AND status = :s AND kind = 'reminder'",
+        ws=workspace_id,
+        s=status,
+    )
+    return rows[0].n == expected
+
+
+async def _all(query, workspace_id):
+    return await query(
+        "SELECT * FROM conversations.reminder_jobs WHERE workspace_id = :ws AND kind = 'reminder' "
+        "ORDER BY due_at, booking_id",
+        ws=workspace_id,
+    )
+
+
+async def test_reminder_settings_defaults_changes_and_readable_refusals(client, new_owner) -> None:
+    owner = await new_owner()
+    read = await client.get(f"{API}/reminders/settings", headers=owner.headers)
+    assert read.status_code == 200
+    assert read.json() == {
+        "enabled": True,
+        "offsets_minutes": [1440, 120],
+        "quiet_hours": None,
+        "texts": {},
+        "whatsapp_template": None,
+    }
+    changed = await settings(
+        client,
+        owner,
+        offsets_minutes=[30, 2880],
+        quiet_hours={"start": "21:00", "end": "08:00"},
+        texts={"es": "Hola {name}, te esperamos el {time}"},
+        whatsapp_template=TEMPLATE,
+    )
+    assert changed["offsets_minutes"] == [2880, 30]
+    assert changed["quiet_hours"] == {"start": "21:00", "end": "08:00"}
+    partial = await settings(client, owner, enabled=False, quiet_hours=None)
+    assert (partial["enabled"], partial["quiet_hours"], partial["texts"]) == (
+        False,
+        None,
+        {"es": "Hola {name}, te esperamos el {time}"},
+    )
+    for body, words in [
+        ({"texts": {"en": "Hi {nombre}"}}, "unknown placeholder {nombre}"),
+        ({"texts": {"nl": "Hallo"}}, "unknown language"),
+        ({"offsets_minutes": [1, 2, 3, 4]}, "1 to 3"),
+        ({"offsets_minutes": [0]}, "1 to 43200"),
+        ({"offsets_minutes": []}, "1 to 3"),
+        ({"quiet_hours": {"start": "9pm", "end": "08:00"}}, "HH:MM"),
+        ({"enabled": None}, "true or false"),
+    ]:
+        response = await client.patch(f"{API}/reminders/settings", json=body, headers=owner.headers)
+        assert response.status_code == 422, (body, response.text)
+        assert words in str(response.json()["detail"]), (body, response.text)
+    bad_template = await client.patch(
+        f"{API}/reminders/settings",
+        json={"whatsapp_template": {"name": "Bad Name", "language": "en_US"}},
+        headers=owner.headers,
+    )
+    assert bad_template.status_code == 422
+    # Nothing half-written by the refusals; another owner has their own defaults.
+    after = (await client.get(f"{API}/reminders/settings", headers=owner.headers)).json()
+    assert after == partial
+    other = await new_owner()
+    theirs = (await client.get(f"{API}/reminders/settings", headers=other.headers)).json()
+    assert theirs["offsets_minutes"] == [1440, 120] and theirs["enabled"] is True
+
+
+async def test_the_owner_lists_their_reminders_only_filtered_and_paged(
+    client, new_owner, publish, query
+) -> None:
+    owner, other = await new_owner(), await new_owner()
+    far = datetime.now(UTC) + timedelta(days=5)
+    mine = await booked(publish, owner, far)
+    theirs = await booked(publish, other, far)
+    await job_is(query, mine, "scheduled")
+    await job_is(query, theirs, "scheduled")
+
+    listed = await client.get(f"{API}/reminders/", headers=owner.headers)
+    assert listed.status_code == 200
+    body = listed.json()
+    assert body["count"] == 3  # two reminders and the confirmation (sent or skipped)
+    assert {r["booking_id"] for r in body["data"]} == {mine}
+    keys = {"booking_id", "due_at", "status", "reason", "message_id", "kind"}
+    assert keys <= set(body["data"][0])
+    only = await client.get(
+        f"{API}/reminders/",
+        params={"status": "scheduled", "booking_id": mine, "limit": 1},
+        headers=owner.headers,
+    )
+    assert only.json()["count"] == 2 and len(only.json()["data"]) == 1
+    stranger = await client.get(
+        f"{API}/reminders/", params={"booking_id": mine}, headers=other.headers
+    )
+    assert stranger.json() == {"data": [], "count": 0}
+    bad = await client.get(f"{API}/reminders/", params={"status": "later"}, headers=owner.headers)
+    assert bad.status_code == 422
+
+
+class FakeMarks:
+    def __init__(self) -> None:
+        self.calls: list[tuple[UUID, str]] = []
+
+    async def visitor_confirmed(self, owner_id: UUID, booking_id: str) -> datetime:
+        self.calls.append((owner_id, booking_id))
+        return datetime.now(UTC)
+
+
+async def test_a_visitor_confirmation_is_recorded_and_counted_with_sent_reminders(
+    app, client, new_owner, publish, query
+) -> None:
+    owner = await new_owner()
+    await settings(client, owner, offsets_minutes=[60])
+    account = await connect(client, owner, "sms")
+    conversation_id, _ = await visitor_writes(publish, query, account)
+    booking_id = await booked(publish, owner, soon(0, 30), conversation_id=conversation_id)
+    await job_is(query, booking_id, "sent")
+
+    marks = FakeMarks()
+    uow = ConversationsUnitOfWork(app.state.runtime.sessionmaker)
+    await record_visitor_confirmed(uow, booking_id, workspace_id=owner.workspace_id, marks=marks)
+    assert marks.calls == [(owner.owner_id, booking_id)]
+    stats = (await client.get(f"{API}/conversations/stats", headers=owner.headers)).json()
+    assert stats["reminders"] == {
+        "sent": 1,
+        "failed": 0,
+        "confirmations_sent": 0,
+        "visitor_confirmed": 1,
+    }
