@@ -13,7 +13,7 @@ from gateway.api.deps import CallerCache
 from gateway.db.models import outbox
 from gateway.db.uow import IdentityUnitOfWork
 from gateway.emails import EmailSender
-from gateway.events import handoff
+from gateway.events import handoff, notifications
 from gateway.proxy import asyncapi, forward
 from gateway.proxy.forward import Forwarder
 from gateway.proxy.inputs import TextInputMiddleware
@@ -84,6 +84,7 @@ def create_app(
     app.state.emails = EmailSender(settings)
     if settings.run_consumers:
         handoff.register(runtime, app.state.emails)
+        notifications.register(runtime, app.state.emails)
     app.state.callers = CallerCache()
     app.state.forwarder = forwarder
     app.state.inbound_secrets = InboundSecrets(
