@@ -458,6 +458,29 @@ async def test_merge_with_itself_is_422_and_with_a_stranger_404(client, new_owne
     assert len((await contact(client, stranger, theirs))["conversations"]) == 1
 
 
+async def test_two_opposite_merges_at_once_leave_one_contact(client, new_owner, query) -> None:
+    owner = await new_owner()
+    a = (await record(client, owner, visitor_name="Ana"))["contact_id"]
+    b = (await record(client, owner, visitor_name="Ana P."))["contact_id"]
+    for round_ in range(3):  # three rounds of an owner merging from two tabs at once
+        first, second = await asyncio.gather(
+            client.post(f"{API}/{a}/merge", json={"other_id": b}, headers=owner.headers),
+            client.post(f"{API}/{b}/merge", json={"other_id": a}, headers=owner.headers),
+        )
+        assert sorted((first.status_code, second.status_code)) == [200, 404], (
+            first.text,
+            second.text,
+        )
+        [kept] = [r.json()["id"] for r in (first, second) if r.status_code == 200]
+        rows = await query(
+            "SELECT id FROM conversations.contacts WHERE workspace_id = :ws", ws=owner.workspace_id
+        )
+        assert [str(r.id) for r in rows] == [kept]
+        assert len((await contact(client, owner, kept))["conversations"]) == 2 + round_
+        # The next round races on the kept contact and a new one.
+        a, b = kept, (await record(client, owner, visitor_name="Ana"))["contact_id"]
+
+
 async def test_another_owners_contact_is_404_everywhere(client, new_owner) -> None:
     owner, attacker = await new_owner(), await new_owner()
     victim = (await record(client, owner, visitor_name="Ana"))["contact_id"]

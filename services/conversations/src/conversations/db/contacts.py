@@ -250,6 +250,25 @@ class ContactsRepository:
         )
         return [ContactConversation(*row) for row in rows]
 
+    async def lock_identities(
+        self, workspace_id: uuid.UUID, contact_ids: tuple[uuid.UUID, ...]
+    ) -> None:
+        """Lock these contacts' identities, in one order. A conversation starting takes its
+        identity's row before its contact's (for_identity, then the conversation's foreign
+        key), so a merge that locks the identities first waits for it instead of
+        deadlocking with it."""
+        await self.session.execute(
+            select(ContactIdentity.external_id)
+            .where(
+                ContactIdentity.workspace_id == workspace_id,
+                ContactIdentity.contact_id.in_(contact_ids),
+            )
+            .order_by(
+                ContactIdentity.workspace_id, ContactIdentity.channel, ContactIdentity.external_id
+            )
+            .with_for_update()
+        )
+
     async def merge(self, keep: Contact, other: Contact, details: rules.Details) -> list[uuid.UUID]:
         """Move the other's identities and conversations to `keep`, delete the other; the
         caller holds both rows locked. Returns the conversations moved."""

@@ -121,7 +121,9 @@ async def merge_contacts(
         if contact_id == other_id and await uow.contacts.get(workspace.id, contact_id) is None:
             raise ContactNotFound("Contact not found")
         rules.check_merge(contact_id, other_id)
-        # Lock both in one order, so two opposite merges at once cannot deadlock.
+        # Identities, then both contacts, each in one order: two opposite merges, or a merge
+        # and a conversation starting, wait for each other instead of deadlocking.
+        await uow.contacts.lock_identities(workspace.id, (contact_id, other_id))
         locked = {}
         for cid in sorted((contact_id, other_id)):
             locked[cid] = await uow.contacts.get(workspace.id, cid, lock=True)
