@@ -33,6 +33,8 @@ class Settings(ServiceSettings):
     agent_burst_max_seconds: float = Field(default=5.0, ge=0, le=60)
     agent_typing_seconds: float = Field(default=3.0, ge=0, le=30)
     agent_typing_max_seconds: float = Field(default=8.0, ge=0, le=60)
+    # Upcoming bookings one contact may hold through the agent; 0 = no limit.
+    bookings_per_contact: int = Field(default=3, ge=0, le=100)
     agent_turn_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
     agent_max_requests: int = Field(default=8, ge=1, le=50)
     agent_max_tool_calls: int = Field(default=8, ge=1, le=50)

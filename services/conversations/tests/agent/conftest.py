@@ -178,11 +178,12 @@ class Chat:
     publish: Any
     query: Any
     conversation_id: UUID | None = None
+    channel: str = "whatsapp"
 
     async def say(self, text: str) -> None:
         await self.publish(
             InboundMessageAcceptedV1(
-                channel="whatsapp",
+                channel=self.channel,
                 workspace_id=self.shop.workspace_id,
                 visitor_id=self.visitor_id,
                 visitor_name="Ana",

@@ -100,6 +100,7 @@ class FakeConnectors(LoopbackServer):
                     phone=body.get("phone"),
                     idempotency_key=body["idempotency_key"],
                     conversation_id=uuid.UUID(body["conversation_id"]),
+                    contact_id=uuid.UUID(body["contact_id"]) if body.get("contact_id") else None,
                 )
             except SlotTaken:
                 return JSONResponse({"detail": "That time is no longer free"}, 409)
@@ -110,9 +111,24 @@ class FakeConnectors(LoopbackServer):
                 "event_type": body["event_type"],
                 "start": booked.start.isoformat(),
                 "end": None,
-                "status": "accepted",
+                "status": "confirmed",
                 "idempotency_key": body["idempotency_key"],
             }
+
+        @app.get(prefix + "/bookings")
+        async def bookings(
+            contact_id: uuid.UUID | None = None, authorization: str | None = Header(default=None)
+        ) -> Any:
+            calendar, error = guard("bookings", authorization)
+            if error is not None:
+                return error
+            assert calendar is not None
+            found = await calendar.upcoming(contact_id) if contact_id else []
+            data = [
+                {"id": b.id, "event_type": b.event_type, "start": b.start.isoformat()}
+                for b in found
+            ]
+            return {"data": data, "count": len(data)}
 
         @app.delete(prefix + "/bookings/{booking_id}", status_code=204)
         async def cancel(

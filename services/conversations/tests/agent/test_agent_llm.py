@@ -22,7 +22,13 @@ from conversations.agent.evaluation.calendar import MemoryCalendar
 from conversations.agent.knowledge import BusinessFacts, FaqEntry, Policies
 from conversations.agent.llm import model_from_settings
 from conversations.agent.state import Dialogue as DialogueState
-from conversations.agent.tools import AgentDeps, ConversationView, Service, WorkspaceView
+from conversations.agent.tools import (
+    AgentDeps,
+    ConversationView,
+    Service,
+    Visitor,
+    WorkspaceView,
+)
 
 from .fake_openai import FakeOpenAI, tool_results
 
@@ -67,6 +73,7 @@ class Dialogue:
             NOW,
             self.memory,
             facts=facts,
+            visitor=Visitor(name="Ana", email="ana@example.com"),
         )
         outcome = await run_turn(
             deps, text, self.history, model=model, limits=limits or TurnLimits()
@@ -116,6 +123,7 @@ async def test_an_openai_compatible_model_books_through_the_tools_and_history_is
         "move_booking",
         "business_info",
         "search_faq",
+        "save_contact_details",
         "hand_off",
     }
     # No tool lets the model name a workspace, conversation or visitor: the conversation does.

@@ -217,6 +217,7 @@ async def test_settings_turn_the_agent_off_and_limit_its_channels(agent, shop, c
         "greeting": None,
         "minutes_per_reply": 2,
         "channels": None,
+        "required_contact": "name_and_phone_or_email",
     }
     changed = await client.patch(
         "/api/v1/agent/settings",
@@ -251,6 +252,7 @@ async def test_settings_refuse_bad_values_with_a_readable_detail(agent, shop, cl
         {"minutes_per_reply": -1},
         {"minutes_per_reply": 999},
         {"colour": "red"},
+        {"required_contact": "shoe size"},
     ):
         answer = await client.patch("/api/v1/agent/settings", json=body, headers=s.headers)
         assert answer.status_code == 422 and answer.json()["detail"], body
@@ -270,6 +272,14 @@ async def test_handing_back_another_owners_conversation_is_a_404(agent, shop, ch
     assert answer.status_code == 404
     missing = await client.post(f"/api/v1/conversations/{uuid4()}/agent", headers=s.headers)
     assert missing.status_code == 404
+
+
+def chat_on(shop, channel: str, visitor_id: str, publish, query):
+    from .conftest import Chat
+
+    c = Chat(shop, visitor_id, publish, query)
+    c.channel = channel
+    return c
 
 
 async def _at_least(coro, n: int) -> bool:
@@ -415,3 +425,58 @@ async def test_the_worst_visitor_inputs_leave_the_service_responsive(agent, shop
         stop.set()
         await prober
     assert slowest and max(slowest) < 0.1, f"/health took {max(slowest) * 1000:.0f} ms"
+
+
+async def test_a_web_visitor_gives_name_and_phone_and_the_booking_and_contact_carry_them(
+    agent, shop, client, publish, query
+):
+    """Web chat gives no phone: the agent asks for what the owner's setting requires, reads
+    the answer (phonenumbers in the business's country), books with it and keeps it on the
+    visitor's contact as a claim (typed, not proven)."""
+    s = await shop()
+    await client.patch(
+        "/api/v1/agent/settings", json={"required_contact": "name_and_phone"}, headers=s.headers
+    )
+    c = chat_on(s, "web", f"web-{uuid4().hex[:8]}", publish, query)
+    await c.turn("hi")
+    await c.turn("haircut")
+    ask = await c.turn("1")
+    assert "please send me a phone number" in ask  # the widget gave the name
+    done = await c.turn("I'm Lucia, 612 345 678")
+    assert "booked for Haircut" in done
+    [booking] = s.calendar.active()
+    assert (booking.name, booking.phone) == ("Lucia", "+34612345678")
+    conversation = await c.conversation()
+    assert booking.contact_id == conversation["contact_id"]
+    [contact] = await query(
+        "SELECT name, phone, phone_verified_at FROM conversations.contacts WHERE id = :c",
+        c=conversation["contact_id"],
+    )
+    assert (contact.name, contact.phone, contact.phone_verified_at) == (
+        "Lucia",
+        "+34612345678",
+        None,
+    )
+
+
+async def test_a_returning_whatsapp_visitor_moves_an_earlier_booking_afresh(
+    agent, shop, chat, client
+):
+    """The agent's memory of the chat is gone (the owner handed the conversation back), but
+    the WhatsApp number proves the contact: its booking is found at the calendar and moved,
+    and the move leaves one booking, not two."""
+    s = await shop()
+    c = chat(s)
+    await c.turn("haircut tomorrow at 10")
+    await c.turn("yes")
+    [booked] = s.calendar.active()
+    conversation = await c.conversation()
+    handed_back = await client.post(
+        f"/api/v1/conversations/{conversation['id']}/agent", headers=s.headers
+    )
+    assert handed_back.status_code == 200
+    moved = await c.turn("can I move my haircut to friday at 11?")
+    assert "Friday, 4 December 2026, 11:00" in moved
+    await c.turn("yes")
+    [still] = s.calendar.active()
+    assert still.id != booked.id and still.start.astimezone(UTC).hour == 10  # 11:00 Madrid

@@ -43,8 +43,11 @@ from conversations.agent.tools import (
     InfoResult,
     ServicesResult,
     SlotsResult,
+    learn,
 )
+from conversations.agent.words.contact import read_details
 from conversations.agent.words.intents import pick_by_time
+from conversations.agent.words.langs import country_of
 from conversations.agent.words.when import When
 
 MODEL_NAME = "builtin"
@@ -114,6 +117,10 @@ def _decide(deps: AgentDeps, r: Reading) -> ModelResponse:
         return _text(deps, say(deps.lang, "scope", name=deps.workspace.name))
     if intent.person:
         return _call("hand_off", reason="visitor asked for a person")
+    details = _details_given(deps, r)
+    if details is not None:
+        m.misunderstood = 0
+        return details
     understood = _understand(deps, r)
     if understood is not None:
         m.misunderstood = 0
@@ -122,6 +129,33 @@ def _decide(deps: AgentDeps, r: Reading) -> ModelResponse:
     if m.misunderstood >= 2:
         return _call("hand_off", reason="did not understand the visitor twice in a row")
     return _text(deps, say(deps.lang, "not_understood") + "\n" + _options_again(deps))
+
+
+def _details_given(deps: AgentDeps, r: Reading) -> ModelResponse | None:
+    """The visitor's name, phone or e-mail, given when asked (or unasked, with a lead such as
+    "I'm Ana"): recorded for the contact, and the waiting booking made once nothing is missing."""
+    m = deps.memory
+    region = country_of(deps.workspace.timezone)
+    found = read_details(r.text, region, asked=m.asked_details and m.pending is not None)
+    if found.empty:
+        return None
+    learn(deps, found)
+    if m.pending is None:
+        return None  # noted; the message may ask for something else too
+    missing = deps.visitor.missing(deps.required_contact)
+    if missing:
+        return _ask_details(deps, missing, m.pending)
+    pending = m.pending
+    return _call("book_slot", service_id=pending.service_id, start=pending.start.isoformat())
+
+
+def _ask_details(deps: AgentDeps, missing: list[str], offer: Offer) -> ModelResponse:
+    lang = deps.lang
+    names = {"name": "your_name", "phone_or_email": "phone_or_email", "phone": "a_phone",
+             "email": "an_email"}  # fmt: skip
+    what = format_list_of([say(lang, names[k]) for k in missing], deps.zone, lang)
+    slot = format_slot(offer.start, deps.zone, lang)
+    return _text(deps, say(lang, "need_details", slot=slot, what=what))
 
 
 def _understand(deps: AgentDeps, r: Reading) -> ModelResponse | None:
@@ -409,6 +443,17 @@ def _booking_text(deps: AgentDeps, result: BookingResult) -> ModelResponse:
             say(lang, "taken", slot=result.requested or "", service=result.service or "")
             + "\n"
             + numbered([s.local for s in result.slots]),
+        )
+    if result.status == "needs_details":
+        pending = deps.memory.pending
+        assert pending is not None
+        return _ask_details(deps, result.missing, pending)
+    if result.status == "limit":
+        return _text(
+            deps,
+            say(lang, "limit", n=result.detail or "")
+            + "\n"
+            + say(lang, "handoff", name=deps.workspace.name),
         )
     if result.status == "refused":
         return _call(

@@ -36,6 +36,14 @@ class Booked:
     id: str
     start: datetime
     end: datetime | None = None
+    status: str | None = None  # what the calendar says it holds ("confirmed")
+
+
+@dataclass(frozen=True, slots=True)
+class Upcoming:
+    id: str
+    event_type: str
+    start: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +99,10 @@ class Calendar(Protocol):
         phone: str | None,
         idempotency_key: str,
         conversation_id: uuid.UUID,
+        contact_id: uuid.UUID | None = None,
     ) -> Booked: ...
+
+    async def upcoming(self, contact_id: uuid.UUID) -> list[Upcoming]: ...
 
     async def cancel(self, booking_id: str) -> None: ...
 
@@ -170,6 +181,7 @@ class ConnectorsCalendar:
         phone: str | None,
         idempotency_key: str,
         conversation_id: uuid.UUID,
+        contact_id: uuid.UUID | None = None,
     ) -> Booked:
         payload: dict[str, Any] = {
             "event_type": event_type,
@@ -182,12 +194,28 @@ class ConnectorsCalendar:
             payload["email"] = email
         if phone:
             payload["phone"] = phone
+        if contact_id:
+            payload["contact_id"] = str(contact_id)
         body = (await self._call("POST", "/bookings", json=payload)).json()
         return Booked(
             id=str(body["id"]),
             start=datetime.fromisoformat(body["start"]),
             end=datetime.fromisoformat(body["end"]) if body.get("end") else None,
+            status=body.get("status"),
         )
+
+    async def upcoming(self, contact_id: uuid.UUID) -> list[Upcoming]:
+        """The contact's confirmed bookings that have not started (their own, any chat)."""
+        params = {"contact_id": str(contact_id), "status": "confirmed", "upcoming": "true"}
+        body = (await self._call("GET", "/bookings", params=params)).json()
+        return [
+            Upcoming(
+                id=str(item["id"]),
+                event_type=str(item.get("event_type") or ""),
+                start=datetime.fromisoformat(item["start"]),
+            )
+            for item in body.get("data", [])
+        ]
 
     async def cancel(self, booking_id: str) -> None:
         await self._call("DELETE", f"/bookings/{booking_id}", params={"reason": "visitor"})

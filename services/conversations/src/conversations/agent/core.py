@@ -33,7 +33,8 @@ from conversations.agent.calendar import CalendarUnavailable, NoActiveConnector
 from conversations.agent.reading import Reading, read_message, warm_up
 from conversations.agent.replies import CHANNEL_LIMITS, cap, format_slot, say, zone_label
 from conversations.agent.state import BookingRef
-from conversations.agent.tools import TOOLS, AgentDeps
+from conversations.agent.tools import TOOLS, AgentDeps, load_earlier_bookings
+from conversations.agent.words.contact import ContactDetails
 from conversations.agent.words.services import Named
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,7 @@ class TurnOutcome:
     booked: BookingRef | None
     cancelled: BookingRef | None
     failed: str | None = None  # why the turn failed, when it did
+    learned: ContactDetails | None = None  # the visitor's name/phone/e-mail given this turn
 
 
 _AGENT = build_agent()
@@ -148,6 +150,10 @@ async def run_turn(
         )
     if model is not None:
         deps.memory.lang = deps.reading.lang
+    try:
+        await load_earlier_bookings(deps)
+    except NoActiveConnector:
+        deps.connector_active = False
     failed: str | None = None
     new_messages: list[ModelMessage] = []
     reply = ""
@@ -201,7 +207,9 @@ async def run_turn(
             reply = say(lang, key, name=name)
         effects.handoff_reason = effects.handoff_reason or failed
     elif effects.handoff_reason is not None:
-        reply = say(lang, "handoff", name=name)
+        notice = say(lang, "handoff", name=name)
+        # The brain may have said why first (a booking limit); the notice is always there.
+        reply = reply if reply.strip() and notice in reply else notice
     else:
         reply = _honest(deps, reply)
     return TurnOutcome(
@@ -211,6 +219,7 @@ async def run_turn(
         booked=effects.booked,
         cancelled=effects.cancelled,
         failed=failed,
+        learned=effects.learned,
     )
 
 

@@ -37,14 +37,18 @@ from conversations.agent.tools import (
     AgentDeps,
     ConversationView,
     Service,
+    Visitor,
     WorkspaceView,
 )
+from conversations.agent.words.contact import ContactDetails
 from conversations.agent.words.langs import detect_language
 from conversations.agent.words.text import bound
 from conversations.db.agent import AgentRepository
+from conversations.db.contacts import ContactsRepository
 from conversations.db.models import Conversation
 from conversations.db.uow import ConversationsUnitOfWork
 from conversations.domain.burst import Waits, seconds_to_wait
+from conversations.domain.contacts import InvalidContactDetail
 from conversations.domain.rules import agent_reply_seconds
 from conversations.settings import Settings
 from conversations.usecases.messages import store_reply
@@ -76,6 +80,8 @@ class _Context:
     message_ids: list[uuid.UUID]
     text: str
     facts: BusinessFacts | None = None
+    visitor: Visitor | None = None
+    required_contact: str = "name_and_phone_or_email"
 
 
 class AgentRunner:
@@ -294,6 +300,9 @@ class AgentRunner:
                 history=list(state.history) if state else [],
                 memory=Dialogue.load(state.memory if state else None),
                 facts=await _facts(repo, workspace.id),
+                visitor=await _visitor(uow, conversation),
+                required_contact=getattr(settings, "required_contact", None)
+                or "name_and_phone_or_email",
                 message_ids=ids,
                 text="\n".join(m.content for m in unanswered),
             )
@@ -327,6 +336,9 @@ class AgentRunner:
             memory=context.memory,
             greeting=context.greeting,
             facts=context.facts,
+            visitor=context.visitor or Visitor(name=context.conversation.visitor_name),
+            required_contact=context.required_contact,  # type: ignore[arg-type]
+            bookings_per_contact=self.settings.bookings_per_contact,
         )
         return await run_turn(
             deps, context.text, context.history, model=self.model, limits=self.limits
@@ -409,6 +421,9 @@ class AgentRunner:
                     .values(**values)
                     .execution_options(synchronize_session=False)
                 )
+            await _learn(
+                uow, context.visitor.contact_id if context.visitor else None, outcome.learned
+            )
             await repo.save_state(
                 conversation_id,
                 answered=context.message_ids,
@@ -436,6 +451,42 @@ def _summary(outcome: TurnOutcome, model: Model | None) -> dict[str, Any]:
         "booked": outcome.booked.model_dump(mode="json") if outcome.booked else None,
         "failed": outcome.failed,
     }
+
+
+_PROVEN_BY_CHANNEL = ("whatsapp", "sms", "messenger", "instagram")
+
+
+async def _visitor(uow: ConversationsUnitOfWork, conversation: Conversation) -> Visitor:
+    """Who writes, from the conversation's contact (a channel's number is proven by it)."""
+    contact = None
+    if conversation.contact_id is not None:
+        contact = await ContactsRepository(uow.session, uow.emit).get(
+            conversation.workspace_id, conversation.contact_id
+        )
+    if contact is None:
+        return Visitor(name=conversation.visitor_name)
+    return Visitor(
+        contact_id=contact.id,
+        name=contact.name or conversation.visitor_name,
+        phone=contact.phone,
+        email=contact.email,
+        verified_channel=conversation.channel in _PROVEN_BY_CHANNEL,
+    )
+
+
+async def _learn(
+    uow: ConversationsUnitOfWork, contact_id: uuid.UUID | None, learned: ContactDetails | None
+) -> None:
+    """What the visitor typed about themselves goes to their contact, as a claim (a typed
+    phone or e-mail is unverified until a code proves it)."""
+    if contact_id is None or learned is None or learned.empty:
+        return
+    values = {k: v for k, v in (("name", learned.name), ("phone", learned.phone),
+              ("email", learned.email)) if v}  # fmt: skip
+    try:
+        await ContactsRepository(uow.session, uow.emit).update_details(contact_id, **values)
+    except InvalidContactDetail as exc:
+        log.info("visitor's details not stored", extra={"error": str(exc)})
 
 
 async def _facts(repo: AgentRepository, workspace_id: uuid.UUID) -> BusinessFacts | None:

@@ -52,6 +52,7 @@ class BookingRef(_Model):
     service: str
     start: datetime
     status: Literal["booked", "cancelled"] = "booked"
+    earlier: bool = False  # made in another conversation (a returning visitor's)
 
 
 class Dialogue(_Model):
@@ -64,6 +65,9 @@ class Dialogue(_Model):
     offered_slots: list[Offer] = Field(default_factory=list)
     offered_bookings: list[str] = Field(default_factory=list)  # booking ids, for "which one?"
     proposal: Offer | None = None
+    pending: Offer | None = None  # accepted, waiting for the visitor's name or contact
+    asked_details: bool = False
+    earlier_loaded: bool = False
     bookings: list[BookingRef] = Field(default_factory=list)
     moving: str | None = None  # id of the booking being moved
     misunderstood: int = 0

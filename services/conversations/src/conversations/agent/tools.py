@@ -41,7 +41,8 @@ from conversations.agent.replies import (
     zone_label,
 )
 from conversations.agent.state import Asked, BookingRef, Dialogue, Offer
-from conversations.agent.words.langs import default_language
+from conversations.agent.words.contact import ContactDetails, read_details
+from conversations.agent.words.langs import country_of, default_language
 from conversations.agent.words.when import AFTERNOON, EVENING, MORNING, When
 
 MAX_OFFERED = 3
@@ -83,6 +84,30 @@ class ConversationView:
     visitor_contact: str | None
 
 
+RequiredContact = Literal["name", "name_and_phone_or_email", "name_and_phone", "name_and_email"]
+
+
+@dataclass
+class Visitor:
+    """Who is writing, as far as the conversation's contact knows."""
+
+    contact_id: uuid.UUID | None = None
+    name: str | None = None
+    phone: str | None = None  # E.164
+    email: str | None = None
+    verified_channel: bool = False  # the channel proves the identity (WhatsApp/SMS number...)
+
+    def missing(self, required: RequiredContact) -> list[str]:
+        out = [] if self.name else ["name"]
+        if required == "name_and_phone_or_email" and not (self.phone or self.email):
+            out.append("phone_or_email")
+        elif required == "name_and_phone" and not self.phone:
+            out.append("phone")
+        elif required == "name_and_email" and not self.email:
+            out.append("email")
+        return out
+
+
 @dataclass
 class TurnEffects:
     """What this turn did, so the loop records it and the reply can never claim otherwise."""
@@ -91,6 +116,7 @@ class TurnEffects:
     booked: BookingRef | None = None
     cancelled: BookingRef | None = None
     tool_errors: list[str] = field(default_factory=list)
+    learned: ContactDetails | None = None  # name, phone or e-mail the visitor gave this turn
 
 
 @dataclass
@@ -104,6 +130,9 @@ class AgentDeps:
     greeting: str | None = None
     connector_active: bool = True
     facts: BusinessFacts | None = None
+    visitor: Visitor = field(default_factory=Visitor)
+    required_contact: RequiredContact = "name_and_phone_or_email"
+    bookings_per_contact: int = 3
     effects: TurnEffects = field(default_factory=TurnEffects)
     reading: Reading | None = None  # the visitor's message, read once this turn
     said: list[str] = field(default_factory=list)  # what this turn already answered
@@ -178,8 +207,12 @@ class SlotsResult(BaseModel):
 
 
 class BookingResult(BaseModel):
-    status: Literal["booked", "taken", "not_offered", "not_accepted_yet", "refused", "no_booking"]
+    status: Literal[
+        "booked", "taken", "not_offered", "not_accepted_yet", "refused", "no_booking",
+        "needs_details", "limit",
+    ]  # fmt: skip
     detail: str | None = None
+    missing: list[str] = []  # needs_details: what to ask the visitor for
     booking: BookingRef | None = None
     moved_from: BookingRef | None = None
     local: str | None = None
@@ -396,7 +429,61 @@ async def book_slot(
             status="not_accepted_yet",
             detail="The visitor has not answered this offer yet: ask them first.",
         )
+    if visitor_name and not deps.visitor.name:
+        learn(deps, ContactDetails(name=visitor_name[:100]))
     return await _book(deps, service_id, offered.start, visitor_name)
+
+
+async def save_contact_details(
+    ctx: RunContext[AgentDeps],
+    name: str | None = None,
+    phone: str | None = None,
+    email: str | None = None,
+) -> ContactResult:
+    """Record the visitor's name, phone or e-mail as they typed it (before booking, when
+    book_slot answered `needs_details`). Invalid values are ignored and reported.
+
+    Args:
+        name: the visitor's name.
+        phone: a phone number, as typed (read in the business's country).
+        email: an e-mail address.
+    """
+    deps = ctx.deps
+    region = country_of(deps.workspace.timezone)
+    typed = " ".join(v for v in (phone, email) if v)
+    found = read_details(typed, region) if typed else ContactDetails()
+    given = ContactDetails(
+        name=(name or "").strip()[:100] or None, phone=found.phone, email=found.email
+    )
+    learn(deps, given)
+    invalid = [k for k, v in (("phone", phone), ("email", email)) if v and not getattr(given, k)]
+    return ContactResult(
+        saved=[k for k in ("name", "phone", "email") if getattr(given, k)],
+        invalid=invalid,
+        missing=deps.visitor.missing(deps.required_contact),
+    )
+
+
+class ContactResult(BaseModel):
+    saved: list[str]
+    invalid: list[str]
+    missing: list[str]
+
+
+def learn(deps: AgentDeps, details: ContactDetails) -> None:
+    """What the visitor told about themselves, for this booking and their contact."""
+    if details.empty:
+        return
+    v = deps.visitor
+    v.name = details.name or v.name
+    v.phone = details.phone or v.phone
+    v.email = details.email or v.email
+    before = deps.effects.learned or ContactDetails()
+    deps.effects.learned = ContactDetails(
+        name=details.name or before.name,
+        phone=details.phone or before.phone,
+        email=details.email or before.email,
+    )
 
 
 async def cancel_booking(ctx: RunContext[AgentDeps], booking_id: str | None = None) -> CancelResult:
@@ -490,6 +577,7 @@ TOOLS = (
     move_booking,
     business_info,
     search_faq,
+    save_contact_details,
     hand_off,
 )
 
@@ -636,21 +724,39 @@ async def _book(
     fresh = await _free(deps, service_id, local_day, local_day)
     if not any(s.start == start for s in fresh):
         return await _taken(deps, service, start)
+    missing = deps.visitor.missing(deps.required_contact)
+    if missing and not deps.memory.moving:
+        deps.memory.pending = Offer(
+            n=0, service_id=service_id, start=start, turn=deps.memory.turn - 1
+        )
+        deps.memory.asked_details = True
+        return BookingResult(
+            status="needs_details",
+            missing=missing,
+            local=format_slot(start, deps.zone, deps.lang),
+            service=service.name,
+            detail="Ask the visitor for these, then call book_slot again.",
+        )
+    if not deps.memory.moving and await _at_limit(deps):
+        deps.effects.handoff_reason = "the visitor reached the upcoming bookings limit"
+        return BookingResult(status="limit", detail=str(deps.bookings_per_contact))
     conversation = deps.conversation
     deps.memory.attempts += 1
     # One key per attempt: a time booked, cancelled and picked again is a new booking, not
     # the cancelled one found again by its old key.
     key = f"agent-{conversation.id.hex}-{deps.memory.attempts}-{int(start.timestamp())}"
     email, phone = _contact(conversation)
+    visitor = deps.visitor
     try:
         booked = await deps.calendar.book(
             service_id,
             start,
-            name=(conversation.visitor_name or visitor_name or "Visitor")[:200],
-            email=email,
-            phone=phone,
+            name=(visitor.name or conversation.visitor_name or visitor_name or "Visitor")[:200],
+            email=visitor.email or email,
+            phone=visitor.phone or phone,
             idempotency_key=re.sub(r"[^A-Za-z0-9_.:-]", "-", key)[:100],
             conversation_id=conversation.id,
+            contact_id=visitor.contact_id,
         )
     except SlotTaken:
         return await _taken(deps, service, start)
@@ -667,6 +773,8 @@ async def _book(
     )
     deps.memory.bookings.append(record)
     deps.memory.proposal = None
+    deps.memory.pending = None
+    deps.memory.asked_details = False
     deps.memory.offered_slots = []
     deps.memory.last_list = None
     deps.effects.booked = record
@@ -686,6 +794,51 @@ async def _taken(deps: AgentDeps, service: Service, start: datetime) -> BookingR
         service=service.name,
         slots=offer.slots,
     )
+
+
+async def _at_limit(deps: AgentDeps) -> bool:
+    """The contact's upcoming bookings (any conversation) have reached the owner's limit."""
+    if deps.bookings_per_contact <= 0:
+        return False
+    live_here = {b.id for b in deps.memory.live_bookings}
+    others: set[str] = set()
+    if deps.visitor.contact_id is not None:
+        reader = getattr(deps.calendar, "upcoming", None)
+        if reader is not None:
+            try:
+                others = {u.id for u in await reader(deps.visitor.contact_id)}
+            except CalendarError:
+                others = set()
+    return len(live_here | others) >= deps.bookings_per_contact
+
+
+async def load_earlier_bookings(deps: AgentDeps) -> None:
+    """A returning visitor on a channel that proves who they are sees their bookings from
+    other conversations, so they can cancel or move them here. Never on a claimed identity."""
+    m = deps.memory
+    if m.earlier_loaded or not deps.visitor.verified_channel or deps.visitor.contact_id is None:
+        return
+    m.earlier_loaded = True
+    reader = getattr(deps.calendar, "upcoming", None)
+    if reader is None:
+        return
+    try:
+        upcoming = await reader(deps.visitor.contact_id)
+    except CalendarError:
+        return
+    known = {b.id for b in m.bookings}
+    names = {s.id: s.name for s in deps.services}
+    for item in upcoming:
+        if item.id not in known and item.start > deps.now:
+            m.bookings.append(
+                BookingRef(
+                    id=item.id,
+                    service_id=item.event_type,
+                    service=names.get(item.event_type, item.event_type),
+                    start=item.start,
+                    earlier=True,
+                )
+            )
 
 
 def _which(deps: AgentDeps, booking_id: str | None) -> BookingRef | list[BookingRef]:
@@ -709,6 +862,8 @@ def _offered(deps: AgentDeps, service_id: str, start: str) -> Offer | None:
     candidates = list(deps.memory.offered_slots)
     if deps.memory.proposal:
         candidates.append(deps.memory.proposal)
+    if deps.memory.pending:
+        candidates.append(deps.memory.pending)
     for item in candidates:
         if item.service_id == service_id and item.start == wanted:
             return item

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,6 +20,8 @@ from shared.web import PrincipalDep
 
 router = APIRouter(tags=["agent"])
 
+RequiredContact = Literal["name", "name_and_phone_or_email", "name_and_phone", "name_and_email"]
+
 
 class AgentSettingsRead(BaseModel):
     enabled: bool
@@ -27,6 +30,10 @@ class AgentSettingsRead(BaseModel):
     )
     minutes_per_reply: int = Field(description="Owner minutes one agent reply saves (time saved)")
     channels: list[str] | None = Field(description="Channels the agent answers on; null = all")
+    required_contact: RequiredContact = Field(
+        description="What the agent asks a visitor for before booking, unless the channel "
+        "already gave it (WhatsApp and SMS give the phone)"
+    )
 
 
 class AgentSettingsUpdate(BaseModel):
@@ -36,6 +43,7 @@ class AgentSettingsUpdate(BaseModel):
     greeting: str | None = Field(default=None, max_length=500)
     minutes_per_reply: int | None = Field(default=None, ge=0, le=120)
     channels: list[Channel] | None = Field(default=None, max_length=7)
+    required_contact: RequiredContact | None = None
 
 
 @router.get("/agent/settings", response_model=AgentSettingsRead)
@@ -70,4 +78,5 @@ async def hand_back_to_agent(
 
 
 def _fields(view: object) -> dict[str, object]:
-    return {k: getattr(view, k) for k in ("enabled", "greeting", "minutes_per_reply", "channels")}
+    keys = ("enabled", "greeting", "minutes_per_reply", "channels", "required_contact")
+    return {k: getattr(view, k) for k in keys}

@@ -150,6 +150,7 @@ class AgentRepository:
             greeting=None,
             minutes_per_reply=2,
             channels=None,
+            required_contact="name_and_phone_or_email",
         )
 
     async def save_settings(self, workspace_id: uuid.UUID, values: dict[str, Any]) -> AgentSettings:

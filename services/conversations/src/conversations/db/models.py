@@ -308,6 +308,11 @@ class AgentSettings(Base):
     __tablename__ = "agent_settings"
     __table_args__ = (
         CheckConstraint("minutes_per_reply >= 0 AND minutes_per_reply <= 120", name="minutes"),
+        CheckConstraint(
+            "required_contact IN ('name', 'name_and_phone_or_email', 'name_and_phone', "
+            "'name_and_email')",
+            name="required_contact",
+        ),
     )
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(PGUUID(as_uuid=True), primary_key=True)
@@ -316,6 +321,10 @@ class AgentSettings(Base):
     minutes_per_reply: Mapped[int] = mapped_column(Integer, server_default=text("2"))
     # NULL: every channel.
     channels: Mapped[list[str] | None] = mapped_column(ARRAY(String(20)))
+    # What the agent needs from a visitor before it books (name; phone or e-mail; both).
+    required_contact: Mapped[str] = mapped_column(
+        String(30), server_default="name_and_phone_or_email"
+    )
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

@@ -22,6 +22,7 @@ class SettingsView:
     greeting: str | None
     minutes_per_reply: int
     channels: list[str] | None
+    required_contact: str = "name_and_phone_or_email"
 
 
 def _view(row: AgentSettings) -> SettingsView:
@@ -30,6 +31,7 @@ def _view(row: AgentSettings) -> SettingsView:
         greeting=row.greeting,
         minutes_per_reply=row.minutes_per_reply,
         channels=sorted(row.channels) if row.channels is not None else None,
+        required_contact=row.required_contact or "name_and_phone_or_email",
     )
 
 

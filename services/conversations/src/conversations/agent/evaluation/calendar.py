@@ -16,6 +16,7 @@ from conversations.agent.calendar import (
     OpeningHours,
     Slot,
     SlotTaken,
+    Upcoming,
 )
 
 
@@ -27,6 +28,9 @@ class BookingRecord:
     name: str
     conversation_id: uuid.UUID
     cancelled: bool = False
+    contact_id: uuid.UUID | None = None
+    email: str | None = None
+    phone: str | None = None
 
 
 @dataclass
@@ -123,6 +127,7 @@ class MemoryCalendar:
         phone: str | None,
         idempotency_key: str,
         conversation_id: uuid.UUID,
+        contact_id: uuid.UUID | None = None,
     ) -> Booked:
         self._check("book")
         if idempotency_key in self._keys and not self._keys[idempotency_key].cancelled:
@@ -130,10 +135,35 @@ class MemoryCalendar:
             return Booked(id=record.id, start=record.start)
         if self._busy(start):
             raise SlotTaken("slot taken")
-        record = BookingRecord(f"bk-{next(self._ids)}", event_type, start, name, conversation_id)
+        record = BookingRecord(
+            f"bk-{next(self._ids)}",
+            event_type,
+            start,
+            name,
+            conversation_id,
+            contact_id=contact_id,
+            email=email,
+            phone=phone,
+        )
         self.bookings.append(record)
         self._keys[idempotency_key] = record
         return Booked(id=record.id, start=start)
+
+    def add_earlier(self, event_type: str, start: datetime, contact_id: uuid.UUID) -> str:
+        """A booking this contact made in another conversation."""
+        record = BookingRecord(
+            f"bk-{next(self._ids)}", event_type, start, "Ana", uuid.uuid4(), contact_id=contact_id
+        )
+        self.bookings.append(record)
+        return record.id
+
+    async def upcoming(self, contact_id: uuid.UUID) -> list[Upcoming]:
+        self._check("upcoming")
+        return [
+            Upcoming(id=b.id, event_type=b.event_type, start=b.start)
+            for b in self.active()
+            if b.contact_id == contact_id
+        ]
 
     async def cancel(self, booking_id: str) -> None:
         self._check("cancel")

@@ -18,7 +18,7 @@ from conversations.agent.evaluation.calendar import MemoryCalendar
 from conversations.agent.evaluation.scenarios import Scenario, Turn
 from conversations.agent.replies import CHANNEL_LIMITS
 from conversations.agent.state import Dialogue
-from conversations.agent.tools import AgentDeps, ConversationView, Service, WorkspaceView
+from conversations.agent.tools import AgentDeps, ConversationView, Service, Visitor, WorkspaceView
 
 
 @dataclass
@@ -59,9 +59,25 @@ async def run_scenario(
     workspace = WorkspaceView(
         uuid.uuid4(), uuid.uuid4(), "Acme Salon", scenario.tone, scenario.timezone
     )
+    verified = scenario.channel in ("whatsapp", "sms", "messenger", "instagram")
+    phone_channel = scenario.channel in ("whatsapp", "sms")
     conversation = ConversationView(
-        uuid.uuid4(), workspace.id, scenario.channel, "34600000000", "Ana", None
+        uuid.uuid4(),
+        workspace.id,
+        scenario.channel,
+        "34600000000" if phone_channel else f"visitor-{uuid.uuid4().hex[:8]}",
+        scenario.visitor_name,
+        None,
     )
+    visitor = Visitor(
+        contact_id=uuid.uuid4(),
+        name=scenario.visitor_name,
+        phone="+34600000000" if phone_channel else None,
+        verified_channel=verified,
+    )
+    by_name = {s.name: s.id for s in services}
+    for service_name, when in scenario.earlier:
+        calendar.add_earlier(by_name[service_name], _local(when, zone), visitor.contact_id)
     memory = Dialogue()
     history: list[object] = []
     result = Result(scenario.name, passed=False)
@@ -75,7 +91,16 @@ async def run_scenario(
             calendar.down = True
         result.transcript.append(f"visitor: {turn.say}")
         deps = AgentDeps(
-            conversation, workspace, services, calendar, now, memory, facts=scenario.facts
+            conversation,
+            workspace,
+            services,
+            calendar,
+            now,
+            memory,
+            facts=scenario.facts,
+            visitor=visitor,
+            required_contact=scenario.required_contact,  # type: ignore[arg-type]
+            bookings_per_contact=scenario.bookings_per_contact,
         )
         outcome = await run_turn(
             deps, turn.say, history, model=model, limits=limits or TurnLimits(), direct=direct
@@ -104,6 +129,13 @@ async def run_scenario(
     for words in scenario.communicate:
         if words.lower() not in said.lower():
             result.problems.append(f"never said {words!r}")
+    if scenario.expect_contact:
+        mine = [b for b in calendar.active() if not b.id.startswith("other-")]
+        for b in mine:
+            held = (b.name, b.phone, b.email)
+            for want in scenario.expect_contact:
+                if want not in held:
+                    result.problems.append(f"booking {b.id} has {held}, not {want!r}")
     for words in scenario.never_say:
         if words.lower() in said.lower():
             result.problems.append(f"said {words!r}")

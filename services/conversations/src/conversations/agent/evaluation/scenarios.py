@@ -34,6 +34,11 @@ class Scenario:
     horizon_days: int | None = 60
     hours_known: bool = True
     channel: str = "whatsapp"
+    visitor_name: str | None = "Ana"  # what the channel gave (a WhatsApp profile name)
+    earlier: tuple[tuple[str, str], ...] = ()  # (service, local time) booked in another chat
+    required_contact: str = "name_and_phone_or_email"
+    bookings_per_contact: int = 3
+    expect_contact: tuple[str, ...] = ()  # values every booking must carry (name, phone...)
     # Expected end state: active bookings as (service, local "YYYY-MM-DD HH:MM"), a handoff
     # whose reason contains this text (None: no handoff), words the replies must contain.
     bookings: tuple[tuple[str, str], ...] = ()

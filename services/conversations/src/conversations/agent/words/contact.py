@@ -1,0 +1,102 @@
+"""A visitor's name, phone and e-mail, as they type them in chat.
+
+phonenumbers finds numbers in free text in the business's country ("(312) 448-2219" at a US
+business is +13124482219, not +3124482219), email-validator checks addresses without any DNS
+call, and the name is what follows "my name is", "soy", "je m'appelle"... in six languages, or a
+short answer made of name-like words when the agent has just asked for it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+_EMAIL_CANDIDATE = re.compile(r"[^\s<>(),;:\"'\[\]]{1,64}@[^\s<>(),;:\"'\[\]]{1,255}")
+_NAME_LEADS = re.compile(
+    r"(?:my name is|my name's|i am|i'm|im|this is|it's|name:|call me|"
+    r"me llamo|mi nombre es|soy|meu nome [eé]|me chamo|sou o|sou a|sou|"
+    r"je m['\u2019]appelle|je suis|c'est|mon nom est|"
+    r"ich hei(?:ß|ss)e|ich bin|mein name ist|hier ist|"
+    r"mi chiamo|il mio nome [eè]|sono)\s+",
+    re.IGNORECASE,
+)
+_NAME_WORD = re.compile(r"^[^\W\d_][^\W\d_'\u2019.-]{0,30}(?:[-'\u2019][^\W\d_]{1,30})?\.?$")
+_NOT_NAMES = {
+    "here", "ok", "okay", "yes", "no", "fine", "good", "great", "interested", "looking",
+    "available", "free", "back", "late", "sorry", "a", "the", "not", "just", "bien", "aqui",
+    "listo", "lista", "aquí", "ici", "da", "qui", "là", "la", "el", "o", "hier", "nuevo",
+    "nueva", "novo", "nova", "new", "also", "tambien", "también",
+}  # fmt: skip
+
+
+_JOINERS = {"and", "y", "e", "et", "und", "ed", "my", "mi", "mon", "ma", "meu", "minha", "mein",
+            "meine", "il", "la", "from", "here"}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ContactDetails:
+    name: str | None = None
+    phone: str | None = None  # E.164
+    email: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.name or self.phone or self.email)
+
+
+def find_phone(text: str, region: str | None) -> str | None:
+    try:
+        for match in phonenumbers.PhoneNumberMatcher(text[:400], region or "ZZ"):
+            if phonenumbers.is_valid_number(match.number):
+                return phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+    except Exception:
+        return None
+    return None
+
+
+def find_email(text: str) -> str | None:
+    for candidate in _EMAIL_CANDIDATE.findall(text[:400]):
+        try:
+            return validate_email(candidate.rstrip(".!?"), check_deliverability=False).normalized
+        except EmailNotValidError:
+            continue
+    return None
+
+
+def _name_from(words: list[str]) -> str | None:
+    picked: list[str] = []
+    for word in words[:4]:
+        clean = word.strip(",.!?;:")
+        lowered = clean.lower()
+        if not clean or not _NAME_WORD.match(clean) or lowered in _NOT_NAMES | _JOINERS:
+            break
+        picked.append(clean[:1].upper() + clean[1:])
+        if word[-1:] in ",.!?;:":
+            break  # "soy María, mi móvil...": the name ends at the comma
+    return " ".join(picked)[:100] if picked else None
+
+
+def find_name(text: str, *, asked: bool) -> str | None:
+    """The name a visitor gives: after a lead ("I'm Ana"), or, when just asked for it, a short
+    answer that looks like a name ("Ana Lopez", "ana, ana@mail.com")."""
+    short = text[:300]
+    lead = _NAME_LEADS.search(short)
+    if lead:
+        return _name_from(short[lead.end() :].split())
+    if asked:
+        first = re.split(r"[,;\n]|\s-\s", short, maxsplit=1)[0].strip()
+        words = first.split()
+        if 1 <= len(words) <= 3 and "@" not in first and not any(c.isdigit() for c in first):
+            return _name_from(words)
+    return None
+
+
+def read_details(text: str, region: str | None, *, asked: bool = False) -> ContactDetails:
+    return ContactDetails(
+        name=find_name(text, asked=asked),
+        phone=find_phone(text, region),
+        email=find_email(text),
+    )
