@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from conversations.db.uow import ConversationsUnitOfWork
 from conversations.reminders.models import ReminderJob
 from conversations.reminders.repository import ReminderRepository
-from conversations.usecases.reminders import send_reminder
+from conversations.usecases.reminders import BatchReads, send_reminder
 
 log = logging.getLogger(__name__)
 
@@ -111,11 +111,13 @@ class ReminderScheduler:
             # schedulers means two batches never wait on each other in a cycle.
             jobs.sort(key=lambda j: (str(j.conversation_id or ""), j.due_at))
             started = time.perf_counter()
+            reads = BatchReads(uow)
+            await reads.prefetch(jobs)
             settled: list[tuple[str, str]] = []
             for job in jobs:
                 try:
                     async with uow.session.begin_nested():
-                        outcome = await send_reminder(uow, job, moment.astimezone(UTC))
+                        outcome = await send_reminder(uow, job, moment.astimezone(UTC), reads)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:

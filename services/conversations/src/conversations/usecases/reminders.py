@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_datetime
 
-from conversations.db.models import Conversation, WorkspaceService
+from conversations.db.models import Conversation, Workspace, WorkspaceService
 from conversations.db.uow import ConversationsUnitOfWork
 from conversations.domain.delivery import ReplyWindowClosed, reply_policy
 from conversations.domain.reminders import (
@@ -278,11 +278,59 @@ class Outcome:
     due_at: datetime | None = None
 
 
-async def send_reminder(uow: ConversationsUnitOfWork, job: ReminderJob, now: datetime) -> Outcome:
+class BatchReads:
+    """What the jobs of one batch share, read once per transaction: their workspaces and
+    settings, their bookings (in one query), the visitors' languages."""
+
+    def __init__(self, uow: ConversationsUnitOfWork) -> None:
+        self.uow = uow
+        self.repo = ReminderRepository(uow.session)
+        self._workspaces: dict[uuid.UUID, Workspace | None] = {}
+        self._settings: dict[uuid.UUID, ReminderSettings] = {}
+        self._bookings: dict[tuple[uuid.UUID, str], ReminderBooking | None] = {}
+        self._langs: dict[uuid.UUID, str | None] = {}
+
+    async def prefetch(self, jobs: list[ReminderJob]) -> None:
+        by_workspace: dict[uuid.UUID, list[str]] = {}
+        for job in jobs:
+            by_workspace.setdefault(job.workspace_id, []).append(job.booking_id)
+        for workspace_id, booking_ids in by_workspace.items():
+            found = await self.repo.bookings(workspace_id, booking_ids)
+            for booking_id in booking_ids:
+                self._bookings[(workspace_id, booking_id)] = found.get(booking_id)
+
+    async def booking(self, workspace_id: uuid.UUID, booking_id: str) -> ReminderBooking | None:
+        key = (workspace_id, booking_id)
+        if key not in self._bookings:
+            self._bookings[key] = await self.repo.booking(workspace_id, booking_id)
+        return self._bookings[key]
+
+    async def workspace(self, workspace_id: uuid.UUID) -> Workspace | None:
+        if workspace_id not in self._workspaces:
+            self._workspaces[workspace_id] = await self.uow.workspaces.get(workspace_id)
+        return self._workspaces[workspace_id]
+
+    async def settings(self, workspace_id: uuid.UUID) -> ReminderSettings:
+        if workspace_id not in self._settings:
+            self._settings[workspace_id] = await self.repo.settings(workspace_id)
+        return self._settings[workspace_id]
+
+    async def language(self, conversation_id: uuid.UUID) -> str | None:
+        if conversation_id not in self._langs:
+            self._langs[conversation_id] = await self.repo.conversation_language(conversation_id)
+        return self._langs[conversation_id]
+
+
+async def send_reminder(
+    uow: ConversationsUnitOfWork,
+    job: ReminderJob,
+    now: datetime,
+    reads: BatchReads | None = None,
+) -> Outcome:
     """Write one due job as it should go now, in the caller's transaction, and record the
     outcome on the job. The message goes the way every reply goes (store_reply: pending plus
     `message.reply_requested`); `sent` means it is written and queued for delivery."""
-    outcome = await _outcome(uow, job, now)
+    outcome = await _outcome(uow, job, now, reads or BatchReads(uow))
     job.status = outcome.status
     job.reason = outcome.reason
     job.message_id = outcome.message_id
@@ -292,15 +340,17 @@ async def send_reminder(uow: ConversationsUnitOfWork, job: ReminderJob, now: dat
     return outcome
 
 
-async def _outcome(uow: ConversationsUnitOfWork, job: ReminderJob, now: datetime) -> Outcome:
-    repo = ReminderRepository(uow.session)
-    booking = await repo.booking(job.workspace_id, job.booking_id)
+async def _outcome(
+    uow: ConversationsUnitOfWork, job: ReminderJob, now: datetime, reads: BatchReads
+) -> Outcome:
+    repo = reads.repo
+    booking = await reads.booking(job.workspace_id, job.booking_id)
     if booking is None or booking.status != "confirmed" or booking.start_at is None:
         return Outcome("cancelled", CANCELLED)
-    workspace = await uow.workspaces.get(job.workspace_id)
+    workspace = await reads.workspace(job.workspace_id)
     if workspace is None:
         return Outcome("skipped", WORKSPACE_GONE)
-    settings = await repo.settings(job.workspace_id)
+    settings = await reads.settings(job.workspace_id)
     if not settings.enabled:
         return Outcome("skipped", TURNED_OFF)
     zone = _zone(workspace.timezone)
@@ -314,9 +364,7 @@ async def _outcome(uow: ConversationsUnitOfWork, job: ReminderJob, now: datetime
     conversation = await repo.conversation(conversation_id) if conversation_id else None
     if conversation is not None and conversation.workspace_id != job.workspace_id:
         conversation = None
-    lang = language(
-        await repo.conversation_language(conversation.id) if conversation is not None else None
-    )
+    lang = language(await reads.language(conversation.id) if conversation is not None else None)
     facts = Facts(
         name=booking.visitor_name or (conversation.visitor_name if conversation else None),
         service=booking.service,
