@@ -166,15 +166,19 @@ async def test_nul_in_a_login_form_is_a_422(client: httpx.AsyncClient) -> None:
 
 
 def test_serve_believes_forwarded_headers_only_from_trusted_proxies(monkeypatch, app) -> None:
-    import uvicorn
-
     from shared import serving, workspace_lookup
 
-    seen: dict[str, object] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda _app, **kwargs: seen.update(kwargs))
+    seen: list[serving.ServerConfig] = []
+    monkeypatch.setattr(serving, "run", seen.append)
     monkeypatch.setattr(workspace_lookup, "_installed", None)
     settings = app.state.runtime.settings.model_copy(update={"trusted_proxies": "10.0.0.0/8"})
     serving.serve("gateway.__main__:served_app", settings, 0)
-    assert seen["proxy_headers"] is True
-    assert seen["forwarded_allow_ips"] == "10.0.0.0/8"
+    [config] = seen
+    assert config.proxy_headers is True
+    assert config.forwarded_allow_ips == "10.0.0.0/8"
+    # And the bounds on slow clients (tests/security/test_slowloris.py proves them).
+    assert config.http is serving.BoundedHeadProtocol
+    assert config.header_timeout == settings.server_header_timeout_seconds
+    assert config.limit_concurrency == settings.server_limit_concurrency
+    assert config.timeout_keep_alive == settings.server_keep_alive_seconds
     assert workspace_lookup._installed is not None  # read-your-writes lookups are on
