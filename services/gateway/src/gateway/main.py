@@ -80,6 +80,7 @@ def create_app(
         settings.secret_key,
         settings.access_token_expire_minutes,
         settings.reset_token_expire_minutes,
+        settings.email_change_token_expire_minutes,
     )
     app.state.emails = EmailSender(settings)
     if settings.run_consumers:

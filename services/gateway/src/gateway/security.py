@@ -26,6 +26,7 @@ ALGORITHM = "HS256"
 ISSUER = "base-platform"
 ACCESS_AUDIENCE = "base-platform-api"
 RESET_AUDIENCE = "base-platform-password-reset"
+EMAIL_CHANGE_AUDIENCE = "base-platform-email-change"
 
 
 class InvalidToken(Exception):
@@ -86,6 +87,7 @@ class TokenIssuer:
     secret_key: str
     access_minutes: int
     reset_minutes: int
+    email_change_minutes: int = 60
 
     def access_token(self, user_id: uuid.UUID, version: int = 0) -> str:
         """`ver` is the user's token version: raising it revokes every earlier token."""
@@ -118,6 +120,32 @@ class TokenIssuer:
         claims = self._decode(token, RESET_AUDIENCE, "password-reset")
         return _subject(claims), str(claims.get("pwd", ""))
 
+    def email_change_token(
+        self, user_id: uuid.UUID, current_email: str, new_email: str, version: int
+    ) -> str:
+        """Proof of owning `new_email`, for the account that asked. It names the address it
+        replaces and the token version it was issued at: once any e-mail change is applied (or
+        the password changes), both have moved on and the token no longer works."""
+        return self._encode(
+            {
+                "sub": str(user_id),
+                "typ": "email-change",
+                "new": new_email,
+                "old": _fingerprint(current_email.lower()),
+                "ver": version,
+            },
+            EMAIL_CHANGE_AUDIENCE,
+            self.email_change_minutes,
+        )
+
+    def read_email_change_token(self, token: str) -> tuple[uuid.UUID, str, str, int]:
+        """(user id, new address, fingerprint of the replaced address, token version)."""
+        claims = self._decode(token, EMAIL_CHANGE_AUDIENCE, "email-change")
+        new, old, version = claims.get("new"), claims.get("old"), claims.get("ver")
+        if not isinstance(new, str) or not isinstance(old, str) or type(version) is not int:
+            raise InvalidToken("malformed e-mail change token")
+        return _subject(claims), new, old, version
+
     def _encode(self, claims: dict[str, object], audience: str, minutes: int) -> str:
         now = int(time.time())
         payload = {**claims, "iss": ISSUER, "aud": audience, "iat": now, "exp": now + minutes * 60}
@@ -146,8 +174,14 @@ def password_fingerprint_matches(hashed_password: str, fingerprint: str) -> bool
     return hmac.compare_digest(_fingerprint(hashed_password), fingerprint)
 
 
-def _fingerprint(hashed_password: str) -> str:
-    return hashlib.sha256(hashed_password.encode()).hexdigest()[:24]
+def email_fingerprint_matches(email: str, fingerprint: str) -> bool:
+    import hmac
+
+    return hmac.compare_digest(_fingerprint(email.lower()), fingerprint)
+
+
+def _fingerprint(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:24]
 
 
 def _subject(claims: dict[str, object]) -> uuid.UUID:

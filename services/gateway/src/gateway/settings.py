@@ -28,6 +28,7 @@ class Settings(ServiceSettings):
     first_superuser_password: str = "changethis-admin"
     access_token_expire_minutes: int = Field(default=60 * 24, ge=1)
     reset_token_expire_minutes: int = Field(default=60, ge=1)
+    email_change_token_expire_minutes: int = Field(default=60, ge=1)
     # One account from one address: locked for the window after this many failures.
     login_max_failures: int = Field(default=5, ge=1)
     # One address across accounts, and one account across addresses: past these, attempts

@@ -14,6 +14,9 @@ ERROR_STATUS = [
     (errors.InvalidResetToken, 400),
     (errors.IncorrectPassword, 400),
     (errors.SamePassword, 400),
+    (errors.InvalidEmailChangeToken, 400),
+    (errors.EmailChangeNeedsPassword, 400),
+    (errors.SameEmail, 400),
 ]
 
 

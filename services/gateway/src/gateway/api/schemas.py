@@ -67,8 +67,20 @@ class UserUpdate(ProfileFields):
 
 
 class UserUpdateMe(ProfileFields):
-    email: EmailStr | None = None
+    # Accepted only unchanged: a new address goes through POST /users/me/email.
+    email: EmailStr | None = Field(
+        default=None, description="Read-only here: change it with POST /users/me/email"
+    )
     full_name: Name | None = None
+
+
+class EmailChange(BaseModel):
+    new_email: EmailStr
+    current_password: Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class EmailConfirmation(BaseModel):
+    token: Annotated[str, Field(min_length=1, max_length=4096)]
 
 
 class UpdatePassword(BaseModel):

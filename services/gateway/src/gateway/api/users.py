@@ -10,9 +10,12 @@ from gateway.api.deps import (
     CurrentSuperuser,
     EmailsDep,
     HasherDep,
+    TokensDep,
     UowDep,
 )
 from gateway.api.schemas import (
+    EmailChange,
+    EmailConfirmation,
     Message,
     UpdatePassword,
     UserCreate,
@@ -22,7 +25,7 @@ from gateway.api.schemas import (
     UserUpdate,
     UserUpdateMe,
 )
-from gateway.domain.errors import UserNotFound
+from gateway.domain.errors import EmailChangeNeedsPassword, UserNotFound
 from gateway.usecases import users
 from shared.web import PaginationDep
 
@@ -85,9 +88,57 @@ async def read_me(caller: CurrentCaller, uow: UowDep) -> UserPublic:
 async def update_me(
     body: UserUpdateMe, caller: CurrentCaller, uow: UowDep, hasher: HasherDep, request: Request
 ) -> UserPublic:
-    user = await users.update_user(uow, hasher, caller.id, body.model_dump(exclude_unset=True))
+    """Profile fields. `email` is accepted only unchanged: see `POST /users/me/email`."""
+    changes = body.model_dump(exclude_unset=True)
+    email = changes.pop("email", None)
+    if email is not None and email.lower() != caller.email.lower():
+        raise EmailChangeNeedsPassword()
+    user = await users.update_user(uow, hasher, caller.id, changes)
     _forget(request, caller.id)
     return UserPublic.model_validate(user)
+
+
+@router.post("/me/email", status_code=202)
+async def change_email_me(
+    body: EmailChange,
+    caller: CurrentCaller,
+    uow: UowDep,
+    hasher: HasherDep,
+    tokens: TokensDep,
+    emails: EmailsDep,
+    background: BackgroundTasks,
+) -> Message:
+    """Ask to change the account's e-mail: with the current password. A link goes to the new
+    address and a notice to the current one; the change applies only when the link's token
+    is presented (`POST /users/email-confirmation`), and then every session ends."""
+    asked = await users.request_email_change(
+        uow, hasher, tokens, caller.id, body.new_email, body.current_password
+    )
+    background.add_task(emails.send, emails.email_change_confirmation(asked.new_email, asked.token))
+    background.add_task(
+        emails.send, emails.email_change_notice(asked.old_email, asked.new_email, applied=False)
+    )
+    return Message(message=f"To finish, open the link sent to {asked.new_email}")
+
+
+@router.post("/email-confirmation")
+async def confirm_email(
+    body: EmailConfirmation,
+    uow: UowDep,
+    tokens: TokensDep,
+    emails: EmailsDep,
+    background: BackgroundTasks,
+    request: Request,
+) -> Message:
+    """Apply an e-mail change with the token from the link sent to the new address (no
+    sign-in needed: the token is the proof). Every session of the account ends; the old
+    address is told."""
+    changed = await users.confirm_email_change(uow, tokens, body.token)
+    _forget(request, changed.user_id)
+    background.add_task(
+        emails.send, emails.email_change_notice(changed.old_email, changed.new_email, applied=True)
+    )
+    return Message(message="E-mail changed; sign in again with the new address")
 
 
 @router.patch("/me/password")

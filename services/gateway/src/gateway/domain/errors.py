@@ -60,3 +60,21 @@ class TooManyRecoveryRequests(TooManyAttempts):
     def __init__(self, retry_after_seconds: int) -> None:
         super().__init__(retry_after_seconds)
         self.args = ("Too many password recovery requests; try again later",)
+
+
+class InvalidEmailChangeToken(IdentityError):
+    def __init__(self) -> None:
+        super().__init__("Invalid, expired or already used e-mail confirmation link")
+
+
+class EmailChangeNeedsPassword(IdentityError):
+    def __init__(self) -> None:
+        super().__init__(
+            "Changing the e-mail needs your password: POST /api/v1/users/me/email "
+            "with new_email and current_password, then open the link sent to the new address"
+        )
+
+
+class SameEmail(IdentityError):
+    def __init__(self) -> None:
+        super().__init__("That is already the account's e-mail")

@@ -77,6 +77,30 @@ class EmailSender:
             valid_minutes=self.settings.reset_token_expire_minutes,
         )
 
+    def email_change_confirmation(self, to: str, token: str) -> Email:
+        """To the new address: the link that applies the change."""
+        link = f"{self.settings.frontend_url.rstrip('/')}/confirm-email?token={token}"
+        return render(
+            "email_change_confirm.html",
+            to,
+            f"{self.settings.emails_from_name} - Confirm your new e-mail",
+            email=to,
+            link=link,
+            valid_minutes=self.settings.email_change_token_expire_minutes,
+        )
+
+    def email_change_notice(self, to: str, new_email: str, applied: bool) -> Email:
+        """To the old address: a change was asked for, or made."""
+        return render(
+            "email_change_notice.html",
+            to,
+            f"{self.settings.emails_from_name} - "
+            + ("Your e-mail was changed" if applied else "A change of your e-mail was requested"),
+            email=to,
+            new_email=new_email,
+            applied=applied,
+        )
+
     def handoff(self, to: str, event: ConversationHandedOffV1) -> Email:
         base = self.settings.frontend_url.rstrip("/")
         return render(

@@ -18,7 +18,9 @@ from gateway.domain.errors import (
     InactiveUser,
     IncorrectCredentials,
     IncorrectPassword,
+    InvalidEmailChangeToken,
     InvalidResetToken,
+    SameEmail,
     SamePassword,
     SuperuserSelfDelete,
     TooManyAttempts,
@@ -29,6 +31,7 @@ from gateway.security import (
     InvalidToken,
     PasswordHasher,
     TokenIssuer,
+    email_fingerprint_matches,
     password_fingerprint_matches,
 )
 from shared.events import UserCreatedV1, UserDeletedV1
@@ -142,6 +145,8 @@ async def update_user(
             other = await uow.users.get_by_email(changes["email"])
             if other is not None and other.id != user.id:
                 raise EmailTaken()
+        if changes.get("email") is not None and changes["email"] != user.email.lower():
+            user.token_version += 1  # sessions signed in under the old address end
         if "password" in changes:
             password = changes.pop("password")
             if password is not None:
@@ -181,6 +186,77 @@ async def change_password(
         user.hashed_password = await hasher.hash(new_password)
         user.token_version += 1  # every session signed in with the old password ends
         await uow.commit()
+
+
+@dataclass(frozen=True)
+class EmailChangeRequested:
+    old_email: str
+    new_email: str
+    token: str
+
+
+async def request_email_change(
+    uow: IdentityUnitOfWork,
+    hasher: PasswordHasher,
+    tokens: TokenIssuer,
+    user_id: uuid.UUID,
+    new_email: str,
+    current_password: str,
+) -> EmailChangeRequested:
+    """Check the password and issue the confirmation the new address must present; nothing
+    changes until it does (`confirm_email_change`)."""
+    new_email = new_email.lower()
+    async with uow:
+        user = await uow.users.get(user_id)
+        if user is None:
+            raise UserNotFound()
+        if not await hasher.verify(user.hashed_password, current_password):
+            raise IncorrectPassword()
+        if new_email == user.email.lower():
+            raise SameEmail()
+        if await uow.users.get_by_email(new_email) is not None:
+            raise EmailTaken()
+        token = tokens.email_change_token(user.id, user.email, new_email, user.token_version)
+        return EmailChangeRequested(user.email, new_email, token)
+
+
+@dataclass(frozen=True)
+class EmailChanged:
+    user_id: uuid.UUID
+    old_email: str
+    new_email: str
+
+
+async def confirm_email_change(
+    uow: IdentityUnitOfWork, tokens: TokenIssuer, token: str
+) -> EmailChanged:
+    """Apply a confirmed e-mail change and end every session of the account. A token works
+    once: applying it changes the address and the token version it names."""
+    try:
+        user_id, new_email, old_fingerprint, version = tokens.read_email_change_token(token)
+    except InvalidToken as exc:
+        raise InvalidEmailChangeToken() from exc
+    async with uow:
+        user = await uow.users.get(user_id)
+        if (
+            user is None
+            or not user.is_active
+            or user.token_version != version
+            or not email_fingerprint_matches(user.email, old_fingerprint)
+        ):
+            raise InvalidEmailChangeToken()
+        other = await uow.users.get_by_email(new_email)
+        if other is not None and other.id != user.id:
+            raise EmailTaken()
+        old_email = user.email
+        user.email = new_email
+        user.token_version += 1  # every session, on every gateway, ends
+        try:
+            await uow.session.flush()
+        except IntegrityError as exc:  # taken by a sign-up in the meantime
+            raise EmailTaken() from exc
+        await uow.commit()
+        return EmailChanged(user.id, old_email, new_email)
 
 
 async def read_user(
