@@ -35,6 +35,18 @@ class Settings(ServiceSettings):
     agent_typing_max_seconds: float = Field(default=8.0, ge=0, le=60)
     # Upcoming bookings one contact may hold through the agent; 0 = no limit.
     bookings_per_contact: int = Field(default=3, ge=0, le=100)
+    # Bookings the agent may make in web chats started from one client address, per workspace
+    # and UTC day (anonymous booking abuse); 0 = no limit.
+    webchat_bookings_per_address_per_day: int = Field(default=5, ge=0, le=100_000)
+    # One-time codes that prove a typed e-mail (usecases/identity.py): how long one is valid,
+    # wrong tries before it locks, codes one conversation may ask for per hour, and codes one
+    # e-mail may be sent per hour in a workspace (from any number of chats).
+    identity_code_ttl_seconds: int = Field(default=600, ge=60, le=86_400)
+    identity_code_attempts: int = Field(default=5, ge=1, le=20)
+    identity_code_requests_per_hour: int = Field(default=3, ge=1, le=100)
+    identity_code_per_target_per_hour: int = Field(default=5, ge=1, le=100)
+    # The HMAC key codes are kept under; unset, derived from this service's internal-token key.
+    identity_code_key: str = ""
     agent_turn_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
     agent_max_requests: int = Field(default=8, ge=1, le=50)
     agent_max_tool_calls: int = Field(default=8, ge=1, le=50)
@@ -110,7 +122,7 @@ class Settings(ServiceSettings):
     reminder_poll_seconds: float = Field(default=5.0, gt=0, le=300)
     reminder_batch_size: int = Field(default=100, ge=1, le=5000)
 
-    @field_validator("connectors_token_key")
+    @field_validator("connectors_token_key", "identity_code_key")
     @classmethod
     def _token_key_long_enough(cls, value: str) -> str:
         return token_key_length(value)

@@ -218,6 +218,7 @@ async def test_settings_turn_the_agent_off_and_limit_its_channels(agent, shop, c
         "minutes_per_reply": 2,
         "channels": None,
         "required_contact": "name_and_phone_or_email",
+        "require_verified_contact_on_webchat": False,
     }
     changed = await client.patch(
         "/api/v1/agent/settings",

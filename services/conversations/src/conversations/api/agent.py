@@ -34,6 +34,10 @@ class AgentSettingsRead(BaseModel):
         description="What the agent asks a visitor for before booking, unless the channel "
         "already gave it (WhatsApp and SMS give the phone)"
     )
+    require_verified_contact_on_webchat: bool = Field(
+        description="Web chat: book only after the visitor proved their e-mail with a "
+        "one-time code (a typed e-mail or phone is otherwise a claim)"
+    )
 
 
 class AgentSettingsUpdate(BaseModel):
@@ -44,6 +48,7 @@ class AgentSettingsUpdate(BaseModel):
     minutes_per_reply: int | None = Field(default=None, ge=0, le=120)
     channels: list[Channel] | None = Field(default=None, max_length=7)
     required_contact: RequiredContact | None = None
+    require_verified_contact_on_webchat: bool | None = None
 
 
 @router.get("/agent/settings", response_model=AgentSettingsRead)
@@ -78,5 +83,12 @@ async def hand_back_to_agent(
 
 
 def _fields(view: object) -> dict[str, object]:
-    keys = ("enabled", "greeting", "minutes_per_reply", "channels", "required_contact")
+    keys = (
+        "enabled",
+        "greeting",
+        "minutes_per_reply",
+        "channels",
+        "required_contact",
+        "require_verified_contact_on_webchat",
+    )
     return {k: getattr(view, k) for k in keys}

@@ -71,7 +71,8 @@ async def open_conversation(
     settings: SettingsDep,
     body: WebConversationCreate | None = None,
 ) -> WebConversationOpened:
-    _limits(request).address.hit(client_address(request))
+    address = client_address(request)
+    _limits(request).address.hit(address)
     body = body or WebConversationCreate()
     conversation = await open_web_conversation(
         uow,
@@ -80,6 +81,7 @@ async def open_conversation(
         body.visitor_contact,
         visitor_email=body.visitor_email,
         visitor_phone=body.visitor_phone,
+        client_address=address,
     )
     token = issue_visitor_token(
         settings.visitor_token_secret, conversation.id, settings.visitor_token_ttl_seconds

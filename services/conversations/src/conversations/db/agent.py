@@ -151,6 +151,7 @@ class AgentRepository:
             minutes_per_reply=2,
             channels=None,
             required_contact="name_and_phone_or_email",
+            require_verified_contact_on_webchat=False,
         )
 
     async def save_settings(self, workspace_id: uuid.UUID, values: dict[str, Any]) -> AgentSettings:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
@@ -176,6 +178,9 @@ class Conversation(Base):
     # The person (migration 0009): found by the visitor's channel identity when the
     # conversation starts; a merge moves conversations to the contact that is kept.
     contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contacts.id"))
+    # Web chat: the client address the gateway saw when the chat started (migration 0012),
+    # for the anonymous bookings-per-address limit; NULL on other channels.
+    client_address: Mapped[str | None] = mapped_column(String(64))
 
 
 class Message(Base):
@@ -325,6 +330,8 @@ class AgentSettings(Base):
     required_contact: Mapped[str] = mapped_column(
         String(30), server_default="name_and_phone_or_email"
     )
+    # Web chat: book only for a visitor who proved an e-mail with a one-time code.
+    require_verified_contact_on_webchat: Mapped[bool] = mapped_column(server_default=text("false"))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -414,3 +421,51 @@ class ContactIdentity(Base):
     external_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class IdentityCode(Base):
+    """A one-time code that proves a typed e-mail (usecases/identity.py). Only its HMAC is
+    kept. A row is written whether or not a contact holds the target (`contact_id` NULL and
+    a hash no code matches), so what the visitor sees never tells the two apart."""
+
+    __tablename__ = "identity_codes"
+    __table_args__ = (
+        CheckConstraint("channel IN ('email', 'sms')", name="channel"),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        Index("ix_identity_codes_conversation_created", "conversation_id", "created_at"),
+        Index("ix_identity_codes_workspace_target_created", "workspace_id", "target", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        PGUUID(as_uuid=True), primary_key=True, default=uuid.uuid4
+    )
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    conversation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL")
+    )
+    channel: Mapped[str] = mapped_column(String(10))
+    target: Mapped[str] = mapped_column(String(320))
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    locked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class WebchatBookingCount(Base):
+    """Bookings the agent made in web chats from one client address, per workspace and UTC
+    day (WEBCHAT_BOOKINGS_PER_ADDRESS_PER_DAY)."""
+
+    __tablename__ = "webchat_booking_counts"
+    __table_args__ = (CheckConstraint("bookings >= 0", name="bookings_not_negative"),)
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    bookings: Mapped[int] = mapped_column(Integer, server_default=text("0"))

@@ -23,6 +23,7 @@ class SettingsView:
     minutes_per_reply: int
     channels: list[str] | None
     required_contact: str = "name_and_phone_or_email"
+    require_verified_contact_on_webchat: bool = False
 
 
 def _view(row: AgentSettings) -> SettingsView:
@@ -32,6 +33,7 @@ def _view(row: AgentSettings) -> SettingsView:
         minutes_per_reply=row.minutes_per_reply,
         channels=sorted(row.channels) if row.channels is not None else None,
         required_contact=row.required_contact or "name_and_phone_or_email",
+        require_verified_contact_on_webchat=bool(row.require_verified_contact_on_webchat),
     )
 
 

@@ -121,43 +121,56 @@ async def merge_contacts(
         if contact_id == other_id and await uow.contacts.get(workspace.id, contact_id) is None:
             raise ContactNotFound("Contact not found")
         rules.check_merge(contact_id, other_id)
-        # Identities, then both contacts, each in one order: two opposite merges, or a merge
-        # and a conversation starting, wait for each other instead of deadlocking.
-        await uow.contacts.lock_identities(workspace.id, (contact_id, other_id))
-        locked = {}
-        for cid in sorted((contact_id, other_id)):
-            locked[cid] = await uow.contacts.get(workspace.id, cid, lock=True)
-        keep, other = locked[contact_id], locked[other_id]
-        if keep is None:
-            raise ContactNotFound("Contact not found")
-        if other is None:
-            raise ContactNotFound("The contact to merge (other_id) was not found")
-        details = rules.merged_details(
-            rules.Side(details_of(keep), keep.updated_at),
-            rules.Side(details_of(other), other.updated_at),
-        )
-        before = details_of(keep)
-        changed = tuple(
-            f
-            for f in rules.FIELDS
-            if (getattr(details, f), getattr(details, f"{f}_verified_at", None))
-            != (getattr(before, f), getattr(before, f"{f}_verified_at", None))
-        )
-        moved = await uow.contacts.merge(keep, other, details)
-        now = datetime.now(UTC)
-        await uow.emit(
-            ContactMergedV1(
-                contact_id=keep.id,
-                merged_contact_id=other_id,
-                workspace_id=workspace.id,
-                conversation_ids=moved,
-                merged_at=now,
-            )
-        )
-        if changed:
-            await uow.emit(updated_event(keep, changed))
+        keep = await merge_into(uow, workspace.id, contact_id, other_id)
         await uow.commit()
         return keep
+
+
+async def merge_into(
+    uow: ConversationsUnitOfWork,
+    workspace_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    other_id: uuid.UUID,
+) -> Contact:
+    """The merge itself, in the caller's transaction: `other_id` joins `contact_id` (both of
+    this workspace, different), with `contact.merged` and, when the kept details changed,
+    `contact.updated`. The owner's merge and a proven identity (usecases/identity.py) use it."""
+    # Identities, then both contacts, each in one order: two opposite merges, or a merge
+    # and a conversation starting, wait for each other instead of deadlocking.
+    await uow.contacts.lock_identities(workspace_id, (contact_id, other_id))
+    locked = {}
+    for cid in sorted((contact_id, other_id)):
+        locked[cid] = await uow.contacts.get(workspace_id, cid, lock=True)
+    keep, other = locked[contact_id], locked[other_id]
+    if keep is None:
+        raise ContactNotFound("Contact not found")
+    if other is None:
+        raise ContactNotFound("The contact to merge (other_id) was not found")
+    details = rules.merged_details(
+        rules.Side(details_of(keep), keep.updated_at),
+        rules.Side(details_of(other), other.updated_at),
+    )
+    before = details_of(keep)
+    changed = tuple(
+        f
+        for f in rules.FIELDS
+        if (getattr(details, f), getattr(details, f"{f}_verified_at", None))
+        != (getattr(before, f), getattr(before, f"{f}_verified_at", None))
+    )
+    moved = await uow.contacts.merge(keep, other, details)
+    now = datetime.now(UTC)
+    await uow.emit(
+        ContactMergedV1(
+            contact_id=keep.id,
+            merged_contact_id=other_id,
+            workspace_id=workspace_id,
+            conversation_ids=moved,
+            merged_at=now,
+        )
+    )
+    if changed:
+        await uow.emit(updated_event(keep, changed))
+    return keep
 
 
 async def remove_workspace_contacts(uow: ConversationsUnitOfWork, workspace_id: uuid.UUID) -> int:

@@ -22,6 +22,7 @@ async def open_web_conversation(
     visitor_contact: str | None,
     visitor_email: str | None = None,
     visitor_phone: str | None = None,
+    client_address: str | None = None,
 ) -> Conversation:
     """A new web chat and its contact. What the visitor typed (an e-mail, a phone, or the
     free contact field) is kept on the contact as a claim, never as proof; a badly written
@@ -58,6 +59,8 @@ async def open_web_conversation(
                 "started_at": now,
                 "last_activity_at": now,
                 "contact_id": contact_id,
+                # For WEBCHAT_BOOKINGS_PER_ADDRESS_PER_DAY (usecases/identity.py).
+                "client_address": (client_address or "")[:64] or None,
             }
         )
         assert conversation is not None  # fresh visitor id
