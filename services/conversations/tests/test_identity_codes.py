@@ -317,6 +317,31 @@ async def test_an_attacker_typing_someone_elses_email_gets_nothing(
     assert victim.id != attacker_contact.id
 
 
+async def test_an_address_claimed_earlier_by_someone_else_does_not_win_over_the_booked_contact(
+    client, as_user, new_owner, query, execute, uow, policy
+) -> None:
+    owner = await new_owner()
+    planted = await open_chat(client, as_user, owner, visitor_email="ana@example.com")
+    booked = await open_chat(client, as_user, owner, visitor_email="ana@example.com")
+    ana = (await contact_of(query, booked)).id
+    await execute(
+        "INSERT INTO conversations.reminder_bookings (workspace_id, booking_id, status, "
+        "contact_id, start_at, source_updated_at) VALUES "
+        "(:ws, :b, 'confirmed', :c, now() + interval '2 days', now())",
+        ws=owner.workspace_id,
+        b=f"bk-{uuid4().hex}",
+        c=ana,
+    )
+    visitor = await open_chat(client, as_user, owner)
+    await request_identity_code(uow, visitor, "ana@example.com", policy=policy)
+    code = await published_code(query, owner, "ana@example.com")
+    assert await verify_identity_code(uow, visitor, code, policy=policy) == CodeCheck(
+        "verified", ana
+    )
+    untouched = await contact_of(query, planted)
+    assert untouched.id != ana and untouched.email_verified_at is None
+
+
 async def test_a_wrong_code_for_an_unknown_address_reads_like_one_for_a_known_address(
     client, as_user, new_owner, query, uow, policy
 ) -> None:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import exists, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations.db.models import Contact, IdentityCode, WebchatBookingCount
+from conversations.reminders.models import ReminderBooking
 
 
 class IdentityRepository:
@@ -56,7 +57,9 @@ class IdentityRepository:
 
     async def holder(self, workspace_id: uuid.UUID, channel: str, target: str) -> Contact | None:
         """The workspace's contact holding this e-mail (any case) or phone: one that has it
-        verified first, else the oldest that claims it."""
+        verified first, then one with a booking conversations knows of, then the oldest.
+        Anyone may claim an address in a chat; a contact with bookings is the one the visitor
+        means ("the e-mail on my booking"), not a chat that typed the address earlier."""
         if channel == "email":
             held = func.lower(Contact.email) == target.lower()
             stamp = Contact.email_verified_at
@@ -66,7 +69,15 @@ class IdentityRepository:
         return await self.session.scalar(
             select(Contact)
             .where(Contact.workspace_id == workspace_id, held)
-            .order_by(stamp.is_(None), Contact.created_at, Contact.id)
+            .order_by(
+                stamp.is_(None),
+                ~exists().where(
+                    ReminderBooking.workspace_id == workspace_id,
+                    ReminderBooking.contact_id == Contact.id,
+                ),
+                Contact.created_at,
+                Contact.id,
+            )
             .limit(1)
         )
 
