@@ -121,6 +121,7 @@ async def test_an_openai_compatible_model_books_through_the_tools_and_history_is
         "book_slot",
         "cancel_booking",
         "move_booking",
+        "confirm_booking",
         "business_info",
         "search_faq",
         "save_contact_details",

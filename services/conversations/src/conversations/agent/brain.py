@@ -39,16 +39,19 @@ from conversations.agent.tools import (
     AgentDeps,
     BookingResult,
     CancelResult,
+    ConfirmResult,
     FaqResult,
     InfoResult,
     ServicesResult,
     SlotsResult,
     learn,
+    reminded_booking,
 )
 from conversations.agent.words.contact import read_details
 from conversations.agent.words.intents import pick_by_time
 from conversations.agent.words.langs import country_of
 from conversations.agent.words.when import When
+from conversations.domain.reminder_answers import reminder_answer
 
 MODEL_NAME = "builtin"
 
@@ -58,6 +61,7 @@ _RESULTS: dict[str, type[BaseModel]] = {
     "book_slot": BookingResult,
     "move_booking": BookingResult,
     "cancel_booking": CancelResult,
+    "confirm_booking": ConfirmResult,
     "business_info": InfoResult,
     "search_faq": FaqResult,
 }
@@ -94,7 +98,7 @@ def _call(tool: str, **args: Any) -> ModelResponse:
 def _text(deps: AgentDeps, text: str) -> ModelResponse:
     said = [*deps.said, text] if text else list(deps.said)
     body = "\n".join(part for part in said if part)
-    if deps.memory.turn == 1 and not deps.effects.handoff_reason:
+    if deps.memory.turn == 1 and not deps.effects.handoff_reason and deps.reminded is None:
         body = (
             greeting(deps.lang, deps.workspace.tone, deps.workspace.name, deps.greeting)
             + "\n"
@@ -158,10 +162,35 @@ def _ask_details(deps: AgentDeps, missing: list[str], offer: Offer) -> ModelResp
     return _text(deps, say(lang, "need_details", slot=slot, what=what))
 
 
+def _answer_to_reminder(deps: AgentDeps, r: Reading, raw: str) -> ModelResponse | None:
+    """ "C", "X", a WhatsApp button, "confirmo", "je dois annuler": acted on the reminded
+    booking (or the payload's booking, when it is one of the visitor's own)."""
+    answer = reminder_answer(raw)
+    if answer is None:
+        return None
+    payload = raw.strip().split(":")
+    booking = reminded_booking(deps, payload[2] if len(payload) == 3 else None)
+    if booking is None:
+        return None
+    if answer == "confirm":
+        return _call("confirm_booking", booking_id=booking.id)
+    if answer == "cancel":
+        return _call("cancel_booking", booking_id=booking.id)
+    deps.memory.moving = booking.id
+    return _find(deps, booking.service_id, r.when) if booking.service_id else None
+
+
 def _understand(deps: AgentDeps, r: Reading) -> ModelResponse | None:
     m = deps.memory
     intent = r.intent
     live = m.live_bookings
+    if deps.reminded is not None or r.text.startswith("reminder:"):
+        answered = _answer_to_reminder(deps, r, r.text)
+        if answered is not None:
+            return answered
+        if r.text.startswith("reminder:"):
+            # A button naming a booking that is not this visitor's: nothing is done.
+            return _text(deps, say(deps.lang, "no_booking"))
 
     # Cancelling or moving one of this conversation's bookings.
     if m.last_list == "bookings" and m.offered_bookings:
@@ -347,6 +376,19 @@ def _after_tool(deps: AgentDeps, tool: str, result: Any) -> ModelResponse:
         return _text(deps, _slots_text(deps, result))
     if isinstance(result, BookingResult):
         return _booking_text(deps, result)
+    if isinstance(result, ConfirmResult):
+        if result.status == "confirmed" and result.booking:
+            return _text(
+                deps,
+                say(
+                    lang,
+                    "confirmed_visit",
+                    deps.workspace.tone,
+                    slot=result.local or "",
+                    service=result.booking.service,
+                ),
+            )
+        return _text(deps, say(lang, "no_booking"))
     if isinstance(result, CancelResult):
         if result.status == "cancelled" and result.booking:
             return _text(

@@ -104,6 +104,8 @@ class Calendar(Protocol):
 
     async def upcoming(self, contact_id: uuid.UUID) -> list[Upcoming]: ...
 
+    async def confirm(self, booking_id: str) -> None: ...
+
     async def cancel(self, booking_id: str) -> None: ...
 
     async def hours(self) -> OpeningHours: ...
@@ -219,6 +221,10 @@ class ConnectorsCalendar:
 
     async def cancel(self, booking_id: str) -> None:
         await self._call("DELETE", f"/bookings/{booking_id}", params={"reason": "visitor"})
+
+    async def confirm(self, booking_id: str) -> None:
+        """The visitor said they will come (their answer to a reminder)."""
+        await self._call("PATCH", f"/bookings/{booking_id}", json={"visitor_confirmed": True})
 
     async def hours(self) -> OpeningHours:
         """GET /hours: weekly ranges and upcoming overrides, or `known=False` for providers

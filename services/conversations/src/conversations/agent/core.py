@@ -113,6 +113,7 @@ class TurnOutcome:
     cancelled: BookingRef | None
     failed: str | None = None  # why the turn failed, when it did
     learned: ContactDetails | None = None  # the visitor's name/phone/e-mail given this turn
+    confirmed: str | None = None  # a booking the visitor confirmed (their reminder answer)
 
 
 _AGENT = build_agent()
@@ -220,6 +221,7 @@ async def run_turn(
         cancelled=effects.cancelled,
         failed=failed,
         learned=effects.learned,
+        confirmed=effects.confirmed,
     )
 
 

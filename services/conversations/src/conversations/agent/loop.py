@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 from prometheus_client import Gauge
 from pydantic_ai.models import Model
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from conversations.agent.calendar import Calendar, CalendarError, ConnectorsCalendar
@@ -36,6 +36,7 @@ from conversations.agent.state import Dialogue
 from conversations.agent.tools import (
     AgentDeps,
     ConversationView,
+    Reminded,
     Service,
     Visitor,
     WorkspaceView,
@@ -50,6 +51,7 @@ from conversations.db.uow import ConversationsUnitOfWork
 from conversations.domain.burst import Waits, seconds_to_wait
 from conversations.domain.contacts import InvalidContactDetail
 from conversations.domain.rules import agent_reply_seconds
+from conversations.reminders.models import ReminderBooking, ReminderJob
 from conversations.settings import Settings
 from conversations.usecases.messages import store_reply
 from shared import telemetry
@@ -82,6 +84,7 @@ class _Context:
     facts: BusinessFacts | None = None
     visitor: Visitor | None = None
     required_contact: str = "name_and_phone_or_email"
+    reminded: Reminded | None = None
 
 
 class AgentRunner:
@@ -301,6 +304,7 @@ class AgentRunner:
                 memory=Dialogue.load(state.memory if state else None),
                 facts=await _facts(repo, workspace.id),
                 visitor=await _visitor(uow, conversation),
+                reminded=await _reminded(uow, conversation),
                 required_contact=getattr(settings, "required_contact", None)
                 or "name_and_phone_or_email",
                 message_ids=ids,
@@ -338,6 +342,7 @@ class AgentRunner:
             facts=context.facts,
             visitor=context.visitor or Visitor(name=context.conversation.visitor_name),
             required_contact=context.required_contact,  # type: ignore[arg-type]
+            reminded=context.reminded,
             bookings_per_contact=self.settings.bookings_per_contact,
         )
         return await run_turn(
@@ -424,6 +429,16 @@ class AgentRunner:
             await _learn(
                 uow, context.visitor.contact_id if context.visitor else None, outcome.learned
             )
+            if outcome.confirmed:
+                # The calendar holds the confirmation; the reminders' stats count it too.
+                await uow.session.execute(
+                    update(ReminderBooking)
+                    .where(
+                        ReminderBooking.workspace_id == context.workspace.id,
+                        ReminderBooking.booking_id == outcome.confirmed,
+                    )
+                    .values(visitor_confirmed_at=func.now())
+                )
             await repo.save_state(
                 conversation_id,
                 answered=context.message_ids,
@@ -472,6 +487,32 @@ async def _visitor(uow: ConversationsUnitOfWork, conversation: Conversation) -> 
         email=contact.email,
         verified_channel=conversation.channel in _PROVEN_BY_CHANNEL,
     )
+
+
+async def _reminded(uow: ConversationsUnitOfWork, conversation: Conversation) -> Reminded | None:
+    """The booking this conversation was last reminded of (or sent a confirmation for), while
+    its time has not come: a short answer ("C", "X", a button) refers to it."""
+    row = (
+        await uow.session.execute(
+            select(ReminderBooking.booking_id, ReminderBooking.service, ReminderBooking.start_at)
+            .join(
+                ReminderJob,
+                (ReminderJob.booking_id == ReminderBooking.booking_id)
+                & (ReminderJob.workspace_id == ReminderBooking.workspace_id),
+            )
+            .where(
+                ReminderJob.conversation_id == conversation.id,
+                ReminderJob.status == "sent",
+                ReminderBooking.status == "confirmed",
+                ReminderBooking.start_at > func.now(),
+            )
+            .order_by(ReminderJob.updated_at.desc())
+            .limit(1)
+        )
+    ).first()
+    if row is None or row.start_at is None:
+        return None
+    return Reminded(row.booking_id, row.service or "", row.start_at)
 
 
 async def _learn(

@@ -103,6 +103,7 @@ MESSAGES: dict[str, str] = {
     "phone_or_email": N_("a phone number or an e-mail"),
     "a_phone": N_("a phone number"),
     "an_email": N_("an e-mail"),
+    "confirmed_visit": N_("Thanks for confirming! See you on {slot} for your {service}."),
     "limit": N_("You already have {n} upcoming bookings with us, the most I can book here."),
     "morning": N_("in the morning"),
     "midday": N_("around midday"),
@@ -143,7 +144,7 @@ def _(lang: str, text: str, context: str | None = None) -> str:
 
 def say(lang: str, key: str, tone: str = "friendly", **values: str) -> str:
     text = _(lang, MESSAGES[key]).format(**values)
-    if key in ("booked", "moved", "thanks", "see_you"):
+    if key in ("booked", "moved", "thanks", "see_you", "confirmed_visit"):
         text += {"friendly": " 😊", "casual": " 🙌"}.get(tone, "")
     if tone in ("formal", "professional"):
         text = text.replace("✅ ", "").replace("👋 ", "")

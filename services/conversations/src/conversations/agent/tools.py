@@ -108,6 +108,15 @@ class Visitor:
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class Reminded:
+    """The booking this conversation was last reminded of, if its time has not come."""
+
+    booking_id: str
+    service: str
+    start: datetime
+
+
 @dataclass
 class TurnEffects:
     """What this turn did, so the loop records it and the reply can never claim otherwise."""
@@ -117,6 +126,7 @@ class TurnEffects:
     cancelled: BookingRef | None = None
     tool_errors: list[str] = field(default_factory=list)
     learned: ContactDetails | None = None  # name, phone or e-mail the visitor gave this turn
+    confirmed: str | None = None  # a booking the visitor confirmed they will come to
 
 
 @dataclass
@@ -133,6 +143,7 @@ class AgentDeps:
     visitor: Visitor = field(default_factory=Visitor)
     required_contact: RequiredContact = "name_and_phone_or_email"
     bookings_per_contact: int = 3
+    reminded: Reminded | None = None
     effects: TurnEffects = field(default_factory=TurnEffects)
     reading: Reading | None = None  # the visitor's message, read once this turn
     said: list[str] = field(default_factory=list)  # what this turn already answered
@@ -219,6 +230,12 @@ class BookingResult(BaseModel):
     service: str | None = None
     requested: str | None = None
     slots: list[SlotOption] = []
+
+
+class ConfirmResult(BaseModel):
+    status: Literal["confirmed", "no_booking"]
+    booking: BookingRef | None = None
+    local: str | None = None
 
 
 class CancelResult(BaseModel):
@@ -538,6 +555,51 @@ async def move_booking(
     return result
 
 
+async def confirm_booking(
+    ctx: RunContext[AgentDeps], booking_id: str | None = None
+) -> ConfirmResult:
+    """Record that the visitor will come to their booking (their answer to a reminder).
+
+    Args:
+        booking_id: which booking; default the one this conversation was reminded of.
+    """
+    deps = ctx.deps
+    booking = reminded_booking(deps, booking_id)
+    if booking is None:
+        return ConfirmResult(status="no_booking")
+    await deps.calendar.confirm(booking.id)
+    deps.effects.confirmed = booking.id
+    return ConfirmResult(
+        status="confirmed", booking=booking, local=format_slot(booking.start, deps.zone, deps.lang)
+    )
+
+
+def reminded_booking(deps: AgentDeps, booking_id: str | None = None) -> BookingRef | None:
+    """The visitor's booking a reminder answer refers to: the one reminded of here, or one of
+    their own bookings; never an id that is neither (a button payload is visitor input)."""
+    m = deps.memory
+    wanted = booking_id or (deps.reminded.booking_id if deps.reminded else None)
+    if wanted is None:
+        live = m.live_bookings
+        return live[0] if len(live) == 1 else None
+    found = m.booking(wanted)
+    if found is not None:
+        return found
+    r = deps.reminded
+    if r is None or r.booking_id != wanted or r.start <= deps.now:
+        return None
+    service = next((s for s in deps.services if s.name == r.service), None)
+    ref = BookingRef(
+        id=r.booking_id,
+        service_id=service.id if service else "",
+        service=r.service,
+        start=r.start,
+        earlier=True,
+    )
+    m.bookings.append(ref)
+    return ref
+
+
 async def business_info(ctx: RunContext[AgentDeps], topic: Topic) -> InfoResult:
     """What the business says about a topic visitors ask before booking: prices and durations
     of its services, opening hours, address, payment methods, its cancellation, lateness and
@@ -575,6 +637,7 @@ TOOLS = (
     book_slot,
     cancel_booking,
     move_booking,
+    confirm_booking,
     business_info,
     search_faq,
     save_contact_details,

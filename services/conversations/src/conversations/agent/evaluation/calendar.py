@@ -165,6 +165,12 @@ class MemoryCalendar:
             if b.contact_id == contact_id
         ]
 
+    confirmed: set[str] = field(default_factory=set)
+
+    async def confirm(self, booking_id: str) -> None:
+        self._check("confirm")
+        self.confirmed.add(booking_id)
+
     async def cancel(self, booking_id: str) -> None:
         self._check("cancel")
         for b in self.bookings:

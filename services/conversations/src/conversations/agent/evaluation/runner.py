@@ -18,7 +18,14 @@ from conversations.agent.evaluation.calendar import MemoryCalendar
 from conversations.agent.evaluation.scenarios import Scenario, Turn
 from conversations.agent.replies import CHANNEL_LIMITS
 from conversations.agent.state import Dialogue
-from conversations.agent.tools import AgentDeps, ConversationView, Service, Visitor, WorkspaceView
+from conversations.agent.tools import (
+    AgentDeps,
+    ConversationView,
+    Reminded,
+    Service,
+    Visitor,
+    WorkspaceView,
+)
 
 
 @dataclass
@@ -78,6 +85,12 @@ async def run_scenario(
     by_name = {s.name: s.id for s in services}
     for service_name, when in scenario.earlier:
         calendar.add_earlier(by_name[service_name], _local(when, zone), visitor.contact_id)
+    reminded = None
+    if scenario.reminded is not None:
+        service_name, when = scenario.reminded
+        start = _local(when, zone)
+        booking_id = calendar.add_earlier(by_name[service_name], start, visitor.contact_id)
+        reminded = Reminded(booking_id, service_name, start)
     memory = Dialogue()
     history: list[object] = []
     result = Result(scenario.name, passed=False)
@@ -101,6 +114,7 @@ async def run_scenario(
             visitor=visitor,
             required_contact=scenario.required_contact,  # type: ignore[arg-type]
             bookings_per_contact=scenario.bookings_per_contact,
+            reminded=reminded,
         )
         outcome = await run_turn(
             deps, turn.say, history, model=model, limits=limits or TurnLimits(), direct=direct
@@ -136,6 +150,13 @@ async def run_scenario(
             for want in scenario.expect_contact:
                 if want not in held:
                     result.problems.append(f"booking {b.id} has {held}, not {want!r}")
+    confirmed = sorted(
+        b.start.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        for b in calendar.bookings
+        if b.id in calendar.confirmed
+    )
+    if confirmed != sorted(scenario.confirmed):
+        result.problems.append(f"confirmed {confirmed} != expected {sorted(scenario.confirmed)}")
     for words in scenario.never_say:
         if words.lower() in said.lower():
             result.problems.append(f"said {words!r}")

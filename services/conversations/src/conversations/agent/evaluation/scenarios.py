@@ -38,7 +38,11 @@ class Scenario:
     earlier: tuple[tuple[str, str], ...] = ()  # (service, local time) booked in another chat
     required_contact: str = "name_and_phone_or_email"
     bookings_per_contact: int = 3
-    expect_contact: tuple[str, ...] = ()  # values every booking must carry (name, phone...)
+    expect_contact: tuple[str, ...] = ()
+    # A reminder was sent in this chat for this (service, local time), booked earlier; and
+    # the local times the visitor must have confirmed by the end.
+    reminded: tuple[str, str] | None = None
+    confirmed: tuple[str, ...] = ()  # values every booking must carry (name, phone...)
     # Expected end state: active bookings as (service, local "YYYY-MM-DD HH:MM"), a handoff
     # whose reason contains this text (None: no handoff), words the replies must contain.
     bookings: tuple[tuple[str, str], ...] = ()
