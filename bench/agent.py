@@ -10,11 +10,13 @@ replica with the agent on and no quiet period (AGENT_BURST_SECONDS=0: on this ch
 0.8 s default would be most of the latency; web chat answers at once unless the visitor
 types). New conversations arrive at 20 per second through the gateway's signed
 integrator webhook (`/webhooks/inbound/chatgpt`, so no web chat rate limit applies); each
-visitor says "hi" (the agent greets and offers three times from the calendar) and, once
-answered, "1" (the agent re-checks the time and books it). Latency per turn = the reply's
-`created_at` in Postgres minus the moment the visitor's webhook was sent (same clock);
-targets p50 < 150 ms and p99 < 500 ms. CPU per turn: the agent replica, both conversations
-processes, the gateway and connectors, over the turns answered.
+visitor says "hi" (the agent greets and offers three times from the calendar), once
+answered "1" (this channel gives no name or phone, so the agent asks for them), then its
+name and e-mail (the agent re-checks the time and books it with them). Latency per turn =
+the reply's `created_at` in Postgres minus the moment the visitor's webhook was sent (same
+clock); targets p50 < 300 ms and p99 < 1 s. CPU per turn: the agent replica, both
+conversations processes, the gateway and connectors, over the turns answered (target
+<= 15 ms across all of them).
 """
 
 from __future__ import annotations
@@ -231,6 +233,7 @@ async def _run(
             visitor = f"bench-{i}-{uuid.uuid4().hex[:6]}"
             await turn(visitor, "hi", 1)
             await turn(visitor, "1", 2)
+            await turn(visitor, f"I'm Ana {i}, ana{i}@example.com", 3)
 
         poller = asyncio.create_task(poll())
         pids = bench.system.pids() | {"conversations-agent": pid}
@@ -284,9 +287,9 @@ async def _run(
         "cpu_ms_per_turn": per_turn,
     }
     print(f"   agent details: {json.dumps(bench.details['agent'])}", file=sys.stderr)
-    note = f"{RATE} new conversations/s, two turns each, built-in agent and calendar"
-    bench.add("agent", "turn_p50_ms", summary["p50_ms"], "ms", Target("<", 150), note=note)
-    bench.add("agent", "turn_p99_ms", summary["p99_ms"], "ms", Target("<", 500))
+    note = f"{RATE} new conversations/s, three turns each, built-in agent and calendar"
+    bench.add("agent", "turn_p50_ms", summary["p50_ms"], "ms", Target("<", 300), note=note)
+    bench.add("agent", "turn_p99_ms", summary["p99_ms"], "ms", Target("<", 1000))
     bench.add(
         "agent", "turns_unanswered", errors["timeout"] + errors["webhook"], "count", Target("==", 0)
     )
@@ -309,6 +312,14 @@ async def _run(
         agent_cpu,
         "ms",
         note="both conversations processes (agent, storing, delivery); the rest in details",
+    )
+    bench.add(
+        "agent",
+        "cpu_ms_per_turn_all_processes",
+        round(sum(per_turn.values()), 2),
+        "ms",
+        Target("<=", 15),
+        note="agent replica, conversations, gateway, connectors, workspaces",
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from conversations.agent.calendar import Calendar, CalendarError, ConnectorsCale
 from conversations.agent.core import TurnLimits, TurnOutcome, run_turn
 from conversations.agent.knowledge import BusinessFacts
 from conversations.agent.llm import model_from_settings
+from conversations.agent.reading import warm_up
 from conversations.agent.replies import cap, say
 from conversations.agent.state import Dialogue
 from conversations.agent.tools import (
@@ -48,6 +50,7 @@ from conversations.db.agent import AgentRepository
 from conversations.db.contacts import ContactsRepository
 from conversations.db.models import Conversation
 from conversations.db.uow import ConversationsUnitOfWork
+from conversations.domain import conversation_state
 from conversations.domain.burst import Waits, seconds_to_wait
 from conversations.domain.contacts import InvalidContactDetail
 from conversations.domain.rules import agent_reply_seconds
@@ -115,6 +118,10 @@ class AgentRunner:
         self.typing_seconds = settings.agent_typing_seconds
         self.typing_max_seconds = settings.agent_typing_max_seconds
         self.enabled = settings.agent_enabled
+        if self.enabled:
+            # The readers' models and language data load once, off the event loop, before
+            # the first visitor's turn needs them (about a second of CPU).
+            threading.Thread(target=warm_up, name="agent-warm-up", daemon=True).start()
 
     def uow(self) -> ConversationsUnitOfWork:
         return ConversationsUnitOfWork(self.runtime.sessionmaker)
@@ -392,21 +399,14 @@ class AgentRunner:
             if outcome.booked:
                 values |= {"agent_booking": outcome.booked.model_dump(mode="json")}
                 if outcome.handoff_reason is None:
-                    values |= {"status": "resolved", "resolved_by": "agent", "resolved_at": now}
+                    values |= conversation_state.resolved_by_agent(now)
             elif outcome.cancelled and conversation.agent_booking:
                 values["agent_booking"] = {
                     **outcome.cancelled.model_dump(mode="json"),
                     "cancelled_at": now.isoformat(),
                 }
             if outcome.handoff_reason is not None and not took_over:
-                values |= {
-                    "status": "pending",
-                    "agent_paused": True,
-                    "handoff_reason": outcome.handoff_reason,
-                    "handed_off_at": now,
-                    "resolved_by": None,
-                    "resolved_at": None,
-                }
+                values |= conversation_state.handed_off(now, outcome.handoff_reason)
                 workspace = await uow.workspaces.get(context.workspace.id)
                 await uow.emit(
                     ConversationHandedOffV1(

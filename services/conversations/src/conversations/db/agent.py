@@ -22,6 +22,7 @@ from conversations.db.models import (
     Workspace,
     WorkspaceService,
 )
+from conversations.domain import conversation_state
 from conversations.domain.burst import Burst
 
 ANSWERED_KEPT = 200  # visitor message ids remembered as answered, per conversation
@@ -286,5 +287,7 @@ class AgentRepository:
 
     async def pause(self, conversation_id: uuid.UUID) -> None:
         await self.session.execute(
-            update(Conversation).where(Conversation.id == conversation_id).values(agent_paused=True)
+            update(Conversation)
+            .where(Conversation.id == conversation_id)
+            .values(**conversation_state.owner_answered())
         )

@@ -11,6 +11,7 @@ from sqlalchemy import func
 from conversations.db.agent import AgentRepository
 from conversations.db.models import AgentSettings, Conversation
 from conversations.db.uow import ConversationsUnitOfWork
+from conversations.domain import conversation_state as state_change
 from conversations.domain.errors import ConversationNotFound
 from conversations.usecases.access import owner_workspace
 from shared.tokens import Principal
@@ -66,9 +67,7 @@ async def resume_agent(
         conversation = await uow.conversations.get(workspace.id, conversation_id, lock=True)
         if conversation is None:
             raise ConversationNotFound("Conversation not found")
-        conversation.agent_paused = False
-        if conversation.status == "pending":
-            conversation.status = "open"
+        state_change.apply(conversation, state_change.handed_back(conversation.status))
         conversation.updated_at = func.now()
         await AgentRepository(uow.session).reset_memory(conversation.id)
         await uow.session.flush()

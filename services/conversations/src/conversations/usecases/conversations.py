@@ -11,6 +11,7 @@ from sqlalchemy import func
 from conversations.db.models import Conversation
 from conversations.db.uow import ConversationsUnitOfWork
 from conversations.domain import contacts as contact_rules
+from conversations.domain import conversation_state as state_change
 from conversations.domain.errors import ConversationNotFound, VisitorTaken
 from conversations.domain.rules import normalize_tags
 from conversations.usecases.access import owner_workspace
@@ -97,10 +98,7 @@ async def update_conversation(
             raise ConversationNotFound("Conversation not found")
         if changes.status is not None:
             if changes.status == "resolved" and conversation.status != "resolved":
-                # The owner closed it: resolved by a person, and handed back to the agent.
-                conversation.resolved_by = "owner"
-                conversation.resolved_at = func.now()  # type: ignore[assignment]
-                conversation.agent_paused = False
+                state_change.apply(conversation, state_change.resolved_by_owner(func.now()))
             conversation.status = changes.status
         if tags is not None:
             conversation.tags = tags
