@@ -95,11 +95,17 @@ async def test_a_web_chat_visitor_books_with_the_built_in_agent(api: httpx.Async
     offer = await agent_says(0)
     assert "Welcome to Biz" in offer and "1. " in offer, offer
     await say("1")
-    confirmation = await agent_says(1)
+    # The widget gave a name but no way to reach the visitor: the agent asks for one.
+    ask = await agent_says(1)
+    assert "phone number or an e-mail" in ask, ask
+    await say("sure, it's ana.web@example.com")
+    confirmation = await agent_says(2)
     assert "booked for Consultation" in confirmation, confirmation
 
     [booking] = await _bookings(api, headers)
     assert booking["event_type"] == shop["service"]["id"]
+    assert (booking["visitor_name"], booking["visitor_email"]) == ("Ana Web", "ana.web@example.com")
+    assert booking["contact_id"] is not None
     conversation = (await api.get(f"{API}/conversations/{conversation_id}", headers=headers)).json()
     assert conversation["agent_booking"]["id"] == booking["id"]
     assert conversation["resolved_by"] == "agent"
@@ -111,7 +117,7 @@ async def test_a_web_chat_visitor_books_with_the_built_in_agent(api: httpx.Async
         agent = [m for m in read.json()["data"] if m["role"] == "agent"]
         return agent if agent and all(m["delivery_status"] == "sent" for m in agent) else None
 
-    assert len(await wait_until(delivered, timeout=20)) == 2
+    assert len(await wait_until(delivered, timeout=20)) == 3
 
 
 @pytest.mark.parametrize("name", ["whatsapp", "sms"])
@@ -139,9 +145,13 @@ async def test_a_channel_visitor_books_and_the_provider_receives_the_confirmatio
     await channel.visitor_writes("Hello!")
     await received("Welcome to Biz")
     await channel.visitor_writes("the first one")
+    # The channel proves the phone but gave no name: the agent asks for it.
+    await received("please send me your name")
+    await channel.visitor_writes("Ana")
     await received("booked for Consultation")
     [booking] = await _bookings(api, headers)
     assert booking["event_type"] == shop["service"]["id"]
+    assert booking["visitor_name"] == "Ana" and booking["visitor_phone"].startswith("+")
     if name == "sms":
         # Every agent reply fits the SMS cap (two segments).
         assert all(len(r.body["Body"]) <= 320 for r in server.state.to(channel.visitor))

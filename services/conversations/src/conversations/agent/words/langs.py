@@ -9,6 +9,7 @@ small list settles those.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 from babel import Locale, UnknownLocaleError
@@ -25,7 +26,8 @@ _TELLING = {
            "for", "do", "you", "your", "is", "are", "there", "i", "i'm", "my", "need", "pls",
            "plz", "u", "any", "anything", "and", "could", "get", "have", "take", "with", "of",
            "to", "at", "it", "this", "next", "ok", "okay", "thx", "see", "then", "just",
-           "haircut", "cut", "much", "long", "open", "cancel", "move", "one", "tmrw"},
+           "haircut", "cut", "much", "long", "open", "cancel", "move", "one", "tmrw", "sure",
+           "it's", "name", "number", "email", "phone", "call"},
     "es": {"hola", "gracias", "quiero", "quisiera", "cita", "manana", "hoy", "buenas",
            "buenos", "puedo", "tienen", "cuanto", "donde", "vale", "usted", "necesito",
            "hora", "turno", "reservar", "porfa", "tarde", "noche", "genial", "perfecto", "el",
@@ -83,8 +85,13 @@ def _by_words(tokens: list[str]) -> tuple[str | None, int]:
     return best, scores[best]
 
 
+_ADDRESSES = re.compile(r"\S{1,64}@\S{1,255}|https?://\S{1,500}|[+\d][\d ().-]{5,30}")
+
+
 def detect_language(text: str, previous: str | None, default: str = "en") -> str:
-    """The language of this message; else the conversation's so far; else the business's."""
+    """The language of this message; else the conversation's so far; else the business's.
+    E-mail addresses, links and phone numbers say nothing of a language: they are left out."""
+    text = _ADDRESSES.sub(" ", text)
     folded = fold(text)
     if "ñ" in text.lower() or "¿" in text or "¡" in text:
         return "es"
