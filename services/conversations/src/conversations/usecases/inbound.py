@@ -119,9 +119,7 @@ async def _conversation_for(
         if created is not None:
             return created, True
         # Another consumer opened it since our lookup (it found the same contact).
-        existing = await uow.conversations.by_visitor(
-            workspace_id, event.channel, event.visitor_id
-        )
+        existing = await uow.conversations.by_visitor(workspace_id, event.channel, event.visitor_id)
     if existing is not None and existing.visitor_name is None and event.visitor_name:
         existing.visitor_name = event.visitor_name
     if existing is not None and account_ref is not None and existing.channel_account_id is None:
