@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from conversations.agent.calendar import ConnectorsCalendar
 from conversations.agent.knowledge import BusinessFacts, FaqEntry, Policies
+from conversations.connectors import Connectors
 from conversations.db.agent import AgentRepository
 from shared.testing import wait_until
 from shared.tokens import audience_key
@@ -91,15 +92,11 @@ async def test_the_agents_calendar_reads_the_builtin_calendars_hours(
     assert through_gateway.status_code == 200, through_gateway.text
     assert through_gateway.json()["weekly"] == [{"weekday": 5, "start": "10:00", "end": "14:00"}]
 
-    async with httpx.AsyncClient() as http:
-        calendar = ConnectorsCalendar(
-            http,
-            system.url("connectors"),
-            audience_key(SECRET, "connectors"),
-            uuid.UUID(str(owner["id"])),
-            5.0,
-        )
-        hours = await calendar.hours()
+    connectors = Connectors(system.url("connectors"), audience_key(SECRET, "connectors"), 5.0)
+    try:
+        hours = await ConnectorsCalendar(connectors, uuid.UUID(str(owner["id"]))).hours()
+    finally:
+        await connectors.close()
     assert hours.known and hours.timezone == "Europe/Madrid"
     assert hours.weekly == {5: ((time(10), time(14)),)}
     assert hours.ranges_on(closed) == ()

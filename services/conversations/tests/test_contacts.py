@@ -549,7 +549,7 @@ def fake_bookings() -> Iterator[FakeBookings]:
 def bookings_at(app, monkeypatch):
     def point(url: str, timeout: float | None = None) -> None:
         reader = app.state.bookings_reader
-        monkeypatch.setattr(reader, "url", url + "/api/v1/connectors/active/bookings")
+        monkeypatch.setattr(reader.connectors, "base", url + "/api/v1/connectors/active")
         if timeout is not None:
             monkeypatch.setattr(reader, "timeout", timeout)
 

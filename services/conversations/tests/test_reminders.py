@@ -13,10 +13,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from conversations.db.uow import ConversationsUnitOfWork
 from conversations.reminders.models import ReminderJob
 from conversations.reminders.scheduler import ReminderScheduler
-from conversations.usecases.reminders import record_visitor_confirmed
 from shared.events import BookingCancelledV1, BookingCreatedV1, Envelope
 from shared.testing import wait_until
 
@@ -565,35 +563,3 @@ async def test_the_owner_lists_their_reminders_only_filtered_and_paged(
     assert stranger.json() == {"data": [], "count": 0}
     bad = await client.get(f"{API}/reminders/", params={"status": "later"}, headers=owner.headers)
     assert bad.status_code == 422
-
-
-class FakeMarks:
-    def __init__(self) -> None:
-        self.calls: list[tuple[UUID, str]] = []
-
-    async def visitor_confirmed(self, owner_id: UUID, booking_id: str) -> datetime:
-        self.calls.append((owner_id, booking_id))
-        return datetime.now(UTC)
-
-
-async def test_a_visitor_confirmation_is_recorded_and_counted_with_sent_reminders(
-    app, client, new_owner, publish, query
-) -> None:
-    owner = await new_owner()
-    await settings(client, owner, offsets_minutes=[60])
-    account = await connect(client, owner, "sms")
-    conversation_id, _ = await visitor_writes(publish, query, account)
-    booking_id = await booked(publish, owner, soon(0, 30), conversation_id=conversation_id)
-    await job_is(query, booking_id, "sent")
-
-    marks = FakeMarks()
-    uow = ConversationsUnitOfWork(app.state.runtime.sessionmaker)
-    await record_visitor_confirmed(uow, booking_id, workspace_id=owner.workspace_id, marks=marks)
-    assert marks.calls == [(owner.owner_id, booking_id)]
-    stats = (await client.get(f"{API}/conversations/stats", headers=owner.headers)).json()
-    assert stats["reminders"] == {
-        "sent": 1,
-        "failed": 0,
-        "confirmations_sent": 0,
-        "visitor_confirmed": 1,
-    }

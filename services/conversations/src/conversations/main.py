@@ -16,6 +16,7 @@ from conversations.api import (
 )
 from conversations.api.ratelimit import SlidingWindowLimiter, WebChatLimits
 from conversations.bookings import BookingsReader
+from conversations.connectors import Connectors
 from conversations.db.models import outbox
 from conversations.delivery.ownership import OwnershipChecker, ProviderAddresses
 from conversations.delivery.service import Delivery
@@ -43,7 +44,6 @@ from conversations.domain.reminders import InvalidReminderSettings
 from conversations.domain.rules import InvalidTag
 from conversations.events import subscribers
 from conversations.live.service import Live
-from conversations.reminders.confirmations import ConnectorsBookingMarks
 from conversations.reminders.scheduler import ReminderScheduler
 from conversations.settings import Settings
 from conversations.usecases.channel_accounts import CredentialPolicy
@@ -95,7 +95,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     runtime = Runtime(settings, "conversations", outbox)
     vault = Vault(settings.encryption_keys)
     delivery = Delivery(settings, runtime.sessionmaker, vault)
-    agent = AgentRunner(runtime, settings)
+    # One client of the connectors service for the agent's calendar and the contact page.
+    connectors = Connectors(
+        settings.connectors_url,
+        settings.token_key("connectors", "conversations"),
+        settings.connectors_timeout_seconds,
+    )
+    agent = AgentRunner(runtime, settings, connectors=connectors)
     if settings.run_consumers:
         # AGENT_ENABLED=false: this replica leaves the agent's queue to replicas that run it.
         subscribers.register(runtime, agent if settings.agent_enabled else None)
@@ -118,17 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestValidationError: _validation_error,
     }
     live = Live(settings)
-    bookings_reader = BookingsReader(
-        settings.connectors_url,
-        settings.token_key("connectors", "conversations"),
-        settings.contact_bookings_timeout_seconds,
-    )
-
-    booking_marks = ConnectorsBookingMarks(
-        settings.connectors_url,
-        settings.token_key("connectors", "conversations"),
-        settings.connectors_timeout_seconds,
-    )
+    bookings_reader = BookingsReader(connectors, settings.contact_bookings_timeout_seconds)
 
     async def start() -> None:
         vault.warn_if_dev_key()
@@ -141,16 +137,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             if scheduler is not None:
                 await scheduler.stop()  # a batch in flight rolls back: its jobs stay due
-            await booking_marks.close()
             await live.stop()
         finally:
             try:
                 await delivery.stop()
             finally:
-                try:
-                    await agent.close()
-                finally:
-                    await bookings_reader.close()
+                await connectors.close()
 
     app = create_service_app(
         runtime,
@@ -177,8 +169,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.delivery = delivery
     app.state.bookings_reader = bookings_reader
     app.state.reminders = scheduler
-    # What the agent confirms a visitor's answer to a reminder with (record_visitor_confirmed).
-    app.state.booking_marks = booking_marks
     app.state.credential_policy = CredentialPolicy(
         vault,
         settings.callback_allow_loopback_http,

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from conversations.agent.calendar import ConnectorsCalendar
 from conversations.agent.evaluation.calendar import MemoryCalendar
 from conversations.agent.loop import AgentRunner
+from conversations.connectors import Connectors
 from conversations.main import create_app
 from conversations.settings import Settings
 from shared.events import (
@@ -74,17 +75,15 @@ def fake_connectors() -> Iterator[FakeConnectors]:
 @pytest.fixture
 async def agent(app, client, fake_connectors) -> AsyncIterator[AgentRunner]:
     runner: AgentRunner = app.state.agent
-    http = httpx.AsyncClient()
-    runner.calendar_factory = lambda owner_id: ConnectorsCalendar(
-        http, fake_connectors.url, audience_key(TEST_SECRET_KEY, "connectors"), owner_id, 2.0
-    )
+    connectors = Connectors(fake_connectors.url, audience_key(TEST_SECRET_KEY, "connectors"), 2.0)
+    runner.calendar_factory = lambda owner_id: ConnectorsCalendar(connectors, owner_id)
     runner.clock = lambda: NOW
     runner.burst_seconds = 0.0
     runner.enabled = True
     fake_connectors.down = False
     yield runner
     runner.enabled = False
-    await http.aclose()
+    await connectors.close()
 
 
 @dataclass

@@ -7,7 +7,7 @@ subject) and serves each owner only their own calendar."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi import FastAPI, Header, Query
@@ -129,6 +129,18 @@ class FakeConnectors(LoopbackServer):
                 for b in found
             ]
             return {"data": data, "count": len(data)}
+
+        @app.patch(prefix + "/bookings/{booking_id}")
+        async def mark(
+            booking_id: str, body: dict[str, Any], authorization: str | None = Header(default=None)
+        ) -> Any:
+            calendar, error = guard("confirm", authorization)
+            if error is not None:
+                return error
+            assert calendar is not None
+            if body.get("visitor_confirmed") is True:
+                await calendar.confirm(booking_id)
+            return {"id": booking_id, "visitor_confirmed_at": datetime.now(UTC).isoformat()}
 
         @app.delete(prefix + "/bookings/{booking_id}", status_code=204)
         async def cancel(

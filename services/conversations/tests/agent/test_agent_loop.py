@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 from conversations.agent.loop import AgentRunner
-from shared.events import Envelope, MessageReceivedV1
+from shared.events import BookingCreatedV1, Envelope, MessageReceivedV1
 from shared.testing import wait_until
 
 
@@ -481,3 +481,44 @@ async def test_a_returning_whatsapp_visitor_moves_an_earlier_booking_afresh(
     await c.turn("yes")
     [still] = s.calendar.active()
     assert still.id != booked.id and still.start.astimezone(UTC).hour == 10  # 11:00 Madrid
+
+
+async def test_a_visitor_answering_a_reminder_with_c_confirms_at_the_calendar_and_in_stats(
+    agent, shop, chat, client, publish, query
+):
+    """The reminder goes out in the conversation; the visitor's "C" is read by the agent,
+    confirmed at the calendar (connectors' PATCH) and counted by the reminders' stats."""
+    s = await shop()
+    c = chat(s)
+    await c.turn("hi")
+    conversation = await c.conversation()
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=3)
+    booking_id = s.calendar.add_earlier(
+        str(s.services["Haircut"]), start, conversation["contact_id"]
+    )
+    await publish(
+        BookingCreatedV1(
+            workspace_id=s.workspace_id,
+            connector_id=uuid4(),
+            provider="builtin",
+            booking_id=booking_id,
+            event_type=str(s.services["Haircut"]),
+            start=start,
+            end=start + timedelta(minutes=30),
+            source="platform",
+            conversation_id=conversation["id"],
+        ),
+        producer="connectors",
+    )
+    await wait_until(
+        lambda: query(
+            "SELECT 1 FROM conversations.reminder_jobs WHERE booking_id = :b AND status = 'sent'",
+            b=booking_id,
+        ),
+        timeout=20,
+    )
+    reply = await c.turn("C")
+    assert "Thanks for confirming" in reply
+    assert s.calendar.confirmed == {booking_id}
+    stats = (await client.get("/api/v1/conversations/stats", headers=s.headers)).json()
+    assert stats["reminders"]["visitor_confirmed"] == 1

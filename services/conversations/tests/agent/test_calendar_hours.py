@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from datetime import date, time
 from typing import Any
 
-import httpx
 import pytest
 from fastapi import FastAPI, Header
 from fastapi.responses import JSONResponse
@@ -21,6 +20,7 @@ from conversations.agent.calendar import (
     NoActiveConnector,
     OpeningHours,
 )
+from conversations.connectors import Connectors
 from shared.testing import LoopbackServer
 from shared.tokens import InvalidInternalToken, verify_internal_token
 
@@ -84,8 +84,11 @@ def fake() -> Iterator[FakeHours]:
 
 
 async def hours_of(base_url: str, owner: uuid.UUID, key: str = KEY) -> OpeningHours:
-    async with httpx.AsyncClient() as http:
-        return await ConnectorsCalendar(http, base_url, key, owner, 2.0).hours()
+    connectors = Connectors(base_url, key, 2.0)
+    try:
+        return await ConnectorsCalendar(connectors, owner).hours()
+    finally:
+        await connectors.close()
 
 
 async def test_builtin_hours_become_weekly_ranges_and_dated_overrides(fake) -> None:

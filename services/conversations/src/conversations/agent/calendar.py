@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from shared.tokens import Principal, sign_internal_token
+from conversations.connectors import Connectors, ConnectorsUnreachable
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,33 +112,17 @@ class Calendar(Protocol):
 
 
 class ConnectorsCalendar:
-    """HTTP client of `/api/v1/connectors/active/*` for one workspace owner."""
+    """The connectors service's calendar API for one workspace owner."""
 
-    def __init__(
-        self,
-        client: httpx.AsyncClient,
-        base_url: str,
-        token_key: str,
-        owner_id: uuid.UUID,
-        timeout_seconds: float,
-    ) -> None:
-        self.client = client
-        self.base = base_url.rstrip("/") + "/api/v1/connectors/active"
-        self.token_key = token_key  # the connectors service's (shared.tokens)
+    def __init__(self, connectors: Connectors, owner_id: uuid.UUID) -> None:
+        self.connectors = connectors
         self.owner_id = owner_id
-        self.timeout = timeout_seconds
-
-    def _headers(self) -> dict[str, str]:
-        token = sign_internal_token(self.token_key, "connectors", Principal(self.owner_id))
-        return {"Authorization": f"Bearer {token}"}
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
-            response = await self.client.request(
-                method, self.base + path, headers=self._headers(), timeout=self.timeout, **kwargs
-            )
-        except httpx.HTTPError as exc:
-            raise CalendarUnavailable(f"connectors unreachable: {type(exc).__name__}") from exc
+            response = await self.connectors.request(self.owner_id, method, path, **kwargs)
+        except ConnectorsUnreachable as exc:
+            raise CalendarUnavailable(f"connectors unreachable: {exc}") from exc
         if response.status_code < 400:
             return response
         detail = _detail(response)

@@ -22,7 +22,6 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import httpx
 from prometheus_client import Gauge
 from pydantic_ai.models import Model
 from sqlalchemy import func, select, update
@@ -46,6 +45,7 @@ from conversations.agent.tools import (
 from conversations.agent.words.contact import ContactDetails
 from conversations.agent.words.langs import detect_language
 from conversations.agent.words.text import bound
+from conversations.connectors import Connectors
 from conversations.db.agent import AgentRepository
 from conversations.db.contacts import ContactsRepository
 from conversations.db.models import Conversation
@@ -55,9 +55,9 @@ from conversations.domain.burst import Waits, seconds_to_wait
 from conversations.domain.contacts import InvalidContactDetail
 from conversations.domain.rules import agent_reply_seconds
 from conversations.reminders.models import ReminderBooking, ReminderJob
+from conversations.reminders.repository import ReminderRepository
 from conversations.settings import Settings
 from conversations.usecases.messages import store_reply
-from shared import telemetry
 from shared.events import ConversationHandedOffV1, Envelope, MessageReceivedV1
 from shared.runtime import Runtime
 
@@ -96,13 +96,18 @@ class AgentRunner:
         runtime: Runtime,
         settings: Settings,
         *,
+        connectors: Connectors | None = None,
         calendar_factory: CalendarFactory | None = None,
         model: Model | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.runtime = runtime
         self.settings = settings
-        self._http: httpx.AsyncClient | None = None
+        self.connectors = connectors or Connectors(
+            settings.connectors_url,
+            settings.token_key("connectors", "conversations"),
+            settings.connectors_timeout_seconds,
+        )
         self.calendar_factory = calendar_factory or self._connectors_calendar
         self.model = model if model is not None else model_from_settings(settings)
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -127,21 +132,7 @@ class AgentRunner:
         return ConversationsUnitOfWork(self.runtime.sessionmaker)
 
     def _connectors_calendar(self, owner_id: uuid.UUID) -> Calendar:
-        if self._http is None:
-            self._http = httpx.AsyncClient(follow_redirects=False)
-            telemetry.instrument_client(self._http)  # a client span per calendar call
-        return ConnectorsCalendar(
-            self._http,
-            self.settings.connectors_url,
-            self.settings.token_key("connectors", "conversations"),
-            owner_id,
-            self.settings.connectors_timeout_seconds,
-        )
-
-    async def close(self) -> None:
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        return ConnectorsCalendar(self.connectors, owner_id)
 
     # -- the consumer ----------------------------------------------------------------------
 
@@ -431,13 +422,8 @@ class AgentRunner:
             )
             if outcome.confirmed:
                 # The calendar holds the confirmation; the reminders' stats count it too.
-                await uow.session.execute(
-                    update(ReminderBooking)
-                    .where(
-                        ReminderBooking.workspace_id == context.workspace.id,
-                        ReminderBooking.booking_id == outcome.confirmed,
-                    )
-                    .values(visitor_confirmed_at=func.now())
+                await ReminderRepository(uow.session).mark_visitor_confirmed(
+                    context.workspace.id, outcome.confirmed
                 )
             await repo.save_state(
                 conversation_id,

@@ -65,6 +65,17 @@ class ReminderRepository:
             stmt = stmt.with_for_update()
         return await self.session.scalar(stmt)
 
+    async def mark_visitor_confirmed(self, workspace_id: uuid.UUID, booking_id: str) -> None:
+        """The visitor said they will come (the calendar holds it; the stats count it)."""
+        await self.session.execute(
+            update(ReminderBooking)
+            .where(
+                ReminderBooking.workspace_id == workspace_id,
+                ReminderBooking.booking_id == booking_id,
+            )
+            .values(visitor_confirmed_at=func.now())
+        )
+
     async def lock_booking_key(self, workspace_id: uuid.UUID, booking_id: str) -> None:
         """Serialise the events of one booking (created and cancelled travel on different
         queues) even before its row exists."""

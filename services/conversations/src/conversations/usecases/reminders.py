@@ -39,7 +39,6 @@ from conversations.domain.reminders import (
     plan_reminders,
     subject,
 )
-from conversations.reminders.confirmations import BookingMarks, BookingNotFound
 from conversations.reminders.models import ReminderBooking, ReminderJob, ReminderSettings
 from conversations.reminders.repository import JobFilter, ReminderRepository
 from conversations.usecases.access import owner_workspace
@@ -447,33 +446,3 @@ async def _write(
         uow, conversation, role="agent", content=content, metadata=metadata
     )
     return messages[0].id
-
-
-# -- the visitor's answer -------------------------------------------------------------------
-
-
-async def record_visitor_confirmed(
-    uow: ConversationsUnitOfWork,
-    booking_id: str,
-    *,
-    workspace_id: uuid.UUID,
-    marks: BookingMarks,
-) -> datetime:
-    """The visitor confirmed they will come (their answer to a reminder, read with
-    domain.reminder_answers.reminder_answer): recorded on the booking in connectors with the
-    workspace owner's token, then here for the stats. Raises BookingNotFound (not this
-    workspace's booking) or BookingsUnavailable (connectors could not be asked)."""
-    async with uow:
-        workspace = await uow.workspaces.get(workspace_id)
-        if workspace is None:
-            raise BookingNotFound("Booking not found")
-        owner_id = workspace.owner_id
-    # No transaction is held across the call to connectors.
-    confirmed_at = await marks.visitor_confirmed(owner_id, booking_id)
-    async with uow:
-        repo = ReminderRepository(uow.session)
-        row = await repo.booking(workspace_id, booking_id, lock=True)
-        if row is not None:
-            row.visitor_confirmed_at = confirmed_at
-            await uow.commit()
-    return confirmed_at
