@@ -237,7 +237,7 @@ def _understand(deps: AgentDeps, r: Reading) -> ModelResponse | None:
     topics = tuple(t for t in intent.topics if t in ("price", "duration") or not booking_words)
     if topics:
         intent = replace(intent, topics=topics)
-        topic = _main_topic(intent.topics, r)
+        topic = "price" if "price" in intent.topics else intent.topics[0]
         deps.turn_topics = list(intent.topics)
         return _call("business_info", topic=topic)
     if intent.question and not (r.when.found or r.service.service or intent.book):
@@ -284,12 +284,6 @@ def _understand(deps: AgentDeps, r: Reading) -> ModelResponse | None:
 
 def _asked(deps: AgentDeps) -> When | None:
     return deps.memory.asked.when() if deps.memory.asked else None
-
-
-def _main_topic(topics: tuple[str, ...], r: Reading) -> str:
-    if "price" in topics:
-        return "price"
-    return topics[0]
 
 
 def _find(deps: AgentDeps, service_id: str, when: When) -> ModelResponse:

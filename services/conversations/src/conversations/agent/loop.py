@@ -273,8 +273,8 @@ class AgentRunner:
                     s.name,
                     s.duration_minutes,
                     s.description,
-                    getattr(s, "price", None),
-                    getattr(s, "currency", None),
+                    s.price,
+                    s.currency,
                 )
                 for s in await repo.services(workspace.id)
             ]
@@ -300,11 +300,10 @@ class AgentRunner:
                 minutes_per_reply=settings.minutes_per_reply,
                 history=list(state.history) if state else [],
                 memory=Dialogue.load(state.memory if state else None),
-                facts=await _facts(repo, workspace.id),
+                facts=await repo.business_facts(workspace.id),
                 visitor=await _visitor(uow, conversation),
                 reminded=await _reminded(uow, conversation),
-                required_contact=getattr(settings, "required_contact", None)
-                or "name_and_phone_or_email",
+                required_contact=settings.required_contact,
                 message_ids=ids,
                 text="\n".join(m.content for m in unanswered),
             )
@@ -514,11 +513,6 @@ async def _learn(
         await ContactsRepository(uow.session, uow.emit).update_details(contact_id, **values)
     except InvalidContactDetail as exc:
         log.info("visitor's details not stored", extra={"error": str(exc)})
-
-
-async def _facts(repo: AgentRepository, workspace_id: uuid.UUID) -> BusinessFacts | None:
-    reader = getattr(repo, "business_facts", None)  # the workspace's facts projection
-    return await reader(workspace_id) if reader is not None else None
 
 
 def _zone_name(name: str) -> str:

@@ -25,7 +25,6 @@ class Reading:
     intent: Intent
     when: When
     service: ServiceMatch
-    choice_of_3: int | None  # the option picked if three were shown ("the second one")
 
     def choice(self, options: int) -> int | None:
         return choice_number(self.text, options)
@@ -48,7 +47,6 @@ def read_message(
         intent=read_intent(short),
         when=read_when(short, today, lang, month_first=month_first(locale_for(lang, timezone))),
         service=match_service(short, services),
-        choice_of_3=choice_number(short, 3),
     )
 
 

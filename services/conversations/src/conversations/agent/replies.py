@@ -162,10 +162,6 @@ def numbered(lines: list[str]) -> str:
     return "\n".join(f"{i}. {line}" for i, line in enumerate(lines, 1))
 
 
-def handoff_notice(lang: str, name: str) -> str:
-    return say(lang, "handoff", name=name)
-
-
 # -- formats -----------------------------------------------------------------------------
 
 

@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
@@ -27,8 +27,10 @@ from conversations.agent.calendar import (
     CalendarError,
     CalendarRejected,
     NoActiveConnector,
+    OpeningHours,
     Slot,
     SlotTaken,
+    Upcoming,
 )
 from conversations.agent.knowledge import BusinessFacts
 from conversations.agent.reading import Reading
@@ -148,7 +150,7 @@ class AgentDeps:
     reading: Reading | None = None  # the visitor's message, read once this turn
     said: list[str] = field(default_factory=list)  # what this turn already answered
     turn_topics: list[str] = field(default_factory=list)
-    _hours: object = None  # OpeningHours once read; False when the calendar cannot tell
+    _read: dict[str, Any] = field(default_factory=dict)  # what the calendar told this turn
 
     @property
     def zone(self) -> ZoneInfo:
@@ -161,19 +163,26 @@ class AgentDeps:
     def service(self, service_id: str) -> Service | None:
         return next((s for s in self.services if s.id == service_id), None)
 
-    async def hours(self):  # type: ignore[no-untyped-def]
+    async def hours(self) -> OpeningHours | None:
         """The calendar's opening hours (None when it cannot tell), read once per turn."""
-        if self._hours is None:
-            reader = getattr(self.calendar, "hours", None)
-            found = None
-            if reader is not None:
-                try:
-                    found = await reader()
-                except (CalendarError, NotImplementedError):
-                    # Hours are a courtesy: the free times stay the truth when they can't be read.
-                    found = None
-            self._hours = found if found is not None and getattr(found, "known", False) else False
-        return self._hours or None
+        if "hours" not in self._read:
+            try:
+                found: OpeningHours | None = await self.calendar.hours()
+            except CalendarError:
+                found = None  # a courtesy: the free times stay the truth without them
+            self._read["hours"] = found if found is not None and found.known else None
+        return self._read["hours"]  # type: ignore[no-any-return]
+
+    async def upcoming(self) -> list[Upcoming]:
+        """The contact's upcoming bookings at the calendar (any conversation), once per turn."""
+        if self.visitor.contact_id is None:
+            return []
+        if "upcoming" not in self._read:
+            try:
+                self._read["upcoming"] = await self.calendar.upcoming(self.visitor.contact_id)
+            except CalendarError:
+                self._read["upcoming"] = []
+        return self._read["upcoming"]  # type: ignore[no-any-return]
 
 
 # -- typed results ------------------------------------------------------------------------
@@ -342,7 +351,7 @@ async def offer_slots(deps: AgentDeps, service: Service, asked: When) -> SlotsRe
     first = asked.first or today
     last = asked.last or (first if asked.first else today + timedelta(days=SEARCH_DAYS - 1))
     last = min(max(first, last), first + timedelta(days=MAX_SPAN_DAYS))
-    horizon_days = getattr(hours, "horizon_days", None) if hours else None
+    horizon_days = hours.horizon_days if hours else None
     horizon_end = today + timedelta(days=horizon_days) if horizon_days else None
     if first < today:
         note, first, last = "past", today, today + timedelta(days=SEARCH_DAYS - 1)
@@ -826,8 +835,8 @@ async def _book(
     except CalendarRejected as exc:
         deps.effects.tool_errors.append(str(exc))
         return BookingResult(status="refused", detail=str(exc))
-    status = getattr(booked, "status", None)
-    if status not in (None, "booked", "confirmed", "active"):
+    if booked.status not in (None, "confirmed"):
+        status = booked.status
         # The calendar answered with a booking that does not hold the time: never confirm it.
         deps.effects.tool_errors.append(f"calendar answered a {status} booking")
         return BookingResult(status="refused", detail=f"the calendar's booking is {status}")
@@ -864,14 +873,7 @@ async def _at_limit(deps: AgentDeps) -> bool:
     if deps.bookings_per_contact <= 0:
         return False
     live_here = {b.id for b in deps.memory.live_bookings}
-    others: set[str] = set()
-    if deps.visitor.contact_id is not None:
-        reader = getattr(deps.calendar, "upcoming", None)
-        if reader is not None:
-            try:
-                others = {u.id for u in await reader(deps.visitor.contact_id)}
-            except CalendarError:
-                others = set()
+    others = {u.id for u in await deps.upcoming()}
     return len(live_here | others) >= deps.bookings_per_contact
 
 
@@ -882,13 +884,7 @@ async def load_earlier_bookings(deps: AgentDeps) -> None:
     if m.earlier_loaded or not deps.visitor.verified_channel or deps.visitor.contact_id is None:
         return
     m.earlier_loaded = True
-    reader = getattr(deps.calendar, "upcoming", None)
-    if reader is None:
-        return
-    try:
-        upcoming = await reader(deps.visitor.contact_id)
-    except CalendarError:
-        return
+    upcoming = await deps.upcoming()
     known = {b.id for b in m.bookings}
     names = {s.id: s.name for s in deps.services}
     for item in upcoming:

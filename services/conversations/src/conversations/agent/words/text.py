@@ -31,10 +31,6 @@ def words(text: str) -> list[str]:
     return _WORD.findall(fold(text))
 
 
-def has_emoji(text: str, symbols: frozenset[str]) -> bool:
-    return any(ch in symbols for ch in text)
-
-
 # Small numbers as words, for "in two weeks", "at ten", "the third one" (no library spells
 # numbers back to values in these languages).
 NUMBER_WORDS: dict[str, int] = {
