@@ -25,7 +25,7 @@ from shared.db import make_engine
 from shared.testing import wait_until
 
 from .conftest import SERVICES, System, create_workspace, fakes, private_system, signup
-from .test_shutdown import SCHEMAS, Load, assert_nothing_accepted_is_lost, scalar
+from .test_shutdown import LOAD_ENV, SCHEMAS, Load, assert_nothing_accepted_is_lost, scalar
 
 pytestmark = [pytest.mark.fault, pytest.mark.timeout(600)]
 
@@ -64,7 +64,8 @@ def restore_rabbit() -> None:
 
 @pytest.fixture(scope="module")
 def own_system(providers: Any) -> Iterator[System]:
-    with private_system("faults", {"GRAPH_API_BASE_URL": providers.graph.url}) as system:
+    env = {"GRAPH_API_BASE_URL": providers.graph.url} | LOAD_ENV
+    with private_system("faults", env) as system:
         yield system
 
 

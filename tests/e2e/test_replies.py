@@ -61,9 +61,11 @@ class Channel:
     def __init__(self, api: httpx.AsyncClient, gateway: str, name: str) -> None:
         self.api, self.gateway, self.name = api, gateway, name
         tag = uuid.uuid4().int % 10**7
+        # Numbers that are real phone numbers (a Spanish mobile, a Chicago line): the channel
+        # proves them, and contacts keep them as the visitor's phone.
         self.visitor = {
-            "whatsapp": f"34600{tag:07d}",
-            "sms": f"+1444{tag:07d}",
+            "whatsapp": f"346{tag:08d}",
+            "sms": f"+13122{tag % 10**6:06d}",
         }.get(name, f"visitor-{tag}")
         self.account_id = f"+1555{tag:07d}" if name == "sms" else f"acc-{tag}"
         self.account: dict[str, Any] = {}

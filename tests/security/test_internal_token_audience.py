@@ -183,7 +183,8 @@ async def test_the_whole_loop_works_with_each_service_holding_only_its_keys(
         replies = [m["content"] for m in read.json()["data"] if m["role"] == "agent"]
         return replies if len(replies) >= count else None
 
-    for text, count in (("hi", 1), ("1", 2)):
+    # The widget gives a name; the agent asks for a way to reach the visitor before booking.
+    for text, count in (("hi", 1), ("1", 2), ("ana.audience@example.com", 3)):
         sent = await split_gw.post(
             f"/api/v1/public/conversations/{conversation}/messages",
             json={"content": text},

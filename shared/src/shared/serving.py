@@ -18,6 +18,8 @@ from shared.logging import configure_logging
 from shared.settings import ServiceSettings
 
 _STATUS = {408: b"408 Request Timeout", 431: b"431 Request Header Fields Too Large"}
+# After a refusal, how long what the client still sends is read and dropped before closing.
+LINGER_SECONDS = 1.0
 
 
 class BoundedHeadProtocol(HttpToolsProtocol):
@@ -40,6 +42,7 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         self.head_begun = False  # a byte of the current request's head arrived
         self.in_head = True  # between one request's headers and the next one's
         self.head_bytes = 0
+        self.refused = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -50,6 +53,8 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self.refused:
+            return  # lingering after a refusal: the rest of the request is dropped
         super().data_received(data)
         if self.in_head and not self.transport.is_closing():
             # Whatever the parser took without finishing a head was head.
@@ -92,11 +97,18 @@ class BoundedHeadProtocol(HttpToolsProtocol):
             self.transport.close()
 
     def _refuse(self, status: int) -> None:
+        """Answer and close lingering, as web servers do: closing a socket with unread input
+        makes the kernel send a reset, which can destroy the answer before the client (still
+        sending its oversized head) reads it. So stop writing, drop what still arrives for a
+        moment, then close."""
         self._cancel_deadline()
+        self.refused = True
         self.transport.write(
             b"HTTP/1.1 " + _STATUS[status] + b"\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
         )
-        self.transport.close()
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
 
 class ServerConfig(uvicorn.Config):
