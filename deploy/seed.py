@@ -522,7 +522,12 @@ class Seeder:
         self.replies(auth, conversation, visit, tally)
 
     def inbound(self, owner: Owner, auth: dict[str, str], visit: Visit, tally: Tally) -> None:
-        """The visitor's lines as the provider sends them, signed; then the replies."""
+        """The visitor's lines as the provider sends them, signed; then the replies. An account
+        the provider has not confirmed routes nothing: its visits are skipped, and said so."""
+        account_read, _ = self.connected[(visit.channel, owner.accounts()[visit.channel])]
+        if account_read.get("verification", "verified") != "verified":
+            tally.count("visits skipped (channel account not confirmed)", False)
+            return
         texts = [content for role, content in visit.lines if role == "visitor"]
         ids = [f"demo-{owner.slug}-{visit.channel}-{i}" for i in range(1, len(texts) + 1)]
         conversation = self.conversation(auth, visit)

@@ -129,6 +129,10 @@ def _decide(deps: AgentDeps, r: Reading) -> ModelResponse:
     if understood is not None:
         m.misunderstood = 0
         return understood
+    if deps.effects.learned is not None:
+        # Details given before there was a booking to give them for: noted, and on we go.
+        m.misunderstood = 0
+        return _text(deps, say(deps.lang, "noted") + "\n" + _options_again(deps))
     m.misunderstood += 1
     if m.misunderstood >= 2:
         return _call("hand_off", reason="did not understand the visitor twice in a row")
@@ -142,6 +146,9 @@ def _details_given(deps: AgentDeps, r: Reading) -> ModelResponse | None:
     region = country_of(deps.workspace.timezone)
     found = read_details(r.text, region, asked=m.asked_details and m.pending is not None)
     if found.empty:
+        if m.pending is not None and m.asked_details and (r.intent.yes or r.intent.ack):
+            # "sí" to "please send me your name": the question still stands.
+            return _ask_details(deps, deps.visitor.missing(deps.required_contact), m.pending)
         return None
     learn(deps, found)
     if m.pending is None:
@@ -267,7 +274,7 @@ def _understand(deps: AgentDeps, r: Reading) -> ModelResponse | None:
         return _find(deps, service_id, r.when.keep_from(_asked(deps)))
     if (m.turn == 1 or intent.greeting) and not (intent.thanks or intent.bye):
         if r.when.found:
-            m.asked = Asked.of(r.when)
+            m.asked = Asked.of(r.when.keep_from(_asked(deps)))
         return _call("list_services")
     if intent.ack or intent.thanks or intent.bye:
         if intent.thanks and not intent.bye:
@@ -276,8 +283,8 @@ def _understand(deps: AgentDeps, r: Reading) -> ModelResponse | None:
             return _text(deps, say(deps.lang, "see_you", deps.workspace.tone))
         return _text(deps, say(deps.lang, "anything_else"))
     if r.when.found or intent.book:
-        if r.when.found:
-            m.asked = Asked.of(r.when)  # kept for the service they pick next
+        if r.when.found:  # kept for the service they pick next
+            m.asked = Asked.of(r.when.keep_from(_asked(deps)))
         return _call("list_services")
     return None
 
@@ -565,25 +572,17 @@ def _info_text(deps: AgentDeps, result: InfoResult) -> ModelResponse:
         deps.memory.last_list = "services"
         return _text(deps, text)
     r = deps.reading
-    if (
-        r is not None
-        and (r.when.found or r.service.service is not None)
-        and topic not in ("hours",)
-    ):
+    m = deps.memory
+    if r is not None and r.service.service is not None:
+        m.service_id = r.service.service.id  # "how much is X?": X is what they are after
+    service_id = m.service_id or (deps.services[0].id if len(deps.services) == 1 else None)
+    if r is not None and r.when.found and service_id and topic != "hours":
         # "How much is a haircut? Can I come tomorrow at 5?": the answer, then the offer.
         deps.said.append(text)
-        service = r.service.service
-        service_id = (
-            service.id
-            if service
-            else deps.memory.service_id
-            or (deps.services[0].id if len(deps.services) == 1 else None)
-        )
-        if service_id and r.when.found:
-            return _find(deps, service_id, r.when)
-    if not deps.memory.live_bookings and text and text not in deps.said:
-        text += "\n" + say(lang, "want_to_book")
-    return _text(deps, text if text not in deps.said else "")
+        return _find(deps, service_id, r.when.keep_from(_asked(deps)))
+    if not m.live_bookings:
+        text += "\n" + say(lang, "want_to_book_it" if r and r.service.service else "want_to_book")
+    return _text(deps, text)
 
 
 def _dont_know(deps: AgentDeps, lead: str = "") -> ModelResponse:

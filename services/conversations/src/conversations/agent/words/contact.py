@@ -14,6 +14,9 @@ from dataclasses import dataclass
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from conversations.agent.words.intents import CHAT_WORDS
+from conversations.agent.words.text import fold
+
 _EMAIL_CANDIDATE = re.compile(r"[^\s<>(),;:\"'\[\]]{1,64}@[^\s<>(),;:\"'\[\]]{1,255}")
 _NAME_LEADS = re.compile(
     r"(?:my name is|my name's|i am|i'm|im|this is|it's|name:|call me|"
@@ -71,7 +74,12 @@ def _name_from(words: list[str]) -> str | None:
     for word in words[:4]:
         clean = word.strip(",.!?;:")
         lowered = clean.lower()
-        if not clean or not _NAME_WORD.match(clean) or lowered in _NOT_NAMES | _JOINERS:
+        if (
+            not clean
+            or not _NAME_WORD.match(clean)
+            or lowered in _NOT_NAMES | _JOINERS
+            or fold(clean) in CHAT_WORDS
+        ):
             break
         picked.append(clean[:1].upper() + clean[1:])
         if word[-1:] in ",.!?;:":
@@ -95,8 +103,11 @@ def find_name(text: str, *, asked: bool) -> str | None:
 
 
 def read_details(text: str, region: str | None, *, asked: bool = False) -> ContactDetails:
-    return ContactDetails(
-        name=find_name(text, asked=asked),
-        phone=find_phone(text, region),
-        email=find_email(text),
-    )
+    phone, email = find_phone(text, region), find_email(text)
+    name = find_name(text, asked=asked)
+    if name is None and (phone or email):
+        # "Lucía, lucia@example.com" unasked: a capitalised name before the contact details.
+        first = re.split(r"[,;\n]", text[:300], maxsplit=1)[0].split()
+        if 1 <= len(first) <= 3 and all(w[:1].isupper() for w in first):
+            name = find_name(" ".join(first), asked=True)
+    return ContactDetails(name=name, phone=phone, email=email)

@@ -163,7 +163,7 @@ _QUESTION_WORDS = {
     "que", "cuando", "donde", "como", "cual", "cuanto", "tienen", "hay", "se", "puedo",
     "quando", "onde", "qual", "quanto", "voces", "tem", "posso", "quoi", "quand", "ou",
     "comment", "quel", "quelle", "combien", "est-ce", "avez", "peut", "was", "wann", "wie",
-    "welche", "habt", "haben", "kann", "cosa", "quale", "dove", "avete", "si",
+    "welche", "habt", "haben", "kann", "cosa", "quale", "dove", "avete",
 }  # fmt: skip
 
 
@@ -210,6 +210,7 @@ def read_intent(text: str) -> Intent:
     bye = _phrase_in(folded, _BYE)
     topics = tuple(t for t, phrases in _TOPICS.items() if _phrase_in(folded, phrases))
     question = "?" in text or (bool(tokens) and tokens[0] in _QUESTION_WORDS)
+    question = question and not (tokens and tokens[0] in _YES and len(tokens) <= 2)
     book = bool(token_set & _BOOK)
     asking = bool(token_set & _REQUEST) and not book
     person = bool(token_set & _PERSON) and (
@@ -312,3 +313,7 @@ def pick_by_time(clock: time | None, offered: list[time]) -> int | None:
         return None
     hits = [i for i, t in enumerate(offered, 1) if t == clock]
     return hits[0] if len(hits) == 1 else None
+
+
+# Words of chat that are never a person's name ("sí", "ok", "gracias"), for the contact reader.
+CHAT_WORDS = frozenset(_YES | _NO | _THANKS | _ACK | _GREETING)

@@ -50,6 +50,8 @@ class When:
         time keeps the day asked before; a new day keeps the time or part of day asked before."""
         if earlier is None:
             return self
+        if not self.found:
+            return earlier  # "2" after a list of services: the day asked before still holds
         merged = self
         if self.first is None and (self.clock is not None or self.window is not None):
             merged = replace(merged, first=earlier.first, last=earlier.last)
