@@ -50,6 +50,7 @@ from conversations.agent.tools import (
 from conversations.agent.words.contact import read_details
 from conversations.agent.words.intents import pick_by_time
 from conversations.agent.words.langs import country_of
+from conversations.agent.words.services import Named
 from conversations.agent.words.when import When
 from conversations.domain.reminder_answers import reminder_answer
 
@@ -238,6 +239,9 @@ def _understand(deps: AgentDeps, r: Reading) -> ModelResponse | None:
             return _book(deps, picked)
         if intent.yes and len(m.offered_slots) == 1 and not r.when.found:
             return _book(deps, m.offered_slots[0])
+        if (intent.yes or intent.ack) and not (intent.thanks or intent.bye or r.when.found):
+            # "ok" to a list of times: which one?
+            return _text(deps, say(deps.lang, "ask_which") + "\n" + _slot_lines(deps))
 
     # Questions about the business ("tem horário sexta?" asks for a time, not the hours).
     booking_words = r.when.found or r.service.service is not None
@@ -515,8 +519,11 @@ def _info_text(deps: AgentDeps, result: InfoResult) -> ModelResponse:
     deps.memory.unknown_questions = 0
     facts = result.facts
     if topic in ("price", "duration"):
-        wanted = deps.reading.service.service if deps.reading else None
         by_name = {s.name: s for s in deps.services}
+        wanted = deps.reading.service.service if deps.reading else None
+        in_talk = deps.service(deps.memory.service_id or "")
+        if wanted is None and in_talk is not None:  # "how much?" of the service in the talk
+            wanted = Named(in_talk.id, in_talk.name)
         if wanted is not None:
             facts = [f for f in facts if f.label == wanted.name]
             if not facts:
@@ -580,8 +587,10 @@ def _info_text(deps: AgentDeps, result: InfoResult) -> ModelResponse:
         # "How much is a haircut? Can I come tomorrow at 5?": the answer, then the offer.
         deps.said.append(text)
         return _find(deps, service_id, r.when.keep_from(_asked(deps)))
-    if not m.live_bookings:
-        text += "\n" + say(lang, "want_to_book_it" if r and r.service.service else "want_to_book")
+    if m.last_list == "slots" and m.offered_slots:
+        text += "\n" + say(lang, "pick_slot_hint")  # the times offered still stand
+    elif not m.live_bookings:
+        text += "\n" + say(lang, "want_to_book_it" if m.service_id else "want_to_book")
     return _text(deps, text)
 
 

@@ -1269,4 +1269,17 @@ DIALOGUES: tuple[Scenario, ...] = (
         never_say=("No tengo esa información",),
         expect_contact=("Marta", "+34612345678"),
     ),
+    S(
+        "pt_a_segunda_after_a_list_is_the_second_time_ok_asks_which_price_of_the_service",
+        "oi, boa tarde! vocês têm aula de hatha amanhã à tarde?",
+        "ok",
+        "ah, quanto custa?",
+        "pode ser a segunda",
+        book=B("Hatha class", "2026-12-02 14:00"),
+        services=YOGA,
+        prices=(("Hatha class", "60", "BRL"), ("Private session", "200", "BRL")),
+        timezone="America/Sao_Paulo",
+        communicate=("Qual? Responda com o número", "R$ 60"),
+        never_say=("Private session: R$", "Posso ajudar em algo mais"),
+    ),
 )

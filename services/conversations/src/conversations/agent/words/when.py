@@ -350,6 +350,24 @@ _ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _ORDINAL_DAY = re.compile(r"\b(?:the |on the )?(\d{1,2})(?:st|nd|rd|th)\b|\bdia (\d{1,2})\b")
 
 
+# Portuguese says weekdays by their ordinal ("segunda" is Monday and "second"): alone, "a
+# segunda" after a list is the second option; it is Monday with "-feira", "na", "que vem"...
+_PT_ORDINAL_DAYS = {"segunda", "terca", "quarta", "quinta", "sexta"}
+_PT_DAY_CONTEXT = re.compile(
+    r"(?:\b(?:na|no|nesta|nessa|esta|essa|proxima|ate|pra|para|dia|de)\s$)"
+)
+
+
+def _is_weekday(text: str, match: re.Match[str]) -> bool:
+    if match.group(1) not in _PT_ORDINAL_DAYS:
+        return True
+    after = text[match.end() : match.end() + 12]
+    if re.match(r"(?:-| )feira| que vem| agora| (?:as|a|de|pela|depois) |\s?\d", after):
+        return True  # "segunda-feira", "quinta que vem", "sexta às 15h", "sexta de manhã"
+    before = text[max(0, match.start() - 10) : match.start()]
+    return not before.strip(" ,.!?") or bool(_PT_DAY_CONTEXT.search(before))
+
+
 def _read_day(text: str, today: date, lang: str, month_first: bool) -> tuple[When, tuple[int, int]]:
     iso = _ISO.search(text)
     if iso:
@@ -399,7 +417,7 @@ def _read_day(text: str, today: date, lang: str, month_first: bool) -> tuple[Whe
         found = _dateparser_span(m.group(0), today, lang)
         if found:
             return When(first=found, last=found), m.span()
-    m = weekday_re.search(text)
+    m = next((w for w in weekday_re.finditer(text) if _is_weekday(text, w)), None)
     if m:
         names = {n: d for lg in (lang, "en") for n, d in _weekdays(lg).items()}
         target = names[m.group(1)]
