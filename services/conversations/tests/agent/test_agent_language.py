@@ -59,6 +59,8 @@ ANY = object()
         ("es", "dentro de dos semanas", date(2026, 12, 19), None, None),
         ("es", "después de las 5", None, None, (time(17), time.max)),
         ("pt", "sexta às 15h", date(2026, 12, 11), time(15), None),
+        ("pt", "pode ser a segunda", None, None, None),
+        ("pt", "na segunda às 10", date(2026, 12, 7), time(10), None),
         ("pt", "amanhã de manhã", date(2026, 12, 6), None, MORNING),
         ("pt", "depois de amanhã à tarde", date(2026, 12, 7), None, AFTERNOON),
         ("fr", "demain à 15h", date(2026, 12, 6), time(15), None),
@@ -77,6 +79,7 @@ ANY = object()
         ("en", "we need 2 slots", None, None, None),
         ("en", "call me", None, None, None),
         ("en", "2", None, None, None),
+        ("en", "the 2nd one", None, None, None),
         ("es", "hola, quiero un corte y una barba", None, None, None),
     ],
 )

@@ -237,6 +237,15 @@ def _understand(deps: AgentDeps, r: Reading) -> ModelResponse | None:
         picked = _pick_slot(deps, r)
         if picked is not None:
             return _book(deps, picked)
+        that_day = _offered_on_day(deps, r)
+        if that_day is not None:
+            m.proposal = that_day.model_copy(update={"turn": m.turn})
+            slot = format_slot(that_day.start, deps.zone, deps.lang)
+            service = deps.service(that_day.service_id)
+            name = service.name if service else ""
+            return _text(
+                deps, say(deps.lang, "exact", slot=slot, service=name) + "\n" + _slot_lines(deps)
+            )
         if intent.yes and len(m.offered_slots) == 1 and not r.when.found:
             return _book(deps, m.offered_slots[0])
         if (intent.yes or intent.ack) and not (intent.thanks or intent.bye or r.when.found):
@@ -344,12 +353,21 @@ def _pick_slot(deps: AgentDeps, r: Reading) -> Offer | None:
             return offered[matching[0]]
         n = pick_by_time(r.when.clock, [t.time() for t in locals_])
         return offered[n - 1] if n is not None and r.when.first is None else None
-    if r.when.first is not None and r.when.window is None:
-        # "the Tuesday one": the only offered time on that day.
-        on_day = [i for i, local in enumerate(locals_) if local.date() == r.when.first]
-        if len(on_day) == 1 and r.intent.short:
-            return offered[on_day[0]]
     return None
+
+
+def _offered_on_day(deps: AgentDeps, r: Reading) -> Offer | None:
+    """ "monday instead?" with one offered time on Monday: that time, to be put to the visitor
+    (a day is not yet a choice of time, so it is asked, not booked)."""
+    if r.when.first is None or r.when.window is not None or r.when.clock is not None:
+        return None
+    zone = deps.zone
+    offered = deps.memory.offered_slots
+    day = r.when.first
+    on_day = [o for o in offered if o.start.astimezone(zone).date() == day]
+    if not on_day:  # "tuesday?" with next week's Tuesday on the list: that Tuesday
+        on_day = [o for o in offered if o.start.astimezone(zone).weekday() == day.weekday()]
+    return on_day[0] if len(on_day) == 1 and r.intent.short else None
 
 
 def _ask_which_booking(deps: AgentDeps) -> ModelResponse:

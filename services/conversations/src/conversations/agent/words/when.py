@@ -347,7 +347,11 @@ _NUMERIC = re.compile(
     r"|(?<![\d/.:])(\d{1,2})\.(\d{1,2})\.(\d{2,4})?(?![\d:])"
 )
 _ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
-_ORDINAL_DAY = re.compile(r"\b(?:the |on the )?(\d{1,2})(?:st|nd|rd|th)\b|\bdia (\d{1,2})\b")
+# "the 15th", "dia 15"; never "the 2nd one" or "2nd option" (a pick from a list).
+_ORDINAL_DAY = re.compile(
+    r"\b(?:the |on the )?(\d{1,2})(?:st|nd|rd|th)\b(?!\s(?:one|option|time|slot))"
+    r"|\bdia (\d{1,2})\b"
+)
 
 
 # Portuguese says weekdays by their ordinal ("segunda" is Monday and "second"): alone, "a
