@@ -282,6 +282,10 @@ def _understand(deps: AgentDeps, r: Reading) -> ModelResponse | None:
     if service is not None:
         same = service.id == m.service_id
         return _find(deps, service.id, r.when.keep_from(_asked(deps) if same else None))
+    if live and (intent.thanks or intent.bye) and not (intent.book or intent.question):
+        # "merci, à jeudi !", "see you on friday": a goodbye that names the day, not a request.
+        key = "thanks" if intent.thanks and not intent.bye else "see_you"
+        return _text(deps, say(deps.lang, key, deps.workspace.tone))
     if r.when.found and (m.service_id or len(deps.services) == 1):
         service_id = m.service_id or deps.services[0].id
         return _find(deps, service_id, r.when.keep_from(_asked(deps)))

@@ -1300,4 +1300,14 @@ DIALOGUES: tuple[Scenario, ...] = (
         services=YOGA,
         never_say=("January",),
     ),
+    S(
+        "fr_merci_a_jeudi_after_booking_is_a_goodbye",
+        "Bonjour, je voudrais un cours de hatha jeudi matin",
+        "la deuxième",
+        "merci, à jeudi !",
+        book=B("Hatha class", "2026-12-03 11:00"),
+        services=YOGA,
+        timezone="Europe/Paris",
+        communicate=("Avec plaisir",),
+    ),
 )
