@@ -279,7 +279,11 @@ class ConversationRepository:
             Conversation.id == conversation_id, Conversation.workspace_id == workspace_id
         )
         if lock:
-            stmt = stmt.with_for_update()
+            # FOR NO KEY UPDATE: callers change columns, never the id, and so do not block the
+            # FOR KEY SHARE that the foreign key takes when a message of this conversation is
+            # written (the live trigger at commit does so after locking the workspace row; a
+            # plain FOR UPDATE here made the two wait for each other: a deadlock under load).
+            stmt = stmt.with_for_update(key_share=True)
         return await self.session.scalar(stmt)
 
     async def get_any(self, conversation_id: uuid.UUID) -> Conversation | None:
