@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.util
+import json
 import os
 import shutil
 import signal
@@ -18,7 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,8 @@ class System:
     ports: dict[str, int]
     logs: Path
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # What each service is given when they must not all share one environment (deployed keys).
+    service_env: Callable[[dict[str, str], str], dict[str, str]] | None = None
 
     @property
     def gateway(self) -> str:
@@ -65,8 +68,9 @@ class System:
 
     def start(self, service: str) -> None:
         log = open(self.logs / f"{service}.log", "ab")  # noqa: SIM115 - owned by the process
+        env = self.service_env(self.env, service) if self.service_env else self.env
         self.processes[service] = subprocess.Popen(
-            [sys.executable, "-m", service], cwd=ROOT, env=self.env, stdout=log, stderr=log
+            [sys.executable, "-m", service], cwd=ROOT, env=env, stdout=log, stderr=log
         )
 
     def wait_ready(self, service: str, timeout: float = 90) -> None:
@@ -130,14 +134,24 @@ def create_and_migrate(database_url: str) -> None:
 
 
 @contextmanager
-def private_system(name: str, extra_env: dict[str, str] | None = None) -> Iterator[System]:
+def private_system(
+    name: str,
+    extra_env: dict[str, str] | None = None,
+    service_env: Callable[[dict[str, str], str], dict[str, str]] | None = None,
+) -> Iterator[System]:
     """The four services started on free ports with their own database and bus names;
-    everything is stopped and removed afterwards."""
+    everything is stopped and removed afterwards. `service_env(env, service)` gives each
+    service an environment of its own, when they must not share one."""
     names = test_names(name)
     ports = {service: free_port() for service in SERVICES}
     create_and_migrate(names["database_url"])
     logs = Path(tempfile.mkdtemp(prefix=f"base-{name}-"))
-    system = System(env=system_env(names, ports) | (extra_env or {}), ports=ports, logs=logs)
+    system = System(
+        env=system_env(names, ports) | (extra_env or {}),
+        ports=ports,
+        logs=logs,
+        service_env=service_env,
+    )
     try:
         for service in SERVICES:
             system.start(service)
@@ -165,6 +179,46 @@ def _load_fakes() -> ModuleType:
 
 
 fakes = _load_fakes()
+
+
+def meta_headers(body: bytes, secret: str = META_SECRET) -> dict[str, str]:
+    """Signed as Meta signs a webhook (X-Hub-Signature-256 over the raw body)."""
+    return {
+        "X-Hub-Signature-256": fakes.meta_signature(secret, body),
+        "Content-Type": "application/json",
+    }
+
+
+def whatsapp_value(phone_number_id: str, **items: Any) -> bytes:
+    """A WhatsApp Cloud API webhook body with `items` (messages, contacts, statuses)."""
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550001111", "phone_number_id": phone_number_id},
+        **items,
+    }
+    change = {"field": "messages", "value": value}
+    entry = {"id": "waba-1", "changes": [change]}
+    return json.dumps({"object": "whatsapp_business_account", "entry": [entry]}).encode()
+
+
+def whatsapp_text(
+    phone_number_id: str, visitor: str, message_id: str, text: str, sent: int | None = None
+) -> bytes:
+    """A visitor named Ana writing one text message on WhatsApp."""
+    message = {
+        "from": visitor,
+        "id": message_id,
+        "timestamp": str(int(time.time()) if sent is None else sent),
+        "type": "text",
+        "text": {"body": text},
+    }
+    return whatsapp_value(
+        phone_number_id,
+        contacts=[{"profile": {"name": "Ana"}, "wa_id": visitor}],
+        messages=[message],
+    )
+
+
 TWILIO_AUTH_TOKEN = fakes.TWILIO_TOKEN
 
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import time
 import uuid
 
@@ -12,47 +9,14 @@ import httpx
 
 from shared.testing import wait_until
 
-from .conftest import META_SECRET, create_workspace, fakes, signup
+from .conftest import create_workspace, fakes, meta_headers, signup, whatsapp_text
 
 
 def whatsapp(phone_number_id: str, message_id: str, text: str, sent: int) -> bytes:
-    return json.dumps(
-        {
-            "object": "whatsapp_business_account",
-            "entry": [
-                {
-                    "id": "waba-1",
-                    "changes": [
-                        {
-                            "field": "messages",
-                            "value": {
-                                "messaging_product": "whatsapp",
-                                "metadata": {
-                                    "display_phone_number": "15550001111",
-                                    "phone_number_id": phone_number_id,
-                                },
-                                "contacts": [{"profile": {"name": "Ana"}, "wa_id": "34600111222"}],
-                                "messages": [
-                                    {
-                                        "from": "34600111222",
-                                        "id": message_id,
-                                        "timestamp": str(sent),
-                                        "type": "text",
-                                        "text": {"body": text},
-                                    }
-                                ],
-                            },
-                        }
-                    ],
-                }
-            ],
-        }
-    ).encode()
+    return whatsapp_text(phone_number_id, "34600111222", message_id, text, sent)
 
 
-def signed(body: bytes, secret: str = META_SECRET) -> dict[str, str]:
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return {"X-Hub-Signature-256": f"sha256={digest}", "Content-Type": "application/json"}
+signed = meta_headers
 
 
 async def test_whatsapp_messages_reach_the_owner_once_and_in_provider_order(

@@ -18,12 +18,13 @@ import pytest
 from shared.testing import wait_until
 
 from .conftest import (
-    META_SECRET,
     TWILIO_AUTH_TOKEN,
     create_workspace,
     events,
     fakes,
+    meta_headers,
     signup,
+    whatsapp_value,
 )
 
 API = "/api/v1"
@@ -33,21 +34,6 @@ CREDENTIALS = {
     "instagram": {"page_access_token": fakes.PAGE_TOKEN},
     "sms": {"account_sid": fakes.TWILIO_SID, "auth_token": fakes.TWILIO_TOKEN},
 }
-
-
-def meta_headers(body: bytes) -> dict[str, str]:
-    return {"X-Hub-Signature-256": fakes.meta_signature(META_SECRET, body)}
-
-
-def whatsapp_value(phone_number_id: str, **items: Any) -> bytes:
-    value = {
-        "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": "15550001111", "phone_number_id": phone_number_id},
-        **items,
-    }
-    change = {"field": "messages", "value": value}
-    entry = {"id": "waba-1", "changes": [change]}
-    return json.dumps({"object": "whatsapp_business_account", "entry": [entry]}).encode()
 
 
 def messaging(obj: str, account: str, visitor: str, **event: Any) -> bytes:

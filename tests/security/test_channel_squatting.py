@@ -8,10 +8,6 @@ the 409 for a second verified claim names nobody.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -23,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db import make_engine
 from shared.testing import wait_until
-from tests.e2e.conftest import META_SECRET, System, fakes
+from tests.e2e.conftest import System, fakes, meta_headers, whatsapp_text
 from tests.security.objects import make_owner
 
 API = "/api/v1"
@@ -37,40 +33,8 @@ async def db(security_system: System) -> AsyncIterator[AsyncEngine]:
 
 
 def whatsapp_webhook(phone_number_id: str, wamid: str, visitor: str) -> tuple[bytes, dict]:
-    body = json.dumps(
-        {
-            "object": "whatsapp_business_account",
-            "entry": [
-                {
-                    "id": "waba-1",
-                    "changes": [
-                        {
-                            "field": "messages",
-                            "value": {
-                                "messaging_product": "whatsapp",
-                                "metadata": {
-                                    "display_phone_number": "15550001111",
-                                    "phone_number_id": phone_number_id,
-                                },
-                                "contacts": [{"profile": {"name": "Ana"}, "wa_id": visitor}],
-                                "messages": [
-                                    {
-                                        "from": visitor,
-                                        "id": wamid,
-                                        "timestamp": str(int(time.time())),
-                                        "type": "text",
-                                        "text": {"body": "I'd like to book"},
-                                    }
-                                ],
-                            },
-                        }
-                    ],
-                }
-            ],
-        }
-    ).encode()
-    digest = hmac.new(META_SECRET.encode(), body, hashlib.sha256).hexdigest()
-    return body, {"X-Hub-Signature-256": f"sha256={digest}", "Content-Type": "application/json"}
+    body = whatsapp_text(phone_number_id, visitor, wamid, "I'd like to book")
+    return body, meta_headers(body)
 
 
 async def claim(

@@ -9,40 +9,24 @@ token minted with them, and the gateway accepts no access token minted with them
 
 from __future__ import annotations
 
-import asyncio
-import os
 import secrets
-import shutil
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 import jwt
 import pytest
 
-from shared.db.migrations import drop_database
 from shared.settings import DEFAULT_SECRET_KEY
-from shared.testing import test_names as private_names
 from shared.testing import wait_until
 from shared.tokens import Principal, audience_key, sign_internal_token
 from tests.e2e.conftest import (
-    ROOT,
     SECRET,
-    SERVICES,
     System,
-    create_and_migrate,
     create_workspace,
-    delete_bus,
-    free_port,
+    private_system,
     signup,
-    system_env,
 )
 
 AUDIENCES = ("workspaces", "connectors", "conversations")
@@ -66,57 +50,15 @@ def service_env(base: dict[str, str], service: str) -> dict[str, str]:
     )
 
 
-@dataclass
-class SplitSystem(System):
-    envs: dict[str, dict[str, str]] = field(default_factory=dict)
-
-    def start(self, service: str) -> None:
-        log = open(self.logs / f"{service}.log", "ab")  # noqa: SIM115 - owned by the process
-        self.processes[service] = subprocess.Popen(
-            [sys.executable, "-m", service],
-            cwd=ROOT,
-            env=self.envs[service],
-            stdout=log,
-            stderr=log,
-        )
-
-
-@contextmanager
-def split_system() -> Iterator[SplitSystem]:
-    names = private_names("audience")
-    ports = {service: free_port() for service in SERVICES}
-    create_and_migrate(names["database_url"])
-    logs = Path(tempfile.mkdtemp(prefix="base-audience-"))
-    base = system_env(names, ports)
-    system = SplitSystem(
-        env=base,
-        ports=ports,
-        logs=logs,
-        envs={service: service_env(base, service) for service in SERVICES},
-    )
-    try:
-        for service in SERVICES:
-            system.start(service)
-        for service in SERVICES:
-            system.wait_ready(service)
-        yield system
-    finally:
-        for service in list(system.processes):
-            system.stop(service)
-        asyncio.run(delete_bus(names))
-        asyncio.run(drop_database(names["database_url"]))
-        if not os.environ.get("E2E_KEEP_LOGS"):
-            shutil.rmtree(logs, ignore_errors=True)
-
-
 @pytest.fixture(scope="module")
-def split() -> Iterator[SplitSystem]:
-    with split_system() as system:
+def split() -> Iterator[System]:
+    """The four services as deployed: each holds only the keys `service_env` gives it."""
+    with private_system("audience", service_env=service_env) as system:
         yield system
 
 
 @pytest.fixture(scope="module")
-async def split_gw(split: SplitSystem) -> AsyncIterator[httpx.AsyncClient]:
+async def split_gw(split: System) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=split.gateway, timeout=15) as client:
         yield client
 
@@ -204,7 +146,7 @@ async def test_the_whole_loop_works_with_each_service_holding_only_its_keys(
 
 @pytest.mark.parametrize("holder", AUDIENCES)
 async def test_a_services_key_mints_no_token_another_service_accepts(
-    split: SplitSystem, holder: str
+    split: System, holder: str
 ) -> None:
     key, user = KEYS[holder], uuid.uuid4()
     async with httpx.AsyncClient(timeout=5) as http:
