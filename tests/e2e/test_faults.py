@@ -101,23 +101,32 @@ async def owner(own_system: System) -> dict[str, Any]:
 
 async def settled(db: AsyncEngine, load: Load, timeout: float = 240) -> None:
     """Wait (longer than the shared check does) for the backlog a fault left to drain, so a
-    slow catch-up on a busy machine is not mistaken for a loss; the exact counts come after."""
+    slow catch-up on a busy machine is not mistaken for a loss; the exact counts come after.
+    On timeout, say what was left: accepted webhooks not stored, or events not published."""
 
-    async def drained() -> bool:
+    async def backlog() -> str:
         stored = await scalar(
             db,
             "SELECT count(DISTINCT external_id) FROM conversations.messages "
             "WHERE external_id = ANY(:keys)",
             keys=load.wamids,
         )
+        left = []
         if stored != len(load.wamids):
-            return False
+            left.append(f"{len(load.wamids) - stored} of {len(load.wamids)} webhooks not stored")
         for schema in SCHEMAS:
-            if await scalar(db, f"SELECT count(*) FROM {schema}.outbox WHERE published_at IS NULL"):
-                return False
-        return True
+            unpublished = await scalar(
+                db, f"SELECT count(*) FROM {schema}.outbox WHERE published_at IS NULL"
+            )
+            if unpublished:
+                left.append(f"{unpublished} {schema} events not published")
+        return ", ".join(left)
 
-    await wait_until(drained, timeout=timeout, interval=0.5)
+    deadline = time.monotonic() + timeout
+    while left := await backlog():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not drained within {timeout}s: {left}")
+        await asyncio.sleep(0.5)
 
 
 async def alive(system: System, service: str) -> None:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import json
 import signal
 import socket
@@ -30,13 +28,14 @@ from shared.testing import wait_until
 from shared.tokens import Principal, audience_key, sign_internal_token
 
 from .conftest import (
-    META_SECRET,
     SECRET,
     System,
     create_workspace,
     fakes,
+    meta_headers,
     private_system,
     signup,
+    whatsapp_text,
 )
 
 pytestmark = pytest.mark.timeout(600)
@@ -46,13 +45,8 @@ SCHEMAS = ("identity", "workspaces", "connectors", "conversations")
 
 @pytest.fixture(scope="module")
 def own_system(providers: Any) -> Iterator[System]:
-    """A system of its own: these tests stop and restart services.
-
-    The agent runs elsewhere here (AGENT_ENABLED=false, as a deployment of its own would):
-    every load webhook is a new visitor, and answering thousands of them would leave a
-    backlog that says nothing about what SIGTERM does to the ingest path under test.
-    """
-    env = {"AGENT_ENABLED": "false", "GRAPH_API_BASE_URL": providers.graph.url} | LOAD_ENV
+    """A system of its own: these tests stop and restart services."""
+    env = {"GRAPH_API_BASE_URL": providers.graph.url} | LOAD_ENV
     with private_system("shutdown", env) as system:
         yield system
 
@@ -92,43 +86,12 @@ async def owner(own_system: System) -> dict[str, Any]:
     return owner | {"phone_number_id": phone_number_id, "conversation_id": call.json()["id"]}
 
 
-def signed_whatsapp(phone_number_id: str, wamid: str) -> tuple[bytes, dict[str, str]]:
-    body = json.dumps(
-        {
-            "object": "whatsapp_business_account",
-            "entry": [
-                {
-                    "id": "waba-shutdown",
-                    "changes": [
-                        {
-                            "field": "messages",
-                            "value": {
-                                "messaging_product": "whatsapp",
-                                "metadata": {"phone_number_id": phone_number_id},
-                                "contacts": [{"profile": {"name": "Load"}, "wa_id": wamid[-6:]}],
-                                "messages": [
-                                    {
-                                        "from": wamid[-6:],
-                                        "id": wamid,
-                                        "timestamp": str(int(time.time())),
-                                        "type": "text",
-                                        "text": {"body": f"load {wamid}"},
-                                    }
-                                ],
-                            },
-                        }
-                    ],
-                }
-            ],
-        }
-    ).encode()
-    digest = hmac.new(META_SECRET.encode(), body, hashlib.sha256).hexdigest()
-    return body, {"X-Hub-Signature-256": f"sha256={digest}", "Content-Type": "application/json"}
-
-
-# The load is one owner writing far more than the owner reply limit allows a person (that
-# limit has its own test): lift it for systems under load.
-LOAD_ENV = {"OWNER_REPLIES_PER_WORKSPACE_PER_MINUTE": "1000000"}
+# Systems under load. The load is one owner writing far more than the owner reply limit
+# allows a person (that limit has its own test): lift it. The agent runs elsewhere
+# (AGENT_ENABLED=false, as a deployment of its own would): every load webhook is a new
+# visitor, and answering thousands of them leaves minutes of agent turns still making events
+# after the load stops, a backlog that says nothing about the ingest path under the fault.
+LOAD_ENV = {"OWNER_REPLIES_PER_WORKSPACE_PER_MINUTE": "1000000", "AGENT_ENABLED": "false"}
 
 
 @dataclass
@@ -153,9 +116,12 @@ class Load:
             started = time.monotonic()
             try:
                 if kind == "webhook":
-                    body, signed = signed_whatsapp(self.owner["phone_number_id"], f"wamid.{marker}")
+                    wamid = f"wamid.{marker}"
+                    body = whatsapp_text(
+                        self.owner["phone_number_id"], wamid[-6:], wamid, f"load {wamid}"
+                    )
                     response = await client.post(
-                        "/api/v1/webhooks/whatsapp", content=body, headers=signed
+                        "/api/v1/webhooks/whatsapp", content=body, headers=meta_headers(body)
                     )
                 elif kind == "message":
                     response = await client.post(
