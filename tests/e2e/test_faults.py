@@ -177,6 +177,8 @@ async def test_postgres_restart_under_signed_webhooks_loses_and_doubles_nothing(
     await settled(own_db, load)
     await assert_nothing_accepted_is_lost(own_db, load)
     assert all(p.poll() is None for p in own_system.processes.values())
+    # While the database restarts a request is refused with a 503 to retry, never a 500.
+    assert 500 not in load.statuses, load.statuses
     print(f"postgres restart: {load.statuses}, refused {load.refused}")
 
 

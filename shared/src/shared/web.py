@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import telemetry
+from shared.db.unavailable import DATABASE_ERRORS, database_away
 from shared.logging import request_id_var, user_id_var
 from shared.tokens import InvalidInternalToken, Principal, verify_internal_token
 from shared.tracing import traceparent_var
@@ -249,9 +250,25 @@ def fastapi_telemetry() -> TelemetryConfig:
     }
 
 
+async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """A database restarting or out of connections is a 503 the caller may retry, not a 500;
+    any other database error is ours and stays one."""
+    if not database_away(exc):
+        raise exc
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return problem(
+        503,
+        "The service cannot reach its database just now; try again in a moment.",
+        headers={"Retry-After": "1"},
+    )
+
+
 def install_common(app: FastAPI, service: str, token_key: str | None) -> None:
     """Middlewares in order: request context outermost, then the internal-token guard
-    (`token_key`: the key of this service's own audience, shared.tokens)."""
+    (`token_key`: the key of this service's own audience, shared.tokens). A database that is
+    away answers 503."""
+    for error in DATABASE_ERRORS:
+        app.add_exception_handler(error, database_unavailable)
     if token_key is not None:
         app.add_middleware(InternalAuthMiddleware, token_key=token_key, audience=service)
     app.add_middleware(RequestContextMiddleware, service=service)
