@@ -76,18 +76,18 @@ async def _seed(engine: Any, jobs: int, conversations: int) -> None:
                 },
             )
         bookings, planned = [], []
+        start = now + timedelta(hours=2)
         for n in range(jobs):
             booking = f"bk-{n}"
             cid = conversation_ids[n % conversations]
-            bookings.append(
-                {"ws": workspace, "b": booking, "c": cid, "start": now + timedelta(hours=2)}
-            )
+            bookings.append({"ws": workspace, "b": booking, "c": cid, "start": start})
             planned.append(
                 {
                     "id": uuid.uuid4(),
                     "ws": workspace,
                     "b": booking,
                     "c": cid,
+                    "start": start,
                     "due": now - timedelta(seconds=n % 50),
                 }
             )
@@ -102,8 +102,8 @@ async def _seed(engine: Any, jobs: int, conversations: int) -> None:
         await conn.execute(
             text(
                 "INSERT INTO conversations.reminder_jobs (id, workspace_id, booking_id, "
-                "conversation_id, kind, offset_minutes, due_at) "
-                "VALUES (:id, :ws, :b, :c, 'reminder', 120, :due)"
+                "conversation_id, kind, offset_minutes, start_at, due_at) "
+                "VALUES (:id, :ws, :b, :c, 'reminder', 120, :start, :due)"
             ),
             planned,
         )

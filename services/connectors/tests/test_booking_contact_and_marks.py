@@ -179,7 +179,7 @@ async def _started(query, booking_id: str) -> None:
 
 
 async def test_the_owner_marks_attendance_once_the_booking_has_started(
-    client, owner, publish, query
+    client, owner, publish, query, events
 ) -> None:
     cal = await calendar(client, owner, publish, query)
     booking = (await book(client, cal, cal.at(cal.day(), "09:00"))).json()
@@ -200,6 +200,14 @@ async def test_the_owner_marks_attendance_once_the_booking_has_started(
 
     cleared = await client.patch(url, json={"attendance": None}, headers=cal.headers)
     assert cleared.status_code == 200 and cleared.json()["attendance"] is None
+
+    # Each change is announced, in order, for the stats on the conversations side; the
+    # refused early mark and a mark that changes nothing announce nothing.
+    unchanged = await client.patch(url, json={"attendance": None}, headers=cal.headers)
+    assert unchanged.status_code == 200
+    await client.patch(url, json={"attendance": "attended"}, headers=cal.headers)
+    marks = await events.wait_for("booking.marked", count=4, booking_id=booking["id"])
+    assert [m["payload"]["attendance"] for m in marks] == ["no_show", "attended", None, "attended"]
 
 
 async def test_the_visitor_confirmation_is_recorded_once_by_the_internal_caller(

@@ -13,9 +13,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from conversations.domain.reminders import MOVED
 from conversations.reminders.models import ReminderJob
 from conversations.reminders.scheduler import ReminderScheduler
-from shared.events import BookingCancelledV1, BookingCreatedV1, Envelope
+from shared.events import BookingCancelledV1, BookingCreatedV1, BookingMarkedV1, Envelope
 from shared.testing import wait_until
 
 from .test_replies import connect, visitor_writes
@@ -74,14 +75,28 @@ async def booked(
     return booking_id
 
 
-async def cancelled(publish, owner, booking_id: str) -> None:
+async def cancelled(publish, owner, booking_id: str, reason: str | None = None) -> None:
     await publish(
         BookingCancelledV1(
             workspace_id=owner.workspace_id,
             connector_id=uuid4(),
             provider="builtin",
             booking_id=booking_id,
+            reason=reason,
             source="platform",
+        ),
+        producer="connectors",
+    )
+
+
+async def marked(publish, owner, booking_id: str, attendance: str | None) -> None:
+    await publish(
+        BookingMarkedV1(
+            workspace_id=owner.workspace_id,
+            connector_id=uuid4(),
+            provider="builtin",
+            booking_id=booking_id,
+            attendance=attendance,  # type: ignore[arg-type]
         ),
         producer="connectors",
     )
@@ -232,18 +247,29 @@ async def test_a_moved_booking_is_reminded_of_its_new_time_only(
     assert new_start.strftime("%H:%M") in request.body["Body"]
     assert request.body["Body"].endswith("Reply C to confirm, X to cancel.")
 
-    # The same booking seen again with another start is planned afresh, in one transaction.
+    # The same booking seen again with another start is planned afresh, in one transaction:
+    # a job for the new start, the old start's job cancelled beside it.
     again = await booked(publish, owner, soon(900), conversation_id=conversation_id)
     first = await job_is(query, again, "scheduled")
     later = soon(1800)
     await booked(publish, owner, later, conversation_id=conversation_id, booking_id=again)
 
     async def replanned():
-        [row] = await jobs(query, again)
-        return row if row.due_at == later - timedelta(minutes=1) else None
+        rows = await jobs(query, again)
+        return rows if len(rows) == 2 else None
 
-    row = await wait_until(replanned)
-    assert (row.id, row.status) == (first.id, "scheduled")
+    rows = {row.id: row for row in await wait_until(replanned)}
+    old_job = rows.pop(first.id)
+    [new_job] = rows.values()
+    assert (old_job.status, old_job.reason) == (
+        "cancelled",
+        "booking moved or reminder settings changed",
+    )
+    assert (new_job.status, new_job.due_at, new_job.start_at) == (
+        "scheduled",
+        later - timedelta(minutes=1),
+        later,
+    )
 
 
 async def test_a_cancellation_overtaking_its_creation_leaves_nothing_to_send(
@@ -565,3 +591,59 @@ async def test_the_owner_lists_their_reminders_only_filtered_and_paged(
     assert stranger.json() == {"data": [], "count": 0}
     bad = await client.get(f"{API}/reminders/", params={"status": "later"}, headers=owner.headers)
     assert bad.status_code == 422
+
+
+async def test_what_became_of_reminded_bookings_and_attendance_are_in_the_stats(
+    client, new_owner, publish, query
+) -> None:
+    owner = await new_owner()
+    await settings(client, owner, offsets_minutes=[1])
+    account = await connect(client, owner, "sms")
+    conversation_id, _ = await visitor_writes(publish, query, account)
+    at = {"conversation_id": conversation_id}
+    # Reminded, then: cancelled; moved by the agent (a new booking, the old one cancelled as
+    # moved); moved by the provider (the same booking at another start).
+    reminded = [await booked(publish, owner, soon(1), **at) for _ in range(3)]
+    for booking_id in reminded:
+        await job_is(query, booking_id, "sent")
+    cancelled_one, moved_by_agent, moved_by_provider = reminded
+    await cancelled(publish, owner, cancelled_one)
+    await cancelled(publish, owner, moved_by_agent, reason=MOVED)
+    await booked(publish, owner, soon(900), booking_id=moved_by_provider, **at)
+    # Not reminded yet: a cancellation is not "after a reminder".
+    early = await booked(publish, owner, soon(600), **at)
+    await job_is(query, early, "scheduled")
+    await cancelled(publish, owner, early)
+    await job_is(query, early, "cancelled")
+    # The owner's marks, the last one winning: one came, one did not, one cleared.
+    came, missed, cleared = [await booked(publish, owner, soon(1200), **at) for _ in range(3)]
+    for booking_id in (came, missed, cleared):  # marks come long after the booking is known
+        await job_is(query, booking_id, "scheduled")
+    for booking_id, marks in (
+        (came, ["no_show", "attended"]),
+        (missed, ["no_show"]),
+        (cleared, ["attended", None]),
+    ):
+        for attendance in marks:
+            await marked(publish, owner, booking_id, attendance)
+
+    async def stats() -> dict[str, Any] | None:
+        response = await client.get(
+            f"{API}/conversations/stats",
+            params={"end": (datetime.now(UTC) + timedelta(days=1)).date().isoformat()},
+            headers=owner.headers,
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        expected = {"attended": 1, "no_show": 1, "no_show_rate": 0.5}
+        return body if body["attendance"] == expected else None
+
+    body = await wait_until(stats, timeout=15)
+    assert body["reminders"] | {"confirmations_sent": None} == {
+        "sent": 3,
+        "failed": 0,
+        "confirmations_sent": None,
+        "visitor_confirmed": 0,
+        "cancelled_after_reminder": 1,
+        "moved_after_reminder": 2,
+    }

@@ -12,10 +12,12 @@ from shared.events.base import (
 from shared.events.connectors import (
     BookingCancelledV1,
     BookingCreatedV1,
+    BookingMarkedV1,
     ConnectorActivatedV1,
     ConnectorDeactivatedV1,
 )
 from shared.events.conversations import (
+    BookingChangedByVisitorV1,
     ContactCreatedV1,
     ContactDeletedV1,
     ContactMergedV1,
@@ -42,7 +44,9 @@ from shared.events.workspaces import (
 
 __all__ = [
     "BookingCancelledV1",
+    "BookingChangedByVisitorV1",
     "BookingCreatedV1",
+    "BookingMarkedV1",
     "ConnectorActivatedV1",
     "ConnectorDeactivatedV1",
     "ContactCreatedV1",

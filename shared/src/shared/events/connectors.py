@@ -65,3 +65,20 @@ class BookingCancelledV1(Event):
 
     def aggregate_id(self) -> str:
         return f"{self.provider}:{self.booking_id}"
+
+
+@register
+class BookingMarkedV1(Event):
+    """The owner's marks on a booking changed: whether the visitor came (`attendance`, null
+    when cleared) and when the visitor confirmed they would."""
+
+    TYPE = "booking.marked"
+    workspace_id: UUID
+    connector_id: UUID
+    provider: Provider
+    booking_id: str
+    attendance: Literal["attended", "no_show"] | None = None
+    visitor_confirmed_at: datetime | None = None
+
+    def aggregate_id(self) -> str:
+        return f"{self.provider}:{self.booking_id}"

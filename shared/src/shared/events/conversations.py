@@ -101,6 +101,30 @@ class ConversationHandedOffV1(Event):
         return str(self.conversation_id)
 
 
+@register
+class BookingChangedByVisitorV1(Event):
+    """A visitor cancelled or moved their booking by talking to the agent (often their answer
+    to a reminder); the gateway e-mails the workspace's owner."""
+
+    TYPE = "booking.changed_by_visitor"
+    workspace_id: UUID
+    conversation_id: UUID
+    owner_id: UUID | None = None
+    channel: Channel
+    visitor_name: str | None = None
+    change: Literal["cancelled", "moved"]
+    booking_id: str
+    service: str
+    start: datetime  # the start that was given up
+    new_start: datetime | None = None  # where it moved to
+    timezone: str  # the workspace's, to say the times as the owner reads them
+    after_reminder: bool = False
+    changed_at: datetime
+
+    def aggregate_id(self) -> str:
+        return str(self.conversation_id)
+
+
 # Contacts: the person behind conversations, one per workspace. Phones are E.164; a
 # `*_verified` flag says the channel or a one-time code proved the value (else a claim).
 

@@ -26,7 +26,7 @@ from connectors.domain.scheduling import (
 from connectors.providers import ProviderFactory, SchedulingProvider
 from connectors.usecases.connectors import UowFactory, active_connector, config_of, workspace_of
 from shared.crypto import Vault
-from shared.events import BookingCancelledV1, BookingCreatedV1
+from shared.events import BookingCancelledV1, BookingCreatedV1, BookingMarkedV1
 from shared.tokens import Principal
 
 
@@ -314,7 +314,8 @@ async def mark_booking(
     now: datetime | None = None,
 ) -> BookingRow:
     """The owner's marks (attendance) and the visitor's confirmation on a booking of the
-    owner's workspace, whichever connector it came through; any other is not found."""
+    owner's workspace, whichever connector it came through; any other is not found. A change
+    is announced (`booking.marked`) in the same transaction."""
     async with uow_factory() as uow:
         workspace = await workspace_of(uow, principal)
         if workspace is None:
@@ -346,5 +347,15 @@ async def mark_booking(
             row.attendance = marks.attendance
             row.visitor_confirmed_at = marks.visitor_confirmed_at
             row.updated_at = moment
+            await uow.emit(
+                BookingMarkedV1(
+                    workspace_id=row.workspace_id,
+                    connector_id=row.connector_id,
+                    provider=row.provider,  # type: ignore[arg-type]  # the column's values
+                    booking_id=row.external_id,
+                    attendance=row.attendance,  # type: ignore[arg-type]  # the check constraint
+                    visitor_confirmed_at=row.visitor_confirmed_at,
+                )
+            )
             await uow.commit()
         return row

@@ -100,6 +100,10 @@ class ReminderRead(BaseModel):
     booking_id: str
     kind: Literal["reminder", "confirmation"]
     offset_minutes: int = Field(description="Minutes before the appointment (0: confirmation)")
+    start_at: datetime = Field(
+        description="The appointment start it was planned for (a moved booking has jobs for "
+        "each start: those sent for the old one stay)"
+    )
     due_at: datetime
     status: JobStatus
     reason: str | None

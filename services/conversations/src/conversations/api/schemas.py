@@ -293,6 +293,20 @@ class ReminderStats(BaseModel):
     failed: int = Field(description="Reminders that could not go (e.g. no WhatsApp template)")
     confirmations_sent: int = Field(description="Booking confirmations sent in the range")
     visitor_confirmed: int = Field(description="Bookings the visitor confirmed in the range")
+    cancelled_after_reminder: int = Field(
+        description="Bookings cancelled in the range (by anyone) after a reminder of them went"
+    )
+    moved_after_reminder: int = Field(
+        description="Bookings moved to another time in the range after a reminder of them went"
+    )
+
+
+class AttendanceStats(BaseModel):
+    attended: int = Field(description="Appointments in the range the owner marked attended")
+    no_show: int = Field(description="Appointments in the range the owner marked no-show")
+    no_show_rate: float | None = Field(
+        description="no_show / (attended + no_show); null when none is marked"
+    )
 
 
 class StatsRead(BaseModel):
@@ -305,6 +319,7 @@ class StatsRead(BaseModel):
     time_saved: TimeSaved
     agent: AgentStats
     reminders: ReminderStats
+    attendance: AttendanceStats
 
 
 class ContactRead(_Read):

@@ -102,9 +102,22 @@ _REMINDERS = """
       AND j.status IN ('sent', 'failed')
 """
 
-_VISITOR_CONFIRMED = """
-    SELECT count(*) AS n FROM conversations.reminder_bookings b
-    WHERE b.workspace_id = :ws AND b.visitor_confirmed_at >= :lo AND b.visitor_confirmed_at < :hi
+# What became of the bookings: confirmed by the visitor, cancelled or moved after a reminder
+# had gone (each counted when it happened), and attendance as the owner marked it (counted by
+# the appointment's start).
+_BOOKING_OUTCOMES = """
+    SELECT count(*) FILTER (WHERE b.visitor_confirmed_at >= :lo AND b.visitor_confirmed_at < :hi)
+               AS confirmed,
+           count(*) FILTER (WHERE b.cancelled_after_reminder_at >= :lo
+                              AND b.cancelled_after_reminder_at < :hi) AS cancelled,
+           count(*) FILTER (WHERE b.moved_after_reminder_at >= :lo
+                              AND b.moved_after_reminder_at < :hi) AS moved,
+           count(*) FILTER (WHERE b.start_at >= :lo AND b.start_at < :hi
+                              AND b.attendance = 'attended') AS attended,
+           count(*) FILTER (WHERE b.start_at >= :lo AND b.start_at < :hi
+                              AND b.attendance = 'no_show') AS no_show
+    FROM conversations.reminder_bookings b
+    WHERE b.workspace_id = :ws
 """
 
 
@@ -147,7 +160,8 @@ class StatsRepository:
         agent = (await self.session.execute(text(_AGENT), p)).one()
         agent_first = (await self.session.execute(text(_AGENT_FIRST_REPLY), p)).one()
         reminders = (await self.session.execute(text(_REMINDERS), p)).one()
-        confirmed = await self.session.scalar(text(_VISITOR_CONFIRMED), p)
+        outcomes = (await self.session.execute(text(_BOOKING_OUTCOMES), p)).one()
+        marked = int(outcomes.attended) + int(outcomes.no_show)
         return {
             "conversations": conversations,
             "messages": messages,
@@ -176,6 +190,13 @@ class StatsRepository:
                 "sent": int(reminders.sent),
                 "failed": int(reminders.failed),
                 "confirmations_sent": int(reminders.confirmations),
-                "visitor_confirmed": int(confirmed or 0),
+                "visitor_confirmed": int(outcomes.confirmed),
+                "cancelled_after_reminder": int(outcomes.cancelled),
+                "moved_after_reminder": int(outcomes.moved),
+            },
+            "attendance": {
+                "attended": int(outcomes.attended),
+                "no_show": int(outcomes.no_show),
+                "no_show_rate": round(int(outcomes.no_show) / marked, 4) if marked else None,
             },
         }

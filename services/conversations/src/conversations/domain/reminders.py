@@ -24,6 +24,10 @@ MAX_OFFSETS = 3
 MAX_OFFSET_MINUTES = 30 * 24 * 60
 MAX_TEXT = 1000
 
+# The reason a booking is cancelled with when the visitor moved it to another time (the new
+# one is booked first): the stats count it as moved, not cancelled.
+MOVED = "moved"
+
 STARTED = "appointment already started"
 QUIET_UNTIL_START = "quiet hours last until the appointment"
 SAME_TIME = "another reminder goes at the same time"

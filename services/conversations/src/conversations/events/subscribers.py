@@ -14,11 +14,16 @@ from conversations.usecases.agent_projection import (
 )
 from conversations.usecases.inbound import accept_inbound_message
 from conversations.usecases.projection import project_workspace, remove_workspace
-from conversations.usecases.reminders import project_booking_cancelled, project_booking_created
+from conversations.usecases.reminders import (
+    project_booking_cancelled,
+    project_booking_created,
+    project_booking_marked,
+)
 from shared.db.inbox import idempotent
 from shared.events import (
     BookingCancelledV1,
     BookingCreatedV1,
+    BookingMarkedV1,
     ConnectorActivatedV1,
     ConnectorDeactivatedV1,
     Envelope,
@@ -98,6 +103,7 @@ def register_reminders(runtime: Runtime, scheduler: "ReminderScheduler | None") 
 
     created = idempotent(uow, inbox, CONSUMER, project_booking_created)
     cancelled = idempotent(uow, inbox, CONSUMER, project_booking_cancelled)
+    marked = idempotent(uow, inbox, CONSUMER, project_booking_marked)
 
     async def on_booking_created(envelope: Envelope) -> None:
         await created(envelope)
@@ -109,3 +115,4 @@ def register_reminders(runtime: Runtime, scheduler: "ReminderScheduler | None") 
 
     runtime.bus.subscribe(BookingCreatedV1, on_booking_created)
     runtime.bus.subscribe(BookingCancelledV1, on_booking_cancelled)
+    runtime.bus.subscribe(BookingMarkedV1, marked)

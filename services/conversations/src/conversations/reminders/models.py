@@ -54,14 +54,17 @@ class ReminderSettings(Base):
 
 
 class ReminderBooking(Base):
-    """Projection of `booking.created|cancelled`: the booking ids are the provider's, unique
-    in a workspace. A cancellation that overtakes its creation (they travel on different
-    queues) leaves a cancelled row with no start; `source_updated_at` keeps the newest."""
+    """Projection of `booking.created|cancelled|marked`: the booking ids are the provider's,
+    unique in a workspace. A cancellation that overtakes its creation (they travel on
+    different queues) leaves a cancelled row with no start; `source_updated_at` keeps the
+    newest. What became of the booking feeds the stats: the owner's attendance mark, and
+    whether it was cancelled or moved after a reminder had gone (migration 0013)."""
 
     __tablename__ = "reminder_bookings"
     __table_args__ = (
         CheckConstraint("status IN ('confirmed', 'cancelled')", name="status"),
         CheckConstraint("status = 'cancelled' OR start_at IS NOT NULL", name="start_known"),
+        CheckConstraint("attendance IN ('attended', 'no_show')", name="attendance"),
         Index("ix_reminder_bookings_conversation_id", "conversation_id"),
         Index(
             "ix_reminder_bookings_workspace_confirmed",
@@ -84,6 +87,11 @@ class ReminderBooking(Base):
     visitor_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     source_updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    attendance: Mapped[str | None] = mapped_column(String(10))
+    # When the attendance mark shown here was made (the newest `booking.marked` wins).
+    attendance_source_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancelled_after_reminder_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    moved_after_reminder_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ReminderJob(Base):
@@ -92,7 +100,16 @@ class ReminderJob(Base):
 
     __tablename__ = "reminder_jobs"
     __table_args__ = (
-        UniqueConstraint("workspace_id", "booking_id", "kind", "offset_minutes"),
+        # One job per offset and appointment start: a moved booking's jobs for its new start
+        # sit beside the ones sent for the old, which stay as the record of what went.
+        UniqueConstraint(
+            "workspace_id",
+            "booking_id",
+            "kind",
+            "offset_minutes",
+            "start_at",
+            name="uq_reminder_jobs_one_per_start",
+        ),
         CheckConstraint("kind IN ('reminder', 'confirmation')", name="kind"),
         CheckConstraint(
             "status IN ('scheduled', 'sent', 'failed', 'skipped', 'cancelled')", name="status"
@@ -114,8 +131,9 @@ class ReminderJob(Base):
     booking_id: Mapped[str] = mapped_column(String(300))
     conversation_id: Mapped[uuid.UUID | None] = mapped_column(PGUUID(as_uuid=True))
     kind: Mapped[str] = mapped_column(String(20))
-    # Minutes before the appointment (0 for a confirmation).
+    # Minutes before the appointment (0 for a confirmation), and the start it was planned for.
     offset_minutes: Mapped[int] = mapped_column(Integer)
+    start_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(String(20), server_default="scheduled")
     reason: Mapped[str | None] = mapped_column(Text)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import and_, func, not_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -76,6 +76,20 @@ class ReminderRepository:
             .values(visitor_confirmed_at=func.now())
         )
 
+    async def reminded(self, workspace_id: uuid.UUID, booking_id: str) -> bool:
+        """Whether a reminder of this booking has gone (for what became of it after)."""
+        found = await self.session.scalar(
+            select(ReminderJob.id)
+            .where(
+                ReminderJob.workspace_id == workspace_id,
+                ReminderJob.booking_id == booking_id,
+                ReminderJob.kind == "reminder",
+                ReminderJob.status == "sent",
+            )
+            .limit(1)
+        )
+        return found is not None
+
     async def lock_booking_key(self, workspace_id: uuid.UUID, booking_id: str) -> None:
         """Serialise the events of one booking (created and cancelled travel on different
         queues) even before its row exists."""
@@ -115,24 +129,26 @@ class ReminderRepository:
         workspace_id: uuid.UUID,
         booking_id: str,
         conversation_id: uuid.UUID | None,
+        start: datetime,
         job: PlannedJob,
         *,
         replace: bool,
     ) -> None:
-        """Insert the planned job; with `replace`, an existing one (any state) is planned
-        afresh, else it is left as it is."""
+        """Insert the job planned for the appointment at `start`; with `replace`, an existing
+        one of that start (any state) is planned afresh, else it is left as it is."""
         values = {
             "workspace_id": workspace_id,
             "booking_id": booking_id,
             "conversation_id": conversation_id,
             "kind": job.kind,
             "offset_minutes": job.offset_minutes,
+            "start_at": start,
             "due_at": job.due_at,
             "status": job.status,
             "reason": job.reason,
         }
         stmt = insert(ReminderJob).values(id=uuid.uuid4(), **values)
-        keys = ["workspace_id", "booking_id", "kind", "offset_minutes"]
+        keys = ["workspace_id", "booking_id", "kind", "offset_minutes", "start_at"]
         if replace:
             fresh = values | {
                 "message_id": None,
@@ -152,8 +168,11 @@ class ReminderRepository:
         reason: str,
         *,
         kind: str | None = None,
+        keep_start: datetime | None = None,
         keep_offsets: Sequence[int] | None = None,
     ) -> int:
+        """Cancel the booking's scheduled jobs, except (with `keep_start`) those planned for
+        that start and (with `keep_offsets` too) at one of those offsets."""
         stmt = update(ReminderJob).where(
             ReminderJob.workspace_id == workspace_id,
             ReminderJob.booking_id == booking_id,
@@ -161,8 +180,11 @@ class ReminderRepository:
         )
         if kind is not None:
             stmt = stmt.where(ReminderJob.kind == kind)
-        if keep_offsets is not None:
-            stmt = stmt.where(ReminderJob.offset_minutes.not_in(list(keep_offsets)))
+        if keep_start is not None:
+            kept = ReminderJob.start_at == keep_start
+            if keep_offsets is not None:
+                kept = and_(kept, ReminderJob.offset_minutes.in_(list(keep_offsets)))
+            stmt = stmt.where(not_(kept))
         result = await self.session.execute(
             stmt.values(status="cancelled", reason=reason, updated_at=func.now())
         )

@@ -21,6 +21,7 @@ from conversations.db.models import Conversation, Workspace, WorkspaceService
 from conversations.db.uow import ConversationsUnitOfWork
 from conversations.domain.delivery import ReplyWindowClosed, reply_policy
 from conversations.domain.reminders import (
+    MOVED,
     SERVICE_FALLBACK,
     Defer,
     Facts,
@@ -46,6 +47,7 @@ from conversations.usecases.messages import store_reply
 from shared.events import (
     BookingCancelledV1,
     BookingCreatedV1,
+    BookingMarkedV1,
     Envelope,
     NotificationEmailRequestedV1,
 )
@@ -190,6 +192,11 @@ async def project_booking_created(uow: ConversationsUnitOfWork, envelope: Envelo
         return  # older news than what is kept (e.g. its cancellation came first)
     previous_start = row.start_at if row is not None and row.status == "confirmed" else None
     first = row is None or row.status != "confirmed"
+    moved = previous_start is not None and previous_start != event.start
+    # Before its jobs are planned afresh: had a reminder of the old time gone?
+    if moved and await repo.reminded(event.workspace_id, event.booking_id):
+        assert row is not None
+        row.moved_after_reminder_at = envelope.occurred_at
     if row is None:
         row = ReminderBooking(workspace_id=event.workspace_id, booking_id=event.booking_id)
         repo.add_booking(row)
@@ -212,28 +219,22 @@ async def project_booking_created(uow: ConversationsUnitOfWork, envelope: Envelo
     zone = _zone(workspace.timezone if workspace is not None else None)
     quiet = _quiet(settings)
     now = datetime.now(UTC)
-    moved = previous_start is not None and previous_start != event.start
+    key = (event.workspace_id, event.booking_id)
     if first or moved:
+        # Jobs of the new start are planned beside those of the old one; what was sent for
+        # the old start stays as the record, what was still to go is cancelled.
         offsets = list(settings.offsets_minutes)
         for job in plan_reminders(event.start, now, offsets, quiet, zone):
-            await repo.put_job(
-                event.workspace_id, event.booking_id, row.conversation_id, job, replace=True
-            )
+            await repo.put_job(*key, row.conversation_id, event.start, job, replace=True)
         await repo.cancel_scheduled(
-            event.workspace_id, event.booking_id, REPLANNED, kind="reminder", keep_offsets=offsets
+            *key, REPLANNED, kind="reminder", keep_start=event.start, keep_offsets=offsets
         )
     if booked_by_agent(event):
-        await repo.cancel_scheduled(
-            event.workspace_id, event.booking_id, AGENT_CONFIRMED, kind="confirmation"
-        )
+        await repo.cancel_scheduled(*key, AGENT_CONFIRMED, kind="confirmation")
     elif first or moved:
-        await repo.put_job(
-            event.workspace_id,
-            event.booking_id,
-            row.conversation_id,
-            plan_confirmation(event.start, now, quiet, zone),
-            replace=moved,
-        )
+        confirmation = plan_confirmation(event.start, now, quiet, zone)
+        await repo.put_job(*key, row.conversation_id, event.start, confirmation, replace=True)
+        await repo.cancel_scheduled(*key, REPLANNED, kind="confirmation", keep_start=event.start)
 
 
 async def project_booking_cancelled(uow: ConversationsUnitOfWork, envelope: Envelope) -> None:
@@ -256,9 +257,34 @@ async def project_booking_cancelled(uow: ConversationsUnitOfWork, envelope: Enve
             )
         )
     else:
+        if row.status != "cancelled" and await repo.reminded(event.workspace_id, event.booking_id):
+            # The agent moves a booking by booking the new time and cancelling this one.
+            if event.reason == MOVED:
+                row.moved_after_reminder_at = envelope.occurred_at
+            else:
+                row.cancelled_after_reminder_at = envelope.occurred_at
         row.status = "cancelled"
         row.source_updated_at = envelope.occurred_at
     await repo.cancel_scheduled(event.workspace_id, event.booking_id, CANCELLED)
+
+
+async def project_booking_marked(uow: ConversationsUnitOfWork, envelope: Envelope) -> None:
+    """The owner's attendance mark and the visitor's confirmation, for the stats; the newest
+    mark wins. Marks come after the appointment began, long after its creation: a booking
+    not known here is logged and left."""
+    event = envelope.parsed()
+    assert isinstance(event, BookingMarkedV1)
+    repo = ReminderRepository(uow.session)
+    await repo.lock_booking_key(event.workspace_id, event.booking_id)
+    row = await repo.booking(event.workspace_id, event.booking_id, lock=True)
+    if row is None:
+        log.warning("marks for a booking not known here", extra={"event_id": envelope.event_id})
+        return
+    if row.attendance_source_at is not None and row.attendance_source_at > envelope.occurred_at:
+        return
+    row.attendance = event.attendance
+    row.attendance_source_at = envelope.occurred_at
+    row.visitor_confirmed_at = row.visitor_confirmed_at or event.visitor_confirmed_at
 
 
 # -- sending one due job --------------------------------------------------------------------
