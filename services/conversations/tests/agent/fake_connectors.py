@@ -144,13 +144,15 @@ class FakeConnectors(LoopbackServer):
 
         @app.delete(prefix + "/bookings/{booking_id}", status_code=204)
         async def cancel(
-            booking_id: str, authorization: str | None = Header(default=None)
+            booking_id: str,
+            reason: str = Query(default="visitor"),
+            authorization: str | None = Header(default=None),
         ) -> Response:
             calendar, error = guard("cancel", authorization)
             if error is not None:
                 return error
             assert calendar is not None
-            await calendar.cancel(booking_id)
+            await calendar.cancel(booking_id, reason)
             return Response(status_code=204)
 
         return app

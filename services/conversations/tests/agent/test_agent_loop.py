@@ -460,8 +460,18 @@ async def test_a_web_visitor_gives_name_and_phone_and_the_booking_and_contact_ca
     )
 
 
+async def changes_told(query, conversation_id) -> list[dict]:
+    rows = await query(
+        "SELECT envelope->'payload' AS payload FROM conversations.outbox"
+        " WHERE event_type = 'booking.changed_by_visitor'"
+        " AND envelope->'payload'->>'conversation_id' = :c ORDER BY id",
+        c=str(conversation_id),
+    )
+    return [row.payload for row in rows]
+
+
 async def test_a_returning_whatsapp_visitor_moves_an_earlier_booking_afresh(
-    agent, shop, chat, client
+    agent, shop, chat, client, query
 ):
     """The agent's memory of the chat is gone (the owner handed the conversation back), but
     the WhatsApp number proves the contact: its booking is found at the calendar and moved,
@@ -481,15 +491,22 @@ async def test_a_returning_whatsapp_visitor_moves_an_earlier_booking_afresh(
     await c.turn("yes")
     [still] = s.calendar.active()
     assert still.id != booked.id and still.start.astimezone(UTC).hour == 10  # 11:00 Madrid
+    # The old one was cancelled as moved (the stats count a move, not a cancellation), and the
+    # owner is told: an e-mail event for the gateway, a tag on their stream.
+    assert s.calendar.cancel_reasons == {booked.id: "moved"}
+    [told] = await changes_told(query, conversation["id"])
+    assert (told["change"], told["booking_id"], told["after_reminder"]) == (
+        "moved",
+        booked.id,
+        False,
+    )
+    assert told["new_start"] == still.start.isoformat().replace("+00:00", "Z")
+    assert told["owner_id"] == str(s.owner_id)
+    assert "booking-moved" in (await c.conversation())["tags"]
 
 
-async def test_a_visitor_answering_a_reminder_with_c_confirms_at_the_calendar_and_in_stats(
-    agent, shop, chat, client, publish, query
-):
-    """The reminder goes out in the conversation; the visitor's "C" is read by the agent,
-    confirmed at the calendar (connectors' PATCH) and counted by the reminders' stats."""
-    s = await shop()
-    c = chat(s)
+async def reminded(s, c, publish, query) -> str:
+    """A booking of this chat's visitor, three hours ahead, whose reminder has gone here."""
     await c.turn("hi")
     conversation = await c.conversation()
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=3)
@@ -510,15 +527,52 @@ async def test_a_visitor_answering_a_reminder_with_c_confirms_at_the_calendar_an
         ),
         producer="connectors",
     )
-    await wait_until(
-        lambda: query(
-            "SELECT 1 FROM conversations.reminder_jobs WHERE booking_id = :b AND status = 'sent'",
+
+    async def settled() -> bool:
+        """The reminder went, and nothing else is due (the confirmation goes too)."""
+        rows = await query(
+            "SELECT status, due_at <= now() AS due FROM conversations.reminder_jobs"
+            " WHERE booking_id = :b",
             b=booking_id,
-        ),
-        timeout=20,
-    )
+        )
+        return any(r.status == "sent" for r in rows) and not any(
+            r.status == "scheduled" and r.due for r in rows
+        )
+
+    await wait_until(settled, timeout=20)
+    return booking_id
+
+
+async def test_a_visitor_answering_a_reminder_with_c_confirms_at_the_calendar_and_in_stats(
+    agent, shop, chat, client, publish, query
+):
+    """The reminder goes out in the conversation; the visitor's "C" is read by the agent,
+    confirmed at the calendar (connectors' PATCH) and counted by the reminders' stats."""
+    s = await shop()
+    c = chat(s)
+    booking_id = await reminded(s, c, publish, query)
     reply = await c.turn("C")
     assert "Thanks for confirming" in reply
     assert s.calendar.confirmed == {booking_id}
     stats = (await client.get("/api/v1/conversations/stats", headers=s.headers)).json()
     assert stats["reminders"]["visitor_confirmed"] == 1
+
+
+async def test_a_visitor_cancelling_in_answer_to_a_reminder_frees_the_time_and_tells_the_owner(
+    agent, shop, chat, publish, query
+):
+    s = await shop()
+    c = chat(s)
+    booking_id = await reminded(s, c, publish, query)
+    reply = await c.turn("no puedo ir, cancela la cita por favor")
+    assert not s.calendar.active(), reply
+    assert s.calendar.cancel_reasons == {booking_id: "visitor"}
+    conversation = await c.conversation()
+    [told] = await changes_told(query, conversation["id"])
+    assert (told["change"], told["booking_id"], told["after_reminder"]) == (
+        "cancelled",
+        booking_id,
+        True,
+    )
+    assert told["new_start"] is None and told["service"] == "Haircut"
+    assert "booking-cancelled" in conversation["tags"]

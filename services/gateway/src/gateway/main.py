@@ -13,7 +13,7 @@ from gateway.api.deps import CallerCache
 from gateway.db.models import outbox
 from gateway.db.uow import IdentityUnitOfWork
 from gateway.emails import EmailSender
-from gateway.events import handoff, notifications
+from gateway.events import notifications, owner_mail
 from gateway.proxy import asyncapi, forward
 from gateway.proxy.forward import Forwarder
 from gateway.proxy.inputs import TextInputMiddleware
@@ -84,7 +84,7 @@ def create_app(
     )
     app.state.emails = EmailSender(settings)
     if settings.run_consumers:
-        handoff.register(runtime, app.state.emails)
+        owner_mail.register(runtime, app.state.emails)
         notifications.register(runtime, app.state.emails)
     app.state.callers = CallerCache()
     app.state.forwarder = forwarder

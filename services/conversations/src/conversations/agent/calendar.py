@@ -106,7 +106,7 @@ class Calendar(Protocol):
 
     async def confirm(self, booking_id: str) -> None: ...
 
-    async def cancel(self, booking_id: str) -> None: ...
+    async def cancel(self, booking_id: str, reason: str = "visitor") -> None: ...
 
     async def hours(self) -> OpeningHours: ...
 
@@ -203,8 +203,9 @@ class ConnectorsCalendar:
             for item in body.get("data", [])
         ]
 
-    async def cancel(self, booking_id: str) -> None:
-        await self._call("DELETE", f"/bookings/{booking_id}", params={"reason": "visitor"})
+    async def cancel(self, booking_id: str, reason: str = "visitor") -> None:
+        """`reason`: "visitor", or MOVED when the visitor took another time instead."""
+        await self._call("DELETE", f"/bookings/{booking_id}", params={"reason": reason})
 
     async def confirm(self, booking_id: str) -> None:
         """The visitor said they will come (their answer to a reminder)."""

@@ -53,12 +53,17 @@ from conversations.db.uow import ConversationsUnitOfWork
 from conversations.domain import conversation_state
 from conversations.domain.burst import Waits, seconds_to_wait
 from conversations.domain.contacts import InvalidContactDetail
-from conversations.domain.rules import agent_reply_seconds
+from conversations.domain.rules import MAX_TAGS, agent_reply_seconds
 from conversations.reminders.models import ReminderBooking, ReminderJob
 from conversations.reminders.repository import ReminderRepository
 from conversations.settings import Settings
 from conversations.usecases.messages import store_reply
-from shared.events import ConversationHandedOffV1, Envelope, MessageReceivedV1
+from shared.events import (
+    BookingChangedByVisitorV1,
+    ConversationHandedOffV1,
+    Envelope,
+    MessageReceivedV1,
+)
 from shared.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -395,6 +400,10 @@ class AgentRunner:
                     **outcome.cancelled.model_dump(mode="json"),
                     "cancelled_at": now.isoformat(),
                 }
+            if outcome.cancelled is not None:
+                tag = await _tell_owner_of_change(uow, context, conversation, outcome, now)
+                if tag not in conversation.tags and len(conversation.tags) < MAX_TAGS:
+                    values["tags"] = sorted({*conversation.tags, tag})
             if outcome.handoff_reason is not None and not took_over:
                 values |= conversation_state.handed_off(now, outcome.handoff_reason)
                 workspace = await uow.workspaces.get(context.workspace.id)
@@ -431,6 +440,41 @@ class AgentRunner:
                 memory=context.memory.dump(),
             )
             await uow.commit()
+
+
+async def _tell_owner_of_change(
+    uow: ConversationsUnitOfWork,
+    context: _Context,
+    conversation: Conversation,
+    outcome: TurnOutcome,
+    now: datetime,
+) -> str:
+    """The visitor cancelled or moved a booking here: the owner is told by e-mail (the
+    gateway's, from `booking.changed_by_visitor`) and on their stream (the conversation is
+    tagged `booking-cancelled` or `booking-moved`). Returns the tag."""
+    old = outcome.cancelled
+    assert old is not None
+    moved = outcome.booked is not None
+    await uow.emit(
+        BookingChangedByVisitorV1(
+            workspace_id=conversation.workspace_id,
+            conversation_id=conversation.id,
+            owner_id=context.workspace.owner_id,
+            channel=conversation.channel,
+            visitor_name=conversation.visitor_name,
+            change="moved" if moved else "cancelled",
+            booking_id=old.id,
+            service=old.service,
+            start=old.start,
+            new_start=outcome.booked.start if outcome.booked else None,
+            timezone=context.workspace.timezone,
+            after_reminder=await ReminderRepository(uow.session).reminded(
+                conversation.workspace_id, old.id
+            ),
+            changed_at=now,
+        )
+    )
+    return "booking-moved" if moved else "booking-cancelled"
 
 
 def _handoff_only(context: _Context, reply: str, reason: str) -> TurnOutcome:

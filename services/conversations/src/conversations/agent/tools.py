@@ -46,6 +46,7 @@ from conversations.agent.state import Asked, BookingRef, Dialogue, Offer
 from conversations.agent.words.contact import ContactDetails, read_details
 from conversations.agent.words.langs import country_of, default_language
 from conversations.agent.words.when import AFTERNOON, EVENING, MORNING, When
+from conversations.domain.reminders import MOVED
 
 MAX_OFFERED = 3
 SEARCH_DAYS = 7  # a range asked without an end
@@ -556,7 +557,7 @@ async def move_booking(
         return BookingResult(status="not_accepted_yet", detail="Ask the visitor first.")
     result = await _book(deps, booking.service_id, offered.start, None)
     if result.status == "booked":
-        await deps.calendar.cancel(booking.id)
+        await deps.calendar.cancel(booking.id, reason=MOVED)
         booking.status = "cancelled"
         deps.effects.cancelled = booking
         deps.memory.moving = None

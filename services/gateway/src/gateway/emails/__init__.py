@@ -4,20 +4,33 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiosmtplib
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from gateway.settings import Settings
-from shared.events import ConversationHandedOffV1
+from shared.events import BookingChangedByVisitorV1, ConversationHandedOffV1
 
 log = logging.getLogger(__name__)
 _TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=select_autoescape(["html"]),
 )
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _local(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%A %d %B %Y, %H:%M")
 
 
 @dataclass(frozen=True)
@@ -112,6 +125,26 @@ class EmailSender:
             reason=event.reason,
             at=event.handed_off_at.strftime("%Y-%m-%d %H:%M"),
             link=f"{base}/conversations/{event.conversation_id}",
+        )
+
+    def booking_changed(self, to: str, event: BookingChangedByVisitorV1) -> Email:
+        """A visitor cancelled or moved a booking by talking to the assistant."""
+        zone = _zone(event.timezone)
+        who = event.visitor_name or "A visitor"
+        what = "moved" if event.change == "moved" else "cancelled"
+        return render(
+            "booking_changed.html",
+            to,
+            f"{self.settings.emails_from_name} - {who} {what} {event.service}",
+            visitor=who,
+            change=event.change,
+            service=event.service,
+            start=_local(event.start, zone),
+            new_start=_local(event.new_start, zone) if event.new_start else None,
+            timezone=zone.key,
+            channel=event.channel,
+            after_reminder=event.after_reminder,
+            link=f"{self.settings.frontend_url.rstrip('/')}/conversations/{event.conversation_id}",
         )
 
     def new_account(self, to: str) -> Email:

@@ -171,8 +171,11 @@ class MemoryCalendar:
         self._check("confirm")
         self.confirmed.add(booking_id)
 
-    async def cancel(self, booking_id: str) -> None:
+    cancel_reasons: dict[str, str] = field(default_factory=dict)
+
+    async def cancel(self, booking_id: str, reason: str = "visitor") -> None:
         self._check("cancel")
+        self.cancel_reasons[booking_id] = reason
         for b in self.bookings:
             if b.id == booking_id:
                 b.cancelled = True
