@@ -38,7 +38,7 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def _seed(engine: Any, jobs: int, conversations: int) -> None:
+async def seed(engine: Any, jobs: int, conversations: int) -> None:
     """One workspace, `conversations` SMS conversations, `jobs` bookings each with one
     reminder due within the last minute (all in the same minute)."""
     now = datetime.now(UTC)
@@ -156,7 +156,7 @@ async def measure(jobs: int, conversations: int, batch_size: int) -> dict[str, A
         engine = make_engine(url, pool_size=4)
         try:
             for schedulers in (1, 2):
-                await _seed(engine, jobs, conversations)
+                await seed(engine, jobs, conversations)
                 async with engine.begin() as conn:
                     await conn.execute(text("DELETE FROM conversations.messages"))
                 out[f"schedulers_{schedulers}"] = await _drain(engine, schedulers, batch_size)
