@@ -19,7 +19,9 @@ from .test_replies import CREDENTIALS, Channel, server_for
 API = "/api/v1"
 
 
-async def _bookable_shop(api: httpx.AsyncClient) -> dict[str, Any]:
+async def _bookable_shop(
+    api: httpx.AsyncClient, config: dict[str, Any] | None = None
+) -> dict[str, Any]:
     owner = await signup(api)
     workspace = await create_workspace(api, owner)
     headers = owner["headers"]
@@ -34,7 +36,7 @@ async def _bookable_shop(api: httpx.AsyncClient) -> dict[str, Any]:
         response = await api.post(
             f"{API}/connectors/",
             headers=headers,
-            json={"name": "Calendar", "provider": "builtin", "config": {}},
+            json={"name": "Calendar", "provider": "builtin", "config": config or {}},
         )
         return response if response.status_code == 201 else None
 
@@ -155,3 +157,80 @@ async def test_a_channel_visitor_books_and_the_provider_receives_the_confirmatio
     if name == "sms":
         # Every agent reply fits the SMS cap (two segments).
         assert all(len(r.body["Body"]) <= 320 for r in server.state.to(channel.visitor))
+
+
+async def test_a_whatsapp_visitor_cancels_in_answer_to_a_reminder_and_the_next_one_never_goes(
+    api: httpx.AsyncClient, system: Any, providers: Any
+) -> None:
+    """Booked with the agent on WhatsApp; a reminder whose moment has passed goes at once,
+    the visitor answers it by cancelling: the booking is cancelled in connectors, the later
+    reminder is cancelled, the owner's conversation is tagged and the stats count it."""
+    day = [("00:00", "24:00")]
+    always = {d: day for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    shop = await _bookable_shop(
+        api, {"weekly_hours": always, "min_notice_minutes": 30, "slot_step_minutes": 5}
+    )
+    headers = shop["headers"]
+    await _agent_knows(api, headers)
+    settings = await api.patch(
+        f"{API}/reminders/settings", headers=headers, json={"offsets_minutes": [1440, 10]}
+    )
+    assert settings.status_code == 200, settings.text
+    channel = Channel(api, system.gateway, "whatsapp")
+    account = await api.post(
+        f"{API}/channel-accounts/",
+        json={
+            "channel": "whatsapp",
+            "account_id": channel.account_id,
+            "credentials": CREDENTIALS["whatsapp"],
+        },
+        headers=headers,
+    )
+    assert account.status_code == 201, account.text
+    channel.connected(account.json())
+    graph = server_for(providers, "whatsapp")
+
+    async def received(words: str) -> Any:
+        async def found() -> Any:
+            return [r for r in graph.state.to(channel.visitor) if words in json.dumps(r.body)]
+
+        return await wait_until(found, timeout=30)
+
+    await channel.visitor_writes("Hello!")
+    await received("Welcome to Biz")
+    await channel.visitor_writes("the first one")
+    await received("please send me your name")
+    await channel.visitor_writes("Ana")
+    await received("booked for Consultation")
+    [booking] = await _bookings(api, headers)
+
+    # A day before has passed: that reminder goes now; ten minutes before is still to come.
+    await received("reminder of your Consultation")
+    await channel.visitor_writes("sorry, I can't make it. please cancel")
+    await received("cancelled")
+
+    async def listed(path: str, **params: str) -> list[dict[str, Any]]:
+        response = await api.get(f"{API}/{path}", headers=headers, params=params)
+        assert response.status_code == 200, response.text
+        return response.json()["data"]
+
+    [cancelled] = await listed("connectors/active/bookings")
+    assert (cancelled["id"], cancelled["status"]) == (booking["id"], "cancelled")
+    jobs = {
+        (j["kind"], j["offset_minutes"]): j
+        for j in await listed("reminders/", booking_id=booking["id"])
+    }
+    assert jobs[("reminder", 1440)]["status"] == "sent"
+    assert (jobs[("reminder", 10)]["status"], jobs[("reminder", 10)]["reason"]) == (
+        "cancelled",
+        "booking cancelled",
+    )
+    [conversation] = await listed("conversations/")
+    assert "booking-cancelled" in conversation["tags"]
+
+    async def counted() -> dict[str, Any] | None:
+        stats = (await api.get(f"{API}/conversations/stats", headers=headers)).json()
+        return stats if stats["reminders"]["cancelled_after_reminder"] == 1 else None
+
+    stats = await wait_until(counted, timeout=20)
+    assert stats["reminders"]["sent"] == 1
