@@ -131,7 +131,8 @@ async def test_a_calendly_reschedule_arrives_as_cancel_then_create(
         assert response.json() == {"status": "emitted"}, response.text
     (cancelled,) = await events.wait_for("booking.cancelled", booking_id=old)
     assert cancelled["payload"]["source"] == "provider"
-    assert cancelled["payload"]["reason"] == "rescheduled"
+    # Said as a move (shared.events MOVED), so the visitor is not told of a cancellation.
+    assert cancelled["payload"]["reason"] == "moved"
     await events.wait_for("booking.created", booking_id=new, workspace_id=me.workspace_id)
 
 

@@ -22,8 +22,10 @@ from conversations.domain.reminders import (
     check_text,
     compose,
     decide_at_send,
+    plan_cancellation,
     plan_confirmation,
     plan_reminders,
+    subject,
 )
 
 MADRID = ZoneInfo("Europe/Madrid")
@@ -124,6 +126,37 @@ def test_a_confirmation_is_due_now_or_when_the_night_ends() -> None:
     assert job.due_at.astimezone(MADRID) == local(2027, 6, 10, 8, 0)
     day = local(2027, 6, 9, 12, 0)
     assert plan_confirmation(local(2027, 6, 10, 12, 0), day, NIGHT, MADRID).due_at == day
+
+
+def test_a_cancellation_notice_waits_for_the_night_to_end_unless_the_appointment_comes_first() -> (
+    None
+):
+    night = local(2027, 6, 9, 23, 0)
+    later = plan_cancellation(local(2027, 6, 10, 12, 0), night, NIGHT, MADRID)
+    assert (later.kind, later.status) == ("cancellation", "scheduled")
+    assert later.due_at.astimezone(MADRID) == local(2027, 6, 10, 8, 0)
+    # A 7:00 appointment: better a message at night than a visitor at a closed door.
+    early = plan_cancellation(local(2027, 6, 10, 7, 0), night, NIGHT, MADRID)
+    assert (early.status, early.due_at) == ("scheduled", night)
+    at_night = local(2027, 6, 9, 23, 30)
+    assert (
+        decide_at_send(at_night, local(2027, 6, 10, 7, 0), NIGHT, MADRID, "cancellation")
+        == SendNow()
+    )
+    assert decide_at_send(at_night, at_night, NIGHT, MADRID, "cancellation") == Skip(STARTED)
+    started = plan_cancellation(night - timedelta(minutes=1), night, None, MADRID)
+    assert (started.status, started.reason) == ("skipped", STARTED)
+
+
+def test_a_cancellation_notice_says_so_in_the_visitors_language_with_nothing_to_answer() -> None:
+    facts = Facts(
+        name="Lucía", service="Corte", time="martes 8 diciembre, 10:00", business="Barbería"
+    )
+    text = compose("cancellation", "es", facts, {"es": "Hola {name}, recuerda {service}"}, "sms")
+    assert text == (
+        "Hola Lucía, tu cita de Corte el martes 8 diciembre, 10:00 en Barbería ha sido cancelada."
+    )
+    assert subject("cancellation", "de", facts) == "Abgesagt: Corte am martes 8 diciembre, 10:00"
 
 
 def test_catching_up_after_an_outage_sends_only_for_appointments_ahead() -> None:

@@ -214,7 +214,8 @@ async def test_a_booking_cancelled_before_its_reminder_is_due_never_sends_it(
     start = soon(3)
     booking_id = await booked(publish, owner, start, conversation_id=conversation_id)
     await job_is(query, booking_id, "scheduled")
-    await cancelled(publish, owner, booking_id)
+    # The visitor cancelled by talking to the agent, whose reply said so: nothing else goes.
+    await cancelled(publish, owner, booking_id, reason="visitor")
     job = await job_is(query, booking_id, "cancelled")
     assert job.reason == "booking cancelled"
 
@@ -227,6 +228,29 @@ async def test_a_booking_cancelled_before_its_reminder_is_due_never_sends_it(
     assert (job.status, job.message_id) == ("cancelled", None)
 
 
+async def test_a_booking_the_owner_cancels_is_told_to_the_visitor_once_instead_of_reminded(
+    client, new_owner, publish, query, providers
+) -> None:
+    owner = await new_owner("Europe/Madrid")
+    await settings(client, owner, offsets_minutes=[1])
+    account = await connect(client, owner, "sms")
+    conversation_id, visitor = await visitor_writes(publish, query, account)
+    start = soon(600)
+    booking_id = await booked(publish, owner, start, conversation_id=conversation_id)
+    await job_is(query, booking_id, "scheduled")
+    await cancelled(publish, owner, booking_id, reason="the stylist is ill")
+    await cancelled(publish, owner, booking_id, reason="the stylist is ill")  # told twice
+
+    notice = await job_is(query, booking_id, "sent", kind="cancellation")
+    [request] = await wait_until(lambda: _sent_to(providers.twilio.state, visitor))
+    local = start.astimezone(ZoneInfo("Europe/Madrid")).strftime("%H:%M")
+    assert request.body["Body"].startswith("Hi Ana, your Haircut on ")
+    assert request.body["Body"].endswith(f"{local} at Acme has been cancelled.")
+    assert (await job_is(query, booking_id, "cancelled")).reason == "booking cancelled"
+    assert [j.kind for j in await jobs(query, booking_id)] == ["cancellation", "reminder"]
+    assert notice.message_id is not None
+
+
 async def test_a_moved_booking_is_reminded_of_its_new_time_only(
     client, new_owner, publish, query, providers
 ) -> None:
@@ -234,10 +258,11 @@ async def test_a_moved_booking_is_reminded_of_its_new_time_only(
     await settings(client, owner, offsets_minutes=[1])
     account = await connect(client, owner, "sms")
     conversation_id, visitor = await visitor_writes(publish, query, account)
-    # Connectors moves a booking as a cancellation and a new booking.
+    # Connectors moves a booking as a cancellation (reason "moved") and a new booking: the
+    # visitor is reminded of the new time, never told of a cancellation.
     old = await booked(publish, owner, soon(600), conversation_id=conversation_id)
     await job_is(query, old, "scheduled")
-    await cancelled(publish, owner, old)
+    await cancelled(publish, owner, old, reason=MOVED)
     new_start = soon(2)
     new = await booked(publish, owner, new_start, conversation_id=conversation_id)
 

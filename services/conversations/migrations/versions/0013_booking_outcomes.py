@@ -1,6 +1,7 @@
 """What became of a booking, for the stats: attendance as the owner marked it, and whether it
 was cancelled or moved after a reminder had gone. Reminder jobs are kept per appointment start,
-so a move plans new jobs beside the ones already sent instead of overwriting their record.
+so a move plans new jobs beside the ones already sent instead of overwriting their record, and
+a job may be a cancellation notice (a booking the owner or the provider cancelled).
 
 Revision ID: 0013
 Revises: 0012
@@ -42,9 +43,9 @@ def upgrade() -> None:
     # The start a job was planned for: its booking's, else (a cancelled booking whose start
     # was never seen) the due time plus the offset, which is what planning did.
     op.execute(
-        f"""
-        UPDATE {SCHEMA}.{JOBS} j SET start_at = coalesce(
-            (SELECT b.start_at FROM {SCHEMA}.{TABLE} b
+        """
+        UPDATE conversations.reminder_jobs j SET start_at = coalesce(
+            (SELECT b.start_at FROM conversations.reminder_bookings b
              WHERE b.workspace_id = j.workspace_id AND b.booking_id = j.booking_id),
             j.due_at + make_interval(mins => j.offset_minutes))
         """
@@ -57,13 +58,25 @@ def upgrade() -> None:
         ["workspace_id", "booking_id", "kind", "offset_minutes", "start_at"],
         schema=SCHEMA,
     )
+    op.drop_constraint("ck_reminder_jobs_kind", JOBS, schema=SCHEMA, type_="check")
+    op.create_check_constraint(
+        "ck_reminder_jobs_kind",
+        JOBS,
+        "kind IN ('reminder', 'confirmation', 'cancellation')",
+        schema=SCHEMA,
+    )
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM conversations.reminder_jobs WHERE kind = 'cancellation'")
+    op.drop_constraint("ck_reminder_jobs_kind", JOBS, schema=SCHEMA, type_="check")
+    op.create_check_constraint(
+        "ck_reminder_jobs_kind", JOBS, "kind IN ('reminder', 'confirmation')", schema=SCHEMA
+    )
     # Keep the newest job of each offset (what the one-per-offset key held).
     op.execute(
-        f"""
-        DELETE FROM {SCHEMA}.{JOBS} j USING {SCHEMA}.{JOBS} k
+        """
+        DELETE FROM conversations.reminder_jobs j USING conversations.reminder_jobs k
         WHERE j.workspace_id = k.workspace_id AND j.booking_id = k.booking_id
           AND j.kind = k.kind AND j.offset_minutes = k.offset_minutes
           AND j.created_at < k.created_at

@@ -10,6 +10,10 @@ from shared.events.base import Event, register
 
 Provider = Literal["calendly", "square", "agendapro", "builtin"]
 
+# `BookingCancelledV1.reason` when the booking was moved to another time rather than called
+# off (the new time is a booking of its own): consumers tell a move from a cancellation.
+MOVED = "moved"
+
 
 class _ConnectorState(Event):
     connector_id: UUID

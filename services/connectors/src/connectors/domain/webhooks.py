@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from connectors.domain.errors import InvalidSignature
+from shared.events.connectors import MOVED
 
 SQUARE_CANCELLED = {"CANCELLED_BY_CUSTOMER", "CANCELLED_BY_SELLER", "DECLINED"}
 
@@ -122,7 +123,8 @@ def read_calendly(body: dict[str, Any]) -> ProviderBookingEvent:
         visitor_name=payload.get("name"),
         visitor_email=payload.get("email"),
         visitor_phone=payload.get("text_reminder_number"),
-        reason=cancellation.get("reason"),
+        # A reschedule cancels the old invitee (`rescheduled: true`) and creates a new one.
+        reason=MOVED if payload.get("rescheduled") is True else cancellation.get("reason"),
         account_refs=refs,
     )
 

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import httpx
 
 from conversations.connectors import Connectors, ConnectorsUnreachable
+from conversations.domain.reminders import VISITOR
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +107,7 @@ class Calendar(Protocol):
 
     async def confirm(self, booking_id: str) -> None: ...
 
-    async def cancel(self, booking_id: str, reason: str = "visitor") -> None: ...
+    async def cancel(self, booking_id: str, reason: str = VISITOR) -> None: ...
 
     async def hours(self) -> OpeningHours: ...
 
@@ -203,8 +204,9 @@ class ConnectorsCalendar:
             for item in body.get("data", [])
         ]
 
-    async def cancel(self, booking_id: str, reason: str = "visitor") -> None:
-        """`reason`: "visitor", or MOVED when the visitor took another time instead."""
+    async def cancel(self, booking_id: str, reason: str = VISITOR) -> None:
+        """`reason`: VISITOR, or MOVED when the visitor took another time instead (no notice
+        goes to the visitor for either: the agent's reply says it)."""
         await self._call("DELETE", f"/bookings/{booking_id}", params={"reason": reason})
 
     async def confirm(self, booking_id: str) -> None:

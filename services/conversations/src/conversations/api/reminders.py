@@ -98,7 +98,7 @@ class ReminderRead(BaseModel):
 
     id: uuid.UUID
     booking_id: str
-    kind: Literal["reminder", "confirmation"]
+    kind: Literal["reminder", "confirmation", "cancellation"]
     offset_minutes: int = Field(description="Minutes before the appointment (0: confirmation)")
     start_at: datetime = Field(
         description="The appointment start it was planned for (a moved booking has jobs for "

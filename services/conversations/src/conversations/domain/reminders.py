@@ -1,5 +1,5 @@
-"""Reminders and confirmations after a booking: when each one is due, whether it may go now,
-and what it says. Pure rules: no clock of their own, no I/O.
+"""Reminders, confirmations and cancellation notices after a booking: when each one is due,
+whether it may go now, and what it says. Pure rules: no clock of their own, no I/O.
 
 Times are computed on instants (UTC), never on wall clocks, so "24 h before" is 24 real hours
 across a daylight-saving change; only quiet hours are wall-clock times, read in the
@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Literal
 
-Kind = Literal["reminder", "confirmation"]
+from shared.events.connectors import MOVED
+
+Kind = Literal["reminder", "confirmation", "cancellation"]
 JobStatus = Literal["scheduled", "sent", "failed", "skipped", "cancelled"]
 
 LANGS: tuple[str, ...] = ("en", "es", "pt", "fr", "de", "it")
@@ -24,9 +26,12 @@ MAX_OFFSETS = 3
 MAX_OFFSET_MINUTES = 30 * 24 * 60
 MAX_TEXT = 1000
 
-# The reason a booking is cancelled with when the visitor moved it to another time (the new
-# one is booked first): the stats count it as moved, not cancelled.
-MOVED = "moved"
+# A booking cancelled with reason MOVED (the agent's move, a provider's reschedule) is counted
+# as moved, not cancelled.
+# Cancellation reasons the agent gives: the visitor cancelled (or moved) in the conversation,
+# where the agent's reply says so; no separate notice goes.
+VISITOR = "visitor"
+VISITOR_REASONS: tuple[str, ...] = (VISITOR, MOVED)
 
 STARTED = "appointment already started"
 QUIET_UNTIL_START = "quiet hours last until the appointment"
@@ -137,6 +142,18 @@ def plan_confirmation(
     return PlannedJob("confirmation", 0, fitted, "scheduled")
 
 
+def plan_cancellation(
+    start: datetime, now: datetime, quiet: QuietHours | None, zone: tzinfo
+) -> PlannedJob:
+    """A booking cancelled by the owner or the provider is told to the visitor now, or at the
+    end of quiet hours; if those last until the appointment, now all the same (better a
+    message at night than a visitor at a closed door)."""
+    if start <= now:
+        return PlannedJob("cancellation", 0, now, "skipped", STARTED)
+    fitted, _ = fit_quiet_hours(now.astimezone(UTC), start.astimezone(UTC), quiet, zone)
+    return PlannedJob("cancellation", 0, fitted or now, "scheduled")
+
+
 @dataclass(frozen=True, slots=True)
 class SendNow:
     pass
@@ -153,14 +170,17 @@ class Skip:
 
 
 def decide_at_send(
-    now: datetime, start: datetime, quiet: QuietHours | None, zone: tzinfo
+    now: datetime, start: datetime, quiet: QuietHours | None, zone: tzinfo, kind: Kind = "reminder"
 ) -> SendNow | Defer | Skip:
     """A due job, when the scheduler reaches it (on time or catching up after an outage):
-    sent if the appointment is still ahead, held until quiet hours end, or skipped."""
+    sent if the appointment is still ahead, held until quiet hours end, or skipped (a
+    cancellation goes even when quiet hours last until the appointment)."""
     if start <= now:
         return Skip(STARTED)
     fitted, reason = fit_quiet_hours(now, start, quiet, zone)
     if fitted is None:
+        if kind == "cancellation":
+            return SendNow()
         assert reason is not None
         return Skip(reason)
     return SendNow() if fitted == now else Defer(fitted)
@@ -252,6 +272,14 @@ CONFIRMATION_TEXTS: dict[str, str] = {
     "de": "Hallo {name}, Ihr Termin {service} am {time} bei {business} ist gebucht.",
     "it": "Ciao {name}, il tuo appuntamento {service} il {time} da {business} è prenotato.",
 }
+CANCELLATION_TEXTS: dict[str, str] = {
+    "en": "Hi {name}, your {service} on {time} at {business} has been cancelled.",
+    "es": "Hola {name}, tu cita de {service} el {time} en {business} ha sido cancelada.",
+    "pt": "Olá {name}, o seu {service} em {time} na {business} foi cancelado.",
+    "fr": "Bonjour {name}, votre {service} le {time} chez {business} a été annulé.",
+    "de": "Hallo {name}, Ihr Termin {service} am {time} bei {business} wurde abgesagt.",
+    "it": "Ciao {name}, il tuo appuntamento {service} il {time} da {business} è stato annullato.",
+}
 # SMS: a one-letter answer (and never the word CANCEL, which Twilio reads as an opt-out).
 SMS_HINTS: dict[str, str] = {
     "en": "Reply C to confirm, X to cancel.",
@@ -285,6 +313,14 @@ SUBJECTS: dict[str, dict[str, str]] = {
         "fr": "Réservé : {service} le {time}",
         "de": "Gebucht: {service} am {time}",
         "it": "Prenotato: {service} il {time}",
+    },
+    "cancellation": {
+        "en": "Cancelled: {service} on {time}",
+        "es": "Cancelada: {service} el {time}",
+        "pt": "Cancelado: {service} em {time}",
+        "fr": "Annulé : {service} le {time}",
+        "de": "Abgesagt: {service} am {time}",
+        "it": "Annullato: {service} il {time}",
     },
 }
 SERVICE_FALLBACK: dict[str, str] = {
@@ -332,6 +368,8 @@ def compose(
     lang = language(lang)
     if kind == "confirmation":
         return render(CONFIRMATION_TEXTS[lang], facts, lang)
+    if kind == "cancellation":
+        return render(CANCELLATION_TEXTS[lang], facts, lang)
     template = owner_texts.get(lang) or REMINDER_TEXTS[lang]
     text = render(template, facts, lang)
     hint = SMS_HINTS[lang] if channel == "sms" else CHAT_HINTS[lang]

@@ -110,7 +110,7 @@ class ReminderJob(Base):
             "start_at",
             name="uq_reminder_jobs_one_per_start",
         ),
-        CheckConstraint("kind IN ('reminder', 'confirmation')", name="kind"),
+        CheckConstraint("kind IN ('reminder', 'confirmation', 'cancellation')", name="kind"),
         CheckConstraint(
             "status IN ('scheduled', 'sent', 'failed', 'skipped', 'cancelled')", name="status"
         ),

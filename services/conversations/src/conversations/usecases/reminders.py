@@ -23,6 +23,7 @@ from conversations.domain.delivery import ReplyWindowClosed, reply_policy
 from conversations.domain.reminders import (
     MOVED,
     SERVICE_FALLBACK,
+    VISITOR_REASONS,
     Defer,
     Facts,
     InvalidReminderSettings,
@@ -36,6 +37,7 @@ from conversations.domain.reminders import (
     compose,
     decide_at_send,
     language,
+    plan_cancellation,
     plan_confirmation,
     plan_reminders,
     subject,
@@ -61,6 +63,11 @@ NO_CONVERSATION = "no conversation or e-mail to reach the visitor"
 OPTED_OUT = "the visitor opted out of SMS (STOP)"
 AGENT_CONFIRMED = "the agent confirmed it in the conversation"
 CANCELLED = "booking cancelled"
+REBOOKED = "booking no longer cancelled"
+NO_CANCELLATION_TEMPLATE = (
+    "WhatsApp needs an approved template outside the 24 h window, and the reminder template "
+    "does not say the booking is cancelled"
+)
 REPLANNED = "booking moved or reminder settings changed"
 TURNED_OFF = "reminders are turned off"
 WORKSPACE_GONE = "workspace deleted"
@@ -257,7 +264,8 @@ async def project_booking_cancelled(uow: ConversationsUnitOfWork, envelope: Enve
             )
         )
     else:
-        if row.status != "cancelled" and await repo.reminded(event.workspace_id, event.booking_id):
+        was_confirmed = row.status == "confirmed"
+        if was_confirmed and await repo.reminded(event.workspace_id, event.booking_id):
             # The agent moves a booking by booking the new time and cancelling this one.
             if event.reason == MOVED:
                 row.moved_after_reminder_at = envelope.occurred_at
@@ -265,7 +273,27 @@ async def project_booking_cancelled(uow: ConversationsUnitOfWork, envelope: Enve
                 row.cancelled_after_reminder_at = envelope.occurred_at
         row.status = "cancelled"
         row.source_updated_at = envelope.occurred_at
-    await repo.cancel_scheduled(event.workspace_id, event.booking_id, CANCELLED)
+        if was_confirmed and event.reason not in VISITOR_REASONS and row.start_at is not None:
+            await _plan_cancellation_notice(uow, repo, row)
+    for kind in ("reminder", "confirmation"):  # a cancellation notice planned here stays
+        await repo.cancel_scheduled(event.workspace_id, event.booking_id, CANCELLED, kind=kind)
+
+
+async def _plan_cancellation_notice(
+    uow: ConversationsUnitOfWork, repo: ReminderRepository, row: ReminderBooking
+) -> None:
+    """The owner or the provider cancelled: the visitor is told the way a confirmation goes.
+    A visitor who cancelled (or moved) by talking to the agent has its answer already."""
+    assert row.start_at is not None
+    settings = await repo.settings(row.workspace_id)
+    if not settings.enabled:
+        return
+    workspace = await uow.workspaces.get(row.workspace_id)
+    zone = _zone(workspace.timezone if workspace is not None else None)
+    notice = plan_cancellation(row.start_at, datetime.now(UTC), _quiet(settings), zone)
+    await repo.put_job(
+        row.workspace_id, row.booking_id, row.conversation_id, row.start_at, notice, replace=False
+    )
 
 
 async def project_booking_marked(uow: ConversationsUnitOfWork, envelope: Envelope) -> None:
@@ -370,8 +398,11 @@ async def _outcome(
 ) -> Outcome:
     repo = reads.repo
     booking = await reads.booking(job.workspace_id, job.booking_id)
-    if booking is None or booking.status != "confirmed" or booking.start_at is None:
-        return Outcome("cancelled", CANCELLED)
+    kind: Kind = job.kind  # type: ignore[assignment]  # the column's check constraint
+    # A notice of a cancellation goes for a cancelled booking; the others for a live one.
+    wanted = "cancelled" if kind == "cancellation" else "confirmed"
+    if booking is None or booking.status != wanted or booking.start_at is None:
+        return Outcome("cancelled", CANCELLED if wanted == "confirmed" else REBOOKED)
     workspace = await reads.workspace(job.workspace_id)
     if workspace is None:
         return Outcome("skipped", WORKSPACE_GONE)
@@ -379,7 +410,7 @@ async def _outcome(
     if not settings.enabled:
         return Outcome("skipped", TURNED_OFF)
     zone = _zone(workspace.timezone)
-    decision = decide_at_send(now, booking.start_at, _quiet(settings), zone)
+    decision = decide_at_send(now, booking.start_at, _quiet(settings), zone, kind)
     if isinstance(decision, Skip):
         return Outcome("skipped", decision.reason)
     if isinstance(decision, Defer):
@@ -396,7 +427,6 @@ async def _outcome(
         time=when_text(booking.start_at, zone, lang),
         business=workspace.name or workspace.handle,
     )
-    kind: Kind = "confirmation" if job.kind == "confirmation" else "reminder"
 
     if conversation is None or conversation.channel == "web":
         email = booking.visitor_email or await repo.contact_email(
@@ -437,6 +467,8 @@ async def _outcome(
                 )
             if not settings.whatsapp_template:
                 return Outcome("failed", NO_TEMPLATE)
+            if kind == "cancellation":
+                return Outcome("failed", NO_CANCELLATION_TEMPLATE)
             log.debug("outside the window: %s", closed)
             template = {
                 "name": settings.whatsapp_template["name"],

@@ -18,6 +18,7 @@ from conversations.agent.calendar import (
     SlotTaken,
     Upcoming,
 )
+from conversations.domain.reminders import VISITOR
 
 
 @dataclass
@@ -173,7 +174,7 @@ class MemoryCalendar:
 
     cancel_reasons: dict[str, str] = field(default_factory=dict)
 
-    async def cancel(self, booking_id: str, reason: str = "visitor") -> None:
+    async def cancel(self, booking_id: str, reason: str = VISITOR) -> None:
         self._check("cancel")
         self.cancel_reasons[booking_id] = reason
         for b in self.bookings:
