@@ -251,6 +251,40 @@ async def test_a_booking_the_owner_cancels_is_told_to_the_visitor_once_instead_o
     assert notice.message_id is not None
 
 
+async def test_a_cancellation_notice_held_by_quiet_hours_does_not_go_once_rebooked(
+    client, new_owner, publish, query, execute, app
+) -> None:
+    owner = await new_owner()  # UTC
+    now = datetime.now(UTC)
+    quiet = {"start": (now - timedelta(hours=1)).strftime("%H:%M")}
+    quiet["end"] = (now + timedelta(hours=1)).strftime("%H:%M")
+    await settings(client, owner, offsets_minutes=[1], quiet_hours=quiet)
+    account = await connect(client, owner, "sms")
+    conversation_id, _ = await visitor_writes(publish, query, account)
+    start = (now + timedelta(hours=3)).replace(second=0, microsecond=0)
+    booking_id = await booked(publish, owner, start, conversation_id=conversation_id)
+    await job_is(query, booking_id, "scheduled")
+    await cancelled(publish, owner, booking_id)
+    held = await job_is(query, booking_id, "scheduled", kind="cancellation")
+    assert held.due_at > now + timedelta(minutes=30)  # the end of quiet hours
+
+    await booked(publish, owner, start, conversation_id=conversation_id, booking_id=booking_id)
+    await wait_until(lambda: _status(query, booking_id, "confirmed"))
+    await execute(
+        "UPDATE conversations.reminder_jobs SET due_at = now() WHERE id = :id", id=held.id
+    )
+    app.state.reminders.wake()
+    notice = await job_is(query, booking_id, "cancelled", kind="cancellation")
+    assert (notice.reason, notice.message_id) == ("booking no longer cancelled", None)
+
+
+async def _status(query, booking_id: str, status: str) -> bool:
+    rows = await query(
+        "SELECT status FROM conversations.reminder_bookings WHERE booking_id = :b", b=booking_id
+    )
+    return bool(rows) and rows[0].status == status
+
+
 async def test_a_moved_booking_is_reminded_of_its_new_time_only(
     client, new_owner, publish, query, providers
 ) -> None:
