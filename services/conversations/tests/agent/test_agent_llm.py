@@ -123,6 +123,8 @@ async def test_an_openai_compatible_model_books_through_the_tools_and_history_is
         "move_booking",
         "confirm_booking",
         "business_info",
+        "request_identity_code",
+        "verify_identity_code",
         "search_faq",
         "save_contact_details",
         "hand_off",

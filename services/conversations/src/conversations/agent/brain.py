@@ -8,6 +8,7 @@ share one loop, one tool layer and one stored history.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date, time
 from typing import Any
@@ -39,6 +40,7 @@ from conversations.agent.tools import (
     AgentDeps,
     BookingResult,
     CancelResult,
+    CodeResult,
     ConfirmResult,
     FaqResult,
     InfoResult,
@@ -65,6 +67,8 @@ _RESULTS: dict[str, type[BaseModel]] = {
     "confirm_booking": ConfirmResult,
     "business_info": InfoResult,
     "search_faq": FaqResult,
+    "request_identity_code": CodeResult,
+    "verify_identity_code": CodeResult,
 }
 
 
@@ -122,6 +126,10 @@ def _decide(deps: AgentDeps, r: Reading) -> ModelResponse:
         return _text(deps, say(deps.lang, "scope", name=deps.workspace.name))
     if intent.person:
         return _call("hand_off", reason="visitor asked for a person")
+    proving = _proving(deps, r)
+    if proving is not None:
+        m.misunderstood = 0
+        return proving
     details = _details_given(deps, r)
     if details is not None:
         m.misunderstood = 0
@@ -138,6 +146,79 @@ def _decide(deps: AgentDeps, r: Reading) -> ModelResponse:
     if m.misunderstood >= 2:
         return _call("hand_off", reason="did not understand the visitor twice in a row")
     return _text(deps, say(deps.lang, "not_understood") + "\n" + _options_again(deps))
+
+
+_CODE = re.compile(r"(?<!\d)\d{3}[ -]?\d{3}(?!\d)")
+
+
+def _proving(deps: AgentDeps, r: Reading) -> ModelResponse | None:
+    """A web chat visitor proving who they are: the code when one was sent, an e-mail to send
+    one to. Read before contact details, so an address typed for a code is not taken as the
+    visitor's own claim."""
+    m = deps.memory
+    if m.proving is None or deps.identity is None:
+        return None
+    if m.proving == "code":
+        code = _CODE.search(r.text)
+        if code is not None:
+            return _call("verify_identity_code", code=code.group())
+    email = read_details(r.text, country_of(deps.workspace.timezone)).email
+    if email is not None:
+        return _call("request_identity_code", email=email)
+    if r.intent.no or (r.intent.ack and not r.intent.yes):
+        m.proving = m.proving_for = None  # "no thanks": on with something else
+    return None
+
+
+def _can_prove(deps: AgentDeps) -> bool:
+    """A web chat whose visitor has not proved who they are (codes are for web chats)."""
+    v = deps.visitor
+    return deps.identity is not None and not v.verified_channel and not v.proven
+
+
+def _prove_first(deps: AgentDeps, r: Reading, wanted: str) -> ModelResponse:
+    """The visitor speaks of a booking this chat does not know. On a channel that proves
+    nothing (web chat), offer a code to the e-mail on it; elsewhere there is none to see."""
+    if not _can_prove(deps):
+        return _text(deps, say(deps.lang, "no_booking"))
+    m = deps.memory
+    m.proving, m.proving_for = "email", wanted  # type: ignore[assignment]
+    email = read_details(r.text, country_of(deps.workspace.timezone)).email
+    if email is not None:
+        return _call("request_identity_code", email=email)
+    return _text(deps, say(deps.lang, "code_ask_email"))
+
+
+def _code_text(deps: AgentDeps, result: CodeResult) -> ModelResponse:
+    m, lang = deps.memory, deps.lang
+    if result.status == "sent_if_known":
+        return _text(deps, say(lang, "code_sent"))
+    if result.status == "verified":
+        wanted, m.proving_for = m.proving_for, None
+        if m.pending is not None:  # the owner wants a proven contact before booking
+            start = m.pending.start.isoformat()
+            return _call("book_slot", service_id=m.pending.service_id, start=start)
+        live = m.live_bookings
+        if not live:
+            return _text(deps, say(lang, "code_verified") + " " + say(lang, "no_upcoming"))
+        if wanted == "cancel" and len(live) == 1:
+            return _call("cancel_booking", booking_id=live[0].id)
+        if wanted == "move" and len(live) == 1:
+            m.moving = live[0].id
+            return _find(deps, live[0].service_id, deps.reading.when if deps.reading else When())
+        if wanted == "move":
+            m.moving = "?"
+        deps.said.append(say(lang, "code_verified"))
+        return _ask_which_booking(deps)
+    key = {
+        "cannot_send": "code_cannot_send",
+        "too_many": "code_too_many",
+        "wrong": "code_wrong",
+        "unavailable": "no_booking",
+    }.get(result.status, "code_again")
+    if result.status == "too_many":
+        m.proving = m.proving_for = None
+    return _text(deps, say(lang, key))
 
 
 def _details_given(deps: AgentDeps, r: Reading) -> ModelResponse | None:
@@ -212,8 +293,10 @@ def _understand(deps: AgentDeps, r: Reading) -> ModelResponse | None:
             return _call("cancel_booking", booking_id=booking_id)
     if intent.cancel and not intent.move:
         if not live:
-            return _text(deps, say(deps.lang, "no_booking"))
+            return _prove_first(deps, r, "cancel")
         return _call("cancel_booking")
+    if intent.move and not live and not m.moving and not m.offered_slots and _can_prove(deps):
+        return _prove_first(deps, r, "move")
     if intent.move and live and not m.moving:
         if len(live) > 1:
             m.moving = "?"
@@ -416,6 +499,8 @@ def _after_tool(deps: AgentDeps, tool: str, result: Any) -> ModelResponse:
                 ),
             )
         return _text(deps, say(lang, "no_booking"))
+    if isinstance(result, CodeResult):
+        return _code_text(deps, result)
     if isinstance(result, CancelResult):
         if result.status == "cancelled" and result.booking:
             return _text(
@@ -517,6 +602,15 @@ def _booking_text(deps: AgentDeps, result: BookingResult) -> ModelResponse:
         pending = deps.memory.pending
         assert pending is not None
         return _ask_details(deps, result.missing, pending)
+    if result.status == "needs_proof":
+        deps.memory.proving_for = "book"
+        if deps.visitor.email:  # given already (the owner asked for it): prove that one
+            return _call("request_identity_code", email=deps.visitor.email)
+        return _text(deps, say(lang, "verify_first", slot=result.local or ""))
+    if result.status == "address_limit":
+        return _text(
+            deps, say(lang, "address_limit") + "\n" + say(lang, "handoff", name=deps.workspace.name)
+        )
     if result.status == "limit":
         return _text(
             deps,

@@ -36,6 +36,7 @@ from conversations.agent.replies import cap, say
 from conversations.agent.state import Dialogue
 from conversations.agent.tools import (
     AgentDeps,
+    CodeStatus,
     ConversationView,
     Reminded,
     Service,
@@ -48,6 +49,7 @@ from conversations.agent.words.text import bound
 from conversations.connectors import Connectors
 from conversations.db.agent import AgentRepository
 from conversations.db.contacts import ContactsRepository
+from conversations.db.identity import IdentityRepository
 from conversations.db.models import Conversation
 from conversations.db.uow import ConversationsUnitOfWork
 from conversations.domain import conversation_state
@@ -57,6 +59,15 @@ from conversations.domain.rules import MAX_TAGS, agent_reply_seconds
 from conversations.reminders.models import ReminderBooking, ReminderJob
 from conversations.reminders.repository import ReminderRepository
 from conversations.settings import Settings
+from conversations.usecases.identity import (
+    IdentityPolicy,
+    claim_email,
+    identity_policy,
+    record_webchat_booking,
+    request_identity_code,
+    verify_identity_code,
+    webchat_booking_allowed,
+)
 from conversations.usecases.messages import store_reply
 from shared.events import (
     BookingChangedByVisitorV1,
@@ -93,6 +104,44 @@ class _Context:
     visitor: Visitor | None = None
     required_contact: str = "name_and_phone_or_email"
     reminded: Reminded | None = None
+    require_verified_on_webchat: bool = False
+
+
+@dataclass(frozen=True)
+class ConversationIdentity:
+    """usecases.identity bound to one web chat: codes, and its address's booking limit."""
+
+    uow: Callable[[], ConversationsUnitOfWork]
+    conversation_id: uuid.UUID
+    policy: IdentityPolicy
+    bookings_per_address: int
+
+    async def request_code(self, email: str, claim: bool = False) -> CodeStatus:
+        """With `claim`, the address goes on this chat's contact first (as a claim), so a
+        visitor new to the business can prove it too."""
+        try:
+            if claim:
+                await claim_email(self.uow(), self.conversation_id, email)
+            request = await request_identity_code(
+                self.uow(), self.conversation_id, email, policy=self.policy
+            )
+        except InvalidContactDetail:
+            return "cannot_send"
+        return request.status
+
+    async def verify_code(self, code: str) -> tuple[CodeStatus, uuid.UUID | None]:
+        check = await verify_identity_code(
+            self.uow(), self.conversation_id, code, policy=self.policy
+        )
+        return check.status, check.contact_id
+
+    async def booking_allowed(self) -> bool:
+        return await webchat_booking_allowed(
+            self.uow(), self.conversation_id, limit=self.bookings_per_address
+        )
+
+    async def record_booking(self) -> None:
+        await record_webchat_booking(self.uow(), self.conversation_id)
 
 
 class AgentRunner:
@@ -309,6 +358,7 @@ class AgentRunner:
                 visitor=await _visitor(uow, conversation),
                 reminded=await _reminded(uow, conversation),
                 required_contact=settings.required_contact,
+                require_verified_on_webchat=bool(settings.require_verified_contact_on_webchat),
                 message_ids=ids,
                 text="\n".join(m.content for m in unanswered),
             )
@@ -346,9 +396,21 @@ class AgentRunner:
             required_contact=context.required_contact,  # type: ignore[arg-type]
             reminded=context.reminded,
             bookings_per_contact=self.settings.bookings_per_contact,
+            identity=self._identity(context.conversation),
+            require_verified_on_webchat=context.require_verified_on_webchat,
         )
         return await run_turn(
             deps, context.text, context.history, model=self.model, limits=self.limits
+        )
+
+    def _identity(self, conversation: ConversationView) -> ConversationIdentity | None:
+        if conversation.channel != "web":
+            return None  # other channels prove the sender, or have no way to send a code
+        return ConversationIdentity(
+            self.uow,
+            conversation.id,
+            identity_policy(self.settings),
+            self.settings.webchat_bookings_per_address_per_day,
         )
 
     async def _write(self, context: _Context, outcome: TurnOutcome) -> None:
@@ -509,12 +571,17 @@ async def _visitor(uow: ConversationsUnitOfWork, conversation: Conversation) -> 
         )
     if contact is None:
         return Visitor(name=conversation.visitor_name)
+    proven = (
+        conversation.channel == "web"
+        and await IdentityRepository(uow.session).proven_contact(conversation.id) == contact.id
+    )
     return Visitor(
         contact_id=contact.id,
         name=contact.name or conversation.visitor_name,
         phone=contact.phone,
         email=contact.email,
         verified_channel=conversation.channel in _PROVEN_BY_CHANNEL,
+        proven=proven,
     )
 
 

@@ -54,6 +54,29 @@ MESSAGES: dict[str, str] = {
     "taken": N_("Sorry, {slot} was just taken. Other free times for {service}:"),
     "cancelled": N_("Your {service} on {slot} is cancelled."),
     "no_booking": N_("I don't see a booking of yours in this conversation."),
+    "code_ask_email": N_(
+        "To find your booking, tell me the e-mail address you booked with and I'll send "
+        "you a code there."
+    ),
+    "code_sent": N_(
+        "If that address is on a booking here, a code is on its way to it. Type the code "
+        "here when it arrives."
+    ),
+    "code_cannot_send": N_(
+        "I can only send codes by e-mail. Which e-mail address did you book with?"
+    ),
+    "code_too_many": N_("Too many codes have been asked for. Please try again in an hour."),
+    "code_wrong": N_("That code isn't right. Please check it and type it again."),
+    "code_again": N_(
+        "That code can't be used any more. Tell me your e-mail again and I'll send a new one."
+    ),
+    "code_verified": N_("Thanks, that's confirmed."),
+    "no_upcoming": N_("I don't see an upcoming booking of yours."),
+    "verify_first": N_(
+        "Before I book {slot}, I need to confirm who you are: tell me your e-mail address "
+        "and I'll send you a code."
+    ),
+    "address_limit": N_("I can't take more bookings from this connection today."),
     "which_booking": N_("Which booking? Reply with the number:"),
     "which_new": N_("Sure, let's move it. Free times for {service} ({tz}):"),
     "not_understood": N_("Sorry, I didn't get that."),

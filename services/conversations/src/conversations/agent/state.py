@@ -70,6 +70,10 @@ class Dialogue(_Model):
     earlier_loaded: bool = False
     bookings: list[BookingRef] = Field(default_factory=list)
     moving: str | None = None  # id of the booking being moved
+    # Proving who writes in a web chat: waiting for the e-mail to send a code to, or for the
+    # code; and what the visitor wanted done once proven.
+    proving: Literal["email", "code"] | None = None
+    proving_for: Literal["cancel", "move", "book"] | None = None
     misunderstood: int = 0
     unknown_questions: int = 0
     attempts: int = 0  # bookings tried: each try gets its own idempotency key

@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
@@ -99,6 +99,7 @@ class Visitor:
     phone: str | None = None  # E.164
     email: str | None = None
     verified_channel: bool = False  # the channel proves the identity (WhatsApp/SMS number...)
+    proven: bool = False  # this conversation proved the contact with a one-time code
 
     def missing(self, required: RequiredContact) -> list[str]:
         out = [] if self.name else ["name"]
@@ -132,6 +133,24 @@ class TurnEffects:
     confirmed: str | None = None  # a booking the visitor confirmed they will come to
 
 
+CodeStatus = Literal[
+    "sent_if_known", "cannot_send", "too_many", "verified", "wrong", "expired", "locked", "none",
+]  # fmt: skip
+
+
+class Identity(Protocol):
+    """Proving who writes in a web chat, and its anonymous booking limit (usecases.identity,
+    bound to this conversation). Each call commits on its own."""
+
+    async def request_code(self, email: str, claim: bool = False) -> CodeStatus: ...
+
+    async def verify_code(self, code: str) -> tuple[CodeStatus, uuid.UUID | None]: ...
+
+    async def booking_allowed(self) -> bool: ...
+
+    async def record_booking(self) -> None: ...
+
+
 @dataclass
 class AgentDeps:
     conversation: ConversationView
@@ -147,6 +166,8 @@ class AgentDeps:
     required_contact: RequiredContact = "name_and_phone_or_email"
     bookings_per_contact: int = 3
     reminded: Reminded | None = None
+    identity: Identity | None = None  # web chats: codes and the per-address limit
+    require_verified_on_webchat: bool = False  # the owner's setting: a code before booking
     effects: TurnEffects = field(default_factory=TurnEffects)
     reading: Reading | None = None  # the visitor's message, read once this turn
     said: list[str] = field(default_factory=list)  # what this turn already answered
@@ -230,7 +251,7 @@ class SlotsResult(BaseModel):
 class BookingResult(BaseModel):
     status: Literal[
         "booked", "taken", "not_offered", "not_accepted_yet", "refused", "no_booking",
-        "needs_details", "limit",
+        "needs_details", "limit", "needs_proof", "address_limit",
     ]  # fmt: skip
     detail: str | None = None
     missing: list[str] = []  # needs_details: what to ask the visitor for
@@ -253,6 +274,14 @@ class CancelResult(BaseModel):
     booking: BookingRef | None = None
     bookings: list[BookingRef] = []
     local: str | None = None
+
+
+class CodeResult(BaseModel):
+    """`sent_if_known`: a code went to the address if a booking's contact holds it (the
+    same answer either way); `verified`: the visitor is that contact, `bookings` are theirs."""
+
+    status: CodeStatus | Literal["unavailable"]
+    bookings: list[BookingRef] = []
 
 
 Topic = Literal[
@@ -610,6 +639,50 @@ def reminded_booking(deps: AgentDeps, booking_id: str | None = None) -> BookingR
     return ref
 
 
+async def request_identity_code(ctx: RunContext[AgentDeps], email: str) -> CodeResult:
+    """Web chat only: send a one-time code to the e-mail the visitor says is on their
+    booking, before acting on bookings made in other conversations (or booking, when the
+    owner requires it). Say a code is on its way *if* that address is on a booking: never
+    whether it is.
+
+    Args:
+        email: the e-mail address as the visitor typed it.
+    """
+    deps = ctx.deps
+    if deps.identity is None:
+        return CodeResult(status="unavailable")
+    found = read_details(email, country_of(deps.workspace.timezone)).email
+    if found is None:
+        return CodeResult(status="cannot_send")
+    # Proving before a booking: the address is the visitor's own claim, to be proven.
+    status = await deps.identity.request_code(found, claim=deps.memory.proving_for == "book")
+    deps.memory.proving = "code" if status == "sent_if_known" else "email"
+    return CodeResult(status=status)
+
+
+async def verify_identity_code(ctx: RunContext[AgentDeps], code: str) -> CodeResult:
+    """Check the code the visitor typed. `verified`: act on their `bookings` as on this
+    conversation's own; anything else: nothing about anyone's bookings may be said.
+
+    Args:
+        code: the digits the visitor typed.
+    """
+    deps = ctx.deps
+    if deps.identity is None:
+        return CodeResult(status="unavailable")
+    status, contact_id = await deps.identity.verify_code(re.sub(r"\D", "", code)[:12])
+    if status != "verified" or contact_id is None:
+        if status in ("expired", "locked", "none"):
+            deps.memory.proving = "email"
+        return CodeResult(status=status)
+    deps.memory.proving = None
+    deps.visitor.contact_id, deps.visitor.proven = contact_id, True
+    deps._read.pop("upcoming", None)  # another contact's bookings now
+    deps.memory.earlier_loaded = False
+    await load_earlier_bookings(deps)
+    return CodeResult(status="verified", bookings=deps.memory.live_bookings)
+
+
 async def business_info(ctx: RunContext[AgentDeps], topic: Topic) -> InfoResult:
     """What the business says about a topic visitors ask before booking: prices and durations
     of its services, opening hours, address, payment methods, its cancellation, lateness and
@@ -651,6 +724,8 @@ TOOLS = (
     business_info,
     search_faq,
     save_contact_details,
+    request_identity_code,
+    verify_identity_code,
     hand_off,
 )
 
@@ -813,6 +888,22 @@ async def _book(
     if not deps.memory.moving and await _at_limit(deps):
         deps.effects.handoff_reason = "the visitor reached the upcoming bookings limit"
         return BookingResult(status="limit", detail=str(deps.bookings_per_contact))
+    web = deps.identity if deps.conversation.channel == "web" else None
+    if web is not None and not deps.memory.moving:
+        if deps.require_verified_on_webchat and not deps.visitor.proven:
+            deps.memory.pending = Offer(
+                n=0, service_id=service_id, start=start, turn=deps.memory.turn - 1
+            )
+            deps.memory.proving = "email"
+            return BookingResult(
+                status="needs_proof",
+                local=format_slot(start, deps.zone, deps.lang),
+                service=service.name,
+                detail="Ask for the visitor's e-mail and send a code (request_identity_code).",
+            )
+        if not await web.booking_allowed():
+            deps.effects.handoff_reason = "anonymous web chat bookings limit from this address"
+            return BookingResult(status="address_limit")
     conversation = deps.conversation
     deps.memory.attempts += 1
     # One key per attempt: a time booked, cancelled and picked again is a new booking, not
@@ -851,6 +942,8 @@ async def _book(
     deps.memory.offered_slots = []
     deps.memory.last_list = None
     deps.effects.booked = record
+    if web is not None and not deps.memory.moving:
+        await web.record_booking()
     return BookingResult(
         status="booked", booking=record, local=format_slot(booked.start, deps.zone, deps.lang)
     )
@@ -879,10 +972,12 @@ async def _at_limit(deps: AgentDeps) -> bool:
 
 
 async def load_earlier_bookings(deps: AgentDeps) -> None:
-    """A returning visitor on a channel that proves who they are sees their bookings from
-    other conversations, so they can cancel or move them here. Never on a claimed identity."""
+    """A returning visitor on a channel that proves who they are, or who proved it here with a
+    code, sees their bookings from other conversations, so they can cancel or move them here.
+    Never on a claimed identity."""
     m = deps.memory
-    if m.earlier_loaded or not deps.visitor.verified_channel or deps.visitor.contact_id is None:
+    v = deps.visitor
+    if m.earlier_loaded or not (v.verified_channel or v.proven) or v.contact_id is None:
         return
     m.earlier_loaded = True
     upcoming = await deps.upcoming()

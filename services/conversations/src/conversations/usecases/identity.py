@@ -42,6 +42,7 @@ __all__ = [
     "CodeCheck",
     "CodeRequest",
     "IdentityPolicy",
+    "claim_email",
     "identity_policy",
     "proven_contact_of",
     "record_webchat_booking",
@@ -177,6 +178,20 @@ async def request_identity_code(
             )
         await uow.commit()
         return CodeRequest("sent_if_known", channel)
+
+
+async def claim_email(uow: ConversationsUnitOfWork, conversation_id: uuid.UUID, typed: str) -> None:
+    """The visitor says this e-mail is theirs: kept on the chat's contact as a claim (not
+    verified) when the contact has none, so a code can prove it. Raises InvalidContactDetail."""
+    async with uow:
+        conversation = await _conversation(uow, conversation_id)
+        if conversation.contact_id is None:
+            return
+        contact = await uow.contacts.get(conversation.workspace_id, conversation.contact_id)
+        if contact is None or contact.email:
+            return
+        await uow.contacts.update_details(contact.id, email=typed)
+        await uow.commit()
 
 
 async def verify_identity_code(
