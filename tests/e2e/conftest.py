@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db import make_engine
 from shared.db.migrations import drop_database, ensure_database, upgrade
-from shared.testing import EventStream, test_names
+from shared.testing import EventStream, Mailbox, test_names
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("workspaces", "connectors", "conversations", "gateway")
@@ -231,12 +231,22 @@ def providers() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def system(providers: Any) -> Iterator[System]:
+def mailbox() -> Iterator[Mailbox]:
+    """Where the shared system's gateway mails (codes, owner notices): SMTP on loopback."""
+    box = Mailbox().start()
+    yield box
+    box.stop()
+
+
+@pytest.fixture(scope="session")
+def system(providers: Any, mailbox: Mailbox) -> Iterator[System]:
     extra = {
         "GRAPH_API_BASE_URL": providers.graph.url,
         "TWILIO_API_BASE_URL": providers.twilio.url,
         "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
         "CALLBACK_ALLOW_LOOPBACK_HTTP": "true",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(mailbox.port),
     }
     with private_system("e2e", extra) as system:
         yield system

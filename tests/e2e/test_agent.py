@@ -6,6 +6,9 @@ loopback fake)."""
 from __future__ import annotations
 
 import json
+import re
+import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -62,35 +65,51 @@ async def _bookings(api: httpx.AsyncClient, headers: dict[str, str]) -> list[dic
     return listed.json()["data"]
 
 
-async def test_a_web_chat_visitor_books_with_the_built_in_agent(api: httpx.AsyncClient) -> None:
-    shop = await _bookable_shop(api)
-    headers = shop["headers"]
-    await _agent_knows(api, headers)
-    opened = await api.post(
-        f"{API}/public/workspaces/{shop['workspace']['handle']}/conversations",
-        json={"visitor_name": "Ana Web"},
-    )
-    assert opened.status_code == 201, opened.text
-    conversation_id = opened.json()["conversation_id"]
-    visitor = {"X-Visitor-Token": opened.json()["visitor_token"]}
+@dataclass
+class WebChat:
+    """A visitor in the web chat widget, through the gateway's public API."""
 
-    async def agent_says(after: int) -> str:
+    api: httpx.AsyncClient
+    id: str
+    headers: dict[str, str]
+
+    @classmethod
+    async def open(cls, api: httpx.AsyncClient, shop: dict[str, Any], name: str) -> WebChat:
+        opened = await api.post(
+            f"{API}/public/workspaces/{shop['workspace']['handle']}/conversations",
+            json={"visitor_name": name},
+        )
+        assert opened.status_code == 201, opened.text
+        body = opened.json()
+        return cls(api, body["conversation_id"], {"X-Visitor-Token": body["visitor_token"]})
+
+    async def say(self, text: str) -> None:
+        sent = await self.api.post(
+            f"{API}/public/conversations/{self.id}/messages",
+            json={"content": text},
+            headers=self.headers,
+        )
+        assert sent.status_code == 201, sent.text
+
+    async def agent_says(self, after: int) -> str:
+        """The agent's reply number `after` (from 0), once it is there."""
+
         async def nth() -> str | None:
-            read = await api.get(
-                f"{API}/public/conversations/{conversation_id}/messages", headers=visitor
+            read = await self.api.get(
+                f"{API}/public/conversations/{self.id}/messages", headers=self.headers
             )
             replies = [m["content"] for m in read.json()["data"] if m["role"] == "agent"]
             return replies[after] if len(replies) > after else None
 
         return await wait_until(nth, timeout=20)
 
-    async def say(text: str) -> None:
-        sent = await api.post(
-            f"{API}/public/conversations/{conversation_id}/messages",
-            json={"content": text},
-            headers=visitor,
-        )
-        assert sent.status_code == 201, sent.text
+
+async def test_a_web_chat_visitor_books_with_the_built_in_agent(api: httpx.AsyncClient) -> None:
+    shop = await _bookable_shop(api)
+    headers = shop["headers"]
+    await _agent_knows(api, headers)
+    chat = await WebChat.open(api, shop, "Ana Web")
+    conversation_id, say, agent_says = chat.id, chat.say, chat.agent_says
 
     # One service: the agent greets and offers times straight away, as a numbered list.
     await say("hi")
@@ -234,3 +253,43 @@ async def test_a_whatsapp_visitor_cancels_in_answer_to_a_reminder_and_the_next_o
 
     stats = await wait_until(counted, timeout=20)
     assert stats["reminders"]["sent"] == 1
+
+
+async def test_a_web_chat_visitor_proves_the_email_by_code_and_cancels_from_a_new_chat(
+    api: httpx.AsyncClient, mailbox: Any
+) -> None:
+    """Booked in one web chat; days later, from another (nothing proves who writes there),
+    the visitor asks to cancel: the agent mails a code to the e-mail on the booking (the
+    gateway's SMTP), and cancels at the calendar once the code is typed."""
+    shop = await _bookable_shop(api)
+    headers = shop["headers"]
+    await _agent_knows(api, headers)
+    email = f"ana.{uuid.uuid4().hex[:8]}@example.com"
+    first = await WebChat.open(api, shop, "Ana Web")
+    await first.say("hi")
+    await first.agent_says(0)
+    await first.say("1")
+    await first.agent_says(1)
+    await first.say(email)
+    assert "booked for Consultation" in await first.agent_says(2)
+    [booking] = await _bookings(api, headers)
+
+    later = await WebChat.open(api, shop, "Ana")
+    await later.say("Hi, I need to cancel my appointment")
+    assert "tell me the e-mail address you booked with" in await later.agent_says(0)
+    await later.say(email)
+    assert "a code is on its way" in await later.agent_says(1)
+
+    async def code() -> str | None:
+        for message in mailbox.to(email):
+            found = re.search(r"Your code is (\d{6})", mailbox.html(message))
+            if found:
+                return found.group(1)
+        return None
+
+    typed = await wait_until(code, timeout=20)
+    await later.say(typed)
+    assert "is cancelled" in await later.agent_says(2)
+    listed = await api.get(f"{API}/connectors/active/bookings", headers=headers)
+    [cancelled] = listed.json()["data"]
+    assert (cancelled["id"], cancelled["status"]) == (booking["id"], "cancelled")

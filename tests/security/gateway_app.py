@@ -8,18 +8,15 @@ from __future__ import annotations
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from email import message_from_bytes
-from email.message import Message
 from pathlib import Path
 from typing import Any
 
 import httpx
-from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 
 from gateway.main import create_app
 from gateway.settings import Settings
-from shared.testing import TEST_SECRET_KEY, running, test_names
+from shared.testing import TEST_SECRET_KEY, Mailbox, running, test_names
 
 ROOT = Path(__file__).resolve().parents[2]
 GATEWAY_INI = ROOT / "services" / "gateway" / "alembic.ini"
@@ -34,38 +31,13 @@ def unused_port() -> int:
         return int(s.getsockname()[1])
 
 
-class Mailbox:
-    """A local SMTP sink: what the gateway sends lands here."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-    def to(self, address: str) -> list[Message]:
-        return [m for m in self.messages if m["To"] == address]
-
-    @staticmethod
-    def html(message: Message) -> str:
-        for part in message.walk():
-            if part.get_content_type() == "text/html":
-                payload = part.get_payload(decode=True)
-                assert isinstance(payload, bytes)
-                return payload.decode()
-        raise AssertionError("no HTML part")
-
-
 @asynccontextmanager
 async def smtp_sink() -> AsyncIterator[tuple[Mailbox, int]]:
-    box, port = Mailbox(), unused_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
+    box = Mailbox().start()
     try:
-        yield box, port
+        yield box, box.port
     finally:
-        controller.stop()
+        box.stop()
 
 
 def settings_for(database_url: str, **overrides: Any) -> Settings:

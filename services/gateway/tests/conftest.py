@@ -6,20 +6,17 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from email import message_from_bytes
-from email.message import Message
 from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
-from aiosmtpd.controller import Controller
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from gateway.main import create_app
 from gateway.settings import Settings
-from shared.testing import TEST_SECRET_KEY, migrated_database, running, test_names
+from shared.testing import TEST_SECRET_KEY, Mailbox, migrated_database, running, test_names
 from shared.tokens import InvalidInternalToken, audience_key, verify_internal_token
 
 ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
@@ -34,28 +31,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class Mailbox:
-    """A local SMTP sink: e-mails the gateway sends land here."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-    def to(self, address: str) -> list[Message]:
-        return [m for m in self.messages if m["To"] == address]
-
-
 @pytest.fixture(scope="session")
 def mailbox() -> Iterator[tuple[Mailbox, int]]:
-    box = Mailbox()
-    port = free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield box, port
-    controller.stop()
+    box = Mailbox().start()
+    yield box, box.port
+    box.stop()
 
 
 class Upstream:

@@ -229,3 +229,48 @@ class EventStream:
         event = await asyncio.wait_for(read(), timeout)
         event["json"] = json.loads(event["data"])
         return event
+
+
+class Mailbox:
+    """A local SMTP sink on 127.0.0.1 (aiosmtpd): what the gateway mails lands here."""
+
+    def __init__(self) -> None:
+        from email.message import Message
+
+        self.messages: list[Message] = []
+        self.port = 0
+        self._controller: Any = None
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        from email import message_from_bytes
+
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+    def to(self, address: str) -> list[Any]:
+        return [m for m in self.messages if m["To"] == address]
+
+    @staticmethod
+    def html(message: Any) -> str:
+        for part in message.walk():
+            if part.get_content_type() == "text/html":
+                payload = part.get_payload(decode=True)
+                assert isinstance(payload, bytes)
+                return payload.decode()
+        raise AssertionError("no HTML part")
+
+    def start(self) -> Self:
+        import socket
+
+        from aiosmtpd.controller import Controller
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
