@@ -180,3 +180,41 @@ class MemoryCalendar:
         for b in self.bookings:
             if b.id == booking_id:
                 b.cancelled = True
+
+
+CODE = "246810"  # the one-time code every harness e-mail carries
+
+
+@dataclass
+class MemoryIdentity:
+    """The web chat's identity checks in memory: a code "mailed" only to an address on file,
+    the same answer either way, five wrong tries lock it; no per-address booking limit."""
+
+    on_file: dict[str, uuid.UUID]  # e-mail -> contact
+    sent_to: list[str] = field(default_factory=list)
+    _pending: uuid.UUID | None = None
+    _tries: int = 0
+
+    async def request_code(self, email: str, claim: bool = False) -> str:
+        contact = self.on_file.get(email.lower())
+        if contact is None and claim:
+            contact = self.on_file[email.lower()] = uuid.uuid4()
+        self._pending, self._tries = contact, 0
+        if contact is not None:
+            self.sent_to.append(email.lower())
+        return "sent_if_known"
+
+    async def verify_code(self, code: str) -> tuple[str, uuid.UUID | None]:
+        if self._tries >= 5:
+            return "locked", None
+        if code == CODE and self._pending is not None:
+            contact, self._pending = self._pending, None
+            return "verified", contact
+        self._tries += 1
+        return ("locked" if self._tries >= 5 else "wrong"), None
+
+    async def booking_allowed(self) -> bool:
+        return True
+
+    async def record_booking(self) -> None:
+        return None

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from pydantic_ai.models import Model
 
 from conversations.agent.core import TurnLimits, run_turn
-from conversations.agent.evaluation.calendar import MemoryCalendar
+from conversations.agent.evaluation.calendar import MemoryCalendar, MemoryIdentity
 from conversations.agent.evaluation.scenarios import Scenario, Turn
 from conversations.agent.replies import CHANNEL_LIMITS
 from conversations.agent.state import Dialogue
@@ -82,6 +82,10 @@ async def run_scenario(
         phone="+34600000000" if phone_channel else None,
         verified_channel=verified,
     )
+    identity = None
+    if scenario.channel == "web":
+        on_file = {scenario.email_on_file: visitor.contact_id} if scenario.email_on_file else {}
+        identity = MemoryIdentity(on_file)  # type: ignore[dict-item]
     by_name = {s.name: s.id for s in services}
     for service_name, when in scenario.earlier:
         calendar.add_earlier(by_name[service_name], _local(when, zone), visitor.contact_id)
@@ -115,6 +119,7 @@ async def run_scenario(
             required_contact=scenario.required_contact,  # type: ignore[arg-type]
             bookings_per_contact=scenario.bookings_per_contact,
             reminded=reminded,
+            identity=identity,  # type: ignore[arg-type]
         )
         outcome = await run_turn(
             deps, turn.say, history, model=model, limits=limits or TurnLimits(), direct=direct

@@ -36,6 +36,9 @@ class Scenario:
     channel: str = "whatsapp"
     visitor_name: str | None = "Ana"  # what the channel gave (a WhatsApp profile name)
     earlier: tuple[tuple[str, str], ...] = ()  # (service, local time) booked in another chat
+    # The e-mail on those bookings: a web chat visitor proves it with the code the harness
+    # "mails" (CODE), as the real one would read it in their inbox.
+    email_on_file: str | None = None
     required_contact: str = "name_and_phone_or_email"
     bookings_per_contact: int = 3
     expect_contact: tuple[str, ...] = ()
