@@ -162,9 +162,13 @@ def _proving(deps: AgentDeps, r: Reading) -> ModelResponse | None:
         code = _CODE.search(r.text)
         if code is not None:
             return _call("verify_identity_code", code=code.group())
-    email = read_details(r.text, country_of(deps.workspace.timezone)).email
-    if email is not None:
-        return _call("request_identity_code", email=email)
+    found = read_details(r.text, country_of(deps.workspace.timezone))
+    if found.email is not None:
+        return _call("request_identity_code", email=found.email)
+    if found.phone is not None:
+        # Codes go by e-mail only: with no address to prove, a person takes over.
+        m.proving = m.proving_for = None
+        return _call("hand_off", reason="the visitor can prove a phone only; codes go by e-mail")
     if r.intent.no or (r.intent.ack and not r.intent.yes):
         m.proving = m.proving_for = None  # "no thanks": on with something else
     return None

@@ -1187,6 +1187,18 @@ DIALOGUES: tuple[Scenario, ...] = (
         communicate=("un code est en route",),
     ),
     S(
+        "web_visitor_with_only_a_phone_is_handed_to_the_owner",
+        "quero remarcar a minha consulta",
+        "não tenho email, o meu número é 912 345 678",
+        book=B("Haircut", "2026-12-03 10:00"),
+        services=BARBER,
+        channel="web",
+        timezone="Europe/Lisbon",
+        earlier=(("Haircut", "2026-12-03 10:00"),),
+        email_on_file="ana@example.com",
+        handoff="phone only",
+    ),
+    S(
         "web_wrong_code_changes_and_tells_nothing",
         "I need to cancel my appointment",
         "ana@example.com",
