@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 from conversations.agent.loop import AgentRunner
-from shared.events import BookingCreatedV1, Envelope, MessageReceivedV1
+from shared.events import BookingCreatedV1, Envelope, InboundMessageAcceptedV1, MessageReceivedV1
 from shared.testing import wait_until
 
 
@@ -556,6 +556,38 @@ async def test_a_visitor_answering_a_reminder_with_c_confirms_at_the_calendar_an
     assert s.calendar.confirmed == {booking_id}
     stats = (await client.get("/api/v1/conversations/stats", headers=s.headers)).json()
     assert stats["reminders"]["visitor_confirmed"] == 1
+
+
+async def test_a_tapped_reminder_button_acts_on_the_booking_it_names(
+    agent, shop, chat, publish, query
+):
+    """Two bookings reminded in one WhatsApp chat; the visitor taps "Cancel" under the first
+    reminder: its payload names that booking, the button's text does not."""
+    s = await shop()
+    c = chat(s)
+    first = await reminded(s, c, publish, query)
+    second = await reminded(s, c, publish, query)
+    before = len(await c.replies())
+    await publish(
+        InboundMessageAcceptedV1(
+            channel="whatsapp",
+            workspace_id=s.workspace_id,
+            visitor_id=c.visitor_id,
+            visitor_name="Ana",
+            external_id=f"wamid.{uuid4().hex}",
+            content="Cancel",
+            sent_at=datetime.now(UTC),
+            metadata={"type": "button", "payload": f"reminder:cancel:{first}"},
+        )
+    )
+    reply = await wait_until(lambda: _nth_reply(c, before))
+    assert "is cancelled" in reply, reply
+    assert [b.id for b in s.calendar.active()] == [second]
+
+
+async def _nth_reply(c, n: int) -> str | None:
+    replies = await c.replies()
+    return replies[n] if len(replies) > n else None
 
 
 async def test_a_visitor_cancelling_in_answer_to_a_reminder_frees_the_time_and_tells_the_owner(

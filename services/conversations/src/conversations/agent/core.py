@@ -155,6 +155,9 @@ async def run_turn(
         )
     if model is not None:
         deps.memory.lang = deps.reading.lang
+    named = visitor_text.strip().split(":")  # a tapped reminder button names its booking
+    if len(named) == 3 and named[0] == "reminder" and deps.memory.booking(named[2]) is None:
+        deps.memory.earlier_loaded = False  # booked since they were read: read them again
     try:
         await load_earlier_bookings(deps)
     except NoActiveConnector:

@@ -360,7 +360,7 @@ class AgentRunner:
                 required_contact=settings.required_contact,
                 require_verified_on_webchat=bool(settings.require_verified_contact_on_webchat),
                 message_ids=ids,
-                text="\n".join(m.content for m in unanswered),
+                text="\n".join(_what_was_said(m) for m in unanswered),
             )
 
     async def _think(self, context: _Context) -> TurnOutcome:
@@ -557,6 +557,15 @@ def _summary(outcome: TurnOutcome, model: Model | None) -> dict[str, Any]:
         "booked": outcome.booked.model_dump(mode="json") if outcome.booked else None,
         "failed": outcome.failed,
     }
+
+
+def _what_was_said(message: Any) -> str:
+    """A tapped reminder button is read as its payload (`reminder:cancel:<booking id>`,
+    kept by the gateway in the metadata): it names the booking, the button's text does not."""
+    payload = (message.meta or {}).get("payload")
+    if isinstance(payload, str) and payload.startswith("reminder:"):
+        return payload
+    return str(message.content)
 
 
 _PROVEN_BY_CHANNEL = ("whatsapp", "sms", "messenger", "instagram")

@@ -249,7 +249,9 @@ class AgentRepository:
             .where(recent.c.id.not_in(answered))
             .order_by(recent.c.sent_at, recent.c.id)
         )
-        return [Message(**dict(row._mapping)) for row in rows]  # detached copies, read-only
+        # Detached copies, read-only. The subquery names columns as the table does: the
+        # `metadata` column is the model's `meta` (a declarative class's `metadata` is taken).
+        return [Message(**_attributes(row._mapping)) for row in rows]
 
     async def save_state(
         self,
@@ -291,3 +293,9 @@ class AgentRepository:
             .where(Conversation.id == conversation_id)
             .values(**conversation_state.owner_answered())
         )
+
+
+def _attributes(columns: Any) -> dict[str, Any]:
+    values = dict(columns)
+    values["meta"] = values.pop("metadata", None) or {}
+    return values
