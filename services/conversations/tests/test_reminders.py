@@ -228,6 +228,39 @@ async def test_a_booking_cancelled_before_its_reminder_is_due_never_sends_it(
     assert (job.status, job.message_id) == ("cancelled", None)
 
 
+async def test_a_providers_booking_for_a_number_that_chats_on_whatsapp_is_confirmed_there(
+    client, new_owner, publish, query, providers
+) -> None:
+    """Booked on the provider's own page (no conversation): the number given is a WhatsApp
+    chat's, proven by the channel, so the confirmation goes to that chat."""
+    owner = await new_owner()
+    await settings(client, owner, offsets_minutes=[1])  # only the confirmation is due now
+    account = await connect(client, owner, "whatsapp")
+    number = f"346{uuid4().int % 10**8:08d}"
+    conversation_id, _ = await visitor_writes(publish, query, account, visitor=number)
+    booking_id = await booked(
+        publish, owner, soon(3600), source="provider", visitor_phone=f"+{number}"
+    )
+
+    job = await job_is(query, booking_id, "sent", kind="confirmation")
+    [message] = await query(
+        "SELECT conversation_id, content FROM conversations.messages WHERE id = :id",
+        id=job.message_id,
+    )
+    assert str(message.conversation_id) == conversation_id
+    assert "is booked" in message.content
+    [request] = await wait_until(lambda: _sent_to(providers.graph.state, number))
+    assert "is booked" in request.body["text"]["body"]
+
+    # A number that never wrote, or one only typed in a chat, gets no chat message.
+    stranger = await booked(
+        publish, owner, soon(3600), source="provider", visitor_phone="+34699999999"
+    )
+    assert (await job_is(query, stranger, "skipped", kind="confirmation")).reason == (
+        "no conversation or e-mail to reach the visitor"
+    )
+
+
 async def test_a_booking_the_owner_cancels_is_told_to_the_visitor_once_instead_of_reminded(
     client, new_owner, publish, query, providers
 ) -> None:

@@ -90,6 +90,29 @@ class ReminderRepository:
         )
         return found is not None
 
+    async def chat_of_phone(
+        self, workspace_id: uuid.UUID, phone: str
+    ) -> tuple[uuid.UUID, uuid.UUID] | None:
+        """(conversation, contact) of the workspace's latest WhatsApp or SMS chat with the
+        contact whose phone the channel proved: where a booking made outside the platform
+        for that number reaches the person."""
+        row = (
+            await self.session.execute(
+                select(Conversation.id, Conversation.contact_id)
+                .join(Contact, Contact.id == Conversation.contact_id)
+                .where(
+                    Conversation.workspace_id == workspace_id,
+                    Conversation.channel.in_(("whatsapp", "sms")),
+                    Contact.workspace_id == workspace_id,
+                    Contact.phone == phone,
+                    Contact.phone_verified_at.is_not(None),
+                )
+                .order_by(Conversation.last_activity_at.desc())
+                .limit(1)
+            )
+        ).first()
+        return (row.id, row.contact_id) if row is not None else None
+
     async def lock_booking_key(self, workspace_id: uuid.UUID, booking_id: str) -> None:
         """Serialise the events of one booking (created and cancelled travel on different
         queues) even before its row exists."""

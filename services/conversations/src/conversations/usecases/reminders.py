@@ -19,6 +19,8 @@ from babel.dates import format_datetime
 
 from conversations.db.models import Conversation, Workspace, WorkspaceService
 from conversations.db.uow import ConversationsUnitOfWork
+from conversations.domain import contacts as contact_rules
+from conversations.domain.contacts import InvalidContactDetail
 from conversations.domain.delivery import ReplyWindowClosed, reply_policy
 from conversations.domain.reminders import (
     MOVED,
@@ -211,6 +213,11 @@ async def project_booking_created(uow: ConversationsUnitOfWork, envelope: Envelo
     row.source = event.source
     row.conversation_id = event.conversation_id or row.conversation_id
     row.contact_id = event.contact_id or row.contact_id
+    if row.conversation_id is None and event.visitor_phone:
+        # Booked outside the platform (a provider's page) for a number that chats with us.
+        chat = await _chat_of_phone(uow, repo, event.workspace_id, event.visitor_phone)
+        if chat is not None:
+            row.conversation_id, row.contact_id = chat[0], row.contact_id or chat[1]
     row.service = await _service_name(uow, event) or row.service
     row.start_at = event.start
     name = event.visitor_name or row.visitor_name
@@ -242,6 +249,18 @@ async def project_booking_created(uow: ConversationsUnitOfWork, envelope: Envelo
         confirmation = plan_confirmation(event.start, now, quiet, zone)
         await repo.put_job(*key, row.conversation_id, event.start, confirmation, replace=True)
         await repo.cancel_scheduled(*key, REPLANNED, kind="confirmation", keep_start=event.start)
+
+
+async def _chat_of_phone(
+    uow: ConversationsUnitOfWork, repo: ReminderRepository, workspace_id: uuid.UUID, typed: str
+) -> tuple[uuid.UUID, uuid.UUID] | None:
+    workspace = await uow.workspaces.get(workspace_id)
+    region = contact_rules.region_of(workspace.phone) if workspace is not None else None
+    try:
+        phone = contact_rules.normalize_phone(typed, region)
+    except InvalidContactDetail:
+        return None
+    return await repo.chat_of_phone(workspace_id, phone)
 
 
 async def project_booking_cancelled(uow: ConversationsUnitOfWork, envelope: Envelope) -> None:
