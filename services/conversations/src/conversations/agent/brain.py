@@ -295,6 +295,8 @@ def _understand(deps: AgentDeps, r: Reading) -> ModelResponse | None:
                 m.moving = booking_id
                 return _find_for_booking(deps, r, booking_id)
             return _call("cancel_booking", booking_id=booking_id)
+        if (intent.yes or intent.ack) and not (intent.cancel or intent.move or r.when.found):
+            return _ask_which_booking(deps)  # "sí" to "which booking?": the question stands
     if intent.cancel and not intent.move:
         if not live:
             return _prove_first(deps, r, "cancel")
