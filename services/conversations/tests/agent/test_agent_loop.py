@@ -532,7 +532,8 @@ async def reminded(s, c, publish, query) -> str:
         """The reminder went, and nothing else is due (the confirmation goes too)."""
         rows = await query(
             "SELECT status, due_at <= now() AS due FROM conversations.reminder_jobs"
-            " WHERE booking_id = :b",
+            " WHERE workspace_id = :w AND booking_id = :b",  # ids repeat across shops
+            w=s.workspace_id,
             b=booking_id,
         )
         return any(r.status == "sent" for r in rows) and not any(
@@ -556,6 +557,20 @@ async def test_a_visitor_answering_a_reminder_with_c_confirms_at_the_calendar_an
     assert s.calendar.confirmed == {booking_id}
     stats = (await client.get("/api/v1/conversations/stats", headers=s.headers)).json()
     assert stats["reminders"]["visitor_confirmed"] == 1
+
+
+async def test_a_thumbs_up_right_after_a_reminder_confirms_and_later_words_are_read_afresh(
+    agent, shop, chat, publish, query
+):
+    s = await shop()
+    c = chat(s)
+    booking_id = await reminded(s, c, publish, query)
+    assert "Thanks for confirming" in await c.turn("👍")
+    assert s.calendar.confirmed == {booking_id}
+    # The reminder is no longer the last thing said: a day now asks for a new booking.
+    later = await c.turn("and a beard trim on friday?")
+    assert "Beard trim" in later and "Thanks for confirming" not in later
+    assert [b.id for b in s.calendar.active()] == [booking_id]
 
 
 async def test_a_tapped_reminder_button_acts_on_the_booking_it_names(

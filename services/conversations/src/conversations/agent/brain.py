@@ -273,17 +273,54 @@ def _answer_to_reminder(deps: AgentDeps, r: Reading, raw: str) -> ModelResponse 
     return _find(deps, booking.service_id, r.when) if booking.service_id else None
 
 
+def _about_reminded(deps: AgentDeps, r: Reading) -> ModelResponse | None:
+    """Words, not the reminder's own answers, written right after a reminder: "can we do
+    friday instead?" moves that booking (a new time keeps its day), "I won't make it" cancels
+    it, "ok 👍" or "thanks, see you then" confirms it."""
+    m, reminded = deps.memory, deps.reminded
+    if reminded is None or not reminded.fresh:
+        return None
+    # What was on offer before the reminder is stale now.
+    m.offered_slots, m.proposal, m.pending, m.last_list = [], None, None, None
+    booking = reminded_booking(deps)
+    if booking is None:
+        return None
+    intent = r.intent
+    if intent.cancel and not intent.move:
+        return _call("cancel_booking", booking_id=booking.id)
+    if intent.move or r.when.found:
+        m.moving = booking.id
+        when = r.when
+        if when.first is None:
+            day = booking.start.astimezone(deps.zone).date()
+            when = replace(when, first=day, last=day)
+        return _find(deps, booking.service_id, when) if booking.service_id else None
+    if (intent.yes or intent.ack or intent.thanks or intent.bye) and not (
+        intent.no or r.service.service
+    ):
+        return _call("confirm_booking", booking_id=booking.id)
+    return None
+
+
 def _understand(deps: AgentDeps, r: Reading) -> ModelResponse | None:
     m = deps.memory
     intent = r.intent
     live = m.live_bookings
-    if deps.reminded is not None or r.text.startswith("reminder:"):
+    button = r.text.startswith("reminder:")
+    # Right after the reminder, the visitor answers it; mid-offer since, "oui" answers the
+    # offer (a button always answers the reminder).
+    fresh = deps.reminded is not None and deps.reminded.fresh
+    busy = bool(m.proposal or m.offered_slots or m.pending or m.last_list) and not fresh
+    if (deps.reminded is not None and not busy) or button:
         answered = _answer_to_reminder(deps, r, r.text)
         if answered is not None:
             return answered
         if r.text.startswith("reminder:"):
             # A button naming a booking that is not this visitor's: nothing is done.
             return _text(deps, say(deps.lang, "no_booking"))
+        about = _about_reminded(deps, r)
+        if about is not None:
+            return about
 
     # Cancelling or moving one of this conversation's bookings.
     if m.last_list == "bookings" and m.offered_bookings:

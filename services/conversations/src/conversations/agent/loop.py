@@ -50,7 +50,7 @@ from conversations.connectors import Connectors
 from conversations.db.agent import AgentRepository
 from conversations.db.contacts import ContactsRepository
 from conversations.db.identity import IdentityRepository
-from conversations.db.models import Conversation
+from conversations.db.models import Conversation, Message
 from conversations.db.uow import ConversationsUnitOfWork
 from conversations.domain import conversation_state
 from conversations.domain.burst import Waits, seconds_to_wait
@@ -599,7 +599,12 @@ async def _reminded(uow: ConversationsUnitOfWork, conversation: Conversation) ->
     its time has not come: a short answer ("C", "X", a button) refers to it."""
     row = (
         await uow.session.execute(
-            select(ReminderBooking.booking_id, ReminderBooking.service, ReminderBooking.start_at)
+            select(
+                ReminderBooking.booking_id,
+                ReminderBooking.service,
+                ReminderBooking.start_at,
+                ReminderJob.message_id,
+            )
             .join(
                 ReminderJob,
                 (ReminderJob.booking_id == ReminderBooking.booking_id)
@@ -617,7 +622,16 @@ async def _reminded(uow: ConversationsUnitOfWork, conversation: Conversation) ->
     ).first()
     if row is None or row.start_at is None:
         return None
-    return Reminded(row.booking_id, row.service or "", row.start_at)
+    # Fresh: the reminder is the last thing said to the visitor, so what they write now
+    # answers it ("👍", "can we do friday instead?").
+    last_said = await uow.session.scalar(
+        select(Message.id)
+        .where(Message.conversation_id == conversation.id, Message.role != "visitor")
+        .order_by(Message.sent_at.desc(), Message.id.desc())
+        .limit(1)
+    )
+    fresh = row.message_id is not None and last_said == row.message_id
+    return Reminded(row.booking_id, row.service or "", row.start_at, fresh=fresh)
 
 
 async def _learn(

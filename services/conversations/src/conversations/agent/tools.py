@@ -119,6 +119,7 @@ class Reminded:
     booking_id: str
     service: str
     start: datetime
+    fresh: bool = False  # the reminder is the last thing said: the visitor's words answer it
 
 
 @dataclass

@@ -55,12 +55,21 @@ _CANNOT_COME = (
     "cannot make it",
     "can't come",
     "cannot come",
+    "won't make it",
+    "wont make it",
+    "won't be able to make it",
     "no puedo ir",
     "no podre ir",
+    "no voy a poder ir",
+    "no voy a poder asistir",
     "nao posso ir",
+    "nao vou poder ir",
     "je ne peux pas venir",
+    "je ne pourrai pas venir",
     "ich kann nicht kommen",
+    "ich schaffe es nicht",
     "non posso venire",
+    "non riesco a venire",
 )
 _NEGATIONS = _words("not don't dont no nao ne pas nicht kein keine non")
 _FILLER = _words(

@@ -5,7 +5,7 @@ calendar's bookings and the handoff must match, and the replies must say what th
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from math import comb
@@ -94,7 +94,8 @@ async def run_scenario(
         service_name, when = scenario.reminded
         start = _local(when, zone)
         booking_id = calendar.add_earlier(by_name[service_name], start, visitor.contact_id)
-        reminded = Reminded(booking_id, service_name, start)
+        # The reminder is the last thing said before the first turn only.
+        reminded = Reminded(booking_id, service_name, start, fresh=True)
     memory = Dialogue()
     history: list[object] = []
     result = Result(scenario.name, passed=False)
@@ -125,6 +126,8 @@ async def run_scenario(
             deps, turn.say, history, model=model, limits=limits or TurnLimits(), direct=direct
         )
         history = outcome.history
+        if reminded is not None:
+            reminded = replace(reminded, fresh=False)
         replies.append(outcome.reply)
         result.transcript.append(f"agent: {outcome.reply}")
         if len(outcome.reply) > CHANNEL_LIMITS.get(scenario.channel, 1000):

@@ -192,10 +192,26 @@ class Intent:
     short: bool = False  # a few words at most
 
 
+# Spanish, Portuguese and Italian put the object on the verb ("cancélala", "cancelarla",
+# "anulamela", "spostalo"): read such a verb as the verb itself.
+_CLITICS = ("mela", "melo", "selo", "sela", "las", "los", "la", "lo", "le", "me", "-la", "-lo")
+_VERBS = _CANCEL | _MOVE
+
+
+def _with_clitics(tokens: list[str]) -> set[str]:
+    found = set(tokens)
+    for token in tokens:
+        for suffix in _CLITICS:
+            base = token.removesuffix(suffix)
+            if base != token and len(base) > 3 and base in _VERBS:
+                found.add(base)
+    return found
+
+
 def read_intent(text: str) -> Intent:
     folded = fold(text)
     tokens = words(folded)
-    token_set = set(tokens)
+    token_set = _with_clitics(tokens)
     short = len(tokens) <= 4
     yes = (
         bool(tokens)
