@@ -405,6 +405,8 @@ def _understand(deps: AgentDeps, r: Reading) -> ModelResponse | None:
         if n is not None:
             service_id = m.offered_services[n - 1]
             return _find(deps, service_id, r.when.keep_from(_asked(deps)))
+        if (intent.yes or intent.ack) and not (intent.thanks or intent.bye or r.when.found):
+            return _call("list_services")  # "sì" to "which service?": the question stands
     if service is not None:
         same = service.id == m.service_id
         return _find(deps, service.id, r.when.keep_from(_asked(deps) if same else None))
@@ -419,7 +421,9 @@ def _understand(deps: AgentDeps, r: Reading) -> ModelResponse | None:
         if r.when.found:
             m.asked = Asked.of(r.when.keep_from(_asked(deps)))
         return _call("list_services")
-    if intent.ack or intent.thanks or intent.bye:
+    # "ok book one for saturday" asks for something: not a bare "ok".
+    asks = intent.book or (r.when.found and not (intent.thanks or intent.bye))
+    if (intent.ack or intent.thanks or intent.bye) and not asks:
         if intent.thanks and not intent.bye:
             return _text(deps, say(deps.lang, "thanks", deps.workspace.tone))
         if live:
@@ -755,6 +759,9 @@ def _info_text(deps: AgentDeps, result: InfoResult) -> ModelResponse:
 
 def _dont_know(deps: AgentDeps, lead: str = "") -> ModelResponse:
     m = deps.memory
+    r = deps.reading
+    if r is not None and r.service.service is not None:
+        m.service_id = r.service.service.id  # unanswered, but it is what they are after
     m.unknown_questions += 1
     if m.unknown_questions >= 2:
         return _call("hand_off", reason="the visitor asked what the agent does not know")

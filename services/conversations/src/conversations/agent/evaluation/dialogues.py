@@ -1252,6 +1252,28 @@ DIALOGUES: tuple[Scenario, ...] = (
     ),
     # -- answers to a reminder -----------------------------------------------------------------
     S(
+        "en_ok_book_one_for_the_day_is_a_request_not_an_ok",
+        "how much is a kids haircut and do u take card",
+        "ok book one for thursday",
+        "the first",
+        book=B("Kids haircut", "2026-12-03 09:00"),
+        services=BARBER,
+        communicate=("Thursday, 3 December 2026, 09:00",),
+    ),
+    S(
+        "it_si_to_which_service_asks_again_and_keeps_the_day_and_time",
+        "buongiorno, vorrei prenotare",
+        "giovedì alle 11?",
+        "sì",
+        "il primo",
+        "sì",
+        book=B("Haircut", "2026-12-03 11:00"),
+        services=BARBER,
+        timezone="Europe/Rome",
+        communicate=("Quale servizio",),
+        never_say=("Posso aiutarti in altro",),
+    ),
+    S(
         "reminder_es_no_voy_a_poder_ir_cancelala_cancels_it",
         "no voy a poder ir, cancelala porfa",
         services=BARBER,
