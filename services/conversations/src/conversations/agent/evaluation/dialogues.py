@@ -1274,6 +1274,13 @@ DIALOGUES: tuple[Scenario, ...] = (
         never_say=("Posso aiutarti in altro",),
     ),
     S(
+        "en_two_haircuts_is_not_two_o_clock",
+        "can I book 2 haircuts for me and my son tomorrow at 10?",
+        services=BARBER,
+        communicate=("Wednesday, 2 December 2026, 10:00",),
+        never_say=("14:00",),
+    ),
+    S(
         "reminder_es_no_voy_a_poder_ir_cancelala_cancels_it",
         "no voy a poder ir, cancelala porfa",
         services=BARBER,

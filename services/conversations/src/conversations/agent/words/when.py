@@ -204,8 +204,10 @@ _NUMBER_WORD = "|".join(sorted((w for w in NUMBER_WORDS if len(w) > 2), key=len,
 _WORD_HOUR = re.compile(rf"\b({_AT})\s({_NUMBER_WORD})\b|\b({_NUMBER_WORD})\s(am|pm|uhr|heures?)\b")
 _TIME = re.compile(
     r"(?<![\d/.:,+])(\d{1,2})(?:\s?([:.h])\s?([0-5]\d))?"
-    r"(?:\s?(a\.?m\.?|p\.?m\.?)|\s?(hs|hrs|hr|h|heures|heure|uhr|horas|hora|ore|o'?clock))?"
-    r"(\s?ish)?(?![\d/])"
+    # A marker or unit is a whole word: "2 haircuts" and "2 amigos" tell no time.
+    r"(?:\s?(a\.?m\.?|p\.?m\.?)(?![a-z])|"
+    r"\s?(hs|hrs|hr|h|heures|heure|uhr|horas|hora|ore|o'?clock)(?![a-z]))?"
+    r"(\s?ish(?![a-z]))?(?![\d/])"
 )
 _NOON = re.compile(r"\b(?:noon|midday|mediodia|meio-dia|meio dia|midi|mittags?|mezzogiorno)\b")
 _PM_AFTER = re.compile(
