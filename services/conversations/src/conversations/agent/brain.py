@@ -210,6 +210,8 @@ def _code_text(deps: AgentDeps, result: CodeResult) -> ModelResponse:
         if wanted == "move" and len(live) == 1:
             m.moving = live[0].id
             return _find(deps, live[0].service_id, deps.reading.when if deps.reading else When())
+        if wanted == "show":
+            return _text(deps, say(lang, "code_verified") + "\n" + _bookings_text(deps))
         if wanted == "move":
             m.moving = "?"
         deps.said.append(say(lang, "code_verified"))
@@ -340,6 +342,13 @@ def _understand(deps: AgentDeps, r: Reading) -> ModelResponse | None:
         return _call("cancel_booking")
     if intent.move and not live and not m.moving and not m.offered_slots and _can_prove(deps):
         return _prove_first(deps, r, "move")
+    if intent.mine and intent.question and not (intent.cancel or intent.move):
+        # "what time is my appointment?": their bookings, once this chat knows who they are.
+        if live:
+            return _text(deps, _bookings_text(deps))
+        if _can_prove(deps):
+            return _prove_first(deps, r, "show")
+        return _text(deps, say(deps.lang, "no_upcoming"))
     if intent.move and live and not m.moving:
         if len(live) > 1:
             m.moving = "?"
@@ -502,6 +511,14 @@ def _offered_on_day(deps: AgentDeps, r: Reading) -> Offer | None:
     if not on_day:  # "tuesday?" with next week's Tuesday on the list: that Tuesday
         on_day = [o for o in offered if o.start.astimezone(zone).weekday() == day.weekday()]
     return on_day[0] if len(on_day) == 1 and r.intent.short else None
+
+
+def _bookings_text(deps: AgentDeps) -> str:
+    lines = [
+        f"{b.service}, {format_slot(b.start, deps.zone, deps.lang)}"
+        for b in deps.memory.live_bookings
+    ]
+    return say(deps.lang, "your_bookings") + "\n" + numbered(lines)
 
 
 def _ask_which_booking(deps: AgentDeps) -> ModelResponse:

@@ -77,6 +77,7 @@ MESSAGES: dict[str, str] = {
         "and I'll send you a code."
     ),
     "address_limit": N_("I can't take more bookings from this connection today."),
+    "your_bookings": N_("Your upcoming bookings:"),
     "which_booking": N_("Which booking? Reply with the number:"),
     "which_new": N_("Sure, let's move it. Free times for {service} ({tz}):"),
     "not_understood": N_("Sorry, I didn't get that."),

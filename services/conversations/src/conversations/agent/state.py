@@ -73,7 +73,7 @@ class Dialogue(_Model):
     # Proving who writes in a web chat: waiting for the e-mail to send a code to, or for the
     # code; and what the visitor wanted done once proven.
     proving: Literal["email", "code"] | None = None
-    proving_for: Literal["cancel", "move", "book"] | None = None
+    proving_for: Literal["cancel", "move", "book", "show"] | None = None
     misunderstood: int = 0
     unknown_questions: int = 0
     attempts: int = 0  # bookings tried: each try gets its own idempotency key

@@ -167,6 +167,17 @@ _QUESTION_WORDS = {
 }  # fmt: skip
 
 
+# "my appointment" and the like, in the six languages (folded: no accents).
+_MINE = (
+    "my booking", "my appointment", "my reservation", "my appt", "my slot", "i booked",
+    "mi cita", "mi reserva", "mi turno", "mi hora", "tengo cita", "tengo hora",
+    "minha marcacao", "minha reserva", "minha consulta", "meu horario", "eu marquei",
+    "mon rendez-vous", "mon rdv", "ma reservation", "j'ai reserve",
+    "mein termin", "meinen termin", "meine buchung", "ich habe gebucht",
+    "il mio appuntamento", "la mia prenotazione", "ho prenotato",
+)  # fmt: skip
+
+
 def _phrase_in(folded: str, phrases: tuple[str, ...]) -> bool:
     padded = f" {' '.join(words(folded))} "
     return any(f" {p} " in padded for p in phrases)
@@ -190,6 +201,7 @@ class Intent:
     topics: tuple[Topic, ...] = ()
     injection: bool = False
     short: bool = False  # a few words at most
+    mine: bool = False  # asks about their own booking ("what time is my appointment?")
 
 
 # Spanish, Portuguese and Italian put the object on the verb ("cancélala", "cancelarla",
@@ -272,6 +284,7 @@ def read_intent(text: str) -> Intent:
         topics=topics,
         injection=bool(_INJECTION.search(folded)),
         short=short,
+        mine=_phrase_in(folded, _MINE),
     )
 
 
