@@ -389,7 +389,11 @@ def _understand(deps: AgentDeps, r: Reading) -> ModelResponse | None:
 
     # Questions about the business ("tem horário sexta?" asks for a time, not the hours).
     booking_words = r.when.found or r.service.service is not None
-    topics = tuple(t for t in intent.topics if t in ("price", "duration") or not booking_words)
+    topics = tuple(
+        t
+        for t in intent.topics
+        if t in ("price", "duration") or not booking_words or (t == "hours" and intent.opening)
+    )
     if topics:
         intent = replace(intent, topics=topics)
         topic = "price" if "price" in intent.topics else intent.topics[0]

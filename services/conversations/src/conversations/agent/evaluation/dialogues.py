@@ -1303,6 +1303,17 @@ DIALOGUES: tuple[Scenario, ...] = (
         communicate=("Ihre nächsten Buchungen", "Donnerstag, 3. Dezember 2026, 10:00"),
     ),
     S(
+        "fr_ouverts_le_samedi_answers_the_hours_then_monday_morning",
+        "Bonjour, vous êtes ouverts le samedi ?",
+        "ok et lundi matin alors ?",
+        "le 2",
+        "la première",
+        book=B("Haircut and beard", "2026-12-07 09:00"),
+        services=BARBER,
+        timezone="Europe/Paris",
+        communicate=("samedi: fermé", "lundi 7 décembre 2026, 09:00"),
+    ),
+    S(
         "reminder_es_no_voy_a_poder_ir_cancelala_cancels_it",
         "no voy a poder ir, cancelala porfa",
         services=BARBER,

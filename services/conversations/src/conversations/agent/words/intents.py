@@ -167,6 +167,13 @@ _QUESTION_WORDS = {
 }  # fmt: skip
 
 
+# Open or closed, said outright ("vous êtes ouverts le samedi ?"); "horario" may ask for a
+# slot instead ("tem horário sexta?"), so it is not among them.
+_OPENING = {"open", "opening", "close", "closed", "closing", "abren", "abierto", "abiertos",
+            "cierran", "abrem", "aberto", "abertos", "fecham", "ouvert", "ouverts", "ouvrez",
+            "ferme", "fermez", "geoffnet", "offen", "geschlossen", "aperto", "aperti", "chiuso",
+            "chiudete", "aprite"}  # fmt: skip
+
 # "my appointment" and the like, in the six languages (folded: no accents).
 _MINE = (
     "my booking", "my appointment", "my reservation", "my appt", "my slot", "i booked",
@@ -202,6 +209,7 @@ class Intent:
     injection: bool = False
     short: bool = False  # a few words at most
     mine: bool = False  # asks about their own booking ("what time is my appointment?")
+    opening: bool = False  # "open"/"closed" words: about opening hours even with a day named
 
 
 # Spanish, Portuguese and Italian put the object on the verb ("cancélala", "cancelarla",
@@ -285,6 +293,7 @@ def read_intent(text: str) -> Intent:
         injection=bool(_INJECTION.search(folded)),
         short=short,
         mine=_phrase_in(folded, _MINE),
+        opening=bool(token_set & _OPENING),
     )
 
 
