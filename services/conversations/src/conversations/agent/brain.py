@@ -342,7 +342,12 @@ def _understand(deps: AgentDeps, r: Reading) -> ModelResponse | None:
         return _call("cancel_booking")
     if intent.move and not live and not m.moving and not m.offered_slots and _can_prove(deps):
         return _prove_first(deps, r, "move")
-    if intent.mine and intent.question and not (intent.cancel or intent.move):
+    about_mine = intent.mine or (
+        intent.asks_when
+        and live
+        and not (r.when.found or r.service.service or intent.book or intent.topics)
+    )
+    if about_mine and intent.question and not (intent.cancel or intent.move):
         # "what time is my appointment?": their bookings, once this chat knows who they are.
         if live:
             return _text(deps, _bookings_text(deps))

@@ -1314,6 +1314,17 @@ DIALOGUES: tuple[Scenario, ...] = (
         communicate=("samedi: fermé", "lundi 7 décembre 2026, 09:00"),
     ),
     S(
+        "en_what_time_was_it_again_after_booking_says_it",
+        "haircut tomorrow at 10",
+        "yes",
+        "wait what time was it again?",
+        "and what time do you open on friday?",
+        book=B("Haircut", "2026-12-02 10:00"),
+        services=BARBER,
+        communicate=("Your upcoming bookings", "Opening hours"),
+        never_say=("I don't have that information",),
+    ),
+    S(
         "reminder_es_no_voy_a_poder_ir_cancelala_cancels_it",
         "no voy a poder ir, cancelala porfa",
         services=BARBER,

@@ -174,6 +174,12 @@ _OPENING = {"open", "opening", "close", "closed", "closing", "abren", "abierto",
             "ferme", "fermez", "geoffnet", "offen", "geschlossen", "aperto", "aperti", "chiuso",
             "chiudete", "aprite"}  # fmt: skip
 
+_ASKS_WHEN = (
+    "what time", "when is", "when was", "when's", "a que hora", "que hora", "que horas",
+    "a que horas", "quando e", "quando era", "quelle heure", "c'est quand", "c etait quand",
+    "wann", "um wie viel uhr", "a che ora", "che ora", "quando e",
+)  # fmt: skip
+
 # "my appointment" and the like, in the six languages (folded: no accents).
 _MINE = (
     "my booking", "my appointment", "my reservation", "my appt", "my slot", "i booked",
@@ -210,6 +216,7 @@ class Intent:
     short: bool = False  # a few words at most
     mine: bool = False  # asks about their own booking ("what time is my appointment?")
     opening: bool = False  # "open"/"closed" words: about opening hours even with a day named
+    asks_when: bool = False  # "what time was it again?", "¿a qué hora era?"
 
 
 # Spanish, Portuguese and Italian put the object on the verb ("cancélala", "cancelarla",
@@ -294,6 +301,7 @@ def read_intent(text: str) -> Intent:
         short=short,
         mine=_phrase_in(folded, _MINE),
         opening=bool(token_set & _OPENING),
+        asks_when=_phrase_in(folded, _ASKS_WHEN),
     )
 
 
