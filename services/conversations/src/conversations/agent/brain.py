@@ -35,7 +35,7 @@ from conversations.agent.replies import (
     say,
     window_label,
 )
-from conversations.agent.state import Asked, Offer
+from conversations.agent.state import Asked, BookingRef, Offer
 from conversations.agent.tools import (
     AgentDeps,
     BookingResult,
@@ -53,7 +53,7 @@ from conversations.agent.words.contact import read_details
 from conversations.agent.words.intents import pick_by_time
 from conversations.agent.words.langs import country_of
 from conversations.agent.words.services import Named
-from conversations.agent.words.when import When
+from conversations.agent.words.when import When, read_when
 from conversations.domain.reminder_answers import reminder_answer
 
 MODEL_NAME = "builtin"
@@ -292,7 +292,7 @@ def _about_reminded(deps: AgentDeps, r: Reading) -> ModelResponse | None:
         return _call("cancel_booking", booking_id=booking.id)
     if intent.move or r.when.found:
         m.moving = booking.id
-        when = r.when
+        when = _move_when(deps, r, booking)
         if when.first is None:
             day = booking.start.astimezone(deps.zone).date()
             when = replace(when, first=day, last=day)
@@ -474,7 +474,34 @@ def _find(deps: AgentDeps, service_id: str, when: When) -> ModelResponse:
 def _find_for_booking(deps: AgentDeps, r: Reading, booking_id: str) -> ModelResponse:
     booking = deps.memory.booking(booking_id)
     assert booking is not None
-    return _find(deps, booking.service_id, r.when)
+    return _find(deps, booking.service_id, _move_when(deps, r, booking))
+
+
+# "from thursday to friday": the day after the last of these is where the booking goes.
+_TO = re.compile(r"\b(?:to|para|pra|a|al|pour|au|auf|zum|nach|per|alle?)\b", re.IGNORECASE)
+# "same time": the booking's own time of day.
+_SAME_TIME = re.compile(
+    r"same time|misma hora|mismo horario|mesma hora|mesmo horario|mesmo horário|meme heure|"
+    r"même heure|gleiche(?:n)? (?:uhrzeit|zeit)|selbe(?:n)? (?:uhrzeit|zeit)|stessa ora|"
+    r"stesso orario",
+    re.IGNORECASE,
+)
+
+
+def _move_when(deps: AgentDeps, r: Reading, booking: BookingRef) -> When:
+    """When the visitor wants the booking moved to: "from thursday to friday" is friday, and
+    "same time" is the booking's time."""
+    when = r.when
+    local = booking.start.astimezone(deps.zone)
+    if when.first == local.date():
+        for to in reversed(list(_TO.finditer(r.text))):
+            later = read_when(r.text[to.end() :], deps.now.date(), deps.lang)
+            if later.first is not None and later.first != local.date():
+                when = replace(when, first=later.first, last=later.last)
+                break
+    if _SAME_TIME.search(r.text) and when.clock is None and when.window is None:
+        when = replace(when, clock=local.time().replace(second=0, microsecond=0))
+    return when
 
 
 def _book(deps: AgentDeps, offer: Offer) -> ModelResponse:
