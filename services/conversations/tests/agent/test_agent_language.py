@@ -83,6 +83,7 @@ ANY = object()
         ("es", "hola, quiero un corte y una barba", None, None, None),
         ("en", "2 haircuts for me and my son tomorrow at 10", date(2026, 12, 6), time(10), None),
         ("es", "somos 2 amigos", None, None, None),
+        ("fr", "je voudrais décaler mon rdv de jeudi", date(2026, 12, 10), None, None),
     ],
 )
 def test_when_is_read_as_visitors_write_it(lang, text, first, clock, window) -> None:

@@ -53,6 +53,7 @@ from conversations.agent.words.contact import read_details
 from conversations.agent.words.intents import pick_by_time
 from conversations.agent.words.langs import country_of
 from conversations.agent.words.services import Named
+from conversations.agent.words.text import fold
 from conversations.agent.words.when import When, read_when
 from conversations.domain.reminder_answers import reminder_answer
 
@@ -481,9 +482,8 @@ def _find_for_booking(deps: AgentDeps, r: Reading, booking_id: str) -> ModelResp
 _TO = re.compile(r"\b(?:to|para|pra|a|al|pour|au|auf|zum|nach|per|alle?)\b", re.IGNORECASE)
 # "same time": the booking's own time of day.
 _SAME_TIME = re.compile(
-    r"same time|misma hora|mismo horario|mesma hora|mesmo horario|mesmo horário|meme heure|"
-    r"même heure|gleiche(?:n)? (?:uhrzeit|zeit)|selbe(?:n)? (?:uhrzeit|zeit)|stessa ora|"
-    r"stesso orario",
+    r"same time|misma hora|mismo horario|mesma hora|mesmo horario|meme heure|"
+    r"gleiche(?:n)? (?:uhrzeit|zeit)|selbe(?:n)? (?:uhrzeit|zeit)|stessa ora|stesso orario",
     re.IGNORECASE,
 )
 
@@ -493,13 +493,14 @@ def _move_when(deps: AgentDeps, r: Reading, booking: BookingRef) -> When:
     "same time" is the booking's time."""
     when = r.when
     local = booking.start.astimezone(deps.zone)
+    text = fold(r.text)  # "à vendredi", "même heure"
     if when.first == local.date():
-        for to in reversed(list(_TO.finditer(r.text))):
-            later = read_when(r.text[to.end() :], deps.now.date(), deps.lang)
+        for to in reversed(list(_TO.finditer(text))):
+            later = read_when(text[to.end() :], deps.now.date(), deps.lang)
             if later.first is not None and later.first != local.date():
                 when = replace(when, first=later.first, last=later.last)
                 break
-    if _SAME_TIME.search(r.text) and when.clock is None and when.window is None:
+    if _SAME_TIME.search(text) and when.clock is None and when.window is None:
         when = replace(when, clock=local.time().replace(second=0, microsecond=0))
     return when
 

@@ -70,11 +70,12 @@ def _names(values: dict[int, str]) -> dict[str, int]:
 
 
 @cache
-def _weekdays(lang: str) -> dict[str, int]:
-    """Weekday names (0 = Monday) in `lang`, wide and abbreviated, folded."""
+def _weekdays(lang: str, short: bool = True) -> dict[str, int]:
+    """Weekday names (0 = Monday) in `lang`, wide and (with `short`) abbreviated, folded.
+    English is read in every language, but not its abbreviations: "mon rdv" is French."""
     locale = Locale.parse(_LOCALES[lang])
     names = _names(dict(locale.days["format"]["wide"]))
-    if lang == "en":
+    if lang == "en" and short:
         names |= _names(dict(locale.days["format"]["abbreviated"])) | {"tues": 1, "thurs": 3}
     if lang == "pt":  # "na sexta", "segunda que vem": the names without "-feira"
         names |= {n.split("-")[0]: d for n, d in list(names.items()) if "-" in n}
@@ -332,7 +333,7 @@ def _future(today: date, month: int, day: int, year: int | None = None) -> date 
 def _day_patterns(lang: str) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     langs = dict.fromkeys([lang, "en"])
     months = {n: m for lg in langs for n, m in _months(lg).items()}
-    weekdays = {n: d for lg in langs for n, d in _weekdays(lg).items()}
+    weekdays = {n: d for lg in langs for n, d in _weekdays(lg, short=lg == lang).items()}
     relative = {n: o for lg in langs for n, o in _relative_days(lg).items()}
     alt = lambda names: "|".join(sorted(map(re.escape, names), key=len, reverse=True))  # noqa: E731
     month_day = re.compile(
@@ -425,7 +426,7 @@ def _read_day(text: str, today: date, lang: str, month_first: bool) -> tuple[Whe
             return When(first=found, last=found), m.span()
     m = next((w for w in weekday_re.finditer(text) if _is_weekday(text, w)), None)
     if m:
-        names = {n: d for lg in (lang, "en") for n, d in _weekdays(lg).items()}
+        names = {n: d for lg in (lang, "en") for n, d in _weekdays(lg, short=lg == lang).items()}
         target = names[m.group(1)]
         ahead = (target - today.weekday()) % 7
         around = text[max(0, m.start() - 14) : m.end() + 14]
