@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,12 +142,11 @@ async def test_a_web_chat_visitor_books_with_the_built_in_agent(api: httpx.Async
     assert len(await wait_until(delivered, timeout=20)) == 3
 
 
-@pytest.mark.parametrize("name", ["whatsapp", "sms"])
-async def test_a_channel_visitor_books_and_the_provider_receives_the_confirmation(
-    api: httpx.AsyncClient, system: Any, providers: Any, name: str
-) -> None:
-    shop = await _bookable_shop(api)
-    headers = shop["headers"]
+async def _channel_visitor(
+    api: httpx.AsyncClient, system: Any, providers: Any, name: str, headers: dict[str, str]
+) -> tuple[Channel, Any, Callable[[str], Awaitable[Any]]]:
+    """A visitor on `name`, connected to the owner's account; `received(words)` waits for a
+    message to the visitor at the provider's fake containing `words`."""
     channel = Channel(api, system.gateway, name)
     account = await api.post(
         f"{API}/channel-accounts/",
@@ -161,7 +161,18 @@ async def test_a_channel_visitor_books_and_the_provider_receives_the_confirmatio
         async def found() -> Any:
             return [r for r in server.state.to(channel.visitor) if words in json.dumps(r.body)]
 
-        return await wait_until(found, timeout=20)
+        return await wait_until(found, timeout=30)
+
+    return channel, server, received
+
+
+@pytest.mark.parametrize("name", ["whatsapp", "sms"])
+async def test_a_channel_visitor_books_and_the_provider_receives_the_confirmation(
+    api: httpx.AsyncClient, system: Any, providers: Any, name: str
+) -> None:
+    shop = await _bookable_shop(api)
+    headers = shop["headers"]
+    channel, server, received = await _channel_visitor(api, system, providers, name, headers)
 
     await channel.visitor_writes("Hello!")
     await received("Welcome to Biz")
@@ -195,25 +206,7 @@ async def test_a_whatsapp_visitor_cancels_in_answer_to_a_reminder_and_the_next_o
         f"{API}/reminders/settings", headers=headers, json={"offsets_minutes": [1440, 10]}
     )
     assert settings.status_code == 200, settings.text
-    channel = Channel(api, system.gateway, "whatsapp")
-    account = await api.post(
-        f"{API}/channel-accounts/",
-        json={
-            "channel": "whatsapp",
-            "account_id": channel.account_id,
-            "credentials": CREDENTIALS["whatsapp"],
-        },
-        headers=headers,
-    )
-    assert account.status_code == 201, account.text
-    channel.connected(account.json())
-    graph = server_for(providers, "whatsapp")
-
-    async def received(words: str) -> Any:
-        async def found() -> Any:
-            return [r for r in graph.state.to(channel.visitor) if words in json.dumps(r.body)]
-
-        return await wait_until(found, timeout=30)
+    channel, _, received = await _channel_visitor(api, system, providers, "whatsapp", headers)
 
     await channel.visitor_writes("Hello!")
     await received("Welcome to Biz")

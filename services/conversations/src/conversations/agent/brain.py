@@ -55,7 +55,7 @@ from conversations.agent.words.langs import country_of
 from conversations.agent.words.services import Named
 from conversations.agent.words.text import fold
 from conversations.agent.words.when import When, read_when
-from conversations.domain.reminder_answers import reminder_answer
+from conversations.domain.reminder_answers import payload_booking, reminder_answer
 
 MODEL_NAME = "builtin"
 
@@ -264,8 +264,7 @@ def _answer_to_reminder(deps: AgentDeps, r: Reading, raw: str) -> ModelResponse 
     answer = reminder_answer(raw)
     if answer is None:
         return None
-    payload = raw.strip().split(":")
-    booking = reminded_booking(deps, payload[2] if len(payload) == 3 else None)
+    booking = reminded_booking(deps, payload_booking(raw))
     if booking is None:
         return None
     if answer == "confirm":
@@ -309,7 +308,7 @@ def _understand(deps: AgentDeps, r: Reading) -> ModelResponse | None:
     m = deps.memory
     intent = r.intent
     live = m.live_bookings
-    button = r.text.startswith("reminder:")
+    button = payload_booking(r.text) is not None
     # Right after the reminder, the visitor answers it; mid-offer since, "oui" answers the
     # offer (a button always answers the reminder).
     fresh = deps.reminded is not None and deps.reminded.fresh
@@ -318,7 +317,7 @@ def _understand(deps: AgentDeps, r: Reading) -> ModelResponse | None:
         answered = _answer_to_reminder(deps, r, r.text)
         if answered is not None:
             return answered
-        if r.text.startswith("reminder:"):
+        if button:
             # A button naming a booking that is not this visitor's: nothing is done.
             return _text(deps, say(deps.lang, "no_booking"))
         about = _about_reminded(deps, r)

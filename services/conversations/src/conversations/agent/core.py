@@ -36,6 +36,7 @@ from conversations.agent.state import BookingRef
 from conversations.agent.tools import TOOLS, AgentDeps, load_earlier_bookings
 from conversations.agent.words.contact import ContactDetails
 from conversations.agent.words.services import Named
+from conversations.domain.reminder_answers import payload_booking
 
 log = logging.getLogger(__name__)
 
@@ -155,8 +156,8 @@ async def run_turn(
         )
     if model is not None:
         deps.memory.lang = deps.reading.lang
-    named = visitor_text.strip().split(":")  # a tapped reminder button names its booking
-    if len(named) == 3 and named[0] == "reminder" and deps.memory.booking(named[2]) is None:
+    named = payload_booking(visitor_text)  # a tapped reminder button names its booking
+    if named is not None and deps.memory.booking(named) is None:
         deps.memory.earlier_loaded = False  # booked since they were read: read them again
     try:
         await load_earlier_bookings(deps)

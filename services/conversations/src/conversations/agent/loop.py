@@ -55,6 +55,7 @@ from conversations.db.uow import ConversationsUnitOfWork
 from conversations.domain import conversation_state
 from conversations.domain.burst import Waits, seconds_to_wait
 from conversations.domain.contacts import InvalidContactDetail
+from conversations.domain.reminder_answers import payload_booking
 from conversations.domain.rules import MAX_TAGS, agent_reply_seconds
 from conversations.reminders.models import ReminderBooking, ReminderJob
 from conversations.reminders.repository import ReminderRepository
@@ -563,7 +564,7 @@ def _what_was_said(message: Any) -> str:
     """A tapped reminder button is read as its payload (`reminder:cancel:<booking id>`,
     kept by the gateway in the metadata): it names the booking, the button's text does not."""
     payload = (message.meta or {}).get("payload")
-    if isinstance(payload, str) and payload.startswith("reminder:"):
+    if isinstance(payload, str) and payload_booking(payload) is not None:
         return payload
     return str(message.content)
 

@@ -19,7 +19,7 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-_PAYLOAD = re.compile(r"^reminder:(confirm|cancel|change):\S+$")
+_PAYLOAD = re.compile(r"^reminder:(confirm|cancel|change):(\S+)$")
 _LETTERS: dict[str, Answer] = {"c": "confirm", "x": "cancel"}
 _WORDS: dict[Answer, frozenset[str]] = {
     "confirm": _words(
@@ -88,6 +88,12 @@ def _plain(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
     return plain.replace("\u2019", "'").strip()
+
+
+def payload_booking(text: str) -> str | None:
+    """The booking a tapped reminder button names (`reminder:<answer>:<booking id>`)."""
+    payload = _PAYLOAD.match(text.strip())
+    return payload[2] if payload else None
 
 
 def reminder_answer(text_or_payload: str) -> Answer | None:
