@@ -361,6 +361,13 @@ def _understand(deps: AgentDeps, r: Reading) -> ModelResponse | None:
         m.moving = live[0].id
         return _find_for_booking(deps, r, live[0].id)
 
+    # "ah não, prefiro quinta de manhã" right after booking: a change of mind moves that
+    # booking; it does not make a second one.
+    just_booked = live and m.booked_turn == m.turn - 1 and live[-1] is m.bookings[-1]
+    if just_booked and r.when.found and not m.moving and _CHANGE_OF_MIND.search(fold(r.text)):
+        m.moving = live[-1].id
+        return _find_for_booking(deps, r, live[-1].id)
+
     # Answering an offer.
     if m.proposal is not None:
         if intent.yes and not (r.when.found or r.service.service):
@@ -475,6 +482,13 @@ def _find_for_booking(deps: AgentDeps, r: Reading, booking_id: str) -> ModelResp
     booking = deps.memory.booking(booking_id)
     assert booking is not None
     return _find(deps, booking.service_id, _move_when(deps, r, booking))
+
+
+# Words of a change of mind, folded ("ah não, prefiro...", "mejor el jueves", "actually...").
+_CHANGE_OF_MIND = re.compile(
+    r"\b(?:no|nao|non|nein|nope|actually|instead|rather|prefer|mejor|prefiero|prefiro|melhor|"
+    r"plutot|prefere|lieber|doch|invece|preferisco|meglio)\b"
+)
 
 
 # "from thursday to friday": the day after the last of these is where the booking goes.

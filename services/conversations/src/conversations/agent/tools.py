@@ -937,6 +937,7 @@ async def _book(
         id=booked.id, service_id=service.id, service=service.name, start=booked.start
     )
     deps.memory.bookings.append(record)
+    deps.memory.booked_turn = deps.memory.turn
     deps.memory.proposal = None
     deps.memory.pending = None
     deps.memory.asked_details = False
