@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import importlib.util
 import json
+import logging
 import os
 import shutil
 import signal
@@ -252,23 +253,33 @@ def system(providers: Any, mailbox: Mailbox) -> Iterator[System]:
         yield system
 
 
-async def delete_bus(names: dict[str, str]) -> None:
-    """Remove this run's queues (found by prefix) and exchanges."""
+async def delete_bus(names: dict[str, str], timeout: float = 30) -> None:
+    """Remove this run's queues (found by prefix) and exchanges. Best effort, and bounded:
+    a broker that does not answer leaves names behind (logged), never a hung test run."""
+    try:
+        await asyncio.wait_for(_delete_bus(names), timeout)
+    except (TimeoutError, aio_pika.exceptions.AMQPError, OSError) as exc:
+        logging.getLogger(__name__).warning("bus names of %s left: %r", names["queue_prefix"], exc)
+
+
+async def _delete_bus(names: dict[str, str]) -> None:
     if shutil.which("rabbitmqctl") is None:
         return
     listing = await asyncio.create_subprocess_exec(
         "rabbitmqctl", "-q", "list_queues", "name", stdout=asyncio.subprocess.PIPE
     )
-    out, _ = await listing.communicate()
-    queues = [q for q in out.decode().split() if q.startswith(names["queue_prefix"])]
-    connection = await aio_pika.connect(names["rabbitmq_url"])
     try:
-        for queue in queues:
-            channel = await connection.channel()
-            await channel.queue_delete(queue)
+        out, _ = await listing.communicate()
+    finally:
+        if listing.returncode is None:
+            listing.kill()
+    queues = [q for q in out.decode().split() if q.startswith(names["queue_prefix"])]
+    connection = await aio_pika.connect(names["rabbitmq_url"], timeout=10)
+    try:
+        for queue in queues:  # a channel each: a failed delete closes its channel
+            await (await connection.channel()).queue_delete(queue)
         for exchange in (names["events_exchange"], names["events_exchange"] + ".dlx"):
-            channel = await connection.channel()
-            await channel.exchange_delete(exchange)
+            await (await connection.channel()).exchange_delete(exchange)
     finally:
         await connection.close()
 
