@@ -155,8 +155,15 @@ async def test_a_whatsapp_reminder_outside_the_window_goes_as_the_owners_templat
         ("quick_reply", "1", f"reminder:cancel:{booking_id}"),
         ("quick_reply", "2", f"reminder:change:{booking_id}"),
     ]
+
     # Written in the conversation as the agent's message, tracked like any reply.
-    message = (await client.get(f"{API}/messages/{job.message_id}", headers=owner.headers)).json()
+    async def delivered() -> dict | None:
+        # The fake records the request before the sender has stored the provider's answer.
+        url = f"{API}/messages/{job.message_id}"
+        message = (await client.get(url, headers=owner.headers)).json()
+        return message if message["delivery_status"] != "sending" else None
+
+    message = await wait_until(delivered)
     assert message["role"] == "agent" and message["content"].startswith("Hi Ana, this is a")
     assert message["delivery_status"] in ("sent", "delivered")
     # The agent booked it in the conversation: no confirmation goes besides its own reply.
