@@ -18,14 +18,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import importlib.util
 import json
 import signal
 import sys
 import time
 from collections import Counter
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,23 +31,13 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.stats import Target, latency_summary  # noqa: E402
-from bench.system import META_SECRET  # noqa: E402
+from bench.system import META_SECRET, provider_fakes  # noqa: E402
 
 if TYPE_CHECKING:
     from bench.run import Bench
 
 OWNERS = 4
 CONVERSATIONS_PER_OWNER = 25
-
-
-def _fakes() -> ModuleType:
-    path = ROOT / "services" / "conversations" / "tests" / "fakes.py"
-    spec = importlib.util.spec_from_file_location("bench_provider_fakes", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _restart_conversations(bench: Bench, env: dict[str, str]) -> None:
@@ -177,7 +165,7 @@ async def _arrivals(state: Any, prefix: str, expected: int, timeout: float) -> C
 
 
 async def replies(bench: Bench) -> None:
-    fakes = _fakes()
+    fakes = provider_fakes()
     state = fakes.FakeState()
     server = fakes.FakeServer(fakes.graph_app(state), state).start()
     try:

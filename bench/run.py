@@ -43,6 +43,7 @@ from bench.system import (  # noqa: E402
     SERVICES,
     System,
     machine_cpu,
+    provider_fakes,
     rabbitmq_url,
 )
 from shared.settings import plain_database_url  # noqa: E402
@@ -593,7 +594,12 @@ class Bench:
         r = await self.api.post(
             "/api/v1/channel-accounts/",
             headers={"Authorization": f"Bearer {owner['token']}"},
-            json={"channel": "whatsapp", "account_id": phone, "name": "bench"},
+            json={
+                "channel": "whatsapp",
+                "account_id": phone,
+                "name": "bench",
+                "credentials": {"access_token": provider_fakes().WHATSAPP_TOKEN},
+            },
         )
         r.raise_for_status()
         steps: list[dict[str, Any]] = []

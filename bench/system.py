@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import os
 import shutil
 import signal
@@ -23,6 +24,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import aio_pika
 import asyncpg
@@ -71,6 +74,20 @@ MARKS_SQL = [
     "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION bench.mark()",
     "CREATE INDEX ON bench.marks (kind, key)",
 ]
+
+
+def provider_fakes() -> ModuleType:
+    """The conversations service's loopback provider fakes (Graph API, Twilio)."""
+    name = "bench_provider_fakes"
+    if name in sys.modules:
+        return sys.modules[name]
+    path = ROOT / "services" / "conversations" / "tests" / "fakes.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def free_port() -> int:
@@ -186,6 +203,7 @@ class System:
     ports: dict[str, int] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    graph: Any = None
     logs: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="base-bench-")))
     profiles: Path = ROOT / "bench" / "profiles"
     # Where each service's log stood when it was last started (the log outlives a restart).
@@ -229,7 +247,12 @@ class System:
 
     def start(self) -> None:
         self.ports = {service: free_port() for service in SERVICES}
+        # Channel accounts route only once the provider confirms them: a loopback Graph API.
+        fakes = provider_fakes()
+        state = fakes.FakeState()
+        self.graph = fakes.FakeServer(fakes.graph_app(state), state).start()
         self.env = os.environ | {
+            "GRAPH_API_BASE_URL": self.graph.url,
             "DATABASE_URL": self.db_url,
             "RABBITMQ_URL": rabbitmq_url(),
             "EVENTS_EXCHANGE": EXCHANGE,
@@ -321,6 +344,9 @@ class System:
     # -- teardown --------------------------------------------------------------------------
 
     def stop(self) -> None:
+        if self.graph is not None:
+            self.graph.stop()
+            self.graph = None
         for process in self.processes.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
