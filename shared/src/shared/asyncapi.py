@@ -109,17 +109,26 @@ def service_document(bus: Bus) -> dict[str, Any]:
     from faststream.specification import AsyncAPI  # only when a document is asked for
 
     service = bus.service
-    doc: dict[str, Any] = (
-        AsyncAPI(
-            bus.broker,
-            title=f"Base Platform {service} events",
-            version=VERSION,
-            description=f"What {service} consumes and produces on `{bus.exchange.name}`.",
-            schema_version="3.0.0",
+    doc: dict[str, Any] = {}
+    for broker in bus.documented_brokers():  # batch consumers are described apart
+        part: dict[str, Any] = (
+            AsyncAPI(
+                broker,
+                title=f"Base Platform {service} events",
+                version=VERSION,
+                description=f"What {service} consumes and produces on `{bus.exchange.name}`.",
+                schema_version="3.0.0",
+            )
+            .to_specification()
+            .to_jsonable()
         )
-        .to_specification()
-        .to_jsonable()
-    )
+        if not doc:
+            doc = part
+            continue
+        for key in ("channels", "operations"):
+            doc.setdefault(key, {}).update(part.get(key, {}))
+        for key, values in part.get("components", {}).items():
+            doc.setdefault("components", {}).setdefault(key, {}).update(values)
     catalogue = {routing_key(event): event for event in registered_events()}
     channels = doc.setdefault("channels", {})
     operations = doc.setdefault("operations", {})

@@ -31,6 +31,7 @@ from pamqp.common import FieldValue
 from prometheus_client import Counter
 
 from shared import telemetry
+from shared.batches import BatchConsumer, BatchHandler, OneHandler
 from shared.events import Envelope, Event, parse_envelope, routing_key
 from shared.logging import event_id_var
 from shared.settings import ServiceSettings
@@ -90,6 +91,7 @@ class Bus:
         )
         self.dead_letter_queues: list[RabbitQueue] = []
         self.queue_names: list[str] = []
+        self.batch_consumers: list[BatchConsumer] = []
 
     # -- names -----------------------------------------------------------------------------
 
@@ -166,6 +168,45 @@ class Bus:
             title=f"{queue.name}:{on_message.__name__}",
         )(on_message)
 
+    def subscribe_batch(
+        self,
+        event: type[Event],
+        handle_batch: BatchHandler,
+        handle_one: OneHandler,
+        *,
+        size: int,
+        wait_seconds: float,
+        consumer: str | None = None,
+    ) -> BatchConsumer:
+        """Like `subscribe`, on the same queue, but what arrives together is handed over as
+        one list (`shared.batches`); `handle_one` takes each alone when a batch fails."""
+        queue = self.consumer_queue(routing_key(event), consumer)
+        batches = BatchConsumer(
+            self, queue, event.TYPE, handle_batch, handle_one, size=size, wait_seconds=wait_seconds
+        )
+        self.batch_consumers.append(batches)
+        return batches
+
+    def documented_brokers(self) -> list[RabbitBroker]:
+        """The broker, and for batch consumers (which FastStream does not run) a broker that is
+        never connected, holding a subscriber per batch queue so the AsyncAPI document shows it."""
+        if not self.batch_consumers:
+            return [self.broker]
+        described = RabbitBroker(description=f"Base Platform {self.service} service")
+        for batches in self.batch_consumers:
+
+            async def on_message(body: dict[str, Any]) -> None:  # documentation only
+                """Consumed in batches (shared.batches)."""
+
+            on_message.__name__ = getattr(batches.handle_batch, "__name__", "on_message")
+            described.subscriber(
+                batches.queue,
+                self.exchange,
+                channel=self.consume_channel,
+                title=f"{batches.name}:{on_message.__name__}",
+            )(on_message)
+        return [self.broker, described]
+
     async def declare_dead_letter_queues(self) -> None:
         """Nobody subscribes to a DLQ, so nobody would declare it: do it at start."""
         dlx = await self.broker.declare_exchange(self.dlx)
@@ -177,9 +218,25 @@ class Bus:
         await self.broker.start()
         await self.broker.declare_exchange(self.exchange)
         await self.declare_dead_letter_queues()
+        connection = self.broker._connection  # FastStream 0.7.8's robust aio-pika connection
+        assert connection is not None
+        for batches in self.batch_consumers:
+            await batches.start(connection)
 
     async def stop(self) -> None:
-        await self.broker.stop()
+        try:
+            for batches in self.batch_consumers:
+                await batches.stop(timeout=15.0)
+        finally:
+            await self.broker.stop()
+
+    async def consumers_alive(self, timeout: float = 1.0) -> bool:
+        if not await consumers_alive(self.broker, timeout):
+            return False
+        for batches in self.batch_consumers:
+            if not await batches.alive(timeout):
+                return False
+        return True
 
     # -- publishing ------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from sqlalchemy import Table
 
 from shared import memory, telemetry
 from shared.asyncapi import service_document
-from shared.bus import EVENTS_CONSUMED, Bus, consumers_alive
+from shared.bus import EVENTS_CONSUMED, Bus
 from shared.db.base import make_engine, make_sessionmaker
 from shared.events import registered_events, routing_key
 from shared.logging import configure_logging, event_id_var
@@ -150,6 +150,9 @@ class Runtime:
             if event_type is not None:
                 for outcome in OUTCOMES:
                     EVENTS_CONSUMED.labels(self.service, event_type, outcome)
+        for batches in self.bus.batch_consumers:
+            for outcome in OUTCOMES:
+                EVENTS_CONSUMED.labels(self.service, batches.event_type, outcome)
         if self.settings.run_relay:
             PUBLISH_FAILURES.labels(self.service)
 
@@ -167,7 +170,7 @@ class Runtime:
         return bool(await self.bus.broker.ping(timeout=1.0))
 
     async def consumers_ok(self) -> bool:
-        return await consumers_alive(self.bus.broker)
+        return await self.bus.consumers_alive()
 
     def checks(self) -> dict[str, Any]:
         return {

@@ -17,6 +17,11 @@ class Settings(ServiceSettings):
     webchat_typing_per_visitor: int = Field(default=60, ge=1)
     webchat_typing_per_address: int = Field(default=600, ge=1)
 
+    # Inbound messages are stored in batches (usecases/inbound_batch.py): at most this many
+    # deliveries per transaction; a lone message waits this long for others to join it.
+    inbound_batch_size: int = Field(default=100, ge=1, le=1000)
+    inbound_batch_wait_ms: float = Field(default=2.0, ge=0, le=1000)
+
     # The agent (conversations/agent): unset AGENT_MODEL = the built-in agent, offline.
     # AGENT_ENABLED=false: this process does not consume the agent's queue (another
     # deployment of the same image runs the agent).

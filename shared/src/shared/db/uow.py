@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import Insert, Table, insert
+from sqlalchemy import Insert, Table, TextClause, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.events import Envelope, Event
@@ -72,6 +73,48 @@ class UnitOfWork:
         )
         self.emitted.append(envelope)
         return envelope
+
+    async def emit_many(self, events: Sequence[tuple[Event, Envelope | None]]) -> list[Envelope]:
+        """Emit each event, caused by an envelope (its correlation and trace carry on) or by
+        this unit of work, with one statement whatever their number: the batch paths."""
+        envelopes = [
+            Envelope.wrap(
+                event,
+                producer=self.producer,
+                correlation_id=(cause.correlation_id if cause else self.correlation_id)
+                or request_id_var.get(),
+                traceparent=(cause.traceparent if cause else self.traceparent)
+                or traceparent_var.get(),
+            )
+            for event, cause in events
+        ]
+        if not envelopes:
+            return []
+        await self.session.execute(
+            _outbox_insert_many(self._outbox),
+            {
+                "event_ids": [e.event_id for e in envelopes],
+                "types": [e.type for e in envelopes],
+                "keys": [e.routing_key for e in envelopes],
+                "aggregates": [e.aggregate_id for e in envelopes],
+                "envelopes": [e.model_dump_json() for e in envelopes],
+            },
+        )
+        self.emitted.extend(envelopes)
+        return envelopes
+
+
+@functools.cache
+def _outbox_insert_many(outbox: Table) -> TextClause:
+    """Rows in the order given (outbox ids follow it, and the relay publishes by id)."""
+    name = f'"{outbox.schema}".outbox' if outbox.schema else "outbox"
+    columns = "(event_id, event_type, routing_key, aggregate_id, envelope)"
+    return text(
+        f"INSERT INTO {name} {columns} "  # noqa: S608 - a table name, no input
+        "SELECT e, t, k, a, v::jsonb FROM unnest(CAST(:event_ids AS uuid[]), "
+        "CAST(:types AS text[]), CAST(:keys AS text[]), CAST(:aggregates AS text[]), "
+        "CAST(:envelopes AS text[])) WITH ORDINALITY AS x(e, t, k, a, v, n) ORDER BY n"
+    )
 
 
 @functools.cache

@@ -7,12 +7,14 @@ from conversations.db.models import inbox
 from conversations.db.uow import ConversationsUnitOfWork
 from conversations.delivery.parking import ATTEMPTS_HEADER, Parking
 from conversations.delivery.service import Delivery
+from conversations.settings import Settings
 from conversations.usecases.agent_projection import (
     project_connector,
     project_service,
     remove_service,
 )
 from conversations.usecases.inbound import accept_inbound_message
+from conversations.usecases.inbound_batch import accept_inbound_batch
 from conversations.usecases.projection import project_workspace, remove_workspace
 from conversations.usecases.reminders import (
     project_booking_cancelled,
@@ -59,7 +61,22 @@ def register(runtime: Runtime, agent: "AgentRunner | None" = None) -> None:
         return idempotent(uow, inbox, CONSUMER, effect)
 
     bus = runtime.bus
-    bus.subscribe(InboundMessageAcceptedV1, handler(accept_inbound_message))
+    settings = runtime.settings
+    assert isinstance(settings, Settings)
+
+    async def accept_inbound_messages(envelopes: list[Envelope]) -> None:
+        """Inbound messages, many per transaction (usecases/inbound_batch.py)."""
+        async with uow() as batch:
+            await accept_inbound_batch(batch, envelopes, CONSUMER)
+            await batch.commit()
+
+    bus.subscribe_batch(
+        InboundMessageAcceptedV1,
+        accept_inbound_messages,
+        handler(accept_inbound_message),  # each alone, when a batch fails
+        size=settings.inbound_batch_size,
+        wait_seconds=settings.inbound_batch_wait_ms / 1000,
+    )
     bus.subscribe(WorkspaceCreatedV1, handler(project_workspace))
     bus.subscribe(WorkspaceUpdatedV1, handler(project_workspace))
     bus.subscribe(WorkspaceDeletedV1, handler(remove_workspace))

@@ -21,11 +21,23 @@ async def accept_inbound_message(uow: ConversationsUnitOfWork, envelope: Envelop
 
     Runs inside the consumer's transaction (inbox claim + effect + outbox, one commit). What
     cannot be routed is recorded in `unrouted_messages` and acknowledged: retrying would not
-    make an unknown account known.
+    make an unknown account known. The batch path (`usecases.inbound_batch`) does the same for
+    many messages at once and comes here for anything but a plain visitor message.
     """
     event = envelope.parsed()
     assert isinstance(event, InboundMessageAcceptedV1)
     workspace_id, account_ref = await _route(uow, event)
+    await accept_routed(uow, envelope, event, workspace_id, account_ref)
+
+
+async def accept_routed(
+    uow: ConversationsUnitOfWork,
+    envelope: Envelope,
+    event: InboundMessageAcceptedV1,
+    workspace_id: uuid.UUID | None,
+    account_ref: uuid.UUID | None,
+) -> None:
+    """One inbound item whose route is known (None: it has none)."""
     if workspace_id is None:
         await _record_unrouted(uow, envelope, event, "unknown_account")
         return
@@ -33,7 +45,7 @@ async def accept_inbound_message(uow: ConversationsUnitOfWork, envelope: Envelop
         await apply_receipt(uow, workspace_id, event)
         return
 
-    conversation, created = await _conversation_for(uow, workspace_id, event, account_ref)
+    conversation, created = await conversation_for(uow, workspace_id, event, account_ref)
     if conversation is None:
         await _record_unrouted(uow, envelope, event, "unknown_conversation")
         return
@@ -79,7 +91,7 @@ async def _route(
     return None, None
 
 
-async def _conversation_for(
+async def conversation_for(
     uow: ConversationsUnitOfWork,
     workspace_id: uuid.UUID,
     event: InboundMessageAcceptedV1,

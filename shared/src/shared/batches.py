@@ -1,0 +1,239 @@
+"""Consuming a queue in batches: what arrived together is handled in one transaction.
+
+FastStream's RabbitMQ subscriber hands over one message at a time (it has no batch mode for
+RabbitMQ), so a hot path that wants one transaction for many messages consumes with aio-pika
+directly, on the broker's own robust connection (it reconnects and restores the consumer):
+
+- a channel of its own with `prefetch_count = size`, so at most one batch is unacknowledged;
+- the first delivery starts a batch; whatever else is already there, or arrives within
+  `wait_seconds`, joins it, up to `size`. Under load, deliveries pile up while a batch is
+  handled, so batches grow by themselves; when idle, a lone message waits `wait_seconds`;
+- `handle_batch(envelopes)` runs once; after it returns the batch is acknowledged with one
+  `basic.ack(multiple)`. If it raises, each message is handled alone by `handle_one` (its own
+  transaction), acknowledged or nacked by itself: one poison message is retried and
+  dead-lettered by the queue's delivery limit, the others are stored;
+- a body that is not an envelope can never succeed: it is dead-lettered at once.
+
+Queue names, arguments and bindings are the bus's (`Bus.consumer_queue`), so switching a
+consumer between one-at-a-time and batches keeps its queue and its backlog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from aio_pika import ExchangeType as PikaExchangeType
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
+from pydantic import ValidationError
+
+from shared.events import Envelope, parse_envelope
+
+if TYPE_CHECKING:
+    from faststream.rabbit import RabbitQueue
+
+    from shared.bus import Bus
+
+log = logging.getLogger(__name__)
+consumed_log = logging.getLogger("consumer")
+
+BatchHandler = Callable[[list[Envelope]], Awaitable[None]]
+OneHandler = Callable[[Envelope], Awaitable[None]]
+
+
+class BatchConsumer:
+    def __init__(
+        self,
+        bus: Bus,
+        queue: RabbitQueue,
+        event_type: str,
+        handle_batch: BatchHandler,
+        handle_one: OneHandler,
+        *,
+        size: int,
+        wait_seconds: float,
+    ) -> None:
+        self.bus = bus
+        self.queue = queue
+        self.event_type = event_type
+        self.handle_batch = handle_batch
+        self.handle_one = handle_one
+        self.size = size
+        self.wait_seconds = wait_seconds
+        self.channel: AbstractChannel | None = None
+        self.consumer_tag: str | None = None
+        self._buffer: list[AbstractIncomingMessage] = []
+        self._arrived = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._amqp_queue: Any = None
+
+    @property
+    def name(self) -> str:
+        return self.queue.name
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self, connection: AbstractRobustConnection) -> None:
+        self._stopping = False
+        self.channel = await connection.channel()
+        await self.channel.set_qos(prefetch_count=self.size)
+        exchange = await self.channel.declare_exchange(
+            self.bus.exchange.name, PikaExchangeType.TOPIC, durable=True
+        )
+        arguments = dict(self.queue.arguments or {})
+        arguments["x-queue-type"] = "quorum"
+        queue = await self.channel.declare_queue(self.name, durable=True, arguments=arguments)
+        await queue.bind(exchange, routing_key=self.queue.routing())
+        self._amqp_queue = queue
+        self.consumer_tag = await queue.consume(self._on_message)
+        self._task = asyncio.create_task(self._run(), name=f"batches:{self.name}")
+
+    async def stop(self, timeout: float) -> None:
+        """No new deliveries; the batch in hand and what was already delivered are handled
+        (within `timeout`), then the channel closes (anything left goes back to the queue)."""
+        self._stopping = True
+        queue, tag, self._amqp_queue, self.consumer_tag = (
+            self._amqp_queue,
+            self.consumer_tag,
+            None,
+            None,
+        )
+        if queue is not None and tag is not None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(timeout):
+                    await queue.cancel(tag)
+        self._arrived.set()
+        if self._task is not None:
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._task
+            except TimeoutError:
+                log.warning(
+                    "batch consumer stopped with a batch in hand", extra={"queue": self.name}
+                )
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+        self._task = None
+        channel, self.channel = self.channel, None
+        if channel is not None and not channel.is_closed:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(timeout):
+                    await channel.close()
+
+    async def alive(self, timeout: float = 1.0) -> bool:
+        channel = self.channel
+        if channel is None or channel.is_closed or self.consumer_tag is None:
+            return False
+        if self._task is None or self._task.done():
+            return False
+        try:
+            raw: Any = await asyncio.wait_for(channel.get_underlay_channel(), timeout)
+        except Exception:
+            return False
+        return not raw.is_closed and self.consumer_tag in raw.consumers
+
+    # -- batching --------------------------------------------------------------------------
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        self._buffer.append(message)
+        self._arrived.set()
+
+    async def _next_batch(self) -> list[AbstractIncomingMessage]:
+        while not self._buffer:
+            if self._stopping:
+                return []
+            self._arrived.clear()
+            await self._arrived.wait()
+        if len(self._buffer) < self.size and self.wait_seconds > 0 and not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.wait_seconds):
+                    while len(self._buffer) < self.size and not self._stopping:
+                        self._arrived.clear()
+                        await self._arrived.wait()
+        batch, self._buffer = self._buffer[: self.size], self._buffer[self.size :]
+        return batch
+
+    async def _run(self) -> None:
+        while True:
+            batch = await self._next_batch()
+            if not batch:
+                return
+            try:
+                await self._handle(batch)
+            except Exception:  # never let the loop die: the messages stay unacked
+                log.exception("batch consumer failed to settle a batch", extra={"queue": self.name})
+
+    async def _handle(self, batch: list[AbstractIncomingMessage]) -> None:
+        from shared.bus import EVENTS_CONSUMED
+
+        started = time.perf_counter()
+        service = self.bus.service
+        parsed: list[tuple[AbstractIncomingMessage, Envelope]] = []
+        for message in batch:
+            try:
+                parsed.append((message, parse_envelope(message.body)))
+            except (ValidationError, ValueError):
+                log.error("not an envelope; dead-lettering", extra={"queue": self.name})
+                EVENTS_CONSUMED.labels(service, self.event_type, "dead_lettered").inc()
+                await message.reject(requeue=False)
+        if not parsed:
+            return
+        try:
+            await self.handle_batch([envelope for _, envelope in parsed])
+        except Exception:
+            log.warning(
+                "batch of %d failed; handling each alone",
+                len(parsed),
+                exc_info=True,
+                extra={"queue": self.name},
+            )
+            await self._one_by_one(parsed)
+        else:
+            await parsed[-1][0].ack(multiple=True)
+            EVENTS_CONSUMED.labels(service, self.event_type, "ok").inc(len(parsed))
+        consumed_log.info(
+            "consumed %d %s",
+            len(parsed),
+            self.event_type,
+            extra={
+                "event_type": self.event_type,
+                "batch": len(parsed),
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            },
+        )
+
+    async def _one_by_one(self, parsed: list[tuple[AbstractIncomingMessage, Envelope]]) -> None:
+        from shared.bus import EVENTS_CONSUMED
+
+        service = self.bus.service
+        limit = self.bus.settings.consumer_delivery_limit
+        failed: list[tuple[AbstractIncomingMessage, int]] = []
+        for message, envelope in parsed:
+            try:
+                await self.handle_one(envelope)
+            except Exception:
+                attempts = int(str((message.headers or {}).get("x-delivery-count") or 0))
+                last = attempts >= limit
+                EVENTS_CONSUMED.labels(
+                    service, self.event_type, "dead_lettered" if last else "failed"
+                ).inc()
+                log.exception(
+                    "handler failed%s",
+                    "; dead-lettering" if last else "; will retry",
+                    extra={"event_type": envelope.type, "queue": self.name, "attempt": attempts},
+                )
+                failed.append((message, attempts))
+            else:
+                await message.ack()
+                EVENTS_CONSUMED.labels(service, self.event_type, "ok").inc()
+        if failed:
+            # RabbitMQ redelivers at once: wait a little, as the one-at-a-time consumer does.
+            await asyncio.sleep(min(0.2 * 2 ** max(a for _, a in failed), 3.0))
+            for message, _ in failed:
+                await message.nack(requeue=True)
