@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -27,7 +29,7 @@ from sqlalchemy import Table, bindparam, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import telemetry
-from shared.bus import Bus
+from shared.bus import Bus, StoredEvent
 from shared.db.outbox import notify_channel
 from shared.settings import plain_database_url
 
@@ -52,7 +54,10 @@ WITH claimed AS (
     LIMIT :limit
     FOR UPDATE SKIP LOCKED
 )
-SELECT o.id, o.envelope FROM {schema}.outbox o JOIN claimed c ON c.id = o.id
+SELECT o.id, o.envelope::text AS body, o.event_id::text AS event_id, o.event_type,
+       o.routing_key, (o.envelope->>'version')::int AS version,
+       o.envelope->>'correlation_id' AS correlation_id, o.envelope->>'traceparent' AS traceparent
+FROM {schema}.outbox o JOIN claimed c ON c.id = o.id
 WHERE NOT EXISTS (
     SELECT 1 FROM {schema}.outbox e
     WHERE e.aggregate_id = c.aggregate_id AND e.published_at IS NULL AND e.id < c.id
@@ -189,11 +194,9 @@ class OutboxRelay:
                     "messaging.batch.message_count": len(rows),
                     "db.namespace": self.schema,
                 },
-                links=telemetry.links_to([row.envelope.get("traceparent") for row in rows]),
+                links=telemetry.links_to([row.traceparent for row in rows]),
             ):
-                results = await asyncio.gather(
-                    *(self._publish(row.envelope) for row in rows), return_exceptions=True
-                )
+                results = await self._publish_rows(rows)
                 sent = [row.id for row, res in zip(rows, results, strict=True) if res is None]
                 failed = [
                     (row.id, res) for row, res in zip(rows, results, strict=True) if res is not None
@@ -209,9 +212,20 @@ class OutboxRelay:
                     log.warning("outbox publish failed for %d events: %s", len(failed), error)
         return len(sent), len(failed)
 
-    async def _publish(self, envelope: dict[str, Any]) -> None:
-        await self.bus.publish_stored(envelope)  # the row is an Envelope's JSON dump
-        EVENTS_PUBLISHED.labels(self.bus.service, envelope["type"]).inc()
+    async def _publish_rows(self, rows: Sequence[Any]) -> list[BaseException | None]:
+        """Publish the batch, all at once; per row None (confirmed) or the error. With tracing
+        on, each publish goes through FastStream for its span in the emitter's trace."""
+        if telemetry.tracer() is None:
+            results = await self.bus.stored.publish([_stored(row) for row in rows])
+        else:
+            results = await asyncio.gather(
+                *(self.bus.publish_stored(json.loads(row.body)) for row in rows),
+                return_exceptions=True,
+            )
+        for row, result in zip(rows, results, strict=True):
+            if result is None:
+                EVENTS_PUBLISHED.labels(self.bus.service, row.event_type).inc()
+        return results
 
     async def backlog(self) -> tuple[int, float]:
         """(unpublished rows, age in seconds of the oldest one) for metrics."""
@@ -228,3 +242,15 @@ class OutboxRelay:
         OUTBOX_BACKLOG.labels(self.bus.service).set(row[0])
         OUTBOX_OLDEST_AGE.labels(self.bus.service).set(age)
         return int(row[0]), age
+
+
+def _stored(row: Any) -> StoredEvent:
+    return StoredEvent(
+        event_id=row.event_id,
+        event_type=row.event_type,
+        version=row.version,
+        routing_key=row.routing_key,
+        body=row.body.encode(),
+        correlation_id=row.correlation_id,
+        traceparent=row.traceparent,
+    )
