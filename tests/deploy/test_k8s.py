@@ -441,9 +441,7 @@ def subscribed_queues(service: str, env: dict[str, str], monkeypatch) -> dict[st
         app = main.create_app(settings)
     finally:
         root.handlers[:], root.level = handlers, level
-    return {
-        sub.queue.routing_key: sub.queue.name for sub in app.state.runtime.bus.broker.subscribers
-    }
+    return {queue.routing_key: queue.name for queue in app.state.runtime.bus.consumed_queues()}
 
 
 def test_the_http_pods_consume_nothing_and_the_consumer_pods_everything(base, monkeypatch):

@@ -25,8 +25,8 @@ def subscribed_queues(system: System) -> set[tuple[str, str]]:
             queue_prefix=system.env["QUEUE_PREFIX"], _env_file=None
         )
         app = main.create_app(settings)
-        for subscriber in app.state.runtime.bus.broker.subscribers:
-            found.add((service, subscriber.queue.name))
+        for queue in app.state.runtime.bus.consumed_queues():
+            found.add((service, queue.name))
     root.handlers[:], root.level = handlers, level
     return found
 

@@ -29,9 +29,12 @@ from typing import TYPE_CHECKING, Any
 
 from aio_pika import ExchangeType as PikaExchangeType
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
+from shared import telemetry
 from shared.events import Envelope, parse_envelope
+from shared.logging import event_id_var
 
 if TYPE_CHECKING:
     from faststream.rabbit import RabbitQueue
@@ -184,29 +187,53 @@ class BatchConsumer:
                 await message.reject(requeue=False)
         if not parsed:
             return
+        # One consume span for the batch: a child of its first message's publish (a batch of
+        # one is one trace from the webhook on), linked to every message's. Tracing off, the
+        # log line still carries the first message's trace id.
+        traceparents = [_traceparent(message, envelope) for message, envelope in parsed]
+        event_token = event_id_var.set(str(parsed[0][1].event_id) if len(parsed) == 1 else None)
         try:
-            await self.handle_batch([envelope for _, envelope in parsed])
-        except Exception:
-            log.warning(
-                "batch of %d failed; handling each alone",
-                len(parsed),
-                exc_info=True,
-                extra={"queue": self.name},
-            )
-            await self._one_by_one(parsed)
-        else:
-            await parsed[-1][0].ack(multiple=True)
-            EVENTS_CONSUMED.labels(service, self.event_type, "ok").inc(len(parsed))
-        consumed_log.info(
-            "consumed %d %s",
-            len(parsed),
-            self.event_type,
-            extra={
-                "event_type": self.event_type,
-                "batch": len(parsed),
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-            },
-        )
+            with telemetry.span(
+                f"{self.bus.exchange.name}.{self.queue.routing()} process",
+                kind=SpanKind.CONSUMER,
+                remote_parent=traceparents[0],
+                remote=True,
+                attributes={
+                    "messaging.system": "rabbitmq",
+                    "messaging.operation.type": "process",
+                    "messaging.destination.name": self.name,
+                    "messaging.batch.message_count": len(parsed),
+                },
+                links=telemetry.links_to(traceparents),
+            ):
+                outcome = "ok"
+                try:
+                    await self.handle_batch([envelope for _, envelope in parsed])
+                except Exception:
+                    outcome = "one_by_one"
+                    log.warning(
+                        "batch of %d failed; handling each alone",
+                        len(parsed),
+                        exc_info=True,
+                        extra={"queue": self.name},
+                    )
+                    await self._one_by_one(parsed)
+                else:
+                    await parsed[-1][0].ack(multiple=True)
+                    EVENTS_CONSUMED.labels(service, self.event_type, "ok").inc(len(parsed))
+                consumed_log.info(
+                    "consumed %d %s",
+                    len(parsed),
+                    self.event_type,
+                    extra={
+                        "event_type": self.event_type,
+                        "outcome": outcome,
+                        "batch": len(parsed),
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    },
+                )
+        finally:
+            event_id_var.reset(event_token)
 
     async def _one_by_one(self, parsed: list[tuple[AbstractIncomingMessage, Envelope]]) -> None:
         from shared.bus import EVENTS_CONSUMED
@@ -237,3 +264,11 @@ class BatchConsumer:
             await asyncio.sleep(min(0.2 * 2 ** max(a for _, a in failed), 3.0))
             for message, _ in failed:
                 await message.nack(requeue=True)
+
+
+def _traceparent(message: AbstractIncomingMessage, envelope: Envelope) -> str | None:
+    """The publish span's context (FastStream puts it in the headers), else the envelope's."""
+    header = (message.headers or {}).get("traceparent")
+    if isinstance(header, bytes):
+        header = header.decode()
+    return header if isinstance(header, str) else envelope.traceparent

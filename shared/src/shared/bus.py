@@ -192,6 +192,11 @@ class Bus:
         self.batch_consumers.append(batches)
         return batches
 
+    def consumed_queues(self) -> list[RabbitQueue]:
+        """Every queue this bus consumes: FastStream's subscribers and the batch consumers."""
+        queues = [sub.queue for sub in self.broker.subscribers]
+        return queues + [batches.queue for batches in self.batch_consumers]
+
     def documented_brokers(self) -> list[RabbitBroker]:
         """The broker, and for batch consumers (which FastStream does not run) a broker that is
         never connected, holding a subscriber per batch queue so the AsyncAPI document shows it."""
