@@ -194,7 +194,10 @@ class Bus:
 
     def consumed_queues(self) -> list[RabbitQueue]:
         """Every queue this bus consumes: FastStream's subscribers and the batch consumers."""
-        queues = [sub.queue for sub in self.broker.subscribers]
+        queues: list[RabbitQueue] = [
+            sub.queue  # type: ignore[attr-defined]  # a RabbitSubscriber's queue
+            for sub in self.broker.subscribers
+        ]
         return queues + [batches.queue for batches in self.batch_consumers]
 
     def documented_brokers(self) -> list[RabbitBroker]:
