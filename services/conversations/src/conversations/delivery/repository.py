@@ -6,6 +6,7 @@ holding the same reply can never both move it: only the one whose UPDATE matched
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -63,6 +64,39 @@ _CONTEXT = (
 )
 
 
+_ACCOUNT_OF = select(Conversation.channel_account_id).where(
+    Conversation.id == bindparam("conversation_id")
+)
+_TAKE_EARLY = (
+    delete(EarlyReceipt)
+    .where(
+        EarlyReceipt.channel == bindparam("channel"),
+        EarlyReceipt.external_id == bindparam("external_id"),
+    )
+    .returning(EarlyReceipt)
+)
+
+
+@functools.cache
+def _move(from_states: tuple[str, ...], with_external_id: bool) -> Any:
+    """A state change, built once per kind: building it per reply (coercing the IN list and
+    the values, computing its cache key) was 3 % of a reply's CPU."""
+    values: dict[str, Any] = {
+        "delivery_status": bindparam("to"),
+        "delivery_error": bindparam("error"),
+        "delivery_updated_at": func.now(),
+    }
+    if with_external_id:
+        values["external_id"] = bindparam("external")
+    return (
+        update(Message)
+        .where(Message.id == bindparam("message_id"), Message.delivery_status.in_(from_states))
+        .values(**values)
+        .returning(*_RETURNING)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def _moved(row: Any) -> Moved:
     return Moved(*row)
 
@@ -80,7 +114,7 @@ class DeliveryRepository:
     async def account_of(self, conversation_id: uuid.UUID) -> uuid.UUID | None:
         """The channel account a conversation answers on (None: found by channel later)."""
         found: uuid.UUID | None = await self.session.scalar(
-            select(Conversation.channel_account_id).where(Conversation.id == conversation_id)
+            _ACCOUNT_OF, {"conversation_id": conversation_id}
         )
         return found
 
@@ -116,22 +150,9 @@ class DeliveryRepository:
         error: str | None = None,
         external_id: str | None = None,
     ) -> Moved | None:
-        values: dict[str, Any] = {
-            "delivery_status": to,
-            "delivery_error": error,
-            "delivery_updated_at": func.now(),
-        }
-        if external_id is not None:
-            values["external_id"] = external_id
-        row = (
-            await self.session.execute(
-                update(Message)
-                .where(Message.id == message_id, Message.delivery_status.in_(from_states))
-                .values(**values)
-                .returning(*_RETURNING)
-                .execution_options(synchronize_session=False)
-            )
-        ).first()
+        params = {"message_id": message_id, "to": to, "error": error, "external": external_id}
+        statement = _move(tuple(from_states), external_id is not None)
+        row = (await self.session.execute(statement, params)).first()
         return _moved(row) if row is not None else None
 
     async def sweep_stale(self, older_than: datetime, reason: str) -> list[Moved]:
@@ -168,9 +189,7 @@ class DeliveryRepository:
     async def take_early_receipts(self, channel: str, external_id: str) -> list[EarlyReceipt]:
         rows = list(
             await self.session.scalars(
-                delete(EarlyReceipt)
-                .where(EarlyReceipt.channel == channel, EarlyReceipt.external_id == external_id)
-                .returning(EarlyReceipt)
+                _TAKE_EARLY, {"channel": channel, "external_id": external_id}
             )
         )
         return sorted(rows, key=lambda r: r.occurred_at)
