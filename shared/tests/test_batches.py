@@ -10,6 +10,8 @@ import uuid
 import aio_pika
 import pytest
 
+from shared.batches import BatchConsumer
+from shared.bus import Bus
 from shared.events import Envelope, UserCreatedV1
 from shared.testing import wait_until
 
@@ -19,6 +21,18 @@ pytestmark = pytest.mark.usefixtures("clean")
 def envelope_for(user_id: uuid.UUID | None = None) -> Envelope:
     event = UserCreatedV1(user_id=user_id or uuid.uuid4(), email="x@example.com")
     return Envelope.wrap(event, producer="test")
+
+
+async def batches_of(
+    bus_factory, name: str, handle_batch, handle_one, *, size: int, wait_seconds: float
+) -> tuple[Bus, BatchConsumer, Bus]:
+    """A started bus whose consumer `name` takes batches, and a bus to publish with."""
+    bus = await bus_factory(name, start=False)
+    consumer = bus.subscribe_batch(
+        UserCreatedV1, handle_batch, handle_one, size=size, wait_seconds=wait_seconds, consumer=name
+    )
+    await bus.start()
+    return bus, consumer, await bus_factory("publisher")
 
 
 async def _queue_counts(settings, name: str) -> tuple[int, int]:
@@ -43,13 +57,10 @@ async def test_a_burst_is_handled_in_batches_and_every_message_once(bus_factory,
     async def handle_one(envelope: Envelope) -> None:
         alone.append(envelope.event_id)
 
-    bus = await bus_factory("batcher", start=False)
-    consumer = bus.subscribe_batch(
-        UserCreatedV1, handle_batch, handle_one, size=50, wait_seconds=0.005, consumer="batcher"
+    bus, consumer, publisher = await batches_of(
+        bus_factory, "batcher", handle_batch, handle_one, size=50, wait_seconds=0.005
     )
-    await bus.start()
     assert await bus.consumers_alive()
-    publisher = await bus_factory("publisher")
     sent = [envelope_for() for _ in range(400)]
     for chunk in range(0, len(sent), 100):
         await asyncio.gather(*(publisher.publish(e) for e in sent[chunk : chunk + 100]))
@@ -83,12 +94,9 @@ async def test_a_poison_message_in_a_batch_is_dead_lettered_alone(bus_factory, s
         check(envelope)
         stored.append(envelope.event_id)
 
-    bus = await bus_factory("poisoned", start=False)
-    consumer = bus.subscribe_batch(
-        UserCreatedV1, handle_batch, handle_one, size=20, wait_seconds=0.05, consumer="poisoned"
+    _bus, consumer, publisher = await batches_of(
+        bus_factory, "poisoned", handle_batch, handle_one, size=20, wait_seconds=0.05
     )
-    await bus.start()
-    publisher = await bus_factory("publisher")
     good = [envelope_for() for _ in range(20)]
     bad = envelope_for(poison)
     await asyncio.gather(*(publisher.publish(e) for e in [*good[:10], bad, *good[10:]]))
@@ -118,12 +126,9 @@ async def test_a_body_that_is_no_envelope_is_dead_lettered_at_once(bus_factory, 
     async def handle_batch(envelopes: list[Envelope]) -> None:
         seen.extend(e.event_id for e in envelopes)
 
-    bus = await bus_factory("garbled", start=False)
-    consumer = bus.subscribe_batch(
-        UserCreatedV1, handle_batch, handle_batch, size=10, wait_seconds=0.01, consumer="garbled"
+    _bus, consumer, publisher = await batches_of(
+        bus_factory, "garbled", handle_batch, handle_batch, size=10, wait_seconds=0.01
     )
-    await bus.start()
-    publisher = await bus_factory("publisher")
     await publisher.broker.publish(
         b"{not json", exchange=publisher.exchange, routing_key="user.created.v1", persist=True
     )
@@ -142,12 +147,9 @@ async def test_stop_finishes_the_batch_in_hand_and_acknowledges_it(bus_factory, 
         await release.wait()
         done.extend(e.event_id for e in envelopes)
 
-    bus = await bus_factory("stopping", start=False)
-    consumer = bus.subscribe_batch(
-        UserCreatedV1, handle_batch, handle_batch, size=10, wait_seconds=0.05, consumer="stopping"
+    bus, consumer, publisher = await batches_of(
+        bus_factory, "stopping", handle_batch, handle_batch, size=10, wait_seconds=0.05
     )
-    await bus.start()
-    publisher = await bus_factory("publisher")
     sent = [envelope_for() for _ in range(5)]
     await asyncio.gather(*(publisher.publish(e) for e in sent))
     await asyncio.wait_for(started.wait(), 10)

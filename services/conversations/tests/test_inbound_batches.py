@@ -30,6 +30,20 @@ def wrap(event: InboundMessageAcceptedV1) -> Envelope:
     return Envelope.wrap(event, producer="gateway")
 
 
+def whatsapp(account: str, tag: str, n: int, visitor: str, at: timedelta) -> Envelope:
+    """Message `n` of a WhatsApp visitor of `account`, its provider id tagged, sent T0 + at."""
+    return wrap(
+        InboundMessageAcceptedV1(
+            channel="whatsapp",
+            account_id=account,
+            visitor_id=visitor,
+            external_id=f"{tag}.{n}",
+            content=f"m{n}",
+            sent_at=T0 + at,
+        )
+    )
+
+
 async def store_batch(app, envelopes: list[Envelope], statements: list[str] | None = None) -> int:
     """One batch in one transaction; `statements` collects what its connection ran."""
     async with ConversationsUnitOfWork(app.state.runtime.sessionmaker) as uow:
@@ -122,7 +136,7 @@ async def snapshot(query, workspace_id: UUID, tag: str) -> dict[str, Any]:
     }
 
 
-async def business(client, new_owner, execute, app, query) -> tuple[Any, str, str]:
+async def business(client, new_owner) -> tuple[Any, str, str]:
     owner = await new_owner()
     account, tag = f"pn-{uuid4().hex}", uuid4().hex[:8]
     await connect_account(client, owner, "whatsapp", account)
@@ -134,7 +148,7 @@ async def test_a_batch_stores_what_one_at_a_time_stores(
 ) -> None:
     snapshots = []
     for store in (store_batch, store_one_at_a_time):
-        owner, account, tag = await business(client, new_owner, execute, app, query)
+        owner, account, tag = await business(client, new_owner)
         before, batch = script(tag, owner.workspace_id, account)
         await store_one_at_a_time(app, before)
         await execute(
@@ -171,21 +185,12 @@ async def test_a_batch_stores_what_one_at_a_time_stores(
 async def test_statements_per_batch_do_not_grow_with_its_size(
     app, client, new_owner, execute, query
 ) -> None:
-    owner, account, tag = await business(client, new_owner, execute, app, query)
+    owner, account, tag = await business(client, new_owner)
     visitors = [f"3460{n:07d}" for n in range(10)]
 
     def messages(count: int, start: int) -> list[Envelope]:
         return [
-            wrap(
-                InboundMessageAcceptedV1(
-                    channel="whatsapp",
-                    account_id=account,
-                    visitor_id=visitors[n % len(visitors)],
-                    external_id=f"{tag}.{start + n}",
-                    content=f"message {start + n}",
-                    sent_at=T0 + timedelta(seconds=start + n),
-                )
-            )
+            whatsapp(account, tag, start + n, visitors[n % 10], timedelta(seconds=start + n))
             for n in range(count)
         ]
 
@@ -210,19 +215,10 @@ async def test_a_batch_delivered_again_after_its_commit_changes_nothing(
 ) -> None:
     """The consumer killed between commit and ack: the broker delivers the batch again,
     perhaps with new messages behind it. The inbox skips what was stored."""
-    owner, account, tag = await business(client, new_owner, execute, app, query)
+    owner, account, tag = await business(client, new_owner)
 
     def message(n: int) -> Envelope:
-        return wrap(
-            InboundMessageAcceptedV1(
-                channel="whatsapp",
-                account_id=account,
-                visitor_id=f"v{n % 3}",
-                external_id=f"{tag}.{n}",
-                content=f"m{n}",
-                sent_at=T0 + timedelta(seconds=n),
-            )
-        )
+        return whatsapp(account, tag, n, f"v{n % 3}", timedelta(seconds=n))
 
     first = [message(n) for n in range(30)]
     assert await store_batch(app, first) == 30
@@ -239,20 +235,11 @@ async def test_a_batch_delivered_again_after_its_commit_changes_nothing(
 async def test_a_burst_on_the_bus_is_stored_in_few_transactions_each_message_once(
     client, bus, new_owner, execute, query, app
 ) -> None:
-    owner, account, tag = await business(client, new_owner, execute, app, query)
-    sent: list[InboundMessageAcceptedV1] = []
-    for n in range(600):
-        sent.append(
-            InboundMessageAcceptedV1(
-                channel="whatsapp",
-                account_id=account,
-                visitor_id=f"b{n % 40}",
-                external_id=f"{tag}.{n}",
-                content=f"{n}",
-                sent_at=T0 + timedelta(milliseconds=n),
-            )
-        )
-    envelopes = [wrap(e) for e in sent]
+    owner, account, tag = await business(client, new_owner)
+    envelopes = [
+        whatsapp(account, tag, n, f"b{n % 40}", timedelta(milliseconds=n)) for n in range(600)
+    ]
+    sent = [e.parsed() for e in envelopes]
     for chunk in range(0, len(envelopes), 150):
         await asyncio.gather(*(bus.publish(e, mandatory=True) for e in envelopes[chunk:][:150]))
     await bus.publish(envelopes[5], mandatory=True)  # a redelivery among them
