@@ -17,26 +17,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db import make_engine
-from shared.testing import wait_until
+from shared.testing import HOSTILE_TEXTS, wait_until
 from tests.e2e.conftest import System, meta_headers, whatsapp_text
 from tests.security.objects import make_owner
 
 API = "/api/v1"
-
-# Runs of one character, alternations, punctuation soup, emoji, digits and date separators:
-# what made a reader go super-linear before, and the message size channels allow.
-HOSTILE = (
-    "!" + " " * 3998 + "!",
-    "1 " * 2000,
-    "7" * 4000,
-    "!?.,;:-/()[]'\"@#" * 250,
-    "\U0001f600" * 2000,
-    "12/" * 1333,
-    "at " * 1333,
-    "a" * 3999 + "@",
-    "+" + "34 6" * 999,
-    "\t \n" * 1333 + "?",
-)
 
 # /health must stay under this while the texts are read; an unbounded reading held it for
 # seconds (4.9 s for 1,200 spaces). The headroom is for two shared cores, not for the reading.
@@ -106,7 +91,7 @@ async def test_the_worst_texts_leave_every_service_responsive(
     try:
         said = await gw.post(web_post, json={"content": "hi"}, headers=visitor_headers)
         assert said.status_code == 201, said.text
-        for hostile in HOSTILE:
+        for hostile in HOSTILE_TEXTS:
             # A visitor who has just been shown the list of services, then the text.
             visitor = f"34{uuid.uuid4().int % 10**9:09d}"
             for words in ("hi", hostile):
@@ -123,9 +108,9 @@ async def test_the_worst_texts_leave_every_service_responsive(
     finally:
         stop.set()
         await asyncio.gather(*probes)
-    assert sorted(stored) == sorted(["hi"] * len(HOSTILE) + list(HOSTILE))
+    assert sorted(stored) == sorted(["hi"] * len(HOSTILE_TEXTS) + list(HOSTILE_TEXTS))
     history = await gw.get(f"{web_post}?limit=100", headers=visitor_headers)
     visitor_said = [m["content"] for m in history.json()["data"] if m["role"] == "visitor"]
-    assert visitor_said == ["hi", *(hostile.strip() for hostile in HOSTILE)]  # web trims
+    assert visitor_said == ["hi", *(hostile.strip() for hostile in HOSTILE_TEXTS)]  # web trims
     for name, seconds in slowest.items():
         assert seconds < SLOWEST_HEALTH_SECONDS, f"{name} /health took {seconds * 1000:.0f} ms"

@@ -33,6 +33,25 @@ DEFAULT_TEST_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 DEFAULT_TEST_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
 
 
+# The longest, most repetitive visitor texts we could build, all within the 4,000 characters a
+# message may carry: runs of one character, alternations, punctuation, emoji, digits, date
+# separators, near-addresses. "!" + 1,198 spaces + "!" held a service's event loop for 4.9 s
+# when a reader went super-linear; tests send these wherever visitor text is read.
+HOSTILE_TEXTS = (
+    "!" + " " * 1198 + "!",
+    "!" + " " * 3998 + "!",
+    "1 " * 2000,
+    "7" * 4000,
+    "!?.,;:-/()[]'\"@#" * 250,
+    "\U0001f600" * 2000,
+    "12/" * 1333,
+    "at " * 1333,
+    "a" * 3999 + "@",
+    "+" + "34 6" * 999,
+    "\t \n" * 1333 + "?",
+)
+
+
 def server_urls() -> tuple[str, str]:
     """Postgres and RabbitMQ for tests: env vars, local defaults, or testcontainers."""
     db = os.environ.get("DATABASE_URL", DEFAULT_TEST_DATABASE_URL)

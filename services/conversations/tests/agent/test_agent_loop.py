@@ -10,7 +10,7 @@ from uuid import uuid4
 
 from conversations.agent.loop import AgentRunner
 from shared.events import BookingCreatedV1, Envelope, InboundMessageAcceptedV1, MessageReceivedV1
-from shared.testing import wait_until
+from shared.testing import HOSTILE_TEXTS, wait_until
 
 
 async def test_whatsapp_visitor_goes_from_hi_to_a_booking_in_the_calendar(agent, shop, chat, query):
@@ -383,18 +383,6 @@ async def test_a_deactivated_connector_makes_the_agent_hand_off(agent, shop, cha
     assert "Online booking isn't available right now" in reply
 
 
-HOSTILE = (
-    "!" + " " * 1198 + "!",
-    "!" + " " * 3998 + "!",
-    "1 " * 2000,
-    "7" * 4000,
-    "!?.,;:-/()[]'\"@#" * 250,
-    "\U0001f600" * 2000,
-    "12/" * 1333,
-    "at " * 1333,
-)
-
-
 async def test_the_worst_visitor_inputs_leave_the_service_responsive(agent, shop, chat, client):
     """After each kind of list (services, times), the longest and most repetitive messages we
     could build are read while /health keeps answering: the reading is bounded and runs off the
@@ -412,7 +400,7 @@ async def test_the_worst_visitor_inputs_leave_the_service_responsive(agent, shop
 
     prober = asyncio.create_task(probe())
     try:
-        for text in HOSTILE:
+        for text in HOSTILE_TEXTS:
             # A fresh visitor per message, so no handoff silences the agent before it reads.
             after_services = chat(s)
             await after_services.turn("hi")  # a list of services is showing
