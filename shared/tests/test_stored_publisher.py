@@ -17,16 +17,7 @@ from shared.testing import wait_until
 pytestmark = pytest.mark.usefixtures("clean")
 
 
-def stored(envelope: Envelope) -> StoredEvent:
-    return StoredEvent(
-        event_id=str(envelope.event_id),
-        event_type=envelope.type,
-        version=envelope.version,
-        routing_key=envelope.routing_key,
-        body=envelope.model_dump_json().encode(),
-        correlation_id=envelope.correlation_id,
-        traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
-    )
+TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 
 async def test_a_batch_is_confirmed_and_consumed_as_faststream_publishes_are(bus_factory) -> None:
@@ -45,10 +36,11 @@ async def test_a_batch_is_confirmed_and_consumed_as_faststream_publishes_are(bus
             UserCreatedV1(user_id=uuid.uuid4(), email="x@example.com"),
             producer="test",
             correlation_id=f"c-{n}",
+            traceparent=TRACEPARENT,
         )
         for n in range(200)
     ]
-    results = await publisher.stored.publish([stored(e) for e in envelopes])
+    results = await publisher.stored.publish([StoredEvent.of(e) for e in envelopes])
     assert results == [None] * len(envelopes)
     await wait_until(lambda: _value(len(received) >= len(envelopes)), timeout=20)
     got = {e.event_id: (e, h) for e, h in received}
@@ -63,18 +55,18 @@ async def test_a_batch_is_confirmed_and_consumed_as_faststream_publishes_are(bus
 async def test_a_mandatory_publish_no_queue_takes_is_unroutable(bus_factory) -> None:
     publisher = await bus_factory("nobody")
     envelope = Envelope.wrap(UserCreatedV1(user_id=uuid.uuid4(), email="x@example.com"), "test")
-    [error] = await publisher.stored.publish([stored(envelope)], mandatory=True)
+    [error] = await publisher.stored.publish([StoredEvent.of(envelope)], mandatory=True)
     assert isinstance(error, Unroutable)
     with pytest.raises(Unroutable):
         await publisher.publish(envelope, mandatory=True)
     # Not mandatory: confirmed, and dropped by the broker.
-    assert await publisher.stored.publish([stored(envelope)]) == [None]
+    assert await publisher.stored.publish([StoredEvent.of(envelope)]) == [None]
 
 
 async def test_without_a_connection_every_row_carries_its_error(bus_factory) -> None:
     publisher = await bus_factory("unconnected", start=False)
     envelope = Envelope.wrap(UserCreatedV1(user_id=uuid.uuid4(), email="x@example.com"), "test")
-    results = await asyncio.wait_for(publisher.stored.publish([stored(envelope)] * 3), 10)
+    results = await asyncio.wait_for(publisher.stored.publish([StoredEvent.of(envelope)] * 3), 10)
     assert len(results) == 3 and all(isinstance(r, ConnectionError) for r in results)
 
 

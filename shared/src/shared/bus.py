@@ -266,16 +266,7 @@ class Bus:
         if telemetry.tracer() is not None:  # through FastStream, for the publish span
             await self.publish_stored(env.model_dump(mode="json"), mandatory=mandatory)
             return
-        row = StoredEvent(
-            event_id=str(env.event_id),
-            event_type=env.type,
-            version=env.version,
-            routing_key=env.routing_key,
-            body=env.model_dump_json().encode(),
-            correlation_id=env.correlation_id,
-            traceparent=env.traceparent,
-        )
-        [error] = await self.stored.publish([row], mandatory=mandatory)
+        [error] = await self.stored.publish([StoredEvent.of(env)], mandatory=mandatory)
         if error is not None:
             raise error
 
@@ -390,6 +381,19 @@ class StoredEvent:
     body: bytes
     correlation_id: str | None = None
     traceparent: str | None = None
+
+    @classmethod
+    def of(cls, envelope: Envelope) -> StoredEvent:
+        """An envelope not stored yet, as the outbox would hold it."""
+        return cls(
+            event_id=str(envelope.event_id),
+            event_type=envelope.type,
+            version=envelope.version,
+            routing_key=envelope.routing_key,
+            body=envelope.model_dump_json().encode(),
+            correlation_id=envelope.correlation_id,
+            traceparent=envelope.traceparent,
+        )
 
     def headers(self) -> dict[str, FieldValue]:
         headers: dict[str, FieldValue] = {"event_type": self.event_type, "version": self.version}
