@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import Insert, Table, TextClause, insert, text
+from sqlalchemy import Table, TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.events import Envelope, Event
@@ -55,28 +55,12 @@ class UnitOfWork:
         await self.session.commit()
 
     async def emit(self, event: Event) -> Envelope:
-        envelope = Envelope.wrap(
-            event,
-            producer=self.producer,
-            correlation_id=self.correlation_id or request_id_var.get(),
-            traceparent=self.traceparent or traceparent_var.get(),
-        )
-        await self.session.execute(
-            _outbox_insert(self._outbox),
-            {
-                "event_id": envelope.event_id,
-                "event_type": envelope.type,
-                "routing_key": envelope.routing_key,
-                "aggregate_id": envelope.aggregate_id,
-                "envelope": envelope.model_dump(mode="json"),
-            },
-        )
-        self.emitted.append(envelope)
+        [envelope] = await self.emit_many([(event, None)])
         return envelope
 
     async def emit_many(self, events: Sequence[tuple[Event, Envelope | None]]) -> list[Envelope]:
         """Emit each event, caused by an envelope (its correlation and trace carry on) or by
-        this unit of work, with one statement whatever their number: the batch paths."""
+        this unit of work (None), with one statement whatever their number."""
         envelopes = [
             Envelope.wrap(
                 event,
@@ -115,10 +99,3 @@ def _outbox_insert_many(outbox: Table) -> TextClause:
         "CAST(:types AS text[]), CAST(:keys AS text[]), CAST(:aggregates AS text[]), "
         "CAST(:envelopes AS text[])) WITH ORDINALITY AS x(e, t, k, a, v, n) ORDER BY n"
     )
-
-
-@functools.cache
-def _outbox_insert(outbox: Table) -> Insert:
-    """Built once per table and run with parameters: building the statement with its values
-    on every emit cost more CPU than executing it."""
-    return insert(outbox)
