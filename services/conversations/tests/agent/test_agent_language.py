@@ -184,6 +184,30 @@ def test_services_are_named_with_typos_and_overlaps(text: str, name: str) -> Non
     assert match_service(text, services).service == next(s for s in services if s.name == name)
 
 
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("hola! cuánto cuesta una clase?", "Hatha class"),
+        ("quería una sesión privada", "Private session"),
+        ("c'est combien la classe ?", "Hatha class"),
+        ("quanto costa una lezione privata?", "Private session"),
+        ("mañana por la tarde", None),
+        ("ok gracias", None),
+    ],
+)  # fmt: skip
+def test_a_service_named_in_the_visitors_language(text: str, name: str | None) -> None:
+    services = [Named("1", "Hatha class"), Named("2", "Private session"),
+                Named("3", "Intro call")]  # fmt: skip
+    found = match_service(text, services).service
+    assert (found.name if found else None) == name
+
+
+def test_a_word_near_several_services_is_a_question() -> None:
+    services = [Named("1", "Hatha class"), Named("2", "Vinyasa class")]
+    found = match_service("una clase", services)
+    assert found.service is None and set(found.candidates) == set(services)
+
+
 def test_an_ambiguous_service_is_a_question() -> None:
     services = [Named("2", "Haircut and beard"), Named("4", "Beard trim")]
     found = match_service("beard", services)

@@ -1566,6 +1566,18 @@ DIALOGUES: tuple[Scenario, ...] = (
         never_say=("January",),
     ),
     S(
+        "es_una_clase_names_the_hatha_class_across_languages",
+        "hola! cuánto cuesta una clase?",
+        "mañana por la tarde",
+        "la primera",
+        book=B("Hatha class", "2026-12-02 12:00"),
+        services=YOGA,
+        prices=(("Hatha class", "15", "EUR"), ("Private session", "60", "EUR")),
+        timezone="Europe/Madrid",
+        communicate=("Hatha class: 15 €",),
+        never_say=("Private session: 60 €", "¿Qué servicio te interesa?"),
+    ),
+    S(
         "fr_merci_a_jeudi_after_booking_is_a_goodbye",
         "Bonjour, je voudrais un cours de hatha jeudi matin",
         "la deuxième",

@@ -3,17 +3,21 @@
 rapidfuzz's WRatio with its default processor picks the right service in 9 of 10 measured
 cases; the one rule on top is the notes' "longest full match": when every word of a service's
 name is in the message ("haircut and beard" names both "Haircut" and "Haircut and beard"),
-the service with the most words wins. A tie or a weak score is a question for the visitor.
+the service with the most words wins. A name said in another language by a near-identical
+word ("clase" for "class") counts when only one service has such a word. A tie or a weak
+score is a question for the visitor.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process, utils
 
 _JOINERS = {"and", "y", "e", "et", "und", "&", "+", "with", "con", "com", "avec", "mit", "the"}
 CUTOFF = 80.0
+COGNATE = 80.0
 MARGIN = 8.0
 
 
@@ -74,11 +78,36 @@ def match_service(text: str, services: list[Named]) -> ServiceMatch:
         # each run of up to three words alone, with a stricter cutoff.
         ranked = _best_window(text, names)
     if not ranked or ranked[0][1] < CUTOFF:
-        return ServiceMatch(None)
+        return _cognate(text, services)
     second = ranked[1][1] if len(ranked) > 1 else 0.0
     if ranked[0][1] - second >= MARGIN:
         return ServiceMatch(services[ranked[0][2]])
     return ServiceMatch(None, tuple(services[i] for _, score, i in ranked if score >= CUTOFF))
+
+
+def _cognate(text: str, services: list[Named]) -> ServiceMatch:
+    """A service named in the visitor's language by a word spelt almost like a word of its
+    name ("una clase" for "Hatha class", "sesión privada" for "Private session"): the same
+    first three letters and rapidfuzz's ratio >= 80, on words of five letters or more. Only
+    when exactly one service has such a word; several are a question."""
+    words = {w for w in _plain(text).split()[:40] if len(w) >= 5}
+    hits = []
+    for service in services:
+        for name_word in _plain(service.name).split():
+            if len(name_word) >= 5 and any(
+                w[:3] == name_word[:3] and fuzz.ratio(w, name_word) >= COGNATE for w in words
+            ):
+                hits.append(service)
+                break
+    if len(hits) == 1:
+        return ServiceMatch(hits[0])
+    return ServiceMatch(None, tuple(hits) if len(hits) > 1 else ())
+
+
+def _plain(text: str) -> str:
+    """Lower case, no punctuation, no accents ("sesión" -> "sesion")."""
+    decomposed = unicodedata.normalize("NFKD", utils.default_process(text))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def _best_window(text: str, names: list[str]) -> list[tuple[str, float, int]]:
