@@ -8,6 +8,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
+from sqlalchemy import event
+
 from conversations.agent.loop import AgentRunner
 from shared.events import BookingCreatedV1, Envelope, InboundMessageAcceptedV1, MessageReceivedV1
 from shared.testing import HOSTILE_TEXTS, wait_until
@@ -147,6 +149,39 @@ async def test_two_replicas_answering_at_once_take_turns_and_answer_once(agent, 
         agent.answer(conversation), other.answer(conversation), agent.answer(conversation)
     )
     assert len(await c.replies()) == 1
+
+
+async def test_a_turn_takes_two_transactions_of_a_few_statements_each(agent, app, shop, chat):
+    """Lease and reading in one transaction, reply, memory and release in the other: the
+    cost of a turn around the brain (it was four transactions and 25 statements)."""
+    s = await shop()
+    c = chat(s)
+    agent.enabled = False  # answered by the call below, with the statements counted
+    await c.say("hi")
+    conversation = await wait_until(lambda: _with_message(c))
+    engine = app.state.runtime.engine.sync_engine
+    statements: list[str] = []
+    commits: list[int] = []
+
+    def ran(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(statement.split()[0].upper())
+
+    def committed(conn) -> None:
+        commits.append(len(statements))
+
+    event.listen(engine, "before_cursor_execute", ran)
+    event.listen(engine, "commit", committed)
+    try:
+        await agent.answer(conversation)
+    finally:
+        event.remove(engine, "before_cursor_execute", ran)
+        event.remove(engine, "commit", committed)
+    [reply] = await c.replies()
+    assert "Welcome to Acme Salon" in reply
+    assert len(commits) == 2, statements
+    opening, writing = statements[: commits[0]], statements[commits[0] :]
+    assert opening[0] == "INSERT" and len(opening) <= 6, opening  # the lease, then reads
+    assert len(writing) <= 10, writing
 
 
 async def test_a_slot_taken_before_the_visitor_accepts_is_not_booked_and_others_are_offered(

@@ -28,7 +28,7 @@ from pydantic_ai.messages import (
 from pydantic_ai.models import Model
 from pydantic_core import to_jsonable_python
 
-from conversations.agent.brain import builtin_model
+from conversations.agent.brain import builtin_model, builtin_respond
 from conversations.agent.calendar import CalendarUnavailable, NoActiveConnector
 from conversations.agent.reading import Reading, read_message, warm_up
 from conversations.agent.replies import CHANNEL_LIMITS, cap, format_slot, say, zone_label
@@ -266,8 +266,7 @@ async def _run_builtin(
     deps: AgentDeps, text: str, history: list[ModelMessage], limits: TurnLimits
 ) -> tuple[str, list[ModelMessage]]:
     """The built-in brain's turn: brain -> tool calls -> tool results -> brain ... -> text."""
-    respond = builtin_model(deps).function
-    assert respond is not None
+    respond = builtin_respond(deps)
     new: list[ModelMessage] = [ModelRequest(parts=[UserPromptPart(text)])]
     calls_made = 0
     for _ in range(limits.requests):

@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -47,9 +47,8 @@ from conversations.agent.words.contact import ContactDetails
 from conversations.agent.words.langs import detect_language
 from conversations.agent.words.text import bound
 from conversations.connectors import Connectors
-from conversations.db.agent import AgentRepository
+from conversations.db.agent import AgentRepository, business_facts, settings_of
 from conversations.db.contacts import ContactsRepository
-from conversations.db.identity import IdentityRepository
 from conversations.db.models import Conversation, Message
 from conversations.db.uow import ConversationsUnitOfWork
 from conversations.domain import conversation_state
@@ -101,11 +100,16 @@ class _Context:
     memory: Dialogue
     message_ids: list[uuid.UUID]
     text: str
+    answered_before: list[uuid.UUID] = field(default_factory=list)
     facts: BusinessFacts | None = None
     visitor: Visitor | None = None
     required_contact: str = "name_and_phone_or_email"
     reminded: Reminded | None = None
     require_verified_on_webchat: bool = False
+
+
+class _TurnTaken(Exception):
+    """Another turn holds the conversation's lease."""
 
 
 @dataclass(frozen=True)
@@ -218,20 +222,23 @@ class AgentRunner:
         for _ in range(MAX_ROUNDS):
             if message_id is not None:
                 await self._hold_off(conversation_id, message_id, channel == "web")
-            if not await self._claim(conversation_id):
+            try:
+                context = await self._open(conversation_id)
+            except _TurnTaken:
                 if not await self._wait_for_lease(conversation_id):
                     return
                 continue
+            if context is None:
+                return  # nothing to answer, and no lease was taken
             try:
-                await self._turn(conversation_id)
-            finally:
-                # Released first, checked after (one transaction): a message stored after the
-                # check waits on the released row's lock, then takes the next turn itself.
+                outcome = await self._think(context)
+                pending = await self._write(context, outcome)
+            except BaseException:
+                # The turn failed before its write released the lease: release it here.
                 async with self.uow() as uow:
-                    repo = AgentRepository(uow.session)
-                    await repo.release_turn(conversation_id)
-                    pending = await repo.unanswered(conversation_id)
+                    await AgentRepository(uow.session).release_turn(conversation_id)
                     await uow.commit()
+                raise
             if not pending:
                 return
             if message_id is not None:
@@ -270,17 +277,6 @@ class AgentRunner:
             if counted:
                 waiting.dec()
 
-    async def _claim(self, conversation_id: uuid.UUID) -> bool:
-        try:
-            async with self.uow() as uow:
-                claimed = await AgentRepository(uow.session).claim_turn(
-                    conversation_id, self.lease_seconds
-                )
-                await uow.commit()
-                return claimed
-        except IntegrityError:
-            return False  # the conversation is gone
-
     async def _wait_for_lease(self, conversation_id: uuid.UUID) -> bool:
         """Another turn runs: wait for it (it may answer our message too), bounded."""
         deadline = time.monotonic() + self.lease_seconds
@@ -296,73 +292,73 @@ class AgentRunner:
 
     # -- one turn --------------------------------------------------------------------------
 
-    async def _turn(self, conversation_id: uuid.UUID) -> None:
-        context = await self._read(conversation_id)
-        if context is None:
-            return
-        outcome = await self._think(context)
-        await self._write(context, outcome)
-
-    async def _read(self, conversation_id: uuid.UUID) -> _Context | None:
+    async def _open(self, conversation_id: uuid.UUID) -> _Context | None:
+        """Take the turn's lease and read what the turn needs, in one transaction. None:
+        nothing for the agent to answer (the lease is not kept). Raises _TurnTaken while
+        another turn holds the lease."""
         async with self.uow() as uow:
             repo = AgentRepository(uow.session)
-            conversation = await uow.conversations.get_any(conversation_id)
-            if conversation is None:
-                return None
-            workspace = await uow.workspaces.get(conversation.workspace_id)
-            unanswered = await repo.unanswered(conversation_id)
-            if workspace is None or not unanswered:
-                return None
+            try:
+                memory = await repo.take_turn(conversation_id, self.lease_seconds)
+            except IntegrityError:
+                return None  # the conversation is gone
+            if memory is None:
+                raise _TurnTaken
+            row = await repo.turn_context(conversation_id)
+            unanswered = await repo.unanswered(conversation_id) if row is not None else []
+            if row is None or not unanswered:
+                return None  # rolled back: the lease was never taken
             ids = [m.id for m in unanswered]
-            settings = await repo.settings(workspace.id)
-            allowed = settings.channels is None or conversation.channel in settings.channels
-            if not settings.enabled or not allowed or conversation.agent_paused:
+            settings = settings_of(row)
+            allowed = settings.channels is None or row.channel in settings.channels
+            if not settings.enabled or not allowed or row.agent_paused:
                 # Not the agent's to answer; once it is again, it answers only what is new.
-                await repo.save_state(conversation_id, answered=ids)
+                await repo.save_state(
+                    conversation_id,
+                    answered=ids,
+                    answered_before=memory.answered_ids,
+                    release=True,
+                )
                 await uow.commit()
                 return None
-            state = await repo.state(conversation_id)
-            services = [
-                Service(
-                    str(s.id),
-                    s.name,
-                    s.duration_minutes,
-                    s.description,
-                    s.price,
-                    s.currency,
-                )
-                for s in await repo.services(workspace.id)
-            ]
-            return _Context(
+            context = _Context(
                 conversation=ConversationView(
-                    conversation.id,
-                    conversation.workspace_id,
-                    conversation.channel,
-                    conversation.visitor_id,
-                    conversation.visitor_name,
-                    conversation.visitor_contact,
+                    row.id,
+                    row.workspace_id,
+                    row.channel,
+                    row.visitor_id,
+                    row.visitor_name,
+                    row.visitor_contact,
                 ),
                 workspace=WorkspaceView(
-                    workspace.id,
-                    workspace.owner_id,
-                    workspace.name or workspace.handle,
-                    workspace.tone or "friendly",
-                    _zone_name(workspace.timezone),
+                    row.workspace_id,
+                    row.owner_id,
+                    row.name or row.handle,
+                    row.tone or "friendly",
+                    _zone_name(row.timezone),
                 ),
-                services=services,
-                provider=await repo.active_provider(workspace.id),
+                services=[
+                    Service(
+                        str(s.id), s.name, s.duration_minutes, s.description, s.price, s.currency
+                    )
+                    for s in await repo.services(row.workspace_id)
+                ],
+                provider=row.provider,
                 greeting=settings.greeting,
                 minutes_per_reply=settings.minutes_per_reply,
-                history=list(state.history) if state else [],
-                memory=Dialogue.load(state.memory if state else None),
-                facts=await repo.business_facts(workspace.id),
-                visitor=await _visitor(uow, conversation),
-                reminded=await _reminded(uow, conversation),
+                history=memory.history,
+                memory=Dialogue.load(memory.memory),
+                facts=business_facts(row),
+                visitor=_visitor(row),
+                reminded=await _reminded(uow, conversation_id),
                 required_contact=settings.required_contact,
                 require_verified_on_webchat=bool(settings.require_verified_contact_on_webchat),
                 message_ids=ids,
+                answered_before=memory.answered_ids,
                 text="\n".join(_what_was_said(m) for m in unanswered),
             )
+            await uow.commit()  # the lease is taken
+            return context
 
     async def _think(self, context: _Context) -> TurnOutcome:
         """No transaction is open here: the model and the calendar take their time."""
@@ -414,9 +410,10 @@ class AgentRunner:
             self.settings.webchat_bookings_per_address_per_day,
         )
 
-    async def _write(self, context: _Context, outcome: TurnOutcome) -> None:
+    async def _write(self, context: _Context, outcome: TurnOutcome) -> list[Message]:
+        """Store the turn and release its lease; returns what the visitor wrote meanwhile."""
         try:
-            await self._store(context, outcome, reply=True)
+            return await self._store(context, outcome, reply=True)
         except Exception as exc:
             # The reply path refused (a channel rule, a closed window...): a person takes over.
             log.warning(
@@ -424,9 +421,14 @@ class AgentRunner:
                 extra={"conversation_id": str(context.conversation.id), "error": str(exc)},
             )
             outcome.handoff_reason = f"reply not sent: {exc}"[:200]
-            await self._store(context, outcome, reply=False)
+            return await self._store(context, outcome, reply=False)
 
-    async def _store(self, context: _Context, outcome: TurnOutcome, *, reply: bool) -> None:
+    async def _store(
+        self, context: _Context, outcome: TurnOutcome, *, reply: bool
+    ) -> list[Message]:
+        """The reply, memory, booking and handoff in one transaction, which also releases the
+        turn's lease. Released first, checked after: a message stored after the check waits
+        on the released row's lock, then takes the next turn itself."""
         conversation_id = context.conversation.id
         async with self.uow() as uow:
             repo = AgentRepository(uow.session)
@@ -434,7 +436,7 @@ class AgentRunner:
                 context.workspace.id, conversation_id, lock=True
             )
             if conversation is None:
-                return
+                return []
             now = datetime.now(UTC)
             took_over = conversation.agent_paused
             values: dict[str, Any] = {}
@@ -469,7 +471,6 @@ class AgentRunner:
                     values["tags"] = sorted({*conversation.tags, tag})
             if outcome.handoff_reason is not None and not took_over:
                 values |= conversation_state.handed_off(now, outcome.handoff_reason)
-                workspace = await uow.workspaces.get(context.workspace.id)
                 await uow.emit(
                     ConversationHandedOffV1(
                         conversation_id=conversation_id,
@@ -478,7 +479,7 @@ class AgentRunner:
                         reason=outcome.handoff_reason,
                         visitor_name=conversation.visitor_name,
                         handed_off_at=now,
-                        owner_id=workspace.owner_id if workspace else None,
+                        owner_id=context.workspace.owner_id,
                     )
                 )
             if values:
@@ -501,8 +502,12 @@ class AgentRunner:
                 answered=context.message_ids,
                 history=outcome.history,
                 memory=context.memory.dump(),
+                answered_before=context.answered_before,
+                release=True,
             )
+            pending = await repo.unanswered(conversation_id)
             await uow.commit()
+            return pending
 
 
 async def _tell_owner_of_change(
@@ -572,30 +577,22 @@ def _what_was_said(message: Any) -> str:
 _PROVEN_BY_CHANNEL = ("whatsapp", "sms", "messenger", "instagram")
 
 
-async def _visitor(uow: ConversationsUnitOfWork, conversation: Conversation) -> Visitor:
-    """Who writes, from the conversation's contact (a channel's number is proven by it)."""
-    contact = None
-    if conversation.contact_id is not None:
-        contact = await ContactsRepository(uow.session, uow.emit).get(
-            conversation.workspace_id, conversation.contact_id
-        )
-    if contact is None:
-        return Visitor(name=conversation.visitor_name)
-    proven = (
-        conversation.channel == "web"
-        and await IdentityRepository(uow.session).proven_contact(conversation.id) == contact.id
-    )
+def _visitor(row: Any) -> Visitor:
+    """Who writes, from the conversation's contact in a `turn_context` row (a channel's
+    number is proven by it; on web chat, a one-time code proves the contact)."""
+    if row.contact_id is None:
+        return Visitor(name=row.visitor_name)
     return Visitor(
-        contact_id=contact.id,
-        name=contact.name or conversation.visitor_name,
-        phone=contact.phone,
-        email=contact.email,
-        verified_channel=conversation.channel in _PROVEN_BY_CHANNEL,
-        proven=proven,
+        contact_id=row.contact_id,
+        name=row.contact_name or row.visitor_name,
+        phone=row.contact_phone,
+        email=row.contact_email,
+        verified_channel=row.channel in _PROVEN_BY_CHANNEL,
+        proven=row.channel == "web" and row.proven_contact_id == row.contact_id,
     )
 
 
-async def _reminded(uow: ConversationsUnitOfWork, conversation: Conversation) -> Reminded | None:
+async def _reminded(uow: ConversationsUnitOfWork, conversation_id: uuid.UUID) -> Reminded | None:
     """The booking this conversation was last reminded of (or sent a confirmation for), while
     its time has not come: a short answer ("C", "X", a button) refers to it."""
     row = (
@@ -612,7 +609,7 @@ async def _reminded(uow: ConversationsUnitOfWork, conversation: Conversation) ->
                 & (ReminderJob.workspace_id == ReminderBooking.workspace_id),
             )
             .where(
-                ReminderJob.conversation_id == conversation.id,
+                ReminderJob.conversation_id == conversation_id,
                 ReminderJob.status == "sent",
                 ReminderBooking.status == "confirmed",
                 ReminderBooking.start_at > func.now(),
@@ -627,7 +624,7 @@ async def _reminded(uow: ConversationsUnitOfWork, conversation: Conversation) ->
     # answers it ("👍", "can we do friday instead?").
     last_said = await uow.session.scalar(
         select(Message.id)
-        .where(Message.conversation_id == conversation.id, Message.role != "visitor")
+        .where(Message.conversation_id == conversation_id, Message.role != "visitor")
         .order_by(Message.sent_at.desc(), Message.id.desc())
         .limit(1)
     )

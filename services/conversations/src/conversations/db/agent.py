@@ -4,10 +4,11 @@ memory and turn lease."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, any_, exists, func, or_, select, text, update
+from sqlalchemy import and_, any_, bindparam, exists, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,7 +17,9 @@ from conversations.db.models import (
     AgentConversation,
     AgentSettings,
     ConnectorState,
+    Contact,
     Conversation,
+    IdentityCode,
     Message,
     VisitorTyping,
     Workspace,
@@ -72,40 +75,10 @@ class AgentRepository:
         service does not know (or that was deleted)."""
         row = (
             await self.session.execute(
-                select(
-                    Workspace.address,
-                    Workspace.map_url,
-                    Workspace.phone,
-                    Workspace.email,
-                    Workspace.payment_methods,
-                    Workspace.policies,
-                    Workspace.faq,
-                ).where(Workspace.id == workspace_id, Workspace.deleted.is_(False))
+                select(*_FACTS).where(Workspace.id == workspace_id, Workspace.deleted.is_(False))
             )
         ).first()
-        if row is None:
-            return None
-        policies = row.policies or {}
-        return BusinessFacts(
-            address=row.address,
-            map_url=row.map_url,
-            phone=row.phone,
-            email=row.email,
-            payment_methods=tuple(row.payment_methods or ()),
-            policies=Policies(
-                cancellation=policies.get("cancellation"),
-                lateness=policies.get("lateness"),
-                deposit=policies.get("deposit"),
-            ),
-            faq=tuple(
-                FaqEntry(
-                    question=entry["question"],
-                    answer=entry["answer"],
-                    language=entry.get("language"),
-                )
-                for entry in row.faq or ()
-            ),
-        )
+        return None if row is None else business_facts(row)
 
     async def upsert_connector(
         self,
@@ -143,17 +116,7 @@ class AgentRepository:
 
     async def settings(self, workspace_id: uuid.UUID) -> AgentSettings:
         found = await self.session.get(AgentSettings, workspace_id)
-        if found is not None:
-            return found
-        return AgentSettings(
-            workspace_id=workspace_id,
-            enabled=True,
-            greeting=None,
-            minutes_per_reply=2,
-            channels=None,
-            required_contact="name_and_phone_or_email",
-            require_verified_contact_on_webchat=False,
-        )
+        return found if found is not None else default_settings(workspace_id)
 
     async def save_settings(self, workspace_id: uuid.UUID, values: dict[str, Any]) -> AgentSettings:
         stmt = insert(AgentSettings).values(workspace_id=workspace_id, **values)
@@ -174,24 +137,32 @@ class AgentRepository:
 
     async def claim_turn(self, conversation_id: uuid.UUID, lease_seconds: float) -> bool:
         """Take the conversation's turn lease; False while another turn holds it."""
-        await self.session.execute(
-            insert(AgentConversation)
-            .values(conversation_id=conversation_id)
-            .on_conflict_do_nothing()
-        )
-        claimed = await self.session.scalar(
-            update(AgentConversation)
-            .where(
-                AgentConversation.conversation_id == conversation_id,
-                or_(
-                    AgentConversation.lease_until.is_(None),
-                    AgentConversation.lease_until < func.now(),
-                ),
+        return await self.take_turn(conversation_id, lease_seconds) is not None
+
+    async def take_turn(
+        self, conversation_id: uuid.UUID, lease_seconds: float
+    ) -> TurnMemory | None:
+        """Take the conversation's turn lease and read the agent's memory of it, in one
+        statement; None while another turn holds the lease. Raises IntegrityError for a
+        conversation that does not exist."""
+        row = (
+            await self.session.execute(
+                _TAKE_TURN, {"conversation_id": conversation_id, "seconds": float(lease_seconds)}
             )
-            .values(lease_until=func.now() + text(f"interval '{float(lease_seconds)} seconds'"))
-            .returning(AgentConversation.conversation_id)
-        )
-        return claimed is not None
+        ).first()
+        if row is None:
+            return None
+        return TurnMemory(list(row.history or []), row.memory, list(row.answered_ids or []))
+
+    async def turn_context(self, conversation_id: uuid.UUID) -> Any | None:
+        """Everything a turn reads of one row each, in one statement: the conversation, its
+        live workspace (with the business facts), the owner's agent settings (NULL columns:
+        none saved, the defaults apply), the active provider, the conversation's contact and
+        the contact a one-time code proved in it. None: the conversation or its workspace is
+        gone. Read `business_facts(row)` and `settings_of(row)` for the typed parts."""
+        return (
+            await self.session.execute(_TURN_CONTEXT, {"conversation_id": conversation_id})
+        ).first()
 
     async def release_turn(self, conversation_id: uuid.UUID) -> None:
         await self.session.execute(
@@ -260,17 +231,26 @@ class AgentRepository:
         answered: list[uuid.UUID],
         history: list[Any] | None = None,
         memory: dict[str, Any] | None = None,
+        answered_before: list[uuid.UUID] | None = None,
+        release: bool = False,
     ) -> None:
-        """Record answered messages (and the new history and memory). Read-modify-write is
-        safe here: only the holder of the turn lease writes."""
-        state = await self.state(conversation_id)
-        kept = list(state.answered_ids) if state is not None else []
-        kept = (kept + [i for i in answered if i not in kept])[-ANSWERED_KEPT:]
+        """Record answered messages (and the new history and memory); with `release`, the
+        turn lease goes in the same statement. Read-modify-write is safe here: only the holder
+        of the turn lease writes, so `answered_before` (read when the turn was taken) saves
+        reading the row again."""
+        if answered_before is None:
+            state = await self.state(conversation_id)
+            answered_before = list(state.answered_ids) if state is not None else []
+        kept = (answered_before + [i for i in answered if i not in answered_before])[
+            -ANSWERED_KEPT:
+        ]
         values: dict[str, Any] = {"answered_ids": kept, "updated_at": func.now()}
         if history is not None:
             values["history"] = history
         if memory is not None:
             values["memory"] = memory
+        if release:
+            values["lease_until"] = None
         await self.session.execute(
             update(AgentConversation)
             .where(AgentConversation.conversation_id == conversation_id)
@@ -293,6 +273,152 @@ class AgentRepository:
             .where(Conversation.id == conversation_id)
             .values(**conversation_state.owner_answered())
         )
+
+
+@dataclass(frozen=True, slots=True)
+class TurnMemory:
+    """The agent's memory of a conversation, as a turn takes it."""
+
+    history: list[Any]
+    memory: dict[str, Any] | None
+    answered_ids: list[uuid.UUID]
+
+
+def default_settings(workspace_id: uuid.UUID) -> AgentSettings:
+    """The settings of a workspace whose owner saved none."""
+    return AgentSettings(
+        workspace_id=workspace_id,
+        enabled=True,
+        greeting=None,
+        minutes_per_reply=2,
+        channels=None,
+        required_contact="name_and_phone_or_email",
+        require_verified_contact_on_webchat=False,
+    )
+
+
+def settings_of(row: Any) -> AgentSettings:
+    """The agent settings in a `turn_context` row."""
+    if row.settings_saved is None:
+        return default_settings(row.workspace_id)
+    return AgentSettings(
+        workspace_id=row.workspace_id,
+        enabled=row.enabled,
+        greeting=row.greeting,
+        minutes_per_reply=row.minutes_per_reply,
+        channels=row.channels,
+        required_contact=row.required_contact,
+        require_verified_contact_on_webchat=row.require_verified_contact_on_webchat,
+    )
+
+
+def business_facts(row: Any) -> BusinessFacts:
+    """The business facts in a row that has the `_FACTS` columns."""
+    policies = row.policies or {}
+    return BusinessFacts(
+        address=row.address,
+        map_url=row.map_url,
+        phone=row.phone,
+        email=row.email,
+        payment_methods=tuple(row.payment_methods or ()),
+        policies=Policies(
+            cancellation=policies.get("cancellation"),
+            lateness=policies.get("lateness"),
+            deposit=policies.get("deposit"),
+        ),
+        faq=tuple(
+            FaqEntry(
+                question=entry["question"],
+                answer=entry["answer"],
+                language=entry.get("language"),
+            )
+            for entry in row.faq or ()
+        ),
+    )
+
+
+_FACTS = (
+    Workspace.address,
+    Workspace.map_url,
+    Workspace.phone,
+    Workspace.email,
+    Workspace.payment_methods,
+    Workspace.policies,
+    Workspace.faq,
+)
+
+_TAKE_TURN = text(
+    """
+INSERT INTO conversations.agent_conversations (conversation_id, lease_until)
+VALUES (:conversation_id, now() + make_interval(secs => :seconds))
+ON CONFLICT (conversation_id) DO UPDATE SET lease_until = excluded.lease_until
+WHERE agent_conversations.lease_until IS NULL OR agent_conversations.lease_until < now()
+RETURNING history, memory, answered_ids
+"""
+).columns(AgentConversation.history, AgentConversation.memory, AgentConversation.answered_ids)
+
+_active_provider = (
+    select(ConnectorState.provider)
+    .where(
+        ConnectorState.workspace_id == Conversation.workspace_id, ConnectorState.active.is_(True)
+    )
+    .order_by(ConnectorState.source_updated_at.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_proven_contact = (
+    select(IdentityCode.contact_id)
+    .where(
+        IdentityCode.conversation_id == Conversation.id,
+        IdentityCode.used_at.is_not(None),
+        IdentityCode.contact_id == Conversation.contact_id,
+    )
+    .order_by(IdentityCode.used_at.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_TURN_CONTEXT = (
+    select(
+        Conversation.id,
+        Conversation.workspace_id,
+        Conversation.channel,
+        Conversation.visitor_id,
+        Conversation.visitor_name,
+        Conversation.visitor_contact,
+        Conversation.agent_paused,
+        Workspace.owner_id,
+        Workspace.handle,
+        Workspace.name,
+        Workspace.tone,
+        Workspace.timezone,
+        *_FACTS,
+        AgentSettings.workspace_id.label("settings_saved"),
+        AgentSettings.enabled,
+        AgentSettings.greeting,
+        AgentSettings.minutes_per_reply,
+        AgentSettings.channels,
+        AgentSettings.required_contact,
+        AgentSettings.require_verified_contact_on_webchat,
+        _active_provider.label("provider"),
+        Contact.id.label("contact_id"),
+        Contact.name.label("contact_name"),
+        Contact.phone.label("contact_phone"),
+        Contact.email.label("contact_email"),
+        _proven_contact.label("proven_contact_id"),
+    )
+    .join(
+        Workspace,
+        and_(Workspace.id == Conversation.workspace_id, Workspace.deleted.is_(False)),
+    )
+    .outerjoin(AgentSettings, AgentSettings.workspace_id == Conversation.workspace_id)
+    .outerjoin(
+        Contact,
+        and_(
+            Contact.id == Conversation.contact_id, Contact.workspace_id == Conversation.workspace_id
+        ),
+    )
+    .where(Conversation.id == bindparam("conversation_id"))
+)
 
 
 def _attributes(columns: Any) -> dict[str, Any]:
