@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from prometheus_client import Gauge
 from pydantic_ai.models import Model
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from conversations.agent.calendar import Calendar, CalendarError, ConnectorsCalendar
@@ -595,41 +595,42 @@ def _visitor(row: Any) -> Visitor:
 async def _reminded(uow: ConversationsUnitOfWork, conversation_id: uuid.UUID) -> Reminded | None:
     """The booking this conversation was last reminded of (or sent a confirmation for), while
     its time has not come: a short answer ("C", "X", a button) refers to it."""
-    row = (
-        await uow.session.execute(
-            select(
-                ReminderBooking.booking_id,
-                ReminderBooking.service,
-                ReminderBooking.start_at,
-                ReminderJob.message_id,
-            )
-            .join(
-                ReminderJob,
-                (ReminderJob.booking_id == ReminderBooking.booking_id)
-                & (ReminderJob.workspace_id == ReminderBooking.workspace_id),
-            )
-            .where(
-                ReminderJob.conversation_id == conversation_id,
-                ReminderJob.status == "sent",
-                ReminderBooking.status == "confirmed",
-                ReminderBooking.start_at > func.now(),
-            )
-            .order_by(ReminderJob.updated_at.desc())
-            .limit(1)
-        )
-    ).first()
+    row = (await uow.session.execute(_REMINDED, {"conversation_id": conversation_id})).first()
     if row is None or row.start_at is None:
         return None
-    # Fresh: the reminder is the last thing said to the visitor, so what they write now
-    # answers it ("👍", "can we do friday instead?").
-    last_said = await uow.session.scalar(
-        select(Message.id)
-        .where(Message.conversation_id == conversation_id, Message.role != "visitor")
-        .order_by(Message.sent_at.desc(), Message.id.desc())
-        .limit(1)
+    return Reminded(row.booking_id, row.service or "", row.start_at, fresh=bool(row.fresh))
+
+
+# Fresh: the reminder is the last thing said to the visitor, so what they write now answers
+# it ("👍", "can we do friday instead?").
+_LAST_SAID = (
+    select(Message.id)
+    .where(Message.conversation_id == bindparam("conversation_id"), Message.role != "visitor")
+    .order_by(Message.sent_at.desc(), Message.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_REMINDED = (
+    select(
+        ReminderBooking.booking_id,
+        ReminderBooking.service,
+        ReminderBooking.start_at,
+        (ReminderJob.message_id == _LAST_SAID).label("fresh"),
     )
-    fresh = row.message_id is not None and last_said == row.message_id
-    return Reminded(row.booking_id, row.service or "", row.start_at, fresh=fresh)
+    .join(
+        ReminderJob,
+        (ReminderJob.booking_id == ReminderBooking.booking_id)
+        & (ReminderJob.workspace_id == ReminderBooking.workspace_id),
+    )
+    .where(
+        ReminderJob.conversation_id == bindparam("conversation_id"),
+        ReminderJob.status == "sent",
+        ReminderBooking.status == "confirmed",
+        ReminderBooking.start_at > func.now(),
+    )
+    .order_by(ReminderJob.updated_at.desc())
+    .limit(1)
+)
 
 
 async def _learn(

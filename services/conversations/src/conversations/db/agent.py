@@ -203,26 +203,10 @@ class AgentRepository:
     async def state(self, conversation_id: uuid.UUID) -> AgentConversation | None:
         return await self.session.get(AgentConversation, conversation_id)
 
-    async def unanswered(self, conversation_id: uuid.UUID) -> list[Message]:
+    async def unanswered(self, conversation_id: uuid.UUID) -> list[Unanswered]:
         """Recent visitor messages no turn has answered yet, oldest first."""
-        answered = select(func.unnest(AgentConversation.answered_ids)).where(
-            AgentConversation.conversation_id == conversation_id
-        )
-        recent = (
-            select(Message)
-            .where(Message.conversation_id == conversation_id, Message.role == "visitor")
-            .order_by(Message.sent_at.desc(), Message.id.desc())
-            .limit(RECENT_VISITOR_MESSAGES)
-            .subquery()
-        )
-        rows = await self.session.execute(
-            select(recent)
-            .where(recent.c.id.not_in(answered))
-            .order_by(recent.c.sent_at, recent.c.id)
-        )
-        # Detached copies, read-only. The subquery names columns as the table does: the
-        # `metadata` column is the model's `meta` (a declarative class's `metadata` is taken).
-        return [Message(**_attributes(row._mapping)) for row in rows]
+        rows = await self.session.execute(_UNANSWERED, {"conversation_id": conversation_id})
+        return [Unanswered(row.id, row.content, row.meta or {}) for row in rows]
 
     async def save_state(
         self,
@@ -273,6 +257,15 @@ class AgentRepository:
             .where(Conversation.id == conversation_id)
             .values(**conversation_state.owner_answered())
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Unanswered:
+    """A visitor message a turn has to answer."""
+
+    id: uuid.UUID
+    content: str
+    meta: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,6 +350,25 @@ RETURNING history, memory, answered_ids
 """
 ).columns(AgentConversation.history, AgentConversation.memory, AgentConversation.answered_ids)
 
+_recent = (
+    select(Message.id, Message.content, Message.meta, Message.sent_at)
+    .where(Message.conversation_id == bindparam("conversation_id"), Message.role == "visitor")
+    .order_by(Message.sent_at.desc(), Message.id.desc())
+    .limit(RECENT_VISITOR_MESSAGES)
+    .subquery()
+)
+_UNANSWERED = (
+    select(_recent.c.id, _recent.c.content, _recent.c.meta.label("meta"))
+    .where(
+        _recent.c.id.not_in(
+            select(func.unnest(AgentConversation.answered_ids)).where(
+                AgentConversation.conversation_id == bindparam("conversation_id")
+            )
+        )
+    )
+    .order_by(_recent.c.sent_at, _recent.c.id)
+)
+
 _active_provider = (
     select(ConnectorState.provider)
     .where(
@@ -419,9 +431,3 @@ _TURN_CONTEXT = (
     )
     .where(Conversation.id == bindparam("conversation_id"))
 )
-
-
-def _attributes(columns: Any) -> dict[str, Any]:
-    values = dict(columns)
-    values["meta"] = values.pop("metadata", None) or {}
-    return values
