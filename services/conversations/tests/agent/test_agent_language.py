@@ -1,5 +1,6 @@
 """The built-in agent's reading and writing, as pure functions over visitors' own phrasings."""
 
+import re
 import time as clock_
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
@@ -245,6 +246,18 @@ def test_the_four_tones_greet_differently() -> None:
     assert len(set(greetings.values())) == 4
     assert "👋" in greetings["friendly"] and "👋" not in greetings["formal"]
     assert greeting("es", "formal", "Acme") != greeting("en", "formal", "Acme")
+
+
+def test_greetings_do_not_guess_the_visitors_gender() -> None:
+    """'Bienvenido', 'Bem-vindo', 'Benvenuto' greet a man: the agent does not know who writes
+    ('te damos la bienvenida', 'ti diamo il benvenuto': the noun, said to anyone)."""
+    gendered = re.compile(
+        r"(?<!la )(?<!il )\b(bienvenid[oa]s?|bem-vind[oa]s?|benvenut[oa])\b", re.IGNORECASE
+    )
+    for lang in ("es", "pt", "it"):
+        for tone in ("friendly", "professional", "casual", "formal"):
+            text = greeting(lang, tone, "Acme")
+            assert "Acme" in text and not gendered.search(text), (lang, tone, text)
 
 
 def test_every_language_has_every_message() -> None:
