@@ -226,3 +226,36 @@ async def test_availability_follows_a_timezone_change_of_the_workspace(
     local = datetime.fromisoformat(slot["start"])
     assert local.astimezone(UTC).strftime("%H:%M") == "17:00"  # what the fake offers
     assert local.utcoffset() == local.astimezone(ZoneInfo("Europe/London")).utcoffset()
+
+
+async def test_the_active_connector_is_the_newest_workspaces_not_an_older_ones(
+    client, owner, publish, query
+) -> None:
+    """While an owner's old workspace waits for its deletion, the calendar the agent reads is
+    the new workspace's: none until one is activated there."""
+    from shared.events import WorkspaceCreatedV1
+
+    from .calendar_support import ACTIVE, builtin_config
+    from .support import create_active
+
+    me = await owner("Europe/Madrid")
+    await create_active(client, me.headers, builtin_config())
+    assert (await client.get(f"{ACTIVE}/hours", headers=me.headers)).status_code == 200
+    replacement = uuid.uuid4()
+    await publish(
+        WorkspaceCreatedV1(
+            **(_snapshot(me, "Asia/Tokyo") | {"workspace_id": replacement, "handle": "newer"}),
+            tone="calm",
+        )
+    )
+
+    async def projected() -> bool:
+        return await _timezone(query, replacement) == "Asia/Tokyo"
+
+    await wait_until(projected)
+    response = await client.get(f"{ACTIVE}/hours", headers=me.headers)
+    assert response.status_code == 404, response.text
+    await create_active(client, me.headers, builtin_config())
+    response = await client.get(f"{ACTIVE}/hours", headers=me.headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["timezone"] == "Asia/Tokyo"

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -228,6 +228,12 @@ class ConnectorRepository:
         ).scalars()
         return list(rows), int(count or 0)
 
+    async def active_of_owner(self, owner_id: uuid.UUID) -> tuple[Workspace, Connector] | None:
+        """The owner's live workspace (the newest, as `WorkspaceRepository.of_owner` picks it)
+        and its active connector, in one statement; None if either is missing."""
+        row = (await self.session.execute(_ACTIVE_OF_OWNER, {"owner_id": owner_id})).first()
+        return (row[0], row[1]) if row is not None else None
+
     async def active(self, workspace_id: uuid.UUID) -> Connector | None:
         stmt = select(Connector).where(
             Connector.workspace_id == workspace_id, Connector.is_active.is_(True)
@@ -406,3 +412,20 @@ class WebhookReceiptRepository:
             WebhookReceipt.provider == provider, WebhookReceipt.delivery_key == delivery_key
         )
         return int(await self.session.scalar(stmt) or 0)
+
+
+_NEWEST_WORKSPACE = (
+    select(Workspace.workspace_id)
+    .where(Workspace.owner_id == bindparam("owner_id"), Workspace.deleted_at.is_(None))
+    .order_by(Workspace.source_version.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_ACTIVE_OF_OWNER = (
+    select(Workspace, Connector)
+    .join(
+        Connector,
+        (Connector.workspace_id == Workspace.workspace_id) & Connector.is_active.is_(True),
+    )
+    .where(Workspace.workspace_id == _NEWEST_WORKSPACE)
+)

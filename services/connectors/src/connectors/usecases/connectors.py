@@ -280,6 +280,11 @@ async def deactivate_connector(
 async def active_connector(
     uow: ConnectorsUnitOfWork, principal: Principal
 ) -> tuple[Workspace, Connector]:
+    if principal.user_id is not None:
+        found = await uow.connectors.active_of_owner(principal.user_id)
+        if found is not None:
+            return found
+    # Not found in one statement: the workspace may not have arrived yet (read your writes).
     workspace = await workspace_of(uow, principal)
     if workspace is None:
         raise NoActiveConnector()
