@@ -16,7 +16,9 @@ name and e-mail (the agent re-checks the time and books it with them). Latency p
 the reply's `created_at` in Postgres minus the moment the visitor's webhook was sent (same
 clock); targets p50 < 300 ms and p99 < 1 s. CPU per turn: the agent replica, both
 conversations processes, the gateway and connectors, over the turns answered (target
-<= 15 ms across all of them).
+<= 15 ms across all of them). Before the load, ten web chat visitors one after another
+measure the idle web chat (post to the answer on the visitor's live stream through the
+gateway; target p95 < 400 ms); after it, the agent replica's memory (target < 200 MB).
 """
 
 from __future__ import annotations
@@ -40,13 +42,14 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.calendar_bench import _calendar  # noqa: E402
-from bench.stats import Target, latency_summary  # noqa: E402
-from bench.system import cpu_seconds, free_port  # noqa: E402
+from bench.stats import Target, latency_summary, percentile  # noqa: E402
+from bench.system import cpu_seconds, free_port, rss_mb  # noqa: E402
 
 if TYPE_CHECKING:
     from bench.run import Bench
 
 RATE = int(os.environ.get("BENCH_AGENT_RATE", "20"))  # new conversations per second
+WEBCHAT_CONVERSATIONS = 10  # idle web chat, before the load: two turns each
 
 
 def _signed(account: dict[str, Any], visitor: str, text: str) -> tuple[bytes, dict[str, str]]:
@@ -161,13 +164,68 @@ async def agent(bench: Bench) -> None:
         await _ready(port)
         if os.environ.get("BENCH_AGENT_PROFILE"):
             replica.send_signal(signal.SIGUSR1)
+        idle = sorted(1000 * s for s in await _webchat_idle(bench, f"agent-{bench.tag}", httpx))
+        bench.add(
+            "agent",
+            "webchat_idle_reply_p95_ms",
+            round(percentile(idle, 95), 1),
+            "ms",
+            Target("<", 400),
+            note=f"{WEBCHAT_CONVERSATIONS} web chats one after another through the gateway, "
+            f"post to the answer on the visitor's live stream; p50 {percentile(idle, 50):.0f} ms",
+        )
         await _run(bench, workspace_id, account, seconds, replica.pid, httpx)
+        bench.add(
+            "agent",
+            "replica_rss_mb",
+            round(rss_mb(replica.pid), 1),
+            "MB",
+            Target("<", 200),
+            note="the agent replica after the run: conversations with the agent's libraries",
+        )
     finally:
         replica.terminate()
         try:
             replica.wait(timeout=30)
         except subprocess.TimeoutExpired:
             replica.kill()
+
+
+async def _webchat_idle(bench: Bench, handle: str, httpx: Any) -> list[float]:
+    """A visitor on the web chat, as the page does it: open a chat and its live stream, say
+    "hi", then "1", each time waiting for the agent's answer on the stream. Seconds from each
+    post to the answer, one visitor after another on an otherwise idle system."""
+    from shared.testing import EventStream
+
+    latencies: list[float] = []
+    timeout = httpx.Timeout(10, read=None)
+    async with httpx.AsyncClient(base_url=bench.system.url("gateway"), timeout=timeout) as api:
+        for _ in range(WEBCHAT_CONVERSATIONS):
+            opened = await api.post(f"/api/v1/public/workspaces/{handle}/conversations")
+            opened.raise_for_status()
+            chat = opened.json()
+            conversation, token = chat["conversation_id"], chat["visitor_token"]
+            async with api.stream(
+                "GET",
+                f"/api/v1/public/conversations/{conversation}/events",
+                params={"token": token},
+            ) as response:
+                response.raise_for_status()
+                stream = EventStream(response)
+                if (await stream.next())["event"] != "ready":
+                    raise RuntimeError("the live stream did not start with 'ready'")
+                for text in ("hi", "1"):
+                    started = time.perf_counter()
+                    sent = await api.post(
+                        f"/api/v1/public/conversations/{conversation}/messages",
+                        json={"content": text},
+                        headers={"X-Visitor-Token": token},
+                    )
+                    sent.raise_for_status()
+                    while (await stream.next(timeout=10))["json"].get("role") != "agent":
+                        pass
+                    latencies.append(time.perf_counter() - started)
+    return latencies
 
 
 async def _run(
