@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, tuple_, update
+from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from conversations.db.models import ChannelAccount, Conversation, EarlyReceipt, Message
 
@@ -43,38 +42,131 @@ _RETURNING = (
 )
 
 
-# Built once, run with parameters: the delivery runs them for every reply.
-_TARGET = aliased(Message)
-_DUE = (
-    select(Message.id)
-    .join(_TARGET, _TARGET.id == bindparam("message_id"))
-    .where(
-        Message.conversation_id == _TARGET.conversation_id,
-        Message.delivery_status == "pending",
-        tuple_(Message.sent_at, Message.id) <= tuple_(_TARGET.sent_at, _TARGET.id),
-    )
-    .order_by(Message.sent_at, Message.id)
-    .limit(50)
+# Built once, run with parameters, each for a whole batch of replies (delivery/coalesce.py).
+
+# For each reply asked about: the pending replies of its conversation up to and including it,
+# in order (an earlier part of a split reply always leaves first), with what sending needs.
+_PLAN = text(
+    "SELECT t.n, m.id, m.channel, c.id AS conversation_id, c.workspace_id, "
+    "  c.visitor_id, c.opted_out_at, c.channel_account_id, "
+    "  a.id AS account_ref, a.account_id, a.credentials_encrypted "
+    "FROM unnest(CAST(:ids AS uuid[])) WITH ORDINALITY AS t(id, n) "
+    "JOIN conversations.messages tm ON tm.id = t.id "
+    "JOIN conversations.conversations c ON c.id = tm.conversation_id "
+    "LEFT JOIN conversations.channel_accounts a ON a.id = c.channel_account_id "
+    "CROSS JOIN LATERAL (SELECT m.id, m.channel, m.sent_at FROM conversations.messages m "
+    "  WHERE m.conversation_id = tm.conversation_id AND m.delivery_status = 'pending' "
+    "    AND (m.sent_at, m.id) <= (tm.sent_at, tm.id) "
+    "  ORDER BY m.sent_at, m.id LIMIT 50) m "
+    "ORDER BY t.n, m.sent_at, m.id"
 )
-_CONTEXT = (
-    select(Message, Conversation, ChannelAccount)
-    .join(Conversation, Conversation.id == Message.conversation_id)
-    .outerjoin(ChannelAccount, ChannelAccount.id == Conversation.channel_account_id)
-    .where(Message.id == bindparam("message_id"))
+_ONLY_ACCOUNT = (
+    select(ChannelAccount.id, ChannelAccount.account_id, ChannelAccount.credentials_encrypted)
+    .where(
+        ChannelAccount.workspace_id == bindparam("workspace_id"),
+        ChannelAccount.channel == bindparam("channel"),
+    )
+    .limit(2)
+)
+# State changes of many rows. Every status change takes its workspace's row at commit (the
+# live trigger, migration 0004): two batches spanning the same workspaces in another order
+# would deadlock there, so the workspaces are locked first, in id order, then the messages.
+_LOCK_WORKSPACES = (
+    "ws AS (SELECT w.id FROM conversations.workspaces w WHERE w.id IN "
+    "  (SELECT m.workspace_id FROM conversations.messages m "
+    "   WHERE m.id = ANY(CAST(:ids AS uuid[]))) ORDER BY w.id FOR NO KEY UPDATE)"
+)
+_CLAIM = text(
+    f"WITH {_LOCK_WORKSPACES}, "  # noqa: S608 - constants, no input
+    "locked AS (SELECT m.id FROM conversations.messages m "
+    "  WHERE m.id = ANY(CAST(:ids AS uuid[])) AND m.delivery_status = 'pending' "
+    "    AND (SELECT count(*) FROM ws) >= 0 "
+    "  ORDER BY m.id FOR NO KEY UPDATE) "
+    "UPDATE conversations.messages m SET delivery_status = 'sending', delivery_error = NULL, "
+    "  delivery_updated_at = now() "
+    "WHERE m.id IN (SELECT id FROM locked) "
+    "RETURNING m.id, m.role, m.content, m.metadata"
+)
+_RECORD = text(
+    "WITH d AS"  # noqa: S608 - constants, no input
+    " (SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:froms AS text[]), "
+    "  CAST(:tos AS text[]), CAST(:errors AS text[]), CAST(:externals AS text[])) "
+    "  AS d(id, froms, to_status, error, external_id)), "
+    f"{_LOCK_WORKSPACES}, "
+    "locked AS (SELECT m.id FROM conversations.messages m JOIN d ON d.id = m.id "
+    "  WHERE m.delivery_status = ANY(string_to_array(d.froms, ',')) "
+    "    AND (SELECT count(*) FROM ws) >= 0 "
+    "  ORDER BY m.id FOR NO KEY UPDATE OF m) "
+    "UPDATE conversations.messages m SET delivery_status = d.to_status, "
+    "  delivery_error = d.error, external_id = coalesce(d.external_id, m.external_id), "
+    "  delivery_updated_at = now() "
+    "FROM d WHERE m.id = d.id AND m.id IN (SELECT id FROM locked) "
+    "RETURNING m.id, m.conversation_id, m.workspace_id, m.channel, m.delivery_status, "
+    "  m.delivery_error, m.delivery_updated_at"
+)
+_TAKE_EARLY = text(
+    "DELETE FROM conversations.early_receipts e "
+    "USING unnest(CAST(:channels AS text[]), CAST(:externals AS text[])) "
+    "  AS k(channel, external_id) "
+    "WHERE e.channel = k.channel AND e.external_id = k.external_id "
+    "RETURNING e.channel, e.external_id, e.status, e.error, e.occurred_at"
+)
+_OPT_OUT = text(
+    "WITH locked AS (SELECT c.id FROM conversations.conversations c "
+    "  WHERE c.id = ANY(CAST(:ids AS uuid[])) AND c.opted_out_at IS NULL "
+    "  ORDER BY c.id FOR NO KEY UPDATE) "
+    "UPDATE conversations.conversations c SET opted_out_at = now() "
+    "WHERE c.id IN (SELECT id FROM locked)"
 )
 
 
-_ACCOUNT_OF = select(Conversation.channel_account_id).where(
-    Conversation.id == bindparam("conversation_id")
-)
-_TAKE_EARLY = (
-    delete(EarlyReceipt)
-    .where(
-        EarlyReceipt.channel == bindparam("channel"),
-        EarlyReceipt.external_id == bindparam("external_id"),
-    )
-    .returning(EarlyReceipt)
-)
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: uuid.UUID
+    account_id: str
+    credentials_encrypted: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DueReply:
+    """A pending reply and what sending it needs, as read before it is claimed."""
+
+    message_id: uuid.UUID
+    channel: str
+    conversation_id: uuid.UUID
+    workspace_id: uuid.UUID
+    visitor_id: str
+    opted_out: bool
+    conversation_account: uuid.UUID | None  # the account the visitor wrote to, if known
+    account: Account | None  # the one to answer on (the workspace's only one, if not known)
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A reply this consumer moved `pending -> sending`: it, and only it, sends it."""
+
+    message_id: uuid.UUID
+    role: str
+    content: str
+    meta: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """An outcome to record: the row moves `from_states -> to` if it is still in one."""
+
+    message_id: uuid.UUID
+    from_states: tuple[str, ...]
+    to: str
+    error: str | None = None
+    external_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TakenReceipt:
+    status: str
+    error: str | None
+    occurred_at: datetime
 
 
 @functools.cache
@@ -105,41 +197,76 @@ class DeliveryRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def due(self, message_id: uuid.UUID) -> list[uuid.UUID]:
-        """Pending replies of this message's conversation up to and including it, in order:
-        an earlier part of a split reply always leaves first."""
-        rows = await self.session.scalars(_DUE, {"message_id": message_id})
-        return list(rows)
-
-    async def account_of(self, conversation_id: uuid.UUID) -> uuid.UUID | None:
-        """The channel account a conversation answers on (None: found by channel later)."""
-        found: uuid.UUID | None = await self.session.scalar(
-            _ACCOUNT_OF, {"conversation_id": conversation_id}
-        )
-        return found
-
-    async def context(
-        self, message_id: uuid.UUID
-    ) -> tuple[Message, Conversation, ChannelAccount | None] | None:
-        row = (await self.session.execute(_CONTEXT, {"message_id": message_id})).first()
-        if row is None:
-            return None
-        message, conversation, account = row
-        if account is None:
-            # Conversations recorded by hand (or older than account routing): the workspace's
-            # only account of that channel, if it has exactly one.
-            found = list(
-                await self.session.scalars(
-                    select(ChannelAccount)
-                    .where(
-                        ChannelAccount.workspace_id == conversation.workspace_id,
-                        ChannelAccount.channel == conversation.channel,
-                    )
-                    .limit(2)
+    async def plan(self, message_ids: list[uuid.UUID]) -> list[list[DueReply]]:
+        """For each reply asked about, the pending replies of its conversation up to and
+        including it, in order; [] when none is (sent, being sent, or deleted)."""
+        rows = await self.session.execute(_PLAN, {"ids": message_ids})
+        found: dict[int, list[DueReply]] = {}  # by position asked (an id may come twice)
+        only: dict[tuple[uuid.UUID, str], Account | None] = {}
+        for r in rows:
+            account = (
+                Account(r.account_ref, r.account_id, r.credentials_encrypted)
+                if r.account_ref is not None
+                else None
+            )
+            if account is None and r.channel != "web":
+                key = (r.workspace_id, r.channel)
+                if key not in only:
+                    only[key] = await self._only_account(*key)
+                account = only[key]
+            found.setdefault(r.n, []).append(
+                DueReply(
+                    message_id=r.id,
+                    channel=r.channel,
+                    conversation_id=r.conversation_id,
+                    workspace_id=r.workspace_id,
+                    visitor_id=r.visitor_id,
+                    opted_out=r.opted_out_at is not None,
+                    conversation_account=r.channel_account_id,
+                    account=account,
                 )
             )
-            account = found[0] if len(found) == 1 else None
-        return message, conversation, account
+        return [found.get(n, []) for n in range(1, len(message_ids) + 1)]
+
+    async def _only_account(self, workspace_id: uuid.UUID, channel: str) -> Account | None:
+        """Conversations recorded by hand (or older than account routing): the workspace's
+        only account of that channel, if it has exactly one."""
+        rows = list(
+            await self.session.execute(
+                _ONLY_ACCOUNT, {"workspace_id": workspace_id, "channel": channel}
+            )
+        )
+        return Account(*rows[0]) if len(rows) == 1 else None
+
+    async def claim(self, message_ids: list[uuid.UUID]) -> list[Claimed | None]:
+        """`pending -> sending` for each reply still pending; None for the others. A reply
+        asked for twice is claimed by the first asking only."""
+        unique = list(dict.fromkeys(message_ids))
+        rows = await self.session.execute(_CLAIM, {"ids": unique})
+        claimed = {r.id: Claimed(r.id, r.role, r.content, r.metadata or {}) for r in rows}
+        return [claimed.pop(message_id, None) for message_id in message_ids]
+
+    async def record(self, records: list[Record]) -> list[Moved | None]:
+        """Each outcome, for the rows still in one of its `from_states`; None for the others.
+        A row recorded twice in one batch moves once, for the first."""
+        first: dict[uuid.UUID, Record] = {}
+        for r in records:
+            first.setdefault(r.message_id, r)
+        todo = list(first.values())
+        rows = await self.session.execute(
+            _RECORD,
+            {
+                "ids": [r.message_id for r in todo],
+                "froms": [",".join(r.from_states) for r in todo],
+                "tos": [r.to for r in todo],
+                "errors": [r.error for r in todo],
+                "externals": [r.external_id for r in todo],
+            },
+        )
+        moved = {row[0]: _moved(row) for row in rows}
+        return [
+            moved.pop(r.message_id, None) if first.get(r.message_id) is r else None for r in records
+        ]
 
     async def move(
         self,
@@ -186,13 +313,25 @@ class DeliveryRepository:
             )
         )
 
-    async def take_early_receipts(self, channel: str, external_id: str) -> list[EarlyReceipt]:
-        rows = list(
-            await self.session.scalars(
-                _TAKE_EARLY, {"channel": channel, "external_id": external_id}
-            )
+    async def take_early_receipts(
+        self, keys: list[tuple[str, str]]
+    ) -> dict[tuple[str, str], list[TakenReceipt]]:
+        """The receipts kept for these (channel, provider id), each key's oldest first."""
+        rows = await self.session.execute(
+            _TAKE_EARLY,
+            {"channels": [k[0] for k in keys], "externals": [k[1] for k in keys]},
         )
-        return sorted(rows, key=lambda r: r.occurred_at)
+        taken: dict[tuple[str, str], list[TakenReceipt]] = {}
+        for r in rows:
+            taken.setdefault((r.channel, r.external_id), []).append(
+                TakenReceipt(r.status, r.error, r.occurred_at)
+            )
+        for receipts in taken.values():
+            receipts.sort(key=lambda receipt: receipt.occurred_at)
+        return taken
+
+    async def opt_out_many(self, conversation_ids: list[uuid.UUID]) -> None:
+        await self.session.execute(_OPT_OUT, {"ids": conversation_ids})
 
     async def forget_early_receipts(self, older_than: datetime) -> None:
         """Receipts for messages sent outside the platform never find their message."""

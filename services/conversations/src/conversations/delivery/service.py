@@ -28,21 +28,30 @@ import logging
 import random
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from conversations.db.models import ChannelAccount, Conversation, Message
 from conversations.db.uow import ConversationsUnitOfWork
 from conversations.delivery.base import Attempt, OutboundMessage, Sender, SenderConfig
 from conversations.delivery.callback import CallbackSender
+from conversations.delivery.coalesce import Coalescer
 from conversations.delivery.guard import AddressGuard, guarded_client
 from conversations.delivery.messenger import MessagingSender
 from conversations.delivery.pacing import Pacer
 from conversations.delivery.parking import Parking
-from conversations.delivery.repository import DeliveryRepository, Moved
+from conversations.delivery.repository import (
+    Account,
+    Claimed,
+    DeliveryRepository,
+    DueReply,
+    Moved,
+    Record,
+    TakenReceipt,
+)
 from conversations.delivery.slots import TenantSlots
 from conversations.delivery.twilio import TwilioSender
 from conversations.delivery.whatsapp import WhatsAppSender
@@ -61,30 +70,41 @@ INTERRUPTED = (
 )
 
 
-async def emit_moved(uow: ConversationsUnitOfWork, moved: Moved) -> None:
-    await uow.emit(
-        MessageDeliveryUpdatedV1(
-            message_id=moved.message_id,
-            conversation_id=moved.conversation_id,
-            workspace_id=moved.workspace_id,
-            channel=moved.channel,  # type: ignore[arg-type]
-            delivery_status=moved.delivery_status,  # type: ignore[arg-type]
-            delivery_error=moved.delivery_error,
-            updated_at=moved.updated_at,
-        )
+def updated_event(moved: Moved) -> MessageDeliveryUpdatedV1:
+    return MessageDeliveryUpdatedV1(
+        message_id=moved.message_id,
+        conversation_id=moved.conversation_id,
+        workspace_id=moved.workspace_id,
+        channel=moved.channel,  # type: ignore[arg-type]
+        delivery_status=moved.delivery_status,  # type: ignore[arg-type]
+        delivery_error=moved.delivery_error,
+        updated_at=moved.updated_at,
     )
+
+
+async def emit_moved(uow: ConversationsUnitOfWork, moved: Moved) -> None:
+    await uow.emit(updated_event(moved))
 
 
 def credentials_of(
-    account: ChannelAccount, vault: Vault, allow_loopback_http: bool = False
+    encrypted: str | None, vault: Vault, allow_loopback_http: bool = False
 ) -> AnyCredentials | None:
-    """The account's credentials, judged by today's rules (a callback URL saved before they
+    """An account's credentials, judged by today's rules (a callback URL saved before they
     tightened is refused here, as at saving); ValidationError when they do not pass."""
-    if account.credentials_encrypted is None:
+    if encrypted is None:
         return None
-    return parse_credentials(
-        vault.decrypt(account.credentials_encrypted), allow_loopback_http=allow_loopback_http
-    )
+    return parse_credentials(vault.decrypt(encrypted), allow_loopback_http=allow_loopback_http)
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """A reply's outcome to record, and the event that asked for it (its correlation and
+    trace carry on to `message.delivery_updated`)."""
+
+    message_id: uuid.UUID
+    from_states: tuple[str, ...]
+    attempt: Attempt
+    cause: Envelope | None
 
 
 class Stopping(Exception):
@@ -155,6 +175,11 @@ class Delivery:
         self.senders: dict[str, Sender] = {
             channel: sender for sender in senders for channel in sender.channels
         }
+        # Replies in flight together share their statements (delivery/coalesce.py).
+        self._plans = Coalescer(self._plan_many)
+        self._claims = Coalescer(self._claim_many)
+        self._records = Coalescer(self._record_many)
+        self._credentials_seen: dict[tuple[uuid.UUID, str | None], AnyCredentials | str] = {}
 
     async def start(self, sweep: bool = True) -> None:
         if sweep:
@@ -184,20 +209,22 @@ class Delivery:
         event = envelope.parsed()
         assert isinstance(event, MessageReplyRequestedV1)
         if event.channel == "web" or self.parking is None:
-            await self._deliver_due(event, envelope.correlation_id, park_ok=False)
+            await self._deliver_due(event, envelope, park_ok=False)
             return
         workspace = str(event.workspace_id)
+        due: list[DueReply] | None = None
         account = None
         if self.slots.in_use(workspace) < self.slots.per_workspace:
-            async with self.uow() as uow:
-                found = await DeliveryRepository(uow.session).account_of(event.conversation_id)
-            account = str(found or f"{workspace}:{event.channel}")
+            due = await self._plans(event.message_id)
+            if not due:
+                return  # sent, being sent (a copy of this event), or deleted
+            account = str(due[0].conversation_account or f"{workspace}:{event.channel}")
         if account is None or not self.slots.take(account, workspace):
             await self.parking.park(envelope, self.settings.delivery_park_seconds, parked_attempts)
             return
         try:
             retry_left = parked_attempts < self.settings.delivery_max_retries
-            await self._deliver_due(event, envelope.correlation_id, park_ok=retry_left)
+            await self._deliver_due(event, envelope, park_ok=retry_left, due=due)
         except SendLater:
             wait = self.settings.delivery_park_seconds * 2**parked_attempts
             await self.parking.park(envelope, wait, parked_attempts + 1)
@@ -205,22 +232,28 @@ class Delivery:
             self.slots.give_back(account, workspace)
 
     async def _deliver_due(
-        self, event: MessageReplyRequestedV1, correlation_id: str | None, park_ok: bool
+        self,
+        event: MessageReplyRequestedV1,
+        cause: Envelope | None,
+        park_ok: bool,
+        due: list[DueReply] | None = None,
     ) -> None:
-        async with self._conversation_turn(event.conversation_id):
-            async with self.uow() as uow:
-                due = await DeliveryRepository(uow.session).due(event.message_id)
-            for message_id in due:
-                await self.deliver(message_id, correlation_id, park_ok=park_ok)
+        async with self._conversation_turn(event.conversation_id) as waited:
+            if due is None or waited:  # another send of this conversation went first
+                due = await self._plans(event.message_id)
+            for reply in due:
+                await self._deliver_one(reply, cause, park_ok)
 
     @contextlib.asynccontextmanager
-    async def _conversation_turn(self, conversation_id: uuid.UUID) -> AsyncIterator[None]:
-        """One delivery at a time per conversation in this process, so parts go in order."""
+    async def _conversation_turn(self, conversation_id: uuid.UUID) -> AsyncIterator[bool]:
+        """One delivery at a time per conversation in this process, so parts go in order;
+        yields whether another one held the turn first (what was read before may be stale)."""
         lock, users = self._locks.get(conversation_id, (asyncio.Lock(), 0))
         self._locks[conversation_id] = (lock, users + 1)
         try:
+            waited = lock.locked()
             async with lock:
-                yield
+                yield waited
         finally:
             lock, users = self._locks[conversation_id]
             if users <= 1:
@@ -229,48 +262,51 @@ class Delivery:
                 self._locks[conversation_id] = (lock, users - 1)
 
     async def deliver(
-        self, message_id: uuid.UUID, correlation_id: str | None = None, park_ok: bool = False
+        self, message_id: uuid.UUID, cause: Envelope | None = None, park_ok: bool = False
     ) -> None:
         """Send one pending reply. `park_ok`: a connect timeout puts it back `pending` and
         raises SendLater (the caller parks the event); otherwise it ends `failed`."""
-        async with self.uow() as uow:
-            found = await DeliveryRepository(uow.session).context(message_id)
-        if found is None:
-            return  # deleted meanwhile
-        message, conversation, account = found
-        if message.delivery_status != "pending":
-            return  # another consumer has it, or had it
-        if conversation.channel == "web":
+        for reply in await self._plans(message_id):
+            if reply.message_id == message_id:
+                await self._deliver_one(reply, cause, park_ok)
+
+    async def _deliver_one(self, reply: DueReply, cause: Envelope | None, park_ok: bool) -> None:
+        message_id = reply.message_id
+        if reply.channel == "web":
             # Stored where the visitor's chat reads it (and its live stream pushes it).
-            await self._finish(message_id, ("pending",), Attempt("sent"), correlation_id)
+            await self._finish(message_id, ("pending",), Attempt("sent"), cause)
             return
-        prepared = self._prepare(message, conversation, account)
+        prepared = self._prepare(reply)
         if isinstance(prepared, str):
-            await self._finish(
-                message_id, ("pending",), Attempt("failed", error=prepared), correlation_id
-            )
+            await self._finish(message_id, ("pending",), Attempt("failed", error=prepared), cause)
             return
-        outbound, credentials = prepared
-        sender = self.senders[conversation.channel]
-        assert account is not None
+        account, credentials = prepared
+        sender = self.senders[reply.channel]
         # Wait for the account's turn before claiming: a reply waiting here is still
         # `pending`, so a crash now loses nothing and the redelivery sends it.
         await self.pacer.wait_turn(
-            f"{account.channel}:{account.account_id}",
-            self.settings.delivery_rate(account.channel),
+            f"{reply.channel}:{account.account_id}", self.settings.delivery_rate(reply.channel)
         )
         if self._closing:
             raise Stopping("shutting down; the reply stays pending for the next consumer")
         self._in_flight += 1
         self._idle.clear()
         try:
-            async with self.uow() as uow:
-                claimed = await DeliveryRepository(uow.session).move(
-                    message_id, from_states=("pending",), to="sending"
-                )
-                await uow.commit()
+            claimed = await self._claims(message_id)
             if claimed is None:
-                return
+                return  # another consumer has it, or had it
+            outbound = OutboundMessage(
+                message_id=message_id,
+                channel=reply.channel,
+                account_id=account.account_id,
+                recipient=reply.visitor_id,
+                content=claimed.content,
+                role=claimed.role,
+                conversation_id=reply.conversation_id,
+                workspace_id=reply.workspace_id,
+                tag=claimed.meta.get("tag"),
+                template=claimed.meta.get("template"),
+            )
             attempt = await self._send(sender, outbound, credentials)
             if attempt.kind == "retry" and park_ok:
                 async with self.uow() as uow:
@@ -286,27 +322,45 @@ class Delivery:
                     "retrying, it was not sent (retry it later)",
                     code=attempt.code,
                 )
-            await self._finish(message_id, ("sending", "unknown"), attempt, correlation_id)
+            await self._finish(message_id, ("sending", "unknown"), attempt, cause)
         finally:
             self._in_flight -= 1
             if not self._in_flight:
                 self._idle.set()
 
-    def _prepare(
-        self, message: Message, conversation: Conversation, account: ChannelAccount | None
-    ) -> tuple[OutboundMessage, AnyCredentials] | str:
-        """What to send with which credentials, or why it cannot be sent (no provider call)."""
-        channel = conversation.channel
+    def _prepare(self, reply: DueReply) -> tuple[Account, AnyCredentials] | str:
+        """The account and credentials to send with, or why it cannot be sent (no call)."""
+        channel, account = reply.channel, reply.account
         if account is None:
             return (
                 f"No {channel} channel account is connected to this conversation's workspace, "
                 "so the reply cannot be sent"
             )
-        if channel == "sms" and conversation.opted_out_at is not None:
+        if channel == "sms" and reply.opted_out:
             return "The visitor opted out of SMS (STOP); replies resume once they send START"
+        credentials = self._credentials(account, channel)
+        if isinstance(credentials, str):
+            return credentials
+        return account, credentials
+
+    def _credentials(self, account: Account, channel: str) -> AnyCredentials | str:
+        """The account's credentials, decrypted and judged once per stored value (a change
+        of credentials is a new value), or why they cannot be used."""
+        key = (account.id, account.credentials_encrypted)
+        known = self._credentials_seen.get(key)
+        if known is None:
+            known = self._read_credentials(account, channel)
+            if len(self._credentials_seen) >= 1000:
+                self._credentials_seen.clear()
+            self._credentials_seen[key] = known
+        return known
+
+    def _read_credentials(self, account: Account, channel: str) -> AnyCredentials | str:
         try:
             credentials = credentials_of(
-                account, self.vault, self.settings.callback_allow_loopback_http
+                account.credentials_encrypted,
+                self.vault,
+                self.settings.callback_allow_loopback_http,
             )
         except UnreadableSecret:
             return (
@@ -325,20 +379,7 @@ class Delivery:
                 f"The {channel} account {account.account_id} has no credentials for sending; "
                 f"add them with PATCH /api/v1/channel-accounts/{account.id}"
             )
-        meta = message.meta or {}
-        outbound = OutboundMessage(
-            message_id=message.id,
-            channel=channel,
-            account_id=account.account_id,
-            recipient=conversation.visitor_id,
-            content=message.content,
-            role=message.role,
-            conversation_id=conversation.id,
-            workspace_id=conversation.workspace_id,
-            tag=meta.get("tag"),
-            template=meta.get("template"),
-        )
-        return outbound, credentials
+        return credentials
 
     async def _send(
         self, sender: Sender, outbound: OutboundMessage, credentials: AnyCredentials
@@ -374,47 +415,77 @@ class Delivery:
         message_id: uuid.UUID,
         from_states: tuple[str, ...],
         attempt: Attempt,
-        correlation_id: str | None,
+        cause: Envelope | None,
     ) -> None:
         assert attempt.kind != "retry"
-        async with self.uow() as uow:
-            uow.correlation_id = correlation_id
-            repo = DeliveryRepository(uow.session)
-            moved = await repo.move(
-                message_id,
-                from_states=from_states,
-                to=attempt.kind,
-                error=attempt.error,
-                external_id=attempt.external_id,
-            )
-            if moved is None:
-                return
-            await emit_moved(uow, moved)
-            if attempt.opted_out:
-                await repo.opt_out(moved.conversation_id)
-            if attempt.external_id is not None:
-                await self._apply_early(uow, repo, moved, attempt.external_id)
-            await uow.commit()
+        moved = await self._records(Finish(message_id, from_states, attempt, cause))
+        if moved is None:
+            return
         log.info(
             "reply %s",
             attempt.kind,
             extra={"message_id": str(message_id), "channel": moved.channel, "error": attempt.error},
         )
 
+    # -- the statements, each for all the replies that need it at once -------------------
+
+    async def _plan_many(self, message_ids: list[uuid.UUID]) -> list[list[DueReply]]:
+        async with self.uow() as uow:
+            return await DeliveryRepository(uow.session).plan(message_ids)
+
+    async def _claim_many(self, message_ids: list[uuid.UUID]) -> list[Claimed | None]:
+        async with self.uow() as uow:
+            claimed = await DeliveryRepository(uow.session).claim(message_ids)
+            await uow.commit()
+        return claimed
+
+    async def _record_many(self, finishes: list[Finish]) -> list[Moved | None]:
+        """The outcomes, their `message.delivery_updated` events, the opt-outs they carry and
+        the receipts that came before them: one transaction, a statement of each kind."""
+        async with self.uow() as uow:
+            repo = DeliveryRepository(uow.session)
+            moved = await repo.record(
+                [
+                    Record(
+                        f.message_id,
+                        f.from_states,
+                        f.attempt.kind,
+                        f.attempt.error,
+                        f.attempt.external_id,
+                    )
+                    for f in finishes
+                ]
+            )
+            done = [(f, m) for f, m in zip(finishes, moved, strict=True) if m is not None]
+            events = [(updated_event(m), f.cause) for f, m in done]
+            opted_out = [m.conversation_id for f, m in done if f.attempt.opted_out]
+            if opted_out:
+                await repo.opt_out_many(opted_out)
+            keys = [(m.channel, f.attempt.external_id) for f, m in done if f.attempt.external_id]
+            early = await repo.take_early_receipts(keys) if keys else {}
+            for f, m in done:
+                receipts = early.get((m.channel, f.attempt.external_id or ""))
+                if receipts:
+                    again = await self._apply_early(repo, m, receipts)
+                    if again is not None:
+                        events.append((updated_event(again), f.cause))
+            await uow.emit_many(events)
+            await uow.commit()
+        return moved
+
     async def _apply_early(
-        self, uow: ConversationsUnitOfWork, repo: DeliveryRepository, moved: Moved, external_id: str
-    ) -> None:
+        self, repo: DeliveryRepository, moved: Moved, receipts: list[TakenReceipt]
+    ) -> Moved | None:
         state, error = moved.delivery_status, moved.delivery_error
-        for receipt in await repo.take_early_receipts(moved.channel, external_id):
+        for receipt in receipts:
             if delivery_advances(state, receipt.status):
                 state = receipt.status
                 error = receipt.error if state == "failed" else None
-        if state != moved.delivery_status:
-            again = await repo.move(
-                moved.message_id, from_states=(moved.delivery_status,), to=state, error=error
-            )
-            if again is not None:
-                await emit_moved(uow, again)
+        if state == moved.delivery_status:
+            return None
+        return await repo.move(
+            moved.message_id, from_states=(moved.delivery_status,), to=state, error=error
+        )
 
     # -- the sweep -----------------------------------------------------------------------
 
