@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from gateway.proxy.inputs import TOO_DEEP, json_problem, parse_json
+from gateway.proxy.inputs import TOO_DEEP, parse_json, too_deep
 from gateway.settings import Settings
 from gateway.webhooks import accounts, generic, meta, twilio
 from gateway.webhooks.common import MalformedPayload, Verdict
@@ -74,7 +74,7 @@ def _json(body: bytes) -> Any:
     except ValueError as exc:
         detail = TOO_DEEP if str(exc) == TOO_DEEP else "Body is not valid JSON"
         raise HTTPException(400, detail) from exc
-    if json_problem(payload) == TOO_DEEP:  # text checks are the consumer's
+    if too_deep(body, payload):  # text checks are the consumer's
         raise HTTPException(400, TOO_DEEP)
     return payload
 
