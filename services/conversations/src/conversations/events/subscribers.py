@@ -5,7 +5,8 @@ from typing import TYPE_CHECKING
 
 from conversations.db.models import inbox
 from conversations.db.uow import ConversationsUnitOfWork
-from conversations.delivery.parking import ATTEMPTS_HEADER, Parking
+from conversations.delivery.consumer import DeliveryConsumer
+from conversations.delivery.parking import Parking
 from conversations.delivery.service import Delivery
 from conversations.settings import Settings
 from conversations.usecases.agent_projection import (
@@ -97,18 +98,20 @@ DELIVERY = "conversations-delivery"
 
 def register_delivery(runtime: Runtime, delivery: Delivery) -> None:
     """The delivery consumer, on its own queue: no inbox claim, since the reply's own row
-    is the claim (pending -> sending), committed before the provider is called."""
+    is the claim (pending -> sending), committed before the provider is called. Consumed
+    with aio-pika directly, each reply in a task of its own (delivery/consumer.py)."""
 
     bus = runtime.bus
-    delivery.parking = Parking(bus, bus.queue_name(DELIVERY, routing_key(MessageReplyRequestedV1)))
+    queue = bus.consumer_queue(routing_key(MessageReplyRequestedV1), DELIVERY)
+    delivery.parking = Parking(bus, queue.name)
 
-    async def on_message_reply_requested(envelope: Envelope) -> None:
-        message = bus.broker.context.get_local("message")
-        headers = (message.headers if message is not None else None) or {}
-        attempts = int(headers.get(ATTEMPTS_HEADER) or 0)
-        await delivery.on_reply_requested(envelope, parked_attempts=attempts)
+    async def on_message_reply_requested(envelope: Envelope, parked_attempts: int) -> None:
+        await delivery.on_reply_requested(envelope, parked_attempts=parked_attempts)
 
-    bus.subscribe(MessageReplyRequestedV1, on_message_reply_requested, consumer=DELIVERY)
+    prefetch = bus.settings.consumer_prefetch
+    bus.batch_consumers.append(
+        DeliveryConsumer(bus, queue, on_message_reply_requested, prefetch=prefetch)
+    )
 
 
 def register_reminders(runtime: Runtime, scheduler: "ReminderScheduler | None") -> None:
