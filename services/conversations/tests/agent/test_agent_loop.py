@@ -185,15 +185,19 @@ async def test_a_turn_takes_two_transactions_of_a_few_statements_each(agent, app
 
 
 async def test_a_slot_taken_before_the_visitor_accepts_is_not_booked_and_others_are_offered(
-    agent, shop, chat
+    agent, shop, chat, fake_connectors
 ):
     s = await shop()
     c = chat(s)
     await c.turn("hola")
     await c.turn("corte... quiero un haircut")
     s.calendar.take(datetime(2026, 12, 1, 11, 0, tzinfo=UTC))  # someone else, meanwhile
+    asked = len(fake_connectors.requests)
     taken = await c.turn("la segunda")
     assert "se acaba de ocupar" in taken
+    # The re-check that found the time taken also answers what else is free that day.
+    calls = [path for _, path, _ in fake_connectors.requests[asked:]]
+    assert calls.count("availability") == 1, calls
     assert s.calendar.active()[0].name == "Someone else" and len(s.calendar.active()) == 1
     assert (
         "1. martes, 1 de diciembre de 2026, 9:00\n2. martes, 1 de diciembre de 2026, 11:00" in taken

@@ -173,7 +173,7 @@ class AgentDeps:
     reading: Reading | None = None  # the visitor's message, read once this turn
     said: list[str] = field(default_factory=list)  # what this turn already answered
     turn_topics: list[str] = field(default_factory=list)
-    _read: dict[str, Any] = field(default_factory=dict)  # what the calendar told this turn
+    _read: dict[Any, Any] = field(default_factory=dict)  # what the calendar told this turn
 
     @property
     def zone(self) -> ZoneInfo:
@@ -195,6 +195,19 @@ class AgentDeps:
                 found = None  # a courtesy: the free times stay the truth without them
             self._read["hours"] = found if found is not None and found.known else None
         return self._read["hours"]  # type: ignore[no-any-return]
+
+    async def free(self, event_type: str, first: date, last: date) -> list[Slot]:
+        """The calendar's free times on these days, read once per turn until the turn books or
+        cancels (a re-check that finds a time taken offers others from the same answer)."""
+        key = ("free", event_type, first, last)
+        if key not in self._read:
+            self._read[key] = await self.calendar.availability(event_type, first, last)
+        return self._read[key]  # type: ignore[no-any-return]
+
+    def calendar_changed(self) -> None:
+        """This turn booked or cancelled (or tried to): free times are read afresh."""
+        for key in [k for k in self._read if isinstance(k, tuple) and k[0] == "free"]:
+            del self._read[key]
 
     async def upcoming(self) -> list[Upcoming]:
         """The contact's upcoming bookings at the calendar (any conversation), once per turn."""
@@ -555,7 +568,10 @@ async def cancel_booking(ctx: RunContext[AgentDeps], booking_id: str | None = No
         deps.memory.offered_bookings = [b.id for b in booking]
         deps.memory.last_list = "bookings"
         return CancelResult(status="which" if booking else "no_booking", bookings=booking)
-    await deps.calendar.cancel(booking.id)
+    try:
+        await deps.calendar.cancel(booking.id)
+    finally:
+        deps.calendar_changed()
     booking.status = "cancelled"
     deps.memory.moving = None
     deps.effects.cancelled = booking
@@ -587,7 +603,10 @@ async def move_booking(
         return BookingResult(status="not_accepted_yet", detail="Ask the visitor first.")
     result = await _book(deps, booking.service_id, offered.start, None)
     if result.status == "booked":
-        await deps.calendar.cancel(booking.id, reason=MOVED)
+        try:
+            await deps.calendar.cancel(booking.id, reason=MOVED)
+        finally:
+            deps.calendar_changed()
         booking.status = "cancelled"
         deps.effects.cancelled = booking
         deps.memory.moving = None
@@ -812,7 +831,7 @@ def _price(deps: AgentDeps, service: Service) -> str | None:
 
 async def _free(deps: AgentDeps, event_type: str, first: date, last: date) -> list[Slot]:
     try:
-        slots = await deps.calendar.availability(event_type, first, last)
+        slots = await deps.free(event_type, first, last)
     except NoActiveConnector:
         deps.connector_active = False
         raise
@@ -924,10 +943,12 @@ async def _book(
             contact_id=visitor.contact_id,
         )
     except SlotTaken:
+        deps.calendar_changed()  # someone booked meanwhile: what was read is stale
         return await _taken(deps, service, start)
     except CalendarRejected as exc:
         deps.effects.tool_errors.append(str(exc))
         return BookingResult(status="refused", detail=str(exc))
+    deps.calendar_changed()
     if booked.status not in (None, "confirmed"):
         status = booked.status
         # The calendar answered with a booking that does not hold the time: never confirm it.
