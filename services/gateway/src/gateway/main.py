@@ -24,6 +24,7 @@ from gateway.settings import Settings
 from gateway.usecases.users import ensure_first_superuser
 from gateway.webhooks import api as webhooks
 from gateway.webhooks.accounts import InboundSecrets
+from gateway.webhooks.fastpath import WebhookFastPath
 from shared import telemetry
 from shared.runtime import Runtime, create_service_app
 from shared.tokens import ANONYMOUS
@@ -32,10 +33,16 @@ log = logging.getLogger(__name__)
 
 
 def create_app(
-    settings: Settings | None = None, upstream_transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings | None = None,
+    upstream_transport: httpx.AsyncBaseTransport | None = None,
+    webhook_fast_path: bool | None = None,
 ) -> FastAPI:
+    """`webhook_fast_path`: webhooks past the layers they do not need (gateway.webhooks.
+    fastpath); by default on unless tracing is, since FastAPI's spans come from those layers."""
     settings = settings or Settings()
     runtime = Runtime(settings, "gateway", outbox)
+    if webhook_fast_path is None:
+        webhook_fast_path = telemetry.provider() is None
     hasher = PasswordHasher(
         settings.argon2_memory_kib,
         settings.argon2_time_cost,
@@ -68,10 +75,16 @@ def create_app(
         on_startup=startup,
         on_shutdown=shutdown,
         openapi=False,
-        # Later entries wrap earlier ones: the size limit applies before text is inspected.
+        # Later entries wrap earlier ones: the size limit applies before text is inspected,
+        # and webhooks leave before either (the fast path does both its own way).
         middlewares=[
             (TextInputMiddleware, {}),
             (BodySizeLimitMiddleware, {"max_bytes": settings.max_body_bytes}),
+            *(
+                [(WebhookFastPath, {"max_bytes": settings.max_body_bytes})]
+                if webhook_fast_path
+                else []
+            ),
         ],
     )
     app.state.settings = settings

@@ -102,6 +102,40 @@ def parse_json(body: bytes) -> Any:
         raise ValueError(TOO_DEEP) from None
 
 
+def head_problem(scope: Scope) -> str | None:
+    """Why the path or query cannot be taken (a 400), or None."""
+    if has_control(scope["path"]):
+        return "The path contains a control character"
+    query = unquote(scope.get("query_string", b"").decode("latin-1"), errors="replace")
+    if has_control(query):
+        return "The query string contains a control character"
+    return None
+
+
+def body_kind(headers: dict[bytes, bytes]) -> str | None:
+    """`form` or `json` when the body is read and checked here (by its Content-Type), else
+    None: other bodies pass as they come."""
+    content_type = headers.get(b"content-type", b"").lower()
+    if b"application/x-www-form-urlencoded" in content_type:
+        return "form"
+    if b"json" in content_type:
+        return "json"
+    return None
+
+
+def body_problem(kind: str, body: bytes) -> str | None:
+    """Why a whole form or JSON body cannot be taken (a 422), or None. Malformed JSON is left
+    to the route's own 400 or 422."""
+    if kind == "form":
+        return "Form fields may not contain NUL characters" if _FORM_NUL.search(body) else None
+    if not _SUSPECT_ESCAPE.search(body):
+        return None
+    try:
+        return json_problem(parse_json(body))
+    except ValueError as exc:
+        return TOO_DEEP if str(exc) == TOO_DEEP else None
+
+
 class TextInputMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -110,45 +144,30 @@ class TextInputMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if has_control(scope["path"]):
-            await problem(400, "The path contains a control character")(scope, receive, send)
+        refused = head_problem(scope)
+        if refused is not None:
+            await problem(400, refused)(scope, receive, send)
             return
-        query = unquote(scope.get("query_string", b"").decode("latin-1"), errors="replace")
-        if has_control(query):
-            await problem(400, "The query string contains a control character")(
-                scope, receive, send
-            )
-            return
-        headers = dict(scope["headers"])
-        content_type = headers.get(b"content-type", b"").lower()
-        is_form = b"application/x-www-form-urlencoded" in content_type
-        if b"json" not in content_type and not is_form:
+        kind = body_kind(dict(scope["headers"]))
+        if kind is None:
             await self.app(scope, receive, send)
             return
         body, more = b"", True
         while more:  # bounded by the body size limit around this middleware
             message = await receive()
             if message["type"] != "http.request":
-                await self.app(scope, _replay([message]), send)
+                await self.app(scope, replay([message]), send)
                 return
             body += message.get("body", b"")
             more = message.get("more_body", False)
-        if is_form and _FORM_NUL.search(body):
-            await problem(422, "Form fields may not contain NUL characters")(scope, receive, send)
+        found = body_problem(kind, body)
+        if found is not None:
+            await problem(422, found)(scope, receive, send)
             return
-        if not is_form and _SUSPECT_ESCAPE.search(body):
-            try:
-                found = json_problem(parse_json(body))
-            except ValueError as exc:
-                # Malformed JSON: the route's own 400 or 422 says so; too deep, we do.
-                found = TOO_DEEP if str(exc) == TOO_DEEP else None
-            if found is not None:
-                await problem(422, found)(scope, receive, send)
-                return
-        await self.app(scope, _replay([{"type": "http.request", "body": body}], receive), send)
+        await self.app(scope, replay([{"type": "http.request", "body": body}], receive), send)
 
 
-def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
+def replay(messages: list[Message], then: Receive | None = None) -> Receive:
     pending = list(messages)
 
     async def receive() -> Message:

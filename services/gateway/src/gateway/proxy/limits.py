@@ -8,6 +8,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.web import problem
 
 
+def too_large(max_bytes: int) -> str:
+    return f"Request body is larger than the {max_bytes} bytes this API accepts"
+
+
+def declared_too_large(headers: dict[bytes, bytes], max_bytes: int) -> bool:
+    declared = headers.get(b"content-length")
+    return declared is not None and declared.isdigit() and int(declared) > max_bytes
+
+
 class BodyTooLarge(HTTPException):
     """Raised from `receive`; an HTTPException so FastAPI's body parsing passes it through."""
 
@@ -21,8 +30,7 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        if declared_too_large(dict(scope["headers"]), self.max_bytes):
             await self._refuse(scope, receive, send)
             return
         received = 0
@@ -53,4 +61,4 @@ class BodySizeLimitMiddleware:
         await problem(413, self._detail())(scope, receive, send)
 
     def _detail(self) -> str:
-        return f"Request body is larger than the {self.max_bytes} bytes this API accepts"
+        return too_large(self.max_bytes)
