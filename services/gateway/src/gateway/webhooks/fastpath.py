@@ -76,9 +76,6 @@ class WebhookFastPath:
         if target is None:
             await self.app(scope, receive, send)
             return
-        # What the router would have put there: the metrics label the route template.
-        scope["route"] = target.route
-        scope["path_params"] = target.path_params
         headers = dict(scope["headers"])
         if declared_too_large(headers, self.max_bytes):
             await problem(413, too_large(self.max_bytes))(scope, receive, send)
@@ -87,6 +84,7 @@ class WebhookFastPath:
         if refused is not None:
             await problem(400, refused)(scope, receive, send)
             return
+        kind = body_kind(headers)
         body, more = b"", True
         while more:
             message = await receive()
@@ -95,10 +93,11 @@ class WebhookFastPath:
                 return
             body += message.get("body", b"")
             if len(body) > self.max_bytes:
+                if kind is None:  # a body the text checks pass on: the handler was reading it
+                    _routed(target, scope)
                 await problem(413, too_large(self.max_bytes))(scope, receive, send)
                 return
             more = message.get("more_body", False)
-        kind = body_kind(headers)
         found = body_problem(kind, body) if kind is not None else None
         if found is not None:
             await problem(422, found)(scope, receive, send)
@@ -106,6 +105,7 @@ class WebhookFastPath:
         await self._handle(target, scope, replay([{"type": "http.request", "body": body}]), send)
 
     async def _handle(self, target: Target, scope: Scope, receive: Receive, send: Send) -> None:
+        _routed(target, scope)
         if self._handled is None:
             # The app's own handlers, as its exception middleware holds them (FastAPI passes
             # the ones for 500 and Exception to the server error middleware instead).
@@ -118,6 +118,13 @@ class WebhookFastPath:
                 _call_endpoint, handlers=handlers, debug=scope["app"].debug
             )
         await self._handled(scope, receive, send)
+
+
+def _routed(target: Target, scope: Scope) -> None:
+    """What the router puts in the scope: the route (the metrics label its template; a request
+    refused before the router reached it is "unmatched" there and here) and its parameters."""
+    scope["route"] = target.route
+    scope["path_params"] = target.path_params
 
 
 async def _call_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
