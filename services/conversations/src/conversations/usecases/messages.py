@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
-from conversations.db.models import Conversation, Message
+from sqlalchemy import bindparam, func, select
+
+from conversations.db.models import Conversation, Message, Workspace
 from conversations.db.uow import ConversationsUnitOfWork
 from conversations.domain.delivery import (
     RETRYABLE_BY_OWNER,
@@ -24,6 +26,8 @@ from conversations.domain.rules import reopens, time_saved_by
 from conversations.usecases.access import owner_workspace
 from shared.events import (
     ConversationStartedV1,
+    Envelope,
+    Event,
     MessageDeliveryUpdatedV1,
     MessageReceivedV1,
     MessageReplyRequestedV1,
@@ -60,6 +64,35 @@ async def store_message(
 
     None when (channel, external_id) was already stored: a provider retry changes nothing.
     """
+    stored = await _store(
+        uow,
+        conversation,
+        role=role,
+        content=content,
+        sent_at=sent_at,
+        external_id=external_id,
+        metadata=metadata,
+        delivery_status=delivery_status,
+    )
+    if stored is None:
+        return None
+    message, received = stored
+    await uow.emit(received)
+    return message
+
+
+async def _store(
+    uow: ConversationsUnitOfWork,
+    conversation: Conversation,
+    *,
+    role: str,
+    content: str,
+    sent_at: datetime,
+    external_id: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    delivery_status: str | None = None,
+) -> tuple[Message, MessageReceivedV1] | None:
+    """store_message without the emit: the caller emits `message.received` (with others)."""
     message = await uow.messages.insert_once(
         {
             "id": uuid.uuid4(),
@@ -82,19 +115,17 @@ async def store_message(
         reopen=role == "visitor" and reopens(conversation.status),
         time_saved_seconds=time_saved_by(role),
     )
-    await uow.emit(
-        MessageReceivedV1(
-            message_id=message.id,
-            conversation_id=conversation.id,
-            workspace_id=conversation.workspace_id,
-            channel=conversation.channel,  # type: ignore[arg-type]
-            role=role,  # type: ignore[arg-type]
-            content=content,
-            external_id=external_id,
-            sent_at=sent_at,
-        )
+    received = MessageReceivedV1(
+        message_id=message.id,
+        conversation_id=conversation.id,
+        workspace_id=conversation.workspace_id,
+        channel=conversation.channel,  # type: ignore[arg-type]
+        role=role,  # type: ignore[arg-type]
+        content=content,
+        external_id=external_id,
+        sent_at=sent_at,
     )
-    return message
+    return message, received
 
 
 async def store_reply(
@@ -105,6 +136,7 @@ async def store_reply(
     content: str,
     sent_at: datetime | None = None,
     metadata: dict[str, Any] | None = None,
+    last_visitor: datetime | Literal["unread"] | None = "unread",
 ) -> list[Message]:
     """An outbound reply (owner or agent): stored `pending` with `message.reply_requested`
     in the same transaction, so the delivery consumer sends it once. The one way a reply
@@ -115,6 +147,7 @@ async def store_reply(
     may go at any time; a Messenger/Instagram owner reply gets the HUMAN_AGENT tag up to 7
     days); a reply longer than the channel carries is split at word boundaries into several
     messages, in order (ReplyTooLong where that would mislead). Returns the messages stored.
+    `last_visitor`: when the visitor last wrote, if the caller read it already.
     """
     meta = dict(metadata or {})
     channel = conversation.channel
@@ -122,20 +155,22 @@ async def store_reply(
     if template is not None and channel != "whatsapp":
         raise InvalidReply("Templates exist on WhatsApp only; send a text reply instead")
     now = datetime.now(UTC)
-    last_visitor = (
-        await uow.conversations.last_visitor_message_at(conversation.id)
-        if channel in WINDOWED_CHANNELS
-        else None
-    )
+    if last_visitor == "unread":
+        last_visitor = (
+            await uow.conversations.last_visitor_message_at(conversation.id)
+            if channel in WINDOWED_CHANNELS
+            else None
+        )
     policy = reply_policy(channel, role, last_visitor, now, template=template is not None)
     if policy.tag is not None:
         meta["tag"] = policy.tag
     parts = [content] if template is not None else split_reply(channel, content)
     start = sent_at or now
     stored: list[Message] = []
+    events: list[tuple[Event, Envelope | None]] = []
     for number, part in enumerate(parts):
         part_meta = meta | ({"part": number + 1, "parts": len(parts)} if len(parts) > 1 else {})
-        message = await store_message(
+        found = await _store(
             uow,
             conversation,
             role=role,
@@ -145,17 +180,18 @@ async def store_reply(
             metadata=part_meta,
             delivery_status="pending",
         )
-        assert message is not None  # no external id, so never a duplicate
-        await uow.emit(
-            MessageReplyRequestedV1(
-                message_id=message.id,
-                conversation_id=conversation.id,
-                workspace_id=conversation.workspace_id,
-                channel=channel,  # type: ignore[arg-type]
-                role=role,  # type: ignore[arg-type]
-            )
+        assert found is not None  # no external id, so never a duplicate
+        message, received = found
+        requested = MessageReplyRequestedV1(
+            message_id=message.id,
+            conversation_id=conversation.id,
+            workspace_id=conversation.workspace_id,
+            channel=channel,  # type: ignore[arg-type]
+            role=role,  # type: ignore[arg-type]
         )
+        events += [(received, None), (requested, None)]
         stored.append(message)
+    await uow.emit_many(events)  # one outbox statement for every part's two events
     return stored
 
 
@@ -175,21 +211,60 @@ async def post_owner_message(
     template: dict[str, Any] | None = None,
 ) -> list[Message]:
     """The owner's reply, stored and queued for delivery in one transaction."""
+    last_visitor: datetime | Literal["unread"] | None
     async with uow:
-        workspace = await owner_workspace(uow, principal)
-        conversation = await uow.conversations.get(workspace.id, conversation_id)
-        if conversation is None:
-            raise ConversationNotFound("Conversation not found")
+        found = (
+            (
+                await uow.session.execute(
+                    _OWNED_CONVERSATION,
+                    {"owner_id": principal.user_id, "conversation_id": conversation_id},
+                )
+            ).first()
+            if principal.user_id is not None
+            else None
+        )
+        if found is not None:  # the conversation and when its visitor wrote, in one read
+            conversation, last_visitor = found
+        else:  # no workspace yet (or not projected yet), or not this owner's: say which
+            workspace = await owner_workspace(uow, principal)
+            conversation = await uow.conversations.get(workspace.id, conversation_id)
+            if conversation is None:
+                raise ConversationNotFound("Conversation not found")
+            last_visitor = "unread"
         if template is not None:
             metadata: dict[str, Any] | None = {"template": template}
             text = content or template_preview(template)
         else:
             metadata, text = None, content or ""
         messages = await store_reply(
-            uow, conversation, role="owner", content=text, metadata=metadata
+            uow,
+            conversation,
+            role="owner",
+            content=text,
+            metadata=metadata,
+            last_visitor=last_visitor,
         )
         await uow.commit()
         return messages
+
+
+# The conversation, if it belongs to the owner's live workspace (owner_workspace's choice:
+# the newest), with when its visitor last wrote (the messaging windows count from it).
+_OWNED_CONVERSATION = select(
+    Conversation,
+    select(func.max(Message.sent_at))
+    .where(Message.conversation_id == Conversation.id, Message.role == "visitor")
+    .correlate(Conversation)
+    .scalar_subquery(),
+).where(
+    Conversation.id == bindparam("conversation_id"),
+    Conversation.workspace_id
+    == select(Workspace.id)
+    .where(Workspace.owner_id == bindparam("owner_id"), Workspace.deleted.is_(False))
+    .order_by(Workspace.source_updated_at.desc())
+    .limit(1)
+    .scalar_subquery(),
+)
 
 
 async def retry_message(
