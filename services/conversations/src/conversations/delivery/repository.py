@@ -7,6 +7,7 @@ holding the same reply can never both move it: only the one whose UPDATE matched
 from __future__ import annotations
 
 import functools
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -87,6 +88,8 @@ _CLAIM = text(
     "WHERE m.id IN (SELECT id FROM locked) "
     "RETURNING m.id, m.role, m.content, m.metadata"
 )
+# The outcomes, and the receipts that came for them before they were recorded (providers
+# can call back before our commit; receipts.py keeps those), taken in the same statement.
 _RECORD = text(
     "WITH d AS"  # noqa: S608 - constants, no input
     " (SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:froms AS text[]), "
@@ -96,20 +99,21 @@ _RECORD = text(
     "locked AS (SELECT m.id FROM conversations.messages m JOIN d ON d.id = m.id "
     "  WHERE m.delivery_status = ANY(string_to_array(d.froms, ',')) "
     "    AND (SELECT count(*) FROM ws) >= 0 "
-    "  ORDER BY m.id FOR NO KEY UPDATE OF m) "
-    "UPDATE conversations.messages m SET delivery_status = d.to_status, "
+    "  ORDER BY m.id FOR NO KEY UPDATE OF m), "
+    "moved AS (UPDATE conversations.messages m SET delivery_status = d.to_status, "
     "  delivery_error = d.error, external_id = coalesce(d.external_id, m.external_id), "
     "  delivery_updated_at = now() "
-    "FROM d WHERE m.id = d.id AND m.id IN (SELECT id FROM locked) "
-    "RETURNING m.id, m.conversation_id, m.workspace_id, m.channel, m.delivery_status, "
-    "  m.delivery_error, m.delivery_updated_at"
-)
-_TAKE_EARLY = text(
-    "DELETE FROM conversations.early_receipts e "
-    "USING unnest(CAST(:channels AS text[]), CAST(:externals AS text[])) "
-    "  AS k(channel, external_id) "
-    "WHERE e.channel = k.channel AND e.external_id = k.external_id "
-    "RETURNING e.channel, e.external_id, e.status, e.error, e.occurred_at"
+    "  FROM d WHERE m.id = d.id AND m.id IN (SELECT id FROM locked) "
+    "  RETURNING m.id, m.conversation_id, m.workspace_id, m.channel, m.delivery_status, "
+    "    m.delivery_error, m.delivery_updated_at, d.external_id AS new_external_id), "
+    "taken AS (DELETE FROM conversations.early_receipts e USING moved "
+    "  WHERE e.channel = moved.channel AND e.external_id = moved.new_external_id "
+    "  RETURNING moved.id AS message_id, e.status, e.error, e.occurred_at) "
+    "SELECT moved.id, moved.conversation_id, moved.workspace_id, moved.channel, "
+    "  moved.delivery_status, moved.delivery_error, moved.delivery_updated_at, "
+    "  (SELECT json_agg(json_build_object('status', t.status, 'error', t.error) "
+    "     ORDER BY t.occurred_at) FROM taken t WHERE t.message_id = moved.id) AS early "
+    "FROM moved"
 )
 _OPT_OUT = text(
     "WITH locked AS (SELECT c.id FROM conversations.conversations c "
@@ -164,9 +168,16 @@ class Record:
 
 @dataclass(frozen=True, slots=True)
 class TakenReceipt:
+    """A receipt kept before its reply was recorded, now applied to it."""
+
     status: str
     error: str | None
-    occurred_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    moved: Moved
+    early: list[TakenReceipt]  # oldest first
 
 
 @functools.cache
@@ -191,6 +202,13 @@ def _move(from_states: tuple[str, ...], with_external_id: bool) -> Any:
 
 def _moved(row: Any) -> Moved:
     return Moved(*row)
+
+
+def _receipts(early: Any) -> list[TakenReceipt]:
+    if early is None:
+        return []
+    items = json.loads(early) if isinstance(early, str) else early
+    return [TakenReceipt(item["status"], item["error"]) for item in items]
 
 
 class DeliveryRepository:
@@ -246,9 +264,10 @@ class DeliveryRepository:
         claimed = {r.id: Claimed(r.id, r.role, r.content, r.metadata or {}) for r in rows}
         return [claimed.pop(message_id, None) for message_id in message_ids]
 
-    async def record(self, records: list[Record]) -> list[Moved | None]:
+    async def record(self, records: list[Record]) -> list[Recorded | None]:
         """Each outcome, for the rows still in one of its `from_states`; None for the others.
-        A row recorded twice in one batch moves once, for the first."""
+        A row recorded twice in one batch moves once, for the first. With a provider id, the
+        receipts kept for it are taken along."""
         first: dict[uuid.UUID, Record] = {}
         for r in records:
             first.setdefault(r.message_id, r)
@@ -263,9 +282,10 @@ class DeliveryRepository:
                 "externals": [r.external_id for r in todo],
             },
         )
-        moved = {row[0]: _moved(row) for row in rows}
+        recorded = {row[0]: Recorded(_moved(row[:7]), _receipts(row.early)) for row in rows}
         return [
-            moved.pop(r.message_id, None) if first.get(r.message_id) is r else None for r in records
+            recorded.pop(r.message_id, None) if first.get(r.message_id) is r else None
+            for r in records
         ]
 
     async def move(
@@ -312,23 +332,6 @@ class DeliveryRepository:
                 channel=channel, external_id=external_id, status=status, error=error, occurred_at=at
             )
         )
-
-    async def take_early_receipts(
-        self, keys: list[tuple[str, str]]
-    ) -> dict[tuple[str, str], list[TakenReceipt]]:
-        """The receipts kept for these (channel, provider id), each key's oldest first."""
-        rows = await self.session.execute(
-            _TAKE_EARLY,
-            {"channels": [k[0] for k in keys], "externals": [k[1] for k in keys]},
-        )
-        taken: dict[tuple[str, str], list[TakenReceipt]] = {}
-        for r in rows:
-            taken.setdefault((r.channel, r.external_id), []).append(
-                TakenReceipt(r.status, r.error, r.occurred_at)
-            )
-        for receipts in taken.values():
-            receipts.sort(key=lambda receipt: receipt.occurred_at)
-        return taken
 
     async def opt_out_many(self, conversation_ids: list[uuid.UUID]) -> None:
         await self.session.execute(_OPT_OUT, {"ids": conversation_ids})

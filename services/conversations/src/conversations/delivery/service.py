@@ -63,6 +63,7 @@ from shared.crypto import UnreadableSecret, Vault
 from shared.events import Envelope, MessageDeliveryUpdatedV1, MessageReplyRequestedV1
 
 log = logging.getLogger(__name__)
+AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
 
 INTERRUPTED = (
     "delivery was interrupted while the provider was being called; the reply may have been "
@@ -105,6 +106,19 @@ class Finish:
     from_states: tuple[str, ...]
     attempt: Attempt
     cause: Envelope | None
+
+
+class Slot:
+    """A send's share of its tenant (delivery/slots.py), given back once."""
+
+    def __init__(self, slots: TenantSlots, account: str, workspace: str) -> None:
+        self.slots, self.account, self.workspace = slots, account, workspace
+        self.held = True
+
+    def give_back(self) -> None:
+        if self.held:
+            self.held = False
+            self.slots.give_back(self.account, self.workspace)
 
 
 class Stopping(Exception):
@@ -222,14 +236,15 @@ class Delivery:
         if account is None or not self.slots.take(account, workspace):
             await self.parking.park(envelope, self.settings.delivery_park_seconds, parked_attempts)
             return
+        slot = Slot(self.slots, account, workspace)
         try:
             retry_left = parked_attempts < self.settings.delivery_max_retries
-            await self._deliver_due(event, envelope, park_ok=retry_left, due=due)
+            await self._deliver_due(event, envelope, park_ok=retry_left, due=due, slot=slot)
         except SendLater:
             wait = self.settings.delivery_park_seconds * 2**parked_attempts
             await self.parking.park(envelope, wait, parked_attempts + 1)
         finally:
-            self.slots.give_back(account, workspace)
+            slot.give_back()
 
     async def _deliver_due(
         self,
@@ -237,12 +252,13 @@ class Delivery:
         cause: Envelope | None,
         park_ok: bool,
         due: list[DueReply] | None = None,
+        slot: Slot | None = None,
     ) -> None:
         async with self._conversation_turn(event.conversation_id) as waited:
             if due is None or waited:  # another send of this conversation went first
                 due = await self._plans(event.message_id)
-            for reply in due:
-                await self._deliver_one(reply, cause, park_ok)
+            for number, reply in enumerate(due, 1):
+                await self._deliver_one(reply, cause, park_ok, slot if number == len(due) else None)
 
     @contextlib.asynccontextmanager
     async def _conversation_turn(self, conversation_id: uuid.UUID) -> AsyncIterator[bool]:
@@ -270,7 +286,11 @@ class Delivery:
             if reply.message_id == message_id:
                 await self._deliver_one(reply, cause, park_ok)
 
-    async def _deliver_one(self, reply: DueReply, cause: Envelope | None, park_ok: bool) -> None:
+    async def _deliver_one(
+        self, reply: DueReply, cause: Envelope | None, park_ok: bool, slot: Slot | None = None
+    ) -> None:
+        """`slot`: the tenant's share this send holds, given back once the provider answered
+        (recording the outcome is no provider's business)."""
         message_id = reply.message_id
         if reply.channel == "web":
             # Stored where the visitor's chat reads it (and its live stream pushes it).
@@ -308,6 +328,8 @@ class Delivery:
                 template=claimed.meta.get("template"),
             )
             attempt = await self._send(sender, outbound, credentials)
+            if slot is not None:
+                slot.give_back()
             if attempt.kind == "retry" and park_ok:
                 async with self.uow() as uow:
                     await DeliveryRepository(uow.session).move(
@@ -430,21 +452,22 @@ class Delivery:
     # -- the statements, each for all the replies that need it at once -------------------
 
     async def _plan_many(self, message_ids: list[uuid.UUID]) -> list[list[DueReply]]:
-        async with self.uow() as uow:
-            return await DeliveryRepository(uow.session).plan(message_ids)
+        async with self.sessionmaker() as session:
+            await session.connection(execution_options=AUTOCOMMIT)  # a read: no BEGIN
+            return await DeliveryRepository(session).plan(message_ids)
 
     async def _claim_many(self, message_ids: list[uuid.UUID]) -> list[Claimed | None]:
-        async with self.uow() as uow:
-            claimed = await DeliveryRepository(uow.session).claim(message_ids)
-            await uow.commit()
-        return claimed
+        async with self.sessionmaker() as session:
+            # One statement, a transaction by itself: committed when it answers.
+            await session.connection(execution_options=AUTOCOMMIT)
+            return await DeliveryRepository(session).claim(message_ids)
 
     async def _record_many(self, finishes: list[Finish]) -> list[Moved | None]:
-        """The outcomes, their `message.delivery_updated` events, the opt-outs they carry and
-        the receipts that came before them: one transaction, a statement of each kind."""
+        """The outcomes (with the receipts that came before them), their
+        `message.delivery_updated` events and the opt-outs they carry: one transaction."""
         async with self.uow() as uow:
             repo = DeliveryRepository(uow.session)
-            moved = await repo.record(
+            recorded = await repo.record(
                 [
                     Record(
                         f.message_id,
@@ -456,22 +479,19 @@ class Delivery:
                     for f in finishes
                 ]
             )
-            done = [(f, m) for f, m in zip(finishes, moved, strict=True) if m is not None]
-            events = [(updated_event(m), f.cause) for f, m in done]
-            opted_out = [m.conversation_id for f, m in done if f.attempt.opted_out]
+            done = [(f, r) for f, r in zip(finishes, recorded, strict=True) if r is not None]
+            events = [(updated_event(r.moved), f.cause) for f, r in done]
+            opted_out = [r.moved.conversation_id for f, r in done if f.attempt.opted_out]
             if opted_out:
                 await repo.opt_out_many(opted_out)
-            keys = [(m.channel, f.attempt.external_id) for f, m in done if f.attempt.external_id]
-            early = await repo.take_early_receipts(keys) if keys else {}
-            for f, m in done:
-                receipts = early.get((m.channel, f.attempt.external_id or ""))
-                if receipts:
-                    again = await self._apply_early(repo, m, receipts)
+            for f, r in done:
+                if r.early:
+                    again = await self._apply_early(repo, r.moved, r.early)
                     if again is not None:
                         events.append((updated_event(again), f.cause))
             await uow.emit_many(events)
             await uow.commit()
-        return moved
+        return [r.moved if r is not None else None for r in recorded]
 
     async def _apply_early(
         self, repo: DeliveryRepository, moved: Moved, receipts: list[TakenReceipt]
