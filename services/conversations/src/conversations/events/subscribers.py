@@ -1,7 +1,7 @@
 """Event consumers of the conversations service: thin (parse, claim inbox, call a use case)."""
 
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from conversations.db.models import inbox
 from conversations.db.uow import ConversationsUnitOfWork
@@ -42,6 +42,7 @@ from shared.events import (
     routing_key,
 )
 from shared.runtime import Runtime
+from shared.task_consumer import TaskConsumer
 
 if TYPE_CHECKING:
     from conversations.agent.loop import AgentRunner
@@ -88,9 +89,30 @@ def register(runtime: Runtime, agent: "AgentRunner | None" = None) -> None:
     bus.subscribe(ConnectorActivatedV1, handler(project_connector))
     bus.subscribe(ConnectorDeactivatedV1, handler(project_connector))
     if agent is not None:
-        # Its own queue: the agent scales and fails apart from storing messages. No inbox
-        # claim: a redelivery finds its message answered (agent_conversations.answered_ids).
-        bus.subscribe(MessageReceivedV1, agent.on_message_received, consumer="agent")
+        register_agent(runtime, agent)
+
+
+def register_agent(runtime: Runtime, agent: "AgentRunner") -> None:
+    """The agent's consumer of `message.received`, on its own queue: the agent scales and
+    fails apart from storing messages. No inbox claim: a redelivery finds its message
+    answered (agent_conversations.answered_ids). Consumed with aio-pika directly, each
+    message in a task of its own, up to `CONSUMER_PREFETCH` at once (shared/task_consumer.py):
+    a turn that waits for the visitor to finish writing holds one of them."""
+    bus = runtime.bus
+
+    async def on_message_received(envelope: Envelope, headers: Mapping[str, Any]) -> None:
+        await agent.on_message_received(envelope)
+
+    queue = bus.consumer_queue(routing_key(MessageReceivedV1), "agent")
+    bus.batch_consumers.append(
+        TaskConsumer(
+            bus,
+            queue,
+            MessageReceivedV1.TYPE,
+            on_message_received,
+            prefetch=bus.settings.consumer_prefetch,
+        )
+    )
 
 
 DELIVERY = "conversations-delivery"
