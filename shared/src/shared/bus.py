@@ -377,6 +377,9 @@ class StoredPublisher:
             ),
             mandatory=mandatory,
             timeout=PUBLISH_TIMEOUT_SECONDS,
+            # The confirm is awaited, and comes only once the frame is written: waiting for
+            # the writer to drain it first too is a future and a wake-up more per publish.
+            wait=False,
         )
 
     async def close(self) -> None:
