@@ -138,3 +138,30 @@ async def test_a_reply_asked_about_twice_in_one_batch_is_planned_once_for_each_a
         up_to[first],
         up_to[second],
     ]
+
+
+async def test_a_refused_reply_in_a_batch_fails_alone_and_the_others_are_sent(
+    app, client, bus, new_owner, publish, query, providers
+) -> None:
+    chats = []
+    for _ in range(3):
+        owner = await new_owner()
+        account = await connect(client, owner, "whatsapp")
+        chats.append((owner, account, *(await visitor_writes(publish, query, account))))
+    owner, account, _, _ = chats[0]
+    expired = await client.patch(
+        f"/api/v1/channel-accounts/{account['id']}",
+        json={"credentials": {"access_token": "expired-token-1234"}},
+        headers=owner.headers,
+    )
+    assert expired.status_code == 200, expired.text
+    replies = await pending_replies(app, [c for _, _, c, _ in chats])
+    await asyncio.gather(*(bus.publish(envelope, mandatory=True) for _, envelope in replies))
+    states = [
+        await settled(client, owner, message_id, "sent", "failed")
+        for (owner, _, _, _), (message_id, _) in zip(chats, replies, strict=True)
+    ]
+    assert [s["delivery_status"] for s in states] == ["failed", "sent", "sent"]
+    assert states[0]["delivery_error"].startswith("whatsapp 190: Invalid OAuth access token")
+    for _, _, _, visitor in chats:
+        assert len(providers.graph.state.to(visitor)) == 1

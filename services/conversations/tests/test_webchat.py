@@ -63,7 +63,8 @@ async def test_visitor_opens_posts_and_reads_with_their_token(
         "SELECT event_type FROM conversations.outbox WHERE aggregate_id = :id ORDER BY id",
         id=conversation_id,
     )
-    assert [e.event_type for e in events] == [
+    # The delivery may have recorded the web reply already (message.delivery_updated).
+    assert [e.event_type for e in events if e.event_type != "message.delivery_updated"] == [
         "conversation.started",
         "message.received",
         "message.received",
