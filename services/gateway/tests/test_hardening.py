@@ -90,9 +90,16 @@ async def test_escaped_paths_are_forwarded_as_escaped(client: httpx.AsyncClient,
 
 @pytest.mark.parametrize(
     "body",
-    ['{"name": "a\\u0000b"}', '{"name": "\\ud800"}', '{"nested": {"k\\u0000": 1}}'],
+    [
+        '{"name": "a\\u0000b"}',
+        '{"name": "\\ud800"}',
+        '{"nested": {"k\\u0000": 1}}',
+        b'{"name": "lone \xed\xa0\x80 surrogate in UTF-8 bytes"}',
+    ],
 )
-async def test_unstorable_json_text_is_a_422(client: httpx.AsyncClient, owner, body: str) -> None:
+async def test_unstorable_json_text_is_a_422(
+    client: httpx.AsyncClient, owner, body: str | bytes
+) -> None:
     response = await client.patch(
         "/api/v1/users/me",
         headers={**owner["headers"], "content-type": "application/json"},

@@ -292,6 +292,7 @@ async def test_an_oversize_body_is_refused_alike_declared_or_streamed(
         (b'{"object": "whatsapp_business_account", "entry": [{"changes": 5}]}', "", 400),
         (b'{"text": "nul \\u0000 inside"}', "application/json", 422),
         (b'{"text": "lone \\udc00 surrogate"}', "application/json; charset=utf-8", 422),
+        (b'{"text": "lone \xed\xb0\x80 surrogate, UTF-8 bytes"}', "application/json", 422),
         (b"[" * 70 + b"]" * 70, "application/json", 400),
         (b"[" * 70 + b"]" * 70, "text/plain", 400),
         (b"[" * 60 + b"]" * 60, "application/json", 400),

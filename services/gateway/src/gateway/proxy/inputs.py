@@ -20,8 +20,9 @@ from shared.web import problem
 # RFC 3986 pchar plus "/" and "%": an already escaped path keeps its escapes.
 _PATH_SAFE = "/%:@!$&'()*+,;=-._~"
 _QUERY_SAFE = _PATH_SAFE + "?"
-# Escapes that may decode to text Postgres cannot hold: NUL and UTF-16 surrogates.
-_SUSPECT_ESCAPE = re.compile(rb"\\u(0000|d[89a-f])", re.IGNORECASE)
+# What may decode to text Postgres cannot hold: escaped NUL and UTF-16 surrogates, and
+# surrogates written as UTF-8 bytes (ED A0-BF ..), which json.loads takes from bytes.
+_SUSPECT_ESCAPE = re.compile(rb"\\u(0000|d[89a-f])|\xed[\xa0-\xbf]", re.IGNORECASE)
 _FORM_NUL = re.compile(rb"%00|\x00")
 
 
