@@ -5,8 +5,7 @@ from typing import TYPE_CHECKING, Any
 
 from conversations.db.models import inbox
 from conversations.db.uow import ConversationsUnitOfWork
-from conversations.delivery.consumer import DeliveryConsumer
-from conversations.delivery.parking import Parking
+from conversations.delivery.parking import ATTEMPTS_HEADER, Parking
 from conversations.delivery.service import Delivery
 from conversations.settings import Settings
 from conversations.usecases.agent_projection import (
@@ -121,18 +120,25 @@ DELIVERY = "conversations-delivery"
 def register_delivery(runtime: Runtime, delivery: Delivery) -> None:
     """The delivery consumer, on its own queue: no inbox claim, since the reply's own row
     is the claim (pending -> sending), committed before the provider is called. Consumed
-    with aio-pika directly, each reply in a task of its own (delivery/consumer.py)."""
+    with aio-pika directly, each reply in a task of its own (shared/task_consumer.py), so
+    replies in flight together share their statements (delivery/coalesce.py)."""
 
     bus = runtime.bus
     queue = bus.consumer_queue(routing_key(MessageReplyRequestedV1), DELIVERY)
     delivery.parking = Parking(bus, queue.name)
 
-    async def on_message_reply_requested(envelope: Envelope, parked_attempts: int) -> None:
-        await delivery.on_reply_requested(envelope, parked_attempts=parked_attempts)
+    async def on_message_reply_requested(envelope: Envelope, headers: Mapping[str, Any]) -> None:
+        attempts = int(str(headers.get(ATTEMPTS_HEADER) or 0))
+        await delivery.on_reply_requested(envelope, parked_attempts=attempts)
 
-    prefetch = bus.settings.consumer_prefetch
     bus.batch_consumers.append(
-        DeliveryConsumer(bus, queue, on_message_reply_requested, prefetch=prefetch)
+        TaskConsumer(
+            bus,
+            queue,
+            MessageReplyRequestedV1.TYPE,
+            on_message_reply_requested,
+            prefetch=bus.settings.consumer_prefetch,
+        )
     )
 
 
