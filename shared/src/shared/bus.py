@@ -213,6 +213,8 @@ class Bus:
                 """Consumed in batches (shared.batches)."""
 
             on_message.__name__ = getattr(batches.handle_batch, "__name__", "on_message")
+            # How the consumer takes its messages (in batches, each in a task...), as it says.
+            on_message.__doc__ = batches.handle_batch.__doc__ or on_message.__doc__
             described.subscriber(
                 batches.queue,
                 self.exchange,

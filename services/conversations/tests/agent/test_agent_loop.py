@@ -162,17 +162,21 @@ async def test_a_turn_takes_two_transactions_of_a_few_statements_each(agent, app
     engine = app.state.runtime.engine.sync_engine
     statements: list[str] = []
     commits: list[int] = []
+    turn: asyncio.Task | None = None  # only the turn's own: the delivery shares the engine
 
     def ran(conn, cursor, statement, parameters, context, executemany) -> None:
-        statements.append(statement.split()[0].upper())
+        if asyncio.current_task() is turn:
+            statements.append(statement.split()[0].upper())
 
     def committed(conn) -> None:
-        commits.append(len(statements))
+        if asyncio.current_task() is turn:
+            commits.append(len(statements))
 
     event.listen(engine, "before_cursor_execute", ran)
     event.listen(engine, "commit", committed)
     try:
-        await agent.answer(conversation)
+        turn = asyncio.create_task(agent.answer(conversation))
+        await turn
     finally:
         event.remove(engine, "before_cursor_execute", ran)
         event.remove(engine, "commit", committed)
