@@ -25,6 +25,26 @@ async def _timezone(query, workspace_id) -> str | None:
     return rows[0][0] if rows else None
 
 
+async def _replacement(me, publish, query) -> uuid.UUID:
+    """A new workspace of the same owner (in Asia/Tokyo), projected while the old one lives."""
+    from shared.events import WorkspaceCreatedV1
+
+    replacement = uuid.uuid4()
+    handle = f"new-{replacement.hex[:8]}"
+    await publish(
+        WorkspaceCreatedV1(
+            **(_snapshot(me, "Asia/Tokyo") | {"workspace_id": replacement, "handle": handle}),
+            tone="calm",
+        )
+    )
+
+    async def projected() -> bool:
+        return await _timezone(query, replacement) == "Asia/Tokyo"
+
+    await wait_until(projected)
+    return replacement
+
+
 async def test_workspace_created_event_lets_its_owner_create_connectors(client, owner) -> None:
     me = await owner("Europe/Madrid")
     response = await client.post(
@@ -164,21 +184,8 @@ async def test_a_redelivered_workspace_event_is_applied_once(client, app, owner,
 async def test_a_new_workspace_arriving_before_the_old_ones_deletion_is_projected(
     client, owner, publish, query
 ) -> None:
-    from shared.events import WorkspaceCreatedV1
-
     me = await owner("Europe/Madrid")
-    replacement = uuid.uuid4()
-    await publish(
-        WorkspaceCreatedV1(
-            **(_snapshot(me, "Asia/Tokyo") | {"workspace_id": replacement, "handle": "new-one"}),
-            tone="calm",
-        )
-    )
-
-    async def projected() -> bool:
-        return await _timezone(query, replacement) == "Asia/Tokyo"
-
-    await wait_until(projected)
+    replacement = await _replacement(me, publish, query)
     await publish(WorkspaceDeletedV1(**_snapshot(me, me.timezone)))
 
     async def old_gone() -> bool:
@@ -233,26 +240,13 @@ async def test_the_active_connector_is_the_newest_workspaces_not_an_older_ones(
 ) -> None:
     """While an owner's old workspace waits for its deletion, the calendar the agent reads is
     the new workspace's: none until one is activated there."""
-    from shared.events import WorkspaceCreatedV1
-
     from .calendar_support import ACTIVE, builtin_config
     from .support import create_active
 
     me = await owner("Europe/Madrid")
     await create_active(client, me.headers, builtin_config())
     assert (await client.get(f"{ACTIVE}/hours", headers=me.headers)).status_code == 200
-    replacement = uuid.uuid4()
-    await publish(
-        WorkspaceCreatedV1(
-            **(_snapshot(me, "Asia/Tokyo") | {"workspace_id": replacement, "handle": "newer"}),
-            tone="calm",
-        )
-    )
-
-    async def projected() -> bool:
-        return await _timezone(query, replacement) == "Asia/Tokyo"
-
-    await wait_until(projected)
+    await _replacement(me, publish, query)
     response = await client.get(f"{ACTIVE}/hours", headers=me.headers)
     assert response.status_code == 404, response.text
     await create_active(client, me.headers, builtin_config())
