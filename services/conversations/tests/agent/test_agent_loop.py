@@ -211,6 +211,41 @@ async def test_a_slot_taken_before_the_visitor_accepts_is_not_booked_and_others_
     assert sorted(b.start.astimezone(UTC).hour for b in s.calendar.active()) == [8, 11]
 
 
+async def test_opening_hours_are_read_only_for_a_day_the_visitor_names(agent, shop, chat):
+    """They explain a named day (closed, too far ahead); the soonest times need only the
+    calendar's free times."""
+    asked: list[str] = []
+    calendar_of = agent.calendar_factory
+
+    class Counted:
+        def __init__(self, inner) -> None:
+            self.inner = inner
+
+        def __getattr__(self, name: str):
+            call = getattr(self.inner, name)
+
+            async def counted(*args, **kwargs):
+                asked.append(name)
+                return await call(*args, **kwargs)
+
+            return counted
+
+    agent.calendar_factory = lambda owner_id: Counted(calendar_of(owner_id))
+    s = await shop()
+    c = chat(s)
+    await c.turn("hi")
+
+    async def calls(text: str) -> list[str]:
+        asked.clear()
+        await c.turn(text)
+        return list(asked)
+
+    soonest = await calls("a haircut please")
+    assert "availability" in soonest and "hours" not in soonest, soonest
+    named = await calls("and on friday?")
+    assert "availability" in named and named.count("hours") == 1, named
+
+
 async def test_connectors_down_gets_an_honest_answer_and_a_handoff(
     agent, shop, chat, fake_connectors
 ):

@@ -390,7 +390,9 @@ async def offer_slots(deps: AgentDeps, service: Service, asked: When) -> SlotsRe
     """The offer a person would make for `asked`, recorded in the dialogue for a later pick."""
     today = deps.now.date()
     zone = deps.zone
-    hours = await deps.hours()
+    # Opening hours explain a day the visitor named (closed, beyond the horizon); the
+    # soonest free times need only the calendar's answer, so they cost no call for them.
+    hours = await deps.hours() if asked.first is not None else None
     note: Note | None = None
     first = asked.first or today
     last = asked.last or (first if asked.first else today + timedelta(days=SEARCH_DAYS - 1))
