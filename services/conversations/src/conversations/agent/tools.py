@@ -386,13 +386,18 @@ async def find_free_slots(
     return await offer_slots(deps, service, asked)
 
 
-async def offer_slots(deps: AgentDeps, service: Service, asked: When) -> SlotsResult:
-    """The offer a person would make for `asked`, recorded in the dialogue for a later pick."""
+async def offer_slots(
+    deps: AgentDeps, service: Service, asked: When, *, day_was_offered: bool = False
+) -> SlotsResult:
+    """The offer a person would make for `asked`, recorded in the dialogue for a later pick.
+    `day_was_offered`: a time on the asked day was offered already, so the day is open and
+    within the horizon."""
     today = deps.now.date()
     zone = deps.zone
     # Opening hours explain a day the visitor named (closed, beyond the horizon); the
-    # soonest free times need only the calendar's answer, so they cost no call for them.
-    hours = await deps.hours() if asked.first is not None else None
+    # soonest free times, or a day already offered, need only the calendar's answer.
+    explain = asked.first is not None and not day_was_offered
+    hours = await deps.hours() if explain else None
     note: Note | None = None
     first = asked.first or today
     last = asked.last or (first if asked.first else today + timedelta(days=SEARCH_DAYS - 1))
@@ -978,7 +983,9 @@ async def _taken(deps: AgentDeps, service: Service, start: datetime) -> BookingR
     """Taken meanwhile: say so and offer the nearest others (a new offer, a new turn to accept)."""
     day = start.astimezone(deps.zone).date()
     asked = deps.memory.asked.when() if deps.memory.asked else When(first=day, last=day)
-    offer = await offer_slots(deps, service, When(first=day, last=day, window=asked.window))
+    offer = await offer_slots(
+        deps, service, When(first=day, last=day, window=asked.window), day_was_offered=True
+    )
     return BookingResult(
         status="taken",
         requested=format_slot(start, deps.zone, deps.lang),
