@@ -313,11 +313,8 @@ class AgentRunner:
             allowed = settings.channels is None or row.channel in settings.channels
             if not settings.enabled or not allowed or row.agent_paused:
                 # Not the agent's to answer; once it is again, it answers only what is new.
-                await repo.save_state(
-                    conversation_id,
-                    answered=ids,
-                    answered_before=memory.answered_ids,
-                    release=True,
+                await repo.end_turn(
+                    conversation_id, answered=ids, answered_before=memory.answered_ids
                 )
                 await uow.commit()
                 return None
@@ -497,13 +494,12 @@ class AgentRunner:
                 await ReminderRepository(uow.session).mark_visitor_confirmed(
                     context.workspace.id, outcome.confirmed
                 )
-            await repo.save_state(
+            await repo.end_turn(
                 conversation_id,
                 answered=context.message_ids,
+                answered_before=context.answered_before,
                 history=outcome.history,
                 memory=context.memory.dump(),
-                answered_before=context.answered_before,
-                release=True,
             )
             pending = await repo.unanswered(conversation_id)
             await uow.commit()

@@ -135,10 +135,6 @@ class AgentRepository:
 
     # -- turns -----------------------------------------------------------------------------
 
-    async def claim_turn(self, conversation_id: uuid.UUID, lease_seconds: float) -> bool:
-        """Take the conversation's turn lease; False while another turn holds it."""
-        return await self.take_turn(conversation_id, lease_seconds) is not None
-
     async def take_turn(
         self, conversation_id: uuid.UUID, lease_seconds: float
     ) -> TurnMemory | None:
@@ -208,33 +204,30 @@ class AgentRepository:
         rows = await self.session.execute(_UNANSWERED, {"conversation_id": conversation_id})
         return [Unanswered(row.id, row.content, row.meta or {}) for row in rows]
 
-    async def save_state(
+    async def end_turn(
         self,
         conversation_id: uuid.UUID,
         *,
         answered: list[uuid.UUID],
+        answered_before: list[uuid.UUID],
         history: list[Any] | None = None,
         memory: dict[str, Any] | None = None,
-        answered_before: list[uuid.UUID] | None = None,
-        release: bool = False,
     ) -> None:
-        """Record answered messages (and the new history and memory); with `release`, the
-        turn lease goes in the same statement. Read-modify-write is safe here: only the holder
-        of the turn lease writes, so `answered_before` (read when the turn was taken) saves
-        reading the row again."""
-        if answered_before is None:
-            state = await self.state(conversation_id)
-            answered_before = list(state.answered_ids) if state is not None else []
+        """Record answered messages (and the new history and memory) and release the turn
+        lease, in one statement. Only the holder of the lease writes, so `answered_before`
+        (read when the turn was taken) is still what the row holds."""
         kept = (answered_before + [i for i in answered if i not in answered_before])[
             -ANSWERED_KEPT:
         ]
-        values: dict[str, Any] = {"answered_ids": kept, "updated_at": func.now()}
+        values: dict[str, Any] = {
+            "answered_ids": kept,
+            "updated_at": func.now(),
+            "lease_until": None,
+        }
         if history is not None:
             values["history"] = history
         if memory is not None:
             values["memory"] = memory
-        if release:
-            values["lease_until"] = None
         await self.session.execute(
             update(AgentConversation)
             .where(AgentConversation.conversation_id == conversation_id)
