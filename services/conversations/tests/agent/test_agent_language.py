@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from conversations.agent.replies import cap, format_slot, greeting, say, zone_label
+from conversations.agent.words.contact import read_details
 from conversations.agent.words.intents import choice_number, read_intent
 from conversations.agent.words.langs import default_language, detect_language
 from conversations.agent.words.services import Named, match_service
@@ -286,3 +287,23 @@ def test_times_are_shown_in_the_workspace_timezone_across_daylight_saving() -> N
 def test_replies_are_cut_to_the_channel_on_a_word() -> None:
     text = "word " * 200
     assert len(cap(text, "sms")) <= 320 and cap(text, "sms").endswith("…")
+
+
+@pytest.mark.parametrize(
+    ("text", "asked", "name"),
+    [
+        ("demain après-midi c'est possible ?", False, None),  # found on the demo's web chat
+        ("soy nueva aquí, ¿tenéis clases?", False, None),
+        ("ich bin krank, kann ich verschieben?", False, None),
+        ("Tim Cook wants a session", False, None),
+        ("c'est Claire", False, "Claire"),
+        ("Soy Lucía", False, "Lucía"),
+        ("hi, this is Mark", False, "Mark"),
+        ("i'm ana", True, "Ana"),
+        ("my name is tom", False, "Tom"),
+        ("Claire Martin claire.martin@example.fr", True, "Claire Martin"),
+        ("Tom Baker, +34 612 345 678", False, "Tom Baker"),
+    ],
+)
+def test_a_name_is_read_only_where_the_visitor_gives_one(text, asked, name) -> None:
+    assert read_details(text, "ES", asked=asked).name == name

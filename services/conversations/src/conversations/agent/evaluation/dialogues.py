@@ -1070,6 +1070,22 @@ DIALOGUES: tuple[Scenario, ...] = (
         expect_contact=("Ana Lopez", "ana.lopez@example.com"),
     ),
     S(
+        # Found on the demo's web chat: "c'est possible ?" named the visitor "Possible", the
+        # agent then asked only for a phone or e-mail and booked for "Possible".
+        "web_fr_cest_possible_is_not_a_name",
+        "bonjour, c'est combien un cours de hatha ?",
+        "demain après-midi c'est possible ?",
+        "2",
+        "Claire Martin claire.martin@example.fr",
+        book=B("Hatha class", "2026-12-02 14:00"),
+        services=YOGA,
+        timezone="Europe/Paris",
+        channel="web",
+        visitor_name=None,
+        communicate=("votre nom",),
+        expect_contact=("Claire Martin", "claire.martin@example.fr"),
+    ),
+    S(
         "web_us_phone_is_read_in_the_business_country",
         "hi",
         "haircut",

@@ -18,14 +18,25 @@ from conversations.agent.words.intents import CHAT_WORDS
 from conversations.agent.words.text import fold
 
 _EMAIL_CANDIDATE = re.compile(r"[^\s<>(),;:\"'\[\]]{1,64}@[^\s<>(),;:\"'\[\]]{1,255}")
+# Words that only ever introduce a name ("my name is", "me llamo"): what follows is read as
+# a name however it is written.
 _NAME_LEADS = re.compile(
-    r"(?:my name is|my name's|i am|i'm|im|this is|it's|name:|call me|"
-    r"me llamo|mi nombre es|soy|meu nome [eé]|me chamo|sou o|sou a|sou|"
-    r"je m['\u2019]appelle|je suis|c'est|mon nom est|"
-    r"ich hei(?:ß|ss)e|ich bin|mein name ist|hier ist|"
-    r"mi chiamo|il mio nome [eè]|sono)\s+",
+    r"\b(?:my name is|my name's|name:|call me|"
+    r"me llamo|mi nombre es|meu nome [eé]|me chamo|"
+    r"je m['\u2019]appelle|mon nom est|"
+    r"ich hei(?:ß|ss)e|mein name ist|"
+    r"mi chiamo|il mio nome [eè])\s+",
     re.IGNORECASE,
 )
+# "I'm", "soy", "c'est", "ich bin"... introduce a name ("c'est Claire") as often as anything
+# else ("c'est possible", "soy nueva", "ich bin krank"): only a capitalised word after them is
+# taken for a name, unless the agent has just asked for it.
+_COPULA_LEADS = re.compile(
+    r"\b(?:i am|i'm|i\u2019m|im|this is|it's|it\u2019s|"
+    r"soy|sou o|sou a|sou|je suis|c'est|c\u2019est|ich bin|hier ist|sono)\s+",
+    re.IGNORECASE,
+)
+_PHONE_LIKE = re.compile(r"\+?[\d(][\d\s().-]{5,25}\d")
 _NAME_WORD = re.compile(r"^[^\W\d_][^\W\d_'\u2019.-]{0,30}(?:[-'\u2019][^\W\d_]{1,30})?\.?$")
 _NOT_NAMES = {
     "here", "ok", "okay", "yes", "no", "fine", "good", "great", "interested", "looking",
@@ -94,6 +105,11 @@ def find_name(text: str, *, asked: bool) -> str | None:
     lead = _NAME_LEADS.search(short)
     if lead:
         return _name_from(short[lead.end() :].split())
+    copula = _COPULA_LEADS.search(short)
+    if copula:
+        words = short[copula.end() :].split()
+        if asked or (words and words[0][:1].isupper()):
+            return _name_from(words)
     if asked:
         first = re.split(r"[,;\n]|\s-\s", short, maxsplit=1)[0].strip()
         words = first.split()
@@ -104,10 +120,13 @@ def find_name(text: str, *, asked: bool) -> str | None:
 
 def read_details(text: str, region: str | None, *, asked: bool = False) -> ContactDetails:
     phone, email = find_phone(text, region), find_email(text)
-    name = find_name(text, asked=asked)
+    # The name is read from what is left once the address and number are out of the way:
+    # "Claire Martin claire.martin@example.fr" is a name and an e-mail, with no comma between.
+    rest = _PHONE_LIKE.sub(",", _EMAIL_CANDIDATE.sub(",", text[:400])) if phone or email else text
+    name = find_name(rest, asked=asked)
     if name is None and (phone or email):
         # "Lucía, lucia@example.com" unasked: a capitalised name before the contact details.
-        first = re.split(r"[,;\n]", text[:300], maxsplit=1)[0].split()
+        first = re.split(r"[,;\n]", rest[:300], maxsplit=1)[0].split()
         if 1 <= len(first) <= 3 and all(w[:1].isupper() for w in first):
             name = find_name(" ".join(first), asked=True)
     return ContactDetails(name=name, phone=phone, email=email)
