@@ -4,7 +4,7 @@ and what was said, as the evaluation harness scores them."""
 import pytest
 
 from conversations.agent.evaluation.runner import pass_hat_k, run_scenario
-from conversations.agent.evaluation.scenarios import all_scenarios
+from conversations.agent.evaluation.scenarios import Scenario, all_scenarios
 
 SCENARIOS = all_scenarios()
 
@@ -15,6 +15,23 @@ async def test_builtin_agent_passes_the_dialogue(scenario, direct: bool) -> None
     """Both ways of running the built-in brain: its own loop, and under pydantic-ai's agent."""
     result = await run_scenario(scenario, direct=direct)
     assert result.passed, "\n".join([*result.problems, "--", *result.transcript])
+
+
+async def test_a_second_ok_after_goodbye_gets_a_smile_not_the_same_sentence() -> None:
+    """Found on the demo's web chat: "ok", then "cool, see you then 👍" after a booking got
+    "See you then! If you need to change anything..." twice in a row."""
+    scenario = Scenario(
+        "ok_then_see_you_then",
+        ("private session tomorrow at 10", "1", "ok", "cool, see you then 👍", "thanks!"),
+        now="2026-11-30 10:00",
+        services=(("Private session", 60),),
+    )
+    result = await run_scenario(scenario)
+    replies = [line for line in result.transcript if line.startswith("agent: ")]
+    *_, booked, see_you, smile, welcome = replies
+    assert "booked" in booked and "See you then" in see_you, result.transcript
+    assert smile == "agent: 😊", result.transcript
+    assert "welcome" in welcome.lower() or "pleasure" in welcome.lower(), result.transcript
 
 
 def test_the_harness_holds_enough_dialogues() -> None:

@@ -103,6 +103,15 @@ def builtin_respond(deps: AgentDeps) -> Callable[[list[ModelMessage], Any], Mode
     return respond
 
 
+def _farewell(deps: AgentDeps, key: str) -> ModelResponse:
+    """ "See you then!" or "you're welcome", once: a second "ok 👍" right after it gets a
+    smile, as a receptionist would, not the same sentence again."""
+    m = deps.memory
+    again = m.farewell == key and m.farewell_turn == m.turn - 1
+    m.farewell, m.farewell_turn = key, m.turn
+    return _text(deps, "😊" if again else say(deps.lang, key, deps.workspace.tone))
+
+
 def _call(tool: str, **args: Any) -> ModelResponse:
     return ModelResponse(
         parts=[ToolCallPart(tool, {k: v for k, v in args.items() if v is not None})],
@@ -446,8 +455,7 @@ def _understand(deps: AgentDeps, r: Reading) -> ModelResponse | None:
         return _find(deps, service.id, r.when.keep_from(_asked(deps) if same else None))
     if live and (intent.thanks or intent.bye) and not (intent.book or intent.question):
         # "merci, à jeudi !", "see you on friday": a goodbye that names the day, not a request.
-        key = "thanks" if intent.thanks and not intent.bye else "see_you"
-        return _text(deps, say(deps.lang, key, deps.workspace.tone))
+        return _farewell(deps, "thanks" if intent.thanks and not intent.bye else "see_you")
     if r.when.found and (m.service_id or len(deps.services) == 1):
         service_id = m.service_id or deps.services[0].id
         return _find(deps, service_id, r.when.keep_from(_asked(deps)))
@@ -459,9 +467,9 @@ def _understand(deps: AgentDeps, r: Reading) -> ModelResponse | None:
     asks = intent.book or (r.when.found and not (intent.thanks or intent.bye))
     if (intent.ack or intent.thanks or intent.bye) and not asks:
         if intent.thanks and not intent.bye:
-            return _text(deps, say(deps.lang, "thanks", deps.workspace.tone))
+            return _farewell(deps, "thanks")
         if live:
-            return _text(deps, say(deps.lang, "see_you", deps.workspace.tone))
+            return _farewell(deps, "see_you")
         return _text(deps, say(deps.lang, "anything_else"))
     if r.when.found or intent.book:
         if r.when.found:  # kept for the service they pick next

@@ -78,6 +78,8 @@ class Dialogue(_Model):
     misunderstood: int = 0
     unknown_questions: int = 0
     attempts: int = 0  # bookings tried: each try gets its own idempotency key
+    farewell: str | None = None  # "see_you" or "thanks", as last said...
+    farewell_turn: int = 0  # ...in this turn
 
     @property
     def live_bookings(self) -> list[BookingRef]:
