@@ -309,9 +309,10 @@ async def _run(
         await poller
 
     turns = len(latencies)
+    # The load's conversations only (the integrator channel), not the idle web chats before it.
     booked = await bench.db.fetchval(  # type: ignore[union-attr]
         "SELECT count(*) FROM conversations.conversations WHERE workspace_id = $1 "
-        "AND agent_booking IS NOT NULL",
+        "AND channel = 'chatgpt' AND agent_booking IS NOT NULL",
         workspace_id,
     )
     doubled = await bench.db.fetchval(  # type: ignore[union-attr]
@@ -322,12 +323,12 @@ async def _run(
     )
     stored = await bench.db.fetch(  # type: ignore[union-attr]
         "SELECT m.role, count(*) AS n FROM conversations.messages m "
-        "WHERE m.workspace_id = $1 GROUP BY 1",
+        "WHERE m.workspace_id = $1 AND m.channel = 'chatgpt' GROUP BY 1",
         workspace_id,
     )
     handoffs = await bench.db.fetch(  # type: ignore[union-attr]
         "SELECT handoff_reason, count(*) AS n FROM conversations.conversations "
-        "WHERE workspace_id = $1 GROUP BY 1",
+        "WHERE workspace_id = $1 AND channel = 'chatgpt' GROUP BY 1",
         workspace_id,
     )
     summary = latency_summary(latencies)
