@@ -84,3 +84,31 @@ async def test_the_engine_uses_it_and_keeps_waits_even_under_contention() -> Non
     median, worst = waits[len(waits) // 2], waits[-1]
     assert len(waits) == 32 * 15
     assert worst < 2 * median, (median, worst)
+
+
+async def test_a_connection_the_server_closed_is_replaced_before_use() -> None:
+    """The server ends a pooled connection (a restart, an idle timeout): the next checkout
+    gets a new one and the statement runs, with no ping before every checkout."""
+    url, _ = server_urls()
+    engine = make_engine(url.rsplit("/", 1)[0] + "/postgres", pool_size=1)
+    admin = make_engine(url.rsplit("/", 1)[0] + "/postgres", pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            first = await conn.scalar(text("SELECT pg_backend_pid()"))
+        async with admin.connect() as conn:
+            assert await conn.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        pooled = engine.pool._pool.get_nowait()  # the idle connection, as the pool holds it
+        engine.pool._pool.put_nowait(pooled)
+        raw = pooled.dbapi_connection._connection
+        for _ in range(200):  # the event loop reads the server's goodbye
+            if raw.is_closed():
+                break
+            await asyncio.sleep(0.01)
+        assert raw.is_closed()
+        async with engine.connect() as conn:
+            second = await conn.scalar(text("SELECT pg_backend_pid()"))
+        assert second != first
+        assert not engine.pool._pre_ping  # no round trips before every checkout
+    finally:
+        await engine.dispose()
+        await admin.dispose()
