@@ -14,6 +14,7 @@ import pytest
 from fastapi import FastAPI, Header, Query
 from fastapi.responses import JSONResponse
 
+from conversations.connectors import Connectors
 from conversations.db.uow import ConversationsUnitOfWork
 from conversations.usecases.inbound import accept_inbound_message
 from shared.events import Envelope, WorkspaceDeletedV1
@@ -549,7 +550,10 @@ def fake_bookings() -> Iterator[FakeBookings]:
 def bookings_at(app, monkeypatch):
     def point(url: str, timeout: float | None = None) -> None:
         reader = app.state.bookings_reader
-        monkeypatch.setattr(reader.connectors, "base", url + "/api/v1/connectors/active")
+        current = reader.connectors
+        monkeypatch.setattr(
+            reader, "connectors", Connectors(url, current.token_key, current.timeout)
+        )
         if timeout is not None:
             monkeypatch.setattr(reader, "timeout", timeout)
 

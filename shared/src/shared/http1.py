@@ -19,6 +19,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from typing import cast
+from urllib.parse import urlsplit
 
 import httptools
 
@@ -238,3 +239,14 @@ class Pool:
     async def close(self) -> None:
         while self._idle:
             self._idle.pop().close()
+
+
+def pool_for(service: str, url: str, timeout: float) -> Pool:
+    """A pool for one of our services, from its configured base URL (`http://host:port`)."""
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname or parts.path not in ("", "/"):
+        raise ValueError(
+            f"{service} URL {url!r}: services are reached as http://host:port inside the "
+            "deployment (TLS ends at the gateway)"
+        )
+    return Pool(parts.hostname, parts.port or 80, timeout=timeout)

@@ -12,9 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any, Protocol
 
-import httpx
-
-from conversations.connectors import Connectors, ConnectorsUnreachable
+from conversations.connectors import Answer, Connectors, ConnectorsUnreachable
 from conversations.domain.reminders import VISITOR
 
 
@@ -119,7 +117,7 @@ class ConnectorsCalendar:
         self.connectors = connectors
         self.owner_id = owner_id
 
-    async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Answer:
         try:
             response = await self.connectors.request(self.owner_id, method, path, **kwargs)
         except ConnectorsUnreachable as exc:
@@ -254,7 +252,7 @@ def _opening_hours(body: dict[str, Any]) -> OpeningHours:
     )
 
 
-def _detail(response: httpx.Response) -> str:
+def _detail(response: Answer) -> str:
     try:
         detail = response.json().get("detail")
     except ValueError:

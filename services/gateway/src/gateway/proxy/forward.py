@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit
 
 import httpx
 from fastapi import APIRouter, Request
@@ -61,7 +60,7 @@ class Forwarder:
             service: settings.token_key(service, "gateway") for service in self.targets
         }
         self.pools = {
-            service: _pool(service, url, settings.upstream_timeout_seconds)
+            service: http1.pool_for(service, url, settings.upstream_timeout_seconds)
             for service, url in self.targets.items()
         }
         self.client = httpx.AsyncClient(
@@ -138,16 +137,6 @@ class Forwarder:
             if k.lower() not in DROP_RESPONSE_HEADERS
         )
         return response
-
-
-def _pool(service: str, url: str, timeout: float) -> http1.Pool:
-    parts = urlsplit(url)
-    if parts.scheme != "http" or not parts.hostname or parts.path not in ("", "/"):
-        raise ValueError(
-            f"{service} URL {url!r}: services are reached as http://host:port inside the "
-            "deployment (TLS ends at the gateway)"
-        )
-    return http1.Pool(parts.hostname, parts.port or 80, timeout=timeout)
 
 
 router = APIRouter()
