@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic_ai import models
-from pydantic_ai.messages import ModelResponse, TextPart, ToolCallPart
+from pydantic_ai.messages import ModelMessagesTypeAdapter, ModelResponse, TextPart, ToolCallPart
 from pydantic_ai.models.function import FunctionModel
 from pydantic_ai.models.test import TestModel
 
@@ -147,6 +147,26 @@ async def test_an_openai_compatible_model_books_through_the_tools_and_history_is
         "hey, a haircut tomorrow?",
         "the first one",
     ]
+
+
+async def test_turns_of_the_built_in_brain_are_replayed_to_a_model_the_owner_switches_to(
+    llm, fake_openai
+):
+    """The built-in brain carries the stored history over without reading it; the model that
+    takes the conversation later gets every earlier turn, tool calls included."""
+    d = Dialogue()
+    await d.say("hi! do you have a haircut tomorrow?", None)
+    await d.say("hmm, the second one", None)
+    assert len(ModelMessagesTypeAdapter.validate_python(d.history)) >= 6
+    fake_openai.script += [("text", "Anything else?")]
+    await d.say("thanks", llm)
+    replay = fake_openai.requests[0]["messages"]
+    assert [m["content"] for m in replay if m["role"] == "user"] == [
+        "hi! do you have a haircut tomorrow?",
+        "hmm, the second one",
+        "thanks",
+    ]
+    assert any(m.get("tool_calls") for m in replay if m["role"] == "assistant")
 
 
 async def test_a_model_cannot_book_a_time_in_the_turn_it_offered_it_nor_claim_it(llm, fake_openai):

@@ -140,7 +140,16 @@ async def run_turn(
     and the same tools without pydantic-ai's graph, which costs about 25 ms of CPU per turn
     (the evaluation runs both ways and they agree)."""
     deps.memory.turn += 1
-    messages = _load(history)
+    builtin = model is None and direct
+    # The built-in brain reads only this turn's messages: the stored history is carried over
+    # as it is (for an LLM the owner may switch to), not validated and dumped again each turn.
+    messages = [] if builtin else _load(history)
+
+    def kept(new: list[ModelMessage]) -> list[Any]:
+        if builtin:
+            return _trim([*history, *to_jsonable_python(new)])
+        return _trim(to_jsonable_python(messages + new))
+
     try:
         deps.reading = await read_within_budget(deps, visitor_text, limits.reading_seconds)
     except TimeoutError:
@@ -148,7 +157,7 @@ async def run_turn(
         deps.effects.handoff_reason = "the visitor's message took too long to read"
         return TurnOutcome(
             reply=say(deps.lang, "too_hard", name=deps.workspace.name),
-            history=_trim(to_jsonable_python(messages)),
+            history=kept([]),
             handoff_reason=deps.effects.handoff_reason,
             booked=None,
             cancelled=None,
@@ -168,10 +177,8 @@ async def run_turn(
     reply = ""
     try:
         async with asyncio.timeout(limits.timeout_seconds):
-            if model is None and direct:
-                reply, new_messages = await _run_builtin(
-                    deps, visitor_text[:4000], messages, limits
-                )
+            if builtin:
+                reply, new_messages = await _run_builtin(deps, visitor_text[:4000], limits)
             else:
                 result = await _AGENT.run(
                     visitor_text[:4000],
@@ -223,7 +230,7 @@ async def run_turn(
         reply = _honest(deps, reply)
     return TurnOutcome(
         reply=cap(reply, deps.conversation.channel),
-        history=_trim(to_jsonable_python(messages + new_messages)),
+        history=kept(new_messages),
         handoff_reason=effects.handoff_reason,
         booked=effects.booked,
         cancelled=effects.cancelled,
@@ -263,14 +270,15 @@ class _Context:
 
 
 async def _run_builtin(
-    deps: AgentDeps, text: str, history: list[ModelMessage], limits: TurnLimits
+    deps: AgentDeps, text: str, limits: TurnLimits
 ) -> tuple[str, list[ModelMessage]]:
-    """The built-in brain's turn: brain -> tool calls -> tool results -> brain ... -> text."""
+    """The built-in brain's turn: brain -> tool calls -> tool results -> brain ... -> text.
+    The brain reads the turn's last message (and its memory), never earlier turns'."""
     respond = builtin_respond(deps)
     new: list[ModelMessage] = [ModelRequest(parts=[UserPromptPart(text)])]
     calls_made = 0
     for _ in range(limits.requests):
-        response = respond([*history, *new], None)  # type: ignore[arg-type]
+        response = respond(new, None)  # type: ignore[arg-type]
         assert isinstance(response, ModelResponse)
         new.append(response)
         calls = [p for p in response.parts if isinstance(p, ToolCallPart)]
