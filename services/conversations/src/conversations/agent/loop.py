@@ -19,12 +19,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from prometheus_client import Gauge
 from pydantic_ai.models import Model
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from conversations.agent.calendar import Calendar, CalendarError, ConnectorsCalendar
@@ -47,7 +48,7 @@ from conversations.agent.words.contact import ContactDetails
 from conversations.agent.words.langs import detect_language
 from conversations.agent.words.text import bound
 from conversations.connectors import Connectors
-from conversations.db.agent import AgentRepository, business_facts, settings_of
+from conversations.db.agent import AgentRepository, business_facts, settings_of, unanswered_of
 from conversations.db.contacts import ContactsRepository
 from conversations.db.models import Conversation, Message
 from conversations.db.uow import ConversationsUnitOfWork
@@ -56,7 +57,6 @@ from conversations.domain.burst import Waits, seconds_to_wait
 from conversations.domain.contacts import InvalidContactDetail
 from conversations.domain.reminder_answers import payload_booking
 from conversations.domain.rules import MAX_TAGS, agent_reply_seconds
-from conversations.reminders.models import ReminderBooking, ReminderJob
 from conversations.reminders.repository import ReminderRepository
 from conversations.settings import Settings
 from conversations.usecases.identity import (
@@ -305,7 +305,7 @@ class AgentRunner:
             if memory is None:
                 raise _TurnTaken
             row = await repo.turn_context(conversation_id)
-            unanswered = await repo.unanswered(conversation_id) if row is not None else []
+            unanswered = unanswered_of(row) if row is not None else []
             if row is None or not unanswered:
                 return None  # rolled back: the lease was never taken
             ids = [m.id for m in unanswered]
@@ -334,12 +334,7 @@ class AgentRunner:
                     row.tone or "friendly",
                     _zone_name(row.timezone),
                 ),
-                services=[
-                    Service(
-                        str(s.id), s.name, s.duration_minutes, s.description, s.price, s.currency
-                    )
-                    for s in await repo.services(row.workspace_id)
-                ],
+                services=[_service(s) for s in row.services],
                 provider=row.provider,
                 greeting=settings.greeting,
                 minutes_per_reply=settings.minutes_per_reply,
@@ -347,7 +342,7 @@ class AgentRunner:
                 memory=Dialogue.load(memory.memory),
                 facts=business_facts(row),
                 visitor=_visitor(row),
-                reminded=await _reminded(uow, conversation_id),
+                reminded=_reminded(row.reminded),
                 required_contact=settings.required_contact,
                 require_verified_on_webchat=bool(settings.require_verified_contact_on_webchat),
                 message_ids=ids,
@@ -588,45 +583,20 @@ def _visitor(row: Any) -> Visitor:
     )
 
 
-async def _reminded(uow: ConversationsUnitOfWork, conversation_id: uuid.UUID) -> Reminded | None:
+def _service(s: dict[str, Any]) -> Service:
+    price = Decimal(s["price"]) if s["price"] is not None else None
+    return Service(
+        s["id"], s["name"], s["duration_minutes"], s["description"], price, s["currency"]
+    )
+
+
+def _reminded(row: dict[str, Any] | None) -> Reminded | None:
     """The booking this conversation was last reminded of (or sent a confirmation for), while
     its time has not come: a short answer ("C", "X", a button) refers to it."""
-    row = (await uow.session.execute(_REMINDED, {"conversation_id": conversation_id})).first()
-    if row is None or row.start_at is None:
+    if row is None or row["start_at"] is None:
         return None
-    return Reminded(row.booking_id, row.service or "", row.start_at, fresh=bool(row.fresh))
-
-
-# Fresh: the reminder is the last thing said to the visitor, so what they write now answers
-# it ("👍", "can we do friday instead?").
-_LAST_SAID = (
-    select(Message.id)
-    .where(Message.conversation_id == bindparam("conversation_id"), Message.role != "visitor")
-    .order_by(Message.sent_at.desc(), Message.id.desc())
-    .limit(1)
-    .scalar_subquery()
-)
-_REMINDED = (
-    select(
-        ReminderBooking.booking_id,
-        ReminderBooking.service,
-        ReminderBooking.start_at,
-        (ReminderJob.message_id == _LAST_SAID).label("fresh"),
-    )
-    .join(
-        ReminderJob,
-        (ReminderJob.booking_id == ReminderBooking.booking_id)
-        & (ReminderJob.workspace_id == ReminderBooking.workspace_id),
-    )
-    .where(
-        ReminderJob.conversation_id == bindparam("conversation_id"),
-        ReminderJob.status == "sent",
-        ReminderBooking.status == "confirmed",
-        ReminderBooking.start_at > func.now(),
-    )
-    .order_by(ReminderJob.updated_at.desc())
-    .limit(1)
-)
+    start = datetime.fromisoformat(row["start_at"])
+    return Reminded(row["booking_id"], row["service"] or "", start, fresh=bool(row["fresh"]))
 
 
 async def _learn(

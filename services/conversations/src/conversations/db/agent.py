@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, any_, bindparam, exists, func, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Text, and_, any_, bindparam, cast, exists, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations.agent.knowledge import BusinessFacts, FaqEntry, Policies
@@ -27,6 +27,7 @@ from conversations.db.models import (
 )
 from conversations.domain import conversation_state
 from conversations.domain.burst import Burst
+from conversations.reminders.models import ReminderBooking, ReminderJob
 
 ANSWERED_KEPT = 200  # visitor message ids remembered as answered, per conversation
 RECENT_VISITOR_MESSAGES = 20  # how far back a turn looks for unanswered messages
@@ -151,11 +152,14 @@ class AgentRepository:
         return TurnMemory(list(row.history or []), row.memory, list(row.answered_ids or []))
 
     async def turn_context(self, conversation_id: uuid.UUID) -> Any | None:
-        """Everything a turn reads of one row each, in one statement: the conversation, its
-        live workspace (with the business facts), the owner's agent settings (NULL columns:
-        none saved, the defaults apply), the active provider, the conversation's contact and
-        the contact a one-time code proved in it. None: the conversation or its workspace is
-        gone. Read `business_facts(row)` and `settings_of(row)` for the typed parts."""
+        """Everything a turn reads, in one statement: the conversation, its live workspace
+        (with the business facts), the owner's agent settings (NULL columns: none saved, the
+        defaults apply), the active provider, the conversation's contact and the contact a
+        one-time code proved in it; and as JSON lists, the workspace's active services
+        (`services`), the visitor messages no turn has answered (`unanswered`) and the
+        booking last reminded of (`reminded`). None: the conversation or its workspace is
+        gone. Read `business_facts(row)`, `settings_of(row)`, `unanswered_of(row)` and
+        `reminded_of(row)` for the typed parts."""
         return (
             await self.session.execute(_TURN_CONTEXT, {"conversation_id": conversation_id})
         ).first()
@@ -283,6 +287,11 @@ def default_settings(workspace_id: uuid.UUID) -> AgentSettings:
     )
 
 
+def unanswered_of(row: Any) -> list[Unanswered]:
+    """The turn context's unanswered visitor messages, oldest first."""
+    return [Unanswered(uuid.UUID(m["id"]), m["content"], m["meta"] or {}) for m in row.unanswered]
+
+
 def settings_of(row: Any) -> AgentSettings:
     """The agent settings in a `turn_context` row."""
     if row.settings_saved is None:
@@ -350,15 +359,12 @@ _recent = (
     .limit(RECENT_VISITOR_MESSAGES)
     .subquery()
 )
+_answered = select(func.unnest(AgentConversation.answered_ids)).where(
+    AgentConversation.conversation_id == bindparam("conversation_id")
+)
 _UNANSWERED = (
     select(_recent.c.id, _recent.c.content, _recent.c.meta.label("meta"))
-    .where(
-        _recent.c.id.not_in(
-            select(func.unnest(AgentConversation.answered_ids)).where(
-                AgentConversation.conversation_id == bindparam("conversation_id")
-            )
-        )
-    )
+    .where(_recent.c.id.not_in(_answered))
     .order_by(_recent.c.sent_at, _recent.c.id)
 )
 
@@ -382,6 +388,90 @@ _proven_contact = (
     .limit(1)
     .scalar_subquery()
 )
+# The turn context's lists, as JSON built in the same statement (one round trip, not four).
+_services_json = (
+    select(
+        func.coalesce(
+            func.jsonb_agg(
+                aggregate_order_by(
+                    func.jsonb_build_object(
+                        "id", WorkspaceService.id,
+                        "name", WorkspaceService.name,
+                        "duration_minutes", WorkspaceService.duration_minutes,
+                        "description", WorkspaceService.description,
+                        "price", cast(WorkspaceService.price, Text),  # exact, not a float
+                        "currency", WorkspaceService.currency,
+                    ),
+                    WorkspaceService.position,
+                    WorkspaceService.name,
+                    WorkspaceService.id,
+                )
+            ),
+            text("'[]'::jsonb"),
+            type_=JSONB,
+        )
+    )
+    .where(
+        WorkspaceService.workspace_id == Conversation.workspace_id,
+        WorkspaceService.deleted.is_(False),
+        WorkspaceService.is_active.is_(True),
+    )
+    .scalar_subquery()
+)  # fmt: skip
+_unanswered_json = (
+    select(
+        func.coalesce(
+            func.jsonb_agg(
+                aggregate_order_by(
+                    func.jsonb_build_object(
+                        "id", _recent.c.id, "content", _recent.c.content, "meta", _recent.c.meta
+                    ),
+                    _recent.c.sent_at,
+                    _recent.c.id,
+                )
+            ),
+            text("'[]'::jsonb"),
+            type_=JSONB,
+        )
+    )
+    .select_from(_recent)
+    .where(_recent.c.id.not_in(_answered))
+    .scalar_subquery()
+)  # fmt: skip
+# Fresh: the reminder is the last thing said to the visitor, so what they write now answers
+# it ("👍", "can we do friday instead?").
+_last_said = (
+    select(Message.id)
+    .where(Message.conversation_id == bindparam("conversation_id"), Message.role != "visitor")
+    .order_by(Message.sent_at.desc(), Message.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_reminded_json = (
+    select(
+        func.jsonb_build_object(
+            "booking_id", ReminderBooking.booking_id,
+            "service", ReminderBooking.service,
+            "start_at", ReminderBooking.start_at,
+            "fresh", ReminderJob.message_id == _last_said,
+            type_=JSONB,
+        )
+    )
+    .join(
+        ReminderJob,
+        (ReminderJob.booking_id == ReminderBooking.booking_id)
+        & (ReminderJob.workspace_id == ReminderBooking.workspace_id),
+    )
+    .where(
+        ReminderJob.conversation_id == bindparam("conversation_id"),
+        ReminderJob.status == "sent",
+        ReminderBooking.status == "confirmed",
+        ReminderBooking.start_at > func.now(),
+    )
+    .order_by(ReminderJob.updated_at.desc())
+    .limit(1)
+    .scalar_subquery()
+)  # fmt: skip
 _TURN_CONTEXT = (
     select(
         Conversation.id,
@@ -410,6 +500,9 @@ _TURN_CONTEXT = (
         Contact.phone.label("contact_phone"),
         Contact.email.label("contact_email"),
         _proven_contact.label("proven_contact_id"),
+        _services_json.label("services"),
+        _unanswered_json.label("unanswered"),
+        _reminded_json.label("reminded"),
     )
     .join(
         Workspace,
