@@ -11,6 +11,7 @@ from uuid import uuid4
 from sqlalchemy import event
 
 from conversations.agent.loop import AgentRunner
+from conversations.db.agent import AgentRepository
 from shared.events import BookingCreatedV1, Envelope, InboundMessageAcceptedV1, MessageReceivedV1
 from shared.testing import HOSTILE_TEXTS, wait_until
 
@@ -187,6 +188,33 @@ async def test_a_turn_takes_two_transactions_of_a_few_statements_each(agent, app
     # The lease, then one read of everything (BEGIN is not counted: asyncpg sends it).
     assert opening == ["INSERT", "SELECT"], opening
     assert len(writing) <= 10, writing
+
+
+async def test_a_turn_ended_without_new_memory_keeps_the_stored_history_and_memory(
+    agent, app, shop, chat, query
+):
+    """A turn that was not the agent's (paused, disabled) ends without history or memory:
+    what the row holds stays, and only the answered ids and the lease change."""
+    c = chat(await shop())
+    await c.turn("hi, a haircut tomorrow?")
+    sql = (
+        "SELECT history, memory, lease_until FROM conversations.agent_conversations "
+        "WHERE conversation_id = :c"
+    )
+    [(history, memory, _)] = await query(sql, c=c.conversation_id)
+    assert history and memory, (history, memory)
+    answered = uuid4()
+    async with app.state.runtime.sessionmaker() as session:
+        await AgentRepository(session).end_turn(
+            c.conversation_id, answered=[answered], answered_before=[]
+        )
+        await session.commit()
+    assert await query(sql, c=c.conversation_id) == [(history, memory, None)]
+    [(ids,)] = await query(
+        "SELECT answered_ids FROM conversations.agent_conversations WHERE conversation_id = :c",
+        c=c.conversation_id,
+    )
+    assert ids == [answered]
 
 
 async def test_a_slot_taken_before_the_visitor_accepts_is_not_booked_and_others_are_offered(

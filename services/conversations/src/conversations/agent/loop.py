@@ -25,7 +25,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from prometheus_client import Gauge
 from pydantic_ai.models import Model
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from conversations.agent.calendar import Calendar, CalendarError, ConnectorsCalendar
@@ -431,6 +430,7 @@ class AgentRunner:
                 return []
             now = datetime.now(UTC)
             took_over = conversation.agent_paused
+            added: dict[str, int] = {}
             values: dict[str, Any] = {}
             if reply and (not took_over or outcome.booked or outcome.cancelled):
                 handing_off = outcome.handoff_reason is not None
@@ -446,8 +446,7 @@ class AgentRunner:
                     handoff=handing_off,
                     after_handoff=conversation.handed_off_at is not None,
                 )
-                values["agent_replies"] = Conversation.agent_replies + 1
-                values["time_saved_seconds"] = Conversation.time_saved_seconds + seconds
+                added = {"agent_replies": 1, "time_saved_seconds": seconds}
             if outcome.booked:
                 values |= {"agent_booking": outcome.booked.model_dump(mode="json")}
                 if outcome.handoff_reason is None:
@@ -474,13 +473,7 @@ class AgentRunner:
                         owner_id=context.workspace.owner_id,
                     )
                 )
-            if values:
-                await uow.session.execute(
-                    update(Conversation)
-                    .where(Conversation.id == conversation_id)
-                    .values(**values)
-                    .execution_options(synchronize_session=False)
-                )
+            await uow.conversations.change(conversation_id, add=added, assign=values)
             await _learn(
                 uow, context.visitor.contact_id if context.visitor else None, outcome.learned
             )

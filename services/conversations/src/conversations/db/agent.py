@@ -223,19 +223,14 @@ class AgentRepository:
         kept = (answered_before + [i for i in answered if i not in answered_before])[
             -ANSWERED_KEPT:
         ]
-        values: dict[str, Any] = {
-            "answered_ids": kept,
-            "updated_at": func.now(),
-            "lease_until": None,
-        }
-        if history is not None:
-            values["history"] = history
-        if memory is not None:
-            values["memory"] = memory
         await self.session.execute(
-            update(AgentConversation)
-            .where(AgentConversation.conversation_id == conversation_id)
-            .values(**values)
+            _END_TURN,
+            {
+                "turn_of": conversation_id,
+                "kept_ids": kept,
+                "new_history": history,
+                "new_memory": memory,
+            },
         )
 
     async def reset_memory(self, conversation_id: uuid.UUID) -> None:
@@ -351,6 +346,25 @@ WHERE agent_conversations.lease_until IS NULL OR agent_conversations.lease_until
 RETURNING history, memory, answered_ids
 """
 ).columns(AgentConversation.history, AgentConversation.memory, AgentConversation.answered_ids)
+
+# None for history or memory keeps what the row holds: the parameters are SQL NULL then (not
+# JSON null), and COALESCE falls back to the column.
+_END_TURN = (
+    update(AgentConversation)
+    .where(AgentConversation.conversation_id == bindparam("turn_of"))
+    .values(
+        answered_ids=bindparam("kept_ids", type_=AgentConversation.answered_ids.type),
+        history=func.coalesce(
+            bindparam("new_history", type_=JSONB(none_as_null=True)), AgentConversation.history
+        ),
+        memory=func.coalesce(
+            bindparam("new_memory", type_=JSONB(none_as_null=True)), AgentConversation.memory
+        ),
+        updated_at=func.now(),
+        lease_until=None,
+    )
+    .execution_options(synchronize_session=False)
+)
 
 _recent = (
     select(Message.id, Message.content, Message.meta, Message.sent_at)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     DateTime,
     Select,
+    Update,
     and_,
     bindparam,
     delete,
@@ -71,6 +73,31 @@ _RECORD_MESSAGE = {
     .execution_options(synchronize_session=False)
     for reopen in (False, True)
 }
+
+_CONVERSATION = select(Conversation).where(
+    Conversation.id == bindparam("conversation_id"),
+    Conversation.workspace_id == bindparam("workspace_id"),
+)
+# FOR NO KEY UPDATE: callers change columns, never the id, and so do not block the FOR KEY
+# SHARE that the foreign key takes when a message of this conversation is written (the live
+# trigger at commit does so after locking the workspace row; a plain FOR UPDATE here made the
+# two wait for each other: a deadlock under load).
+_CONVERSATION_LOCKED = _CONVERSATION.with_for_update(key_share=True)
+
+
+@cache
+def _change(added: tuple[str, ...], assigned: tuple[str, ...]) -> Update:
+    """`UPDATE conversations SET a = a + :add_a, b = :set_b ... WHERE id = :conversation_id`,
+    built once per set of columns (a handful of combinations occur)."""
+    columns = Conversation.__table__.c
+    values: dict[str, Any] = {name: columns[name] + bindparam(f"add_{name}") for name in added}
+    values |= {name: bindparam(f"set_{name}", type_=columns[name].type) for name in assigned}
+    return (
+        update(Conversation)
+        .where(Conversation.id == bindparam("conversation_id"))
+        .values(values)
+        .execution_options(synchronize_session=False)
+    )
 
 
 class WorkspaceRepository:
@@ -275,16 +302,27 @@ class ConversationRepository:
     async def get(
         self, workspace_id: uuid.UUID, conversation_id: uuid.UUID, lock: bool = False
     ) -> Conversation | None:
-        stmt = select(Conversation).where(
-            Conversation.id == conversation_id, Conversation.workspace_id == workspace_id
+        return await self.session.scalar(
+            _CONVERSATION_LOCKED if lock else _CONVERSATION,
+            {"conversation_id": conversation_id, "workspace_id": workspace_id},
         )
-        if lock:
-            # FOR NO KEY UPDATE: callers change columns, never the id, and so do not block the
-            # FOR KEY SHARE that the foreign key takes when a message of this conversation is
-            # written (the live trigger at commit does so after locking the workspace row; a
-            # plain FOR UPDATE here made the two wait for each other: a deadlock under load).
-            stmt = stmt.with_for_update(key_share=True)
-        return await self.session.scalar(stmt)
+
+    async def change(
+        self,
+        conversation_id: uuid.UUID,
+        *,
+        add: dict[str, int] | None = None,
+        assign: dict[str, Any] | None = None,
+    ) -> None:
+        """Add to counters (in SQL: concurrent writers lose no increment) and set columns,
+        in one statement. The session's copy of the conversation is not updated."""
+        add, assign = add or {}, assign or {}
+        if not add and not assign:
+            return
+        params: dict[str, Any] = {"conversation_id": conversation_id}
+        params |= {f"add_{k}": v for k, v in add.items()}
+        params |= {f"set_{k}": v for k, v in assign.items()}
+        await self.session.execute(_change(tuple(sorted(add)), tuple(sorted(assign))), params)
 
     async def get_any(self, conversation_id: uuid.UUID) -> Conversation | None:
         return await self.session.get(Conversation, conversation_id)
