@@ -171,5 +171,41 @@ async def test_relay_keeps_events_it_cannot_publish(engine, settings, bus_factor
     assert row.last_error
 
 
+async def test_a_publish_refused_in_a_batch_puts_back_that_row_alone(engine, settings, bus_factory):
+    """The batch is claimed and marked in one statement; the row whose publish was refused is
+    unpublished again with its error, and goes out in the next batch."""
+    bus = await bus_factory()
+    relay = OutboxRelay(engine, outbox, bus)
+    publish = bus.stored.publish
+    refused: list[str] = []
+
+    async def refusing_the_second(events):
+        results = await publish(events)
+        if not refused:
+            refused.append(events[1].event_id)
+            results[1] = RuntimeError("nacked")
+        return results
+
+    bus.stored.publish = refusing_the_second
+    users = [UserCreatedV1(user_id=uuid.uuid4(), email=f"u{i}@example.com") for i in range(3)]
+    await emit(engine, users)
+    assert await relay.relay_once() == (2, 1)
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(
+                    outbox.c.event_id,
+                    outbox.c.published_at.is_not(None).label("published"),
+                    outbox.c.attempts,
+                    outbox.c.last_error,
+                ).order_by(outbox.c.id)
+            )
+        ).all()
+    assert [(r.published, r.attempts) for r in rows[-3:]] == [(True, 1), (False, 1), (True, 1)]
+    assert str(rows[-2].event_id) == refused[0] and "nacked" in rows[-2].last_error
+    assert await relay.relay_once() == (1, 0)
+    assert await unpublished(engine) == 0
+
+
 async def _value(value):
     return value

@@ -5,9 +5,10 @@
 - Claims a batch with `FOR UPDATE SKIP LOCKED`, so several relays never hold one row at once,
   and skips any row whose aggregate has an earlier unpublished row it does not hold: events
   of one aggregate leave in commit order even with many relays.
-- Publishes the batch concurrently on one channel (frames leave in call order), waits for every
-  publisher confirm, and marks only the confirmed rows sent, in the same transaction that held
-  the locks. A broker outage leaves the rows in place; the relay backs off and tries again.
+- Marks the batch sent as it claims it (one statement), publishes it concurrently on one
+  channel (frames leave in call order), waits for every publisher confirm, and puts back the
+  rows whose publish failed before the transaction that holds the locks commits. A broker
+  outage leaves the rows in place; the relay backs off and tries again.
 - Measures the backlog (unpublished rows, age of the oldest) for the `outbox_backlog` and
   `outbox_oldest_age_seconds` gauges at most every `metrics_seconds`, between batches, so a
   scrape never costs a query and a stuck relay shows as a growing age.
@@ -25,7 +26,8 @@ from typing import Any
 
 import asyncpg
 from prometheus_client import Counter, Gauge
-from sqlalchemy import Table, bindparam, text, update
+from sqlalchemy import BigInteger, Table, any_, bindparam, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import telemetry
@@ -46,6 +48,9 @@ OUTBOX_OLDEST_AGE = Gauge(
     "outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row", ["service"]
 )
 
+# Claiming marks the rows published in the same statement; the transaction stays open while
+# they are published, and rows whose publish failed are put back before it commits (a crash
+# in between rolls the claim back). One statement, not a SELECT and then an UPDATE.
 CLAIM_SQL = """
 WITH claimed AS (
     SELECT id, aggregate_id FROM {schema}.outbox
@@ -53,17 +58,20 @@ WITH claimed AS (
     ORDER BY id
     LIMIT :limit
     FOR UPDATE SKIP LOCKED
+), ready AS (
+    SELECT c.id FROM claimed c
+    WHERE NOT EXISTS (
+        SELECT 1 FROM {schema}.outbox e
+        WHERE e.aggregate_id = c.aggregate_id AND e.published_at IS NULL AND e.id < c.id
+          AND e.id NOT IN (SELECT id FROM claimed)
+    )
 )
-SELECT o.id, o.envelope::text AS body, o.event_id::text AS event_id, o.event_type,
+UPDATE {schema}.outbox o
+SET published_at = now(), attempts = o.attempts + 1, last_error = NULL
+FROM ready WHERE o.id = ready.id
+RETURNING o.id, o.envelope::text AS body, o.event_id::text AS event_id, o.event_type,
        o.routing_key, (o.envelope->>'version')::int AS version,
        o.envelope->>'correlation_id' AS correlation_id, o.envelope->>'traceparent' AS traceparent
-FROM {schema}.outbox o JOIN claimed c ON c.id = o.id
-WHERE NOT EXISTS (
-    SELECT 1 FROM {schema}.outbox e
-    WHERE e.aggregate_id = c.aggregate_id AND e.published_at IS NULL AND e.id < c.id
-      AND e.id NOT IN (SELECT id FROM claimed)
-)
-ORDER BY o.id
 """
 
 
@@ -93,15 +101,10 @@ class OutboxRelay:
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
         self._claim = text(CLAIM_SQL.format(schema=f'"{self.schema}"'))
-        self._mark_sent = (
+        self._put_back = (
             update(outbox)
-            .where(outbox.c.id.in_(bindparam("ids", expanding=True)))
-            .values(published_at=text("now()"), attempts=outbox.c.attempts + 1, last_error=None)
-        )
-        self._mark_failed = (
-            update(outbox)
-            .where(outbox.c.id.in_(bindparam("ids", expanding=True)))
-            .values(attempts=outbox.c.attempts + 1, last_error=bindparam("error"))
+            .where(outbox.c.id == any_(bindparam("ids", type_=ARRAY(BigInteger))))
+            .values(published_at=None, last_error=bindparam("error"))
         )
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -183,9 +186,10 @@ class OutboxRelay:
     async def relay_once(self) -> tuple[int, int]:
         """Claim, publish and mark one batch. Returns (published, failed)."""
         async with self.engine.connect() as conn, conn.begin():
-            rows = (await conn.execute(self._claim, {"limit": self.batch_size})).all()
-            if not rows:
+            claimed = (await conn.execute(self._claim, {"limit": self.batch_size})).all()
+            if not claimed:
                 return 0, 0
+            rows = sorted(claimed, key=lambda row: row.id)  # RETURNING keeps no order
             # Each publish joins the trace of the request that emitted its event; the batch
             # is a trace of its own, linked to each of those.
             with telemetry.span(
@@ -201,13 +205,11 @@ class OutboxRelay:
                 failed = [
                     (row.id, res) for row, res in zip(rows, results, strict=True) if res is not None
                 ]
-                if sent:
-                    await conn.execute(self._mark_sent, {"ids": sent})
                 if failed:
                     PUBLISH_FAILURES.labels(self.bus.service).inc(len(failed))
                     error = repr(failed[0][1])[:500]
                     await conn.execute(
-                        self._mark_failed, {"ids": [i for i, _ in failed], "error": error}
+                        self._put_back, {"ids": [i for i, _ in failed], "error": error}
                     )
                     log.warning("outbox publish failed for %d events: %s", len(failed), error)
         return len(sent), len(failed)
