@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from pydantic import ValidationError
@@ -49,7 +50,16 @@ def view(connector: Connector, vault: Vault) -> ConnectorView:
 
 
 def config_of(connector: Connector, vault: Vault) -> AnyConfig:
-    return parse_config(vault.decrypt(connector.config_encrypted))
+    return _config(vault, connector.config_encrypted)
+
+
+@lru_cache(maxsize=512)
+def _config(vault: Vault, ciphertext: str) -> AnyConfig:
+    """Decrypted and validated once per stored value: every availability answer and booking
+    reads the active connector's configuration, and decrypting and validating it was a
+    sixteenth of an availability call's CPU. A changed configuration is a new ciphertext (a
+    fresh IV each time), so an entry never goes stale; the configs are frozen models."""
+    return parse_config(vault.decrypt(ciphertext))
 
 
 async def workspace_of(
