@@ -418,8 +418,9 @@ class AgentRunner:
         self, context: _Context, outcome: TurnOutcome, *, reply: bool
     ) -> list[Message]:
         """The reply, memory, booking and handoff in one transaction, which also releases the
-        turn's lease. Released first, checked after: a message stored after the check waits
-        on the released row's lock, then takes the next turn itself."""
+        turn's lease; returns what the visitor wrote meanwhile (released and checked in one
+        statement: a message stored after it waits on the released row's lock, then takes
+        the next turn itself)."""
         conversation_id = context.conversation.id
         async with self.uow() as uow:
             repo = AgentRepository(uow.session)
@@ -482,14 +483,13 @@ class AgentRunner:
                 await ReminderRepository(uow.session).mark_visitor_confirmed(
                     context.workspace.id, outcome.confirmed
                 )
-            await repo.end_turn(
+            pending = await repo.end_turn(
                 conversation_id,
                 answered=context.message_ids,
                 answered_before=context.answered_before,
                 history=outcome.history,
                 memory=context.memory.dump(),
             )
-            pending = await repo.unanswered(conversation_id)
             await uow.commit()
             return pending
 

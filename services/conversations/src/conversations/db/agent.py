@@ -8,7 +8,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, and_, any_, bindparam, cast, exists, func, or_, select, text, update
+from sqlalchemy import (
+    Text,
+    all_,
+    and_,
+    any_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -216,14 +229,19 @@ class AgentRepository:
         answered_before: list[uuid.UUID],
         history: list[Any] | None = None,
         memory: dict[str, Any] | None = None,
-    ) -> None:
+    ) -> list[Unanswered]:
         """Record answered messages (and the new history and memory) and release the turn
-        lease, in one statement. Only the holder of the lease writes, so `answered_before`
-        (read when the turn was taken) is still what the row holds."""
+        lease; returns the recent visitor messages still unanswered (written meanwhile), in
+        the same statement. Only the holder of the lease writes, so `answered_before` (read
+        when the turn was taken) is still what the row holds.
+
+        Released and checked at once: a message committed before this statement is among
+        those returned; one committed after it finds the lease released (its own turn waits
+        on this row's lock until the commit, then takes the lease)."""
         kept = (answered_before + [i for i in answered if i not in answered_before])[
             -ANSWERED_KEPT:
         ]
-        await self.session.execute(
+        rows = await self.session.execute(
             _END_TURN,
             {
                 "turn_of": conversation_id,
@@ -232,6 +250,7 @@ class AgentRepository:
                 "new_memory": memory,
             },
         )
+        return [Unanswered(row.id, row.content, row.meta or {}) for row in rows]
 
     async def reset_memory(self, conversation_id: uuid.UUID) -> None:
         """The owner hands back: the agent starts without its doubts (misunderstandings)."""
@@ -349,7 +368,7 @@ RETURNING history, memory, answered_ids
 
 # None for history or memory keeps what the row holds: the parameters are SQL NULL then (not
 # JSON null), and COALESCE falls back to the column.
-_END_TURN = (
+_ended = (
     update(AgentConversation)
     .where(AgentConversation.conversation_id == bindparam("turn_of"))
     .values(
@@ -363,16 +382,23 @@ _END_TURN = (
         updated_at=func.now(),
         lease_until=None,
     )
-    .execution_options(synchronize_session=False)
+    .returning(AgentConversation.conversation_id)
+    .cte("ended")
 )
 
-_recent = (
-    select(Message.id, Message.content, Message.meta, Message.sent_at)
-    .where(Message.conversation_id == bindparam("conversation_id"), Message.role == "visitor")
-    .order_by(Message.sent_at.desc(), Message.id.desc())
-    .limit(RECENT_VISITOR_MESSAGES)
-    .subquery()
-)
+
+def _recent_of(parameter: str) -> Any:
+    """The conversation's latest visitor messages (the conversation id in `parameter`)."""
+    return (
+        select(Message.id, Message.content, Message.meta, Message.sent_at)
+        .where(Message.conversation_id == bindparam(parameter), Message.role == "visitor")
+        .order_by(Message.sent_at.desc(), Message.id.desc())
+        .limit(RECENT_VISITOR_MESSAGES)
+        .subquery()
+    )
+
+
+_recent = _recent_of("conversation_id")
 _answered = select(func.unnest(AgentConversation.answered_ids)).where(
     AgentConversation.conversation_id == bindparam("conversation_id")
 )
@@ -380,6 +406,18 @@ _UNANSWERED = (
     select(_recent.c.id, _recent.c.content, _recent.c.meta.label("meta"))
     .where(_recent.c.id.not_in(_answered))
     .order_by(_recent.c.sent_at, _recent.c.id)
+)
+# Its parameters match no column of agent_conversations: SQLAlchemy would take a matching
+# execution parameter (`conversation_id`) for one more SET of the UPDATE inside.
+_recent_of_turn = _recent_of("turn_of")
+_END_TURN = (
+    select(_recent_of_turn.c.id, _recent_of_turn.c.content, _recent_of_turn.c.meta.label("meta"))
+    .add_cte(_ended)
+    .where(
+        _recent_of_turn.c.id
+        != all_(bindparam("kept_ids", type_=AgentConversation.answered_ids.type))
+    )
+    .order_by(_recent_of_turn.c.sent_at, _recent_of_turn.c.id)
 )
 
 _active_provider = (
