@@ -7,10 +7,13 @@ import jwt
 import pytest
 from pydantic import ValidationError
 
+from shared import tokens
 from shared.settings import ServiceSettings
 from shared.tokens import (
     InvalidInternalToken,
     Principal,
+    TokenSigner,
+    TokenVerifier,
     audience_key,
     sign_internal_token,
     verify_internal_token,
@@ -135,3 +138,52 @@ def test_the_command_prints_each_services_key_from_secret_key() -> None:
         [sys.executable, "-m", "shared.tokens"], env={}, capture_output=True, text=True
     )
     assert missing.returncode != 0 and "SECRET_KEY" in missing.stderr
+
+
+def test_a_signer_reuses_a_token_while_it_is_fresh_and_signs_anew_after(monkeypatch) -> None:
+    key = audience_key("s" * 32, "connectors")
+    signer = TokenSigner(key, "connectors", ttl_seconds=60)
+    ana, bea = Principal(uuid.uuid4()), Principal(uuid.uuid4())
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now)
+    first = signer.token(ana)
+    assert signer.token(ana) == first and signer.token(bea) != first
+    assert verify_internal_token(key, "connectors", first) == ana
+    now += 31  # past half its life: a new one, which still has most of its life to go
+    second = signer.token(ana)
+    assert second != first
+    assert jwt.decode(second, options={"verify_signature": False})["exp"] == int(now) + 60
+
+
+def test_a_verifier_remembers_a_verified_token_until_it_expires_and_never_a_bad_one(
+    monkeypatch,
+) -> None:
+    key = audience_key("s" * 32, "conversations")
+    verifier = TokenVerifier(key, "conversations")
+    ana = Principal(uuid.uuid4())
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now)
+    token = sign_internal_token(key, "conversations", ana, ttl_seconds=60, now=now)
+    assert verifier.verify(token) == ana
+    checks = []
+    verified = tokens._verified
+
+    def counted(*args):
+        checks.append(args[2])
+        return verified(*args)
+
+    monkeypatch.setattr(tokens, "_verified", counted)
+    assert verifier.verify(token) == ana
+    assert checks == []  # from memory
+    tampered = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
+    for _ in range(2):
+        with pytest.raises(InvalidInternalToken):
+            verifier.verify(tampered)
+    assert checks == [tampered, tampered]  # a refused token is never remembered
+    other = sign_internal_token(audience_key("s" * 32, "workspaces"), "conversations", ana)
+    with pytest.raises(InvalidInternalToken):
+        verifier.verify(other)
+    now += 61  # past its expiry: not answered from memory, checked again (by PyJWT's clock)
+    checks.clear()
+    verifier.verify(token)
+    assert checks == [token]

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared import telemetry
 from shared.db.unavailable import DATABASE_ERRORS, database_away
 from shared.logging import request_id_var, user_id_var
-from shared.tokens import InvalidInternalToken, Principal, verify_internal_token
+from shared.tokens import InvalidInternalToken, Principal, TokenVerifier
 from shared.tracing import traceparent_var
 
 log = logging.getLogger("access")
@@ -77,8 +77,7 @@ class InternalAuthMiddleware:
 
     def __init__(self, app: ASGIApp, token_key: str, audience: str) -> None:
         self.app = app
-        self.token_key = token_key
-        self.audience = audience
+        self.tokens = TokenVerifier(token_key, audience)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
@@ -89,7 +88,7 @@ class InternalAuthMiddleware:
         try:
             if scheme.lower() != "bearer" or not token:
                 raise InvalidInternalToken("missing internal token")
-            principal = verify_internal_token(self.token_key, self.audience, token)
+            principal = self.tokens.verify(token)
         except InvalidInternalToken:
             response = JSONResponse(
                 {"detail": "This service only accepts requests forwarded by the gateway"},

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from shared import http1, telemetry
-from shared.tokens import Principal, sign_internal_token
+from shared.tokens import Principal, TokenSigner
 from shared.tracing import child_of, traceparent_var
 
 PREFIX = "/api/v1/connectors/active"
@@ -51,6 +51,7 @@ class Connectors:
     def __init__(self, base_url: str, token_key: str, timeout_seconds: float) -> None:
         self.pool = http1.pool_for("connectors", base_url, timeout_seconds)
         self.token_key = token_key  # the key of internal tokens meant for connectors
+        self.tokens = TokenSigner(token_key, "connectors")
         self.timeout = timeout_seconds
 
     async def request(
@@ -63,7 +64,7 @@ class Connectors:
         params: dict[str, str] | None = None,
         json: dict[str, Any] | None = None,
     ) -> Answer:
-        token = sign_internal_token(self.token_key, "connectors", Principal(owner_id))
+        token = self.tokens.token(Principal(owner_id))
         target = PREFIX + path + (f"?{urlencode(params)}" if params else "")
         headers = [("authorization", f"Bearer {token}")]
         body = b""

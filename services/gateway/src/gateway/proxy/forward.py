@@ -15,7 +15,7 @@ from gateway.proxy.streams import StreamForwarder, is_stream, query_access_token
 from gateway.settings import Settings
 from shared import http1, telemetry
 from shared.logging import request_id_var
-from shared.tokens import ANONYMOUS, Principal, sign_internal_token
+from shared.tokens import ANONYMOUS, Principal, TokenSigner
 from shared.tracing import child_of, traceparent_var
 
 log = logging.getLogger(__name__)
@@ -56,8 +56,13 @@ class Forwarder:
             "conversations": settings.conversations_url.rstrip("/"),
         }
         # One key per audience (shared.tokens): a token for one service is refused by another.
-        self.token_keys = {
-            service: settings.token_key(service, "gateway") for service in self.targets
+        self.signers = {
+            service: TokenSigner(
+                settings.token_key(service, "gateway"),
+                service,
+                settings.internal_token_ttl_seconds,
+            )
+            for service in self.targets
         }
         self.pools = {
             service: http1.pool_for(service, url, settings.upstream_timeout_seconds)
@@ -77,12 +82,7 @@ class Forwarder:
         await self.streams.close()
 
     def token(self, service: str, principal: Principal) -> str:
-        return sign_internal_token(
-            self.token_keys[service],
-            service,
-            principal,
-            ttl_seconds=self.settings.internal_token_ttl_seconds,
-        )
+        return self.signers[service].token(principal)
 
     async def forward(self, request: Request, service: str, principal: Principal) -> Response:
         headers = [
