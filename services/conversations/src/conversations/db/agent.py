@@ -216,11 +216,6 @@ class AgentRepository:
     async def state(self, conversation_id: uuid.UUID) -> AgentConversation | None:
         return await self.session.get(AgentConversation, conversation_id)
 
-    async def unanswered(self, conversation_id: uuid.UUID) -> list[Unanswered]:
-        """Recent visitor messages no turn has answered yet, oldest first."""
-        rows = await self.session.execute(_UNANSWERED, {"conversation_id": conversation_id})
-        return [Unanswered(row.id, row.content, row.meta or {}) for row in rows]
-
     async def end_turn(
         self,
         conversation_id: uuid.UUID,
@@ -401,11 +396,6 @@ def _recent_of(parameter: str) -> Any:
 _recent = _recent_of("conversation_id")
 _answered = select(func.unnest(AgentConversation.answered_ids)).where(
     AgentConversation.conversation_id == bindparam("conversation_id")
-)
-_UNANSWERED = (
-    select(_recent.c.id, _recent.c.content, _recent.c.meta.label("meta"))
-    .where(_recent.c.id.not_in(_answered))
-    .order_by(_recent.c.sent_at, _recent.c.id)
 )
 # Its parameters match no column of agent_conversations: SQLAlchemy would take a matching
 # execution parameter (`conversation_id`) for one more SET of the UPDATE inside.
