@@ -206,3 +206,28 @@ async def test_access_line_carries_the_request_id_and_the_verified_user(json_lin
     assert line["user_id"] == str(user_id)
     assert line["status"] == 201
     assert line["trace_id"]
+
+
+async def test_an_unhandled_error_is_a_500_that_carries_the_request_id(json_lines) -> None:
+    """The one answer a caller has to quote when something broke names the request: the
+    500 carries `x-request-id` like every other answer, and the log lines carry it too."""
+    service = f"boom{uuid.uuid4().hex[:6]}"
+    router = APIRouter()
+
+    @router.get("/broken")
+    async def broken() -> None:
+        raise RuntimeError("a bug")
+
+    app = FastAPI()
+    app.include_router(router, prefix="/api/v1")
+    install_common(app, service, None)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+        response = await client.get("/api/v1/broken", headers={"X-Request-ID": "req-500"})
+    assert response.status_code == 500
+    assert response.text == "Internal Server Error"
+    assert response.headers["x-request-id"] == "req-500"
+    lines = [json.loads(line) for line in json_lines.getvalue().splitlines()]
+    assert {line["request_id"] for line in lines if line["level"] == "error"} == {"req-500"}
+    [access] = [line for line in lines if line["logger"] == "access" and "status" in line]
+    assert access["status"] == 500 and access["request_id"] == "req-500"

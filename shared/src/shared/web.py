@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from pydantic import BaseModel
@@ -124,12 +124,13 @@ class RequestContextMiddleware:
             telemetry.continued(headers.get(b"traceparent", b"").decode())
         )
         status = 500
+        answered = False
         started = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, answered = message["status"], True
                 message.setdefault("headers", [])
                 message["headers"] = [
                     *message["headers"],
@@ -141,6 +142,12 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         except Exception:
             log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            if not answered:
+                # Starlette's own 500 (the server-error middleware, outside this one, sends
+                # nothing once an answer started), with the request id like every answer.
+                await PlainTextResponse("Internal Server Error", status_code=500)(
+                    scope, receive, send_with_id
+                )
             raise
         finally:
             elapsed = time.perf_counter() - started
