@@ -237,8 +237,9 @@ async def test_a_slot_taken_before_the_visitor_accepts_is_not_booked_and_others_
     assert calls.count("availability") == 1 and "hours" not in calls, calls
     assert s.calendar.active()[0].name == "Someone else" and len(s.calendar.active()) == 1
     assert (
-        "1. martes, 1 de diciembre de 2026, 9:00\n2. martes, 1 de diciembre de 2026, 11:00" in taken
-    )
+        "1. martes, 1 de diciembre de 2026, 9:00\n2. martes, 1 de diciembre de 2026, 13:00\n"
+        "3. martes, 1 de diciembre de 2026, 16:00" in taken
+    )  # spread over the day, farthest apart
     done = await c.turn("1")
     assert "Tienes reservado Haircut el martes, 1 de diciembre de 2026, 9:00" in done
     assert sorted(b.start.astimezone(UTC).hour for b in s.calendar.active()) == [8, 11]

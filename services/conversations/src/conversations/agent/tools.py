@@ -882,12 +882,21 @@ def _pick(slots: list[Slot], clock: time | None, zone: ZoneInfo) -> list[Slot]:
             chosen.append(slot)
         if len(chosen) == MAX_OFFERED:
             return chosen
-    for slot in slots:  # fewer parts of day than offers: times at least 90 minutes apart
-        if len(chosen) == MAX_OFFERED:
+    # Fewer parts of day than offers: on the days already offered, each next time is the one
+    # farthest from those chosen (an hour apart at least), so they spread over the window.
+    days = {s.start.astimezone(zone).date() for s in chosen}
+    rest = [s for s in slots if s not in chosen and s.start.astimezone(zone).date() in days]
+
+    def gap(slot: Slot) -> float:
+        return min(abs((slot.start - c.start).total_seconds()) for c in chosen)
+
+    while len(chosen) < MAX_OFFERED and rest:
+        farthest = max(rest, key=gap)
+        if gap(farthest) < 60 * 60:
             break
-        if all(abs((slot.start - c.start).total_seconds()) >= 90 * 60 for c in chosen):
-            chosen.append(slot)
-    return chosen
+        chosen.append(farthest)
+        rest.remove(farthest)
+    return sorted(chosen, key=lambda s: s.start)
 
 
 async def _book(

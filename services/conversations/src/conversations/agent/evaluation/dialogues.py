@@ -4,7 +4,8 @@ write: lowercase, typos, emoji, several languages, questions before booking, sec
 Unless a dialogue says otherwise: the business is in Madrid, open Monday to Friday 09:00-17:00
 with a start every hour, and the dialogue starts on Tuesday 1 December 2026 at 08:00. Offers
 are spread over the day: with nothing asked, the first three are 1 Dec 09:00, 1 Dec 12:00 and
-2 Dec 09:00; "tomorrow afternoon" offers 2 Dec 12:00, 14:00 and 16:00.
+2 Dec 09:00; "tomorrow afternoon" offers 2 Dec 13:00, 14:00 and 16:00 (the afternoon starts
+after lunch), "tomorrow morning" 09:00, 10:00 and 11:00.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ DIALOGUES: tuple[Scenario, ...] = (
         "2",
         book=B("Haircut", "2026-12-02 14:00"),
         services=BARBER,
-        communicate=("in the afternoon", "Wednesday, 2 December 2026, 12:00"),
+        communicate=("in the afternoon", "Wednesday, 2 December 2026, 13:00"),
     ),
     S(
         "en_changed_time_keeps_the_day",
@@ -116,7 +117,7 @@ DIALOGUES: tuple[Scenario, ...] = (
         "en_before_noon",
         "discovery call before noon on friday",
         "2",
-        book=B("Discovery call", "2026-12-04 11:00"),
+        book=B("Discovery call", "2026-12-04 10:00"),
         services=CONSULT,
     ),
     S(
@@ -183,7 +184,7 @@ DIALOGUES: tuple[Scenario, ...] = (
         "en_this_afternoon",
         "any chance of a haircut this afternoon?",
         "1",
-        book=B("Haircut", "2026-12-01 12:00"),
+        book=B("Haircut", "2026-12-01 13:00"),
         services=BARBER,
     ),
     S(
@@ -251,7 +252,7 @@ DIALOGUES: tuple[Scenario, ...] = (
         "full_afternoon_offers_the_nearest_afternoon",
         "haircut tomorrow afternoon",
         "1",
-        book=B("Haircut", "2026-12-03 12:00"),
+        book=B("Haircut", "2026-12-03 13:00"),
         services=BARBER,
         full_days=("2026-12-02",),
         communicate=("fully booked",),
@@ -595,7 +596,7 @@ DIALOGUES: tuple[Scenario, ...] = (
         "no_punctuation_lowercase",
         "hi i want a cleaning on friday morning",
         "2",
-        book=B("Cleaning", "2026-12-04 11:00"),
+        book=B("Cleaning", "2026-12-04 10:00"),
         services=DENTAL,
     ),
     S(
@@ -638,6 +639,23 @@ DIALOGUES: tuple[Scenario, ...] = (
         book=B("Corte", "2026-12-02 14:00"),
         services=(("Corte", 30), ("Barba", 20)),
         communicate=("por la tarde",),
+    ),
+    S(
+        # From the demo's web chat: "por la tarde" was offered noon first.
+        "es_web_price_afternoon_then_thursday_morning_then_thanks",
+        "hola! cuánto cuesta una clase?",
+        "tienen algo mañana por la tarde?",
+        "mmm mejor el jueves por la mañana",
+        "la primera",
+        "Lucía Pérez, lucia.perez@example.com",
+        "ok gracias!",
+        book=B("Hatha class", "2026-12-03 09:00"),
+        services=YOGA,
+        prices=(("Hatha class", "15", "EUR"),),
+        channel="web",
+        visitor_name=None,
+        communicate=("15", "miércoles, 2 de diciembre de 2026, 13:00", "jueves", "De nada"),
+        never_say=("12:00",),
     ),
     S(
         "es_jueves_a_las_4_de_la_tarde",
@@ -697,7 +715,7 @@ DIALOGUES: tuple[Scenario, ...] = (
         "pt_amanha_de_manha",
         "oi! queria marcar um corte amanhã de manhã",
         "a segunda",
-        book=B("Corte", "2026-12-02 11:00"),
+        book=B("Corte", "2026-12-02 10:00"),
         services=(("Corte", 30), ("Barba", 20)),
         timezone="America/Sao_Paulo",
     ),
@@ -713,7 +731,7 @@ DIALOGUES: tuple[Scenario, ...] = (
         "pt_depois_de_amanha_a_tarde",
         "limpeza depois de amanhã à tarde",
         "1",
-        book=B("Limpeza", "2026-12-03 12:00"),
+        book=B("Limpeza", "2026-12-03 13:00"),
         services=(("Limpeza", 45), ("Consulta", 30)),
         timezone="America/Sao_Paulo",
         communicate=("à tarde",),
@@ -760,7 +778,7 @@ DIALOGUES: tuple[Scenario, ...] = (
         "fr_jeudi_apres_midi",
         "salut, une barbe jeudi après-midi ?",
         "la première",
-        book=B("Barbe", "2026-12-03 12:00"),
+        book=B("Barbe", "2026-12-03 13:00"),
         services=(("Coupe", 30), ("Barbe", 20)),
         timezone="Europe/Paris",
         communicate=("l'après-midi",),
@@ -813,7 +831,7 @@ DIALOGUES: tuple[Scenario, ...] = (
         "de_freitag_nachmittag",
         "Bart am Freitag nachmittags?",
         "die erste",
-        book=B("Bart", "2026-12-04 12:00"),
+        book=B("Bart", "2026-12-04 13:00"),
         services=(("Haarschnitt", 30), ("Bart", 20)),
         timezone="Europe/Berlin",
         communicate=("nachmittags",),
@@ -1052,7 +1070,7 @@ DIALOGUES: tuple[Scenario, ...] = (
         "hi",
         "haircut tomorrow afternoon",
         "1",
-        book=B("Haircut", "2026-12-02 12:00"),
+        book=B("Haircut", "2026-12-02 13:00"),
         services=BARBER,
         channel="sms",
     ),
@@ -1569,9 +1587,9 @@ DIALOGUES: tuple[Scenario, ...] = (
         "hey! do you have anything saturday afternoon for a private session?",
         "hmm, tuesday instead?",
         "yes",
-        book=B("Private session", "2026-12-08 12:00"),
+        book=B("Private session", "2026-12-08 13:00"),
         services=YOGA,
-        communicate=("We're closed on Saturday", "Tuesday, 8 December 2026, 12:00 is free"),
+        communicate=("We're closed on Saturday", "Tuesday, 8 December 2026, 13:00 is free"),
     ),
     S(
         "the_2nd_one_is_a_pick_not_a_date",
@@ -1586,7 +1604,7 @@ DIALOGUES: tuple[Scenario, ...] = (
         "hola! cuánto cuesta una clase?",
         "mañana por la tarde",
         "la primera",
-        book=B("Hatha class", "2026-12-02 12:00"),
+        book=B("Hatha class", "2026-12-02 13:00"),
         services=YOGA,
         prices=(("Hatha class", "15", "EUR"), ("Private session", "60", "EUR")),
         timezone="Europe/Madrid",
@@ -1598,7 +1616,7 @@ DIALOGUES: tuple[Scenario, ...] = (
         "Bonjour, je voudrais un cours de hatha jeudi matin",
         "la deuxième",
         "merci, à jeudi !",
-        book=B("Hatha class", "2026-12-03 11:00"),
+        book=B("Hatha class", "2026-12-03 10:00"),
         services=YOGA,
         timezone="Europe/Paris",
         communicate=("Avec plaisir",),

@@ -27,7 +27,8 @@ from conversations.agent.words.text import NUMBER_WORDS, fold
 
 MORNING = (time(6, 0), time(12, 0))
 MIDDAY = (time(11, 30), time(14, 30))
-AFTERNOON = (time(12, 0), time(18, 0))
+# Asked for "the afternoon", nobody means noon: offers start after lunch (noon is MIDDAY).
+AFTERNOON = (time(13, 0), time(18, 0))
 EVENING = (time(17, 0), time.max)
 WHOLE_DAY = (time(0, 0), time.max)
 
