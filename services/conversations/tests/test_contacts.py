@@ -550,9 +550,15 @@ def fake_bookings() -> Iterator[FakeBookings]:
 def bookings_at(app, monkeypatch):
     def point(url: str, timeout: float | None = None) -> None:
         reader = app.state.bookings_reader
-        current = reader.connectors
+        settings = app.state.runtime.settings
         monkeypatch.setattr(
-            reader, "connectors", Connectors(url, current.token_key, current.timeout)
+            reader,
+            "connectors",
+            Connectors(
+                url,
+                settings.token_key("connectors", "conversations"),
+                settings.connectors_timeout_seconds,
+            ),
         )
         if timeout is not None:
             monkeypatch.setattr(reader, "timeout", timeout)

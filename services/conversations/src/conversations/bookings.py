@@ -34,7 +34,7 @@ class BookingsReader:
                 owner_id,
                 "GET",
                 "/bookings",
-                params={"contact_id": str(contact_id), "limit": LIMIT},
+                params={"contact_id": str(contact_id), "limit": str(LIMIT)},
                 timeout=self.timeout,
             )
         except ConnectorsUnreachable as exc:

@@ -50,9 +50,7 @@ class Answer:
 class Connectors:
     def __init__(self, base_url: str, token_key: str, timeout_seconds: float) -> None:
         self.pool = http1.pool_for("connectors", base_url, timeout_seconds)
-        self.token_key = token_key  # the key of internal tokens meant for connectors
-        self.tokens = TokenSigner(token_key, "connectors")
-        self.timeout = timeout_seconds
+        self.tokens = TokenSigner(token_key, "connectors")  # key: connectors' audience
 
     async def request(
         self,

@@ -201,23 +201,44 @@ async def test_a_turn_ended_without_new_memory_keeps_the_stored_history_and_memo
     c = chat(await shop())
     await c.turn("hi, a haircut tomorrow?")
     sql = (
-        "SELECT history, memory, lease_until FROM conversations.agent_conversations "
+        "SELECT history, memory, lease_until, answered_ids FROM conversations.agent_conversations "
         "WHERE conversation_id = :c"
     )
-    [(history, memory, _)] = await query(sql, c=c.conversation_id)
-    assert history and memory, (history, memory)
+    [(history, memory, _, before)] = await query(sql, c=c.conversation_id)
+    assert history and memory and before, (history, memory, before)
     answered = uuid4()
     async with app.state.runtime.sessionmaker() as session:
-        await AgentRepository(session).end_turn(
-            c.conversation_id, answered=[answered], answered_before=[]
-        )
+        await AgentRepository(session).end_turn(c.conversation_id, answered=[answered])
         await session.commit()
-    assert await query(sql, c=c.conversation_id) == [(history, memory, None)]
+    assert await query(sql, c=c.conversation_id) == [(history, memory, None, [*before, answered])]
+
+
+async def test_a_turn_that_outlived_its_lease_keeps_what_the_next_turn_answered(
+    agent, app, shop, chat, query
+):
+    """Turn A takes the lease and stalls past it; turn B takes it, answers the visitor's next
+    message and ends. When A ends, B's answered message stays answered (the ids merge with
+    what the row holds now), so the message is not answered a second time."""
+    c = chat(await shop())
+    await c.turn("hi")
+    [(first,)] = await query(
+        "SELECT id FROM conversations.messages WHERE conversation_id = :c AND role = 'visitor'",
+        c=c.conversation_id,
+    )
+    sessions = app.state.runtime.sessionmaker
+    later = uuid4()  # answered by turn B while A stalled
+    async with sessions() as session:
+        await AgentRepository(session).end_turn(c.conversation_id, answered=[later])
+        await session.commit()
+    async with sessions() as session:  # turn A ends: it answered `first` only
+        pending = await AgentRepository(session).end_turn(c.conversation_id, answered=[first])
+        await session.commit()
+    assert pending == []
     [(ids,)] = await query(
         "SELECT answered_ids FROM conversations.agent_conversations WHERE conversation_id = :c",
         c=c.conversation_id,
     )
-    assert ids == [answered]
+    assert ids == [first, later]
 
 
 async def test_a_slot_taken_before_the_visitor_accepts_is_not_booked_and_others_are_offered(

@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -47,9 +47,15 @@ from conversations.agent.words.contact import ContactDetails
 from conversations.agent.words.langs import detect_language
 from conversations.agent.words.text import bound
 from conversations.connectors import Connectors
-from conversations.db.agent import AgentRepository, business_facts, settings_of, unanswered_of
+from conversations.db.agent import (
+    AgentRepository,
+    Unanswered,
+    business_facts,
+    settings_of,
+    unanswered_of,
+)
 from conversations.db.contacts import ContactsRepository
-from conversations.db.models import Conversation, Message
+from conversations.db.models import Conversation
 from conversations.db.uow import ConversationsUnitOfWork
 from conversations.domain import conversation_state
 from conversations.domain.burst import Waits, seconds_to_wait
@@ -99,7 +105,6 @@ class _Context:
     memory: Dialogue
     message_ids: list[uuid.UUID]
     text: str
-    answered_before: list[uuid.UUID] = field(default_factory=list)
     facts: BusinessFacts | None = None
     visitor: Visitor | None = None
     required_contact: str = "name_and_phone_or_email"
@@ -312,9 +317,7 @@ class AgentRunner:
             allowed = settings.channels is None or row.channel in settings.channels
             if not settings.enabled or not allowed or row.agent_paused:
                 # Not the agent's to answer; once it is again, it answers only what is new.
-                await repo.end_turn(
-                    conversation_id, answered=ids, answered_before=memory.answered_ids
-                )
+                await repo.end_turn(conversation_id, answered=ids)
                 await uow.commit()
                 return None
             context = _Context(
@@ -345,7 +348,6 @@ class AgentRunner:
                 required_contact=settings.required_contact,
                 require_verified_on_webchat=bool(settings.require_verified_contact_on_webchat),
                 message_ids=ids,
-                answered_before=memory.answered_ids,
                 text="\n".join(_what_was_said(m) for m in unanswered),
             )
             await uow.commit()  # the lease is taken
@@ -401,7 +403,7 @@ class AgentRunner:
             self.settings.webchat_bookings_per_address_per_day,
         )
 
-    async def _write(self, context: _Context, outcome: TurnOutcome) -> list[Message]:
+    async def _write(self, context: _Context, outcome: TurnOutcome) -> list[Unanswered]:
         """Store the turn and release its lease; returns what the visitor wrote meanwhile."""
         try:
             return await self._store(context, outcome, reply=True)
@@ -416,7 +418,7 @@ class AgentRunner:
 
     async def _store(
         self, context: _Context, outcome: TurnOutcome, *, reply: bool
-    ) -> list[Message]:
+    ) -> list[Unanswered]:
         """The reply, memory, booking and handoff in one transaction, which also releases the
         turn's lease; returns what the visitor wrote meanwhile (released and checked in one
         statement: a message stored after it waits on the released row's lock, then takes
@@ -486,7 +488,6 @@ class AgentRunner:
             pending = await repo.end_turn(
                 conversation_id,
                 answered=context.message_ids,
-                answered_before=context.answered_before,
                 history=outcome.history,
                 memory=context.memory.dump(),
             )

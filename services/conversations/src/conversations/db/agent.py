@@ -10,11 +10,11 @@ from typing import Any
 
 from sqlalchemy import (
     Text,
-    all_,
     and_,
     any_,
     bindparam,
     cast,
+    column,
     exists,
     func,
     or_,
@@ -118,14 +118,6 @@ class AgentRepository:
             )
         )
 
-    async def active_provider(self, workspace_id: uuid.UUID) -> str | None:
-        return await self.session.scalar(
-            select(ConnectorState.provider)
-            .where(ConnectorState.workspace_id == workspace_id, ConnectorState.active.is_(True))
-            .order_by(ConnectorState.source_updated_at.desc())
-            .limit(1)
-        )
-
     # -- settings --------------------------------------------------------------------------
 
     async def settings(self, workspace_id: uuid.UUID) -> AgentSettings:
@@ -221,28 +213,27 @@ class AgentRepository:
         conversation_id: uuid.UUID,
         *,
         answered: list[uuid.UUID],
-        answered_before: list[uuid.UUID],
         history: list[Any] | None = None,
         memory: dict[str, Any] | None = None,
     ) -> list[Unanswered]:
-        """Record answered messages (and the new history and memory) and release the turn
-        lease; returns the recent visitor messages still unanswered (written meanwhile), in
-        the same statement. Only the holder of the lease writes, so `answered_before` (read
-        when the turn was taken) is still what the row holds.
+        """Add the answered messages to those the row holds (the newest ANSWERED_KEPT), store
+        the new history and memory, release the turn lease, and return the recent visitor
+        messages still unanswered (written meanwhile): one statement.
 
-        Released and checked at once: a message committed before this statement is among
-        those returned; one committed after it finds the lease released (its own turn waits
-        on this row's lock until the commit, then takes the lease)."""
-        kept = (answered_before + [i for i in answered if i not in answered_before])[
-            -ANSWERED_KEPT:
-        ]
+        The answered ids are merged in SQL with what the row holds now, not with what the
+        turn read when it began: a turn that outlived its lease does not undo what the turn
+        after it recorded. Released and checked at once: a message committed before this
+        statement is among those returned; one committed after it finds the lease released
+        (its own turn waits on this row's lock until the commit, then takes the lease)."""
         rows = await self.session.execute(
             _END_TURN,
             {
-                "turn_of": conversation_id,
-                "kept_ids": kept,
-                "new_history": history,
-                "new_memory": memory,
+                "conversation_id": conversation_id,
+                "answered": answered,
+                "kept": ANSWERED_KEPT,
+                "recent": RECENT_VISITOR_MESSAGES,
+                "history": history,
+                "memory": memory,
             },
         )
         return [Unanswered(row.id, row.content, row.meta or {}) for row in rows]
@@ -361,53 +352,53 @@ RETURNING history, memory, answered_ids
 """
 ).columns(AgentConversation.history, AgentConversation.memory, AgentConversation.answered_ids)
 
-# None for history or memory keeps what the row holds: the parameters are SQL NULL then (not
-# JSON null), and COALESCE falls back to the column.
-_ended = (
-    update(AgentConversation)
-    .where(AgentConversation.conversation_id == bindparam("turn_of"))
-    .values(
-        answered_ids=bindparam("kept_ids", type_=AgentConversation.answered_ids.type),
-        history=func.coalesce(
-            bindparam("new_history", type_=JSONB(none_as_null=True)), AgentConversation.history
-        ),
-        memory=func.coalesce(
-            bindparam("new_memory", type_=JSONB(none_as_null=True)), AgentConversation.memory
-        ),
-        updated_at=func.now(),
-        lease_until=None,
-    )
-    .returning(AgentConversation.conversation_id)
-    .cte("ended")
+_recent = (
+    select(Message.id, Message.content, Message.meta, Message.sent_at)
+    .where(Message.conversation_id == bindparam("conversation_id"), Message.role == "visitor")
+    .order_by(Message.sent_at.desc(), Message.id.desc())
+    .limit(RECENT_VISITOR_MESSAGES)
+    .subquery()
 )
-
-
-def _recent_of(parameter: str) -> Any:
-    """The conversation's latest visitor messages (the conversation id in `parameter`)."""
-    return (
-        select(Message.id, Message.content, Message.meta, Message.sent_at)
-        .where(Message.conversation_id == bindparam(parameter), Message.role == "visitor")
-        .order_by(Message.sent_at.desc(), Message.id.desc())
-        .limit(RECENT_VISITOR_MESSAGES)
-        .subquery()
-    )
-
-
-_recent = _recent_of("conversation_id")
 _answered = select(func.unnest(AgentConversation.answered_ids)).where(
     AgentConversation.conversation_id == bindparam("conversation_id")
 )
-# Its parameters match no column of agent_conversations: SQLAlchemy would take a matching
-# execution parameter (`conversation_id`) for one more SET of the UPDATE inside.
-_recent_of_turn = _recent_of("turn_of")
+# None for history or memory keeps what the row holds (SQL NULL parameters, not JSON null).
 _END_TURN = (
-    select(_recent_of_turn.c.id, _recent_of_turn.c.content, _recent_of_turn.c.meta.label("meta"))
-    .add_cte(_ended)
-    .where(
-        _recent_of_turn.c.id
-        != all_(bindparam("kept_ids", type_=AgentConversation.answered_ids.type))
+    text(
+        """
+WITH ended AS (
+    UPDATE conversations.agent_conversations
+    SET answered_ids = ARRAY(
+            SELECT id FROM (
+                SELECT id, min(ord) AS first
+                FROM unnest(answered_ids || :answered) WITH ORDINALITY AS given(id, ord)
+                GROUP BY id ORDER BY first DESC LIMIT :kept
+            ) newest ORDER BY first
+        ),
+        history = COALESCE(:history, history),
+        memory = COALESCE(:memory, memory),
+        updated_at = now(),
+        lease_until = NULL
+    WHERE conversation_id = :conversation_id
+    RETURNING answered_ids
+), recent AS (
+    SELECT id, content, metadata AS meta, sent_at FROM conversations.messages
+    WHERE conversation_id = :conversation_id AND role = 'visitor'
+    ORDER BY sent_at DESC, id DESC LIMIT :recent
+)
+SELECT id, content, meta FROM recent
+WHERE NOT EXISTS (SELECT 1 FROM ended WHERE recent.id = ANY (ended.answered_ids))
+ORDER BY sent_at, id
+"""
     )
-    .order_by(_recent_of_turn.c.sent_at, _recent_of_turn.c.id)
+    .bindparams(
+        bindparam("answered", type_=AgentConversation.answered_ids.type),
+        bindparam("history", type_=JSONB(none_as_null=True)),
+        bindparam("memory", type_=JSONB(none_as_null=True)),
+    )
+    .columns(
+        column("id", Message.id.type), column("content", Text), column("meta", Message.meta.type)
+    )
 )
 
 _active_provider = (
