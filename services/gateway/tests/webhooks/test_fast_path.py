@@ -19,13 +19,15 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.routing import APIRoute
 from prometheus_client import REGISTRY
+from starlette.routing import Router
 
 from gateway.main import create_app
 from gateway.settings import Settings
 from gateway.webhooks import api
-from gateway.webhooks.fastpath import WebhookFastPath, targets
+from gateway.webhooks.fastpath import WebhookFastPath, _check_callable_directly, targets
 from shared.bus import Bus
 
 from .conftest import META_APP_SECRET, PUBLIC_BASE_URL, TWILIO_AUTH_TOKEN, Received
@@ -44,6 +46,7 @@ class Sent:
     logged: list[tuple[str, int]] = field(default_factory=list)
     # How far the request counter moved, by route label (the router's, or "unmatched").
     counted: dict[str, float] = field(default_factory=dict)
+    routed: int = 0  # times the request entered the app's router
 
 
 class Lines(logging.Handler):
@@ -131,8 +134,20 @@ async def send(
     labels = (route, "unmatched")
     before = {label: counts("POST", label) for label in labels}
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
-        response = await client.post(path, content=content, headers=headers)
+    routed = 0
+    enter = Router.__call__
+
+    async def counted_entry(router: Router, scope: Any, receive: Any, send_: Any) -> None:
+        nonlocal routed
+        routed += 1
+        await enter(router, scope, receive, send_)
+
+    Router.__call__ = counted_entry  # type: ignore[method-assign]
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            response = await client.post(path, content=content, headers=headers)
+    finally:
+        Router.__call__ = enter  # type: ignore[method-assign]
     counted = {
         f"{label} {status}": moved
         for label in labels
@@ -144,6 +159,7 @@ async def send(
         response.content,
         [(r.getMessage(), r.__dict__.get("status", 0)) for r in lines.records],
         counted,
+        routed,
     )
 
 
@@ -154,8 +170,11 @@ async def same_answer(
     content: Any,
     headers: dict[str, str],
     route: str,
+    *,
+    fast_path: bool = True,
 ) -> Sent:
-    """Both apps' answers, which must match; the fast one's, for the test to look at."""
+    """Both apps' answers, which must match; the fast one's, for the test to look at.
+    `fast_path=False`: a path the fast path must leave to the whole app."""
     headers = {"X-Request-ID": uuid.uuid4().hex, **headers}
     answers = {}
     for name, app in apps.items():
@@ -169,6 +188,14 @@ async def same_answer(
     assert fast.counted == whole.counted
     assert sum(whole.counted.values()) == 1
     assert ("x-request-id", headers["X-Request-ID"]) in fast.headers
+    # The fast app answered without its router; the whole one went through it whenever its
+    # middleware let the request in (so a fast path that never fired would show here).
+    if not fast_path:
+        assert fast.routed == whole.routed == 1, (fast.routed, whole.routed)
+        return fast
+    assert fast.routed == 0 and whole.routed <= 1, (fast.routed, whole.routed)
+    if whole.status not in (400, 413, 422):
+        assert whole.routed == 1
     return fast
 
 
@@ -397,6 +424,7 @@ async def test_an_unknown_integrator_channel_goes_through_the_whole_app(
         body,
         integrator(body, str(ACCOUNT)),
         "/api/v1/webhooks/inbound/{channel}",
+        fast_path=False,
     )
     assert sent.status == 422
 
@@ -478,3 +506,20 @@ def test_tracing_on_keeps_webhooks_on_the_whole_app(
     tracing = SimpleNamespace(provider=lambda: object(), instrument_client=lambda client: None)
     monkeypatch.setattr("gateway.main.telemetry", tracing)
     assert WebhookFastPath not in stack(create_app(webhook_settings))
+
+
+def test_a_webhook_endpoint_that_asks_fastapi_for_more_is_refused_at_start_up() -> None:
+    """The fast path calls endpoints with the request alone: one with a query parameter
+    would be called wrongly, so building the fast path refuses it."""
+    router = APIRouter()
+
+    @router.post("/webhooks/plain")
+    async def plain(request: Request) -> None: ...
+
+    @router.post("/webhooks/asking")
+    async def asking(request: Request, page: int = 1) -> None: ...
+
+    plain_route, asking_route = (r for r in router.routes if isinstance(r, APIRoute))
+    _check_callable_directly(plain_route)
+    with pytest.raises(RuntimeError, match="asks for \\['page'\\]"):
+        _check_callable_directly(asking_route)

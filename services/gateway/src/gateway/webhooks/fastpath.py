@@ -51,6 +51,7 @@ def targets(prefix: str) -> dict[str, Target]:
     for route in api.router.routes:
         if not isinstance(route, APIRoute) or "POST" not in route.methods:
             continue
+        _check_callable_directly(route)
         if not route.param_convertors:
             found[prefix + route.path] = Target(route)
         elif set(route.param_convertors) == {"channel"}:
@@ -58,6 +59,26 @@ def targets(prefix: str) -> dict[str, Target]:
                 path = prefix + route.path.replace("{channel}", channel)
                 found[path] = Target(route, {"channel": channel})
     return found
+
+
+def _check_callable_directly(route: APIRoute) -> None:
+    """The fast path calls a webhook endpoint as `endpoint(request, **path_params)` and sends
+    the Response it returns: an endpoint that asks FastAPI for more (a dependency, a query,
+    header or body parameter) is refused at start-up rather than called wrongly."""
+    dependant = route.dependant
+    asks = [
+        *(d.call for d in dependant.dependencies),
+        *(p.name for p in dependant.query_params),
+        *(p.name for p in dependant.header_params),
+        *(p.name for p in dependant.cookie_params),
+        *(p.name for p in dependant.body_params),
+        *(p.name for p in dependant.path_params if p.name != "channel"),
+    ]
+    if asks or dependant.request_param_name is None:
+        raise RuntimeError(
+            f"webhook route {route.path} cannot take the fast path: it asks for {asks} "
+            "(or takes no Request); give it only the request, or leave it to the whole app"
+        )
 
 
 class WebhookFastPath:
@@ -89,7 +110,7 @@ class WebhookFastPath:
         while more:
             message = await receive()
             if message["type"] != "http.request":  # gone: the handler meets it as before
-                await self._handle(target, scope, replay([message]), send)
+                await self._handle(target, scope, replay([message], receive), send)
                 return
             body += message.get("body", b"")
             if len(body) > self.max_bytes:
@@ -102,7 +123,9 @@ class WebhookFastPath:
         if found is not None:
             await problem(422, found)(scope, receive, send)
             return
-        await self._handle(target, scope, replay([{"type": "http.request", "body": body}]), send)
+        await self._handle(
+            target, scope, replay([{"type": "http.request", "body": body}], receive), send
+        )
 
     async def _handle(self, target: Target, scope: Scope, receive: Receive, send: Send) -> None:
         _routed(target, scope)
