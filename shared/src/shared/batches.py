@@ -190,7 +190,7 @@ class BatchConsumer:
         # One consume span for the batch: a child of its first message's publish (a batch of
         # one is one trace from the webhook on), linked to every message's. Tracing off, the
         # log line still carries the first message's trace id.
-        traceparents = [traceparent_of(message, envelope) for message, envelope in parsed]
+        traceparents = [message_traceparent(message, envelope) for message, envelope in parsed]
         event_token = event_id_var.set(str(parsed[0][1].event_id) if len(parsed) == 1 else None)
         try:
             with telemetry.span(
@@ -266,7 +266,7 @@ class BatchConsumer:
                 await message.nack(requeue=True)
 
 
-def traceparent_of(message: AbstractIncomingMessage, envelope: Envelope) -> str | None:
+def message_traceparent(message: AbstractIncomingMessage, envelope: Envelope) -> str | None:
     """The publish span's context (FastStream puts it in the headers), else the envelope's."""
     header = (message.headers or {}).get("traceparent")
     if isinstance(header, bytes):

@@ -304,9 +304,10 @@ class Bus:
 class StoredPublisher:
     """Publishes outbox rows as stored (their JSON text), many at once, on a confirm channel
     of its own on the broker's robust connection: each publish goes to that channel's aiormq
-    channel with its properties built here, every confirm is awaited together. FastStream's publish builds, encodes and wraps each message
-    through its middlewares; for the relay's thousands of events a second that was most of the
-    relay's CPU. With tracing on, the relay uses `Bus.publish_stored` (a span per publish)."""
+    channel with its properties built here, every confirm is awaited together. FastStream's
+    publish builds, encodes and wraps each message through its middlewares; for the relay's
+    thousands of events a second that was most of the relay's CPU. With tracing on, the relay
+    uses `Bus.publish_stored` (a span per publish)."""
 
     def __init__(self, bus: Bus) -> None:
         self.bus = bus

@@ -34,7 +34,7 @@ from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
 from shared import telemetry
-from shared.batches import BatchConsumer, traceparent_of
+from shared.batches import BatchConsumer, message_traceparent
 from shared.bus import EVENTS_CONSUMED
 from shared.events import Envelope, parse_envelope
 from shared.logging import event_id_var
@@ -113,7 +113,7 @@ class TaskConsumer(BatchConsumer):
             with telemetry.span(
                 self._span_name,
                 kind=SpanKind.CONSUMER,
-                remote_parent=traceparent_of(message, envelope),
+                remote_parent=message_traceparent(message, envelope),
                 remote=True,
                 attributes={
                     "messaging.system": "rabbitmq",

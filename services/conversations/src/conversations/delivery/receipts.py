@@ -72,7 +72,7 @@ async def apply_receipt(
     if moved is not None:
         await emit_moved(uow, moved)
         if state == "failed" and event.channel == "sms" and "21610" in (error or ""):
-            await repo.opt_out(moved.conversation_id)
+            await repo.opt_out([moved.conversation_id])
 
 
 async def _watermark(

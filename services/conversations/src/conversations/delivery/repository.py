@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conversations.db.models import ChannelAccount, Conversation, EarlyReceipt, Message
+from conversations.db.models import ChannelAccount, EarlyReceipt, Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,13 +314,9 @@ class DeliveryRepository:
         )
         return [_moved(r) for r in rows]
 
-    async def opt_out(self, conversation_id: uuid.UUID) -> None:
-        await self.session.execute(
-            update(Conversation)
-            .where(Conversation.id == conversation_id, Conversation.opted_out_at.is_(None))
-            .values(opted_out_at=func.now())
-            .execution_options(synchronize_session=False)
-        )
+    async def opt_out(self, conversation_ids: list[uuid.UUID]) -> None:
+        """The provider says these recipients opted out (Twilio 21610): no more sends."""
+        await self.session.execute(_OPT_OUT, {"ids": conversation_ids})
 
     # -- receipts that came before the send was recorded ---------------------------------
 
@@ -332,9 +328,6 @@ class DeliveryRepository:
                 channel=channel, external_id=external_id, status=status, error=error, occurred_at=at
             )
         )
-
-    async def opt_out_many(self, conversation_ids: list[uuid.UUID]) -> None:
-        await self.session.execute(_OPT_OUT, {"ids": conversation_ids})
 
     async def forget_early_receipts(self, older_than: datetime) -> None:
         """Receipts for messages sent outside the platform never find their message."""

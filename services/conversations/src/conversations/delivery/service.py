@@ -483,7 +483,7 @@ class Delivery:
             events = [(updated_event(r.moved), f.cause) for f, r in done]
             opted_out = [r.moved.conversation_id for f, r in done if f.attempt.opted_out]
             if opted_out:
-                await repo.opt_out_many(opted_out)
+                await repo.opt_out(opted_out)
             for f, r in done:
                 if r.early:
                     again = await self._apply_early(repo, r.moved, r.early)
