@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from shared.bus import Bus
-from shared.events import Envelope, UserCreatedV1, routing_key
-from shared.task_consumer import TaskConsumer
+from shared.events import Envelope, UserCreatedV1
+from shared.task_consumer import TaskConsumer, subscribe_tasks
 from shared.testing import wait_until
 
 from .test_batches import _queue_counts, _value, envelope_for
@@ -26,11 +26,7 @@ async def tasks_of(bus_factory, name: str, handle) -> tuple[Bus, TaskConsumer, B
     """A started bus whose consumer `name` handles each message in a task, and a bus to
     publish with."""
     bus = await bus_factory(name, start=False)
-    queue = bus.consumer_queue(routing_key(UserCreatedV1), name)
-    consumer = TaskConsumer(
-        bus, queue, UserCreatedV1.TYPE, handle, prefetch=bus.settings.consumer_prefetch
-    )
-    bus.batch_consumers.append(consumer)
+    consumer = subscribe_tasks(bus, UserCreatedV1, handle, name)
     await bus.start()
     return bus, consumer, await bus_factory("publisher")
 

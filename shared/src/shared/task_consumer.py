@@ -36,7 +36,7 @@ from pydantic import ValidationError
 from shared import telemetry
 from shared.batches import BatchConsumer, message_traceparent
 from shared.bus import EVENTS_CONSUMED
-from shared.events import Envelope, parse_envelope
+from shared.events import Envelope, Event, parse_envelope, routing_key
 from shared.logging import event_id_var
 
 if TYPE_CHECKING:
@@ -158,3 +158,14 @@ async def _settle(done: Awaitable[None]) -> None:
         await done
     except Exception:
         log.warning("could not settle a delivery; the broker will redeliver it", exc_info=True)
+
+
+def subscribe_tasks(
+    bus: Bus, event: type[Event], handle: TaskHandler, consumer: str | None = None
+) -> TaskConsumer:
+    """Like `Bus.subscribe_batch`: the event's queue for `consumer`, each message handled in
+    a task of its own, up to the bus's `CONSUMER_PREFETCH` at once; started with the bus."""
+    queue = bus.consumer_queue(routing_key(event), consumer)
+    tasks = TaskConsumer(bus, queue, event.TYPE, handle, prefetch=bus.settings.consumer_prefetch)
+    bus.batch_consumers.append(tasks)
+    return tasks

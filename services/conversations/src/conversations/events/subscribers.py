@@ -38,10 +38,9 @@ from shared.events import (
     WorkspaceServiceDeletedV1,
     WorkspaceServiceUpdatedV1,
     WorkspaceUpdatedV1,
-    routing_key,
 )
 from shared.runtime import Runtime
-from shared.task_consumer import TaskConsumer
+from shared.task_consumer import subscribe_tasks
 
 if TYPE_CHECKING:
     from conversations.agent.loop import AgentRunner
@@ -102,16 +101,7 @@ def register_agent(runtime: Runtime, agent: "AgentRunner") -> None:
     async def on_message_received(envelope: Envelope, headers: Mapping[str, Any]) -> None:
         await agent.on_message_received(envelope)
 
-    queue = bus.consumer_queue(routing_key(MessageReceivedV1), "agent")
-    bus.batch_consumers.append(
-        TaskConsumer(
-            bus,
-            queue,
-            MessageReceivedV1.TYPE,
-            on_message_received,
-            prefetch=bus.settings.consumer_prefetch,
-        )
-    )
+    subscribe_tasks(bus, MessageReceivedV1, on_message_received, "agent")
 
 
 DELIVERY = "conversations-delivery"
@@ -124,22 +114,13 @@ def register_delivery(runtime: Runtime, delivery: Delivery) -> None:
     replies in flight together share their statements (delivery/coalesce.py)."""
 
     bus = runtime.bus
-    queue = bus.consumer_queue(routing_key(MessageReplyRequestedV1), DELIVERY)
-    delivery.parking = Parking(bus, queue.name)
 
     async def on_message_reply_requested(envelope: Envelope, headers: Mapping[str, Any]) -> None:
         attempts = int(str(headers.get(ATTEMPTS_HEADER) or 0))
         await delivery.on_reply_requested(envelope, parked_attempts=attempts)
 
-    bus.batch_consumers.append(
-        TaskConsumer(
-            bus,
-            queue,
-            MessageReplyRequestedV1.TYPE,
-            on_message_reply_requested,
-            prefetch=bus.settings.consumer_prefetch,
-        )
-    )
+    tasks = subscribe_tasks(bus, MessageReplyRequestedV1, on_message_reply_requested, DELIVERY)
+    delivery.parking = Parking(bus, tasks.queue.name)
 
 
 def register_reminders(runtime: Runtime, scheduler: "ReminderScheduler | None") -> None:
