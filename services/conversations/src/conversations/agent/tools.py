@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
@@ -173,7 +173,10 @@ class AgentDeps:
     reading: Reading | None = None  # the visitor's message, read once this turn
     said: list[str] = field(default_factory=list)  # what this turn already answered
     turn_topics: list[str] = field(default_factory=list)
-    _read: dict[Any, Any] = field(default_factory=dict)  # what the calendar told this turn
+    # What the calendar told this turn, read once each (until the turn books or cancels).
+    _hours: list[OpeningHours | None] = field(default_factory=list)  # [] until read
+    _free: dict[tuple[str, date, date], list[Slot]] = field(default_factory=dict)
+    _upcoming: list[Upcoming] | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -188,37 +191,38 @@ class AgentDeps:
 
     async def hours(self) -> OpeningHours | None:
         """The calendar's opening hours (None when it cannot tell), read once per turn."""
-        if "hours" not in self._read:
+        if not self._hours:
             try:
                 found: OpeningHours | None = await self.calendar.hours()
             except CalendarError:
                 found = None  # a courtesy: the free times stay the truth without them
-            self._read["hours"] = found if found is not None and found.known else None
-        return self._read["hours"]  # type: ignore[no-any-return]
+            self._hours.append(found if found is not None and found.known else None)
+        return self._hours[0]
 
     async def free(self, event_type: str, first: date, last: date) -> list[Slot]:
         """The calendar's free times on these days, read once per turn until the turn books or
         cancels (a re-check that finds a time taken offers others from the same answer)."""
-        key = ("free", event_type, first, last)
-        if key not in self._read:
-            self._read[key] = await self.calendar.availability(event_type, first, last)
-        return self._read[key]  # type: ignore[no-any-return]
+        key = (event_type, first, last)
+        if key not in self._free:
+            self._free[key] = await self.calendar.availability(event_type, first, last)
+        return self._free[key]
 
     def calendar_changed(self) -> None:
-        """This turn booked or cancelled (or tried to): free times are read afresh."""
-        for key in [k for k in self._read if isinstance(k, tuple) and k[0] == "free"]:
-            del self._read[key]
+        """This turn booked or cancelled (or tried to): free times and the contact's upcoming
+        bookings are read afresh."""
+        self._free.clear()
+        self._upcoming = None
 
     async def upcoming(self) -> list[Upcoming]:
         """The contact's upcoming bookings at the calendar (any conversation), once per turn."""
         if self.visitor.contact_id is None:
             return []
-        if "upcoming" not in self._read:
+        if self._upcoming is None:
             try:
-                self._read["upcoming"] = await self.calendar.upcoming(self.visitor.contact_id)
+                self._upcoming = await self.calendar.upcoming(self.visitor.contact_id)
             except CalendarError:
-                self._read["upcoming"] = []
-        return self._read["upcoming"]  # type: ignore[no-any-return]
+                self._upcoming = []
+        return self._upcoming
 
 
 # -- typed results ------------------------------------------------------------------------
@@ -704,7 +708,7 @@ async def verify_identity_code(ctx: RunContext[AgentDeps], code: str) -> CodeRes
         return CodeResult(status=status)
     deps.memory.proving = None
     deps.visitor.contact_id, deps.visitor.proven = contact_id, True
-    deps._read.pop("upcoming", None)  # another contact's bookings now
+    deps._upcoming = None  # another contact's bookings now
     deps.memory.earlier_loaded = False
     await load_earlier_bookings(deps)
     return CodeResult(status="verified", bookings=deps.memory.live_bookings)
