@@ -51,7 +51,7 @@ from conversations.agent.tools import (
     reminded_booking,
 )
 from conversations.agent.words.contact import read_details
-from conversations.agent.words.intents import pick_by_time
+from conversations.agent.words.intents import choice_number, pick_by_time
 from conversations.agent.words.langs import country_of
 from conversations.agent.words.services import Named
 from conversations.agent.words.text import fold
@@ -161,10 +161,27 @@ def _decide(deps: AgentDeps, r: Reading) -> ModelResponse:
         # Details given before there was a booking to give them for: noted, and on we go.
         m.misunderstood = 0
         return _text(deps, say(deps.lang, "noted") + "\n" + _options_again(deps))
+    if _beyond_the_list(deps, r):
+        # "la deuxième" with one time offered: understood, just not there to pick.
+        m.misunderstood = 0
+        return _text(deps, say(deps.lang, "not_on_list") + "\n" + _options_again(deps))
     m.misunderstood += 1
     if m.misunderstood >= 2:
         return _call("hand_off", reason="did not understand the visitor twice in a row")
     return _text(deps, say(deps.lang, "not_understood") + "\n" + _options_again(deps))
+
+
+MAX_LISTED = 10  # how far an option number is read past a list's end
+
+
+def _beyond_the_list(deps: AgentDeps, r: Reading) -> bool:
+    """The visitor picked an option by number or ordinal that the last list does not have."""
+    m = deps.memory
+    shown = len(m.offered_slots) if m.last_list == "slots" else len(deps.services)
+    if not shown:
+        return False
+    n = choice_number(r.text, MAX_LISTED)
+    return n is not None and n > shown
 
 
 _CODE = re.compile(r"(?<!\d)\d{3}[ -]?\d{3}(?!\d)")

@@ -658,6 +658,19 @@ DIALOGUES: tuple[Scenario, ...] = (
         never_say=("12:00",),
     ),
     S(
+        # From the demo's WhatsApp: "la deuxième" with one time offered was "je n'ai pas compris".
+        "fr_an_option_past_the_list_is_said_so_not_misunderstood",
+        "bonjour, je voudrais un rendez-vous",
+        "la troisième",
+        "la première",
+        "demain 10h",
+        "oui",
+        book=B("Coupe", "2026-12-02 10:00"),
+        services=(("Coupe", 30), ("Barbe", 20)),
+        communicate=("n'est pas dans la liste",),
+        never_say=("pas compris",),
+    ),
+    S(
         "es_jueves_a_las_4_de_la_tarde",
         "buenas, tienen hueco el jueves a las 4 de la tarde para barba?",
         "sí porfa",
