@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import Table, TextClause, text
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.db.raw import Raw
 from shared.events import Envelope, Event
 from shared.logging import request_id_var
 from shared.tracing import traceparent_var
@@ -74,28 +75,26 @@ class UnitOfWork:
         ]
         if not envelopes:
             return []
-        await self.session.execute(
+        await Raw(self.session).execute(
             _outbox_insert_many(self._outbox),
-            {
-                "event_ids": [e.event_id for e in envelopes],
-                "types": [e.type for e in envelopes],
-                "keys": [e.routing_key for e in envelopes],
-                "aggregates": [e.aggregate_id for e in envelopes],
-                "envelopes": [e.model_dump_json() for e in envelopes],
-            },
+            [e.event_id for e in envelopes],
+            [e.type for e in envelopes],
+            [e.routing_key for e in envelopes],
+            [e.aggregate_id for e in envelopes],
+            [e.model_dump_json() for e in envelopes],
         )
         self.emitted.extend(envelopes)
         return envelopes
 
 
 @functools.cache
-def _outbox_insert_many(outbox: Table) -> TextClause:
-    """Rows in the order given (outbox ids follow it, and the relay publishes by id)."""
+def _outbox_insert_many(outbox: Table) -> str:
+    """Rows in the order given (outbox ids follow it, and the relay publishes by id); on
+    asyncpg directly (`shared.db.raw`), as every write that emits runs it."""
     name = f'"{outbox.schema}".outbox' if outbox.schema else "outbox"
     columns = "(event_id, event_type, routing_key, aggregate_id, envelope)"
-    return text(
+    return (
         f"INSERT INTO {name} {columns} "  # noqa: S608 - a table name, no input
-        "SELECT e, t, k, a, v::jsonb FROM unnest(CAST(:event_ids AS uuid[]), "
-        "CAST(:types AS text[]), CAST(:keys AS text[]), CAST(:aggregates AS text[]), "
-        "CAST(:envelopes AS text[])) WITH ORDINALITY AS x(e, t, k, a, v, n) ORDER BY n"
+        "SELECT e, t, k, a, v::jsonb FROM unnest($1::uuid[], $2::text[], $3::text[], "
+        "$4::text[], $5::text[]) WITH ORDINALITY AS x(e, t, k, a, v, n) ORDER BY n"
     )

@@ -55,7 +55,6 @@ from conversations.db.agent import (
     unanswered_of,
 )
 from conversations.db.contacts import ContactsRepository
-from conversations.db.models import Conversation
 from conversations.db.uow import ConversationsUnitOfWork
 from conversations.domain import conversation_state
 from conversations.domain.burst import Waits, seconds_to_wait
@@ -74,6 +73,7 @@ from conversations.usecases.identity import (
     webchat_booking_allowed,
 )
 from conversations.usecases.messages import store_reply
+from shared.db.raw import Row
 from shared.events import (
     BookingChangedByVisitorV1,
     ConversationHandedOffV1,
@@ -426,8 +426,8 @@ class AgentRunner:
         conversation_id = context.conversation.id
         async with self.uow() as uow:
             repo = AgentRepository(uow.session)
-            conversation = await uow.conversations.get(
-                context.workspace.id, conversation_id, lock=True
+            conversation = await uow.conversations.lock_for_reply(
+                context.workspace.id, conversation_id
             )
             if conversation is None:
                 return []
@@ -443,6 +443,7 @@ class AgentRunner:
                     role="agent",
                     content=cap(outcome.reply, conversation.channel),
                     metadata={"agent": _summary(outcome, self.model)},
+                    last_visitor=conversation.last_visitor_at,
                 )
                 seconds = agent_reply_seconds(
                     context.minutes_per_reply,
@@ -498,7 +499,7 @@ class AgentRunner:
 async def _tell_owner_of_change(
     uow: ConversationsUnitOfWork,
     context: _Context,
-    conversation: Conversation,
+    conversation: Row,
     outcome: TurnOutcome,
     now: datetime,
 ) -> str:

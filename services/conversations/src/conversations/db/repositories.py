@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,7 +12,6 @@ from typing import Any
 from sqlalchemy import (
     DateTime,
     Select,
-    Update,
     and_,
     bindparam,
     delete,
@@ -22,6 +22,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy import inspect as mapped
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +33,7 @@ from conversations.db.models import (
     UnroutedMessage,
     Workspace,
 )
+from shared.db.raw import Prepared, Raw, Row
 
 # The statements every inbound message runs, built once and executed with parameters:
 # building them with their values on every message cost more CPU than running them.
@@ -83,21 +85,84 @@ _CONVERSATION = select(Conversation).where(
 # trigger at commit does so after locking the workspace row; a plain FOR UPDATE here made the
 # two wait for each other: a deadlock under load).
 _CONVERSATION_LOCKED = _CONVERSATION.with_for_update(key_share=True)
+_LOCK_FOR_REPLY = Prepared(
+    select(
+        Conversation.id,
+        Conversation.workspace_id,
+        Conversation.channel,
+        Conversation.status,
+        Conversation.visitor_name,
+        Conversation.agent_paused,
+        Conversation.handed_off_at,
+        Conversation.agent_booking,
+        Conversation.tags,
+        select(func.max(Message.sent_at))
+        .where(Message.conversation_id == Conversation.id, Message.role == "visitor")
+        .correlate(Conversation)
+        .scalar_subquery()
+        .label("last_visitor_at"),
+    )
+    .where(
+        Conversation.id == bindparam("conversation_id"),
+        Conversation.workspace_id == bindparam("workspace_id"),
+    )
+    .with_for_update(key_share=True, of=Conversation)
+)
 
 
 @cache
-def _change(added: tuple[str, ...], assigned: tuple[str, ...]) -> Update:
+def _change(added: tuple[str, ...], assigned: tuple[str, ...]) -> Prepared:
     """`UPDATE conversations SET a = a + :add_a, b = :set_b ... WHERE id = :conversation_id`,
     built once per set of columns (a handful of combinations occur)."""
     columns = Conversation.__table__.c
     values: dict[str, Any] = {name: columns[name] + bindparam(f"add_{name}") for name in added}
     values |= {name: bindparam(f"set_{name}", type_=columns[name].type) for name in assigned}
-    return (
-        update(Conversation)
-        .where(Conversation.id == bindparam("conversation_id"))
-        .values(values)
-        .execution_options(synchronize_session=False)
+    return Prepared(
+        update(Conversation).where(Conversation.id == bindparam("conversation_id")).values(values)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """One message of a conversation to store (`MessageRepository.add`)."""
+
+    id: uuid.UUID
+    content: str
+    sent_at: datetime
+    meta: dict[str, Any]
+    external_id: str | None = None
+
+
+# Every column of a message, named as the model's attributes (`metadata` is `meta`).
+_MESSAGE_COLUMNS = ", ".join(
+    f"{a.columns[0].name} AS {a.key}" for a in mapped(Message).column_attrs
+)
+# The messages (in the order given; one already stored under its provider id is skipped) and
+# the conversation's counters, in one statement on asyncpg directly: every message stored
+# takes it. The counters move in SQL, so concurrent writers lose no increment.
+_ADD_MESSAGES = f"""
+WITH added AS (
+    INSERT INTO conversations.messages (id, conversation_id, workspace_id, role, content,
+        channel, external_id, sent_at, metadata, delivery_status)
+    SELECT p.id, $2, $3, $4, p.content, $5, p.external_id, p.sent_at, p.meta::jsonb, $6
+    FROM unnest($1::uuid[], $7::text[], $8::text[], $9::timestamptz[], $10::text[])
+        WITH ORDINALITY AS p(id, content, external_id, sent_at, meta, n)
+    ORDER BY p.n
+    ON CONFLICT (channel, external_id) DO NOTHING
+    RETURNING *
+), counted AS (
+    UPDATE conversations.conversations SET
+        message_count = message_count + (SELECT count(*) FROM added),
+        last_message_at = greatest(last_message_at, (SELECT max(sent_at) FROM added)),
+        last_activity_at = greatest(last_activity_at, (SELECT max(sent_at) FROM added)),
+        started_at = least(started_at, (SELECT min(sent_at) FROM added)),
+        time_saved_seconds = time_saved_seconds + $11 * (SELECT count(*) FROM added),
+        status = CASE WHEN $12 THEN 'open' ELSE status END,
+        updated_at = now()
+    WHERE id = $2 AND EXISTS (SELECT 1 FROM added)
+)
+SELECT {_MESSAGE_COLUMNS} FROM added ORDER BY sent_at, id
+"""  # noqa: S608 - column names of the model, no input
 
 
 class WorkspaceRepository:
@@ -322,7 +387,17 @@ class ConversationRepository:
         params: dict[str, Any] = {"conversation_id": conversation_id}
         params |= {f"add_{k}": v for k, v in add.items()}
         params |= {f"set_{k}": v for k, v in assign.items()}
-        await self.session.execute(_change(tuple(sorted(add)), tuple(sorted(assign))), params)
+        await Raw(self.session).rows(_change(tuple(sorted(add)), tuple(sorted(assign))), params)
+
+    async def lock_for_reply(
+        self, workspace_id: uuid.UUID, conversation_id: uuid.UUID
+    ) -> Row | None:
+        """The conversation's columns a reply and its turn read, locked as `get(lock=True)`
+        locks it, with when its visitor last wrote (`last_visitor_at`, the messaging
+        windows count from it): one statement."""
+        return await Raw(self.session).row(
+            _LOCK_FOR_REPLY, {"conversation_id": conversation_id, "workspace_id": workspace_id}
+        )
 
     async def get_any(self, conversation_id: uuid.UUID) -> Conversation | None:
         return await self.session.get(Conversation, conversation_id)
@@ -441,6 +516,38 @@ class ConversationRepository:
 class MessageRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def add(
+        self,
+        conversation: Any,
+        role: str,
+        messages: list[NewMessage],
+        *,
+        delivery_status: str | None = None,
+        reopen: bool = False,
+        time_saved_seconds: int = 0,
+    ) -> list[Message]:
+        """Store `messages` of one role in `conversation` (anything with its `id`,
+        `workspace_id` and `channel`) and move its counters: count, last message and activity,
+        time saved (`time_saved_seconds` each), status `open` again if `reopen`. A message
+        whose (channel, external id) is already stored is skipped; returns those stored, as
+        models not attached to the session."""
+        rows = await Raw(self.session).fetch(
+            _ADD_MESSAGES,
+            [m.id for m in messages],
+            conversation.id,
+            conversation.workspace_id,
+            role,
+            conversation.channel,
+            delivery_status,
+            [m.content for m in messages],
+            [m.external_id for m in messages],
+            [m.sent_at for m in messages],
+            [json.dumps(m.meta) for m in messages],
+            time_saved_seconds,
+            reopen,
+        )
+        return [Message(**dict(row)) for row in rows]
 
     async def insert_once(self, values: dict[str, Any]) -> Message | None:
         """Insert; None when the provider message (channel, external id) is already stored."""

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import bindparam, func, select
 
 from conversations.db.models import Conversation, Message, Workspace
+from conversations.db.repositories import NewMessage
 from conversations.db.uow import ConversationsUnitOfWork
 from conversations.domain.delivery import (
     RETRYABLE_BY_OWNER,
@@ -33,6 +34,19 @@ from shared.events import (
     MessageReplyRequestedV1,
 )
 from shared.tokens import Principal
+
+
+class Replying(Protocol):
+    """A conversation a message is stored in: its model, or a row read for the purpose."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def workspace_id(self) -> uuid.UUID: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def status(self) -> str: ...
 
 
 async def emit_started(uow: ConversationsUnitOfWork, conversation: Conversation) -> None:
@@ -93,44 +107,35 @@ async def _store(
     delivery_status: str | None = None,
 ) -> tuple[Message, MessageReceivedV1] | None:
     """store_message without the emit: the caller emits `message.received` (with others)."""
-    message = await uow.messages.insert_once(
-        {
-            "id": uuid.uuid4(),
-            "conversation_id": conversation.id,
-            "workspace_id": conversation.workspace_id,
-            "role": role,
-            "content": content,
-            "channel": conversation.channel,
-            "external_id": external_id,
-            "sent_at": sent_at,
-            "meta": metadata or {},
-            "delivery_status": delivery_status,
-        }
-    )
-    if message is None:
-        return None
-    await uow.conversations.record_message(
-        conversation.id,
-        sent_at,
+    stored = await uow.messages.add(
+        conversation,
+        role,
+        [NewMessage(uuid.uuid4(), content, sent_at, metadata or {}, external_id)],
+        delivery_status=delivery_status,
         reopen=role == "visitor" and reopens(conversation.status),
         time_saved_seconds=time_saved_by(role),
     )
-    received = MessageReceivedV1(
+    if not stored:
+        return None
+    return stored[0], _received(conversation, stored[0])
+
+
+def _received(conversation: Replying, message: Message) -> MessageReceivedV1:
+    return MessageReceivedV1(
         message_id=message.id,
         conversation_id=conversation.id,
         workspace_id=conversation.workspace_id,
         channel=conversation.channel,  # type: ignore[arg-type]
-        role=role,  # type: ignore[arg-type]
-        content=content,
-        external_id=external_id,
-        sent_at=sent_at,
+        role=message.role,  # type: ignore[arg-type]
+        content=message.content,
+        external_id=message.external_id,
+        sent_at=message.sent_at,
     )
-    return message, received
 
 
 async def store_reply(
     uow: ConversationsUnitOfWork,
-    conversation: Conversation,
+    conversation: Replying,
     *,
     role: str,
     content: str,
@@ -166,22 +171,24 @@ async def store_reply(
         meta["tag"] = policy.tag
     parts = [content] if template is not None else split_reply(channel, content)
     start = sent_at or now
-    stored: list[Message] = []
+    stored = await uow.messages.add(
+        conversation,
+        role,
+        [
+            NewMessage(
+                uuid.uuid4(),
+                part,
+                # A microsecond apart: the conversation's order (sent_at, id) keeps the parts'.
+                start + timedelta(microseconds=number),
+                meta | ({"part": number + 1, "parts": len(parts)} if len(parts) > 1 else {}),
+            )
+            for number, part in enumerate(parts)
+        ],
+        delivery_status="pending",
+        time_saved_seconds=time_saved_by(role),
+    )
     events: list[tuple[Event, Envelope | None]] = []
-    for number, part in enumerate(parts):
-        part_meta = meta | ({"part": number + 1, "parts": len(parts)} if len(parts) > 1 else {})
-        found = await _store(
-            uow,
-            conversation,
-            role=role,
-            content=part,
-            # A microsecond apart: the conversation's order (sent_at, id) keeps the parts'.
-            sent_at=start + timedelta(microseconds=number),
-            metadata=part_meta,
-            delivery_status="pending",
-        )
-        assert found is not None  # no external id, so never a duplicate
-        message, received = found
+    for message in stored:  # no external ids, so none was skipped
         requested = MessageReplyRequestedV1(
             message_id=message.id,
             conversation_id=conversation.id,
@@ -189,8 +196,7 @@ async def store_reply(
             channel=channel,  # type: ignore[arg-type]
             role=role,  # type: ignore[arg-type]
         )
-        events += [(received, None), (requested, None)]
-        stored.append(message)
+        events += [(_received(conversation, message), None), (requested, None)]
     await uow.emit_many(events)  # one outbox statement for every part's two events
     return stored
 
