@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations.db.models import ChannelAccount, EarlyReceipt, Message
+from shared.db.raw import Prepared, Raw
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,19 +48,21 @@ _RETURNING = (
 
 # For each reply asked about: the pending replies of its conversation up to and including it,
 # in order (an earlier part of a split reply always leaves first), with what sending needs.
-_PLAN = text(
-    "SELECT t.n, m.id, m.channel, c.id AS conversation_id, c.workspace_id, "
-    "  c.visitor_id, c.opted_out_at, c.channel_account_id, "
-    "  a.id AS account_ref, a.account_id, a.credentials_encrypted "
-    "FROM unnest(CAST(:ids AS uuid[])) WITH ORDINALITY AS t(id, n) "
-    "JOIN conversations.messages tm ON tm.id = t.id "
-    "JOIN conversations.conversations c ON c.id = tm.conversation_id "
-    "LEFT JOIN conversations.channel_accounts a ON a.id = c.channel_account_id "
-    "CROSS JOIN LATERAL (SELECT m.id, m.channel, m.sent_at FROM conversations.messages m "
-    "  WHERE m.conversation_id = tm.conversation_id AND m.delivery_status = 'pending' "
-    "    AND (m.sent_at, m.id) <= (tm.sent_at, tm.id) "
-    "  ORDER BY m.sent_at, m.id LIMIT 50) m "
-    "ORDER BY t.n, m.sent_at, m.id"
+_PLAN = Prepared(
+    text(
+        "SELECT t.n, m.id, m.channel, c.id AS conversation_id, c.workspace_id, "
+        "  c.visitor_id, c.opted_out_at, c.channel_account_id, "
+        "  a.id AS account_ref, a.account_id, a.credentials_encrypted "
+        "FROM unnest(CAST(:ids AS uuid[])) WITH ORDINALITY AS t(id, n) "
+        "JOIN conversations.messages tm ON tm.id = t.id "
+        "JOIN conversations.conversations c ON c.id = tm.conversation_id "
+        "LEFT JOIN conversations.channel_accounts a ON a.id = c.channel_account_id "
+        "CROSS JOIN LATERAL (SELECT m.id, m.channel, m.sent_at FROM conversations.messages m "
+        "  WHERE m.conversation_id = tm.conversation_id AND m.delivery_status = 'pending' "
+        "    AND (m.sent_at, m.id) <= (tm.sent_at, tm.id) "
+        "  ORDER BY m.sent_at, m.id LIMIT 50) m "
+        "ORDER BY t.n, m.sent_at, m.id"
+    )
 )
 _ONLY_ACCOUNT = (
     select(ChannelAccount.id, ChannelAccount.account_id, ChannelAccount.credentials_encrypted)
@@ -77,43 +80,47 @@ _LOCK_WORKSPACES = (
     "  (SELECT m.workspace_id FROM conversations.messages m "
     "   WHERE m.id = ANY(CAST(:ids AS uuid[]))) ORDER BY w.id FOR NO KEY UPDATE)"
 )
-_CLAIM = text(
-    f"WITH {_LOCK_WORKSPACES}, "  # noqa: S608 - constants, no input
-    "locked AS (SELECT m.id FROM conversations.messages m "
-    "  WHERE m.id = ANY(CAST(:ids AS uuid[])) AND m.delivery_status = 'pending' "
-    "    AND (SELECT count(*) FROM ws) >= 0 "
-    "  ORDER BY m.id FOR NO KEY UPDATE) "
-    "UPDATE conversations.messages m SET delivery_status = 'sending', delivery_error = NULL, "
-    "  delivery_updated_at = now() "
-    "WHERE m.id IN (SELECT id FROM locked) "
-    "RETURNING m.id, m.role, m.content, m.metadata"
+_CLAIM = Prepared(
+    text(
+        f"WITH {_LOCK_WORKSPACES}, "  # noqa: S608 - constants, no input
+        "locked AS (SELECT m.id FROM conversations.messages m "
+        "  WHERE m.id = ANY(CAST(:ids AS uuid[])) AND m.delivery_status = 'pending' "
+        "    AND (SELECT count(*) FROM ws) >= 0 "
+        "  ORDER BY m.id FOR NO KEY UPDATE) "
+        "UPDATE conversations.messages m SET delivery_status = 'sending', delivery_error = NULL, "
+        "  delivery_updated_at = now() "
+        "WHERE m.id IN (SELECT id FROM locked) "
+        "RETURNING m.id, m.role, m.content, m.metadata"
+    )
 )
 # The outcomes, and the receipts that came for them before they were recorded (providers
 # can call back before our commit; receipts.py keeps those), taken in the same statement.
-_RECORD = text(
-    "WITH d AS"  # noqa: S608 - constants, no input
-    " (SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:froms AS text[]), "
-    "  CAST(:tos AS text[]), CAST(:errors AS text[]), CAST(:externals AS text[])) "
-    "  AS d(id, froms, to_status, error, external_id)), "
-    f"{_LOCK_WORKSPACES}, "
-    "locked AS (SELECT m.id FROM conversations.messages m JOIN d ON d.id = m.id "
-    "  WHERE m.delivery_status = ANY(string_to_array(d.froms, ',')) "
-    "    AND (SELECT count(*) FROM ws) >= 0 "
-    "  ORDER BY m.id FOR NO KEY UPDATE OF m), "
-    "moved AS (UPDATE conversations.messages m SET delivery_status = d.to_status, "
-    "  delivery_error = d.error, external_id = coalesce(d.external_id, m.external_id), "
-    "  delivery_updated_at = now() "
-    "  FROM d WHERE m.id = d.id AND m.id IN (SELECT id FROM locked) "
-    "  RETURNING m.id, m.conversation_id, m.workspace_id, m.channel, m.delivery_status, "
-    "    m.delivery_error, m.delivery_updated_at, d.external_id AS new_external_id), "
-    "taken AS (DELETE FROM conversations.early_receipts e USING moved "
-    "  WHERE e.channel = moved.channel AND e.external_id = moved.new_external_id "
-    "  RETURNING moved.id AS message_id, e.status, e.error, e.occurred_at) "
-    "SELECT moved.id, moved.conversation_id, moved.workspace_id, moved.channel, "
-    "  moved.delivery_status, moved.delivery_error, moved.delivery_updated_at, "
-    "  (SELECT json_agg(json_build_object('status', t.status, 'error', t.error) "
-    "     ORDER BY t.occurred_at) FROM taken t WHERE t.message_id = moved.id) AS early "
-    "FROM moved"
+_RECORD = Prepared(
+    text(
+        "WITH d AS"  # noqa: S608 - constants, no input
+        " (SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:froms AS text[]), "
+        "  CAST(:tos AS text[]), CAST(:errors AS text[]), CAST(:externals AS text[])) "
+        "  AS d(id, froms, to_status, error, external_id)), "
+        f"{_LOCK_WORKSPACES}, "
+        "locked AS (SELECT m.id FROM conversations.messages m JOIN d ON d.id = m.id "
+        "  WHERE m.delivery_status = ANY(string_to_array(d.froms, ',')) "
+        "    AND (SELECT count(*) FROM ws) >= 0 "
+        "  ORDER BY m.id FOR NO KEY UPDATE OF m), "
+        "moved AS (UPDATE conversations.messages m SET delivery_status = d.to_status, "
+        "  delivery_error = d.error, external_id = coalesce(d.external_id, m.external_id), "
+        "  delivery_updated_at = now() "
+        "  FROM d WHERE m.id = d.id AND m.id IN (SELECT id FROM locked) "
+        "  RETURNING m.id, m.conversation_id, m.workspace_id, m.channel, m.delivery_status, "
+        "    m.delivery_error, m.delivery_updated_at, d.external_id AS new_external_id), "
+        "taken AS (DELETE FROM conversations.early_receipts e USING moved "
+        "  WHERE e.channel = moved.channel AND e.external_id = moved.new_external_id "
+        "  RETURNING moved.id AS message_id, e.status, e.error, e.occurred_at) "
+        "SELECT moved.id, moved.conversation_id, moved.workspace_id, moved.channel, "
+        "  moved.delivery_status, moved.delivery_error, moved.delivery_updated_at, "
+        "  (SELECT json_agg(json_build_object('status', t.status, 'error', t.error) "
+        "     ORDER BY t.occurred_at) FROM taken t WHERE t.message_id = moved.id) AS early "
+        "FROM moved"
+    )
 )
 _OPT_OUT = text(
     "WITH locked AS (SELECT c.id FROM conversations.conversations c "
@@ -218,7 +225,7 @@ class DeliveryRepository:
     async def plan(self, message_ids: list[uuid.UUID]) -> list[list[DueReply]]:
         """For each reply asked about, the pending replies of its conversation up to and
         including it, in order; [] when none is (sent, being sent, or deleted)."""
-        rows = await self.session.execute(_PLAN, {"ids": message_ids})
+        rows = await Raw(self.session).rows(_PLAN, {"ids": message_ids})
         found: dict[int, list[DueReply]] = {}  # by position asked (an id may come twice)
         only: dict[tuple[uuid.UUID, str], Account | None] = {}
         for r in rows:
@@ -260,7 +267,7 @@ class DeliveryRepository:
         """`pending -> sending` for each reply still pending; None for the others. A reply
         asked for twice is claimed by the first asking only."""
         unique = list(dict.fromkeys(message_ids))
-        rows = await self.session.execute(_CLAIM, {"ids": unique})
+        rows = await Raw(self.session).rows(_CLAIM, {"ids": unique})
         claimed = {r.id: Claimed(r.id, r.role, r.content, r.metadata or {}) for r in rows}
         return [claimed.pop(message_id, None) for message_id in message_ids]
 
@@ -272,7 +279,7 @@ class DeliveryRepository:
         for r in records:
             first.setdefault(r.message_id, r)
         todo = list(first.values())
-        rows = await self.session.execute(
+        rows = await Raw(self.session).rows(
             _RECORD,
             {
                 "ids": [r.message_id for r in todo],
@@ -282,7 +289,7 @@ class DeliveryRepository:
                 "externals": [r.external_id for r in todo],
             },
         )
-        recorded = {row[0]: Recorded(_moved(row[:7]), _receipts(row.early)) for row in rows}
+        recorded = {row[0]: Recorded(Moved(*tuple(row)[:7]), _receipts(row.early)) for row in rows}
         return [
             recorded.pop(r.message_id, None) if first.get(r.message_id) is r else None
             for r in records

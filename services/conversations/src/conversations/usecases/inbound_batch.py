@@ -36,65 +36,83 @@ from conversations.db.uow import ConversationsUnitOfWork
 from conversations.domain.delivery import opt_out_change
 from conversations.usecases.inbound import accept_routed, conversation_for
 from conversations.usecases.messages import emit_started
+from shared.db.raw import Prepared, Raw
 from shared.events import Envelope, InboundMessageAcceptedV1, MessageReceivedV1
 
 log = logging.getLogger(__name__)
 
-_CLAIM = text(
-    "INSERT INTO conversations.inbox (consumer, event_id, event_type) "
-    "SELECT :consumer, e, :event_type FROM unnest(CAST(:event_ids AS uuid[])) AS e "
-    "ON CONFLICT DO NOTHING RETURNING event_id"
+_CLAIM = Prepared(
+    text(
+        "INSERT INTO conversations.inbox (consumer, event_id, event_type) "
+        "SELECT :consumer, e, :event_type FROM unnest(CAST(:event_ids AS uuid[])) AS e "
+        "ON CONFLICT DO NOTHING RETURNING event_id"
+    )
 )
 # Only a verified claim routes, and only for a workspace that is not deleted.
-_ROUTE_ACCOUNTS = text(
-    "SELECT a.channel, a.account_id, a.workspace_id, a.id FROM conversations.channel_accounts a "
-    "JOIN unnest(CAST(:channels AS text[]), CAST(:accounts AS text[])) AS k(channel, account_id) "
-    "  ON a.channel = k.channel AND a.account_id = k.account_id "
-    "JOIN conversations.workspaces w ON w.id = a.workspace_id AND NOT w.deleted "
-    "WHERE a.verification = 'verified'"
+_ROUTE_ACCOUNTS = Prepared(
+    text(
+        "SELECT a.channel, a.account_id, a.workspace_id, a.id "
+        "FROM conversations.channel_accounts a "
+        "JOIN unnest(CAST(:channels AS text[]), CAST(:accounts AS text[])) "
+        "  AS k(channel, account_id) "
+        "  ON a.channel = k.channel AND a.account_id = k.account_id "
+        "JOIN conversations.workspaces w ON w.id = a.workspace_id AND NOT w.deleted "
+        "WHERE a.verification = 'verified'"
+    )
 )
-_LIVE_WORKSPACES = text(
-    "SELECT id FROM conversations.workspaces "
-    "WHERE id = ANY(CAST(:workspace_ids AS uuid[])) AND NOT deleted"
+_LIVE_WORKSPACES = Prepared(
+    text(
+        "SELECT id FROM conversations.workspaces "
+        "WHERE id = ANY(CAST(:workspace_ids AS uuid[])) AND NOT deleted"
+    )
 )
-_CONVERSATIONS = text(
-    "SELECT c.id, c.workspace_id, c.channel, c.visitor_id FROM conversations.conversations c "
-    "JOIN unnest(CAST(:workspace_ids AS uuid[]), CAST(:channels AS text[]), "
-    "  CAST(:visitor_ids AS text[])) AS k(workspace_id, channel, visitor_id) "
-    "  ON c.workspace_id = k.workspace_id AND c.channel = k.channel "
-    "  AND c.visitor_id = k.visitor_id"
+_CONVERSATIONS = Prepared(
+    text(
+        "SELECT c.id, c.workspace_id, c.channel, c.visitor_id FROM conversations.conversations c "
+        "JOIN unnest(CAST(:workspace_ids AS uuid[]), CAST(:channels AS text[]), "
+        "  CAST(:visitor_ids AS text[])) AS k(workspace_id, channel, visitor_id) "
+        "  ON c.workspace_id = k.workspace_id AND c.channel = k.channel "
+        "  AND c.visitor_id = k.visitor_id"
+    )
 )
-_MESSAGES = text(
-    "INSERT INTO conversations.messages "
-    "  (id, conversation_id, workspace_id, role, content, channel, external_id, sent_at, metadata) "
-    "SELECT id, conversation_id, workspace_id, 'visitor', content, channel, external_id, "
-    "  sent_at, meta::jsonb "
-    "FROM unnest(CAST(:ids AS uuid[]), CAST(:conversation_ids AS uuid[]), "
-    "  CAST(:workspace_ids AS uuid[]), CAST(:contents AS text[]), CAST(:channels AS text[]), "
-    "  CAST(:external_ids AS text[]), CAST(:sent_ats AS timestamptz[]), "
-    "  CAST(:metas AS text[])) WITH ORDINALITY "
-    "  AS m(id, conversation_id, workspace_id, content, channel, external_id, sent_at, meta, n) "
-    "ORDER BY n "
-    "ON CONFLICT (channel, external_id) DO NOTHING RETURNING id"
+_MESSAGES = Prepared(
+    text(
+        "INSERT INTO conversations.messages "
+        "  (id, conversation_id, workspace_id, role, content, channel, external_id, sent_at, "
+        "   metadata) "
+        "SELECT id, conversation_id, workspace_id, 'visitor', content, channel, external_id, "
+        "  sent_at, meta::jsonb "
+        "FROM unnest(CAST(:ids AS uuid[]), CAST(:conversation_ids AS uuid[]), "
+        "  CAST(:workspace_ids AS uuid[]), CAST(:contents AS text[]), CAST(:channels AS text[]), "
+        "  CAST(:external_ids AS text[]), CAST(:sent_ats AS timestamptz[]), "
+        "  CAST(:metas AS text[])) WITH ORDINALITY "
+        "  AS m(id, conversation_id, workspace_id, content, channel, external_id, sent_at, "
+        "       meta, n) "
+        "ORDER BY n "
+        "ON CONFLICT (channel, external_id) DO NOTHING RETURNING id"
+    )
 )
 # A visitor writing to a resolved conversation puts it back in the queue (rules.reopens).
-_COUNTERS = text(
-    "WITH d AS (SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:counts AS int[]), "
-    "  CAST(:firsts AS timestamptz[]), CAST(:lasts AS timestamptz[]), "
-    "  CAST(:names AS text[]), CAST(:accounts AS uuid[])) "
-    "  AS d(id, n, first_at, last_at, visitor_name, account_ref)), "
-    "locked AS (SELECT c.id FROM conversations.conversations c WHERE c.id IN (SELECT id FROM d) "
-    "  ORDER BY c.id FOR NO KEY UPDATE) "
-    "UPDATE conversations.conversations c SET "
-    "  message_count = c.message_count + d.n, "
-    "  last_message_at = greatest(c.last_message_at, d.last_at), "
-    "  last_activity_at = greatest(c.last_activity_at, d.last_at), "
-    "  started_at = least(c.started_at, d.first_at), "
-    "  status = CASE WHEN c.status = 'resolved' THEN 'open' ELSE c.status END, "
-    "  visitor_name = coalesce(c.visitor_name, d.visitor_name), "
-    "  channel_account_id = coalesce(c.channel_account_id, d.account_ref), "
-    "  updated_at = now() "
-    "FROM d WHERE c.id = d.id AND c.id IN (SELECT id FROM locked)"
+_COUNTERS = Prepared(
+    text(
+        "WITH d AS (SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:counts AS int[]), "
+        "  CAST(:firsts AS timestamptz[]), CAST(:lasts AS timestamptz[]), "
+        "  CAST(:names AS text[]), CAST(:accounts AS uuid[])) "
+        "  AS d(id, n, first_at, last_at, visitor_name, account_ref)), "
+        "locked AS (SELECT c.id FROM conversations.conversations c "
+        "  WHERE c.id IN (SELECT id FROM d) "
+        "  ORDER BY c.id FOR NO KEY UPDATE) "
+        "UPDATE conversations.conversations c SET "
+        "  message_count = c.message_count + d.n, "
+        "  last_message_at = greatest(c.last_message_at, d.last_at), "
+        "  last_activity_at = greatest(c.last_activity_at, d.last_at), "
+        "  started_at = least(c.started_at, d.first_at), "
+        "  status = CASE WHEN c.status = 'resolved' THEN 'open' ELSE c.status END, "
+        "  visitor_name = coalesce(c.visitor_name, d.visitor_name), "
+        "  channel_account_id = coalesce(c.channel_account_id, d.account_ref), "
+        "  updated_at = now() "
+        "FROM d WHERE c.id = d.id AND c.id IN (SELECT id FROM locked)"
+    )
 )
 
 Key = tuple[uuid.UUID, str, str]  # workspace, channel, visitor
@@ -160,7 +178,7 @@ async def _claim(
     ids = list(dict.fromkeys(e.event_id for e in envelopes))
     types = {e.type for e in envelopes}
     assert len(types) == 1, f"one event type per batch, got {sorted(types)}"
-    claimed = await uow.session.execute(
+    claimed = await Raw(uow.session).rows(
         _CLAIM, {"consumer": consumer, "event_type": types.pop(), "event_ids": ids}
     )
     fresh = {row[0] for row in claimed}
@@ -174,7 +192,7 @@ async def _route(uow: ConversationsUnitOfWork, items: list[_Item]) -> None:
     by_account = [i for i in items if i.event.account_id is not None]
     by_workspace = [i for i in items if i.event.account_id is None and i.event.workspace_id]
     if by_account:
-        rows = await uow.session.execute(
+        rows = await Raw(uow.session).rows(
             _ROUTE_ACCOUNTS,
             {
                 "channels": [i.event.channel for i in by_account],
@@ -188,7 +206,7 @@ async def _route(uow: ConversationsUnitOfWork, items: list[_Item]) -> None:
             if found is not None and item.event.workspace_id in (None, found[0]):
                 item.workspace_id, item.account_ref = found
     if by_workspace:
-        rows = await uow.session.execute(
+        rows = await Raw(uow.session).rows(
             _LIVE_WORKSPACES, {"workspace_ids": list({i.event.workspace_id for i in by_workspace})}
         )
         live = {r.id for r in rows}
@@ -203,7 +221,7 @@ async def _store_plain(uow: ConversationsUnitOfWork, items: list[_Item]) -> int:
     conversations = await _conversations(uow, items)
     items = _first_of_each_provider_message(items)
     ids = [uuid.uuid4() for _ in items]
-    inserted = await uow.session.execute(
+    inserted = await Raw(uow.session).rows(
         _MESSAGES,
         {
             "ids": ids,
@@ -253,7 +271,7 @@ async def _conversations(uow: ConversationsUnitOfWork, items: list[_Item]) -> di
     """The conversation id of every item's visitor: found in one query, or opened one new
     visitor at a time (the contact rules) and announced by `conversation.started`."""
     keys = list(dict.fromkeys(i.key for i in items))
-    rows = await uow.session.execute(
+    rows = await Raw(uow.session).rows(
         _CONVERSATIONS,
         {
             "workspace_ids": [k[0] for k in keys],
@@ -298,7 +316,7 @@ async def _move_counters(
     for item in items:
         moved.setdefault(conversations[item.key], []).append(item)
     ids = sorted(moved)
-    await uow.session.execute(
+    await Raw(uow.session).rows(
         _COUNTERS,
         {
             "ids": ids,
