@@ -167,3 +167,23 @@ async def test_cursor_listeners_see_raw_statements_as_sqlalchemys_own(
         ("before", insert),
         ("failed", "UniqueViolationError"),
     ], seen
+
+
+async def test_reads_outside_a_transaction_leave_none_open(engine: AsyncEngine) -> None:
+    """`transaction=False`: no BEGIN, so the session's connection sits idle, not idle in a
+    transaction, between its reads; by default a transaction is open until the end."""
+
+    async def state_after(raw_of) -> str:  # type: ignore[no-untyped-def]
+        async with make_sessionmaker(engine)() as session:
+            raw = raw_of(session)
+            row = await raw.fetchrow("SELECT pg_backend_pid() AS pid")
+            assert row is not None
+            async with engine.connect() as other:
+                return str(
+                    await other.scalar(
+                        text("SELECT state FROM pg_stat_activity WHERE pid = :p"), {"p": row.pid}
+                    )
+                )
+
+    assert await state_after(lambda s: Raw(s, transaction=False)) == "idle"
+    assert await state_after(Raw) == "idle in transaction"

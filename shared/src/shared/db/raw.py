@@ -79,12 +79,17 @@ class Prepared:
 
 
 class Raw:
-    """asyncpg on `session`'s connection, in its transaction (begun here if not yet)."""
+    """asyncpg on `session`'s connection, in its transaction (begun here if not yet).
 
-    __slots__ = ("session",)
+    `transaction=False` is for reads that need no snapshot in common: they run each on its
+    own, without BEGIN and ROLLBACK (two round trips fewer), unless the session's transaction
+    was begun already, which they then join."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    __slots__ = ("session", "transaction")
+
+    def __init__(self, session: AsyncSession, *, transaction: bool = True) -> None:
         self.session = session
+        self.transaction = transaction
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         return await self._run(_fetch, sql, args)  # type: ignore[no-any-return]
@@ -112,7 +117,7 @@ class Raw:
         if context is not None:
             events.before_cursor_execute(sync, None, sql, args, context, False)
         try:
-            result = await call(await _begun(connection), sql, args)
+            result = await call(await _driver(connection, self.transaction), sql, args)
         except Exception as exc:
             error = await _translated(connection, exc, sql, args)
             if context is not None:
@@ -127,13 +132,13 @@ class Raw:
 _Call = Callable[[asyncpg.Connection, str, tuple[Any, ...]], Awaitable[Any]]
 
 
-async def _begun(connection: AsyncConnection) -> asyncpg.Connection:
-    """asyncpg's connection under `connection`, in a transaction. SQLAlchemy's asyncpg
-    adapter sends BEGIN only before its first statement: it is started here the way the
-    adapter would, so its commit or rollback ends it as usual."""
+async def _driver(connection: AsyncConnection, transaction: bool) -> asyncpg.Connection:
+    """asyncpg's connection under `connection`, in a transaction if asked. SQLAlchemy's
+    asyncpg adapter sends BEGIN only before its first statement: it is started here the way
+    the adapter would, so its commit or rollback ends it as usual."""
     pooled = await connection.get_raw_connection()
     adapted: Any = pooled.dbapi_connection
-    if adapted._transaction is None and not adapted.autocommit:
+    if transaction and adapted._transaction is None and not adapted.autocommit:
         await adapted._start_transaction()
     driver: asyncpg.Connection = pooled.driver_connection
     return driver

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.db.models import Booking, Connector, WebhookReceipt, Workspace, WorkspaceService
+from shared.db.raw import Prepared, Raw, Row
 
 
 class WorkspaceRepository:
@@ -173,11 +174,11 @@ class ServiceRepository:
         )
         return list((await self.session.execute(stmt)).scalars())
 
-    async def bookable_one(
-        self, workspace_id: uuid.UUID, service_id: uuid.UUID
-    ) -> WorkspaceService | None:
+    async def bookable_one(self, workspace_id: uuid.UUID, service_id: uuid.UUID) -> Row | None:
+        """The active service's columns (`service_id`, `duration_minutes`...), read on its
+        own (no transaction is begun for it)."""
         params = {"service_id": service_id, "workspace_id": workspace_id}
-        return (await self.session.execute(_BOOKABLE_ONE, params)).scalar_one_or_none()
+        return await Raw(self.session, transaction=False).row(_BOOKABLE_ONE, params)
 
 
 @dataclass(frozen=True)
@@ -222,6 +223,16 @@ class ConnectorRepository:
             )
         ).scalars()
         return list(rows), int(count or 0)
+
+    async def active_context(self, owner_id: uuid.UUID) -> Row | None:
+        """What a scheduling call needs of the owner's live workspace and its active
+        connector (`connector_id`, `workspace_id`, `provider`, `timezone`,
+        `config_encrypted`), in one statement read on its own (no transaction is begun for
+        it: every availability answer and booking starts with it); None if either is missing
+        (see `usecases.connectors.active_connector` for which)."""
+        return await Raw(self.session, transaction=False).row(
+            _ACTIVE_CONTEXT, {"owner_id": owner_id}
+        )
 
     async def active_of_owner(self, owner_id: uuid.UUID) -> tuple[Workspace, Connector] | None:
         """The owner's live workspace (the newest, as `WorkspaceRepository.of_owner` picks it)
@@ -333,9 +344,12 @@ class BookingRepository:
     async def held(
         self, workspace_id: uuid.UUID, start: datetime, end: datetime
     ) -> list[tuple[datetime, datetime]]:
-        """Time held by confirmed built-in bookings that reaches into `[start, end)`."""
+        """Time held by confirmed built-in bookings that reaches into `[start, end)`, read on
+        its own (no transaction is begun for it): an answer to show, or a booking's early
+        refusal; the exclusion constraint decides a race."""
         params = {"workspace_id": workspace_id, "start": start, "end": end}
-        return [(a, b) for a, b in (await self.session.execute(_HELD, params)).all() if a and b]
+        rows = await Raw(self.session, transaction=False).rows(_HELD, params)
+        return [(a, b) for a, b in rows if a and b]
 
     async def page(
         self, workspace_id: uuid.UUID, where: BookingFilter, skip: int, limit: int
@@ -419,18 +433,37 @@ _ACTIVE_OF_OWNER = (
     .where(Workspace.workspace_id == _NEWEST_WORKSPACE)
 )
 
-# The built-in calendar's reads for every availability answer, built once (building a
-# statement per call cost more CPU than running it).
-_BOOKABLE_ONE = select(WorkspaceService).where(
-    WorkspaceService.service_id == bindparam("service_id"),
-    WorkspaceService.workspace_id == bindparam("workspace_id"),
-    WorkspaceService.is_active.is_(True),
-    WorkspaceService.deleted_at.is_(None),
+_ACTIVE_CONTEXT = Prepared(
+    select(
+        Connector.id.label("connector_id"),
+        Workspace.workspace_id,
+        Connector.provider,
+        Workspace.timezone,
+        Connector.config_encrypted,
+    )
+    .join(
+        Connector,
+        (Connector.workspace_id == Workspace.workspace_id) & Connector.is_active.is_(True),
+    )
+    .where(Workspace.workspace_id == _NEWEST_WORKSPACE)
 )
-_HELD = select(Booking.held_from, Booking.held_until).where(
-    Booking.workspace_id == bindparam("workspace_id"),
-    Booking.provider == "builtin",
-    Booking.status == "confirmed",
-    Booking.held_from < bindparam("end"),
-    Booking.held_until > bindparam("start"),
+
+# The built-in calendar's reads for every availability answer, built once and run on asyncpg
+# directly (shared.db.raw): through the session each cost three times asyncpg's CPU.
+_BOOKABLE_ONE = Prepared(
+    select(WorkspaceService.__table__).where(
+        WorkspaceService.service_id == bindparam("service_id"),
+        WorkspaceService.workspace_id == bindparam("workspace_id"),
+        WorkspaceService.is_active.is_(True),
+        WorkspaceService.deleted_at.is_(None),
+    )
+)
+_HELD = Prepared(
+    select(Booking.held_from, Booking.held_until).where(
+        Booking.workspace_id == bindparam("workspace_id"),
+        Booking.provider == "builtin",
+        Booking.status == "confirmed",
+        Booking.held_from < bindparam("end"),
+        Booking.held_until > bindparam("start"),
+    )
 )

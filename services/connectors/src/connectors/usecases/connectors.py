@@ -50,11 +50,11 @@ def view(connector: Connector, vault: Vault) -> ConnectorView:
 
 
 def config_of(connector: Connector, vault: Vault) -> AnyConfig:
-    return _config(vault, connector.config_encrypted)
+    return config_from(vault, connector.config_encrypted)
 
 
 @lru_cache(maxsize=512)
-def _config(vault: Vault, ciphertext: str) -> AnyConfig:
+def config_from(vault: Vault, ciphertext: str) -> AnyConfig:
     """Decrypted and validated once per stored value: every availability answer and booking
     reads the active connector's configuration, and decrypting and validating it was a
     sixteenth of an availability call's CPU. A changed configuration is a new ciphertext (a

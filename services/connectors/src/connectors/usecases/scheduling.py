@@ -24,7 +24,13 @@ from connectors.domain.scheduling import (
     Visitor,
 )
 from connectors.providers import ProviderFactory, SchedulingProvider
-from connectors.usecases.connectors import UowFactory, active_connector, config_of, workspace_of
+from connectors.usecases.connectors import (
+    UowFactory,
+    active_connector,
+    config_from,
+    config_of,
+    workspace_of,
+)
 from shared.crypto import Vault
 from shared.events import BookingCancelledV1, BookingCreatedV1, BookingMarkedV1
 from shared.tokens import Principal
@@ -45,6 +51,17 @@ class ActiveContext:
 
 async def _active(uow_factory: UowFactory, vault: Vault, principal: Principal) -> ActiveContext:
     async with uow_factory() as uow:
+        if principal.user_id is not None:
+            row = await uow.connectors.active_context(principal.user_id)
+            if row is not None:
+                return ActiveContext(
+                    row.connector_id,
+                    row.workspace_id,
+                    row.provider,
+                    row.timezone,
+                    config_from(vault, row.config_encrypted),
+                )
+        # Not found: the reason (no workspace yet, no active connector) as the API says it.
         workspace, connector = await active_connector(uow, principal)
         return ActiveContext(
             connector.id,
