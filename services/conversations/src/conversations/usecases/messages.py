@@ -25,6 +25,7 @@ from conversations.domain.errors import (
 )
 from conversations.domain.rules import reopens, time_saved_by
 from conversations.usecases.access import owner_workspace
+from shared.db.raw import Prepared, Raw
 from shared.events import (
     ConversationStartedV1,
     Envelope,
@@ -220,17 +221,16 @@ async def post_owner_message(
     last_visitor: datetime | Literal["unread"] | None
     async with uow:
         found = (
-            (
-                await uow.session.execute(
-                    _OWNED_CONVERSATION,
-                    {"owner_id": principal.user_id, "conversation_id": conversation_id},
-                )
-            ).first()
+            await Raw(uow.session).row(
+                _OWNED_CONVERSATION,
+                {"owner_id": principal.user_id, "conversation_id": conversation_id},
+            )
             if principal.user_id is not None
             else None
         )
+        conversation: Replying | None
         if found is not None:  # the conversation and when its visitor wrote, in one read
-            conversation, last_visitor = found
+            conversation, last_visitor = found, found.last_visitor_at
         else:  # no workspace yet (or not projected yet), or not this owner's: say which
             workspace = await owner_workspace(uow, principal)
             conversation = await uow.conversations.get(workspace.id, conversation_id)
@@ -256,20 +256,26 @@ async def post_owner_message(
 
 # The conversation, if it belongs to the owner's live workspace (owner_workspace's choice:
 # the newest), with when its visitor last wrote (the messaging windows count from it).
-_OWNED_CONVERSATION = select(
-    Conversation,
-    select(func.max(Message.sent_at))
-    .where(Message.conversation_id == Conversation.id, Message.role == "visitor")
-    .correlate(Conversation)
-    .scalar_subquery(),
-).where(
-    Conversation.id == bindparam("conversation_id"),
-    Conversation.workspace_id
-    == select(Workspace.id)
-    .where(Workspace.owner_id == bindparam("owner_id"), Workspace.deleted.is_(False))
-    .order_by(Workspace.source_updated_at.desc())
-    .limit(1)
-    .scalar_subquery(),
+_OWNED_CONVERSATION = Prepared(
+    select(
+        Conversation.id,
+        Conversation.workspace_id,
+        Conversation.channel,
+        Conversation.status,
+        select(func.max(Message.sent_at))
+        .where(Message.conversation_id == Conversation.id, Message.role == "visitor")
+        .correlate(Conversation)
+        .scalar_subquery()
+        .label("last_visitor_at"),
+    ).where(
+        Conversation.id == bindparam("conversation_id"),
+        Conversation.workspace_id
+        == select(Workspace.id)
+        .where(Workspace.owner_id == bindparam("owner_id"), Workspace.deleted.is_(False))
+        .order_by(Workspace.source_updated_at.desc())
+        .limit(1)
+        .scalar_subquery(),
+    )
 )
 
 
