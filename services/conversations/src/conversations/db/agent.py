@@ -26,13 +26,13 @@ from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations.agent.knowledge import BusinessFacts, FaqEntry, Policies
+from conversations.db.identity import PROVEN_CONTACT
 from conversations.db.models import (
     AgentConversation,
     AgentSettings,
     ConnectorState,
     Contact,
     Conversation,
-    IdentityCode,
     Message,
     VisitorTyping,
     Workspace,
@@ -175,32 +175,13 @@ class AgentRepository:
 
     async def burst(self, conversation_id: uuid.UUID, message_id: uuid.UUID) -> Burst | None:
         """One visitor message and whether more may be coming, in one round trip and on the
-        database's clock (None: the message is gone)."""
-        newest = (
-            select(func.max(Message.created_at))
-            .where(Message.conversation_id == conversation_id, Message.role == "visitor")
-            .scalar_subquery()
+        database's clock (None: the message is gone); no transaction is begun for it."""
+        row = await Raw(self.session, transaction=False).row(
+            _BURST, {"conversation_id": conversation_id, "message_id": message_id}
         )
-        typed = (
-            select(VisitorTyping.typed_at)
-            .where(VisitorTyping.conversation_id == conversation_id)
-            .scalar_subquery()
-        )
-        answered = exists().where(
-            AgentConversation.conversation_id == conversation_id,
-            any_(AgentConversation.answered_ids) == message_id,
-        )
-        row = (
-            await self.session.execute(
-                select(func.now(), Message.created_at, newest, typed, answered).where(
-                    Message.id == message_id
-                )
-            )
-        ).first()
         if row is None:
             return None
-        now, arrived, newest_at, typed_at, is_answered = row
-        return Burst(now, arrived, newest_at or arrived, typed_at, bool(is_answered))
+        return Burst(row.now, row.arrived, row.newest or row.arrived, row.typed, row.answered)
 
     async def state(self, conversation_id: uuid.UUID) -> AgentConversation | None:
         return await self.session.get(AgentConversation, conversation_id)
@@ -407,17 +388,6 @@ _active_provider = (
     .limit(1)
     .scalar_subquery()
 )
-_proven_contact = (
-    select(IdentityCode.contact_id)
-    .where(
-        IdentityCode.conversation_id == Conversation.id,
-        IdentityCode.used_at.is_not(None),
-        IdentityCode.contact_id == Conversation.contact_id,
-    )
-    .order_by(IdentityCode.used_at.desc())
-    .limit(1)
-    .scalar_subquery()
-)
 # The turn context's lists, as JSON built in the same statement (one round trip, not four).
 _services_json = (
     select(
@@ -529,7 +499,7 @@ _TURN_CONTEXT = (
         Contact.name.label("contact_name"),
         Contact.phone.label("contact_phone"),
         Contact.email.label("contact_email"),
-        _proven_contact.label("proven_contact_id"),
+        PROVEN_CONTACT.label("proven_contact_id"),
         _services_json.label("services"),
         _unanswered_json.label("unanswered"),
         _reminded_json.label("reminded"),
@@ -546,6 +516,27 @@ _TURN_CONTEXT = (
         ),
     )
     .where(Conversation.id == bindparam("conversation_id"))
+)
+
+_BURST = Prepared(
+    select(
+        func.now().label("now"),
+        Message.created_at.label("arrived"),
+        select(func.max(Message.created_at))
+        .where(Message.conversation_id == bindparam("conversation_id"), Message.role == "visitor")
+        .scalar_subquery()
+        .label("newest"),
+        select(VisitorTyping.typed_at)
+        .where(VisitorTyping.conversation_id == bindparam("conversation_id"))
+        .scalar_subquery()
+        .label("typed"),
+        exists()
+        .where(
+            AgentConversation.conversation_id == bindparam("conversation_id"),
+            any_(AgentConversation.answered_ids) == bindparam("message_id", type_=Message.id.type),
+        )
+        .label("answered"),
+    ).where(Message.id == bindparam("message_id"))
 )
 
 # The turn's statements run on asyncpg directly (shared.db.raw): they run for every visitor

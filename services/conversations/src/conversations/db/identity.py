@@ -10,7 +10,7 @@ from sqlalchemy import exists, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conversations.db.models import Contact, IdentityCode, WebchatBookingCount
+from conversations.db.models import Contact, Conversation, IdentityCode, WebchatBookingCount
 from conversations.reminders.models import ReminderBooking
 
 
@@ -95,15 +95,7 @@ class IdentityRepository:
         """The contact a code used in this conversation proved, if the conversation still
         belongs to it."""
         found: uuid.UUID | None = await self.session.scalar(
-            text(
-                """
-SELECT c.contact_id FROM conversations.identity_codes i
-JOIN conversations.conversations c ON c.id = i.conversation_id
-WHERE i.conversation_id = :id AND i.used_at IS NOT NULL AND i.contact_id = c.contact_id
-ORDER BY i.used_at DESC LIMIT 1
-"""
-            ),
-            {"id": conversation_id},
+            select(PROVEN_CONTACT).where(Conversation.id == conversation_id)
         )
         return found
 
@@ -132,3 +124,19 @@ ORDER BY i.used_at DESC LIMIT 1
             set_={"bookings": WebchatBookingCount.bookings + 1},
         ).returning(WebchatBookingCount.bookings)
         return int((await self.session.execute(stmt)).scalar_one())
+
+
+# The contact a code used in a conversation proved, while the conversation still belongs to
+# it; correlated to `conversations`, so the agent's turn reads it with the rest.
+PROVEN_CONTACT = (
+    select(IdentityCode.contact_id)
+    .where(
+        IdentityCode.conversation_id == Conversation.id,
+        IdentityCode.used_at.is_not(None),
+        IdentityCode.contact_id == Conversation.contact_id,
+    )
+    .order_by(IdentityCode.used_at.desc())
+    .limit(1)
+    .correlate(Conversation)
+    .scalar_subquery()
+)

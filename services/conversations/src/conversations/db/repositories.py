@@ -85,22 +85,38 @@ _CONVERSATION = select(Conversation).where(
 # trigger at commit does so after locking the workspace row; a plain FOR UPDATE here made the
 # two wait for each other: a deadlock under load).
 _CONVERSATION_LOCKED = _CONVERSATION.with_for_update(key_share=True)
+# When the conversation's visitor last wrote: the messaging windows count from it.
+_LAST_VISITOR_AT = (
+    select(func.max(Message.sent_at))
+    .where(Message.conversation_id == Conversation.id, Message.role == "visitor")
+    .correlate(Conversation)
+    .scalar_subquery()
+    .label("last_visitor_at")
+)
+# What storing a reply reads of its conversation (usecases.messages.Replying).
+REPLYING = (
+    Conversation.id,
+    Conversation.workspace_id,
+    Conversation.channel,
+    Conversation.status,
+    _LAST_VISITOR_AT,
+)
+# The owner's live workspace: the newest, if a re-created one overlaps a deleted one.
+OWNERS_WORKSPACE_ID = (
+    select(Workspace.id)
+    .where(Workspace.owner_id == bindparam("owner_id"), Workspace.deleted.is_(False))
+    .order_by(Workspace.source_updated_at.desc())
+    .limit(1)
+    .scalar_subquery()
+)
 _LOCK_FOR_REPLY = Prepared(
     select(
-        Conversation.id,
-        Conversation.workspace_id,
-        Conversation.channel,
-        Conversation.status,
+        *REPLYING,
         Conversation.visitor_name,
         Conversation.agent_paused,
         Conversation.handed_off_at,
         Conversation.agent_booking,
         Conversation.tags,
-        select(func.max(Message.sent_at))
-        .where(Message.conversation_id == Conversation.id, Message.role == "visitor")
-        .correlate(Conversation)
-        .scalar_subquery()
-        .label("last_visitor_at"),
     )
     .where(
         Conversation.id == bindparam("conversation_id"),
@@ -174,10 +190,7 @@ class WorkspaceRepository:
 
     async def for_owner(self, owner_id: uuid.UUID) -> Workspace | None:
         return await self.session.scalar(
-            select(Workspace)
-            .where(Workspace.owner_id == owner_id, Workspace.deleted.is_(False))
-            .order_by(Workspace.source_updated_at.desc())
-            .limit(1)
+            select(Workspace).where(Workspace.id == OWNERS_WORKSPACE_ID), {"owner_id": owner_id}
         )
 
     async def by_handle(self, handle: str) -> Workspace | None:

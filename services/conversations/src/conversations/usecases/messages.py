@@ -6,10 +6,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 
-from conversations.db.models import Conversation, Message, Workspace
-from conversations.db.repositories import NewMessage
+from conversations.db.models import Conversation, Message
+from conversations.db.repositories import OWNERS_WORKSPACE_ID, REPLYING, NewMessage
 from conversations.db.uow import ConversationsUnitOfWork
 from conversations.domain.delivery import (
     RETRYABLE_BY_OWNER,
@@ -257,24 +257,9 @@ async def post_owner_message(
 # The conversation, if it belongs to the owner's live workspace (owner_workspace's choice:
 # the newest), with when its visitor last wrote (the messaging windows count from it).
 _OWNED_CONVERSATION = Prepared(
-    select(
-        Conversation.id,
-        Conversation.workspace_id,
-        Conversation.channel,
-        Conversation.status,
-        select(func.max(Message.sent_at))
-        .where(Message.conversation_id == Conversation.id, Message.role == "visitor")
-        .correlate(Conversation)
-        .scalar_subquery()
-        .label("last_visitor_at"),
-    ).where(
+    select(*REPLYING).where(
         Conversation.id == bindparam("conversation_id"),
-        Conversation.workspace_id
-        == select(Workspace.id)
-        .where(Workspace.owner_id == bindparam("owner_id"), Workspace.deleted.is_(False))
-        .order_by(Workspace.source_updated_at.desc())
-        .limit(1)
-        .scalar_subquery(),
+        Conversation.workspace_id == OWNERS_WORKSPACE_ID,
     )
 )
 
