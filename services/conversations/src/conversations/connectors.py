@@ -21,7 +21,6 @@ from urllib.parse import urlencode
 
 from shared import http1, telemetry
 from shared.tokens import Principal, TokenSigner
-from shared.tracing import child_of, traceparent_var
 
 PREFIX = "/api/v1/connectors/active"
 
@@ -71,10 +70,9 @@ class Connectors:
             headers.append(("content-type", "application/json"))
         pool = self.pool
         try:
-            with telemetry.client_span(method, pool.host, pool.port, PREFIX + path) as parent:
-                headers.append(("traceparent", parent or child_of(traceparent_var.get())))
-                reply = await pool.request(method, target, headers, body, timeout=timeout)
-                telemetry.record_status(reply.status)
+            reply = await telemetry.traced_request(
+                pool, method, target, headers, body, path=PREFIX + path, timeout=timeout
+            )
         except http1.UpstreamError as exc:
             raise ConnectorsUnreachable(type(exc).__name__) from exc
         return Answer(reply.status, reply.body)

@@ -103,10 +103,9 @@ class Forwarder:
         body = await request.body()
         pool = self.pools[service]
         try:
-            with telemetry.client_span(request.method, pool.host, pool.port, path) as parent:
-                headers.append(("traceparent", parent or child_of(traceparent_var.get())))
-                upstream = await pool.request(request.method, target, headers, body)
-                telemetry.record_status(upstream.status)
+            upstream = await telemetry.traced_request(
+                pool, request.method, target, headers, body, path=path
+            )
         except http1.UpstreamTimeout:
             log.warning("upstream timeout", extra={"upstream": service})
             return JSONResponse(
