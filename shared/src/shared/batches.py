@@ -4,7 +4,7 @@ FastStream's RabbitMQ subscriber hands over one message at a time (it has no bat
 RabbitMQ), so a hot path that wants one transaction for many messages consumes with aio-pika
 directly, on the broker's own robust connection (it reconnects and restores the consumer):
 
-- a channel of its own with `prefetch_count = size`, so at most one batch is unacknowledged;
+- `prefetch_count = size`, so at most one batch is unacknowledged;
 - the first delivery starts a batch; whatever else is already there, or arrives within
   `wait_seconds`, joins it, up to `size`. Under load, deliveries pile up while a batch is
   handled, so batches grow by themselves; when idle, a lone message waits `wait_seconds`;
@@ -14,8 +14,7 @@ directly, on the broker's own robust connection (it reconnects and restores the 
   dead-lettered by the queue's delivery limit, the others are stored;
 - a body that is not an envelope can never succeed: it is dead-lettered at once.
 
-Queue names, arguments and bindings are the bus's (`Bus.consumer_queue`), so switching a
-consumer between one-at-a-time and batches keeps its queue and its backlog.
+The queue, channel and lifecycle are every direct consumer's (`shared.queue_consumer`).
 """
 
 from __future__ import annotations
@@ -25,16 +24,17 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from aio_pika import ExchangeType as PikaExchangeType
-from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
+from aio_pika.abc import AbstractIncomingMessage
 from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
 from shared import telemetry
+from shared.consuming import EVENTS_CONSUMED, Failure, handler_failed
 from shared.events import Envelope, parse_envelope
 from shared.logging import event_id_var
+from shared.queue_consumer import QueueConsumer
 
 if TYPE_CHECKING:
     from faststream.rabbit import RabbitQueue
@@ -48,7 +48,7 @@ BatchHandler = Callable[[list[Envelope]], Awaitable[None]]
 OneHandler = Callable[[Envelope], Awaitable[None]]
 
 
-class BatchConsumer:
+class BatchConsumer(QueueConsumer):
     def __init__(
         self,
         bus: Bus,
@@ -60,86 +60,19 @@ class BatchConsumer:
         size: int,
         wait_seconds: float,
     ) -> None:
-        self.bus = bus
-        self.queue = queue
-        self.event_type = event_type
+        super().__init__(
+            bus,
+            queue,
+            event_type,
+            prefetch=size,  # at most one batch unacknowledged
+            operation=str(getattr(handle_batch, "__name__", "on_message")),
+            description=handle_batch.__doc__ or "Consumed in batches (shared.batches).",
+        )
         self.handle_batch = handle_batch
         self.handle_one = handle_one
         self.size = size
         self.wait_seconds = wait_seconds
-        self.channel: AbstractChannel | None = None
-        self.consumer_tag: str | None = None
         self._buffer: list[AbstractIncomingMessage] = []
-        self._arrived = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
-        self._amqp_queue: Any = None
-
-    @property
-    def name(self) -> str:
-        return self.queue.name
-
-    # -- lifecycle -------------------------------------------------------------------------
-
-    async def start(self, connection: AbstractRobustConnection) -> None:
-        self._stopping = False
-        self.channel = await connection.channel()
-        await self.channel.set_qos(prefetch_count=self.size)
-        exchange = await self.channel.declare_exchange(
-            self.bus.exchange.name, PikaExchangeType.TOPIC, durable=True
-        )
-        arguments = dict(self.queue.arguments or {})
-        arguments["x-queue-type"] = "quorum"
-        queue = await self.channel.declare_queue(self.name, durable=True, arguments=arguments)
-        await queue.bind(exchange, routing_key=self.queue.routing())
-        self._amqp_queue = queue
-        self.consumer_tag = await queue.consume(self._on_message)
-        self._task = asyncio.create_task(self._run(), name=f"batches:{self.name}")
-
-    async def stop(self, timeout: float) -> None:
-        """No new deliveries; the batch in hand and what was already delivered are handled
-        (within `timeout`), then the channel closes (anything left goes back to the queue)."""
-        self._stopping = True
-        queue, tag, self._amqp_queue, self.consumer_tag = (
-            self._amqp_queue,
-            self.consumer_tag,
-            None,
-            None,
-        )
-        if queue is not None and tag is not None:
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(timeout):
-                    await queue.cancel(tag)
-        self._arrived.set()
-        if self._task is not None:
-            try:
-                async with asyncio.timeout(timeout):
-                    await self._task
-            except TimeoutError:
-                log.warning(
-                    "batch consumer stopped with a batch in hand", extra={"queue": self.name}
-                )
-                self._task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._task
-        self._task = None
-        channel, self.channel = self.channel, None
-        if channel is not None and not channel.is_closed:
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(timeout):
-                    await channel.close()
-
-    async def alive(self, timeout: float = 1.0) -> bool:
-        channel = self.channel
-        if channel is None or channel.is_closed or self.consumer_tag is None:
-            return False
-        if self._task is None or self._task.done():
-            return False
-        try:
-            raw: Any = await asyncio.wait_for(channel.get_underlay_channel(), timeout)
-        except Exception:
-            return False
-        return not raw.is_closed and self.consumer_tag in raw.consumers
 
     # -- batching --------------------------------------------------------------------------
 
@@ -173,7 +106,6 @@ class BatchConsumer:
                 log.exception("batch consumer failed to settle a batch", extra={"queue": self.name})
 
     async def _handle(self, batch: list[AbstractIncomingMessage]) -> None:
-        from shared.bus import EVENTS_CONSUMED
 
         started = time.perf_counter()
         service = self.bus.service
@@ -236,32 +168,31 @@ class BatchConsumer:
             event_id_var.reset(event_token)
 
     async def _one_by_one(self, parsed: list[tuple[AbstractIncomingMessage, Envelope]]) -> None:
-        from shared.bus import EVENTS_CONSUMED
 
         service = self.bus.service
         limit = self.bus.settings.consumer_delivery_limit
-        failed: list[tuple[AbstractIncomingMessage, int]] = []
+        failed: list[tuple[AbstractIncomingMessage, Failure]] = []
         for message, envelope in parsed:
             try:
                 await self.handle_one(envelope)
             except Exception:
-                attempts = int(str((message.headers or {}).get("x-delivery-count") or 0))
-                last = attempts >= limit
-                EVENTS_CONSUMED.labels(
-                    service, self.event_type, "dead_lettered" if last else "failed"
-                ).inc()
-                log.exception(
-                    "handler failed%s",
-                    "; dead-lettering" if last else "; will retry",
-                    extra={"event_type": envelope.type, "queue": self.name, "attempt": attempts},
+                failed.append(
+                    (
+                        message,
+                        handler_failed(
+                            message.headers,
+                            limit,
+                            service=service,
+                            event_type=self.event_type,
+                            queue=self.name,
+                        ),
+                    )
                 )
-                failed.append((message, attempts))
             else:
                 await message.ack()
                 EVENTS_CONSUMED.labels(service, self.event_type, "ok").inc()
         if failed:
-            # RabbitMQ redelivers at once: wait a little, as the one-at-a-time consumer does.
-            await asyncio.sleep(min(0.2 * 2 ** max(a for _, a in failed), 3.0))
+            await asyncio.sleep(max(f.pause for _, f in failed))
             for message, _ in failed:
                 await message.nack(requeue=True)
 

@@ -37,8 +37,10 @@ from prometheus_client import Counter
 
 from shared import telemetry
 from shared.batches import BatchConsumer, BatchHandler, OneHandler
+from shared.consuming import EVENTS_CONSUMED, handler_failed
 from shared.events import Envelope, Event, parse_envelope, routing_key
 from shared.logging import event_id_var
+from shared.queue_consumer import QueueConsumer
 from shared.settings import ServiceSettings
 from shared.tracing import traceparent_var
 
@@ -48,11 +50,6 @@ MESSAGES_PUBLISHED = Counter(
     "bus_messages_published_total",
     "Messages confirmed by the broker (relayed events and direct hand-offs such as webhooks)",
     ["service", "type"],
-)
-EVENTS_CONSUMED = Counter(
-    "events_consumed_total",
-    "Messages handled by consumers, by outcome (ok, failed and retried, dead_lettered)",
-    ["service", "type", "outcome"],
 )
 
 
@@ -96,7 +93,8 @@ class Bus:
         )
         self.dead_letter_queues: list[RabbitQueue] = []
         self.queue_names: list[str] = []
-        self.batch_consumers: list[BatchConsumer] = []
+        # Consumers that take their deliveries themselves (shared.queue_consumer).
+        self.queue_consumers: list[QueueConsumer] = []
         self.stored = StoredPublisher(self)
 
     # -- names -----------------------------------------------------------------------------
@@ -144,22 +142,19 @@ class Bus:
             # function, which fast_depends runs in a worker thread on every message.
             msg: RabbitMessage | None = self.broker.context.get_local("message")
             headers = (msg.headers if msg is not None else None) or {}
-            attempts = int(headers.get("x-delivery-count") or 0)
             try:
                 await handler(envelope)
                 EVENTS_CONSUMED.labels(self.service, envelope.type, "ok").inc()
             except Exception:
-                last = attempts >= self.settings.consumer_delivery_limit
-                outcome = "dead_lettered" if last else "failed"
-                EVENTS_CONSUMED.labels(self.service, envelope.type, outcome).inc()
-                log.exception(
-                    "handler failed%s",
-                    "; dead-lettering" if last else "; will retry",
-                    extra={"event_type": envelope.type, "queue": queue.name, "attempt": attempts},
+                failure = handler_failed(
+                    headers,
+                    self.settings.consumer_delivery_limit,
+                    service=self.service,
+                    event_type=envelope.type,
+                    queue=queue.name,
                 )
-                if not last:
-                    await asyncio.sleep(min(0.2 * 2**attempts, 3.0))
-                raise
+                await asyncio.sleep(failure.pause)
+                raise  # NACK_ON_ERROR hands it back
             finally:
                 event_id_var.reset(token)
                 traceparent_var.reset(trace_token)
@@ -190,7 +185,7 @@ class Bus:
         batches = BatchConsumer(
             self, queue, event.TYPE, handle_batch, handle_one, size=size, wait_seconds=wait_seconds
         )
-        self.batch_consumers.append(batches)
+        self.queue_consumers.append(batches)
         return batches
 
     def consumed_queues(self) -> list[RabbitQueue]:
@@ -199,22 +194,22 @@ class Bus:
             sub.queue  # type: ignore[attr-defined]  # a RabbitSubscriber's queue
             for sub in self.broker.subscribers
         ]
-        return queues + [batches.queue for batches in self.batch_consumers]
+        return queues + [batches.queue for batches in self.queue_consumers]
 
     def documented_brokers(self) -> list[RabbitBroker]:
         """The broker, and for batch consumers (which FastStream does not run) a broker that is
         never connected, holding a subscriber per batch queue so the AsyncAPI document shows it."""
-        if not self.batch_consumers:
+        if not self.queue_consumers:
             return [self.broker]
         described = RabbitBroker(description=f"Base Platform {self.service} service")
-        for batches in self.batch_consumers:
+        for batches in self.queue_consumers:
 
             async def on_message(body: dict[str, Any]) -> None:  # documentation only
-                """Consumed in batches (shared.batches)."""
+                pass
 
-            on_message.__name__ = getattr(batches.handle_batch, "__name__", "on_message")
+            on_message.__name__ = batches.operation
             # How the consumer takes its messages (in batches, each in a task...), as it says.
-            on_message.__doc__ = batches.handle_batch.__doc__ or on_message.__doc__
+            on_message.__doc__ = batches.description
             described.subscriber(
                 batches.queue,
                 self.exchange,
@@ -236,12 +231,12 @@ class Bus:
         await self.declare_dead_letter_queues()
         connection = self.broker._connection  # FastStream 0.7.8's robust aio-pika connection
         assert connection is not None
-        for batches in self.batch_consumers:
+        for batches in self.queue_consumers:
             await batches.start(connection)
 
     async def stop(self) -> None:
         try:
-            for batches in self.batch_consumers:
+            for batches in self.queue_consumers:
                 await batches.stop(timeout=15.0)
             await self.stored.close()
         finally:
@@ -250,7 +245,7 @@ class Bus:
     async def consumers_alive(self, timeout: float = 1.0) -> bool:
         if not await consumers_alive(self.broker, timeout):
             return False
-        for batches in self.batch_consumers:
+        for batches in self.queue_consumers:
             if not await batches.alive(timeout):
                 return False
         return True

@@ -16,7 +16,8 @@ from sqlalchemy import Table
 
 from shared import memory, telemetry
 from shared.asyncapi import service_document
-from shared.bus import EVENTS_CONSUMED, Bus
+from shared.bus import Bus
+from shared.consuming import EVENTS_CONSUMED
 from shared.db.base import make_engine, make_sessionmaker
 from shared.events import registered_events, routing_key
 from shared.logging import configure_logging, event_id_var
@@ -150,7 +151,7 @@ class Runtime:
             if event_type is not None:
                 for outcome in OUTCOMES:
                     EVENTS_CONSUMED.labels(self.service, event_type, outcome)
-        for batches in self.bus.batch_consumers:
+        for batches in self.bus.queue_consumers:
             for outcome in OUTCOMES:
                 EVENTS_CONSUMED.labels(self.service, batches.event_type, outcome)
         if self.settings.run_relay:

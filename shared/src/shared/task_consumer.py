@@ -2,13 +2,11 @@
 
 FastStream's consume path (its middlewares, dependency injection, decoding and logging
 around every message) took about 1.5 ms of CPU per message in a profile of the agent under
-load, a large share of a short handler's own work. A hot consumer
-that handles one message at a time, but many at once, takes this instead, on the bus's
-queue (same name, arguments, bindings and dead-letter queue, so its backlog carries over):
+load, a large share of a short handler's own work. A hot consumer that handles one message
+at a time, but many at once, takes this instead:
 
-- a channel of its own with `prefetch` deliveries unacknowledged at most, each handled
-  concurrently (aiormq runs every delivery's callback as a task), so a slow message holds
-  one slot, not the queue;
+- `prefetch` deliveries unacknowledged at most, each handled concurrently (aiormq runs
+  every delivery's callback as a task), so a slow message holds one slot, not the queue;
 - each delivery is acknowledged when its handler returns, one by one, in whatever order
   they finish;
 - a handler that raises is nacked back to the queue after a short pause (RabbitMQ
@@ -17,8 +15,7 @@ queue (same name, arguments, bindings and dead-letter queue, so its backlog carr
 - a consume span per delivery (`<exchange>.<key> process`, child of the publish) and one log
   line per delivery, as the FastStream consumers have.
 
-The lifecycle (start on the broker's robust connection, stop after the deliveries in hand,
-health, AsyncAPI) is the batch consumer's (shared/batches.py), of which this is a subclass.
+The queue, channel and lifecycle are every direct consumer's (`shared.queue_consumer`).
 """
 
 from __future__ import annotations
@@ -34,10 +31,11 @@ from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
 from shared import telemetry
-from shared.batches import BatchConsumer, message_traceparent
-from shared.bus import EVENTS_CONSUMED
+from shared.batches import message_traceparent
+from shared.consuming import EVENTS_CONSUMED, handler_failed
 from shared.events import Envelope, Event, parse_envelope, routing_key
 from shared.logging import event_id_var
+from shared.queue_consumer import QueueConsumer
 
 if TYPE_CHECKING:
     from faststream.rabbit import RabbitQueue
@@ -50,7 +48,7 @@ consumed_log = logging.getLogger("consumer")
 TaskHandler = Callable[[Envelope, Mapping[str, Any]], Awaitable[None]]  # (envelope, headers)
 
 
-class TaskConsumer(BatchConsumer):
+class TaskConsumer(QueueConsumer):
     def __init__(
         self,
         bus: Bus,
@@ -61,17 +59,14 @@ class TaskConsumer(BatchConsumer):
         prefetch: int,
         name: str | None = None,
     ) -> None:
-        async def each(envelopes: list[Envelope]) -> None:
-            """Each message handled in a task of its own (shared/task_consumer.py)."""
-            for envelope in envelopes:
-                await handle(envelope, {})
-
-        async def one(envelope: Envelope) -> None:
-            await handle(envelope, {})
-
-        # What the AsyncAPI document calls the operation: the handler's name.
-        each.__name__ = name if name is not None else str(getattr(handle, "__name__", "each"))
-        super().__init__(bus, queue, event_type, each, one, size=prefetch, wait_seconds=0)
+        super().__init__(
+            bus,
+            queue,
+            event_type,
+            prefetch=prefetch,
+            operation=name if name is not None else str(getattr(handle, "__name__", "each")),
+            description="Each message handled in a task of its own (shared/task_consumer.py).",
+        )
         self.handle = handle
         self._span_name = f"{bus.exchange.name}.{queue.routing()} process"
         self._handling = 0
@@ -105,7 +100,6 @@ class TaskConsumer(BatchConsumer):
             await _settle(message.reject(requeue=False))
             return
         headers = message.headers or {}
-        delivered = int(str(headers.get("x-delivery-count") or 0))
         event_token = event_id_var.set(str(envelope.event_id))
         started = time.perf_counter()
         outcome = "failed"
@@ -124,20 +118,20 @@ class TaskConsumer(BatchConsumer):
                 try:
                     await self.handle(envelope, headers)
                 except Exception:
-                    last = delivered >= self.bus.settings.consumer_delivery_limit
-                    outcome = "dead_lettered" if last else "failed"
-                    log.exception(
-                        "handler failed%s",
-                        "; dead-lettering" if last else "; will retry",
-                        extra={"event_type": envelope.type, "queue": self.name},
+                    failure = handler_failed(
+                        headers,
+                        self.bus.settings.consumer_delivery_limit,
+                        service=service,
+                        event_type=envelope.type,
+                        queue=self.name,
                     )
-                    if not last:
-                        await asyncio.sleep(min(0.2 * 2**delivered, 3.0))
+                    outcome = failure.outcome
+                    await asyncio.sleep(failure.pause)
                     await _settle(message.nack(requeue=True))
                 else:
                     outcome = "ok"
                     await _settle(message.ack())
-                EVENTS_CONSUMED.labels(service, envelope.type, outcome).inc()
+                    EVENTS_CONSUMED.labels(service, envelope.type, outcome).inc()
         finally:
             consumed_log.info(
                 "consumed %s",
@@ -167,5 +161,5 @@ def subscribe_tasks(
     a task of its own, up to the bus's `CONSUMER_PREFETCH` at once; started with the bus."""
     queue = bus.consumer_queue(routing_key(event), consumer)
     tasks = TaskConsumer(bus, queue, event.TYPE, handle, prefetch=bus.settings.consumer_prefetch)
-    bus.batch_consumers.append(tasks)
+    bus.queue_consumers.append(tasks)
     return tasks
