@@ -15,12 +15,9 @@ from shared.bus import Bus
 from shared.events import Envelope, UserCreatedV1
 from shared.testing import wait_until
 
+from .support import envelope_for, queue_counts
+
 pytestmark = pytest.mark.usefixtures("clean")
-
-
-def envelope_for(user_id: uuid.UUID | None = None) -> Envelope:
-    event = UserCreatedV1(user_id=user_id or uuid.uuid4(), email="x@example.com")
-    return Envelope.wrap(event, producer="test")
 
 
 async def batches_of(
@@ -33,17 +30,6 @@ async def batches_of(
     )
     await bus.start()
     return bus, consumer, await bus_factory("publisher")
-
-
-async def _queue_counts(settings, name: str) -> tuple[int, int]:
-    connection = await aio_pika.connect(settings.rabbitmq_url)
-    try:
-        channel = await connection.channel()
-        main = await channel.declare_queue(name, passive=True)
-        dlq = await channel.declare_queue(f"{name}.dlq", passive=True)
-        return main.declaration_result.message_count, dlq.declaration_result.message_count
-    finally:
-        await connection.close()
 
 
 async def test_a_burst_is_handled_in_batches_and_every_message_once(bus_factory, settings) -> None:
@@ -65,14 +51,14 @@ async def test_a_burst_is_handled_in_batches_and_every_message_once(bus_factory,
     for chunk in range(0, len(sent), 100):
         await asyncio.gather(*(publisher.publish(e) for e in sent[chunk : chunk + 100]))
 
-    await wait_until(lambda: _value(sum(map(len, batches)) >= len(sent)), timeout=20)
+    await wait_until(lambda: sum(map(len, batches)) >= len(sent), timeout=20)
     handled = [event_id for batch in batches for event_id in batch]
     assert handled == [e.event_id for e in sent]  # each once, in the order published
     assert alone == []
     assert max(map(len, batches)) <= 50
     assert len(batches) <= len(sent) / 5, f"{len(batches)} batches for {len(sent)} messages"
     # Acknowledged: nothing waits in the queue once the batches are done.
-    await wait_until(lambda: _value(_queue_counts(settings, consumer.name), (0, 0)), timeout=10)
+    await wait_until(lambda: queue_counts(settings, consumer.name), timeout=10, expected=(0, 0))
 
 
 async def test_a_poison_message_in_a_batch_is_dead_lettered_alone(bus_factory, settings) -> None:
@@ -117,7 +103,7 @@ async def test_a_poison_message_in_a_batch_is_dead_lettered_alone(bus_factory, s
     # The consumer goes on.
     later = envelope_for()
     await publisher.publish(later)
-    await wait_until(lambda: _value(later.event_id in stored))
+    await wait_until(lambda: later.event_id in stored)
 
 
 async def test_a_body_that_is_no_envelope_is_dead_lettered_at_once(bus_factory, settings) -> None:
@@ -134,8 +120,8 @@ async def test_a_body_that_is_no_envelope_is_dead_lettered_at_once(bus_factory, 
     )
     after = envelope_for()
     await publisher.publish(after)
-    await wait_until(lambda: _value(after.event_id in seen))
-    await wait_until(lambda: _value(_queue_counts(settings, consumer.name), (0, 1)), timeout=10)
+    await wait_until(lambda: after.event_id in seen)
+    await wait_until(lambda: queue_counts(settings, consumer.name), timeout=10, expected=(0, 1))
 
 
 async def test_stop_finishes_the_batch_in_hand_and_acknowledges_it(bus_factory, settings) -> None:
@@ -160,11 +146,5 @@ async def test_stop_finishes_the_batch_in_hand_and_acknowledges_it(bus_factory, 
     await asyncio.wait_for(stopping, 20)
     assert not await consumer.alive()
     assert done  # what it had started was finished; what it had not is back in the queue
-    main, dead = await _queue_counts(settings, consumer.name)
+    main, dead = await queue_counts(settings, consumer.name)
     assert (main + len(done), dead) == (len(sent), 0)
-
-
-async def _value(value, expected=True):
-    if asyncio.iscoroutine(value):
-        value = await value
-    return value == expected or None

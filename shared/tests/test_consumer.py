@@ -20,6 +20,7 @@ from shared.testing import wait_until
 
 from .conftest import SCHEMA, inbox
 from .effects import counting_handler
+from .support import envelope_for
 
 pytestmark = pytest.mark.usefixtures("clean")
 
@@ -37,10 +38,6 @@ async def inbox_rows(engine) -> int:
         return int(await conn.scalar(select(func.count()).select_from(inbox)))
 
 
-def envelope_for(user_id: uuid.UUID) -> Envelope:
-    return Envelope.wrap(UserCreatedV1(user_id=user_id, email="x@example.com"), producer="test")
-
-
 async def test_redelivered_event_changes_nothing(engine, bus_factory) -> None:
     calls: list[str] = []
     handler = counting_handler(make_sessionmaker(engine), "dedupe")
@@ -55,7 +52,7 @@ async def test_redelivered_event_changes_nothing(engine, bus_factory) -> None:
     envelope = envelope_for(uuid.uuid4())
     await bus.publish(envelope)
     await bus.publish(envelope)  # the same event again, as a redelivery would bring it
-    await wait_until(lambda: _value(len(calls) == 2))
+    await wait_until(lambda: len(calls) == 2)
     assert await counter(engine, envelope.aggregate_id) == 1
     assert await inbox_rows(engine) == 1
 
@@ -99,7 +96,7 @@ async def test_consumer_crash_after_commit_before_ack_is_redelivered_without_dou
     bus = await bus_factory("crashtest", start=False)
     bus.subscribe(UserCreatedV1, recording)
     await bus.start()
-    await wait_until(lambda: _value(calls))
+    await wait_until(lambda: calls)
     assert calls[0].event_id == envelope.event_id
     await asyncio.sleep(0.3)
     assert await counter(engine, envelope.aggregate_id) == 1, "the effect was applied twice"
@@ -148,7 +145,3 @@ async def test_poison_message_goes_to_the_dead_letter_queue_and_others_flow(
     later = envelope_for(uuid.uuid4())
     await bus.publish(later)
     await wait_until(lambda: counter(engine, later.aggregate_id))
-
-
-async def _value(value):
-    return value

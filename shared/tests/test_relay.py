@@ -79,7 +79,7 @@ async def test_relay_publishes_persistent_messages_keyed_by_event_id(
         await emit(engine, [event])
         relay.start()
         try:
-            await wait_until(lambda: _value(received))
+            await wait_until(lambda: received)
         finally:
             await relay.stop()
     message = received[0]
@@ -100,11 +100,11 @@ async def test_notify_wakes_an_idle_relay_long_before_its_poll(
     async with collector(settings) as received:
         relay.start()
         try:
-            await wait_until(lambda: _value(relay._listener is not None))
+            await wait_until(lambda: relay._listener is not None)
             await asyncio.sleep(0.2)  # let the relay reach its idle wait
             started = time.monotonic()
             await emit(engine, [UserCreatedV1(user_id=uuid.uuid4(), email="b@example.com")])
-            await wait_until(lambda: _value(received), timeout=10)
+            await wait_until(lambda: received, timeout=10)
             elapsed = time.monotonic() - started
         finally:
             await relay.stop()
@@ -142,7 +142,7 @@ async def test_concurrent_relays_publish_each_event_once_in_aggregate_order(
             relay.start()
         try:
             total = len(aggregates) * per_aggregate
-            await wait_until(lambda: _value(len(received) >= total), timeout=30)
+            await wait_until(lambda: len(received) >= total, timeout=30)
             await asyncio.sleep(0.5)  # anything extra (a duplicate) would arrive now
         finally:
             for relay in relays:
@@ -205,7 +205,3 @@ async def test_a_publish_refused_in_a_batch_puts_back_that_row_alone(engine, set
     assert str(rows[-2].event_id) == refused[0] and "nacked" in rows[-2].last_error
     assert await relay.relay_once() == (1, 0)
     assert await unpublished(engine) == 0
-
-
-async def _value(value):
-    return value

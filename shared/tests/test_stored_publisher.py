@@ -42,7 +42,7 @@ async def test_a_batch_is_confirmed_and_consumed_as_faststream_publishes_are(bus
     ]
     results = await publisher.stored.publish([StoredEvent.of(e) for e in envelopes])
     assert results == [None] * len(envelopes)
-    await wait_until(lambda: _value(len(received) >= len(envelopes)), timeout=20)
+    await wait_until(lambda: len(received) >= len(envelopes), timeout=20)
     got = {e.event_id: (e, h) for e, h in received}
     for envelope in envelopes:
         copy, headers = got[envelope.event_id]
@@ -68,7 +68,3 @@ async def test_without_a_connection_every_row_carries_its_error(bus_factory) -> 
     envelope = Envelope.wrap(UserCreatedV1(user_id=uuid.uuid4(), email="x@example.com"), "test")
     results = await asyncio.wait_for(publisher.stored.publish([StoredEvent.of(envelope)] * 3), 10)
     assert len(results) == 3 and all(isinstance(r, ConnectionError) for r in results)
-
-
-async def _value(value):
-    return value or None

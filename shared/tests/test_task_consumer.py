@@ -17,7 +17,7 @@ from shared.events import Envelope, UserCreatedV1
 from shared.task_consumer import TaskConsumer, subscribe_tasks
 from shared.testing import wait_until
 
-from .test_batches import _queue_counts, _value, envelope_for
+from .support import envelope_for, queue_counts
 
 pytestmark = pytest.mark.usefixtures("clean")
 
@@ -51,13 +51,13 @@ async def test_slow_messages_are_handled_side_by_side_and_each_acknowledged(
     sent = [envelope_for() for _ in range(20)]
     await asyncio.gather(*(publisher.publish(e) for e in sent))
     # As many at once as the prefetch allows, none more.
-    await wait_until(lambda: _value(running == settings.consumer_prefetch))
+    await wait_until(lambda: running == settings.consumer_prefetch)
     await asyncio.sleep(0.05)
     assert most == settings.consumer_prefetch
     release.set()
-    await wait_until(lambda: _value(len(handled) == len(sent)), timeout=20)
+    await wait_until(lambda: len(handled) == len(sent), timeout=20)
     assert sorted(handled, key=str) == sorted((e.event_id for e in sent), key=str)
-    await wait_until(lambda: _value(_queue_counts(settings, consumer.name), (0, 0)), timeout=10)
+    await wait_until(lambda: queue_counts(settings, consumer.name), timeout=10, expected=(0, 0))
 
 
 async def test_a_failing_message_is_retried_then_dead_lettered_alone(bus_factory, settings) -> None:
@@ -76,7 +76,7 @@ async def test_a_failing_message_is_retried_then_dead_lettered_alone(bus_factory
     await asyncio.gather(
         *(publisher.publish(e) for e in [good[0], envelope_for(poison), *good[1:]])
     )
-    await wait_until(lambda: _value(_queue_counts(settings, consumer.name), (0, 1)), timeout=30)
+    await wait_until(lambda: queue_counts(settings, consumer.name), timeout=30, expected=(0, 1))
     assert sorted(handled, key=str) == sorted((e.event_id for e in good), key=str)
     # The first delivery and one redelivery per allowed retry, each seeing its count.
     assert attempts == list(range(settings.consumer_delivery_limit + 1))
@@ -94,8 +94,8 @@ async def test_a_body_that_is_no_envelope_is_dead_lettered_at_once(bus_factory, 
     )
     after = envelope_for()
     await publisher.publish(after)
-    await wait_until(lambda: _value(after.event_id in handled))
-    await wait_until(lambda: _value(_queue_counts(settings, consumer.name), (0, 1)), timeout=10)
+    await wait_until(lambda: after.event_id in handled)
+    await wait_until(lambda: queue_counts(settings, consumer.name), timeout=10, expected=(0, 1))
 
 
 async def test_stop_finishes_what_is_in_hand(bus_factory, settings) -> None:
@@ -113,7 +113,7 @@ async def test_stop_finishes_what_is_in_hand(bus_factory, settings) -> None:
     bus, consumer, publisher = await tasks_of(bus_factory, "stopping-tasks", handle)
     sent = [envelope_for() for _ in range(3)]
     await asyncio.gather(*(publisher.publish(e) for e in sent))
-    await wait_until(lambda: _value(len(running) == len(sent)), timeout=10)
+    await wait_until(lambda: len(running) == len(sent), timeout=10)
     stopping = asyncio.create_task(bus.stop())
     await asyncio.sleep(0.05)
     assert not stopping.done()  # it waits for the messages in hand
@@ -121,4 +121,4 @@ async def test_stop_finishes_what_is_in_hand(bus_factory, settings) -> None:
     await asyncio.wait_for(stopping, 20)
     assert not await consumer.alive()
     assert sorted(done) == sorted(e.event_id for e in sent)
-    assert await _queue_counts(settings, consumer.name) == (0, 0)
+    assert await queue_counts(settings, consumer.name) == (0, 0)

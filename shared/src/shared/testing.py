@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import os
 import time
@@ -15,7 +16,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, cast
 
 import aio_pika
 import httpx
@@ -133,18 +134,29 @@ async def delete_bus_names(rabbitmq_url: str, exchange: str, queues: list[str]) 
         await connection.close()
 
 
+_UNSET: Any = object()
+
+
 async def wait_until(
-    predicate: Callable[[], Awaitable[T]], timeout: float = 10.0, interval: float = 0.05
+    predicate: Callable[[], Awaitable[T] | T],
+    timeout: float = 10.0,
+    interval: float = 0.05,
+    *,
+    expected: Any = _UNSET,
 ) -> T:
-    """Poll an async predicate until it returns something truthy; fail with the last value."""
+    """Poll `predicate` (plain or async) until what it returns is truthy, or equals
+    `expected` when that is given; fail with the last value."""
     deadline = time.monotonic() + timeout
-    last: T | None = None
+    last: Any = None
     while time.monotonic() < deadline:
-        last = await predicate()
-        if last:
-            return last
+        last = predicate()
+        if inspect.isawaitable(last):
+            last = await last
+        if (last == expected) if expected is not _UNSET else last:
+            return cast(T, last)
         await asyncio.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+    wanted = f" (expected {expected!r})" if expected is not _UNSET else ""
+    raise AssertionError(f"condition not met within {timeout}s{wanted} (last value: {last!r})")
 
 
 def internal_headers(
