@@ -121,8 +121,11 @@ class Raw:
         except Exception as exc:
             error = await _translated(connection, exc, sql, args)
             if context is not None:
+                lost = isinstance(error, sqlalchemy.exc.DBAPIError) and bool(
+                    error.connection_invalidated
+                )
                 for listener in failures:
-                    listener(_Failure(sync, exc, error, sql, args, context))
+                    listener(_Failure(sync, exc, error, sql, args, context, lost))
             raise error from exc
         if context is not None:
             events.after_cursor_execute(sync, None, sql, args, context, False)
