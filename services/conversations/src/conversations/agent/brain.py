@@ -51,10 +51,10 @@ from conversations.agent.tools import (
     reminded_booking,
 )
 from conversations.agent.words.contact import read_details
-from conversations.agent.words.intents import choice_number, pick_by_time
+from conversations.agent.words.intents import Topic, choice_number, pick_by_time
 from conversations.agent.words.langs import country_of
 from conversations.agent.words.services import Named
-from conversations.agent.words.text import fold
+from conversations.agent.words.text import fold, words
 from conversations.agent.words.when import When, read_when
 from conversations.domain.reminder_answers import payload_booking, reminder_answer
 
@@ -441,6 +441,8 @@ def _understand(deps: AgentDeps, r: Reading) -> ModelResponse | None:
         for t in intent.topics
         if t in ("price", "duration") or not booking_words or (t == "hours" and intent.opening)
     )
+    if not topics:
+        topics = _implied_topics(deps, r)
     if topics:
         intent = replace(intent, topics=topics)
         topic = "price" if "price" in intent.topics else intent.topics[0]
@@ -773,6 +775,32 @@ def _booking_text(deps: AgentDeps, result: BookingResult) -> ModelResponse:
     return _text(deps, say(lang, "ask_which") + "\n" + _slot_lines(deps))
 
 
+def _implied_topics(deps: AgentDeps, r: Reading) -> tuple[Topic, ...]:
+    """A business question asked without its usual words: naming a payment method the
+    business lists ("and bizum?"), or a short follow-up to the question just answered, of
+    another day ("e domingo?" after the hours) or another service ("and the kids one?" after
+    a price)."""
+    intent, m = r.intent, deps.memory
+    if intent.book or intent.yes or intent.no or intent.thanks or intent.bye:
+        return ()
+    folded = f" {' '.join(words(r.text))} "
+    methods = deps.facts.payment_methods if deps.facts else ()
+    if any(f" {' '.join(words(method))} " in folded for method in methods):
+        return ("payment",)
+    if m.topic_turn != m.turn - 1 or len(folded.split()) > FOLLOW_UP_WORDS:
+        return ()
+    if m.last_topic == "hours" and r.when.found and r.service.service is None:
+        return ("hours",)
+    other = r.service.service is not None and r.service.service.id != m.service_id
+    if m.last_topic in ("price", "duration") and other and not r.when.found:
+        # Another service; the one just priced, named again, is the wish to book it.
+        return (m.last_topic,)  # type: ignore[return-value]
+    return ()
+
+
+FOLLOW_UP_WORDS = 6  # "and what about on sunday then?": longer asks something new
+
+
 def _info_text(deps: AgentDeps, result: InfoResult) -> ModelResponse:
     lang, zone, name = deps.lang, deps.zone, deps.workspace.name
     topic = result.topic
@@ -781,6 +809,7 @@ def _info_text(deps: AgentDeps, result: InfoResult) -> ModelResponse:
     if not result.found:
         return _dont_know(deps)
     deps.memory.unknown_questions = 0
+    deps.memory.last_topic, deps.memory.topic_turn = topic, deps.memory.turn
     facts = result.facts
     if topic in ("price", "duration"):
         by_name = {s.name: s for s in deps.services}

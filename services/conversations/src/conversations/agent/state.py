@@ -80,6 +80,10 @@ class Dialogue(_Model):
     attempts: int = 0  # bookings tried: each try gets its own idempotency key
     farewell: str | None = None  # "see_you" or "thanks", as last said...
     farewell_turn: int = 0  # ...in this turn
+    # The business question last answered ("price", "hours"...) and in which turn: "and on
+    # Sunday?" right after the hours asks the same of another day.
+    last_topic: str | None = None
+    topic_turn: int = 0
 
     @property
     def live_bookings(self) -> list[BookingRef]:

@@ -70,13 +70,16 @@ def match_service(text: str, services: list[Named]) -> ServiceMatch:
             return ServiceMatch(best[0])
         return ServiceMatch(None, tuple(best))
     names = [s.name for s in services]
+    # Without the joining words, which names share ("and the kids one?" is not about
+    # "Haircut and beard").
+    plain = " ".join(t for t in utils.default_process(text).split() if t not in _JOINERS)
     ranked = process.extract(
-        text, names, scorer=fuzz.WRatio, processor=utils.default_process, limit=2
+        plain, names, scorer=fuzz.WRatio, processor=utils.default_process, limit=2
     )
     if not ranked or ranked[0][1] < CUTOFF:
         # The name may be a typo inside a longer message ("hiar cut tmrw at 10 pls"): score
         # each run of up to three words alone, with a stricter cutoff.
-        ranked = _best_window(text, names)
+        ranked = _best_window(plain, names)
     if not ranked or ranked[0][1] < CUTOFF:
         return _cognate(text, services)
     second = ranked[1][1] if len(ranked) > 1 else 0.0
