@@ -26,6 +26,7 @@ SATURDAY = date(2026, 12, 5)
         ("o terceiro", 3), ("the first one please", 1), ("la última", 3), ("two", 2),
         ("die zweite", 2), ("le premier", 1), ("il terzo", 3), ("opção 2", 2),
         ("segunda-feira", None), ("7", None), ("that one", None), ("book 10:00", None),
+        ("one", 1), ("option one", 1), ("the thursday one", None),
     ],
 )  # fmt: skip
 def test_a_choice_is_read_from_a_number_or_words(text: str, n: int | None) -> None:
@@ -86,6 +87,17 @@ ANY = object()
         ("en", "2 haircuts for me and my son tomorrow at 10", date(2026, 12, 6), time(10), None),
         ("es", "somos 2 amigos", None, None, None),
         ("fr", "je voudrais décaler mon rdv de jeudi", date(2026, 12, 10), None, None),
+        # A weekday with its date is that date (the 18th of December is a Friday); a time
+        # after a weekday is not a date.
+        ("es", "el viernes 18 a las 16h", date(2026, 12, 18), time(16), None),
+        ("en", "friday the 18th at 4pm", date(2026, 12, 18), time(16), None),
+        ("fr", "vendredi 18 vers 10h", date(2026, 12, 18), time(10), None),
+        ("de", "am Freitag, den 18. um 11 Uhr", date(2026, 12, 18), time(11), None),
+        ("pt", "sexta 18 às 16h", date(2026, 12, 18), time(16), None),
+        ("it", "venerdì 18 alle 16", date(2026, 12, 18), time(16), None),
+        ("pt", "sexta 18h", date(2026, 12, 11), time(18), None),
+        ("de", "Freitag 18 Uhr", date(2026, 12, 11), time(18), None),
+        ("en", "friday 4pm", date(2026, 12, 11), time(16), None),
     ],
 )
 def test_when_is_read_as_visitors_write_it(lang, text, first, clock, window) -> None:
@@ -105,6 +117,10 @@ def test_a_follow_up_keeps_what_it_does_not_change() -> None:
     assert (changed.first, changed.clock) == (date(2026, 12, 6), time(15))
     other_day = read_when("what about monday?", SATURDAY, "en").keep_from(before)
     assert (other_day.first, other_day.window) == (date(2026, 12, 7), AFTERNOON)
+    # A weekday alone after a span of days is that day within it, not the nearest one.
+    week = read_when("next week in the afternoon", TUESDAY, "en")
+    thursday = read_when("the thursday one", TUESDAY, "en").keep_from(week)
+    assert (thursday.first, thursday.window) == (date(2026, 12, 10), AFTERNOON)
 
 
 @pytest.mark.parametrize(

@@ -500,6 +500,38 @@ DIALOGUES: tuple[Scenario, ...] = (
         prices=(("Corte de pelo", "18", "EUR"),),
         book=B("Corte de pelo", "2026-12-02 10:00"),
     ),
+    # A weekday with its date is that date; "the thursday one" is a day, not option one.
+    S(
+        "es_viernes_18_is_the_18th_not_this_friday",
+        "corte de pelo para el viernes 18 a las 16h",
+        "vale",
+        services=(("Corte de pelo", 30),),
+        book=B("Corte de pelo", "2026-12-18 16:00"),
+    ),
+    S(
+        "fr_vendredi_18_vers_10h",
+        "bonjour je voudrais une coupe vendredi 18 vers 10h",
+        "oui",
+        services=(("Coupe", 30),),
+        book=B("Coupe", "2026-12-18 10:00"),
+    ),
+    S(
+        "de_freitag_den_18",
+        "Herrenhaarschnitt am Freitag, den 18. um 11 Uhr?",
+        "ja",
+        services=(("Herrenhaarschnitt", 30),),
+        timezone="Europe/Berlin",
+        book=B("Herrenhaarschnitt", "2026-12-18 11:00"),
+    ),
+    S(
+        "en_next_week_then_the_thursday_one_is_that_weeks_thursday",
+        "Hello, could you fit me in sometime next week in the afternoon for a haircut and beard? "
+        "Thanks a lot, Tom",
+        "the thursday one",
+        "the first",
+        services=BARBER,
+        book=B("Haircut and beard", "2026-12-10 13:00"),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

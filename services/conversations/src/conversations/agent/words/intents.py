@@ -349,7 +349,14 @@ def choice_number(text: str, options: int) -> int | None:
             found.add(value)
     pointing = {"that", "this", "esa", "ese", "essa", "esse", "celui", "celle", "den", "quello"}
     if not found and len(tokens) <= 3 and not set(tokens) & pointing:
-        spelled = {NUMBER_WORDS[t] for t in tokens if t in NUMBER_WORDS and len(t) > 2}
+        # "one" after a word that is not "option" stands for a thing: "the thursday one".
+        spelled = {
+            NUMBER_WORDS[t]
+            for i, t in enumerate(tokens)
+            if t in NUMBER_WORDS
+            and len(t) > 2
+            and not (t == "one" and i > 0 and tokens[i - 1] not in _OPTION)
+        }
         found |= {n for n in spelled if 1 <= n <= options}
     return found.pop() if len(found) == 1 else None
 

@@ -41,6 +41,7 @@ class When:
     window: tuple[time, time] | None = None  # a part of the day or a bound, wall-clock
     approximate: bool = False  # "around 4", "4ish"
     past: bool = False  # the day named is already gone
+    weekday: int | None = None  # the day was named by its weekday alone ("thursday": 3)
 
     @property
     def found(self) -> bool:
@@ -54,6 +55,13 @@ class When:
         if not self.found:
             return earlier  # "2" after a list of services: the day asked before still holds
         merged = self
+        start, end = earlier.first, earlier.last
+        if self.weekday is not None and start is not None and end is not None and end > start:
+            # "the thursday one" after "next week": that week's Thursday, not the nearest.
+            span = (start + timedelta(days=d) for d in range(min(7, (end - start).days + 1)))
+            day = next((d for d in span if d.weekday() == self.weekday), None)
+            if day is not None:
+                merged = replace(merged, first=day, last=day)
         if self.first is None and (self.clock is not None or self.window is not None):
             merged = replace(merged, first=earlier.first, last=earlier.last)
         if self.first is not None and self.clock is None and self.window is None:
@@ -435,7 +443,13 @@ def _read_day(text: str, today: date, lang: str, month_first: bool) -> tuple[Whe
         if ahead == 0 and re.search(rf"\b{_NEXT}\s{name}|{name}\s{_NEXT_AFTER}", around):
             ahead = 7
         day = today + timedelta(days=ahead)
-        return When(first=day, last=day), m.span()
+        dated = _WEEKDAY_DATE.match(text, m.end())
+        if dated and lang == "en" and not (dated.group(0).count("the") or dated.group(2)):
+            dated = None  # English says "friday the 18th": "friday 4" is more likely 4 pm
+        if dated:  # "el viernes 18", "friday the 18th": that date, not the next Friday
+            day = _day_of_month(today, int(dated.group(1)), target) or day
+            return When(first=day, last=day), (m.start(), dated.end())
+        return When(first=day, last=day, weekday=target), m.span()
     m = rel_re.search(text)
     if m:
         offsets = {n: o for lg in (lang, "en") for n, o in _relative_days(lg).items()}
@@ -454,6 +468,31 @@ def _read_day(text: str, today: date, lang: str, month_first: bool) -> tuple[Whe
             if candidate >= today:
                 return When(first=candidate, last=candidate), m.span()
     return When(), (0, 0)
+
+
+# A day of the month right after a weekday's name ("viernes 18", "friday the 18th", "freitag,
+# den 18."); never a time ("sexta 18h", "friday 10:30", "freitag 18 uhr").
+_WEEKDAY_DATE = re.compile(
+    r",?\s(?:the |den |le |el |il |o |dia |am )?(\d{1,2})(st|nd|rd|th|er|º|\.)?"
+    r"(?![\d:.]|\s?(?:h\b|h\d|am\b|pm\b|uhr|horas?\b|hs\b|heures?\b|ore\b|o'clock))"
+)
+
+
+def _day_of_month(today: date, number: int, weekday: int) -> date | None:
+    """The next date on day `number` of a month (from today, three months ahead), one that
+    falls on `weekday` if there is one, else the nearest (the number is the more exact)."""
+    candidates = []
+    for months_ahead in range(0, 3):
+        month = (today.month - 1 + months_ahead) % 12 + 1
+        year = today.year + (today.month - 1 + months_ahead) // 12
+        try:
+            candidate = date(year, month, number)
+        except ValueError:
+            continue
+        if candidate >= today:
+            candidates.append(candidate)
+    same = [c for c in candidates if c.weekday() == weekday]
+    return same[0] if same else (candidates[0] if candidates else None)
 
 
 def _dateparser_span(span: str, today: date, lang: str) -> date | None:
@@ -504,6 +543,7 @@ def read_when(text: str, today: date, lang: str = "en", *, month_first: bool = F
         window=timing.window or window,
         approximate=timing.approximate,
         past=days.first is not None and days.first < today,
+        weekday=days.weekday,
     )
     if when.clock is not None and window is not None and timing.window is None:
         when = replace(when, window=None)  # "tomorrow afternoon at 4": the time says it all
