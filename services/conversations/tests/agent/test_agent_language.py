@@ -98,6 +98,15 @@ ANY = object()
         ("pt", "sexta 18h", date(2026, 12, 11), time(18), None),
         ("de", "Freitag 18 Uhr", date(2026, 12, 11), time(18), None),
         ("en", "friday 4pm", date(2026, 12, 11), time(16), None),
+        ("en", "the week after next", date(2026, 12, 14), None, None),
+        ("de", "übernächste Woche", date(2026, 12, 14), None, None),
+        ("it", "domani alle ore 16", date(2026, 12, 6), time(16), None),
+        # Hours counted, not a time; a time after "at" or standing as one.
+        ("es", "quiero reservar 2 horas para un tinte", None, None, None),
+        ("fr", "un massage de 2 heures demain", date(2026, 12, 6), None, None),
+        ("es", "mañana a las 16 horas", date(2026, 12, 6), time(16), None),
+        ("fr", "demain 9 heures", date(2026, 12, 6), time(9), None),
+        ("pt", "às 2 horas", None, time(14), None),
     ],
 )
 def test_when_is_read_as_visitors_write_it(lang, text, first, clock, window) -> None:

@@ -678,7 +678,13 @@ def _slots_text(deps: AgentDeps, result: SlotsResult) -> str:
     day = result.asked_day or ""
     window = _window_of(result)
     when = window_label(window, zone, lang) if window else ""
-    if result.exact_match:
+    m = deps.memory
+    earliest = deps.reading is not None and deps.reading.intent.earliest
+    if earliest and not result.exact_match and result.note is None and m.offered_slots:
+        # "the earliest possible": the first free time, put to the visitor as one asked for.
+        m.proposal = m.offered_slots[0].model_copy(update={"n": 0})
+        head = say(lang, "exact", slot=result.slots[0].local, service=service)
+    elif result.exact_match:
         from datetime import datetime
 
         exact = format_slot(datetime.fromisoformat(result.exact_match), zone, lang)
@@ -702,7 +708,7 @@ def _slots_text(deps: AgentDeps, result: SlotsResult) -> str:
         head = say(
             lang, "full_window", when=when, days=_days_label(deps, result), service=service, tz=tz
         )
-    elif deps.memory.moving:
+    elif m.moving:
         head = say(lang, "which_new", service=service, tz=tz)
     elif when:
         head = say(lang, "pick_slot_window", service=service, when=when, tz=tz)

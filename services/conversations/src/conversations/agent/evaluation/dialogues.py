@@ -532,6 +532,51 @@ DIALOGUES: tuple[Scenario, ...] = (
         services=BARBER,
         book=B("Haircut and beard", "2026-12-10 13:00"),
     ),
+    # The soonest time asked for; a booking moved by "instead"; a length is not a time.
+    S(
+        "en_earliest_possible_is_put_to_the_visitor",
+        "Hi! I'd like to book a strategy session. Earliest possible please",
+        "yes",
+        services=CONSULT,
+        book=B("Strategy session", "2026-12-01 09:00"),
+    ),
+    S(
+        "en_whats_the_earliest_tomorrow_then_book_it",
+        "hi, whats the earliest tomorrow?",
+        "ok book it",
+        services=(("Haircut", 30),),
+        book=B("Haircut", "2026-12-02 09:00"),
+    ),
+    S(
+        "es_lo_antes_posible",
+        "necesito un corte lo antes posible",
+        "sí porfa",
+        services=(("Corte", 30),),
+        book=B("Corte", "2026-12-01 09:00"),
+    ),
+    S(
+        "en_cant_make_it_monday_instead_moves_the_booking",
+        "I booked for tomorrow but can't make it, can we do next monday instead?",
+        "the first one",
+        services=BARBER,
+        channel="whatsapp",
+        earlier=(("Haircut", "2026-12-02 10:00"),),
+        book=B("Haircut", "2026-12-07 09:00"),
+    ),
+    S(
+        "en_the_week_after_next",
+        "could I book a check-up the week after next?",
+        "1",
+        services=DENTAL,
+        book=B("Check-up", "2026-12-14 09:00"),
+    ),
+    S(
+        "es_two_hours_of_colour_is_not_two_oclock",
+        "quiero reservar 2 horas para un tinte mañana",
+        "la primera",
+        services=(("Tinte", 120), ("Corte", 30)),
+        book=B("Tinte", "2026-12-02 09:00"),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

@@ -181,6 +181,26 @@ _ASKS_WHEN = (
     "wann", "um wie viel uhr", "a che ora", "che ora", "quando e",
 )  # fmt: skip
 
+# The soonest free time, whatever it is ("earliest possible", "lo antes posible").
+_EARLIEST = (
+    "earliest", "soonest", "asap", "as soon as possible", "first available", "next available",
+    "lo antes posible", "lo mas pronto", "cuanto antes", "el primer hueco", "lo primero que",
+    "o quanto antes", "o mais cedo", "o mais rapido", "primeiro horario", "le plus tot",
+    "au plus tot", "des que possible", "le premier creneau", "so fruh wie moglich",
+    "fruhestens", "nachstmoglich", "fruhester", "fruhesten", "il prima possibile",
+    "prima possibile", "al piu presto", "il primo posto",
+)  # fmt: skip
+# Not making it to a booking, or wanting another time rather than it: with their booking in
+# the talk, a move ("I booked tomorrow but can't make it, monday instead?").
+_CANT_MAKE_IT = (
+    "can't make it", "cannot make it", "can not make it", "won't make it", "cant make it",
+    "no puedo ir", "no voy a poder", "no podre ir", "nao vou conseguir", "nao posso ir",
+    "nao vou poder", "je ne pourrai pas", "je ne peux pas venir", "ich kann nicht kommen",
+    "ich schaffe es nicht", "non riesco a venire", "non posso venire",
+)  # fmt: skip
+_INSTEAD = {"instead", "rather", "mejor", "prefiero", "prefiro", "melhor", "plutot", "lieber",
+            "invece", "preferisco", "meglio"}  # fmt: skip
+
 # "my appointment" and the like, in the six languages (folded: no accents).
 _MINE = (
     "my booking", "my appointment", "my reservation", "my appt", "my slot", "i booked",
@@ -216,6 +236,7 @@ class Intent:
     injection: bool = False
     short: bool = False  # a few words at most
     mine: bool = False  # asks about their own booking ("what time is my appointment?")
+    earliest: bool = False  # the soonest free time, whatever it is
     opening: bool = False  # "open"/"closed" words: about opening hours even with a day named
     asks_when: bool = False  # "what time was it again?", "¿a qué hora era?"
 
@@ -270,6 +291,7 @@ def read_intent(text: str) -> Intent:
         and not question
         and (bool(token_set & _ACK) or thanks or bye or (bool(tokens) and tokens[0] in _YES))
     )
+    mine = _phrase_in(folded, _MINE)
     return Intent(
         yes=yes,
         no=no,
@@ -294,13 +316,15 @@ def read_intent(text: str) -> Intent:
         ),
         person=person,
         cancel=bool(token_set & _CANCEL) and "cancellation" not in topics,
-        move=bool(token_set & _MOVE),
+        move=bool(token_set & _MOVE)
+        or ((mine or _phrase_in(folded, _CANT_MAKE_IT)) and bool(token_set & _INSTEAD)),
         book=book,
         question=question,
         topics=topics,
         injection=bool(_INJECTION.search(folded)),
         short=short,
-        mine=_phrase_in(folded, _MINE),
+        mine=mine,
+        earliest=_phrase_in(folded, _EARLIEST),
         opening=bool(token_set & _OPENING),
         asks_when=_phrase_in(folded, _ASKS_WHEN),
     )

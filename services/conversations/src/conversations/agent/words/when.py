@@ -146,6 +146,11 @@ _NEXT = r"(?:next|proximo|proxima|prochain|prochaine|nachsten|nachste|kommenden|
 _NEXT_AFTER = r"(?:que viene|que vem|prochain|prochaine|prossimo|prossima)"
 
 _SPANS = {
+    # Read before "next week", which "the week after next" contains.
+    "week_after_next": re.compile(
+        r"\b(?:(?:the )?week after next|la semana despues de la proxima|"
+        r"(?:a )?semana depois da proxima|ubernachste woche|la settimana dopo la prossima)\b"
+    ),
     "next_week": re.compile(
         r"\b(?:next week|the week after|la semana que viene|la proxima semana|"
         r"(?:a |na )?(?:proxima semana|semana que vem)|la semaine prochaine|"
@@ -245,7 +250,17 @@ _RANGE = re.compile(
     r"(?<![\d/.:])(\d{1,2})(?:[:.h]([0-5]\d))?\s?(am|pm)?\s?(?:-|\u2013|to|a|y|e|et|und|bis|alle|"
     r"and|as|ate)\s?(?:las |as |le )?(\d{1,2})(?:[:.h]([0-5]\d))?\s?(am|pm|h|uhr)?(?![\d/])"
 )
-_PRECEDED_BY_AT = re.compile(rf"(?:^|\s){_AT}\s?$")
+# "at 10"; Italian puts the hour word first: "alle ore 10".
+_PRECEDED_BY_AT = re.compile(rf"(?:^|\s){_AT}\s?(?:ore\s)?$")
+# Units that also count hours ("2 horas para un tinte"): a length, not a time, when a word
+# of length leads or follows ("de 2 heures", "2 horas para"), unless "at" leads ("às 2
+# horas", "a las 5 horas"); "demain 15 heures" stays a time.
+_COUNTED_HOURS = {"horas", "hora", "heures", "heure", "ore", "hrs", "hr"}
+_LASTING_AFTER = re.compile(r"^\s?(?:de|del|da|di|para|pra|por|pour|of|for|per|fur)\b")
+_LASTING_BEFORE = re.compile(
+    r"(?:\b(?:de|for|durante|pendant|fur|per|por|reservar|reserver|book|need|necesito|"
+    r"preciso|brauche|bisogno|dura|dure|dauert|lasts?|takes?|tarda|demora))\s$"
+)
 _UNIT_AFTER = re.compile(
     r"^\s?(?:days?|weeks?|dias?|semanas?|jours?|semaines?|tag|tage|tagen|wochen?|giorni|"
     r"settiman[ae]|people|persons?|personas?|pessoas?|min|mins|minutes?|minutos?|minuti|"
@@ -299,6 +314,12 @@ def _read_clock(text: str, window: tuple[time, time] | None) -> When:
             continue  # 15.12.2026: a date
         if _UNIT_AFTER.match(after) and not (marker or unit or (sep and minutes)):
             continue  # "2 days", "3 people", "the 15th", "15 de diciembre"
+        if (
+            unit in _COUNTED_HOURS
+            and not (sep or _PRECEDED_BY_AT.search(before))
+            and (_LASTING_AFTER.match(after) or _LASTING_BEFORE.search(before))
+        ):
+            continue  # "2 horas para un tinte", "un massage de 2 heures": how long, not when
         meridiem = _meridiem(text, m.end(), marker)
         telling = bool((sep and minutes) or marker or unit or ish or meridiem)
         if not telling and not _PRECEDED_BY_AT.search(before):
@@ -419,8 +440,9 @@ def _read_day(text: str, today: date, lang: str, month_first: bool) -> tuple[Whe
         found_span = pattern.search(text)
         if found_span:
             span = found_span.span()
-            if name == "next_week":
-                monday = today + timedelta(days=7 - today.weekday())
+            if name in ("next_week", "week_after_next"):
+                weeks = 2 if name == "week_after_next" else 1
+                monday = today + timedelta(days=7 * weeks - today.weekday())
                 return When(first=monday, last=monday + timedelta(days=6)), span
             if name == "this_week":
                 return When(first=today, last=today + timedelta(days=6 - today.weekday())), span
