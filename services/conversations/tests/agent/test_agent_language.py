@@ -107,6 +107,8 @@ ANY = object()
         ("es", "mañana a las 16 horas", date(2026, 12, 6), time(16), None),
         ("fr", "demain 9 heures", date(2026, 12, 6), time(9), None),
         ("pt", "às 2 horas", None, time(14), None),
+        ("it", "giovedì verso le 18", date(2026, 12, 10), time(18), None),
+        ("fr", "vers les 17h", None, time(17), None),
     ],
 )
 def test_when_is_read_as_visitors_write_it(lang, text, first, clock, window) -> None:

@@ -577,6 +577,25 @@ DIALOGUES: tuple[Scenario, ...] = (
         services=(("Tinte", 120), ("Corte", 30)),
         book=B("Tinte", "2026-12-02 09:00"),
     ),
+    S(
+        "en_hello_question_mark_is_a_greeting_not_a_question",
+        "hello?",
+        "anyone there?",
+        "haircut",
+        "1",
+        services=BARBER,
+        book=B("Haircut", "2026-12-01 09:00"),
+        never_say=("don't have that",),
+    ),
+    S(
+        "it_verso_le_18_offers_the_nearest_to_six",
+        "ciao, avete posto giovedì verso le 18?",
+        "va bene alle 16",
+        services=(("Taglio", 30),),
+        timezone="Europe/Rome",
+        communicate=("giovedì 3 dicembre 2026, 15:00",),
+        book=B("Taglio", "2026-12-03 16:00"),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

@@ -68,6 +68,10 @@ _GREETING = {
     "buonasera", "salve",
 }  # fmt: skip
 
+# "anyone there?", "¿hay alguien?", "quelqu'un ?": checking that somebody reads.
+_PRESENCE = {"anyone", "anybody", "there", "is", "are", "you", "alguien", "hay", "ahi",
+             "alguem", "ai", "tem", "quelqu'un", "jemand", "da", "qualcuno", "c'e"}  # fmt: skip
+
 # Asking for a person: a request ("talk to", "can I speak with") about a person, or a person
 # named alone ("human please").
 _PERSON = {
@@ -276,6 +280,9 @@ def read_intent(text: str) -> Intent:
     topics = tuple(t for t, phrases in _TOPICS.items() if _phrase_in(folded, phrases))
     question = "?" in text or (bool(tokens) and tokens[0] in _QUESTION_WORDS)
     question = question and not (tokens and tokens[0] in _YES and len(tokens) <= 2)
+    # "hello?", "hola??", "anyone there?": a greeting, asking for nothing yet.
+    ping = bool(tokens) and set(tokens) <= _GREETING | _PRESENCE
+    question = question and not ping
     book = bool(token_set & _BOOK)
     asking = bool(token_set & _REQUEST) and not book
     person = bool(token_set & _PERSON) and (
@@ -298,7 +305,8 @@ def read_intent(text: str) -> Intent:
         thanks=thanks,
         bye=bye,
         ack=ack,
-        greeting=(bool(tokens) and tokens[0] in _GREETING)
+        greeting=ping
+        or (bool(tokens) and tokens[0] in _GREETING)
         or _phrase_in(
             folded,
             (

@@ -244,14 +244,14 @@ _BEFORE = re.compile(
 )
 _AROUND = re.compile(
     r"(?:around|about|approx|approximately|sobre|hacia|a eso de|tipo|por volta d[ae]s?|"
-    r"la pelas|vers|gegen|verso|circa|ca\.?)\s?(?:las|la|as|a|le|alle)?\s?$"
+    r"la pelas|vers|gegen|verso|circa|ca\.?)\s?(?:las|la|as|a|le|les|alle)?\s?$"
 )
 _RANGE = re.compile(
     r"(?<![\d/.:])(\d{1,2})(?:[:.h]([0-5]\d))?\s?(am|pm)?\s?(?:-|\u2013|to|a|y|e|et|und|bis|alle|"
     r"and|as|ate)\s?(?:las |as |le )?(\d{1,2})(?:[:.h]([0-5]\d))?\s?(am|pm|h|uhr)?(?![\d/])"
 )
 # "at 10"; Italian puts the hour word first: "alle ore 10".
-_PRECEDED_BY_AT = re.compile(rf"(?:^|\s){_AT}\s?(?:ore\s)?$")
+_PRECEDED_BY_AT = re.compile(rf"(?:^|\s){_AT}\s?(?:(?:ore|le|les|las|os|the)\s)?$")
 # Units that also count hours ("2 horas para un tinte"): a length, not a time, when a word
 # of length leads or follows ("de 2 heures", "2 horas para"), unless "at" leads ("às 2
 # horas", "a las 5 horas"); "demain 15 heures" stays a time.
