@@ -109,6 +109,7 @@ ANY = object()
         ("pt", "às 2 horas", None, time(14), None),
         ("it", "giovedì verso le 18", date(2026, 12, 10), time(18), None),
         ("fr", "vers les 17h", None, time(17), None),
+        ("es", "a las 10 xfa", None, time(10), None),
     ],
 )
 def test_when_is_read_as_visitors_write_it(lang, text, first, clock, window) -> None:

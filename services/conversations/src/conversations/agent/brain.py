@@ -178,8 +178,8 @@ def _beyond_the_list(deps: AgentDeps, r: Reading) -> bool:
     """The visitor picked an option by number or ordinal that the last list does not have."""
     m = deps.memory
     shown = len(m.offered_slots) if m.last_list == "slots" else len(deps.services)
-    if not shown:
-        return False
+    if not shown or r.when.clock is not None:
+        return False  # "a las 10 xfa" asks for ten o'clock, not option ten
     n = choice_number(r.text, MAX_LISTED)
     return n is not None and n > shown
 

@@ -596,6 +596,23 @@ DIALOGUES: tuple[Scenario, ...] = (
         communicate=("giovedì 3 dicembre 2026, 15:00",),
         book=B("Taglio", "2026-12-03 16:00"),
     ),
+    S(
+        "es_a_las_10_xfa_is_ten_oclock_not_option_ten",
+        "q tal! kiero un corte",
+        "a las 10 xfa",
+        "sí",
+        services=(("Corte", 30), ("Barba", 20)),
+        book=B("Corte", "2026-12-01 10:00"),
+    ),
+    S(
+        "en_i_have_an_appointment_what_time_was_it",
+        "Hi, I have an appointment on Friday, what time was it again?",
+        services=BARBER,
+        earlier=(("Haircut", "2026-12-04 11:00"),),
+        book=B("Haircut", "2026-12-04 11:00"),  # still there, untouched
+        communicate=("Friday, 4 December 2026, 11:00",),
+        never_say=("Which service",),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

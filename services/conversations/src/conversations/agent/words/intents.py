@@ -208,6 +208,9 @@ _INSTEAD = {"instead", "rather", "mejor", "prefiero", "prefiro", "melhor", "plut
 # "my appointment" and the like, in the six languages (folded: no accents).
 _MINE = (
     "my booking", "my appointment", "my reservation", "my appt", "my slot", "i booked",
+    "i have an appointment", "i have a booking", "i've got an appointment", "tengo una cita",
+    "tengo una reserva", "tenho uma marcacao", "tenho um horario", "j'ai un rendez-vous",
+    "j'ai un rdv", "ich habe einen termin", "ho un appuntamento",
     "mi cita", "mi reserva", "mi turno", "mi hora", "tengo cita", "tengo hora",
     "minha marcacao", "minha reserva", "minha consulta", "meu horario", "eu marquei",
     "mon rendez-vous", "mon rdv", "ma reservation", "j'ai reserve",

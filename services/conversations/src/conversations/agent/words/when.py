@@ -262,9 +262,9 @@ _LASTING_BEFORE = re.compile(
     r"preciso|brauche|bisogno|dura|dure|dauert|lasts?|takes?|tarda|demora))\s$"
 )
 _UNIT_AFTER = re.compile(
-    r"^\s?(?:days?|weeks?|dias?|semanas?|jours?|semaines?|tag|tage|tagen|wochen?|giorni|"
+    r"^\s?(?:(?:days?|weeks?|dias?|semanas?|jours?|semaines?|tag|tage|tagen|wochen?|giorni|"
     r"settiman[ae]|people|persons?|personas?|pessoas?|min|mins|minutes?|minutos?|minuti|"
-    r"months?|meses|mois|monate?n?|mesi|x|th|st|nd|rd|/|\.\d)"
+    r"months?|meses|mois|monate?n?|mesi|x|th|st|nd|rd)(?![a-z])|/|\.\d)"
 )
 
 
