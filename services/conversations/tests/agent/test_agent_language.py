@@ -110,6 +110,9 @@ ANY = object()
         ("it", "giovedì verso le 18", date(2026, 12, 10), time(18), None),
         ("fr", "vers les 17h", None, time(17), None),
         ("es", "a las 10 xfa", None, time(10), None),
+        ("en", "haircut tomorrow 10", date(2026, 12, 6), time(10), None),
+        ("es", "mañana 10 porfa", date(2026, 12, 6), time(10), None),
+        ("en", "tomorrow 10 people", date(2026, 12, 6), None, None),
     ],
 )
 def test_when_is_read_as_visitors_write_it(lang, text, first, clock, window) -> None:

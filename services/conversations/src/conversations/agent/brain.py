@@ -285,12 +285,16 @@ def _details_given(deps: AgentDeps, r: Reading) -> ModelResponse | None:
 
 
 def _ask_details(deps: AgentDeps, missing: list[str], offer: Offer) -> ModelResponse:
+    return _text(deps, _details_text(deps, missing, offer))
+
+
+def _details_text(deps: AgentDeps, missing: list[str], offer: Offer) -> str:
     lang = deps.lang
     names = {"name": "your_name", "phone_or_email": "phone_or_email", "phone": "a_phone",
              "email": "an_email"}  # fmt: skip
     what = format_list_of([say(lang, names[k]) for k in missing], deps.zone, lang)
     slot = format_slot(offer.start, deps.zone, lang)
-    return _text(deps, say(lang, "need_details", slot=slot, what=what))
+    return say(lang, "need_details", slot=slot, what=what)
 
 
 def _answer_to_reminder(deps: AgentDeps, r: Reading, raw: str) -> ModelResponse | None:
@@ -921,6 +925,10 @@ def _slot_lines(deps: AgentDeps) -> str:
 
 def _options_again(deps: AgentDeps) -> str:
     m = deps.memory
+    missing = deps.visitor.missing(deps.required_contact) if m.pending else []
+    if missing and m.pending is not None:
+        # A time was accepted and waits for the visitor's details: those are asked again.
+        return _details_text(deps, missing, m.pending)
     if m.last_list == "slots" and m.offered_slots:
         return say(deps.lang, "pick_slot_hint") + "\n" + _slot_lines(deps)
     names = [s.name for s in deps.services]

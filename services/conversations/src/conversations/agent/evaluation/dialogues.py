@@ -613,6 +613,28 @@ DIALOGUES: tuple[Scenario, ...] = (
         communicate=("Friday, 4 December 2026, 11:00",),
         never_say=("Which service",),
     ),
+    S(
+        "en_tomorrow_10_is_ten_oclock_then_details_on_web",
+        "haircut tomorrow 10",
+        "yes",
+        "Maria Lopez, maria.lopez@gmail.com",
+        services=(("Haircut", 30),),
+        channel="web",
+        visitor_name=None,
+        book=B("Haircut", "2026-12-02 10:00"),
+    ),
+    S(
+        "en_an_unreadable_email_asks_the_details_again_not_the_business_contact",
+        "haircut tomorrow 10",
+        "yes",
+        "my email is jane[at]example.com",
+        "jane@example.com, Jane",
+        services=(("Haircut", 30),),
+        channel="web",
+        visitor_name=None,
+        book=B("Haircut", "2026-12-02 10:00"),
+        never_say=("don't have that",),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

@@ -111,7 +111,9 @@ def find_name(text: str, *, asked: bool) -> str | None:
         if asked or (words and words[0][:1].isupper()):
             return _name_from(words)
     if asked:
-        first = re.split(r"[,;\n]|\s-\s", short, maxsplit=1)[0].strip()
+        # The first part that says something: "jane@example.com, Jane" is left as ", Jane".
+        parts = [p.strip() for p in re.split(r"[,;\n]|\s-\s", short) if p.strip()]
+        first = parts[0] if parts else ""
         words = first.split()
         if 1 <= len(words) <= 3 and "@" not in first and not any(c.isdigit() for c in first):
             return _name_from(words)
@@ -126,7 +128,8 @@ def read_details(text: str, region: str | None, *, asked: bool = False) -> Conta
     name = find_name(rest, asked=asked)
     if name is None and (phone or email):
         # "Lucía, lucia@example.com" unasked: a capitalised name before the contact details.
-        first = re.split(r"[,;\n]", rest[:300], maxsplit=1)[0].split()
+        parts = [p for p in re.split(r"[,;\n]", rest[:300]) if p.strip()]
+        first = parts[0].split() if parts else []
         if 1 <= len(first) <= 3 and all(w[:1].isupper() for w in first):
             name = find_name(" ".join(first), asked=True)
     return ContactDetails(name=name, phone=phone, email=email)

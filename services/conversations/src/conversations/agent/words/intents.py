@@ -68,6 +68,9 @@ _GREETING = {
     "buonasera", "salve",
 }  # fmt: skip
 
+_MY = {"my", "mi", "mis", "meu", "minha", "mon", "ma", "mes", "mein", "meine", "meinen", "mio",
+       "mia", "i'm", "soy", "sou", "je", "ich", "sono"}  # fmt: skip
+
 # "anyone there?", "¿hay alguien?", "quelqu'un ?": checking that somebody reads.
 _PRESENCE = {"anyone", "anybody", "there", "is", "are", "you", "alguien", "hay", "ahi",
              "alguem", "ai", "tem", "quelqu'un", "jemand", "da", "qualcuno", "c'e"}  # fmt: skip
@@ -286,6 +289,9 @@ def read_intent(text: str) -> Intent:
     # "hello?", "hola??", "anyone there?": a greeting, asking for nothing yet.
     ping = bool(tokens) and set(tokens) <= _GREETING | _PRESENCE
     question = question and not ping
+    if "contact" in topics and token_set & _MY:
+        # "my email is ...": details given, not the business's asked for.
+        topics = tuple(t for t in topics if t != "contact")
     book = bool(token_set & _BOOK)
     asking = bool(token_set & _REQUEST) and not book
     person = bool(token_set & _PERSON) and (

@@ -517,6 +517,12 @@ def _day_of_month(today: date, number: int, weekday: int) -> date | None:
     return same[0] if same else (candidates[0] if candidates else None)
 
 
+# An hour standing alone right after a day ("tomorrow 10"): not a date, count or unit.
+_BARE_HOUR = re.compile(
+    r"\s(\d{1,2})(?:\s(?:pls|please|por favor|porfa|xfa|svp|bitte|per favore))?\s?(?:[?!.]|$)"
+)
+
+
 def _dateparser_span(span: str, today: date, lang: str) -> date | None:
     import dateparser
 
@@ -556,6 +562,11 @@ def read_when(text: str, today: date, lang: str = "en", *, month_first: bool = F
             break
     days, (a, b) = _read_day(folded, today, lang, month_first)
     timing = _read_clock(folded[:a] + " " * (b - a) + folded[b:], window)
+    bare = _BARE_HOUR.match(folded, b) if days.first is not None and b else None
+    if timing.clock is None and timing.window is None and bare:
+        # "tomorrow 10", "lunes 5": a bare hour right after the day is its time.
+        clock = _hour(int(bare.group(1)), 0, _meridiem(folded, bare.end(), None), window)
+        timing = When(clock=clock) if clock else timing
     if days.first is None and today_part:
         days = When(first=today, last=today)
     when = When(
