@@ -113,6 +113,15 @@ ANY = object()
         ("en", "haircut tomorrow 10", date(2026, 12, 6), time(10), None),
         ("es", "mañana 10 porfa", date(2026, 12, 6), time(10), None),
         ("en", "tomorrow 10 people", date(2026, 12, 6), None, None),
+        ("en", "next Friday at half past ten", date(2026, 12, 11), time(10, 30), None),
+        ("en", "quarter to 4", None, time(15, 45), None),
+        ("es", "a las diez y media", None, time(10, 30), None),
+        ("es", "a las 5 menos cuarto", None, time(16, 45), None),
+        ("pt", "às dez e meia", None, time(10, 30), None),
+        ("fr", "à dix heures et demie", None, time(10, 30), None),
+        ("de", "Donnerstag gegen halb drei", date(2026, 12, 10), time(14, 30), None),
+        ("it", "alle dieci e mezza", None, time(10, 30), None),
+        ("es", "esta semana por las tardes", SATURDAY, None, AFTERNOON),
     ],
 )
 def test_when_is_read_as_visitors_write_it(lang, text, first, clock, window) -> None:

@@ -474,8 +474,10 @@ def _understand(deps: AgentDeps, r: Reading) -> ModelResponse | None:
         if (intent.yes or intent.ack) and not (intent.thanks or intent.bye or r.when.found):
             return _call("list_services")  # "sì" to "which service?": the question stands
     if service is not None:
-        same = service.id == m.service_id
-        return _find(deps, service.id, r.when.keep_from(_asked(deps) if same else None))
+        # The day asked stands for the service named next (asked before any service was), or
+        # for the same one named again; another service starts afresh.
+        keep = m.service_id is None or service.id == m.service_id
+        return _find(deps, service.id, r.when.keep_from(_asked(deps) if keep else None))
     if live and (intent.thanks or intent.bye) and not (intent.book or intent.question):
         # "merci, à jeudi !", "see you on friday": a goodbye that names the day, not a request.
         return _farewell(deps, "thanks" if intent.thanks and not intent.bye else "see_you")

@@ -635,6 +635,45 @@ DIALOGUES: tuple[Scenario, ...] = (
         book=B("Haircut", "2026-12-02 10:00"),
         never_say=("don't have that",),
     ),
+    # Half hours and quarters as people say them; plural parts of the day; a day asked
+    # before the service still stands once the service is named.
+    S(
+        "de_donnerstag_gegen_halb_drei_kept_through_the_service_question",
+        "Hallo! Geht auch Donnerstag so gegen halb drei?",
+        "Haarschnitt",
+        "um 14 Uhr bitte",
+        services=(("Haarschnitt", 30), ("Bartpflege", 20)),
+        timezone="Europe/Berlin",
+        book=B("Haarschnitt", "2026-12-03 14:00"),
+    ),
+    S(
+        "en_half_past_ten_offers_around_it",
+        "Hi, I'd like a haircut next Friday at half past ten",
+        services=(("Haircut", 30),),
+        communicate=("Friday, 4 December 2026, 11:00",),
+    ),
+    S(
+        "es_diez_y_media_offers_around_it",
+        "corte el jueves a las diez y media?",
+        services=(("Corte", 30),),
+        communicate=("jueves, 3 de diciembre de 2026, 11:00",),
+        never_say=("10:00 está libre",),  # half past ten is not ten
+    ),
+    S(
+        "es_esta_semana_por_las_tardes",
+        "tenéis hueco esta semana por las tardes?",
+        "el jueves",
+        "sí",
+        services=(("Corte", 30),),
+        book=B("Corte", "2026-12-03 13:00"),
+    ),
+    S(
+        "es_a_que_hora_abris_manana",
+        "hola, ¿a qué hora abrís mañana?",
+        services=(("Corte", 30), ("Barba", 20)),
+        communicate=("miércoles: 9:00–17:00",),
+        never_say=("Qué servicio",),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

@@ -136,7 +136,8 @@ _TOPICS: dict[Topic, tuple[str, ...]] = {
                  "combien de temps", "duree", "dure", "wie lange", "dauer", "dauert",
                  "durata"),
     "hours": ("open", "opening", "hours", "close", "closing", "closed", "horarios",
-              "abren", "abierto", "abiertos", "cierran", "abrem", "aberto", "fecham",
+              "abren", "abris", "abre", "abierto", "abiertos", "cierran", "cerrais", "abrem",
+              "aberto", "fecham",
               "funcionamento", "ouvert", "ouverts", "ouvrez", "horaires", "ferme", "fermez",
               "offnungszeiten", "geoffnet", "offen", "auf", "geschlossen", "aperto", "aperti",
               "orari", "orario", "chiuso", "chiudete", "aprite"),
@@ -177,7 +178,8 @@ _QUESTION_WORDS = {
 
 # Open or closed, said outright ("vous êtes ouverts le samedi ?"); "horario" may ask for a
 # slot instead ("tem horário sexta?"), so it is not among them.
-_OPENING = {"open", "opening", "close", "closed", "closing", "abren", "abierto", "abiertos",
+_OPENING = {"open", "opening", "close", "closed", "closing", "abren", "abris", "abierto",
+            "abiertos", "cerrais",
             "cierran", "abrem", "aberto", "abertos", "fecham", "ouvert", "ouverts", "ouvrez",
             "ferme", "fermez", "geoffnet", "offen", "geschlossen", "aperto", "aperti", "chiuso",
             "chiudete", "aprite"}  # fmt: skip

@@ -189,17 +189,21 @@ _PARTS: tuple[tuple[re.Pattern[str], tuple[time, time]], ...] = (
     (
         re.compile(
             r"\b(?:mornings?|am morgen|morgens|vormittags?|fruh|(?:por|de|en|a|esta) la manana|"
-            r"manha|matin|matinee|mattin[ao]|mattinata|early)\b"
+            r"por las mananas|manhas?|matins?|matinee|mattin[ao]|mattinata|early)\b"
         ),
         MORNING,
     ),
     (re.compile(r"\b(?:lunch ?time|lunch|almoco|pranzo|mittagspause)\b"), MIDDAY),
     (
-        re.compile(r"\b(?:afternoons?|arvo|tarde|apres-midi|aprem|nachmittags?|pomeriggio)\b"),
+        re.compile(
+            r"\b(?:afternoons?|arvo|tardes?|apres-midis?|aprem|nachmittags?|pomeriggi[oi])\b"
+        ),
         AFTERNOON,
     ),
     (
-        re.compile(r"\b(?:evenings?|tonight|night|noche|noite|soir|soiree|abends?|sera|serata)\b"),
+        re.compile(
+            r"\b(?:evenings?|tonight|night|noches?|noites?|soirs?|soiree|abends?|sera|serata)\b"
+        ),
         EVENING,
     ),
 )
@@ -217,6 +221,38 @@ _AT = (
 )
 _NUMBER_WORD = "|".join(sorted((w for w in NUMBER_WORDS if len(w) > 2), key=len, reverse=True))
 _WORD_HOUR = re.compile(rf"\b({_AT})\s({_NUMBER_WORD})\b|\b({_NUMBER_WORD})\s(am|pm|uhr|heures?)\b")
+_HOUR_WORD = rf"(\d{{1,2}}|{_NUMBER_WORD})"
+_UNIT_WORD = r"(?: h| heures?| horas?| ore)?"
+_HALF = r"(?:y|e|et) (?:media|meia|demie|mezza|mezzo)"  # "las diez y media", "dix heures et demie"
+_QUARTER = r"(?:y|e|et) (?:cuarto|quart|um quarto|un quarto)"
+_TO_QUARTER = r"(?:menos cuarto|moins le quart|meno un quarto)"
+# Halves and quarters as people say them, rewritten to "H:MM" before times are read:
+# (pattern, minutes, hours to add) with the hour in group 1.
+_FRACTIONS: tuple[tuple[re.Pattern[str], int, int], ...] = (
+    (re.compile(rf"\bhalf past {_HOUR_WORD}\b"), 30, 0),
+    (re.compile(rf"\b(?:a )?quarter past {_HOUR_WORD}\b"), 15, 0),
+    (re.compile(rf"\b(?:a )?quarter to {_HOUR_WORD}\b"), 45, -1),
+    (re.compile(rf"\bhalb {_HOUR_WORD}\b"), 30, -1),  # "halb drei" is 2:30
+    (re.compile(rf"\bviertel nach {_HOUR_WORD}\b"), 15, 0),
+    (re.compile(rf"\b(?:viertel vor|dreiviertel) {_HOUR_WORD}\b"), 45, -1),
+    (re.compile(rf"\b{_HOUR_WORD}{_UNIT_WORD} {_HALF}\b"), 30, 0),
+    (re.compile(rf"\b{_HOUR_WORD}{_UNIT_WORD} {_QUARTER}\b"), 15, 0),
+    (re.compile(rf"\b{_HOUR_WORD}{_UNIT_WORD} {_TO_QUARTER}\b"), 45, -1),
+)
+
+
+def _fractions(text: str) -> str:
+    for pattern, minutes, shift in _FRACTIONS:
+
+        def clock(m: re.Match[str], minutes: int = minutes, shift: int = shift) -> str:
+            word = m.group(1)
+            hour = int(word) if word.isdigit() else NUMBER_WORDS[word]
+            return f"{(hour + shift - 1) % 12 + 1 if hour <= 12 else hour + shift}:{minutes:02d}"
+
+        text = pattern.sub(clock, text)
+    return text
+
+
 _TIME = re.compile(
     r"(?<![\d/.:,+])(\d{1,2})(?:\s?([:.h])\s?([0-5]\d))?"
     # A marker or unit is a whole word: "2 haircuts" and "2 amigos" tell no time.
@@ -552,6 +588,7 @@ def read_when(text: str, today: date, lang: str = "en", *, month_first: bool = F
         ),
         folded,
     )
+    folded = _fractions(folded)
     lang = lang if lang in _LOCALES else "en"
     window = None
     today_part = bool(_TODAY_PART.search(folded))
