@@ -671,7 +671,7 @@ DIALOGUES: tuple[Scenario, ...] = (
         "es_a_que_hora_abris_manana",
         "hola, ¿a qué hora abrís mañana?",
         services=(("Corte", 30), ("Barba", 20)),
-        communicate=("miércoles: 9:00–17:00",),
+        communicate=("miércoles: 9:00\u201317:00",),  # babel's en dash
         never_say=("Qué servicio",),
     ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
