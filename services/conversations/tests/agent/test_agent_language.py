@@ -122,11 +122,21 @@ ANY = object()
         ("de", "Donnerstag gegen halb drei", date(2026, 12, 10), time(14, 30), None),
         ("it", "alle dieci e mezza", None, time(10, 30), None),
         ("es", "esta semana por las tardes", SATURDAY, None, AFTERNOON),
+        # A weekday ruled out is not the day asked.
+        ("es", "cualquier día menos el miércoles, por la mañana", None, None, MORNING),
+        ("en", "not monday, tuesday at 10", date(2026, 12, 8), time(10), None),
     ],
 )
 def test_when_is_read_as_visitors_write_it(lang, text, first, clock, window) -> None:
     when = read_when(text, SATURDAY, lang, month_first=lang == "en")
     assert (when.first, when.clock, when.window) == (first, clock, window)
+
+
+def test_weekdays_ruled_out_are_kept_apart() -> None:
+    assert read_when("any day but not monday", SATURDAY, "en").excluded == (0,)
+    assert read_when("sauf le mercredi", SATURDAY, "fr").excluded == (2,)
+    assert read_when("außer Mittwoch", SATURDAY, "de").excluded == (2,)
+    assert read_when("no, monday", SATURDAY, "en").excluded == ()
 
 
 def test_numeric_dates_follow_the_visitors_locale() -> None:

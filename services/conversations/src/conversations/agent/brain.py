@@ -38,6 +38,7 @@ from conversations.agent.replies import (
 )
 from conversations.agent.state import Asked, BookingRef, Offer
 from conversations.agent.tools import (
+    WEEKDAYS,
     AgentDeps,
     BookingResult,
     CancelResult,
@@ -55,7 +56,7 @@ from conversations.agent.words.intents import Topic, choice_number, pick_by_time
 from conversations.agent.words.langs import country_of
 from conversations.agent.words.services import Named
 from conversations.agent.words.text import fold, words
-from conversations.agent.words.when import When, read_when
+from conversations.agent.words.when import When, bare_hour, read_when
 from conversations.domain.reminder_answers import payload_booking, reminder_answer
 
 MODEL_NAME = "builtin"
@@ -423,6 +424,10 @@ def _understand(deps: AgentDeps, r: Reading) -> ModelResponse | None:
         picked = _pick_slot(deps, r)
         if picked is not None:
             return _book(deps, picked)
+        hour = bare_hour(r.text, len(m.offered_slots)) if not r.when.found else None
+        if hour is not None and m.service_id:
+            # "11" after three times: eleven o'clock, on the day asked before.
+            return _find(deps, m.service_id, When(clock=hour).keep_from(_asked(deps)))
         that_day = _offered_on_day(deps, r)
         if that_day is not None:
             m.proposal = that_day.model_copy(update={"turn": m.turn})
@@ -517,6 +522,7 @@ def _find(deps: AgentDeps, service_id: str, when: When) -> ModelResponse:
         near_time=when.clock.strftime("%H:%M") if when.clock else None,
         after=window[0].strftime("%H:%M") if window and window[0] != time(0) else None,
         before=window[1].strftime("%H:%M") if window and window[1] != time.max else None,
+        except_weekdays=[WEEKDAYS[d] for d in when.excluded] or None,
     )
 
 
@@ -572,8 +578,12 @@ def _pick_slot(deps: AgentDeps, r: Reading) -> Offer | None:
     zone = deps.zone
     locals_ = [o.start.astimezone(zone) for o in offered]
     n = r.choice(len(offered)) if r.when.clock is None else None
-    if n is not None and (r.when.first is None or r.when.first not in {t.date() for t in locals_}):
-        # "a segunda" after a list is the second option, not Monday.
+    days = {t.date() for t in locals_}
+    if n is not None and (
+        r.when.first is None or r.when.first not in days or days == {r.when.first}
+    ):
+        # "a segunda" after a list is the second option, not Monday; "the 2nd" when every
+        # time offered is on the 2nd is the second of them.
         return offered[n - 1]
     if r.when.clock is None and r.when.first is None:
         return None

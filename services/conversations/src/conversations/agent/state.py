@@ -37,13 +37,26 @@ class Asked(_Model):
     last: date | None = None
     clock: time | None = None
     window: tuple[time, time] | None = None
+    excluded: list[int] = Field(default_factory=list)  # weekdays ruled out
 
     @classmethod
     def of(cls, when: When) -> Asked:
-        return cls(first=when.first, last=when.last, clock=when.clock, window=when.window)
+        return cls(
+            first=when.first,
+            last=when.last,
+            clock=when.clock,
+            window=when.window,
+            excluded=list(when.excluded),
+        )
 
     def when(self) -> When:
-        return When(first=self.first, last=self.last, clock=self.clock, window=self.window)
+        return When(
+            first=self.first,
+            last=self.last,
+            clock=self.clock,
+            window=self.window,
+            excluded=tuple(self.excluded),
+        )
 
 
 class BookingRef(_Model):

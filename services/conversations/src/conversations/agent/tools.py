@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Literal, Protocol
+from typing import Literal, Protocol, get_args
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
@@ -348,6 +348,10 @@ async def list_services(ctx: RunContext[AgentDeps]) -> ServicesResult:
     )
 
 
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+WEEKDAYS: tuple[Weekday, ...] = get_args(Weekday)
+
+
 async def find_free_slots(
     ctx: RunContext[AgentDeps],
     service_id: str,
@@ -357,6 +361,7 @@ async def find_free_slots(
     part_of_day: Literal["morning", "afternoon", "evening"] | None = None,
     after: str | None = None,
     before: str | None = None,
+    except_weekdays: list[Weekday] | None = None,
 ) -> SlotsResult:
     """Find up to three free times for a service and offer them to the visitor as a list.
 
@@ -372,6 +377,7 @@ async def find_free_slots(
         part_of_day: the part of the day the visitor asked for.
         after: HH:MM, only times from then on ("after 5pm").
         before: HH:MM, only times before then ("before noon").
+        except_weekdays: weekdays the visitor cannot do ("any day but Wednesday").
     """
     deps = ctx.deps
     service = deps.service(service_id)
@@ -386,6 +392,7 @@ async def find_free_slots(
         last=_day(end_day) if end_day else first,
         clock=_clock(near_time) if near_time else None,
         window=window,
+        excluded=tuple(sorted({WEEKDAYS.index(d) for d in except_weekdays or ()})),
     )
     return await offer_slots(deps, service, asked)
 
@@ -422,7 +429,7 @@ async def offer_slots(
     ):
         note = "closed"
     slots = [] if note == "closed" else await _free(deps, service.id, first, last)
-    in_window = [s for s in slots if _within(s, asked.window, zone)]
+    in_window = [s for s in slots if _wanted(s, asked, zone)]
     if note is None and slots and not in_window:
         note = "window_full"
     if note is None and not slots and asked.first is not None:
@@ -435,7 +442,7 @@ async def offer_slots(
         )
         if note == "beyond_horizon":
             later = slots + later
-        chosen = [s for s in later if _within(s, asked.window, zone)] or later
+        chosen = [s for s in later if _wanted(s, asked, zone)] or later
     exact = None
     if asked.clock is not None and chosen:
         target_day = asked.first
@@ -848,6 +855,12 @@ async def _free(deps: AgentDeps, event_type: str, first: date, last: date) -> li
         raise
     # Never offer what has already started.
     return sorted((s for s in slots if s.start > deps.now), key=lambda s: s.start)
+
+
+def _wanted(slot: Slot, asked: When, zone: ZoneInfo) -> bool:
+    """In the part of the day asked, and not on a weekday ruled out."""
+    weekday_ok = slot.start.astimezone(zone).weekday() not in asked.excluded
+    return weekday_ok and _within(slot, asked.window, zone)
 
 
 def _within(slot: Slot, window: tuple[time, time] | None, zone: ZoneInfo) -> bool:

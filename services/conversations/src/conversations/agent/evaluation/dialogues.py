@@ -674,6 +674,33 @@ DIALOGUES: tuple[Scenario, ...] = (
         communicate=("miércoles: 9:00\u201317:00",),  # babel's en dash
         never_say=("Qué servicio",),
     ),
+    # A weekday ruled out is not offered; "the 2nd" when every time is on the 2nd is an
+    # option; a bare hour past the list is that hour.
+    S(
+        "es_cualquier_dia_menos_el_miercoles",
+        "Hola buenas, me gustaría pedir cita para un corte. Puedo cualquier día menos el "
+        "miércoles, mejor por la mañana",
+        "la segunda",
+        services=(("Corte", 30),),
+        book=B("Corte", "2026-12-03 09:00"),
+        never_say=("miércoles, 2 de diciembre",),
+    ),
+    S(
+        "en_the_2nd_when_every_time_is_on_the_2nd",
+        "yo! any slots left today?",
+        "nah tomorrow then",
+        "the 2nd",
+        services=(("Haircut", 30),),
+        book=B("Haircut", "2026-12-02 12:00"),
+    ),
+    S(
+        "en_a_bare_11_after_the_list_is_eleven",
+        "haircut on friday",
+        "11",
+        "yes",
+        services=(("Haircut", 30),),
+        book=B("Haircut", "2026-12-04 11:00"),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

@@ -42,10 +42,16 @@ class When:
     approximate: bool = False  # "around 4", "4ish"
     past: bool = False  # the day named is already gone
     weekday: int | None = None  # the day was named by its weekday alone ("thursday": 3)
+    excluded: tuple[int, ...] = ()  # weekdays the visitor cannot do ("any day but wednesday")
 
     @property
     def found(self) -> bool:
-        return self.first is not None or self.clock is not None or self.window is not None
+        return (
+            self.first is not None
+            or self.clock is not None
+            or self.window is not None
+            or bool(self.excluded)
+        )
 
     def keep_from(self, earlier: When | None) -> When:
         """A follow-up ("could it be at 3pm instead?") keeps what it does not change: a new
@@ -55,6 +61,8 @@ class When:
         if not self.found:
             return earlier  # "2" after a list of services: the day asked before still holds
         merged = self
+        if not self.excluded and earlier.excluded:
+            merged = replace(merged, excluded=earlier.excluded)
         start, end = earlier.first, earlier.last
         if self.weekday is not None and start is not None and end is not None and end > start:
             # "the thursday one" after "next week": that week's Thursday, not the nearest.
@@ -553,6 +561,46 @@ def _day_of_month(today: date, number: int, weekday: int) -> date | None:
     return same[0] if same else (candidates[0] if candidates else None)
 
 
+_EXCEPT = (
+    r"(?:except(?: for| on)?|but not|not on|not|menos|excepto|salvo|sauf|hormis|ausser|außer|"
+    r"nicht|tranne|eccetto|fuorche)\s(?:el |la |los |las |on |le |les |am |il |a |o |os |de )?"
+)
+
+
+@cache
+def _except_pattern(lang: str) -> re.Pattern[str]:
+    names = {n for lg in dict.fromkeys([lang, "en"]) for n in _weekdays(lg, short=False)}
+    alt = "|".join(sorted(map(re.escape, names), key=len, reverse=True))
+    return re.compile(rf"\b{_EXCEPT}({alt})s?\b")
+
+
+def _excluded_days(text: str, lang: str) -> tuple[tuple[int, ...], str]:
+    """Weekdays the visitor rules out ("cualquier día menos el miércoles", "any day but not
+    monday", "sauf le mercredi"), and the text without them, so they are not read as the day
+    asked."""
+    names = {n: d for lg in dict.fromkeys([lang, "en"]) for n, d in _weekdays(lg, False).items()}
+    found: list[int] = []
+
+    def blank(m: re.Match[str]) -> str:
+        found.append(names[m.group(1)])
+        return " " * len(m.group(0))
+
+    text = _except_pattern(lang).sub(blank, text)
+    return tuple(sorted(set(found))), text
+
+
+def bare_hour(text: str, options: int) -> time | None:
+    """A number alone that cannot be one of `options` listed but can be an hour ("11" after
+    three times offered): that hour, the afternoon for 1 to 7 as with "at 3"."""
+    stripped = text.strip().rstrip("?!. ")
+    if not stripped.isdigit() or len(stripped) > 2:
+        return None
+    number = int(stripped)
+    if number <= options or number > 23:
+        return None
+    return _hour(number, 0, None, None)
+
+
 # An hour standing alone right after a day ("tomorrow 10"): not a date, count or unit.
 _BARE_HOUR = re.compile(
     r"\s(\d{1,2})(?:\s(?:pls|please|por favor|porfa|xfa|svp|bitte|per favore))?\s?(?:[?!.]|$)"
@@ -597,6 +645,7 @@ def read_when(text: str, today: date, lang: str = "en", *, month_first: bool = F
             window = part
             folded = pattern.sub(" ", folded)
             break
+    excluded, folded = _excluded_days(folded, lang)
     days, (a, b) = _read_day(folded, today, lang, month_first)
     timing = _read_clock(folded[:a] + " " * (b - a) + folded[b:], window)
     bare = _BARE_HOUR.match(folded, b) if days.first is not None and b else None
@@ -614,6 +663,7 @@ def read_when(text: str, today: date, lang: str = "en", *, month_first: bool = F
         approximate=timing.approximate,
         past=days.first is not None and days.first < today,
         weekday=days.weekday,
+        excluded=excluded,
     )
     if when.clock is not None and window is not None and timing.window is None:
         when = replace(when, window=None)  # "tomorrow afternoon at 4": the time says it all
