@@ -523,16 +523,9 @@ def _read_day(text: str, today: date, lang: str, month_first: bool) -> tuple[Whe
         return When(first=day, last=day), m.span()
     m = _ORDINAL_DAY.search(text)
     if m:
-        number = int(m.group(1) or m.group(2))
-        for months_ahead in range(0, 3):
-            month = (today.month - 1 + months_ahead) % 12 + 1
-            year = today.year + (today.month - 1 + months_ahead) // 12
-            try:
-                candidate = date(year, month, number)
-            except ValueError:
-                continue
-            if candidate >= today:
-                return When(first=candidate, last=candidate), m.span()
+        day = _day_of_month(today, int(m.group(1) or m.group(2)))
+        if day is not None:
+            return When(first=day, last=day), m.span()
     return When(), (0, 0)
 
 
@@ -544,9 +537,10 @@ _WEEKDAY_DATE = re.compile(
 )
 
 
-def _day_of_month(today: date, number: int, weekday: int) -> date | None:
-    """The next date on day `number` of a month (from today, three months ahead), one that
-    falls on `weekday` if there is one, else the nearest (the number is the more exact)."""
+def _day_of_month(today: date, number: int, weekday: int | None = None) -> date | None:
+    """The next date on day `number` of a month (from today, three months ahead); with
+    `weekday`, one that falls on it if there is one, else the nearest (the number is the more
+    exact)."""
     candidates = []
     for months_ahead in range(0, 3):
         month = (today.month - 1 + months_ahead) % 12 + 1
