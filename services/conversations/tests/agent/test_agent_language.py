@@ -120,6 +120,7 @@ ANY = object()
         ("pt", "às dez e meia", None, time(10, 30), None),
         ("fr", "à dix heures et demie", None, time(10, 30), None),
         ("de", "Donnerstag gegen halb drei", date(2026, 12, 10), time(14, 30), None),
+        ("de", "um halb eins", None, time(12, 30), None),
         ("it", "alle dieci e mezza", None, time(10, 30), None),
         ("es", "esta semana por las tardes", SATURDAY, None, AFTERNOON),
         # A weekday ruled out is not the day asked.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date, time
+from datetime import date, time, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -424,6 +424,9 @@ def _understand(deps: AgentDeps, r: Reading) -> ModelResponse | None:
         picked = _pick_slot(deps, r)
         if picked is not None:
             return _book(deps, picked)
+        other = _other_than_offered(deps, r)
+        if other is not None:
+            return other
         hour = bare_hour(r.text, len(m.offered_slots)) if not r.when.found else None
         if hour is not None and m.service_id:
             # "11" after three times: eleven o'clock, on the day asked before.
@@ -598,6 +601,34 @@ def _pick_slot(deps: AgentDeps, r: Reading) -> Offer | None:
             return offered[matching[0]]
         n = pick_by_time(r.when.clock, [t.time() for t in locals_])
         return offered[n - 1] if n is not None and r.when.first is None else None
+    return None
+
+
+def _other_than_offered(deps: AgentDeps, r: Reading) -> ModelResponse | None:
+    """ "anything later?": that day after the last time offered; "any earlier?": the days
+    before the one offered (or that day before the first time, when it is today); "none of
+    those work": which other day or time, then."""
+    m, intent = deps.memory, r.intent
+    if r.when.first is not None or r.when.clock is not None or not m.service_id:
+        return None
+    offered = sorted(o.start.astimezone(deps.zone) for o in m.offered_slots)
+    if intent.later and not intent.earlier:
+        last = offered[-1]
+        # From the next quarter hour: slot grids are 15, 30 or 60 minutes, and "after 16:15"
+        # reads as people say it ("after 16:01" would not).
+        after = last + timedelta(minutes=15 - last.minute % 15)
+        window = (after.time().replace(second=0, microsecond=0), time.max)
+        return _find(deps, m.service_id, When(first=last.date(), last=last.date(), window=window))
+    if intent.earlier and not intent.later:
+        first, today = offered[0], deps.now.date()
+        if first.date() > today:  # the days before the one offered
+            before = first.date() - timedelta(days=1)
+            return _find(deps, m.service_id, When(first=today, last=before))
+        window = (time(0), first.time())
+        return _find(deps, m.service_id, When(first=today, last=today, window=window))
+    if intent.none and not r.when.found:
+        m.proposal = None
+        return _text(deps, say(deps.lang, "none_suit"))
     return None
 
 

@@ -82,6 +82,7 @@ MESSAGES: dict[str, str] = {
     "which_new": N_("Sure, let's move it. Free times for {service} ({tz}):"),
     "not_understood": N_("Sorry, I didn't get that."),
     "not_on_list": N_("That option isn't on the list; here it is again:"),
+    "none_suit": N_("No problem. Which other day or time would suit you?"),
     "handoff": N_(
         "I'm passing you to a person from {name}; they will answer here as soon as they can."
     ),

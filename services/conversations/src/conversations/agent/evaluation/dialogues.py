@@ -701,6 +701,42 @@ DIALOGUES: tuple[Scenario, ...] = (
         services=(("Haircut", 30),),
         book=B("Haircut", "2026-12-04 11:00"),
     ),
+    # Other times than those offered.
+    S(
+        "en_anything_later_offers_after_the_last_offered",
+        "haircut monday morning",
+        "anything later?",
+        "1",
+        services=(("Haircut", 30),),
+        book=B("Haircut", "2026-12-07 12:00"),
+    ),
+    S(
+        "en_any_earlier_offers_the_days_before",
+        "haircut next monday",
+        "any earlier?",
+        "1",
+        services=(("Haircut", 30),),
+        book=B("Haircut", "2026-12-01 09:00"),
+    ),
+    S(
+        "en_none_of_those_asks_for_another_day",
+        "haircut tomorrow",
+        "none of those work",
+        "friday at 10",
+        "yes",
+        services=(("Haircut", 30),),
+        book=B("Haircut", "2026-12-04 10:00"),
+        communicate=("Which other day or time",),
+    ),
+    S(
+        "pt_mais_tarde",
+        "corte segunda de manhã",
+        "tem mais tarde?",
+        "o primeiro",
+        services=(("Corte", 30),),
+        timezone="America/Sao_Paulo",
+        book=B("Corte", "2026-12-07 12:00"),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

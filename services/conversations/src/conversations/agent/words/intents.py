@@ -207,6 +207,14 @@ _CANT_MAKE_IT = (
     "nao vou poder", "je ne pourrai pas", "je ne peux pas venir", "ich kann nicht kommen",
     "ich schaffe es nicht", "non riesco a venire", "non posso venire",
 )  # fmt: skip
+# Another time than those offered: later or earlier that day, or none of them.
+_LATER = ("later", "any later", "after that", "mas tarde", "mais tarde", "plus tard", "spater",
+          "piu tardi")  # fmt: skip
+_EARLIER = ("earlier", "any earlier", "mas temprano", "mas pronto", "mais cedo", "plus tot",
+            "fruher", "piu presto")  # fmt: skip
+_NONE = ("none of those", "none of them", "none work", "none of these", "neither", "ninguno",
+         "ninguna", "nenhum", "nenhuma", "aucun", "aucune", "keiner", "keine davon", "keins",
+         "nessuno", "nessuna")  # fmt: skip
 _INSTEAD = {"instead", "rather", "mejor", "prefiero", "prefiro", "melhor", "plutot", "lieber",
             "invece", "preferisco", "meglio"}  # fmt: skip
 
@@ -249,6 +257,9 @@ class Intent:
     short: bool = False  # a few words at most
     mine: bool = False  # asks about their own booking ("what time is my appointment?")
     earliest: bool = False  # the soonest free time, whatever it is
+    later: bool = False  # a time later than those offered ("anything later?")
+    earlier: bool = False  # ...or earlier
+    none: bool = False  # none of the times offered suits
     opening: bool = False  # "open"/"closed" words: about opening hours even with a day named
     asks_when: bool = False  # "what time was it again?", "¿a qué hora era?"
 
@@ -344,6 +355,9 @@ def read_intent(text: str) -> Intent:
         short=short,
         mine=mine,
         earliest=_phrase_in(folded, _EARLIEST),
+        later=_phrase_in(folded, _LATER),
+        earlier=_phrase_in(folded, _EARLIER),
+        none=_phrase_in(folded, _NONE),
         opening=bool(token_set & _OPENING),
         asks_when=_phrase_in(folded, _ASKS_WHEN),
     )
