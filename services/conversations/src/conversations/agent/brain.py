@@ -901,6 +901,9 @@ def _info_text(deps: AgentDeps, result: InfoResult) -> ModelResponse:
             tz=_tz(deps),
             hours="; ".join(f"{f.label}: {f.value or closed}" for f in facts),
         )
+    elif topic == "horizon":
+        values = {f.label: f.value for f in facts}
+        text = say(lang, "horizon_info", days=values["days"], until=values["until"])
     elif topic == "address":
         values = {f.label: f.value for f in facts}
         parts = []

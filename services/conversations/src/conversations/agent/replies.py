@@ -83,6 +83,7 @@ MESSAGES: dict[str, str] = {
     "not_understood": N_("Sorry, I didn't get that."),
     "not_on_list": N_("That option isn't on the list; here it is again:"),
     "none_suit": N_("No problem. Which other day or time would suit you?"),
+    "horizon_info": N_("You can book up to {days} days ahead, until {until}."),
     "handoff": N_(
         "I'm passing you to a person from {name}; they will answer here as soon as they can."
     ),

@@ -303,8 +303,8 @@ class CodeResult(BaseModel):
 
 
 Topic = Literal[
-    "price", "duration", "hours", "address", "payment", "cancellation", "lateness", "deposit",
-    "contact", "services",
+    "price", "duration", "hours", "horizon", "address", "payment", "cancellation", "lateness",
+    "deposit", "contact", "services",
 ]  # fmt: skip
 
 
@@ -723,9 +723,9 @@ async def verify_identity_code(ctx: RunContext[AgentDeps], code: str) -> CodeRes
 
 async def business_info(ctx: RunContext[AgentDeps], topic: Topic) -> InfoResult:
     """What the business says about a topic visitors ask before booking: prices and durations
-    of its services, opening hours, address, payment methods, its cancellation, lateness and
-    deposit policies, how to contact it. Answer only from `facts`; when `found` is false, say
-    you don't have that and offer to ask the owner.
+    of its services, opening hours, how far ahead it books (`horizon`), address, payment
+    methods, its cancellation, lateness and deposit policies, how to contact it. Answer only
+    from `facts`; when `found` is false, say you don't have that and offer to ask the owner.
 
     Args:
         topic: what the visitor asks about.
@@ -793,6 +793,14 @@ async def read_facts(deps: AgentDeps, topic: Topic) -> InfoResult:
                     value=_ranges(hours.weekly.get(d, ()), zone, lang),
                 )
                 for d in range(7)
+            ]
+    elif topic == "horizon":
+        hours = await deps.hours()
+        if hours and hours.horizon_days:
+            until = deps.now.date() + timedelta(days=hours.horizon_days)
+            out = [
+                Fact(label="days", value=str(hours.horizon_days)),
+                Fact(label="until", value=format_day(until, zone, lang)),
             ]
     elif topic == "address":
         if facts.address:

@@ -737,6 +737,25 @@ DIALOGUES: tuple[Scenario, ...] = (
         timezone="America/Sao_Paulo",
         book=B("Corte", "2026-12-07 12:00"),
     ),
+    S(
+        "en_how_far_in_advance_says_the_horizon",
+        "Hi! How far in advance can I book?",
+        services=(("Haircut", 30),),
+        communicate=("up to 60 days ahead",),
+    ),
+    S(
+        "es_con_cuanta_antelacion",
+        "¿con cuánta antelación se puede reservar?",
+        services=(("Corte", 30),),
+        communicate=("hasta 60 días de antelación",),
+    ),
+    S(
+        "en_how_far_in_advance_unknown_is_said_honestly",
+        "how far in advance can I book?",
+        services=(("Haircut", 30),),
+        horizon_days=None,
+        communicate=("I don't have that information",),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

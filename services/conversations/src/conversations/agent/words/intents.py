@@ -121,8 +121,8 @@ _INJECTION = re.compile(
 )
 
 Topic = Literal[
-    "price", "duration", "hours", "address", "payment", "cancellation", "lateness", "deposit",
-    "contact", "services",
+    "price", "duration", "hours", "horizon", "address", "payment", "cancellation", "lateness",
+    "deposit", "contact", "services",
 ]  # fmt: skip
 _TOPICS: dict[Topic, tuple[str, ...]] = {
     "price": ("how much", "price", "prices", "cost", "costs", "rate", "rates", "fee", "charge",
@@ -141,6 +141,13 @@ _TOPICS: dict[Topic, tuple[str, ...]] = {
               "funcionamento", "ouvert", "ouverts", "ouvrez", "horaires", "ferme", "fermez",
               "offnungszeiten", "geoffnet", "offen", "auf", "geschlossen", "aperto", "aperti",
               "orari", "orario", "chiuso", "chiudete", "aprite"),
+    # How far ahead bookings open (read before "deposit", whose "in advance" it shares).
+    "horizon": ("how far in advance", "how far ahead", "how many days ahead",
+                "how far out", "con cuanta antelacion", "con cuanto tiempo de antelacion",
+                "com quanta antecedencia", "com quanto tempo de antecedencia",
+                "combien de temps a l'avance", "combien de jours a l'avance",
+                "wie weit im voraus", "wie lange im voraus", "con quanto anticipo",
+                "quanto tempo prima"),
     "address": ("where", "address", "location", "located", "find you", "directions", "map",
                 "donde", "direccion", "ubicacion", "ubicados", "onde", "endereco",
                 "localizacao", "fica", "ou etes", "etes ou", "c'est ou", "se trouve",
