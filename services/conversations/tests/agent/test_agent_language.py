@@ -123,6 +123,9 @@ ANY = object()
         ("de", "um halb eins", None, time(12, 30), None),
         ("it", "alle dieci e mezza", None, time(10, 30), None),
         ("es", "esta semana por las tardes", SATURDAY, None, AFTERNOON),
+        # Up to a day: "before" leaves it out.
+        ("en", "a trim before friday", SATURDAY, None, None),
+        ("es", "antes del viernes a las 10", SATURDAY, time(10), None),
         # A weekday ruled out is not the day asked.
         ("es", "cualquier día menos el miércoles, por la mañana", None, None, MORNING),
         ("en", "not monday, tuesday at 10", date(2026, 12, 8), time(10), None),

@@ -756,6 +756,22 @@ DIALOGUES: tuple[Scenario, ...] = (
         horizon_days=None,
         communicate=("I don't have that information",),
     ),
+    S(
+        "en_a_trim_before_friday_is_offered_before_friday",
+        "hi! need a trim before friday",
+        "the last one",
+        services=BARBER,
+        book=B("Beard trim", "2026-12-02 09:00"),
+        never_say=("Friday",),
+    ),
+    S(
+        "es_antes_del_viernes",
+        "necesito un corte antes del viernes, por la tarde",
+        "el primero",
+        services=(("Corte", 30),),
+        book=B("Corte", "2026-12-01 13:00"),
+        never_say=("viernes, 4",),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

@@ -515,6 +515,11 @@ def _read_day(text: str, today: date, lang: str, month_first: bool) -> tuple[Whe
         if dated:  # "el viernes 18", "friday the 18th": that date, not the next Friday
             day = _day_of_month(today, int(dated.group(1)), target) or day
             return When(first=day, last=day), (m.start(), dated.end())
+        bound = _DAY_BOUND.search(text[max(0, m.start() - 16) : m.start()])
+        if bound and day > today:
+            # "a trim before friday": the days up to it; "by friday" includes it.
+            last = day if bound.group(1) in _INCLUSIVE else day - timedelta(days=1)
+            return When(first=today, last=last), (m.start() - len(bound.group(0)), m.end())
         return When(first=day, last=day, weekday=target), m.span()
     m = rel_re.search(text)
     if m:
@@ -527,6 +532,15 @@ def _read_day(text: str, today: date, lang: str, month_first: bool) -> tuple[Whe
         if day is not None:
             return When(first=day, last=day), m.span()
     return When(), (0, 0)
+
+
+# "before friday", "antes del viernes", "avant vendredi", "vor Freitag", "prima di venerdì",
+# "até sexta"; "by friday" and "entro venerdì" include the day.
+_DAY_BOUND = re.compile(
+    r"\b(before|by|no later than|antes del?|avant|vor|prima di|entro|ate)\s"
+    r"(?:the |el |le |am |il |o |a |la |de )?$"
+)
+_INCLUSIVE = {"by", "no later than", "entro"}
 
 
 # A day of the month right after a weekday's name ("viernes 18", "friday the 18th", "freitag,
