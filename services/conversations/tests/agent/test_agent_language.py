@@ -136,6 +136,18 @@ def test_when_is_read_as_visitors_write_it(lang, text, first, clock, window) -> 
     assert (when.first, when.clock, when.window) == (first, clock, window)
 
 
+def test_several_weekdays_named_are_the_only_ones() -> None:
+    week = read_when("wednesday or thursday afternoon next week", TUESDAY, "en")
+    assert (week.first, week.last, week.weekdays) == (date(2026, 12, 7), date(2026, 12, 13), (2, 3))
+    either = read_when("lunes o martes", SATURDAY, "es")
+    assert (either.first, either.last, either.weekdays) == (
+        date(2026, 12, 7),
+        date(2026, 12, 8),
+        (0, 1),
+    )
+    assert read_when("friday", SATURDAY, "en").weekdays == ()
+
+
 def test_weekdays_ruled_out_are_kept_apart() -> None:
     assert read_when("any day but not monday", SATURDAY, "en").excluded == (0,)
     assert read_when("sauf le mercredi", SATURDAY, "fr").excluded == (2,)

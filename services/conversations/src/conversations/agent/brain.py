@@ -526,6 +526,7 @@ def _find(deps: AgentDeps, service_id: str, when: When) -> ModelResponse:
         after=window[0].strftime("%H:%M") if window and window[0] != time(0) else None,
         before=window[1].strftime("%H:%M") if window and window[1] != time.max else None,
         except_weekdays=[WEEKDAYS[d] for d in when.excluded] or None,
+        only_weekdays=[WEEKDAYS[d] for d in when.weekdays] or None,
     )
 
 

@@ -38,6 +38,7 @@ class Asked(_Model):
     clock: time | None = None
     window: tuple[time, time] | None = None
     excluded: list[int] = Field(default_factory=list)  # weekdays ruled out
+    weekdays: list[int] = Field(default_factory=list)  # only these weekdays, if any
 
     @classmethod
     def of(cls, when: When) -> Asked:
@@ -47,6 +48,7 @@ class Asked(_Model):
             clock=when.clock,
             window=when.window,
             excluded=list(when.excluded),
+            weekdays=list(when.weekdays),
         )
 
     def when(self) -> When:
@@ -56,6 +58,7 @@ class Asked(_Model):
             clock=self.clock,
             window=self.window,
             excluded=tuple(self.excluded),
+            weekdays=tuple(self.weekdays),
         )
 
 

@@ -362,6 +362,7 @@ async def find_free_slots(
     after: str | None = None,
     before: str | None = None,
     except_weekdays: list[Weekday] | None = None,
+    only_weekdays: list[Weekday] | None = None,
 ) -> SlotsResult:
     """Find up to three free times for a service and offer them to the visitor as a list.
 
@@ -378,6 +379,7 @@ async def find_free_slots(
         after: HH:MM, only times from then on ("after 5pm").
         before: HH:MM, only times before then ("before noon").
         except_weekdays: weekdays the visitor cannot do ("any day but Wednesday").
+        only_weekdays: the weekdays the visitor named as options ("Monday or Tuesday").
     """
     deps = ctx.deps
     service = deps.service(service_id)
@@ -393,6 +395,7 @@ async def find_free_slots(
         clock=_clock(near_time) if near_time else None,
         window=window,
         excluded=tuple(sorted({WEEKDAYS.index(d) for d in except_weekdays or ()})),
+        weekdays=tuple(sorted({WEEKDAYS.index(d) for d in only_weekdays or ()})),
     )
     return await offer_slots(deps, service, asked)
 
@@ -866,8 +869,9 @@ async def _free(deps: AgentDeps, event_type: str, first: date, last: date) -> li
 
 
 def _wanted(slot: Slot, asked: When, zone: ZoneInfo) -> bool:
-    """In the part of the day asked, and not on a weekday ruled out."""
-    weekday_ok = slot.start.astimezone(zone).weekday() not in asked.excluded
+    """In the part of the day asked, on a weekday named (if some were) and not ruled out."""
+    weekday = slot.start.astimezone(zone).weekday()
+    weekday_ok = weekday not in asked.excluded and (not asked.weekdays or weekday in asked.weekdays)
     return weekday_ok and _within(slot, asked.window, zone)
 
 

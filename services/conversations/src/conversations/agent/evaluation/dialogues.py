@@ -772,6 +772,23 @@ DIALOGUES: tuple[Scenario, ...] = (
         book=B("Corte", "2026-12-01 13:00"),
         never_say=("viernes, 4",),
     ),
+    S(
+        "en_wednesday_or_thursday_afternoon_next_week",
+        "Hello, could you fit me in sometime next week, ideally Wednesday or Thursday "
+        "afternoon, for a haircut and beard? Thanks a lot, Tom",
+        "1",
+        services=BARBER,
+        book=B("Haircut and beard", "2026-12-09 13:00"),
+        never_say=("Monday", "Tuesday"),
+    ),
+    S(
+        "es_lunes_o_martes_por_la_manana",
+        "corte lunes o martes por la mañana",
+        "el primero",
+        services=(("Corte", 30),),
+        book=B("Corte", "2026-12-01 09:00"),
+        never_say=("miércoles", "jueves", "viernes"),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

@@ -43,6 +43,7 @@ class When:
     past: bool = False  # the day named is already gone
     weekday: int | None = None  # the day was named by its weekday alone ("thursday": 3)
     excluded: tuple[int, ...] = ()  # weekdays the visitor cannot do ("any day but wednesday")
+    weekdays: tuple[int, ...] = ()  # only these, of the days asked ("monday or tuesday")
 
     @property
     def found(self) -> bool:
@@ -71,7 +72,9 @@ class When:
             if day is not None:
                 merged = replace(merged, first=day, last=day)
         if self.first is None and (self.clock is not None or self.window is not None):
-            merged = replace(merged, first=earlier.first, last=earlier.last)
+            merged = replace(
+                merged, first=earlier.first, last=earlier.last, weekdays=earlier.weekdays
+            )
         if self.first is not None and self.clock is None and self.window is None:
             merged = replace(merged, clock=earlier.clock, window=earlier.window)
         return merged
@@ -609,6 +612,20 @@ def bare_hour(text: str, options: int) -> time | None:
     return _hour(number, 0, None, None)
 
 
+def _several_weekdays(text: str, today: date, lang: str, days: When) -> When:
+    """ "monday or tuesday", "mercredi ou jeudi", "wednesday or thursday next week": only those
+    weekdays, within the span asked, or else over their next occurrences."""
+    _, weekday_re, _ = _day_patterns(lang)
+    names = {n: d for lg in (lang, "en") for n, d in _weekdays(lg, short=lg == lang).items()}
+    named = sorted({names[m.group(1)] for m in weekday_re.finditer(text) if _is_weekday(text, m)})
+    if len(named) < 2:
+        return days
+    if days.first is not None and days.last is not None and days.last > days.first:
+        return replace(days, weekdays=tuple(named), weekday=None)
+    dates = [today + timedelta(days=(d - today.weekday()) % 7) for d in named]
+    return When(first=min(dates), last=max(dates), weekdays=tuple(named))
+
+
 # An hour standing alone right after a day ("tomorrow 10"): not a date, count or unit.
 _BARE_HOUR = re.compile(
     r"\s(\d{1,2})(?:\s(?:pls|please|por favor|porfa|xfa|svp|bitte|per favore))?\s?(?:[?!.]|$)"
@@ -655,6 +672,7 @@ def read_when(text: str, today: date, lang: str = "en", *, month_first: bool = F
             break
     excluded, folded = _excluded_days(folded, lang)
     days, (a, b) = _read_day(folded, today, lang, month_first)
+    days = _several_weekdays(folded, today, lang, days)
     timing = _read_clock(folded[:a] + " " * (b - a) + folded[b:], window)
     bare = _BARE_HOUR.match(folded, b) if days.first is not None and b else None
     if timing.clock is None and timing.window is None and bare:
@@ -672,6 +690,7 @@ def read_when(text: str, today: date, lang: str = "en", *, month_first: bool = F
         past=days.first is not None and days.first < today,
         weekday=days.weekday,
         excluded=excluded,
+        weekdays=days.weekdays,
     )
     if when.clock is not None and window is not None and timing.window is None:
         when = replace(when, window=None)  # "tomorrow afternoon at 4": the time says it all
