@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+import asyncpg
 import pytest
 import sqlalchemy.exc
 from sqlalchemy import text
@@ -187,3 +188,23 @@ async def test_reads_outside_a_transaction_leave_none_open(engine: AsyncEngine) 
 
     assert await state_after(lambda s: Raw(s, transaction=False)) == "idle"
     assert await state_after(Raw) == "idle in transaction"
+
+
+async def test_a_connection_lost_before_begin_reads_as_the_database_away(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pooled connection the server closed, not yet noticed at checkout: the BEGIN that
+    starts the transaction fails inside SQLAlchemy's adapter, which raises its own error
+    ("connection is closed"). That too is the database away (a 503), not a 500."""
+    async with make_sessionmaker(engine)() as session:
+        connection = await session.connection()
+        adapted = (await connection.get_raw_connection()).dbapi_connection
+
+        async def closed(self) -> None:  # type: ignore[no-untyped-def]
+            self._handle_exception(asyncpg.InterfaceError("connection is closed"))
+
+        monkeypatch.setattr(type(adapted), "_start_transaction", closed)
+        with pytest.raises(sqlalchemy.exc.DBAPIError) as caught:
+            await Raw(session).fetchrow("SELECT 1")
+        assert caught.value.connection_invalidated
+        assert database_away(caught.value)

@@ -25,6 +25,7 @@ SQLAlchemy's. asyncpg prepares each statement once per connection (its statement
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -36,6 +37,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
+
+log = logging.getLogger(__name__)
 
 # Our engines' dialect: asyncpg's with SQLAlchemy's defaults (make_engine sets no serializer).
 _DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
@@ -181,29 +184,35 @@ class _Failure:
 async def _translated(
     connection: AsyncConnection, exc: Exception, sql: str, args: tuple[Any, ...]
 ) -> Exception:
-    """What SQLAlchemy would have raised for asyncpg's `exc`. A connection lost or left
-    unusable (the server went away mid-statement) is invalidated, so the pool closes it
-    instead of handing it out again, and the error says so (`shared.db.unavailable`)."""
-    if not isinstance(exc, _DRIVER_ERRORS):
+    """What SQLAlchemy would have raised for `exc` (asyncpg's, or the error SQLAlchemy's
+    adapter raised for it when starting the transaction). A connection lost or left unusable
+    (the server went away, before or during the statement) is invalidated, so the pool closes
+    it instead of handing it out again, and the error says so (`shared.db.unavailable`)."""
+    dbapi = connection.dialect.loaded_dbapi
+    if not isinstance(exc, (*_DRIVER_ERRORS, dbapi.Error)):
         return exc
     pooled = await connection.get_raw_connection()
     adapted: Any = pooled.dbapi_connection
-    dbapi = connection.dialect.loaded_dbapi
     driver: asyncpg.Connection = pooled.driver_connection
-    if isinstance(exc, asyncpg.PostgresError) and not (
-        driver.is_closed() or isinstance(exc, _LOST)
+    # The driver's own error: for one the adapter raised already, the one underneath it.
+    cause = exc.__cause__ if isinstance(exc, dbapi.Error) and exc.__cause__ else exc
+    if isinstance(cause, asyncpg.PostgresError) and not (
+        driver.is_closed() or isinstance(cause, _LOST)
     ):
-        try:
-            adapted._handle_exception(exc)  # raises dbapi's error
-        except dbapi.Error as translated:
-            error: Exception = sqlalchemy.exc.DBAPIError.instance(
-                sql, args, translated, dbapi.Error
-            )
-            return error
-        return exc  # type: ignore[no-any-return]  # asyncpg's errors are untyped
+        translated = exc
+        if not isinstance(exc, dbapi.Error):
+            try:
+                adapted._handle_exception(exc)  # raises dbapi's error
+            except dbapi.Error as raised:
+                translated = raised
+        error: Exception = sqlalchemy.exc.DBAPIError.instance(sql, args, translated, dbapi.Error)
+        return error
     # The transaction died with the connection: nothing to roll back.
     adapted._transaction = None
-    await connection.invalidate(exc)
+    try:
+        await connection.invalidate(exc)
+    except Exception:  # already invalidated or closed: the pool will not hand it out again
+        log.debug("invalidating a lost connection failed", exc_info=True)
     return sqlalchemy.exc.DBAPIError(sql, args, exc, connection_invalidated=True)
 
 
