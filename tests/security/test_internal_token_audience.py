@@ -134,7 +134,9 @@ async def test_the_whole_loop_works_with_each_service_holding_only_its_keys(
         )
         assert sent.status_code == 201, sent.text
         replies = await wait_until(lambda count=count: agent_replies(count), timeout=20)
-    assert "booked" in replies[-1], replies
+    # The third reply books. The booking's reminder may follow it, when the test runs within
+    # a day of the soonest time it books (it depends on the hour the test runs at).
+    assert "booked" in replies[2], replies
 
     async def booked() -> list[dict] | None:
         listed = await split_gw.get("/api/v1/connectors/active/bookings", headers=headers)
