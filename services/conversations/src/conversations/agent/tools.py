@@ -465,6 +465,9 @@ async def offer_slots(
     memory = deps.memory
     memory.service_id = service.id
     memory.asked = Asked.of(asked)
+    # New times offered replace a time accepted earlier and still waiting for the visitor's
+    # details: a "yes" now answers these, never the old one.
+    memory.pending, memory.asked_details = None, False
     memory.offered_slots = [
         Offer(n=i, service_id=service.id, start=s.start, turn=memory.turn)
         for i, s in enumerate(offered, 1)

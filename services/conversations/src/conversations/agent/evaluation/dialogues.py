@@ -789,6 +789,17 @@ DIALOGUES: tuple[Scenario, ...] = (
         book=B("Corte", "2026-12-01 09:00"),
         never_say=("miércoles", "jueves", "viernes"),
     ),
+    S(
+        "es_web_change_of_mind_while_details_are_asked_drops_the_old_time",
+        "clase mañana por la tarde",
+        "la primera",
+        "mejor el jueves a la misma hora",
+        "sí",
+        "Ana Pérez, ana@example.com",
+        services=YOGA,
+        channel="web",
+        visitor_name=None,  # no booking: the old time must not be the one the details book
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",
