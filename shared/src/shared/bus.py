@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -343,14 +344,19 @@ class StoredPublisher:
         else:
             results = await asyncio.gather(*pending, return_exceptions=True)
         outcome: list[BaseException | None] = []
+        confirmed: collections.Counter[str] = collections.Counter()
         for row, result in zip(rows, results, strict=True):
             if isinstance(result, BaseException):
                 outcome.append(result)
             elif isinstance(result, DeliveredMessage):  # returned: no queue is bound
                 outcome.append(Unroutable(row.routing_key))
             else:
-                MESSAGES_PUBLISHED.labels(self.bus.service, row.event_type).inc()
+                confirmed[row.event_type] += 1
                 outcome.append(None)
+        # Once per event type, not per row: a labelled child's lookup took a tenth of the
+        # relay's CPU per event.
+        for event_type, count in confirmed.items():
+            MESSAGES_PUBLISHED.labels(self.bus.service, event_type).inc(count)
         return outcome
 
     async def _publish(self, exchange: Any, row: StoredEvent, mandatory: bool) -> Any:

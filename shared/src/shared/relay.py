@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -224,9 +225,11 @@ class OutboxRelay:
                 *(self.bus.publish_stored(json.loads(row.body)) for row in rows),
                 return_exceptions=True,
             )
-        for row, result in zip(rows, results, strict=True):
-            if result is None:
-                EVENTS_PUBLISHED.labels(self.bus.service, row.event_type).inc()
+        published = collections.Counter(
+            row.event_type for row, result in zip(rows, results, strict=True) if result is None
+        )
+        for event_type, count in published.items():
+            EVENTS_PUBLISHED.labels(self.bus.service, event_type).inc(count)
         return results
 
     async def backlog(self) -> tuple[int, float]:
