@@ -139,6 +139,8 @@ def _decide(deps: AgentDeps, r: Reading) -> ModelResponse:
     m = deps.memory
     m.lang = r.lang
     intent = r.intent
+    # "Shall I cancel it?" stands for one message only.
+    cancelling, m.cancelling = m.booking(m.cancelling), None
     if not deps.connector_active:
         return _call("hand_off", reason="no active connector")
     if intent.injection:
@@ -154,7 +156,7 @@ def _decide(deps: AgentDeps, r: Reading) -> ModelResponse:
     if details is not None:
         m.misunderstood = 0
         return details
-    understood = _understand(deps, r)
+    understood = _understand(deps, r, cancelling)
     if understood is not None:
         m.misunderstood = 0
         return understood
@@ -329,6 +331,8 @@ def _about_reminded(deps: AgentDeps, r: Reading) -> ModelResponse | None:
         return None
     intent = r.intent
     if intent.cancel and not intent.move:
+        if intent.question:
+            return _ask_to_cancel(deps, booking)
         return _call("cancel_booking", booking_id=booking.id)
     if intent.move or r.when.found:
         m.moving = booking.id
@@ -344,11 +348,24 @@ def _about_reminded(deps: AgentDeps, r: Reading) -> ModelResponse | None:
     return None
 
 
-def _understand(deps: AgentDeps, r: Reading) -> ModelResponse | None:
+def _understand(
+    deps: AgentDeps, r: Reading, cancelling: BookingRef | None = None
+) -> ModelResponse | None:
     m = deps.memory
     intent = r.intent
     live = m.live_bookings
     button = payload_booking(r.text) is not None
+    # "Shall I cancel it?" answered (before a reminder's answers: "yes" here is to this).
+    if cancelling is not None and not (intent.move or r.when.found or r.service.service):
+        # Only a plain yes (or "cancel it") cancels: "vale gracias, de momento la mantengo"
+        # begins with a yes-word too, and a wrong cancel frees the time for someone else.
+        plain_yes = intent.yes and not (intent.no or intent.thanks or intent.question)
+        if plain_yes or (intent.cancel and not intent.question):
+            return _call("cancel_booking", booking_id=cancelling.id)
+        if intent.no or intent.ack or intent.thanks:
+            slot = format_slot(cancelling.start, deps.zone, deps.lang)
+            return _text(deps, say(deps.lang, "cancel_kept", service=cancelling.service, slot=slot))
+
     # Right after the reminder, the visitor answers it; mid-offer since, "oui" answers the
     # offer (a button always answers the reminder).
     fresh = deps.reminded is not None and deps.reminded.fresh
@@ -379,6 +396,9 @@ def _understand(deps: AgentDeps, r: Reading) -> ModelResponse | None:
     if intent.cancel and not intent.move:
         if not live:
             return _prove_first(deps, r, "cancel")
+        if intent.question and len(live) == 1:
+            # "can I cancel if I'm running late?" may ask what is allowed: asked, not done.
+            return _ask_to_cancel(deps, live[0])
         return _call("cancel_booking")
     if intent.move and not live and not m.moving and not m.offered_slots and _can_prove(deps):
         return _prove_first(deps, r, "move")
@@ -653,6 +673,12 @@ def _bookings_text(deps: AgentDeps) -> str:
         for b in deps.memory.live_bookings
     ]
     return say(deps.lang, "your_bookings") + "\n" + numbered(lines)
+
+
+def _ask_to_cancel(deps: AgentDeps, booking: BookingRef) -> ModelResponse:
+    deps.memory.cancelling = booking.id
+    slot = format_slot(booking.start, deps.zone, deps.lang)
+    return _text(deps, say(deps.lang, "cancel_ask", service=booking.service, slot=slot))
 
 
 def _ask_which_booking(deps: AgentDeps) -> ModelResponse:

@@ -53,6 +53,8 @@ MESSAGES: dict[str, str] = {
     "moved": N_("Done! ✅ Your {service} is moved to {slot} ({tz})."),
     "taken": N_("Sorry, {slot} was just taken. Other free times for {service}:"),
     "cancelled": N_("Your {service} on {slot} is cancelled."),
+    "cancel_ask": N_("Shall I cancel your {service} on {slot}? Reply yes to cancel it."),
+    "cancel_kept": N_("All right, your {service} on {slot} stays booked."),
     "no_booking": N_("I don't see a booking of yours in this conversation."),
     "code_ask_email": N_(
         "To find your booking, tell me the e-mail address you booked with and I'll send "

@@ -86,6 +86,8 @@ class Dialogue(_Model):
     earlier_loaded: bool = False
     bookings: list[BookingRef] = Field(default_factory=list)
     moving: str | None = None  # id of the booking being moved
+    # A booking the visitor asked whether they can cancel: cancelled on their "yes".
+    cancelling: str | None = None
     booked_turn: int = 0  # the turn that made the latest booking here
     # Proving who writes in a web chat: waiting for the e-mail to send a code to, or for the
     # code; and what the visitor wanted done once proven.

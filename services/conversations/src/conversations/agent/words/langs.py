@@ -18,7 +18,8 @@ from conversations.agent.words.text import fold, words
 
 LANGS = ("en", "es", "pt", "fr", "de", "it")
 
-# Words that tell the language on their own, even alone in a message.
+# Words that tell the language on their own, even alone in a message ("posso" is Portuguese
+# as much as Italian: it tells nothing).
 _TELLING = {
     "en": {"hi", "hello", "hey", "thanks", "thank", "please", "yes", "tomorrow", "today",
            "book", "appointment", "want", "would", "like", "can", "the", "what", "how",
@@ -36,7 +37,8 @@ _TELLING = {
     "pt": {"oi", "ola", "obrigado", "obrigada", "quero", "amanha", "hoje", "voce", "voces",
            "vc", "marcar", "agendar", "horario", "tudo", "bom", "boa", "sim", "nao",
            "preciso", "quanto", "onde", "valeu", "beleza", "perfeito", "tchau", "pra", "um",
-           "uma", "com", "queria", "tem", "custa", "remarcar", "atendente", "ate", "logo"},
+           "uma", "com", "queria", "tem", "custa", "remarcar", "atendente", "ate", "logo",
+           "minha", "meu", "desmarcar", "gostaria"},
     "fr": {"bonjour", "salut", "merci", "oui", "demain", "aujourd'hui", "rendez", "rdv",
            "je", "voudrais", "vous", "est", "combien", "ou", "quand", "bonsoir", "c'est",
            "s'il", "plait", "d'accord", "parfait", "matin", "soir", "apres", "coupe"},
@@ -44,8 +46,9 @@ _TELLING = {
            "bitte", "sie", "wie", "viel", "wann", "wo", "guten", "tag", "gerne", "uhr",
            "nachmittag", "abend", "vormittag", "genau", "servus", "moin"},
     "it": {"ciao", "grazie", "buongiorno", "buonasera", "domani", "oggi", "vorrei",
-           "appuntamento", "posso", "quanto", "dove", "quando", "sono", "perfetto",
-           "pomeriggio", "mattina", "sera", "prenotare", "taglio", "prego", "va", "bene"},
+           "appuntamento", "quanto", "dove", "quando", "sono", "perfetto",
+           "pomeriggio", "mattina", "sera", "prenotare", "taglio", "prego", "va", "bene",
+           "il", "parlare", "favore", "spostare", "potrei", "della", "disdire"},
 }  # fmt: skip
 
 
