@@ -244,6 +244,8 @@ def test_questions_before_booking_are_recognised(text: str, topic: str) -> None:
         ("hair cut", "Haircut"), ("kids haircut", "Kids haircut"),
         ("haircut and beard", "Haircut and beard"), ("a haircut please", "Haircut"),
         ("trim", "Beard trim"), ("beard and haircut", "Haircut and beard"),
+        ("hair cut and beard tomorrow at 10", "Haircut and beard"),
+        ("a kids hair cut for my son", "Kids haircut"),
     ],
 )  # fmt: skip
 def test_services_are_named_with_typos_and_overlaps(text: str, name: str) -> None:

@@ -782,6 +782,13 @@ DIALOGUES: tuple[Scenario, ...] = (
         never_say=("Monday", "Tuesday"),
     ),
     S(
+        "en_hair_cut_and_beard_in_split_words",
+        "hi, hair cut and beard tomorrow at 10 if possible?",
+        "yes",
+        services=BARBER,
+        book=B("Haircut and beard", "2026-12-02 10:00"),
+    ),
+    S(
         "es_lunes_o_martes_por_la_manana",
         "corte lunes o martes por la mañana",
         "el primero",

@@ -29,12 +29,17 @@ class Named:
 
 def _tokens(text: str) -> set[str]:
     out = set()
+    previous = ""
     for t in utils.default_process(text).split():
         if t in _JOINERS:
+            previous = ""
             continue
         out.add(t)
         if len(t) > 4 and t.endswith("s"):
             out.add(t[:-1])  # "haircuts" names "haircut"
+        if previous:
+            out.add(previous + t)  # "hair cut and beard" names "Haircut and beard"
+        previous = t
     return out
 
 
