@@ -223,6 +223,26 @@ def test_acknowledgements_are_recognised(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    ["ok let me check with my wife", "vale, lo pienso y te digo", "ok vou ver e te aviso",
+     "ok je vais réfléchir", "ok ich überlege es mir noch", "ok ci penso"],
+)  # fmt: skip
+def test_holding_back_is_no_yes(text: str) -> None:
+    intent = read_intent(text)
+    assert intent.unsure and not intent.yes
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [("ok and how much is it?", True), ("sure, but is it on zoom?", True),
+     ("ja, aber was kostet das?", True), ("yes please", False), ("sim, pode ser?", False),
+     ("ok, can you book it?", False)],
+)  # fmt: skip
+def test_a_yes_that_asks_something_too(text: str, asks: bool) -> None:
+    assert read_intent(text).asks_too is asks
+
+
+@pytest.mark.parametrize(
     ("text", "topic"),
     [
         ("how much is a haircut?", "price"), ("¿cuánto cuesta?", "price"),

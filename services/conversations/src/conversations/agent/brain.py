@@ -430,7 +430,8 @@ def _understand(
 
     # Answering an offer.
     if m.proposal is not None:
-        if intent.yes and not (r.when.found or r.service.service):
+        # "ok, how much is it?": answered first; the offer stands for the yes that follows.
+        if intent.yes and not (r.when.found or r.service.service or intent.asks_too):
             return _book(deps, m.proposal)
         if intent.no and not (r.when.found or r.service.service):
             refused = m.proposal.start
@@ -460,9 +461,10 @@ def _understand(
             return _text(
                 deps, say(deps.lang, "exact", slot=slot, service=name) + "\n" + _slot_lines(deps)
             )
-        if intent.yes and len(m.offered_slots) == 1 and not r.when.found:
+        if intent.yes and len(m.offered_slots) == 1 and not (r.when.found or intent.asks_too):
             return _book(deps, m.offered_slots[0])
-        if (intent.yes or intent.ack) and not (intent.thanks or intent.bye or r.when.found):
+        asks = intent.asks_too or intent.unsure
+        if (intent.yes or intent.ack) and not (intent.thanks or intent.bye or r.when.found or asks):
             # "ok" to a list of times: which one?
             return _text(deps, say(deps.lang, "ask_which") + "\n" + _slot_lines(deps))
 

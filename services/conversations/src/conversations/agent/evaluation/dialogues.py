@@ -807,6 +807,37 @@ DIALOGUES: tuple[Scenario, ...] = (
         channel="web",
         visitor_name=None,  # no booking: the old time must not be the one the details book
     ),
+    S(
+        "en_ok_and_how_much_is_it_is_answered_before_booking",
+        "haircut tomorrow at 10",
+        "ok and how much is it?",
+        "yes",
+        services=BARBER,
+        prices=BARBER_PRICES,
+        book=B("Haircut", "2026-12-02 10:00"),
+        communicate=("25",),
+    ),
+    S(
+        "yoga_ok_do_i_need_my_own_mat_books_nothing",
+        "hatha class friday at 10",
+        "ok, do I need to bring my own mat?",
+        services=YOGA,
+        never_say=("Done",),
+    ),
+    S(
+        "de_ok_ich_ueberlege_es_mir_books_nothing",
+        "hallo, ich möchte morgen um 10 einen Check-up",
+        "ok ich überlege es mir noch",
+        services=DENTAL,
+        never_say=("Erledigt",),
+    ),
+    S(
+        "es_vale_pero_cuanto_cuesta_books_nothing",
+        "una limpieza, cleaning, mañana a las 10",
+        "vale pero cuánto cuesta?",
+        services=DENTAL,
+        never_say=("Listo",),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

@@ -222,6 +222,24 @@ _EARLIER = ("earlier", "any earlier", "mas temprano", "mas pronto", "mais cedo",
 _NONE = ("none of those", "none of them", "none work", "none of these", "neither", "ninguno",
          "ninguna", "nenhum", "nenhuma", "aucun", "aucune", "keiner", "keine davon", "keins",
          "nessuno", "nessuna")  # fmt: skip
+# Holding back: "ok let me check with my wife", "vale, lo pienso", "ok ich überlege es mir":
+# an "ok" that agrees to nothing yet.
+_UNSURE = (
+    "let me check", "let me think", "i'll think", "i will think", "think about it",
+    "get back to you", "i'll let you know", "let you know", "not sure", "i'll check",
+    "lo pienso", "lo pensare", "me lo pienso", "lo consulto", "te digo algo", "te aviso",
+    "no estoy seguro", "no estoy segura", "vou ver", "vou pensar", "te aviso", "te falo",
+    "nao tenho certeza", "je vais reflechir", "je reflechis", "je vous redis",
+    "je vous dis", "pas sur", "pas sure", "ich uberlege", "ich denke daruber nach",
+    "ich melde mich", "mal sehen", "ci penso", "ci devo pensare", "ti faccio sapere",
+    "vi faccio sapere", "non sono sicuro", "non sono sicura",
+)  # fmt: skip
+# Asking something, not asking for something ("ok, do I need a mat?", "sure, but is it on
+# zoom?"): the words that open such a question after a yes. "can you..." asks for a thing.
+_ASKING = {"do", "does", "is", "are", "what", "where", "how", "which", "when", "que", "donde",
+           "como", "cual", "cuando", "quando", "onde", "qual", "quoi", "ou", "comment", "quel",
+           "quelle", "est-ce", "was", "wo", "wie", "welche", "wann", "cosa", "dove", "quale",
+           "come"}  # fmt: skip
 _INSTEAD = {"instead", "rather", "mejor", "prefiero", "prefiro", "melhor", "plutot", "lieber",
             "invece", "preferisco", "meglio"}  # fmt: skip
 
@@ -269,6 +287,8 @@ class Intent:
     none: bool = False  # none of the times offered suits
     opening: bool = False  # "open"/"closed" words: about opening hours even with a day named
     asks_when: bool = False  # "what time was it again?", "¿a qué hora era?"
+    unsure: bool = False  # "ok, let me check and get back to you": agreeing to nothing yet
+    asks_too: bool = False  # a question after the yes ("ok, how much is it?")
 
 
 # Spanish, Portuguese and Italian put the object on the verb ("cancélala", "cancelarla",
@@ -298,6 +318,8 @@ def read_intent(text: str) -> Intent:
         and tokens[0] not in _NO
     )
     no = bool(tokens) and (tokens[0] in _NO or _phrase_in(folded, _NO_PHRASES))
+    unsure = _phrase_in(folded, _UNSURE)
+    yes = yes and not unsure
     if not tokens:
         yes = any(ch in _ACK_EMOJI for ch in text)
         no = any(ch in _NO_EMOJI for ch in text)
@@ -322,10 +344,14 @@ def read_intent(text: str) -> Intent:
     if person and book and not (token_set & _TALK):
         person = False
     emoji_only = not tokens and any(ch in _ACK_EMOJI for ch in text)
-    ack = emoji_only or (
-        len(tokens) <= 6
-        and not question
-        and (bool(token_set & _ACK) or thanks or bye or (bool(tokens) and tokens[0] in _YES))
+    ack = (
+        emoji_only
+        or unsure
+        or (
+            len(tokens) <= 6
+            and not question
+            and (bool(token_set & _ACK) or thanks or bye or (bool(tokens) and tokens[0] in _YES))
+        )
     )
     mine = _phrase_in(folded, _MINE)
     return Intent(
@@ -367,6 +393,8 @@ def read_intent(text: str) -> Intent:
         none=_phrase_in(folded, _NONE),
         opening=bool(token_set & _OPENING),
         asks_when=_phrase_in(folded, _ASKS_WHEN),
+        unsure=unsure,
+        asks_too=bool(topics) or (question and not book and bool(set(tokens[1:]) & _ASKING)),
     )
 
 
