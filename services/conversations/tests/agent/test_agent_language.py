@@ -233,6 +233,24 @@ def test_holding_back_is_no_yes(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "cancel", "keep"),
+    [("please don't cancel my appointment!", False, True), ("no me cancelen la cita", False, True),
+     ("não cancela por favor", False, True), ("je ne veux pas annuler", False, True),
+     ("bitte nicht absagen", False, True), ("non annullare", False, True),
+     ("cancel it... no wait, actually keep it", False, True), ("no, cancel it", True, False),
+     ("no puedo ir cancela la cita", True, False), ("i can't come, cancel please", True, False)],
+)  # fmt: skip
+def test_a_cancel_said_not_to_be_done_keeps_it(text: str, cancel: bool, keep: bool) -> None:
+    intent = read_intent(text)
+    assert (intent.cancel, intent.keep) == (cancel, keep)
+
+
+def test_late_in_minutes_is_not_the_afternoon() -> None:
+    assert read_when("llego 10 min tarde", SATURDAY, "es").window is None
+    assert read_when("el lunes por la tarde", SATURDAY, "es").window == AFTERNOON
+
+
+@pytest.mark.parametrize(
     ("text", "asks"),
     [("ok and how much is it?", True), ("sure, but is it on zoom?", True),
      ("ja, aber was kostet das?", True), ("yes please", False), ("sim, pode ser?", False),

@@ -393,6 +393,17 @@ def _understand(
             return _call("cancel_booking", booking_id=booking_id)
         if (intent.yes or intent.ack) and not (intent.cancel or intent.move or r.when.found):
             return _ask_which_booking(deps)  # "sí" to "which booking?": the question stands
+    second_thought = r.when.found and _CHANGE_OF_MIND.search(fold(r.text))
+    if intent.keep and len(live) == 1 and not (intent.move or second_thought):
+        # "please don't cancel, I'm running late": it stays, and a question is still answered.
+        slot = format_slot(live[0].start, deps.zone, deps.lang)
+        kept = say(deps.lang, "cancel_kept", service=live[0].service, slot=slot)
+        if not intent.topics:
+            return _text(deps, kept)
+        deps.said.append(kept)
+        deps.turn_topics = list(intent.topics)
+        topic = "price" if "price" in intent.topics else intent.topics[0]
+        return _call("business_info", topic=topic)
     if intent.cancel and not intent.move:
         if not live:
             return _prove_first(deps, r, "cancel")

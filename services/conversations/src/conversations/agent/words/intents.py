@@ -99,8 +99,30 @@ _REAL = (
 )  # fmt: skip
 
 _CANCEL = {"cancel", "cancelled", "canceled", "cancellation", "cancelar", "cancela", "cancele",
+           "cancelen", "canceles",
            "anular", "desmarcar", "annuler", "annule", "annulez", "absagen", "stornieren",
            "storno", "annullare", "annulla", "disdire", "disdetta"}  # fmt: skip
+# "don't cancel", "no need to cancel", "não cancela", "ne pas annuler", "nicht absagen", "non
+# annullare": a cancel word right after a negation, or with such small words between; "no,
+# cancel it" has a comma and "no puedo ir cancela" a verb between: both are cancels.
+_NEGATION = re.compile(
+    r"\b(?:don't|dont|do not|not|never|no|nao|pas|nicht|kein|non|nunca|jamais|mai)"
+    r"((?: (?:want|wanna|you|to|need|me|la|lo|le|les|te|a|o|it|please|quiero|quero|veux|"
+    r"voglio|bitte|mi))* [a-z']{1,16})"
+)
+# Second thoughts that keep the booking: "cancel it... no wait, actually keep it".
+_KEEP = (
+    "keep it", "keep my", "keep the", "i'll keep", "la mantengo", "lo mantengo", "mantenla",
+    "mantenerla", "prefiero mantener", "vou manter", "pode manter", "mantem", "je la garde",
+    "je le garde", "je garde", "gardez", "behalte", "behalten", "lo tengo", "la tengo",
+    "lo mantengo", "mantenere", "mantienilo", "mantienila",
+)  # fmt: skip
+
+
+def _negated_cancel(folded: str) -> bool:
+    return any(_with_clitics(m.group(1).split()) & _CANCEL for m in _NEGATION.finditer(folded))
+
+
 _MOVE = {"reschedule", "move", "change", "postpone", "rebook", "cambiar", "cambia", "mover",
          "reprogramar", "remarcar", "mudar", "alterar", "trocar", "deplacer", "decaler",
          "changer", "reporter", "verschieben", "andern", "umbuchen", "spostare", "sposta",
@@ -287,6 +309,7 @@ class Intent:
     none: bool = False  # none of the times offered suits
     opening: bool = False  # "open"/"closed" words: about opening hours even with a day named
     asks_when: bool = False  # "what time was it again?", "¿a qué hora era?"
+    keep: bool = False  # "please don't cancel", "no wait, keep it": the booking stays
     unsure: bool = False  # "ok, let me check and get back to you": agreeing to nothing yet
     asks_too: bool = False  # a question after the yes ("ok, how much is it?")
 
@@ -354,6 +377,7 @@ def read_intent(text: str) -> Intent:
         )
     )
     mine = _phrase_in(folded, _MINE)
+    keep = _phrase_in(folded, _KEEP) or _negated_cancel(folded)
     return Intent(
         yes=yes,
         no=no,
@@ -378,7 +402,7 @@ def read_intent(text: str) -> Intent:
             ),
         ),
         person=person,
-        cancel=bool(token_set & _CANCEL) and "cancellation" not in topics,
+        cancel=bool(token_set & _CANCEL) and "cancellation" not in topics and not keep,
         move=bool(token_set & _MOVE)
         or ((mine or _phrase_in(folded, _CANT_MAKE_IT)) and bool(token_set & _INSTEAD)),
         book=book,
@@ -393,6 +417,7 @@ def read_intent(text: str) -> Intent:
         none=_phrase_in(folded, _NONE),
         opening=bool(token_set & _OPENING),
         asks_when=_phrase_in(folded, _ASKS_WHEN),
+        keep=keep,
         unsure=unsure,
         asks_too=bool(topics) or (question and not book and bool(set(tokens[1:]) & _ASKING)),
     )

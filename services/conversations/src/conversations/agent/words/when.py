@@ -207,7 +207,9 @@ _PARTS: tuple[tuple[re.Pattern[str], tuple[time, time]], ...] = (
     (re.compile(r"\b(?:lunch ?time|lunch|almoco|pranzo|mittagspause)\b"), MIDDAY),
     (
         re.compile(
-            r"\b(?:afternoons?|arvo|tardes?|apres-midis?|aprem|nachmittags?|pomeriggi[oi])\b"
+            # "llego 10 min tarde" is late, not the afternoon.
+            r"\b(?:afternoons?|arvo|(?<!min )(?<!minutos )(?<!llego )(?<!poco )tardes?|"
+            r"apres-midis?|aprem|nachmittags?|pomeriggi[oi])\b"
         ),
         AFTERNOON,
     ),
