@@ -245,6 +245,16 @@ def test_a_cancel_said_not_to_be_done_keeps_it(text: str, cancel: bool, keep: bo
     assert (intent.cancel, intent.keep) == (cancel, keep)
 
 
+@pytest.mark.parametrize(
+    ("lang", "text", "clock"),
+    [("en", "no not 10, 11 please", time(11)), ("es", "no, a las 10 no, a las 11", time(11)),
+     ("fr", "non pas 10h, plutôt 11h", time(11)), ("de", "nicht um 10, lieber um 11", time(11)),
+     ("en", "at 10 no?", time(10)), ("es", "mañana a las 10 no puedo", None)],
+)  # fmt: skip
+def test_a_time_refused_is_not_the_time_asked(lang: str, text: str, clock: time | None) -> None:
+    assert read_when(text, SATURDAY, lang).clock == clock
+
+
 def test_late_in_minutes_is_not_the_afternoon() -> None:
     assert read_when("llego 10 min tarde", SATURDAY, "es").window is None
     assert read_when("el lunes por la tarde", SATURDAY, "es").window == AFTERNOON

@@ -891,6 +891,30 @@ DIALOGUES: tuple[Scenario, ...] = (
         services=BARBER,
         book=B("Haircut", "2026-12-03 09:00"),
     ),
+    S(
+        "en_no_not_10_11_please_books_eleven",
+        "haircut tomorrow at 10",
+        "no not 10, 11 please",
+        "yes",
+        services=BARBER,
+        book=B("Haircut", "2026-12-02 11:00"),
+    ),
+    S(
+        "es_a_las_10_no_a_las_11_books_eleven",
+        "una cleaning mañana a las 10",
+        "no, a las 10 no, a las 11",
+        "sí",
+        services=DENTAL,
+        book=B("Cleaning", "2026-12-02 11:00"),
+    ),
+    S(
+        "fr_non_pas_10h_plutot_11h_books_eleven",
+        "bonjour, un discovery call demain à 10h ?",
+        "non pas 10h, plutôt 11h",
+        "oui",
+        services=CONSULT,
+        book=B("Discovery call", "2026-12-02 11:00"),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

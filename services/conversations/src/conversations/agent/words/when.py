@@ -345,8 +345,15 @@ def _meridiem(text: str, end: int, marker: str | None) -> str | None:
     return None
 
 
+# A time refused ("no not 10, 11", "a las 10 no, a las 11", "non pas 10h, plutôt 11h"): the
+# time after it is the one asked.
+_NOT_BEFORE = re.compile(r"\b(?:not|no|nao|pas|nicht|non)\s(?:at |a las |as |a |um |alle )?$")
+_NOT_AFTER = re.compile(r"^\s?(?:no|nao|pas|nicht|non)\b(?!\s?\?)")  # "at 10 no?" asks
+
+
 def _read_clock(text: str, window: tuple[time, time] | None) -> When:
-    """The first time of day in `text`, with a bound or "around" if one leads it."""
+    """The first time of day in `text` that is not refused, with a bound or "around" if one
+    leads it."""
     m = _RANGE.search(text)
     if m and (m.group(3) or m.group(6) or _PRECEDED_BY_AT.search(text[: m.start()])):
         late = m.group(6) if m.group(6) in ("am", "pm") else None
@@ -354,6 +361,7 @@ def _read_clock(text: str, window: tuple[time, time] | None) -> When:
         second = _hour(int(m.group(4)), int(m.group(5) or 0), late, window)
         if first and second and first < second:
             return When(window=(first, second))
+    refused = False  # a number right after a refused time is the time wanted
     for m in _TIME.finditer(text):
         hour = int(m.group(1))
         sep, minutes, marker, unit, ish = m.group(2), m.group(3), m.group(4), m.group(5), m.group(6)
@@ -369,8 +377,11 @@ def _read_clock(text: str, window: tuple[time, time] | None) -> When:
             and (_LASTING_AFTER.match(after) or _LASTING_BEFORE.search(before))
         ):
             continue  # "2 horas para un tinte", "un massage de 2 heures": how long, not when
+        if _NOT_BEFORE.search(before) or _NOT_AFTER.match(after):
+            refused = True
+            continue
         meridiem = _meridiem(text, m.end(), marker)
-        telling = bool((sep and minutes) or marker or unit or ish or meridiem)
+        telling = bool((sep and minutes) or marker or unit or ish or meridiem or refused)
         if not telling and not _PRECEDED_BY_AT.search(before):
             continue
         clock = _hour(hour, int(minutes or 0), meridiem, window)
