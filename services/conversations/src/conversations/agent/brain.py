@@ -572,7 +572,11 @@ def _find_for_booking(deps: AgentDeps, r: Reading, booking_id: str) -> ModelResp
 # Words of a change of mind, folded ("ah não, prefiro...", "mejor el jueves", "actually...").
 _CHANGE_OF_MIND = re.compile(
     r"\b(?:no|nao|non|nein|nope|actually|instead|rather|prefer|mejor|prefiero|prefiro|melhor|"
-    r"plutot|prefere|lieber|doch|invece|preferisco|meglio)\b"
+    r"plutot|prefere|lieber|doch|invece|preferisco|meglio|"
+    # A slip corrected: "oops i meant friday", "quería decir a las 4", "ich meinte Freitag".
+    r"meant|i mean|oops|wrong|quise decir|queria decir|quis dizer|queria dizer|me equivoque|"
+    r"voulais dire|je veux dire|trompe|meinte|ich meine|vertippt|intendevo|volevo dire|"
+    r"sbagliato)\b"
 )
 
 
@@ -600,6 +604,9 @@ def _move_when(deps: AgentDeps, r: Reading, booking: BookingRef) -> When:
                 break
     if _SAME_TIME.search(text) and when.clock is None and when.window is None:
         when = replace(when, clock=local.time().replace(second=0, microsecond=0))
+    if when.first is None and (when.clock is not None or when.window is not None):
+        # "I meant 4pm", "can it be at 11?": another time on the booking's own day.
+        when = replace(when, first=local.date(), last=local.date())
     return when
 
 

@@ -915,6 +915,33 @@ DIALOGUES: tuple[Scenario, ...] = (
         services=CONSULT,
         book=B("Discovery call", "2026-12-02 11:00"),
     ),
+    S(
+        "en_oops_i_meant_friday_right_after_booking_moves_it",
+        "haircut thursday at 10",
+        "yes",
+        "oops i meant friday, sorry",
+        "1",
+        services=BARBER,
+        book=B("Haircut", "2026-12-04 09:00"),
+    ),
+    S(
+        "en_sorry_i_meant_4pm_not_2pm_moves_it_that_day",
+        "whitening tomorrow at 2pm",
+        "yes",
+        "sorry i meant 4pm not 2pm",
+        "yes",
+        services=DENTAL,
+        book=B("Whitening", "2026-12-02 16:00"),
+    ),
+    S(
+        "es_queria_decir_a_las_4_moves_it_that_day",
+        "haircut mañana a las 2 de la tarde",
+        "sí",
+        "perdón, quería decir a las 4, no a las 2",
+        "sí",
+        services=BARBER,
+        book=B("Haircut", "2026-12-02 16:00"),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",
