@@ -180,6 +180,7 @@ def test_a_follow_up_keeps_what_it_does_not_change() -> None:
         ("necesito cancelar la cita", "es"), ("bonjour, un rdv demain?", "fr"),
         ("Je voudrais une coupe samedi", "fr"), ("Ich möchte einen Termin am Freitag", "de"),
         ("Vorrei prenotare un taglio per venerdì", "it"), ("the second one", "en"),
+        ("slt, dispo jeudi aprem pour un haircut ?", "fr"), ("whitening venerdì?", "it"),
     ],
 )  # fmt: skip
 def test_the_language_is_recognised(text: str, lang: str) -> None:
@@ -253,6 +254,14 @@ def test_a_cancel_said_not_to_be_done_keeps_it(text: str, cancel: bool, keep: bo
 )  # fmt: skip
 def test_a_time_refused_is_not_the_time_asked(lang: str, text: str, clock: time | None) -> None:
     assert read_when(text, SATURDAY, lang).clock == clock
+
+
+def test_a_day_is_read_whatever_language_the_message_was_taken_for() -> None:
+    assert read_when("slt, dispo jeudi aprem", TUESDAY, "en").first == date(2026, 12, 3)
+    assert read_when("cleaning morgen um 10", TUESDAY, "en").first == date(2026, 12, 2)
+    assert read_when("whitening venerdì", TUESDAY, "es").first == date(2026, 12, 4)
+    assert read_when("ich bin hier um 10", TUESDAY, "de").first is None  # not French "hier"
+    assert read_when("segunda", TUESDAY, "es").first is None  # "second", Monday in pt only
 
 
 def test_late_in_minutes_is_not_the_afternoon() -> None:

@@ -942,6 +942,29 @@ DIALOGUES: tuple[Scenario, ...] = (
         services=BARBER,
         book=B("Haircut", "2026-12-02 16:00"),
     ),
+    S(
+        "fr_slt_dispo_jeudi_aprem_is_thursday_in_french",
+        "slt, dispo jeudi aprem pour un haircut ?",
+        "la 2 stp",
+        services=BARBER,
+        book=B("Haircut", "2026-12-03 14:00"),
+        communicate=("jeudi",),
+    ),
+    S(
+        "de_cleaning_morgen_um_10_is_tomorrow",
+        "cleaning morgen um 10",
+        "ja",
+        services=DENTAL,
+        book=B("Cleaning", "2026-12-02 10:00"),
+    ),
+    S(
+        "it_whitening_venerdi_is_friday_in_italian",
+        "whitening venerdì?",
+        "la prima",
+        services=DENTAL,
+        book=B("Whitening", "2026-12-04 09:00"),
+        communicate=("venerdì",),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

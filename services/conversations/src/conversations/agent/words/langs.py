@@ -80,8 +80,21 @@ def _lingua(text: str) -> str | None:
     return None
 
 
+@cache
+def _telling() -> dict[str, frozenset[str]]:
+    """The words above, and each language's weekdays and relative days (babel's and
+    dateparser's, as the day reader has them): "jeudi", "giovedì", "übermorgen" tell."""
+    from conversations.agent.words.when import _relative_days, _weekdays
+
+    out = {}
+    for lang, hints in _TELLING.items():
+        days = set(_weekdays(lang, short=False)) | set(_relative_days(lang))
+        out[lang] = frozenset(hints | {d for d in days if " " not in d})
+    return out
+
+
 def _by_words(tokens: list[str]) -> tuple[str | None, int]:
-    scores = {lang: sum(t in hints for t in tokens) for lang, hints in _TELLING.items()}
+    scores = {lang: sum(t in hints for t in tokens) for lang, hints in _telling().items()}
     best = max(scores, key=lambda k: scores[k])
     if scores[best] == 0 or list(scores.values()).count(scores[best]) > 1:
         return None, 0

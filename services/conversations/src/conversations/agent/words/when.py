@@ -419,12 +419,40 @@ def _future(today: date, month: int, day: int, year: int | None = None) -> date 
     return None
 
 
+# Weekdays and relative days are read in all six languages: a visitor who writes "slt, dispo
+# jeudi aprem pour un haircut ?" may be taken for English, and the day must not be lost for
+# it. Abbreviations and Portuguese's ordinal weekdays only in the message's own language, and
+# French "hier" only in French (it is "here" in German).
+_OWN_ONLY = {"hier"}
+
+
+@cache
+def _day_names(lang: str, short: bool = True) -> dict[str, int]:
+    """Weekday names of the six languages (the message's own last, so they win), with the
+    abbreviations of `lang` when `short`."""
+    others = [lg for lg in _LOCALES if lg != lang]
+    names = {
+        n: d
+        for lg in others
+        for n, d in _weekdays(lg, short=False).items()
+        if n not in _PT_ORDINAL_DAYS  # "segunda", "quarta" are ordinals in es and it
+    }
+    return names | _weekdays(lang, short=short)
+
+
+@cache
+def _relative_names(lang: str) -> dict[str, int]:
+    others = [lg for lg in _LOCALES if lg != lang]
+    names = {n: o for lg in others for n, o in _relative_days(lg).items() if n not in _OWN_ONLY}
+    return names | _relative_days(lang)
+
+
 @cache
 def _day_patterns(lang: str) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     langs = dict.fromkeys([lang, "en"])
     months = {n: m for lg in langs for n, m in _months(lg).items()}
-    weekdays = {n: d for lg in langs for n, d in _weekdays(lg, short=lg == lang).items()}
-    relative = {n: o for lg in langs for n, o in _relative_days(lg).items()}
+    weekdays = _day_names(lang)
+    relative = _relative_names(lang)
     alt = lambda names: "|".join(sorted(map(re.escape, names), key=len, reverse=True))  # noqa: E731
     month_day = re.compile(
         rf"\b(\d{{1,2}})(?:st|nd|rd|th|er|º|o|\.)?\s?(?:de |of |the )?({alt(months)})\b"
@@ -517,8 +545,7 @@ def _read_day(text: str, today: date, lang: str, month_first: bool) -> tuple[Whe
             return When(first=found, last=found), m.span()
     m = next((w for w in weekday_re.finditer(text) if _is_weekday(text, w)), None)
     if m:
-        names = {n: d for lg in (lang, "en") for n, d in _weekdays(lg, short=lg == lang).items()}
-        target = names[m.group(1)]
+        target = _day_names(lang)[m.group(1)]
         ahead = (target - today.weekday()) % 7
         around = text[max(0, m.start() - 14) : m.end() + 14]
         name = re.escape(m.group(1))
@@ -539,8 +566,7 @@ def _read_day(text: str, today: date, lang: str, month_first: bool) -> tuple[Whe
         return When(first=day, last=day, weekday=target), m.span()
     m = rel_re.search(text)
     if m:
-        offsets = {n: o for lg in (lang, "en") for n, o in _relative_days(lg).items()}
-        day = today + timedelta(days=offsets[m.group(1)])
+        day = today + timedelta(days=_relative_names(lang)[m.group(1)])
         return When(first=day, last=day), m.span()
     m = _ORDINAL_DAY.search(text)
     if m:
@@ -593,7 +619,7 @@ _EXCEPT = (
 
 @cache
 def _except_pattern(lang: str) -> re.Pattern[str]:
-    names = {n for lg in dict.fromkeys([lang, "en"]) for n in _weekdays(lg, short=False)}
+    names = set(_day_names(lang, short=False))
     alt = "|".join(sorted(map(re.escape, names), key=len, reverse=True))
     return re.compile(rf"\b{_EXCEPT}({alt})s?\b")
 
@@ -602,7 +628,7 @@ def _excluded_days(text: str, lang: str) -> tuple[tuple[int, ...], str]:
     """Weekdays the visitor rules out ("cualquier día menos el miércoles", "any day but not
     monday", "sauf le mercredi"), and the text without them, so they are not read as the day
     asked."""
-    names = {n: d for lg in dict.fromkeys([lang, "en"]) for n, d in _weekdays(lg, False).items()}
+    names = _day_names(lang, short=False)
     found: list[int] = []
 
     def blank(m: re.Match[str]) -> str:
@@ -629,7 +655,7 @@ def _several_weekdays(text: str, today: date, lang: str, days: When) -> When:
     """ "monday or tuesday", "mercredi ou jeudi", "wednesday or thursday next week": only those
     weekdays, within the span asked, or else over their next occurrences."""
     _, weekday_re, _ = _day_patterns(lang)
-    names = {n: d for lg in (lang, "en") for n, d in _weekdays(lg, short=lg == lang).items()}
+    names = _day_names(lang)
     named = sorted({names[m.group(1)] for m in weekday_re.finditer(text) if _is_weekday(text, m)})
     if len(named) < 2:
         return days
