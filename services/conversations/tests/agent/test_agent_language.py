@@ -264,6 +264,18 @@ def test_a_day_is_read_whatever_language_the_message_was_taken_for() -> None:
     assert read_when("segunda", TUESDAY, "es").first is None  # "second", Monday in pt only
 
 
+@pytest.mark.parametrize(
+    ("text", "first", "clock"),
+    [("is 10 tomorrow ok?", date(2026, 12, 2), time(10)),
+     ("would 3 on friday work?", date(2026, 12, 4), time(15)), ("is 10 ok?", None, time(10)),
+     ("table for 2 tomorrow", date(2026, 12, 2), None),
+     ("2 haircuts tomorrow", date(2026, 12, 2), None)],
+)  # fmt: skip
+def test_a_number_asked_about_is_an_hour(text: str, first: date | None, clock: time | None) -> None:
+    when = read_when(text, TUESDAY, "en")
+    assert (when.first, when.clock) == (first, clock)
+
+
 def test_late_in_minutes_is_not_the_afternoon() -> None:
     assert read_when("llego 10 min tarde", SATURDAY, "es").window is None
     assert read_when("el lunes por la tarde", SATURDAY, "es").window == AFTERNOON

@@ -965,6 +965,22 @@ DIALOGUES: tuple[Scenario, ...] = (
         book=B("Whitening", "2026-12-04 09:00"),
         communicate=("venerdì",),
     ),
+    S(
+        "en_is_10_tomorrow_ok_then_great_books_ten",
+        "haircut",
+        "is 10 tomorrow ok?",
+        "great",
+        services=BARBER,
+        book=B("Haircut", "2026-12-02 10:00"),
+    ),
+    S(
+        "consult_would_3_on_friday_work_books_three",
+        "strategy session please",
+        "would 3 on friday work?",
+        "yes",
+        services=CONSULT,
+        book=B("Strategy session", "2026-12-04 15:00"),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

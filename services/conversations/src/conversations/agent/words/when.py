@@ -348,6 +348,10 @@ def _meridiem(text: str, end: int, marker: str | None) -> str | None:
 # A time refused ("no not 10, 11", "a las 10 no, a las 11", "non pas 10h, plutôt 11h"): the
 # time after it is the one asked.
 _NOT_BEFORE = re.compile(r"\b(?:not|no|nao|pas|nicht|non)\s(?:at |a las |as |a |um |alle )?$")
+_FITS_AFTER = re.compile(
+    r"^\s?(?:ok|okay|fine|good|alright|work|works|possible|posible|possivel|passt|geht|"
+    r"va bene|possibile)\b"
+)
 _NOT_AFTER = re.compile(r"^\s?(?:no|nao|pas|nicht|non)\b(?!\s?\?)")  # "at 10 no?" asks
 
 
@@ -381,7 +385,9 @@ def _read_clock(text: str, window: tuple[time, time] | None) -> When:
             refused = True
             continue
         meridiem = _meridiem(text, m.end(), marker)
-        telling = bool((sep and minutes) or marker or unit or ish or meridiem or refused)
+        # "is 10 ok?", "would 3 work?": a number asked about is an hour.
+        fits = _FITS_AFTER.match(after)
+        telling = bool((sep and minutes) or marker or unit or ish or meridiem or refused or fits)
         if not telling and not _PRECEDED_BY_AT.search(before):
             continue
         clock = _hour(hour, int(minutes or 0), meridiem, window)
@@ -671,6 +677,14 @@ _BARE_HOUR = re.compile(
 )
 
 
+# ...or right before it ("is 10 tomorrow ok?", "would 3 on friday work?"), but not a count
+# ("for 2 tomorrow").
+_HOUR_BEFORE_DAY = re.compile(
+    r"(?:^|\s)(?<!for )(?<!para )(?<!pour )(?<!el )(?<!the )(?<!le )(?<!il )"
+    r"(\d{1,2})\s(?:on |el |le |am |il )?$"
+)
+
+
 def _dateparser_span(span: str, today: date, lang: str) -> date | None:
     import dateparser
 
@@ -717,6 +731,10 @@ def read_when(text: str, today: date, lang: str = "en", *, month_first: bool = F
     if timing.clock is None and timing.window is None and bare:
         # "tomorrow 10", "lunes 5": a bare hour right after the day is its time.
         clock = _hour(int(bare.group(1)), 0, _meridiem(folded, bare.end(), None), window)
+        timing = When(clock=clock) if clock else timing
+    ahead = _HOUR_BEFORE_DAY.search(folded[:a]) if days.first is not None and b else None
+    if timing.clock is None and timing.window is None and ahead:
+        clock = _hour(int(ahead.group(1)), 0, None, window)
         timing = When(clock=clock) if clock else timing
     if days.first is None and today_part:
         days = When(first=today, last=today)
