@@ -206,10 +206,17 @@ def test_the_business_language_comes_from_its_country() -> None:
         "can I talk to a human?", "can I just talk to someone?", "quiero hablar con una persona",
         "quero um atendente", "je voudrais parler à quelqu'un", "kann ich mit einem Mitarbeiter "
         "sprechen?", "posso parlare con una persona?", "real person please",
+        "can you call me back please?", "me podéis llamar?", "pode me ligar?",
+        "vous pouvez me rappeler ?", "bitte um Rückruf", "mi potete chiamare?",
     ],
 )  # fmt: skip
 def test_a_request_for_a_person_is_recognised(text: str) -> None:
     assert read_intent(text).person
+
+
+def test_calling_the_business_or_a_call_if_needed_is_not_a_request_for_a_person() -> None:
+    assert not read_intent("can I call you?").person
+    assert not read_intent("haircut tomorrow, call me if anything changes").person
 
 
 def test_a_booking_that_mentions_the_owner_is_not_a_request_for_a_person() -> None:

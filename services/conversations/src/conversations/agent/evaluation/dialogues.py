@@ -981,6 +981,30 @@ DIALOGUES: tuple[Scenario, ...] = (
         services=CONSULT,
         book=B("Strategy session", "2026-12-04 15:00"),
     ),
+    S(
+        "dental_can_you_call_me_back_hands_off",
+        "hi, can you call me back please? it's about my teeth",
+        services=DENTAL,
+        handoff="visitor asked for a person",
+    ),
+    S(
+        "es_me_podeis_llamar_hands_off",
+        "hola, me podéis llamar por favor?",
+        services=DENTAL,
+        handoff="visitor asked for a person",
+    ),
+    S(
+        "fr_vous_pouvez_me_rappeler_hands_off",
+        "bonjour, vous pouvez me rappeler svp ?",
+        services=CONSULT,
+        handoff="visitor asked for a person",
+    ),
+    S(
+        "de_bitte_um_rueckruf_hands_off",
+        "Guten Tag, bitte um Rückruf wegen einer Beratung",
+        services=CONSULT,
+        handoff="visitor asked for a person",
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

@@ -98,6 +98,18 @@ _REAL = (
     "vraie personne", "echte person", "persona vera", "not a bot", "no eres un bot",
 )  # fmt: skip
 
+# Asking to be called back: only a person can ("can you call me back?", "me podéis llamar?",
+# "bitte um Rückruf").
+_CALL_ME = (
+    "call me", "call back", "callback", "ring me", "give me a call", "llamadme", "llamame",
+    "me llamen", "me llamais", "me llamas", "me podeis llamar", "me puedes llamar",
+    "me pueden llamar", "me liga", "me ligar", "me ligue", "me ligam", "ligar pra mim",
+    "ligar para mim", "me rappeler", "rappelez moi", "me rappelle", "me rappeliez",
+    "ruckruf", "zuruckrufen", "rufen sie mich", "ruft mich", "mich anrufen",
+    "mich zuruckrufen", "chiamatemi", "richiamatemi", "mi chiamate", "mi richiamate",
+    "mi potete chiamare", "mi puoi chiamare", "mi chiami", "mi richiami",
+)  # fmt: skip
+
 _CANCEL = {"cancel", "cancelled", "canceled", "cancellation", "cancelar", "cancela", "cancele",
            "cancelen", "canceles",
            "anular", "desmarcar", "annuler", "annule", "annulez", "absagen", "stornieren",
@@ -362,7 +374,9 @@ def read_intent(text: str) -> Intent:
     person = bool(token_set & _PERSON) and (
         bool(token_set & _TALK) or asking or len(tokens) <= 3 or _phrase_in(folded, _REAL)
     )
-    person = person or _phrase_in(folded, _REAL)
+    # "call me if anything changes" is no request to be called now.
+    call_me = _phrase_in(folded, _CALL_ME) and not token_set & {"if", "falls", "wenn", "caso"}
+    person = person or _phrase_in(folded, _REAL) or call_me
     # "I'd like to book with the owner tomorrow" is a booking, not a request for a person.
     if person and book and not (token_set & _TALK):
         person = False
