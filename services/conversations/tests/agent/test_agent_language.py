@@ -214,6 +214,11 @@ def test_a_request_for_a_person_is_recognised(text: str) -> None:
     assert read_intent(text).person
 
 
+def test_a_leading_ciao_greets_and_a_last_one_says_goodbye() -> None:
+    assert not read_intent("ciao! taglio domani alle 10?").bye
+    assert read_intent("grazie, ciao").bye
+
+
 def test_calling_the_business_or_a_call_if_needed_is_not_a_request_for_a_person() -> None:
     assert not read_intent("can I call you?").person
     assert not read_intent("haircut tomorrow, call me if anything changes").person

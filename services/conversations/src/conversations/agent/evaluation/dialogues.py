@@ -1005,6 +1005,14 @@ DIALOGUES: tuple[Scenario, ...] = (
         services=CONSULT,
         handoff="visitor asked for a person",
     ),
+    S(
+        "it_ciao_un_taglio_domani_alle_10_is_a_greeting_not_a_goodbye",
+        "ciao! un taglio domani alle 10?",
+        "haircut",
+        "sì",
+        services=BARBER,
+        book=B("Haircut", "2026-12-02 10:00"),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

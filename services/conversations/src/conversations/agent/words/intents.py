@@ -359,7 +359,8 @@ def read_intent(text: str) -> Intent:
         yes = any(ch in _ACK_EMOJI for ch in text)
         no = any(ch in _NO_EMOJI for ch in text)
     thanks = bool(token_set & _THANKS)
-    bye = _phrase_in(folded, _BYE)
+    # "ciao! taglio domani alle 10?": a leading "ciao" with more after it greets.
+    bye = _phrase_in(" ".join(tokens[1:] if tokens[:1] == ["ciao"] else tokens), _BYE)
     topics = tuple(t for t, phrases in _TOPICS.items() if _phrase_in(folded, phrases))
     question = "?" in text or (bool(tokens) and tokens[0] in _QUESTION_WORDS)
     question = question and not (tokens and tokens[0] in _YES and len(tokens) <= 2)
