@@ -214,6 +214,13 @@ def test_a_request_for_a_person_is_recognised(text: str) -> None:
     assert read_intent(text).person
 
 
+def test_cancelling_to_book_another_is_a_move() -> None:
+    assert read_intent("anular la del viernes y pedir otra para el lunes").move
+    assert read_intent("annuler mon rdv et en prendre un autre lundi").move
+    assert not read_intent("cancela la otra cita").move
+    assert not read_intent("please cancel my booking").move
+
+
 def test_a_leading_ciao_greets_and_a_last_one_says_goodbye() -> None:
     assert not read_intent("ciao! taglio domani alle 10?").bye
     assert read_intent("grazie, ciao").bye

@@ -580,8 +580,12 @@ _CHANGE_OF_MIND = re.compile(
 )
 
 
-# "from thursday to friday": the day after the last of these is where the booking goes.
-_TO = re.compile(r"\b(?:to|para|pra|a|al|pour|au|auf|zum|nach|per|alle?)\b", re.IGNORECASE)
+# "from thursday to friday", "cancel my appointment on friday and book one on monday
+# instead": the day after the last of these is where the booking goes.
+_TO = re.compile(
+    r"\b(?:to|para|pra|a|al|pour|au|auf|zum|nach|per|alle?|on|and|y|e|et|und|ed|el|le|am|il)\b",
+    re.IGNORECASE,
+)
 # "same time": the booking's own time of day.
 _SAME_TIME = re.compile(
     r"same time|misma hora|mismo horario|mesma hora|mesmo horario|meme heure|"

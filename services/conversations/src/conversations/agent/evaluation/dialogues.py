@@ -1013,6 +1013,30 @@ DIALOGUES: tuple[Scenario, ...] = (
         services=BARBER,
         book=B("Haircut", "2026-12-02 10:00"),
     ),
+    S(
+        "whatsapp_cancel_friday_and_book_one_on_monday_instead_moves_it_to_monday",
+        "hi can i cancel my appointment on friday and book one on monday instead",
+        "1",
+        services=BARBER,
+        earlier=(("Haircut", "2026-12-04 10:00"),),
+        book=B("Haircut", "2026-12-07 09:00"),
+    ),
+    S(
+        "whatsapp_es_anular_la_del_viernes_y_pedir_otra_para_el_lunes_moves_it",
+        "hola, quiero anular la cita del viernes y pedir otra para el lunes",
+        "la primera",
+        services=DENTAL,
+        earlier=(("Cleaning", "2026-12-04 10:00"),),
+        book=B("Cleaning", "2026-12-07 09:00"),
+    ),
+    S(
+        "whatsapp_fr_annuler_vendredi_et_en_prendre_un_autre_lundi_moves_it",
+        "bonjour, je voudrais annuler mon rdv de vendredi et en prendre un autre lundi",
+        "le premier",
+        services=CONSULT,
+        earlier=(("Discovery call", "2026-12-04 10:00"),),
+        book=B("Discovery call", "2026-12-07 09:00"),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

@@ -248,6 +248,13 @@ _CANT_MAKE_IT = (
     "nao vou poder", "je ne pourrai pas", "je ne peux pas venir", "ich kann nicht kommen",
     "ich schaffe es nicht", "non riesco a venire", "non posso venire",
 )  # fmt: skip
+# Cancelling to book again ("cancel my friday appointment and book one on monday", "anular la
+# del jueves y pedir otra para el viernes"): a move.
+_REBOOK = (
+    "book another", "book a new", "book one", "another one", "pedir otra", "reservar otra",
+    "coger otra", "otra para", "una nueva", "marcar outra", "outra para", "uma nova",
+    "un autre", "en prendre un", "einen neuen", "einen anderen", "un altro", "prenotarne",
+)  # fmt: skip
 # Another time than those offered: later or earlier that day, or none of them.
 _LATER = ("later", "any later", "after that", "mas tarde", "mais tarde", "plus tard", "spater",
           "piu tardi")  # fmt: skip
@@ -419,6 +426,7 @@ def read_intent(text: str) -> Intent:
         person=person,
         cancel=bool(token_set & _CANCEL) and "cancellation" not in topics and not keep,
         move=bool(token_set & _MOVE)
+        or (bool(token_set & _CANCEL) and _phrase_in(folded, _REBOOK))
         or ((mine or _phrase_in(folded, _CANT_MAKE_IT)) and bool(token_set & _INSTEAD)),
         book=book,
         question=question,
