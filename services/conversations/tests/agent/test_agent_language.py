@@ -208,6 +208,8 @@ def test_the_business_language_comes_from_its_country() -> None:
         "sprechen?", "posso parlare con una persona?", "real person please",
         "can you call me back please?", "me podéis llamar?", "pode me ligar?",
         "vous pouvez me rappeler ?", "bitte um Rückruf", "mi potete chiamare?",
+        "quiero hablar con el dentista", "can I speak to the yoga teacher?",
+        "kann ich mit dem Zahnarzt sprechen?", "posso parlare con il dottore?",
     ],
 )  # fmt: skip
 def test_a_request_for_a_person_is_recognised(text: str) -> None:
@@ -229,6 +231,8 @@ def test_a_leading_ciao_greets_and_a_last_one_says_goodbye() -> None:
 def test_calling_the_business_or_a_call_if_needed_is_not_a_request_for_a_person() -> None:
     assert not read_intent("can I call you?").person
     assert not read_intent("haircut tomorrow, call me if anything changes").person
+    assert not read_intent("dentist please").person
+    assert not read_intent("is the dentist available tomorrow?").person
 
 
 def test_a_booking_that_mentions_the_owner_is_not_a_request_for_a_person() -> None:

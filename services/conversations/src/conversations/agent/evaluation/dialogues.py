@@ -1037,6 +1037,24 @@ DIALOGUES: tuple[Scenario, ...] = (
         earlier=(("Discovery call", "2026-12-04 10:00"),),
         book=B("Discovery call", "2026-12-07 09:00"),
     ),
+    S(
+        "es_quiero_hablar_con_el_dentista_hands_off",
+        "hola, quiero hablar con el dentista",
+        services=DENTAL,
+        handoff="visitor asked for a person",
+    ),
+    S(
+        "yoga_can_i_speak_to_the_teacher_hands_off",
+        "hi! can I speak to the yoga teacher before booking?",
+        services=YOGA,
+        handoff="visitor asked for a person",
+    ),
+    S(
+        "de_kann_ich_mit_dem_zahnarzt_sprechen_hands_off",
+        "Hallo, kann ich mit dem Zahnarzt sprechen?",
+        services=DENTAL,
+        handoff="visitor asked for a person",
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

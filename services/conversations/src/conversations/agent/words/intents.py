@@ -85,6 +85,19 @@ _PERSON = {
     "proprietaire", "mensch", "jemand", "mitarbeiter", "mitarbeiterin", "inhaber", "chef",
     "umano", "qualcuno", "operatore", "titolare", "responsabile",
 }  # fmt: skip
+# The one who does the work: asked to talk to ("quiero hablar con el dentista", "can I speak to
+# the yoga teacher?"), a person; named alone ("dentist please"), likely a booking.
+_ROLES = {
+    "dentist", "doctor", "dr", "teacher", "instructor", "barber", "hairdresser", "stylist",
+    "consultant", "therapist", "dentista", "doctora", "medico", "medica", "profesor",
+    "profesora", "peluquero", "peluquera", "barbero", "consultor", "consultora",
+    "professor", "professora", "instrutor", "instrutora", "barbeiro", "cabeleireiro",
+    "cabeleireira", "dentiste", "docteur", "medecin", "professeur", "prof", "coiffeur",
+    "coiffeuse", "consultante", "zahnarzt", "zahnarztin", "arzt", "arztin", "lehrer",
+    "lehrerin", "trainer", "trainerin", "friseur", "friseurin", "berater", "beraterin",
+    "dottore", "dottoressa", "insegnante", "maestro", "maestra", "parrucchiere", "barbiere",
+    "consulente",
+}  # fmt: skip
 _TALK = {
     "talk", "speak", "chat", "call", "connect", "transfer", "reach", "contact", "hablar",
     "comunicarme", "llamar", "pasame", "pasar", "falar", "ligar", "passa", "transferir",
@@ -384,7 +397,8 @@ def read_intent(text: str) -> Intent:
     )
     # "call me if anything changes" is no request to be called now.
     call_me = _phrase_in(folded, _CALL_ME) and not token_set & {"if", "falls", "wenn", "caso"}
-    person = person or _phrase_in(folded, _REAL) or call_me
+    role = bool(token_set & _ROLES) and bool(token_set & _TALK)
+    person = person or _phrase_in(folded, _REAL) or call_me or role
     # "I'd like to book with the owner tomorrow" is a booking, not a request for a person.
     if person and book and not (token_set & _TALK):
         person = False
