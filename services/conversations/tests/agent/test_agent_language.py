@@ -273,7 +273,8 @@ def test_a_cancel_said_not_to_be_done_keeps_it(text: str, cancel: bool, keep: bo
     ("lang", "text", "clock"),
     [("en", "no not 10, 11 please", time(11)), ("es", "no, a las 10 no, a las 11", time(11)),
      ("fr", "non pas 10h, plutôt 11h", time(11)), ("de", "nicht um 10, lieber um 11", time(11)),
-     ("en", "at 10 no?", time(10)), ("es", "mañana a las 10 no puedo", None)],
+     ("en", "at 10 no?", time(10)), ("es", "mañana a las 10 no puedo", None),
+     ("en", "thursday at 10 doesn't work, 11?", time(11))],
 )  # fmt: skip
 def test_a_time_refused_is_not_the_time_asked(lang: str, text: str, clock: time | None) -> None:
     assert read_when(text, SATURDAY, lang).clock == clock
@@ -297,6 +298,20 @@ def test_a_day_is_read_whatever_language_the_message_was_taken_for() -> None:
 def test_a_number_asked_about_is_an_hour(text: str, first: date | None, clock: time | None) -> None:
     when = read_when(text, TUESDAY, "en")
     assert (when.first, when.clock) == (first, clock)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "first"),
+    [("en", "thursday doesn't work actually, how about tomorrow?", date(2026, 12, 2)),
+     ("es", "el jueves al final no puedo, mejor mañana", date(2026, 12, 2)),
+     ("fr", "jeudi ça marche pas, vendredi ?", date(2026, 12, 4)),
+     ("de", "Donnerstag geht nicht, Freitag?", date(2026, 12, 4)),
+     ("it", "giovedì non posso, venerdì?", date(2026, 12, 4)),
+     ("pt", "quinta não dá, pode ser sexta?", date(2026, 12, 4)),
+     ("en", "thursday works", date(2026, 12, 3))],
+)  # fmt: skip
+def test_a_day_refused_is_not_the_day_asked(lang: str, text: str, first: date) -> None:
+    assert read_when(text, TUESDAY, lang).first == first
 
 
 def test_late_in_minutes_is_not_the_afternoon() -> None:

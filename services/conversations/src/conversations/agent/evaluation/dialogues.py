@@ -1055,6 +1055,38 @@ DIALOGUES: tuple[Scenario, ...] = (
         services=DENTAL,
         handoff="visitor asked for a person",
     ),
+    S(
+        "en_thursday_doesnt_work_how_about_tomorrow_offers_tomorrow",
+        "haircut thursday",
+        "thursday doesn't work actually, how about tomorrow?",
+        "1",
+        services=BARBER,
+        book=B("Haircut", "2026-12-02 09:00"),
+    ),
+    S(
+        "es_el_jueves_al_final_no_puedo_mejor_manana",
+        "una cleaning el jueves",
+        "el jueves al final no puedo, mejor mañana",
+        "la primera",
+        services=DENTAL,
+        book=B("Cleaning", "2026-12-02 09:00"),
+    ),
+    S(
+        "de_donnerstag_geht_nicht_freitag",
+        "Hallo, Private session am Donnerstag?",
+        "Donnerstag geht nicht, Freitag?",
+        "die erste",
+        services=YOGA,
+        book=B("Private session", "2026-12-04 09:00"),
+    ),
+    S(
+        "en_thursday_at_10_doesnt_work_11_keeps_thursday",
+        "strategy session thursday at 10",
+        "thursday at 10 doesn't work, 11?",
+        "yes",
+        services=CONSULT,
+        book=B("Strategy session", "2026-12-03 11:00"),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

@@ -352,7 +352,10 @@ _FITS_AFTER = re.compile(
     r"^\s?(?:ok|okay|fine|good|alright|work|works|possible|posible|possivel|passt|geht|"
     r"va bene|possibile)\b"
 )
-_NOT_AFTER = re.compile(r"^\s?(?:no|nao|pas|nicht|non)\b(?!\s?\?)")  # "at 10 no?" asks
+_NOT_AFTER = re.compile(  # "at 10 no?" asks
+    r"^\s?(?:(?:no|nao|pas|nicht|non)\b(?!\s?\?)|doesn'?t work|does not work|won'?t work|"
+    r"no me va|nao da|ne marche pas|marche pas|geht nicht|passt nicht|non va)"
+)
 
 
 def _read_clock(text: str, window: tuple[time, time] | None) -> When:
@@ -370,7 +373,7 @@ def _read_clock(text: str, window: tuple[time, time] | None) -> When:
         hour = int(m.group(1))
         sep, minutes, marker, unit, ish = m.group(2), m.group(3), m.group(4), m.group(5), m.group(6)
         before = text[max(0, m.start() - 24) : m.start()]
-        after = text[m.end() : m.end() + 12]
+        after = text[m.end() : m.end() + 16]
         if sep == "." and minutes and re.match(r"^\.?\d", after):
             continue  # 15.12.2026: a date
         if _UNIT_AFTER.match(after) and not (marker or unit or (sep and minutes)):
@@ -485,7 +488,7 @@ _ORDINAL_DAY = re.compile(
 # segunda" after a list is the second option; it is Monday with "-feira", "na", "que vem"...
 _PT_ORDINAL_DAYS = {"segunda", "terca", "quarta", "quinta", "sexta"}
 _PT_DAY_CONTEXT = re.compile(
-    r"(?:\b(?:na|no|nesta|nessa|esta|essa|proxima|ate|pra|para|dia|de)\s$)"
+    r"(?:\b(?:na|no|nesta|nessa|esta|essa|proxima|ate|pra|para|dia|de|ser)\s$)"
 )
 
 
@@ -623,11 +626,23 @@ _EXCEPT = (
 )
 
 
+# A weekday refused after its name: "thursday doesn't work actually, how about tomorrow?",
+# "el jueves al final no puedo", "jeudi ça marche pas", "Donnerstag geht nicht" (a few words
+# between, none a number: "thursday at 10 doesn't work" refuses the time, not the day).
+_REFUSED = (
+    r"(?:\s(?:the|el|al|final|then|actually|really|sadly|je|ich|mir|me|a|la|le|ca|c'est|"
+    r"isn't|is|en|fin|leider|doch|ja|mi|per|o|os)){0,3}\s(?:doesn'?t work|does not work|"
+    r"won'?t work|is no good|no good|not possible|not good|no puedo|no me va|no me viene|"
+    r"nao da|nao posso|nao consigo|marche pas|ne marche pas|peux pas|ne peux pas|"
+    r"geht nicht|passt nicht|kann ich nicht|non posso|non va|non mi va|non riesco)\b"
+)
+
+
 @cache
 def _except_pattern(lang: str) -> re.Pattern[str]:
     names = set(_day_names(lang, short=False))
     alt = "|".join(sorted(map(re.escape, names), key=len, reverse=True))
-    return re.compile(rf"\b{_EXCEPT}({alt})s?\b")
+    return re.compile(rf"\b{_EXCEPT}({alt})s?\b|\b({alt})s?{_REFUSED}")
 
 
 def _excluded_days(text: str, lang: str) -> tuple[tuple[int, ...], str]:
@@ -638,7 +653,7 @@ def _excluded_days(text: str, lang: str) -> tuple[tuple[int, ...], str]:
     found: list[int] = []
 
     def blank(m: re.Match[str]) -> str:
-        found.append(names[m.group(1)])
+        found.append(names[m.group(1) or m.group(2)])
         return " " * len(m.group(0))
 
     text = _except_pattern(lang).sub(blank, text)
