@@ -314,6 +314,20 @@ def test_a_day_refused_is_not_the_day_asked(lang: str, text: str, first: date) -
     assert read_when(text, TUESDAY, lang).first == first
 
 
+@pytest.mark.parametrize(
+    ("lang", "text", "window"),
+    [("en", "i can't do mornings", (time(12), time.max)),
+     ("es", "por la mañana no puedo", (time(12), time.max)),
+     ("fr", "pas le matin", (time(12), time.max)),
+     ("de", "vormittags kann ich nicht", (time(12), time.max)),
+     ("en", "evenings don't work for me", (time(0), time(17))),
+     ("en", "after lunch", (time(13), time.max)), ("en", "before lunch", (time(0), time(12))),
+     ("en", "no, in the morning", MORNING)],
+)  # fmt: skip
+def test_a_part_of_the_day_refused_is_the_rest(lang: str, text: str, window: object) -> None:
+    assert read_when(text, TUESDAY, lang).window == window
+
+
 def test_late_in_minutes_is_not_the_afternoon() -> None:
     assert read_when("llego 10 min tarde", SATURDAY, "es").window is None
     assert read_when("el lunes por la tarde", SATURDAY, "es").window == AFTERNOON

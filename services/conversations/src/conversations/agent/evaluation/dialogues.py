@@ -1087,6 +1087,27 @@ DIALOGUES: tuple[Scenario, ...] = (
         services=CONSULT,
         book=B("Strategy session", "2026-12-03 11:00"),
     ),
+    S(
+        "en_i_cant_do_mornings_offers_the_afternoon",
+        "haircut tomorrow, i can't do mornings",
+        "1",
+        services=BARBER,
+        book=B("Haircut", "2026-12-02 12:00"),
+    ),
+    S(
+        "es_por_la_manana_no_puedo_offers_the_afternoon",
+        "private session el jueves, por la mañana no puedo",
+        "la primera",
+        services=YOGA,
+        book=B("Private session", "2026-12-03 12:00"),
+    ),
+    S(
+        "en_after_lunch_is_the_afternoon",
+        "any time after lunch tomorrow for a beard trim?",
+        "1",
+        services=BARBER,
+        book=B("Beard trim", "2026-12-02 13:00"),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

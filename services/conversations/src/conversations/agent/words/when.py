@@ -221,6 +221,41 @@ _PARTS: tuple[tuple[re.Pattern[str], tuple[time, time]], ...] = (
     ),
 )
 
+# A part of the day refused ("i can't do mornings", "por la mañana no puedo", "pas le matin",
+# "vormittags kann ich nicht"): the rest of the day, on the other side of it.
+_PART_REFUSED_BEFORE = re.compile(
+    r"\b(?:can'?t do|cannot do|can not do|not|no|nao|pas|nicht|non|never|nunca|jamais|mai|"
+    r"except|sauf|menos|ausser|tranne)\s(?:in the |the |la |le |por la |de |a |am |di |in )?$"
+)
+_PART_REFUSED_AFTER = re.compile(
+    r"^\s?(?:(?:no|nao|non|pas)\b(?!\s?\?)|don'?t work|doesn'?t work|are no good|"
+    r"is no good|not possible|no puedo|no me va|nao posso|nao da|je peux pas|je ne peux pas|"
+    r"ca marche pas|kann ich nicht|geht nicht|gehen nicht|passt nicht|non posso|non va|"
+    r"non riesco)"
+)
+# "after lunch" is the afternoon; "before lunch" the morning.
+_AFTER_LUNCH = re.compile(
+    r"\b(?:after|despues de(?:l| la)?|depois do|apres(?: le)?|nach dem|dopo(?: il)?)\s$"
+)
+_BEFORE_LUNCH = re.compile(
+    r"\b(?:before|antes de(?:l| la)?|antes do|avant(?: le)?|vor dem|prima di|prima del)\s$"
+)
+
+
+def _part_as_said(text: str, said: re.Match[str], part: tuple[time, time]) -> tuple[time, time]:
+    before = text[max(0, said.start() - 24) : said.start()]
+    after = text[said.end() : said.end() + 24]
+    if part == MIDDAY:
+        if _AFTER_LUNCH.search(before):
+            return (AFTERNOON[0], time.max)
+        if _BEFORE_LUNCH.search(before):
+            return (time(0), time(12))
+        return part
+    if _PART_REFUSED_BEFORE.search(before) or _PART_REFUSED_AFTER.match(after):
+        return (part[1], time.max) if part[0] < time(12) else (time(0), part[0])
+    return part
+
+
 # -- clock times -------------------------------------------------------------------------
 
 _AT = (
@@ -734,8 +769,9 @@ def read_when(text: str, today: date, lang: str = "en", *, month_first: bool = F
     window = None
     today_part = bool(_TODAY_PART.search(folded))
     for pattern, part in _PARTS:
-        if pattern.search(folded):
-            window = part
+        said = pattern.search(folded)
+        if said:
+            window = _part_as_said(folded, said, part)
             folded = pattern.sub(" ", folded)
             break
     excluded, folded = _excluded_days(folded, lang)
