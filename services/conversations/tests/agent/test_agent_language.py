@@ -328,6 +328,19 @@ def test_a_part_of_the_day_refused_is_the_rest(lang: str, text: str, window: obj
     assert read_when(text, TUESDAY, lang).window == window
 
 
+@pytest.mark.parametrize(
+    ("lang", "text", "first"),
+    [("de", "nächste Woche Mittwoch nachmittags", date(2026, 12, 9)),
+     ("en", "next week on wednesday", date(2026, 12, 9)),
+     ("es", "el jueves de la semana que viene", date(2026, 12, 10)),
+     ("fr", "mardi de la semaine prochaine", date(2026, 12, 8)),
+     ("en", "this week friday", date(2026, 12, 4))],
+)  # fmt: skip
+def test_a_weekday_of_the_week_named_is_that_day(lang: str, text: str, first: date) -> None:
+    when = read_when(text, TUESDAY, lang)
+    assert (when.first, when.last) == (first, first)
+
+
 def test_late_in_minutes_is_not_the_afternoon() -> None:
     assert read_when("llego 10 min tarde", SATURDAY, "es").window is None
     assert read_when("el lunes por la tarde", SATURDAY, "es").window == AFTERNOON

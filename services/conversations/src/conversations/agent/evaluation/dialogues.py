@@ -1108,6 +1108,28 @@ DIALOGUES: tuple[Scenario, ...] = (
         services=BARBER,
         book=B("Beard trim", "2026-12-02 13:00"),
     ),
+    S(
+        "de_naechste_woche_mittwoch_nachmittags_is_that_wednesday",
+        "Hallo! Ich hätte gern einen Termin für eine Strategy session nächste Woche Mittwoch "
+        "nachmittags",
+        "den ersten",
+        services=CONSULT,
+        book=B("Strategy session", "2026-12-09 13:00"),
+    ),
+    S(
+        "es_el_jueves_de_la_semana_que_viene_is_that_thursday",
+        "hola, un check-up el jueves de la semana que viene",
+        "el primero",
+        services=DENTAL,
+        book=B("Check-up", "2026-12-10 09:00"),
+    ),
+    S(
+        "en_next_week_on_wednesday_is_that_wednesday",
+        "hatha class next week on wednesday?",
+        "1",
+        services=YOGA,
+        book=B("Hatha class", "2026-12-09 09:00"),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

@@ -575,9 +575,11 @@ def _read_day(text: str, today: date, lang: str, month_first: bool) -> tuple[Whe
             if name in ("next_week", "week_after_next"):
                 weeks = 2 if name == "week_after_next" else 1
                 monday = today + timedelta(days=7 * weeks - today.weekday())
-                return When(first=monday, last=monday + timedelta(days=6)), span
+                week = When(first=monday, last=monday + timedelta(days=6))
+                return _weekday_within(text, lang, week), span
             if name == "this_week":
-                return When(first=today, last=today + timedelta(days=6 - today.weekday())), span
+                week = When(first=today, last=today + timedelta(days=6 - today.weekday()))
+                return _weekday_within(text, lang, week), span
             saturday = today + timedelta(days=(5 - today.weekday()) % 7)
             if today.weekday() == 6:
                 return When(first=today, last=today), span
@@ -618,6 +620,20 @@ def _read_day(text: str, today: date, lang: str, month_first: bool) -> tuple[Whe
         if day is not None:
             return When(first=day, last=day), m.span()
     return When(), (0, 0)
+
+
+def _weekday_within(text: str, lang: str, week: When) -> When:
+    """ "nächste Woche Mittwoch", "next week on wednesday": that weekday of the week named
+    (several weekdays are left to `_several_weekdays`)."""
+    _, weekday_re, _ = _day_patterns(lang)
+    named = {
+        _day_names(lang)[m.group(1)] for m in weekday_re.finditer(text) if _is_weekday(text, m)
+    }
+    if len(named) != 1 or week.first is None or week.last is None:
+        return week
+    target = named.pop()
+    day = week.first + timedelta(days=(target - week.first.weekday()) % 7)
+    return When(first=day, last=day, weekday=target) if day <= week.last else week
 
 
 # "before friday", "antes del viernes", "avant vendredi", "vor Freitag", "prima di venerdì",
