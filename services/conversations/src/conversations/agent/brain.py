@@ -492,6 +492,8 @@ def _understand(
         intent = replace(intent, topics=topics)
         topic = "price" if "price" in intent.topics else intent.topics[0]
         deps.turn_topics = list(intent.topics)
+        if r.when.found:  # "open on friday?" then "4pm then for a haircut": that friday
+            m.asked = Asked.of(r.when.keep_from(_asked(deps)))
         return _call("business_info", topic=topic)
     if intent.question and not (r.when.found or r.service.service or intent.book):
         return _call("search_faq", question=r.text)

@@ -1130,6 +1130,15 @@ DIALOGUES: tuple[Scenario, ...] = (
         services=YOGA,
         book=B("Hatha class", "2026-12-09 09:00"),
     ),
+    S(
+        "en_hours_on_friday_then_4pm_for_a_haircut_is_that_friday",
+        "hi",
+        "what are your opening hours on friday?",
+        "ok great, 4pm then for a haircut",
+        "yes",
+        services=BARBER,
+        book=B("Haircut", "2026-12-04 16:00"),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",
