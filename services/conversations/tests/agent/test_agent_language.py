@@ -343,6 +343,7 @@ def test_a_weekday_of_the_week_named_is_that_day(lang: str, text: str, first: da
 
 def test_late_in_minutes_is_not_the_afternoon() -> None:
     assert read_when("llego 10 min tarde", SATURDAY, "es").window is None
+    assert read_when("un poco más tarde", SATURDAY, "es").window is None
     assert read_when("el lunes por la tarde", SATURDAY, "es").window == AFTERNOON
 
 

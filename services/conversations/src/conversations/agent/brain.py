@@ -334,12 +334,18 @@ def _about_reminded(deps: AgentDeps, r: Reading) -> ModelResponse | None:
         if intent.question:
             return _ask_to_cancel(deps, booking)
         return _call("cancel_booking", booking_id=booking.id)
-    if intent.move or r.when.found:
+    # "ok but can I come 15 min later?": a move within that day, after (or before) its time.
+    shift = (intent.later or intent.earlier) and not (intent.later and intent.earlier)
+    if intent.move or r.when.found or shift:
         m.moving = booking.id
         when = _move_when(deps, r, booking)
+        local = booking.start.astimezone(deps.zone)
+        if shift and not r.when.found:
+            at = local.time().replace(second=0, microsecond=0)
+            window = (at, time.max) if intent.later else (time(0), at)
+            when = replace(when, window=window)
         if when.first is None:
-            day = booking.start.astimezone(deps.zone).date()
-            when = replace(when, first=day, last=day)
+            when = replace(when, first=local.date(), last=local.date())
         return _find(deps, booking.service_id, when) if booking.service_id else None
     if (intent.yes or intent.ack or intent.thanks or intent.bye) and not (
         intent.no or r.service.service

@@ -1139,6 +1139,30 @@ DIALOGUES: tuple[Scenario, ...] = (
         services=BARBER,
         book=B("Haircut", "2026-12-04 16:00"),
     ),
+    S(
+        "reminder_ok_but_can_i_come_15_min_later_offers_later_that_day",
+        "ok but can I come 15 min later?",
+        "1",
+        services=BARBER,
+        reminded=("Haircut", "2026-12-02 10:00"),
+        book=B("Haircut", "2026-12-02 11:00"),
+    ),
+    S(
+        "reminder_es_puedo_ir_un_poco_mas_tarde_offers_later_that_day",
+        "vale, pero puedo ir un poco más tarde?",
+        "la primera",
+        services=BARBER,
+        reminded=("Haircut", "2026-12-02 10:00"),
+        book=B("Haircut", "2026-12-02 11:00"),
+    ),
+    S(
+        "reminder_fr_plus_tot_c_est_possible_offers_earlier_that_day",
+        "d'accord mais plus tôt c'est possible ?",
+        "1",
+        services=DENTAL,
+        reminded=("Cleaning", "2026-12-02 14:00"),
+        book=B("Cleaning", "2026-12-02 09:00"),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

@@ -207,8 +207,8 @@ _PARTS: tuple[tuple[re.Pattern[str], tuple[time, time]], ...] = (
     (re.compile(r"\b(?:lunch ?time|lunch|almoco|pranzo|mittagspause)\b"), MIDDAY),
     (
         re.compile(
-            # "llego 10 min tarde" is late, not the afternoon.
-            r"\b(?:afternoons?|arvo|(?<!min )(?<!minutos )(?<!llego )(?<!poco )tardes?|"
+            # "llego 10 min tarde" is late and "más tarde" later, not the afternoon.
+            r"\b(?:afternoons?|arvo|(?<!min )(?<!minutos )(?<!llego )(?<!poco )(?<!mas )tardes?|"
             r"apres-midis?|aprem|nachmittags?|pomeriggi[oi])\b"
         ),
         AFTERNOON,
