@@ -459,7 +459,8 @@ def _understand(
             ]
             return _text(deps, say(deps.lang, "no_more") + "\n" + _slot_lines(deps))
     if m.last_list == "slots" and m.offered_slots and r.service.service is None:
-        picked = _pick_slot(deps, r)
+        # "how much is it first?" asks a price; its "first" picks nothing.
+        picked = _pick_slot(deps, r) if not intent.topics else None
         if picked is not None:
             return _book(deps, picked)
         other = _other_than_offered(deps, r)

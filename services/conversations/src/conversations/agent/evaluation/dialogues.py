@@ -1163,6 +1163,22 @@ DIALOGUES: tuple[Scenario, ...] = (
         reminded=("Cleaning", "2026-12-02 14:00"),
         book=B("Cleaning", "2026-12-02 09:00"),
     ),
+    S(
+        "en_how_much_is_it_first_after_the_times_books_nothing",
+        "hi i'd like to book a whitening",
+        "how much is it first?",
+        services=DENTAL,
+        prices=(("Whitening", "200", "EUR"),),
+        communicate=("200",),
+    ),
+    S(
+        "es_primero_cuanto_cuesta_after_the_times_books_nothing",
+        "hola, quiero una private session",
+        "primero, cuánto cuesta?",
+        services=YOGA,
+        prices=(("Private session", "70", "EUR"),),
+        communicate=("70",),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",
