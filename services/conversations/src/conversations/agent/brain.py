@@ -272,6 +272,15 @@ def _details_given(deps: AgentDeps, r: Reading) -> ModelResponse | None:
     m = deps.memory
     region = country_of(deps.workspace.timezone)
     found = read_details(r.text, region, asked=m.asked_details and m.pending is not None)
+    if (
+        m.pending is not None
+        and m.asked_details
+        and r.intent.no
+        and not (found.phone or found.email)
+    ):
+        # "no thanks, forget it", "déjalo, gracias" (not a name): the time waiting is let go.
+        m.pending, m.asked_details = None, False
+        return None
     if found.empty:
         if m.pending is not None and m.asked_details and (r.intent.yes or r.intent.ack):
             # "sí" to "please send me your name": the question still stands.

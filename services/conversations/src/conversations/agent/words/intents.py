@@ -46,6 +46,20 @@ _NO_PHRASES = (
     "pas vraiment",
     "lieber nicht",
     "meglio di no",
+    # Dropping it: "no thanks, forget it", "déjalo", "laisse tomber", "lascia perdere".
+    "never mind",
+    "nevermind",
+    "forget it",
+    "dejalo",
+    "olvidalo",
+    "deixa pra la",
+    "esquece",
+    "laisse tomber",
+    "laissez tomber",
+    "vergiss es",
+    "lass mal",
+    "lascia perdere",
+    "lascia stare",
 )
 _THANKS = {
     "thanks", "thank", "thx", "ty", "cheers", "gracias", "obrigado", "obrigada", "valeu",
@@ -164,7 +178,7 @@ _INJECTION = re.compile(
     r"other (visitors|customers|clients|users)|otros (clientes|visitantes)|"
     r"outros (clientes|visitantes)|autres clients|andere kunden|altri clienti|"
     r"workspace[_ -]?id|another (workspace|business)|otro negocio|outra empresa|act as|"
-    r"you are now|pretend (to be|you)|oublie|vergiss|dimentica)"
+    r"you are now|pretend (to be|you)|oublie|vergiss (alle|deine|die|was)|dimentica)"
 )
 
 Topic = Literal[
