@@ -216,6 +216,11 @@ def test_a_request_for_a_person_is_recognised(text: str) -> None:
     assert read_intent(text).person
 
 
+def test_phrases_with_hyphens_are_read_as_written() -> None:
+    assert read_intent("est-ce que mon rendez-vous de jeudi est confirmé ?").mine
+    assert read_intent("j'ai un rendez-vous, c'est à quelle heure ?").mine
+
+
 def test_dropping_it_is_a_no_and_no_attack() -> None:
     for text in ("no thanks, forget it", "déjalo, gracias", "laisse tomber", "vergiss es"):
         intent = read_intent(text)

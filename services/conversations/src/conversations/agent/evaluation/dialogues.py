@@ -1209,6 +1209,22 @@ DIALOGUES: tuple[Scenario, ...] = (
         visitor_name=None,
         communicate=("Kein Problem",),
     ),
+    S(
+        "whatsapp_fr_mon_rendez_vous_de_jeudi_est_bien_confirme_says_it",
+        "Bonjour, est-ce que mon rendez-vous de jeudi est bien confirmé ?",
+        services=DENTAL,
+        earlier=(("Cleaning", "2026-12-03 10:00"),),
+        book=B("Cleaning", "2026-12-03 10:00"),
+        communicate=("Cleaning, jeudi 3 décembre 2026, 10:00",),
+    ),
+    S(
+        "whatsapp_fr_j_ai_un_rendez_vous_c_est_a_quelle_heure_says_it",
+        "j'ai un rendez-vous cette semaine, c'est à quelle heure déjà ?",
+        services=YOGA,
+        earlier=(("Private session", "2026-12-03 16:00"),),
+        book=B("Private session", "2026-12-03 16:00"),
+        communicate=("Private session, jeudi 3 décembre 2026, 16:00",),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import time
+from functools import cache
 from typing import Literal
 
 from conversations.agent.words.text import NUMBER_WORDS, fold, words
@@ -327,7 +328,13 @@ _MINE = (
 
 def _phrase_in(folded: str, phrases: tuple[str, ...]) -> bool:
     padded = f" {' '.join(words(folded))} "
-    return any(f" {p} " in padded for p in phrases)
+    return any(f" {p} " in padded for p in _as_words(phrases))
+
+
+@cache
+def _as_words(phrases: tuple[str, ...]) -> tuple[str, ...]:
+    """The phrases split as the message is ("mon rendez-vous" is "mon rendez vous")."""
+    return tuple(" ".join(words(p)) for p in phrases)
 
 
 @dataclass(frozen=True, slots=True)
