@@ -216,6 +216,24 @@ def test_a_request_for_a_person_is_recognised(text: str) -> None:
     assert read_intent(text).person
 
 
+def test_a_service_name_typed_from_the_list_keeps_the_language() -> None:
+    from conversations.agent.reading import read_message
+    from conversations.agent.words.services import Named
+
+    names = [Named("1", "Haircut"), Named("2", "Haircut and beard")]
+    for previous in ("es", "fr"):
+        reading = read_message(
+            "Haircut and beard", today=TUESDAY, timezone="Europe/Madrid",
+            previous_lang=previous, default_lang="es", services=names,
+        )  # fmt: skip
+        assert reading.lang == previous
+    first = read_message(
+        "haircut tomorrow please", today=TUESDAY, timezone="Europe/Madrid",
+        previous_lang=None, default_lang="es", services=names,
+    )  # fmt: skip
+    assert first.lang == "en"
+
+
 def test_phrases_with_hyphens_are_read_as_written() -> None:
     assert read_intent("est-ce que mon rendez-vous de jeudi est confirmé ?").mine
     assert read_intent("j'ai un rendez-vous, c'est à quelle heure ?").mine

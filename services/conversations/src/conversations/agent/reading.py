@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from conversations.agent.words.intents import Intent, choice_number, read_intent
 from conversations.agent.words.langs import detect_language, locale_for, month_first
 from conversations.agent.words.services import Named, ServiceMatch, match_service
-from conversations.agent.words.text import bound
+from conversations.agent.words.text import bound, words
 from conversations.agent.words.when import When, read_when
 
 
@@ -40,7 +40,10 @@ def read_message(
     services: list[Named],
 ) -> Reading:
     short = bound(text)
-    lang = detect_language(short, previous_lang, default_lang)
+    # Mid-conversation, the service names say nothing of the language (a first message
+    # that is only a name has nothing else to go by).
+    seen = _without_names(short, services) if previous_lang else short
+    lang = detect_language(seen, previous_lang, default_lang)
     return Reading(
         text=short,
         lang=lang,
@@ -48,6 +51,16 @@ def read_message(
         when=read_when(short, today, lang, month_first=month_first(locale_for(lang, timezone))),
         service=match_service(short, services),
     )
+
+
+def _without_names(text: str, services: list[Named]) -> str:
+    """The message without the words of the business's service names: they are in the
+    business's language, not necessarily the visitor's ("Haircut and beard", typed from the
+    list by a visitor writing Spanish, is no switch to English)."""
+    names = {w for s in services for w in words(s.name)}
+    if not names:
+        return text
+    return " ".join(w for w in text.split() if not set(words(w)) & names or not words(w))
 
 
 _WARM_UP_TEXTS = {

@@ -1225,6 +1225,24 @@ DIALOGUES: tuple[Scenario, ...] = (
         book=B("Private session", "2026-12-03 16:00"),
         communicate=("Private session, jeudi 3 décembre 2026, 16:00",),
     ),
+    S(
+        "es_service_name_typed_from_the_list_keeps_spanish",
+        "Hola buenas, para mañana tenéis algo para corte y barba?",
+        "Haircut and beard",
+        "a las 12 si puede ser",
+        services=BARBER,
+        book=B("Haircut and beard", "2026-12-02 12:00"),
+        never_say=("Free times", "Done"),
+    ),
+    S(
+        "fr_service_name_typed_from_the_list_keeps_french",
+        "Bonjour, je voudrais un rendez-vous demain matin",
+        "Haircut and beard",
+        "le premier",
+        services=BARBER,
+        book=B("Haircut and beard", "2026-12-02 09:00"),
+        never_say=("Free times", "Done"),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",
