@@ -189,6 +189,8 @@ def test_the_language_is_recognised(text: str, lang: str) -> None:
 
 def test_a_message_that_does_not_tell_keeps_the_conversations_language() -> None:
     assert detect_language("ok", "de") == "de"
+    assert detect_language("ok ok super", "de") == "de"
+    assert detect_language("ok vou ver e te aviso", "pt") == "pt"
     assert detect_language("👍", "it") == "it"
     assert detect_language("1", None, default="pt") == "pt"
 

@@ -1243,6 +1243,21 @@ DIALOGUES: tuple[Scenario, ...] = (
         book=B("Haircut and beard", "2026-12-02 09:00"),
         never_say=("Free times", "Done"),
     ),
+    S(
+        "pt_ok_vou_ver_e_te_aviso_stays_portuguese",
+        "oi, quero um check-up amanhã às 10",
+        "ok vou ver e te aviso",
+        services=DENTAL,
+        never_say=("Anything", "Done"),
+    ),
+    S(
+        "de_ok_ok_super_stays_german",
+        "Hallo, einen Check-up morgen Vormittag bitte",
+        "ok ok super, den ersten",
+        services=DENTAL,
+        book=B("Check-up", "2026-12-02 09:00"),
+        communicate=("Erledigt",),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

@@ -19,14 +19,14 @@ from conversations.agent.words.text import fold, words
 LANGS = ("en", "es", "pt", "fr", "de", "it")
 
 # Words that tell the language on their own, even alone in a message ("posso" is Portuguese
-# as much as Italian: it tells nothing).
+# as much as Italian, and "ok" is said in every language: they tell nothing).
 _TELLING = {
     "en": {"hi", "hello", "hey", "thanks", "thank", "please", "yes", "tomorrow", "today",
            "book", "appointment", "want", "would", "like", "can", "the", "what", "how",
            "when", "where", "morning", "afternoon", "evening", "cool", "yeah", "yep", "on",
            "for", "do", "you", "your", "is", "are", "there", "i", "i'm", "my", "need", "pls",
            "plz", "u", "any", "anything", "and", "could", "get", "have", "take", "with", "of",
-           "to", "at", "it", "this", "next", "ok", "okay", "thx", "see", "then", "just",
+           "to", "at", "it", "this", "next", "thx", "see", "then", "just",
            "haircut", "cut", "much", "long", "open", "cancel", "move", "one", "tmrw", "sure",
            "it's", "name", "number", "email", "phone", "call"},
     "es": {"hola", "gracias", "quiero", "quisiera", "cita", "manana", "hoy", "buenas",
@@ -38,7 +38,8 @@ _TELLING = {
            "vc", "marcar", "agendar", "horario", "tudo", "bom", "boa", "sim", "nao",
            "preciso", "quanto", "onde", "valeu", "beleza", "perfeito", "tchau", "pra", "um",
            "uma", "com", "queria", "tem", "custa", "remarcar", "atendente", "ate", "logo",
-           "minha", "meu", "desmarcar", "gostaria"},
+           "minha", "meu", "desmarcar", "gostaria", "vou", "vai", "entao", "obg", "blz",
+           "tbm", "agora"},
     "fr": {"bonjour", "salut", "merci", "oui", "demain", "aujourd'hui", "rendez", "rdv",
            "je", "voudrais", "vous", "est", "combien", "ou", "quand", "bonsoir", "c'est",
            "s'il", "plait", "d'accord", "parfait", "matin", "soir", "apres", "coupe"},
