@@ -419,12 +419,17 @@ def _understand(
         deps.turn_topics = list(intent.topics)
         topic = "price" if "price" in intent.topics else intent.topics[0]
         return _call("business_info", topic=topic)
+    named = _booking_named(deps, r, live) if len(live) > 1 else None
     if intent.cancel and not intent.move:
         if not live:
             return _prove_first(deps, r, "cancel")
         if intent.question and len(live) == 1:
             # "can I cancel if I'm running late?" may ask what is allowed: asked, not done.
             return _ask_to_cancel(deps, live[0])
+        if named is not None:  # "cancel the cleaning" with a cleaning and a check-up
+            if intent.question:
+                return _ask_to_cancel(deps, named)
+            return _call("cancel_booking", booking_id=named.id)
         return _call("cancel_booking")
     if intent.move and not live and not m.moving and not m.offered_slots and _can_prove(deps):
         return _prove_first(deps, r, "move")
@@ -441,6 +446,9 @@ def _understand(
             return _prove_first(deps, r, "show")
         return _text(deps, say(deps.lang, "no_upcoming"))
     if intent.move and live and not m.moving:
+        if named is not None:  # "move my check-up to friday the 11th"
+            m.moving = named.id
+            return _find_for_booking(deps, r, named.id)
         if len(live) > 1:
             m.moving = "?"
             return _ask_which_booking(deps)
@@ -707,6 +715,19 @@ def _offered_on_day(deps: AgentDeps, r: Reading) -> Offer | None:
     if not on_day:  # "tuesday?" with next week's Tuesday on the list: that Tuesday
         on_day = [o for o in offered if o.start.astimezone(zone).weekday() == day.weekday()]
     return on_day[0] if len(on_day) == 1 and r.intent.short else None
+
+
+def _booking_named(deps: AgentDeps, r: Reading, live: list[BookingRef]) -> BookingRef | None:
+    """The one booking of several that the message names by its service or its day ("cancel
+    the cleaning", "cancelar la del jueves 3"); None when that does not settle it."""
+    named = live
+    if r.service.service is not None:
+        named = [b for b in named if b.service_id == r.service.service.id]
+    if r.when.first is not None:
+        # A day that is no booking's is where a move goes, not which booking moves.
+        on_day = [b for b in named if b.start.astimezone(deps.zone).date() == r.when.first]
+        named = on_day or named
+    return named[0] if len(named) == 1 else None
 
 
 def _bookings_text(deps: AgentDeps) -> str:

@@ -1258,6 +1258,28 @@ DIALOGUES: tuple[Scenario, ...] = (
         book=B("Check-up", "2026-12-02 09:00"),
         communicate=("Erledigt",),
     ),
+    S(
+        "whatsapp_cancel_the_cleaning_of_two_bookings_cancels_that_one",
+        "cancel the cleaning",
+        services=DENTAL,
+        earlier=(("Cleaning", "2026-12-03 10:00"), ("Check-up", "2026-12-10 11:00")),
+        book=B("Check-up", "2026-12-10 11:00"),
+    ),
+    S(
+        "whatsapp_es_cancelar_la_del_jueves_3_of_two_bookings_cancels_that_one",
+        "quiero cancelar la limpieza del jueves 3",
+        services=DENTAL,
+        earlier=(("Cleaning", "2026-12-03 10:00"), ("Check-up", "2026-12-10 11:00")),
+        book=B("Check-up", "2026-12-10 11:00"),
+    ),
+    S(
+        "whatsapp_move_my_check_up_to_friday_the_11th_of_two_bookings_moves_that_one",
+        "move my check-up to friday 11th at 10",
+        "yes",
+        services=DENTAL,
+        earlier=(("Cleaning", "2026-12-03 10:00"), ("Check-up", "2026-12-10 11:00")),
+        book=(("Check-up", "2026-12-11 10:00"), ("Cleaning", "2026-12-03 10:00")),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",
