@@ -236,6 +236,20 @@ def test_a_service_name_typed_from_the_list_keeps_the_language() -> None:
     assert first.lang == "en"
 
 
+@pytest.mark.parametrize(
+    ("question", "answered"),
+    [("is there parking?", True), ("¿tenéis aparcamiento?", True),
+     ("is there parking near you?", True), ("hay aparcamiento cerca?", True),
+     ("do u cut children's hair??", True), ("do you have wifi?", False),
+     ("do you cut women's hair?", False), ("do you do colour?", False)],
+)  # fmt: skip
+def test_a_faq_answers_only_what_it_speaks_of(question: str, answered: bool) -> None:
+    from conversations.agent.tools import _about
+
+    entries = ("Do you have parking?", "¿Tenéis aparcamiento?", "Do you cut children's hair?")
+    assert any(_about(question, e) for e in entries) is answered
+
+
 def test_phrases_with_hyphens_are_read_as_written() -> None:
     assert read_intent("est-ce que mon rendez-vous de jeudi est confirmé ?").mine
     assert read_intent("j'ai un rendez-vous, c'est à quelle heure ?").mine

@@ -45,6 +45,7 @@ from conversations.agent.replies import (
 from conversations.agent.state import Asked, BookingRef, Dialogue, Offer
 from conversations.agent.words.contact import ContactDetails, read_details
 from conversations.agent.words.langs import country_of, default_language
+from conversations.agent.words.text import content_words
 from conversations.agent.words.when import AFTERNOON, EVENING, MORNING, When
 from conversations.domain.reminders import MOVED
 
@@ -831,17 +832,31 @@ def faq_answer(deps: AgentDeps, question: str) -> FaqResult:
     if not faq or not question.strip():
         return FaqResult(found=False)
     ranked = [e for e in faq if e.language in (None, deps.lang)] or list(faq)
-    best = process.extractOne(
+    for _, _, index in process.extract(
         question[:300],
         [e.question for e in ranked],
         scorer=fuzz.token_set_ratio,
         processor=utils.default_process,
         score_cutoff=60,
-    )
-    if best is None:
-        return FaqResult(found=False)
-    entry = ranked[best[2]]
-    return FaqResult(found=True, question=entry.question, answer=entry.answer)
+        limit=3,
+    ):
+        entry = ranked[index]
+        if _about(question[:300], entry.question):
+            return FaqResult(found=True, question=entry.question, answer=entry.answer)
+    return FaqResult(found=False)
+
+
+def _about(question: str, entry: str) -> bool:
+    """Whether the visitor asks about everything the entry's question is about: "do you have
+    wifi?" is near "Do you have parking?" by its words, and "do you cut women's hair?" near
+    "Do you cut children's hair?", but their answers would be falsehoods; "is there parking
+    near you?" asks about parking, and more."""
+    asked = content_words(question)
+    return bool(asked) and all(
+        any(w == k or w.startswith(k) or k.startswith(w) or fuzz.ratio(w, k) >= 85
+            for w in asked)
+        for k in content_words(entry)
+    )  # fmt: skip
 
 
 def _ranges(ranges: tuple[tuple[time, time], ...], zone: ZoneInfo, lang: str) -> str:

@@ -1280,6 +1280,20 @@ DIALOGUES: tuple[Scenario, ...] = (
         earlier=(("Cleaning", "2026-12-03 10:00"), ("Check-up", "2026-12-10 11:00")),
         book=(("Check-up", "2026-12-11 10:00"), ("Cleaning", "2026-12-03 10:00")),
     ),
+    S(
+        "en_do_you_have_wifi_is_not_answered_with_the_parking",
+        "hi, do you have wifi?",
+        services=BARBER,
+        facts=FACTS,
+        never_say=("two spaces",),
+    ),
+    S(
+        "en_do_you_cut_womens_hair_is_not_answered_with_the_childrens",
+        "do you cut women's hair?",
+        services=BARBER,
+        facts=FACTS,
+        never_say=("from 3 years old",),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

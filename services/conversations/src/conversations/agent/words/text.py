@@ -54,3 +54,24 @@ NUMBER_WORDS: dict[str, int] = {
     "due": 2, "tre": 3, "cinque": 5, "sei": 6, "sette": 7, "otto": 8,
     "dieci": 10, "undici": 11, "dodici": 12,
 }  # fmt: skip
+
+
+# Words of four letters or more that ask rather than name ("do you HAVE", "is THERE", "TENÉIS",
+# "AVEZ-vous", "GIBT es"): what a question is about is in the other words.
+_ASKING_WORDS = {
+    "have", "there", "your", "does", "what", "where", "when", "which", "with", "about",
+    "would", "could", "should", "this", "that", "please", "thanks", "thank", "also", "some",
+    "them", "they", "then", "from", "here", "just", "like", "need", "want", "know", "tell",
+    "teneis", "tienen", "tiene", "para", "como", "donde", "cuando", "puedo", "puede",
+    "algun", "alguna", "esta", "este", "gracias", "favor", "porfa", "tambien", "ustedes",
+    "usted", "vosotros", "voces", "onde", "quando", "posso", "pode", "algum", "alguma",
+    "obrigado", "obrigada", "tambem", "vous", "avez", "avoir", "pour", "comment", "quand",
+    "peut", "merci", "aussi", "chez", "haben", "habt", "gibt", "eine", "einen", "einem",
+    "kann", "konnen", "bitte", "danke", "auch", "wann", "welche", "avete", "avere", "sono",
+    "come", "dove", "grazie", "anche", "della", "delle",
+}  # fmt: skip
+
+
+def content_words(text: str) -> set[str]:
+    """The words that say what a question is about: four letters or more, not asking words."""
+    return {w for w in words(text) if len(w) >= 4 and w not in _ASKING_WORDS}
