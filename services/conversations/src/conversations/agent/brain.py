@@ -928,7 +928,10 @@ def _implied_topics(deps: AgentDeps, r: Reading) -> tuple[Topic, ...]:
         return ()
     folded = f" {' '.join(words(r.text))} "
     methods = deps.facts.payment_methods if deps.facts else ()
-    if any(f" {' '.join(words(method))} " in folded for method in methods):
+    # "hatha class, i'll pay in cash" books, and says how; "and bizum?" asks.
+    booking = r.service.service is not None or r.when.found
+    named = any(f" {' '.join(words(method))} " in folded for method in methods)
+    if named and (intent.question or not booking):
         return ("payment",)
     if m.topic_turn != m.turn - 1 or len(folded.split()) > FOLLOW_UP_WORDS:
         return ()

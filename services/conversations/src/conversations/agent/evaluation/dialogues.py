@@ -1294,6 +1294,14 @@ DIALOGUES: tuple[Scenario, ...] = (
         facts=FACTS,
         never_say=("from 3 years old",),
     ),
+    S(
+        "yoga_hatha_class_ill_pay_in_cash_books_it",
+        "hatha class, i'll pay in cash",
+        "1",
+        services=YOGA,
+        facts=FACTS,
+        book=B("Hatha class", "2026-12-01 09:00"),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",
