@@ -250,6 +250,16 @@ def test_a_faq_answers_only_what_it_speaks_of(question: str, answered: bool) -> 
     assert any(_about(question, e) for e in entries) is answered
 
 
+def test_a_chat_word_or_a_few_letters_name_no_service() -> None:
+    from conversations.agent.words.services import Named, match_service
+
+    yoga = [Named("1", "Hatha class"), Named("2", "Private session")]
+    dental = [Named("1", "Check-up"), Named("2", "Cleaning"), Named("3", "Whitening")]
+    for text, services in (("si", yoga), ("hi", dental), ("hi!", dental), ("ok", yoga)):
+        assert match_service(text, services).service is None
+    assert match_service("whiten", dental).service == dental[2]
+
+
 def test_phrases_with_hyphens_are_read_as_written() -> None:
     assert read_intent("est-ce que mon rendez-vous de jeudi est confirmé ?").mine
     assert read_intent("j'ai un rendez-vous, c'est à quelle heure ?").mine

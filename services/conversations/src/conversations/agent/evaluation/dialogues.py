@@ -1302,6 +1302,28 @@ DIALOGUES: tuple[Scenario, ...] = (
         facts=FACTS,
         book=B("Hatha class", "2026-12-01 09:00"),
     ),
+    S(
+        "yoga_es_si_without_accent_books_the_hatha_class_offered",
+        "hola, una clase de hatha mañana a las 10",
+        "si",
+        services=YOGA,
+        book=B("Hatha class", "2026-12-02 10:00"),
+    ),
+    S(
+        "consult_es_si_without_accent_books_the_discovery_call_offered",
+        "hola, discovery call mañana a las 10?",
+        "si",
+        services=CONSULT,
+        book=B("Discovery call", "2026-12-02 10:00"),
+    ),
+    S(
+        "dental_hi_is_a_greeting_not_whitening",
+        "hi",
+        "1",
+        "1",
+        services=DENTAL,
+        book=B("Check-up", "2026-12-01 09:00"),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process, utils
 
+from conversations.agent.words.intents import CHAT_WORDS
+from conversations.agent.words.text import fold
+
 _JOINERS = {"and", "y", "e", "et", "und", "&", "+", "with", "con", "com", "avec", "mit", "the"}
 CUTOFF = 80.0
 COGNATE = 80.0
@@ -78,6 +81,11 @@ def match_service(text: str, services: list[Named]) -> ServiceMatch:
     # Without the joining words, which names share ("and the kids one?" is not about
     # "Haircut and beard").
     plain = " ".join(t for t in utils.default_process(text).split() if t not in _JOINERS)
+    # "hi", "si", "ok": a few letters are inside many a name ("wHItening", "seSSIon") and
+    # chat words name nothing; fuzzy scores on them pick a service nobody asked for.
+    plain = " ".join(t for t in plain.split() if fold(t) not in CHAT_WORDS)
+    if len(plain.replace(" ", "")) < 4:
+        return _cognate(text, services)
     ranked = process.extract(
         plain, names, scorer=fuzz.WRatio, processor=utils.default_process, limit=2
     )
