@@ -465,7 +465,9 @@ def _understand(
     # Answering an offer.
     if m.proposal is not None:
         # "ok, how much is it?": answered first; the offer stands for the yes that follows.
-        if intent.yes and not (r.when.found or r.service.service or intent.asks_too):
+        # "sí, la tercera", "oui le 1": the option picked, not the time put to them.
+        picks = r.choice(len(m.offered_slots)) if m.offered_slots else None
+        if intent.yes and not (r.when.found or r.service.service or intent.asks_too or picks):
             return _book(deps, m.proposal)
         if intent.no and not (r.when.found or r.service.service):
             refused = m.proposal.start

@@ -1324,6 +1324,27 @@ DIALOGUES: tuple[Scenario, ...] = (
         services=DENTAL,
         book=B("Check-up", "2026-12-01 09:00"),
     ),
+    S(
+        "es_si_la_tercera_to_an_offer_books_the_third",
+        "corte, haircut, mañana a las 10",
+        "sí, la tercera",
+        services=BARBER,
+        book=B("Haircut", "2026-12-02 11:00"),
+    ),
+    S(
+        "en_ok_number_3_please_to_an_offer_books_the_third",
+        "check-up tomorrow at 10",
+        "ok number 3 please",
+        services=DENTAL,
+        book=B("Check-up", "2026-12-02 11:00"),
+    ),
+    S(
+        "de_ja_lieber_die_erste_to_an_offer_books_the_first",
+        "Strategy session morgen um 10",
+        "ja, lieber die erste",
+        services=CONSULT,
+        book=B("Strategy session", "2026-12-02 09:00"),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",
