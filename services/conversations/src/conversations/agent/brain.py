@@ -399,8 +399,11 @@ def _understand(
     # Cancelling or moving one of this conversation's bookings.
     if m.last_list == "bookings" and m.offered_bookings:
         n = r.choice(len(m.offered_bookings))
-        if n is not None:
-            booking_id = m.offered_bookings[n - 1]
+        # "the cleaning", "la del jueves 10": the booking named, not a new one.
+        offered = [b for b in map(m.booking, m.offered_bookings) if b is not None]
+        named_one = _booking_named(deps, r, offered) if n is None else None
+        if n is not None or named_one is not None:
+            booking_id = named_one.id if named_one else m.offered_bookings[n - 1]  # type: ignore[operator]
             m.offered_bookings, m.last_list = [], None
             if m.moving == "?":
                 m.moving = booking_id
@@ -722,6 +725,8 @@ def _offered_on_day(deps: AgentDeps, r: Reading) -> Offer | None:
 def _booking_named(deps: AgentDeps, r: Reading, live: list[BookingRef]) -> BookingRef | None:
     """The one booking of several that the message names by its service or its day ("cancel
     the cleaning", "cancelar la del jueves 3"); None when that does not settle it."""
+    if r.service.service is None and r.when.first is None:
+        return None
     named = live
     if r.service.service is not None:
         named = [b for b in named if b.service_id == r.service.service.id]

@@ -1345,6 +1345,32 @@ DIALOGUES: tuple[Scenario, ...] = (
         services=CONSULT,
         book=B("Strategy session", "2026-12-02 09:00"),
     ),
+    S(
+        "whatsapp_which_booking_the_cleaning_cancels_it_not_a_new_one",
+        "cancel my appointment",
+        "the cleaning",
+        services=DENTAL,
+        earlier=(("Cleaning", "2026-12-03 10:00"), ("Check-up", "2026-12-10 11:00")),
+        book=B("Check-up", "2026-12-10 11:00"),
+    ),
+    S(
+        "whatsapp_es_which_booking_la_del_jueves_10_moves_it",
+        "quiero cambiar mi cita",
+        "la del jueves 10",
+        "el viernes 11 a las 10",
+        "sí",
+        services=DENTAL,
+        earlier=(("Cleaning", "2026-12-03 10:00"), ("Check-up", "2026-12-10 11:00")),
+        book=(("Check-up", "2026-12-11 10:00"), ("Cleaning", "2026-12-03 10:00")),
+    ),
+    S(
+        "whatsapp_which_booking_the_one_on_the_3rd_cancels_it",
+        "cancel my appointment",
+        "the one on the 3rd",
+        services=YOGA,
+        earlier=(("Hatha class", "2026-12-03 10:00"), ("Hatha class", "2026-12-10 11:00")),
+        book=B("Hatha class", "2026-12-10 11:00"),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",
