@@ -265,6 +265,19 @@ def test_phrases_with_hyphens_are_read_as_written() -> None:
     assert read_intent("j'ai un rendez-vous, c'est à quelle heure ?").mine
 
 
+def test_asking_whether_a_service_is_free_asks_its_price() -> None:
+    for text in ("is the discovery call free?", "hi is it free or do i pay?", "es gratis?"):
+        assert "price" in read_intent(text).topics
+    for text in ("is tuesday free?", "is 10 free tomorrow?", "is the dentist free?"):
+        intent = read_intent(text)
+        assert "price" not in intent.topics and intent.book
+
+
+def test_short_yeses_are_yes() -> None:
+    for text in ("yh", "jo passt", "jap"):
+        assert read_intent(text).yes
+
+
 def test_dropping_it_is_a_no_and_no_attack() -> None:
     for text in ("no thanks, forget it", "déjalo, gracias", "laisse tomber", "vergiss es"):
         intent = read_intent(text)

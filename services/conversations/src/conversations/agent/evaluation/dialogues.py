@@ -1371,6 +1371,29 @@ DIALOGUES: tuple[Scenario, ...] = (
         earlier=(("Hatha class", "2026-12-03 10:00"), ("Hatha class", "2026-12-10 11:00")),
         book=B("Hatha class", "2026-12-10 11:00"),
     ),
+    S(
+        "yes_written_yh_books_the_time_offered",
+        "haircut tomorrow at 10",
+        "yh",
+        book=B("Haircut", "2026-12-02 10:00"),
+        services=BARBER,
+    ),
+    S(
+        "de_jo_passt_books_the_time_offered",
+        "hallo, haircut morgen um 10 möglich?",
+        "jo passt",
+        book=B("Haircut", "2026-12-02 10:00"),
+        services=BARBER,
+        communicate=("gebucht",),
+    ),
+    S(
+        "is_the_discovery_call_free_answers_the_price",
+        "hi is the discovery call free or do i pay for it?",
+        services=CONSULT,
+        prices=(("Discovery call", "0", "EUR"), ("Strategy session", "300", "EUR")),
+        communicate=("Discovery call: 0",),
+        never_say=("Free times",),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

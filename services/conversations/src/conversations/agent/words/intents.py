@@ -16,12 +16,12 @@ from typing import Literal
 from conversations.agent.words.text import NUMBER_WORDS, fold, words
 
 _YES = {
-    "yes", "yeah", "yep", "yup", "ya", "sure", "ok", "okay", "okey", "k", "kk", "perfect",
+    "yes", "yeah", "yep", "yup", "ya", "yh", "sure", "ok", "okay", "okey", "k", "kk", "perfect",
     "great", "confirm", "confirmed", "please", "absolutely", "definitely",
     "si", "claro", "vale", "dale", "perfecto", "genial", "confirmo", "bueno", "obvio", "sip",
     "sim", "pode", "isso", "perfeito", "combinado", "confirmado", "certo", "beleza", "fechado",
     "oui", "ouais", "parfait", "d'accord", "dacc", "exactement", "volontiers",
-    "ja", "jawohl", "gerne", "genau", "passt", "perfekt", "klar", "einverstanden",
+    "ja", "jo", "jap", "jawohl", "gerne", "genau", "passt", "perfekt", "klar", "einverstanden",
     "perfetto", "va", "bene", "esatto", "confermo", "certamente", "volentieri",
 }  # fmt: skip
 _YES_PHRASES = (
@@ -192,7 +192,8 @@ _TOPICS: dict[Topic, tuple[str, ...]] = {
               "cuesta", "tarifa", "quanto custa", "quanto e", "quanto fica", "preco", "precos",
               "valor", "custa", "combien", "prix", "tarif", "coute", "wie viel", "wieviel",
               "kostet", "preis", "preise", "kosten", "quanto costa", "quanto viene", "prezzo",
-              "prezzi", "costa"),
+              "prezzi", "costa", "free of charge", "for free", "gratis", "gratuito",
+              "gratuita", "gratuit", "gratuite", "kostenlos", "umsonst"),
     "duration": ("how long", "duration", "take long", "takes", "cuanto dura", "cuanto tiempo",
                  "duracion", "dura", "quanto tempo", "quanto dura", "duracao", "demora",
                  "combien de temps", "duree", "dure", "wie lange", "dauer", "dauert",
@@ -236,6 +237,9 @@ _TOPICS: dict[Topic, tuple[str, ...]] = {
                  "servicios", "quais servicos", "servicos", "quels services", "prestations",
                  "welche leistungen", "leistungen", "quali servizi", "servizi"),
 }  # fmt: skip
+# How "is the discovery call free?" opens (not "is tuesday free?").
+_ASKS_FREE = {("is", "the"), ("is", "it"), ("is", "that"), ("is", "this"), ("is", "a"),
+              ("is", "your"), ("are", "the"), ("are", "your"), ("are", "they")}  # fmt: skip
 _QUESTION_WORDS = {
     "what", "when", "where", "how", "which", "do", "does", "is", "are", "can", "could",
     "que", "cuando", "donde", "como", "cual", "cuanto", "tienen", "hay", "se", "puedo",
@@ -411,7 +415,16 @@ def read_intent(text: str) -> Intent:
     if "contact" in topics and token_set & _MY:
         # "my email is ...": details given, not the business's asked for.
         topics = tuple(t for t in topics if t != "contact")
-    book = bool(token_set & _BOOK)
+    # "is the discovery call free?" asks the price; "is tuesday free?" asks for a time.
+    after_free = tokens[tokens.index("free") + 1 :] if "free" in tokens else ["?"]
+    free_of_charge = (
+        after_free[:1] in ([], ["or"], ["of"])
+        and tuple([t for t in tokens if t not in _GREETING][:2]) in _ASKS_FREE
+        and not token_set & _ROLES
+    )
+    if free_of_charge and "price" not in topics:
+        topics = ("price", *topics)
+    book = bool((token_set - {"free"} if free_of_charge else token_set) & _BOOK)
     asking = bool(token_set & _REQUEST) and not book
     person = bool(token_set & _PERSON) and (
         bool(token_set & _TALK) or asking or len(tokens) <= 3 or _phrase_in(folded, _REAL)
