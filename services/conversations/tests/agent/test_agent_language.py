@@ -171,6 +171,12 @@ def test_a_follow_up_keeps_what_it_does_not_change() -> None:
     week = read_when("next week in the afternoon", TUESDAY, "en")
     thursday = read_when("the thursday one", TUESDAY, "en").keep_from(week)
     assert (thursday.first, thursday.window) == (date(2026, 12, 10), AFTERNOON)
+    # ...and after one day of a later week, that week's day ("next monday", then "tuesday").
+    monday = read_when("next monday", TUESDAY, "en")
+    tuesday = read_when("actually make it tuesday", TUESDAY, "en").keep_from(monday)
+    assert tuesday.first == date(2026, 12, 8)
+    friday = read_when("friday?", TUESDAY, "en").keep_from(read_when("tomorrow", TUESDAY, "en"))
+    assert friday.first == date(2026, 12, 4)
 
 
 @pytest.mark.parametrize(

@@ -1394,6 +1394,23 @@ DIALOGUES: tuple[Scenario, ...] = (
         communicate=("Discovery call: 0",),
         never_say=("Free times",),
     ),
+    S(
+        "next_monday_then_tuesday_is_the_tuesday_after_it",
+        "haircut next monday pls",
+        "actually make it tuesday",
+        "1",
+        book=B("Haircut", "2026-12-08 09:00"),
+        services=BARBER,
+        never_say=("1 December",),
+    ),
+    S(
+        "es_lunes_que_viene_then_martes_keeps_that_week",
+        "hola, un cleaning el lunes que viene?",
+        "mejor el martes",
+        "la 1",
+        book=B("Cleaning", "2026-12-08 09:00"),
+        services=DENTAL,
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

@@ -71,6 +71,13 @@ class When:
             day = next((d for d in span if d.weekday() == self.weekday), None)
             if day is not None:
                 merged = replace(merged, first=day, last=day)
+        elif self.weekday is not None and start is not None and self.first is not None:
+            # "actually make it tuesday" after "next monday": the Tuesday of the week asked,
+            # not the nearest one before it.
+            monday = start - timedelta(days=start.weekday())
+            if self.first < monday:
+                day = monday + timedelta(days=self.weekday)
+                merged = replace(merged, first=day, last=day)
         if self.first is None and (self.clock is not None or self.window is not None):
             merged = replace(
                 merged, first=earlier.first, last=earlier.last, weekdays=earlier.weekdays
