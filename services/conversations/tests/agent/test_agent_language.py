@@ -161,6 +161,15 @@ def test_numeric_dates_follow_the_visitors_locale() -> None:
     assert read_when("yesterday", SATURDAY, "en").past
 
 
+def test_moving_from_one_time_to_another_asks_the_second() -> None:
+    moves = (("can we push it from 10 to 11?", "en"), ("la puedo cambiar de las 10 a las 11", "es"))
+    for text, lang in moves:
+        when = read_when(text, TUESDAY, lang)
+        assert (when.clock, when.window) == (time(11), None)
+    assert read_when("free from 10 to 12?", TUESDAY, "en").window == (time(10), time(12))
+    assert read_intent("can we push it to friday?").move
+
+
 def test_a_follow_up_keeps_what_it_does_not_change() -> None:
     before = read_when("tomorrow afternoon", SATURDAY, "en")
     changed = read_when("could it be at 3pm instead?", SATURDAY, "en").keep_from(before)

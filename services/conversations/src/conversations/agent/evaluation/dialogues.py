@@ -1411,6 +1411,24 @@ DIALOGUES: tuple[Scenario, ...] = (
         book=B("Cleaning", "2026-12-08 09:00"),
         services=DENTAL,
     ),
+    S(
+        "reminder_push_it_from_10_to_11_moves_it_that_day",
+        "can we push it from 10 to 11?",
+        "yes pls",
+        book=B("Haircut", "2026-12-02 11:00"),
+        services=BARBER,
+        reminded=("Haircut", "2026-12-02 10:00"),
+        never_say=("nothing is free", "3 December"),
+    ),
+    S(
+        "es_cambiar_de_las_10_a_las_11_moves_the_booking_that_day",
+        "hola! tengo un cleaning mañana, lo puedo cambiar de las 10 a las 11?",
+        "sí",
+        book=B("Cleaning", "2026-12-02 11:00"),
+        services=DENTAL,
+        earlier=(("Cleaning", "2026-12-02 10:00"),),
+        never_say=("no hay nada libre",),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

@@ -163,7 +163,7 @@ def _negated_cancel(folded: str) -> bool:
     return any(_with_clitics(m.group(1).split()) & _CANCEL for m in _NEGATION.finditer(folded))
 
 
-_MOVE = {"reschedule", "move", "change", "postpone", "rebook", "cambiar", "cambia", "mover",
+_MOVE = {"reschedule", "move", "change", "postpone", "rebook", "push", "cambiar", "cambia", "mover",
          "reprogramar", "remarcar", "mudar", "alterar", "trocar", "deplacer", "decaler",
          "changer", "reporter", "verschieben", "andern", "umbuchen", "spostare", "sposta",
          "cambiare", "rimandare"}  # fmt: skip

@@ -400,10 +400,24 @@ _NOT_AFTER = re.compile(  # "at 10 no?" asks
 )
 
 
+# "can we push it from 10 to 11?", "lo puedo cambiar de las 10 a las 11?": a move from one
+# time to the other, not a window.
+_MOVED_FROM = re.compile(
+    r"\b(?:push|move|change|switch|shift|bump|cambiar|cambiamos|mover|pasar|passar|mudar|"
+    r"deplacer|decaler|verschieben|verlegen|spostare|sposta)\b(?:\s[a-z']+){0,3}\s"
+    r"(?:from|de|desde|das|da|dalle|von)\s?(?:las |as |les |le )?$"
+)
+
+
 def _read_clock(text: str, window: tuple[time, time] | None) -> When:
     """The first time of day in `text` that is not refused, with a bound or "around" if one
     leads it."""
     m = _RANGE.search(text)
+    if m and _MOVED_FROM.search(text[max(0, m.start() - 40) : m.start()]):
+        late = m.group(6) if m.group(6) in ("am", "pm") else None
+        moved_to = _hour(int(m.group(4)), int(m.group(5) or 0), late, window)
+        if moved_to is not None:
+            return When(clock=moved_to)
     if m and (m.group(3) or m.group(6) or _PRECEDED_BY_AT.search(text[: m.start()])):
         late = m.group(6) if m.group(6) in ("am", "pm") else None
         first = _hour(int(m.group(1)), int(m.group(2) or 0), m.group(3) or late, window)
