@@ -28,6 +28,7 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from conversations.agent.reading import Reading
 from conversations.agent.replies import (
+    format_clock,
     format_day,
     format_list_of,
     format_slot,
@@ -835,6 +836,9 @@ def _slots_text(deps: AgentDeps, result: SlotsResult) -> str:
         head = say(lang, "exact", slot=exact, service=service)
     elif result.note == "closed":
         head = say(lang, "closed", day=day, tz=tz)
+    elif result.note == "closed_hour" and result.asked_time:
+        clock = format_clock(time.fromisoformat(result.asked_time), zone, lang)
+        head = say(lang, "closed_hour", time=clock, tz=tz)
     elif result.note == "past":
         head = say(lang, "past", day=day, tz=tz)
     elif result.note == "beyond_horizon":

@@ -42,6 +42,7 @@ MESSAGES: dict[str, str] = {
         "Sorry, nothing is free for {service} {when} on {days}. The nearest free times ({tz}):"
     ),
     "closed": N_("We're closed on {day}. The nearest free times ({tz}):"),
+    "closed_hour": N_("We're closed at {time}. The nearest free times ({tz}):"),
     "past": N_("{day} has already passed. The nearest free times ({tz}):"),
     "horizon": N_(
         "{day} is too far ahead: I can book up to {days} days ahead, until {until}. "

@@ -248,7 +248,7 @@ class SlotOption(BaseModel):
     local: str  # as the visitor reads it
 
 
-Note = Literal["closed", "full", "past", "beyond_horizon", "window_full"]
+Note = Literal["closed", "closed_hour", "full", "past", "beyond_horizon", "window_full"]
 
 
 class SlotsResult(BaseModel):
@@ -260,6 +260,7 @@ class SlotsResult(BaseModel):
     searched_to: str
     note: Note | None = None  # why the asked days hold nothing, when they don't
     asked_day: str | None = None  # the asked day as the visitor reads it
+    asked_time: str | None = None  # the time asked, "HH:MM"
     window: tuple[str, str] | None = None  # the part of the day honoured, "HH:MM"
     horizon_days: int | None = None
     horizon_until: str | None = None
@@ -368,8 +369,9 @@ async def find_free_slots(
     """Find up to three free times for a service and offer them to the visitor as a list.
 
     Times are spread over the asked window (different parts of the day or days) unless the
-    visitor named a time. If the asked days are closed, past, too far ahead or full, `note`
-    says which and the nearest free times after them are offered: tell the visitor the truth.
+    visitor named a time. If the asked days are closed, past, too far ahead or full, or the
+    time asked is outside the opening hours ("closed_hour"), `note` says which and the nearest
+    free times are offered: tell the visitor the truth.
 
     Args:
         service_id: the `service_id` from list_services.
@@ -401,6 +403,13 @@ async def find_free_slots(
     return await offer_slots(deps, service, asked)
 
 
+def _closed_at(hours: OpeningHours, clock: time, first: date, last: date) -> bool:
+    """`clock` falls outside the opening hours of every open day from `first` to `last`."""
+    days = (first + timedelta(days=i) for i in range((last - first).days + 1))
+    open_days = [r for r in (hours.ranges_on(d) for d in days) if r]
+    return bool(open_days) and not any(s <= clock < e for r in open_days for s, e in r)
+
+
 async def offer_slots(
     deps: AgentDeps, service: Service, asked: When, *, day_was_offered: bool = False
 ) -> SlotsResult:
@@ -411,7 +420,7 @@ async def offer_slots(
     zone = deps.zone
     # Opening hours explain a day the visitor named (closed, beyond the horizon); the
     # soonest free times, or a day already offered, need only the calendar's answer.
-    explain = asked.first is not None and not day_was_offered
+    explain = (asked.first is not None or asked.clock is not None) and not day_was_offered
     hours = await deps.hours() if explain else None
     note: Note | None = None
     first = asked.first or today
@@ -434,6 +443,8 @@ async def offer_slots(
         note = "closed"
     slots = [] if note == "closed" else await _free(deps, service.id, first, last)
     in_window = [s for s in slots if _wanted(s, asked, zone)]
+    if note is None and hours and asked.clock and _closed_at(hours, asked.clock, first, last):
+        note = "closed_hour"  # "8pm": tell them we're closed then, as for a closed day
     if note is None and slots and not in_window:
         note = "window_full"
     if note is None and not slots and asked.first is not None:
@@ -488,6 +499,7 @@ async def offer_slots(
         searched_to=last.isoformat(),
         note=note,
         asked_day=format_day(asked.first, zone, lang) if asked.first else None,
+        asked_time=asked.clock.strftime("%H:%M") if asked.clock else None,
         window=(
             (asked.window[0].strftime("%H:%M"), asked.window[1].strftime("%H:%M"))
             if asked.window

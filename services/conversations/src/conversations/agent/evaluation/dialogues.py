@@ -1429,6 +1429,20 @@ DIALOGUES: tuple[Scenario, ...] = (
         earlier=(("Cleaning", "2026-12-02 10:00"),),
         never_say=("no hay nada libre",),
     ),
+    S(
+        "after_closing_8pm_says_closed_then_and_offers_the_nearest",
+        "any chance of a haircut tmrw at 8pm? 🙏",
+        "ok 4pm then",
+        book=B("Haircut", "2026-12-02 16:00"),
+        services=BARBER,
+        communicate=("closed at 20:00",),
+    ),
+    S(
+        "de_um_20_uhr_says_closed_then",
+        "hatha class morgen um 20 uhr?",
+        services=YOGA,
+        communicate=("Um 20:00 haben wir geschlossen",),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",
