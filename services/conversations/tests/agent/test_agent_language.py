@@ -170,6 +170,14 @@ def test_moving_from_one_time_to_another_asks_the_second() -> None:
     assert read_intent("can we push it to friday?").move
 
 
+def test_a_few_days_named_alike_everywhere_are_their_date() -> None:
+    for text, lang in (("christmas eve at 10", "en"), ("am Heiligabend um 10?", "de")):
+        assert read_when(text, TUESDAY, lang).first == date(2026, 12, 24)
+    assert read_when("nochevieja", TUESDAY, "es").first == date(2026, 12, 31)
+    assert read_when("capodanno alle 11", TUESDAY, "it").first == date(2027, 1, 1)
+    assert read_when("before christmas", TUESDAY, "en").first is None
+
+
 def test_a_follow_up_keeps_what_it_does_not_change() -> None:
     before = read_when("tomorrow afternoon", SATURDAY, "en")
     changed = read_when("could it be at 3pm instead?", SATURDAY, "en").keep_from(before)

@@ -1443,6 +1443,20 @@ DIALOGUES: tuple[Scenario, ...] = (
         services=YOGA,
         communicate=("Um 20:00 haben wir geschlossen",),
     ),
+    S(
+        "christmas_eve_at_10_is_24_december",
+        "haircut christmas eve at 10 pls",
+        "yes",
+        book=B("Haircut", "2026-12-24 10:00"),
+        services=BARBER,
+    ),
+    S(
+        "es_nochebuena_is_24_december",
+        "hola, hay hueco para un cleaning en nochebuena por la mañana?",
+        "la 2",
+        book=B("Cleaning", "2026-12-24 10:00"),
+        services=DENTAL,
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

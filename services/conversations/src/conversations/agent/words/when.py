@@ -198,6 +198,30 @@ _TODAY_PART = re.compile(
     r"heute (?:fruh|morgen|vormittag|nachmittag|abend)|stamattina|stasera|"
     r"oggi pomeriggio)\b"
 )
+# A few days every calendar names alike, read as their date ("christmas eve at 10" is 24
+# December at 10): neither dateparser nor babel knows holidays, and ones that differ by
+# country or fall on moving dates are left to the visitor's date.
+_NAMED_DATES = {
+    "24 december": ("christmas eve", "xmas eve", "nochebuena", "noche buena",
+                    "vispera de navidad", "vespera de natal", "veille de noel", "heiligabend",
+                    "heiliger abend", "heiligen abend", "vigilia di natale"),
+    "25 december": ("christmas day", "xmas day", "dia de navidad", "dia de natal",
+                    "jour de noel", "erster weihnachtstag", "giorno di natale"),
+    "31 december": ("new year's eve", "new years eve", "nochevieja", "noche vieja",
+                    "vespera de ano novo", "saint-sylvestre", "saint sylvestre", "silvester",
+                    "san silvestro"),
+    "1 january": ("new year's day", "new years day", "dia de ano nuevo", "dia de ano novo",
+                  "jour de l'an", "neujahr", "neujahrstag", "capodanno"),
+}  # fmt: skip
+
+
+@cache
+def _named_dates() -> tuple[re.Pattern[str], dict[str, str]]:
+    dates = {name: day for day, names in _NAMED_DATES.items() for name in names}
+    alt = "|".join(sorted(map(re.escape, dates), key=len, reverse=True))
+    return re.compile(rf"(?<![a-z'-])(?:{alt})(?![a-z'-])"), dates
+
+
 _GREETINGS = re.compile(
     r"\b(?:good (?:morning|afternoon|evening)|buen(?:os|as) (?:dias|tardes|noches)|"
     r"bom dia|boa (?:tarde|noite)|bonsoir|guten (?:morgen|tag|abend)|buon(?:giorno|asera)|"
@@ -793,6 +817,8 @@ def _dateparser_span(span: str, today: date, lang: str) -> date | None:
 def read_when(text: str, today: date, lang: str = "en", *, month_first: bool = False) -> When:
     """What `text` says about when: day(s), time, part of day. `text` is bounded already."""
     folded = _GREETINGS.sub(" ", fold(text))
+    named, dates = _named_dates()
+    folded = named.sub(lambda m: dates[m.group(0)], folded)
     folded = _WORD_HOUR.sub(
         lambda m: (
             f"{m.group(1)} {NUMBER_WORDS[m.group(2)]}"
