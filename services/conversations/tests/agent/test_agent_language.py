@@ -301,6 +301,12 @@ def test_short_yeses_are_yes() -> None:
         assert read_intent(text).yes
 
 
+def test_a_wrong_number_is_read_in_each_language() -> None:
+    for text in ("sorry wrong number", "me equivoqué de número", "falsche Nummer, sorry"):
+        assert read_intent(text).wrong_number
+    assert not read_intent("is this the right number for bookings?").wrong_number
+
+
 def test_dropping_it_is_a_no_and_no_attack() -> None:
     for text in ("no thanks, forget it", "déjalo, gracias", "laisse tomber", "vergiss es"):
         intent = read_intent(text)

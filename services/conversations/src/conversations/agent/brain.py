@@ -344,6 +344,8 @@ def _about_reminded(deps: AgentDeps, r: Reading) -> ModelResponse | None:
         if intent.question:
             return _ask_to_cancel(deps, booking)
         return _call("cancel_booking", booking_id=booking.id)
+    if intent.wrong_number:
+        return _text(deps, say(deps.lang, "wrong_number"))
     # "ok but can I come 15 min later?": a move within that day, after (or before) its time.
     shift = (intent.later or intent.earlier) and not (intent.later and intent.earlier)
     if intent.move or r.when.found or shift:
@@ -361,6 +363,10 @@ def _about_reminded(deps: AgentDeps, r: Reading) -> ModelResponse | None:
         intent.no or r.service.service
     ):
         return _call("confirm_booking", booking_id=booking.id)
+    if intent.no and not r.service.service:
+        # A bare "no" confirms nothing and cancels nothing: say so, and how to do either.
+        slot = format_slot(booking.start, deps.zone, deps.lang)
+        return _text(deps, say(deps.lang, "reminder_no", service=booking.service, slot=slot))
     return None
 
 
@@ -381,6 +387,12 @@ def _understand(
         if intent.no or intent.ack or intent.thanks:
             slot = format_slot(cancelling.start, deps.zone, deps.lang)
             return _text(deps, say(deps.lang, "cancel_kept", service=cancelling.service, slot=slot))
+
+    # "sorry, wrong number": nothing to book, nothing to change.
+    wrong = intent.wrong_number and not (intent.cancel or intent.move or r.service.service)
+    if wrong and not r.when.found and deps.reminded is None:
+        m.offered_slots, m.proposal, m.pending, m.last_list = [], None, None, None
+        return _text(deps, say(deps.lang, "wrong_number"))
 
     # Right after the reminder, the visitor answers it; mid-offer since, "oui" answers the
     # offer (a button always answers the reminder).

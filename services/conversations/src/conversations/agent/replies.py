@@ -56,6 +56,13 @@ MESSAGES: dict[str, str] = {
     "cancelled": N_("Your {service} on {slot} is cancelled."),
     "cancel_ask": N_("Shall I cancel your {service} on {slot}? Reply yes to cancel it."),
     "cancel_kept": N_("All right, your {service} on {slot} stays booked."),
+    "reminder_no": N_(
+        "All right, nothing is changed: your {service} on {slot} is still booked. To cancel "
+        "it, write cancel; to move it, tell me another day or time."
+    ),
+    "wrong_number": N_(
+        "No problem, sorry for the bother! I haven't made or changed any appointment."
+    ),
     "no_booking": N_("I don't see a booking of yours in this conversation."),
     "code_ask_email": N_(
         "To find your booking, tell me the e-mail address you booked with and I'll send "

@@ -151,6 +151,12 @@ _NEGATION = re.compile(
     r"voglio|bitte|mi))* [a-z']{1,16})"
 )
 # Second thoughts that keep the booking: "cancel it... no wait, actually keep it".
+# Written to the wrong business ("wrong number", "me equivoqué de número", "falsche Nummer").
+_WRONG_NUMBER = (
+    "wrong number", "wrong person", "wrong chat", "numero equivocado", "numero incorrecto",
+    "equivoque de numero", "numero errado", "engano de numero", "mauvais numero", "faux numero",
+    "trompe de numero", "falsche nummer", "verwahlt", "numero sbagliato", "sbagliato numero",
+)  # fmt: skip
 _KEEP = (
     "keep it", "keep my", "keep the", "i'll keep", "la mantengo", "lo mantengo", "mantenla",
     "mantenerla", "prefiero mantener", "vou manter", "pode manter", "mantem", "je la garde",
@@ -369,6 +375,7 @@ class Intent:
     keep: bool = False  # "please don't cancel", "no wait, keep it": the booking stays
     unsure: bool = False  # "ok, let me check and get back to you": agreeing to nothing yet
     asks_too: bool = False  # a question after the yes ("ok, how much is it?")
+    wrong_number: bool = False  # "sorry, wrong number": written to the wrong business
 
 
 # Spanish, Portuguese and Italian put the object on the verb ("cancélala", "cancelarla",
@@ -490,6 +497,7 @@ def read_intent(text: str) -> Intent:
         asks_when=_phrase_in(folded, _ASKS_WHEN),
         keep=keep,
         unsure=unsure,
+        wrong_number=_phrase_in(folded, _WRONG_NUMBER),
         asks_too=bool(topics) or (question and not book and bool(set(tokens[1:]) & _ASKING)),
     )
 
