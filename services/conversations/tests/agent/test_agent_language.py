@@ -204,6 +204,7 @@ def test_a_follow_up_keeps_what_it_does_not_change() -> None:
         ("Je voudrais une coupe samedi", "fr"), ("Ich möchte einen Termin am Freitag", "de"),
         ("Vorrei prenotare un taglio per venerdì", "it"), ("the second one", "en"),
         ("slt, dispo jeudi aprem pour un haircut ?", "fr"), ("whitening venerdì?", "it"),
+        ("haircut morgen um 10", "de"), ("oi, um corte amanhã?", "pt"),
     ],
 )  # fmt: skip
 def test_the_language_is_recognised(text: str, lang: str) -> None:

@@ -1491,6 +1491,15 @@ DIALOGUES: tuple[Scenario, ...] = (
         communicate=("still booked", "cancel"),
         never_say=("Which service", "Thanks for confirming"),
     ),
+    S(
+        "de_haircut_morgen_um_10_is_answered_in_german",
+        "haircut morgen um 10",
+        "ja",
+        book=B("Haircut", "2026-12-02 10:00"),
+        services=BARBER,
+        communicate=("ist für Haircut frei", "gebucht"),
+        never_say=("Bonjour",),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

@@ -19,7 +19,8 @@ from conversations.agent.words.text import fold, words
 LANGS = ("en", "es", "pt", "fr", "de", "it")
 
 # Words that tell the language on their own, even alone in a message ("posso" is Portuguese
-# as much as Italian, and "ok" is said in every language: they tell nothing).
+# as much as Italian, and "ok" is said in every language: they tell nothing). "um" tells
+# both German ("um 10") and Portuguese ("um corte"): the other words settle which.
 _TELLING = {
     "en": {"hi", "hello", "hey", "thanks", "thank", "please", "yes", "tomorrow", "today",
            "book", "appointment", "want", "would", "like", "can", "the", "what", "how",
@@ -45,7 +46,7 @@ _TELLING = {
            "s'il", "plait", "d'accord", "parfait", "matin", "soir", "apres", "coupe"},
     "de": {"hallo", "danke", "ja", "nein", "morgen", "heute", "termin", "ich", "mochte",
            "bitte", "sie", "wie", "viel", "wann", "wo", "guten", "tag", "gerne", "uhr",
-           "nachmittag", "abend", "vormittag", "genau", "servus", "moin"},
+           "nachmittag", "abend", "vormittag", "genau", "servus", "moin", "um"},
     "it": {"ciao", "grazie", "buongiorno", "buonasera", "domani", "oggi", "vorrei",
            "appuntamento", "quanto", "dove", "quando", "sono", "perfetto",
            "pomeriggio", "mattina", "sera", "prenotare", "taglio", "prego", "va", "bene",
