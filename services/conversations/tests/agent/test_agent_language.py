@@ -178,6 +178,18 @@ def test_a_few_days_named_alike_everywhere_are_their_date() -> None:
     assert read_when("before christmas", TUESDAY, "en").first is None
 
 
+def test_a_month_asked_is_its_days_or_the_part_of_it_said() -> None:
+    spans = (("end of the month", "en", (21, 31)), ("a finales de mes", "es", (21, 31)),
+             ("early january", "en", (1, 10)), ("Anfang Januar", "de", (1, 10)),
+             ("next month", "en", (1, 31)), ("a metà gennaio", "it", (11, 20)))  # fmt: skip
+    for text, lang, (first, last) in spans:
+        when = read_when(text, TUESDAY, lang)
+        assert (when.first.day, when.last.day, when.window) == (first, last, None)  # type: ignore[union-attr]
+    assert read_when("may i book a haircut?", TUESDAY, "en").first is None
+    assert read_when("un rdv pour mes enfants", TUESDAY, "fr").first is None  # "my"
+    assert read_when("el 14 de enero", TUESDAY, "es").first == date(2027, 1, 14)
+
+
 def test_a_follow_up_keeps_what_it_does_not_change() -> None:
     before = read_when("tomorrow afternoon", SATURDAY, "en")
     changed = read_when("could it be at 3pm instead?", SATURDAY, "en").keep_from(before)

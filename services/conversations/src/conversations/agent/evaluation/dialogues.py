@@ -1500,6 +1500,28 @@ DIALOGUES: tuple[Scenario, ...] = (
         communicate=("ist für Haircut frei", "gebucht"),
         never_say=("Bonjour",),
     ),
+    S(
+        "end_of_the_month_offers_its_last_days",
+        "cleaning end of the month?",
+        "1",
+        book=B("Cleaning", "2026-12-21 09:00"),
+        services=DENTAL,
+    ),
+    S(
+        "early_january_is_no_morning_of_today",
+        "strategy session early january pls",
+        "3",
+        book=B("Strategy session", "2027-01-04 09:00"),
+        services=CONSULT,
+        never_say=("1 December",),
+    ),
+    S(
+        "es_a_finales_de_mes_offers_its_last_days",
+        "hola, tenéis algo para un check-up a finales de mes?",
+        "la 1",
+        book=B("Check-up", "2026-12-21 09:00"),
+        services=DENTAL,
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

@@ -667,6 +667,73 @@ def _read_day(text: str, today: date, lang: str, month_first: bool) -> tuple[Whe
     return When(), (0, 0)
 
 
+# A month asked with "in", "early", "end of"... ("in january", "a finales de mes", "Anfang
+# Mai", "next month"): its days from today, or the third of it said. Only with such a word:
+# "may I book?" names no month.
+_MONTH_PARTS = {
+    "early": 1, "beginning of": 1, "start of": 1, "principios de": 1, "comienzos de": 1,
+    "inicio de": 1, "inicio do": 1, "comeco de": 1, "debut": 1, "debut de": 1, "anfang": 1,
+    "inizio": 1, "inizio di": 1, "mid": 11, "middle of": 11, "mediados de": 11,
+    "meados de": 11, "mi": 11, "mitte": 11, "meta": 11, "end of": 21, "late": 21,
+    "finales de": 21, "final de": 21, "fin de": 21, "fines de": 21, "fim de": 21,
+    "fim do": 21, "fin": 21, "fin du": 21, "ende": 21, "fine": 21, "fine di": 21,
+}  # fmt: skip
+_IN_MONTH = ("in", "en", "em", "im", "nel", "para", "pour", "during", "durante", "a")
+_THIS_MONTH = ("the month", "this month", "el mes", "este mes", "o mes", "do mes",
+               "du mois", "ce mois", "des monats", "diesen monat", "del mese",
+               "questo mese")  # fmt: skip
+# Only after "end of"...: "a finales de mes"; "pour mes enfants" is "my" in French.
+_MONTH_AFTER_PART = ("mes", "mese", "monats")
+_NEXT_MONTH = ("next month", "mes que viene", "el mes que viene", "el proximo mes",
+               "proximo mes", "mes que vem", "o mes que vem", "o proximo mes",
+               "mois prochain", "le mois prochain", "nachsten monat", "naechsten monat",
+               "mese prossimo", "il mese prossimo", "prossimo mese",
+               "il prossimo mese")  # fmt: skip
+
+
+@cache
+def _month_pattern() -> tuple[re.Pattern[str], dict[str, int]]:
+    months: dict[str, int] = {}
+    for lg in _LOCALES:
+        locale = Locale.parse(_LOCALES[lg])
+        months |= _names(dict(locale.months["format"]["wide"]))
+    named = {**months, **dict.fromkeys(_THIS_MONTH, 0), **dict.fromkeys(_NEXT_MONTH, -1)}
+    alt = lambda names: "|".join(sorted(map(re.escape, names), key=len, reverse=True))  # noqa: E731
+    pattern = re.compile(
+        rf"\b({alt(_MONTH_PARTS)})[\s-](?:of |the |de |del |do |du |des |di )?"
+        rf"(?:the |la |le |el |o )?({alt([*named, *_MONTH_AFTER_PART])})\b"
+        rf"|\b(?:{alt(_IN_MONTH)})\s({alt(named)})\b"
+        rf"|\b({alt(_NEXT_MONTH)})\b|\b(monatsende|fine mese)\b"
+    )
+    return pattern, named | dict.fromkeys(_MONTH_AFTER_PART, 0)
+
+
+def _month_span(text: str, today: date) -> tuple[When, str]:
+    """The days of a month asked ("early january", "next month", "end of the month"), and
+    `text` without the words that said it (so "early" is no morning)."""
+    pattern, named = _month_pattern()
+    m = pattern.search(text)
+    if m is None:
+        return When(), text
+    part, name = m.group(1), m.group(2) or m.group(3) or m.group(4) or "mes"
+    if m.group(5):
+        part = "end of"
+    month = named[name]
+    if month == 0:
+        month = today.month
+    elif month == -1:
+        month = today.month % 12 + 1
+    year = today.year + (month < today.month)
+    start = _MONTH_PARTS[part] if part else 1
+    end = {1: 10, 11: 20}.get(start) if part else None
+    following = date(year + month // 12, month % 12 + 1, 1)
+    first = max(date(year, month, start), today)
+    last = date(year, month, end) if end else following - timedelta(days=1)
+    if last < first:
+        return When(), text
+    return When(first=first, last=last), text[: m.start()] + " " * len(m.group(0)) + text[m.end() :]
+
+
 def _weekday_within(text: str, lang: str, week: When) -> When:
     """ "nächste Woche Mittwoch", "next week on wednesday": that weekday of the week named
     (several weekdays are left to `_several_weekdays`)."""
@@ -830,6 +897,10 @@ def read_when(text: str, today: date, lang: str = "en", *, month_first: bool = F
     folded = _fractions(folded)
     lang = lang if lang in _LOCALES else "en"
     window = None
+    month_span = When()
+    month_day, _, _ = _day_patterns(lang)
+    if not month_day.search(folded):  # "the 14th of january" is read as the date it is
+        month_span, folded = _month_span(folded, today)
     today_part = bool(_TODAY_PART.search(folded))
     for pattern, part in _PARTS:
         said = pattern.search(folded)
@@ -840,6 +911,8 @@ def read_when(text: str, today: date, lang: str = "en", *, month_first: bool = F
     excluded, folded = _excluded_days(folded, lang)
     days, (a, b) = _read_day(folded, today, lang, month_first)
     days = _several_weekdays(folded, today, lang, days)
+    if days.first is None and month_span.first is not None:
+        days = month_span
     timing = _read_clock(folded[:a] + " " * (b - a) + folded[b:], window)
     bare = _BARE_HOUR.match(folded, b) if days.first is not None and b else None
     if timing.clock is None and timing.window is None and bare:
