@@ -190,6 +190,12 @@ def test_a_month_asked_is_its_days_or_the_part_of_it_said() -> None:
     assert read_when("el 14 de enero", TUESDAY, "es").first == date(2027, 1, 14)
 
 
+def test_weekdays_said_in_the_plural_are_that_day() -> None:
+    for text, lang in (("kids haircuts on saturdays", "en"), ("los sábados", "es"),
+                       ("samstags", "de"), ("les samedis", "fr")):  # fmt: skip
+        assert read_when(text, TUESDAY, lang).first == date(2026, 12, 5)
+
+
 def test_a_follow_up_keeps_what_it_does_not_change() -> None:
     before = read_when("tomorrow afternoon", SATURDAY, "en")
     changed = read_when("could it be at 3pm instead?", SATURDAY, "en").keep_from(before)

@@ -1522,6 +1522,18 @@ DIALOGUES: tuple[Scenario, ...] = (
         book=B("Check-up", "2026-12-21 09:00"),
         services=DENTAL,
     ),
+    S(
+        "kids_haircuts_on_saturdays_says_saturday_is_closed",
+        "do u do kids haircuts on saturdays",
+        services=BARBER,
+        communicate=("closed on Saturday",),
+    ),
+    S(
+        "de_samstags_says_saturday_is_closed",
+        "hatha class samstags möglich?",
+        services=YOGA,
+        communicate=("Am Samstag",),
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

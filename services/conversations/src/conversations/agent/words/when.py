@@ -106,6 +106,9 @@ def _weekdays(lang: str, short: bool = True) -> dict[str, int]:
         names |= _names(dict(locale.days["format"]["abbreviated"])) | {"tues": 1, "thurs": 3}
     if lang == "pt":  # "na sexta", "segunda que vem": the names without "-feira"
         names |= {n.split("-")[0]: d for n, d in list(names.items()) if "-" in n}
+    if lang != "it":  # "on saturdays", "los sábados", "le samedis", "samstags": that day
+        wide = _names(dict(locale.days["format"]["wide"]))
+        names |= {f"{n}s": d for n, d in wide.items() if not n.endswith("s") and "-" not in n}
     return names
 
 
