@@ -196,6 +196,12 @@ def test_weekdays_said_in_the_plural_are_that_day() -> None:
         assert read_when(text, TUESDAY, lang).first == date(2026, 12, 5)
 
 
+def test_around_typed_fast_is_around() -> None:
+    for text in ("thursday arond 2", "thursday abt 2", "thursday arround 2"):
+        when = read_when(text, TUESDAY, "en")
+        assert (when.clock, when.approximate) == (time(14), True)
+
+
 def test_a_follow_up_keeps_what_it_does_not_change() -> None:
     before = read_when("tomorrow afternoon", SATURDAY, "en")
     changed = read_when("could it be at 3pm instead?", SATURDAY, "en").keep_from(before)

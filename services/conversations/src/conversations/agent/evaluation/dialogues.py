@@ -1534,6 +1534,13 @@ DIALOGUES: tuple[Scenario, ...] = (
         services=YOGA,
         communicate=("Am Samstag",),
     ),
+    S(
+        "typo_arond_2_is_around_14",
+        "cna i get a haircutt thursday arond 2",
+        "1",
+        book=B("Haircut", "2026-12-03 13:00"),
+        services=BARBER,
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

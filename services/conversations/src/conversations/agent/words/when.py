@@ -294,6 +294,7 @@ def _part_as_said(text: str, said: re.Match[str], part: tuple[time, time]) -> tu
 
 _AT = (
     r"(?:at|@|a las|a la|las|as|alle|all'|um|vers|gegen|verso|around|about|approx|"
+    r"arround|arond|aroud|abt|"  # typed fast
     r"sobre las|hacia las|tipo|por volta das|por volta de|la pelas|circa|ca|from|after|"
     r"before|until|till|by|from|desde las|despues de las|antes de las|a partir de las|"
     r"depois das|antes das|a partir das|apres|avant|des|nach|ab|vor|bis|dopo le|prima delle|"
@@ -361,7 +362,8 @@ _BEFORE = re.compile(
     r"vor|bis|prima d[ei]l?l?e?|entro|fino a)\s?(?:las|la|as|a|le|l'|alle)?\s?$"
 )
 _AROUND = re.compile(
-    r"(?:around|about|approx|approximately|sobre|hacia|a eso de|tipo|por volta d[ae]s?|"
+    r"(?:around|arround|arond|aroud|about|abt|approx|approximately|sobre|hacia|a eso de|tipo|"
+    r"por volta d[ae]s?|"
     r"la pelas|vers|gegen|verso|circa|ca\.?)\s?(?:las|la|as|a|le|les|alle)?\s?$"
 )
 _RANGE = re.compile(
