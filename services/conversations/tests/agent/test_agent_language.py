@@ -202,6 +202,13 @@ def test_around_typed_fast_is_around() -> None:
         assert (when.clock, when.approximate) == (time(14), True)
 
 
+def test_next_with_several_weekdays_starts_from_the_next_one() -> None:
+    when = read_when("next tues or wed after 3", TUESDAY, "en")
+    assert (when.first, when.last) == (date(2026, 12, 8), date(2026, 12, 9))
+    when = read_when("monday or tuesday", TUESDAY, "en")
+    assert (when.first, when.last) == (TUESDAY, date(2026, 12, 7))
+
+
 def test_a_follow_up_keeps_what_it_does_not_change() -> None:
     before = read_when("tomorrow afternoon", SATURDAY, "en")
     changed = read_when("could it be at 3pm instead?", SATURDAY, "en").keep_from(before)

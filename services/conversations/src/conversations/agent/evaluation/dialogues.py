@@ -1541,6 +1541,22 @@ DIALOGUES: tuple[Scenario, ...] = (
         book=B("Haircut", "2026-12-03 13:00"),
         services=BARBER,
     ),
+    S(
+        "next_tues_or_wed_on_a_tuesday_is_next_weeks",
+        "private session next tues or wed after 3",
+        "1",
+        book=B("Private session", "2026-12-08 15:00"),
+        services=YOGA,
+        never_say=("1 December",),
+    ),
+    S(
+        "es_martes_que_viene_o_miercoles_is_next_weeks",
+        "una limpieza el martes que viene o el miércoles?",
+        "cleaning",
+        "la 1",
+        book=B("Cleaning", "2026-12-08 09:00"),
+        services=DENTAL,
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

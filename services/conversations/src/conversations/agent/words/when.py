@@ -850,7 +850,11 @@ def _several_weekdays(text: str, today: date, lang: str, days: When) -> When:
         return days
     if days.first is not None and days.last is not None and days.last > days.first:
         return replace(days, weekdays=tuple(named), weekday=None)
-    dates = [today + timedelta(days=(d - today.weekday()) % 7) for d in named]
+    # "next tues or wed" on a Tuesday: from next Tuesday on, as "next tues" alone.
+    nearest = today + timedelta(days=((days.weekday or 0) - today.weekday()) % 7)
+    later = days.weekday is not None and days.first is not None and days.first > nearest
+    base = days.first if later and days.first is not None else today
+    dates = [base + timedelta(days=(d - base.weekday()) % 7) for d in named]
     return When(first=min(dates), last=max(dates), weekdays=tuple(named))
 
 
