@@ -416,6 +416,8 @@ def test_a_day_is_read_whatever_language_the_message_was_taken_for() -> None:
     assert read_when("whitening venerdì", TUESDAY, "es").first == date(2026, 12, 4)
     assert read_when("ich bin hier um 10", TUESDAY, "de").first is None  # not French "hier"
     assert read_when("segunda", TUESDAY, "es").first is None  # "second", Monday in pt only
+    assert read_when("beard trim fri", TUESDAY, "es").first == date(2026, 12, 4)
+    assert read_when("le tue figlie", TUESDAY, "it").first is None  # "your", not Tuesday
 
 
 @pytest.mark.parametrize(

@@ -1557,6 +1557,13 @@ DIALOGUES: tuple[Scenario, ...] = (
         book=B("Cleaning", "2026-12-08 09:00"),
         services=DENTAL,
     ),
+    S(
+        "beard_trim_fri_is_friday_whatever_the_language",
+        "beard trim fri",
+        "1",
+        book=B("Beard trim", "2026-12-04 09:00"),
+        services=BARBER,
+    ),
     # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
     S(
         "ok_after_booking_is_not_a_new_menu",

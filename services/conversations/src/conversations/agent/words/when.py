@@ -523,7 +523,7 @@ _OWN_ONLY = {"hier"}
 @cache
 def _day_names(lang: str, short: bool = True) -> dict[str, int]:
     """Weekday names of the six languages (the message's own last, so they win), with the
-    abbreviations of `lang` when `short`."""
+    abbreviations of `lang` and English's (but "mon" and "tue") when `short`."""
     others = [lg for lg in _LOCALES if lg != lang]
     names = {
         n: d
@@ -531,6 +531,9 @@ def _day_names(lang: str, short: bool = True) -> dict[str, int]:
         for n, d in _weekdays(lg, short=False).items()
         if n not in _PT_ORDINAL_DAYS  # "segunda", "quarta" are ordinals in es and it
     }
+    if short:  # "beard trim fri" taken for another language; "mon" and "tue" are "my", "your"
+        english = {n: d for n, d in _weekdays("en").items() if n not in ("mon", "tue")}
+        names |= english
     return names | _weekdays(lang, short=short)
 
 
