@@ -413,10 +413,13 @@ def _understand(
     if m.last_list == "bookings" and m.offered_bookings:
         n = r.choice(len(m.offered_bookings))
         # "the cleaning", "la del jueves 10": the booking named, not a new one.
-        offered = [b for b in map(m.booking, m.offered_bookings) if b is not None]
-        named_one = _booking_named(deps, r, offered) if n is None else None
-        if n is not None or named_one is not None:
-            booking_id = named_one.id if named_one else m.offered_bookings[n - 1]  # type: ignore[operator]
+        if n is None:
+            offered = [b for b in map(m.booking, m.offered_bookings) if b is not None]
+            named_one = _booking_named(deps, r, offered)
+            booking_id = named_one.id if named_one is not None else None
+        else:
+            booking_id = m.offered_bookings[n - 1]
+        if booking_id is not None:
             m.offered_bookings, m.last_list = [], None
             if m.moving == "?":
                 m.moving = booking_id

@@ -161,7 +161,7 @@ _KEEP = (
     "keep it", "keep my", "keep the", "i'll keep", "la mantengo", "lo mantengo", "mantenla",
     "mantenerla", "prefiero mantener", "vou manter", "pode manter", "mantem", "je la garde",
     "je le garde", "je garde", "gardez", "behalte", "behalten", "lo tengo", "la tengo",
-    "lo mantengo", "mantenere", "mantienilo", "mantienila",
+    "mantenere", "mantienilo", "mantienila",
 )  # fmt: skip
 
 
@@ -307,7 +307,7 @@ _UNSURE = (
     "let me check", "let me think", "i'll think", "i will think", "think about it",
     "get back to you", "i'll let you know", "let you know", "not sure", "i'll check",
     "lo pienso", "lo pensare", "me lo pienso", "lo consulto", "te digo algo", "te aviso",
-    "no estoy seguro", "no estoy segura", "vou ver", "vou pensar", "te aviso", "te falo",
+    "no estoy seguro", "no estoy segura", "vou ver", "vou pensar", "te falo",
     "nao tenho certeza", "je vais reflechir", "je reflechis", "je vous redis",
     "je vous dis", "pas sur", "pas sure", "ich uberlege", "ich denke daruber nach",
     "ich melde mich", "mal sehen", "ci penso", "ci devo pensare", "ti faccio sapere",

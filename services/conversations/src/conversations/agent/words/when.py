@@ -255,18 +255,21 @@ _PARTS: tuple[tuple[re.Pattern[str], tuple[time, time]], ...] = (
     ),
 )
 
+# What follows a day, a part of it or a time that does not suit ("thursday doesn't work",
+# "por la mañana no puedo", "jeudi ça marche pas", "10 Uhr geht nicht"), in the six languages.
+_UNSUITED = (
+    r"(?:doesn'?t work|does not work|won'?t work|don'?t work|are no good|is no good|no good|"
+    r"not possible|not good|no puedo|no me va|no me viene|nao da|nao posso|nao consigo|"
+    r"ne marche pas|marche pas|je ne peux pas|je peux pas|ne peux pas|peux pas|"
+    r"kann ich nicht|geht nicht|gehen nicht|passt nicht|non posso|non mi va|non va|non riesco)"
+)
 # A part of the day refused ("i can't do mornings", "por la mañana no puedo", "pas le matin",
 # "vormittags kann ich nicht"): the rest of the day, on the other side of it.
 _PART_REFUSED_BEFORE = re.compile(
     r"\b(?:can'?t do|cannot do|can not do|not|no|nao|pas|nicht|non|never|nunca|jamais|mai|"
     r"except|sauf|menos|ausser|tranne)\s(?:in the |the |la |le |por la |de |a |am |di |in )?$"
 )
-_PART_REFUSED_AFTER = re.compile(
-    r"^\s?(?:(?:no|nao|non|pas)\b(?!\s?\?)|don'?t work|doesn'?t work|are no good|"
-    r"is no good|not possible|no puedo|no me va|nao posso|nao da|je peux pas|je ne peux pas|"
-    r"ca marche pas|kann ich nicht|geht nicht|gehen nicht|passt nicht|non posso|non va|"
-    r"non riesco)"
-)
+_PART_REFUSED_AFTER = re.compile(rf"^\s?(?:(?:no|nao|non|pas)\b(?!\s?\?)|(?:ca )?{_UNSUITED})")
 # "after lunch" is the afternoon; "before lunch" the morning.
 _AFTER_LUNCH = re.compile(
     r"\b(?:after|despues de(?:l| la)?|depois do|apres(?: le)?|nach dem|dopo(?: il)?)\s$"
@@ -423,10 +426,8 @@ _FITS_AFTER = re.compile(
     r"^\s?(?:ok|okay|fine|good|alright|work|works|possible|posible|possivel|passt|geht|"
     r"va bene|possibile)\b"
 )
-_NOT_AFTER = re.compile(  # "at 10 no?" asks
-    r"^\s?(?:(?:no|nao|pas|nicht|non)\b(?!\s?\?)|doesn'?t work|does not work|won'?t work|"
-    r"no me va|nao da|ne marche pas|marche pas|geht nicht|passt nicht|non va)"
-)
+# "at 10 no?" asks; "at 10 no, at 11" refuses.
+_NOT_AFTER = re.compile(rf"^\s?(?:(?:no|nao|pas|nicht|non)\b(?!\s?\?)|{_UNSUITED})")
 
 
 # "can we push it from 10 to 11?", "lo puedo cambiar de las 10 a las 11?": a move from one
@@ -802,10 +803,8 @@ _EXCEPT = (
 # between, none a number: "thursday at 10 doesn't work" refuses the time, not the day).
 _REFUSED = (
     r"(?:\s(?:the|el|al|final|then|actually|really|sadly|je|ich|mir|me|a|la|le|ca|c'est|"
-    r"isn't|is|en|fin|leider|doch|ja|mi|per|o|os)){0,3}\s(?:doesn'?t work|does not work|"
-    r"won'?t work|is no good|no good|not possible|not good|no puedo|no me va|no me viene|"
-    r"nao da|nao posso|nao consigo|marche pas|ne marche pas|peux pas|ne peux pas|"
-    r"geht nicht|passt nicht|kann ich nicht|non posso|non va|non mi va|non riesco)\b"
+    r"isn't|is|en|fin|leider|doch|ja|mi|per|o|os)){0,3}\s"
+    rf"{_UNSUITED}\b"
 )
 
 
