@@ -11,6 +11,7 @@ from conversations.domain.reminders import (
     QUIET_UNTIL_START,
     SAME_TIME,
     STARTED,
+    TOLD_AT_BOOKING,
     Defer,
     Facts,
     InvalidReminderSettings,
@@ -111,6 +112,19 @@ def test_a_due_time_already_past_is_now_and_two_late_ones_send_once() -> None:
         (120, "scheduled", None),
     ]
     assert jobs[1].due_at == now
+
+
+def test_a_visitor_told_of_the_booking_now_gets_no_reminder_seconds_later() -> None:
+    now = datetime(2027, 5, 10, 12, 0, tzinfo=UTC)
+    start = now + timedelta(hours=3)  # the 24 h reminder's time has passed, the 2 h one not
+    jobs = plan_reminders(start, now, [1440, 120], None, UTC, told_now=True)
+    assert [(j.offset_minutes, j.status, j.reason) for j in jobs] == [
+        (1440, "skipped", TOLD_AT_BOOKING),
+        (120, "scheduled", None),
+    ]
+    assert jobs[1].due_at == start - timedelta(minutes=120)
+    soon = plan_reminders(now + timedelta(minutes=30), now, [1440, 120], None, UTC, told_now=True)
+    assert [j.status for j in soon] == ["skipped", "skipped"]
 
 
 def test_nothing_goes_for_an_appointment_that_has_started() -> None:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from conversations.domain.reminders import MOVED
+from conversations.domain.reminders import MOVED, TOLD_AT_BOOKING
 from conversations.reminders.models import ReminderJob
 from conversations.reminders.scheduler import ReminderScheduler
 from shared.events import BookingCancelledV1, BookingCreatedV1, BookingMarkedV1, Envelope
@@ -122,7 +122,9 @@ async def job_is(query, booking_id: str, status: str, kind: str = "reminder") ->
 
 
 def soon(seconds: float, offset_minutes: int = 1) -> datetime:
-    """An appointment whose reminder `offset_minutes` before it is due in `seconds`."""
+    """An appointment whose reminder `offset_minutes` before it is due in `seconds`. A
+    reminder already due when the agent's booking is planned is skipped (the visitor was just
+    told), so a reminder that should go is due a few seconds after its booking."""
     return datetime.now(UTC) + timedelta(minutes=offset_minutes, seconds=seconds)
 
 
@@ -184,8 +186,8 @@ async def test_without_a_template_outside_the_window_the_reminder_fails_with_the
     long_ago = datetime.now(UTC) - timedelta(days=2)
     conversation_id, visitor = await visitor_writes(publish, query, account, at=long_ago)
     booking_id = await booked(
-        publish, owner, soon(0, 30), conversation_id=conversation_id
-    )  # an hour before is past: due now
+        publish, owner, soon(2, 60), conversation_id=conversation_id
+    )  # an hour before is 2 s from now
 
     job = await job_is(query, booking_id, "failed")
     assert job.reason == "WhatsApp needs an approved template outside the 24 h window"
@@ -201,7 +203,7 @@ async def test_inside_the_window_a_whatsapp_reminder_is_text_that_says_how_to_an
     )
     account = await connect(client, owner, "whatsapp")
     conversation_id, visitor = await visitor_writes(publish, query, account)
-    booking_id = await booked(publish, owner, soon(0, 30), conversation_id=conversation_id)
+    booking_id = await booked(publish, owner, soon(2, 60), conversation_id=conversation_id)
 
     await job_is(query, booking_id, "sent")
     [request] = await wait_until(lambda: _sent_to(providers.graph.state, visitor))
@@ -266,6 +268,36 @@ async def test_a_providers_booking_for_a_number_that_chats_on_whatsapp_is_confir
     assert (await job_is(query, stranger, "skipped", kind="confirmation")).reason == (
         "no conversation or e-mail to reach the visitor"
     )
+
+
+async def test_a_booking_inside_a_reminders_window_is_told_once_not_reminded_seconds_later(
+    client, new_owner, publish, query, providers
+) -> None:
+    """Booked three hours ahead: the day-before reminder's time has passed. The visitor who
+    just read "Done! You're booked" (the agent) or a confirmation (a provider's booking) gets
+    no reminder at once; the two-hours-before one still goes at its time."""
+    owner = await new_owner()
+    await settings(client, owner, offsets_minutes=[1440, 120])
+    account = await connect(client, owner, "whatsapp")
+    conversation_id, visitor = await visitor_writes(publish, query, account)
+    start = datetime.now(UTC) + timedelta(hours=3)
+    by_agent = await booked(publish, owner, start, conversation_id=conversation_id)
+    by_provider = await booked(
+        publish, owner, start, source="provider", conversation_id=conversation_id
+    )
+
+    await job_is(query, by_provider, "sent", kind="confirmation")
+    for booking_id in (by_agent, by_provider):
+        day_before, two_hours = await jobs(query, booking_id, kind="reminder")
+        assert (day_before.status, day_before.reason) == ("skipped", TOLD_AT_BOOKING)
+        assert two_hours.status == "scheduled"
+        assert two_hours.due_at == start - timedelta(minutes=120)
+    assert [j.status for j in await jobs(query, by_agent, kind="confirmation")] in (
+        [],
+        ["cancelled"],
+    )
+    [request] = await wait_until(lambda: _sent_to(providers.graph.state, visitor))
+    assert "is booked" in request.body["text"]["body"]  # the one message: the confirmation
 
 
 async def test_a_booking_the_owner_cancels_is_told_to_the_visitor_once_instead_of_reminded(
@@ -427,10 +459,9 @@ async def test_sms_opted_out_web_without_email_and_messenger_out_of_window_are_s
     assert web.status_code == 201, web.text
     web_conversation = web.json()["conversation_id"]
 
-    start = soon(0, 30)
     reasons = {}
     for conversation_id in (sms_conversation, fb_conversation, web_conversation):
-        booking_id = await booked(publish, owner, start, conversation_id=conversation_id)
+        booking_id = await booked(publish, owner, soon(2, 60), conversation_id=conversation_id)
         reasons[conversation_id] = (await job_is(query, booking_id, "skipped")).reason
     assert reasons[sms_conversation] == "the visitor opted out of SMS (STOP)"
     assert reasons[fb_conversation].startswith("messenger takes automated messages only within")
@@ -481,7 +512,8 @@ async def test_two_schedulers_write_each_due_reminder_exactly_once(
     await settings(client, owner, offsets_minutes=[60])
     account = await connect(client, owner, "whatsapp")
     conversations = [await visitor_writes(publish, query, account) for _ in range(3)]
-    start = soon(0, 30)
+    start = soon(60, 60)  # due in a minute: the schedulers run at that moment
+    due = start - timedelta(minutes=60)
     ids = [
         await booked(publish, owner, start, conversation_id=conversations[n % 3][0])
         for n in range(30)
@@ -492,7 +524,7 @@ async def test_two_schedulers_write_each_due_reminder_exactly_once(
 
     async def drain(scheduler: ReminderScheduler) -> int:
         total = 0
-        while claimed := await scheduler.run_once():
+        while claimed := await scheduler.run_once(now=due):
             total += claimed
         return total
 
@@ -523,8 +555,10 @@ async def test_a_scheduler_cancelled_mid_batch_rolls_back_and_the_next_one_sends
     await settings(client, owner, offsets_minutes=[60])
     account = await connect(client, owner, "sms")
     conversation_id, _ = await visitor_writes(publish, query, account)
+    start = soon(60, 60)  # due in a minute: the schedulers run at that moment
+    due = start - timedelta(minutes=60)
     for _ in range(3):
-        await booked(publish, owner, soon(0, 30), conversation_id=conversation_id)
+        await booked(publish, owner, start, conversation_id=conversation_id)
     await wait_until(lambda: _count(query, owner.workspace_id, "scheduled", 3))
 
     halfway = asyncio.Event()
@@ -535,7 +569,7 @@ async def test_a_scheduler_cancelled_mid_batch_rolls_back_and_the_next_one_sends
             await asyncio.Event().wait()
 
     crashing = Crashing(app.state.runtime.sessionmaker)
-    task = asyncio.create_task(crashing.run_once())
+    task = asyncio.create_task(crashing.run_once(now=due))
     await asyncio.wait_for(halfway.wait(), 10)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -548,7 +582,7 @@ async def test_a_scheduler_cancelled_mid_batch_rolls_back_and_the_next_one_sends
     )
     assert written[0].n == 0
 
-    assert await own_scheduler().run_once() >= 3
+    assert await own_scheduler().run_once(now=due) >= 3
     rows = await _all(query, owner.workspace_id)
     assert [r.status for r in rows] == ["sent"] * 3
     written = await query(
@@ -557,7 +591,7 @@ async def test_a_scheduler_cancelled_mid_batch_rolls_back_and_the_next_one_sends
         c=UUID(conversation_id),
     )
     assert written[0].n == 3
-    await own_scheduler().run_once()  # committed: never claimed again
+    await own_scheduler().run_once(now=due)  # committed: never claimed again
     assert [r.status for r in await _all(query, owner.workspace_id)] == ["sent"] * 3
     written = await query(
         "SELECT count(*) AS n FROM conversations.messages WHERE conversation_id = :c "

@@ -633,10 +633,12 @@ async def test_a_returning_whatsapp_visitor_moves_an_earlier_booking_afresh(
 
 
 async def reminded(s, c, publish, query) -> str:
-    """A booking of this chat's visitor, three hours ahead, whose reminder has gone here."""
+    """A booking of this chat's visitor, two hours ahead, whose reminder has gone here. Its
+    two-hours-before reminder is due two seconds after the booking is planned (one due at once
+    is skipped: the visitor who booked in the chat was just told)."""
     await c.turn("hi")
     conversation = await c.conversation()
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=3)
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2, seconds=3)
     booking_id = s.calendar.add_earlier(
         str(s.services["Haircut"]), start, conversation["contact_id"]
     )

@@ -36,6 +36,7 @@ VISITOR_REASONS: tuple[str, ...] = (VISITOR, MOVED)
 STARTED = "appointment already started"
 QUIET_UNTIL_START = "quiet hours last until the appointment"
 SAME_TIME = "another reminder goes at the same time"
+TOLD_AT_BOOKING = "booked inside the reminder's window: the visitor was told at booking"
 
 
 class InvalidReminderSettings(ValueError):
@@ -99,13 +100,17 @@ def plan_reminders(
     offsets: list[int] | tuple[int, ...],
     quiet: QuietHours | None,
     zone: tzinfo,
+    *,
+    told_now: bool = False,
 ) -> list[PlannedJob]:
     """One job per offset, due `offset` minutes before `start` (on instants).
 
-    A due time already past is now, as long as the appointment has not started; a due time
-    in quiet hours moves to their end, or the job is skipped when that is too late. Two jobs
-    that would go at the same instant (both late, both moved to the end of the night) send
-    once: the one closest to the appointment.
+    A due time already past is now, as long as the appointment has not started, unless the
+    visitor is told of the booking now (`told_now`: the agent's answer or a confirmation):
+    a reminder right after that says nothing new, so it is skipped. A due time in quiet hours
+    moves to their end, or the job is skipped when that is too late. Two jobs that would go
+    at the same instant (both late, both moved to the end of the night) send once: the one
+    closest to the appointment.
     """
     start = start.astimezone(UTC)
     now = now.astimezone(UTC)
@@ -114,7 +119,11 @@ def plan_reminders(
         if start <= now:
             jobs.append(PlannedJob("reminder", offset, now, "skipped", STARTED))
             continue
-        due = max(start - timedelta(minutes=offset), now)
+        due = start - timedelta(minutes=offset)
+        if due <= now and told_now:
+            jobs.append(PlannedJob("reminder", offset, now, "skipped", TOLD_AT_BOOKING))
+            continue
+        due = max(due, now)
         fitted, reason = fit_quiet_hours(due, start, quiet, zone)
         if fitted is None:
             jobs.append(PlannedJob("reminder", offset, due, "skipped", reason))

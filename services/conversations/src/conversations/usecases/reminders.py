@@ -234,19 +234,22 @@ async def project_booking_created(uow: ConversationsUnitOfWork, envelope: Envelo
     quiet = _quiet(settings)
     now = datetime.now(UTC)
     key = (event.workspace_id, event.booking_id)
+    agent = booked_by_agent(event)
+    confirmation = None if agent else plan_confirmation(event.start, now, quiet, zone)
     if first or moved:
         # Jobs of the new start are planned beside those of the old one; what was sent for
         # the old start stays as the record, what was still to go is cancelled.
         offsets = list(settings.offsets_minutes)
-        for job in plan_reminders(event.start, now, offsets, quiet, zone):
+        told_now = agent or (confirmation is not None and confirmation.status == "scheduled")
+        for job in plan_reminders(event.start, now, offsets, quiet, zone, told_now=told_now):
             await repo.put_job(*key, row.conversation_id, event.start, job, replace=True)
         await repo.cancel_scheduled(
             *key, REPLANNED, kind="reminder", keep_start=event.start, keep_offsets=offsets
         )
-    if booked_by_agent(event):
+    if agent:
         await repo.cancel_scheduled(*key, AGENT_CONFIRMED, kind="confirmation")
     elif first or moved:
-        confirmation = plan_confirmation(event.start, now, quiet, zone)
+        assert confirmation is not None
         await repo.put_job(*key, row.conversation_id, event.start, confirmation, replace=True)
         await repo.cancel_scheduled(*key, REPLANNED, kind="confirmation", keep_start=event.start)
 
