@@ -322,3 +322,44 @@ async def test_listener_reconnects_after_its_connection_is_killed(
         await ev.next()
         await visitor_says(client, as_user, conversation_id, token, "after the drop")
         assert (await ev.next(timeout=2))["json"]["content"] == "after the drop"
+
+
+async def test_listener_outlives_any_failure_of_a_database_coming_back(settings, execute) -> None:
+    """A restarting Postgres fails a connect in many ways, not only OSError: the connection
+    closed under `add_listener` is an asyncpg InterfaceError. The listener keeps trying and
+    then wakes streams on NOTIFY as before."""
+    import asyncpg
+
+    from conversations.live import listener as module
+    from conversations.live.hub import Hub
+
+    real_connect = asyncpg.connect
+    failures = [
+        asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed"),
+        asyncpg.InterfaceError("cannot perform operation: another operation in progress"),
+        RuntimeError("something nobody foresaw"),
+    ]
+    met: list[str] = []
+
+    async def flaky_connect(*args: Any, **kwargs: Any) -> Any:
+        if failures:
+            failure = failures.pop(0)
+            met.append(type(failure).__name__)
+            raise failure
+        return await real_connect(*args, **kwargs)
+
+    hub = Hub(max_streams=10, max_per_client=5)
+    listener = module.LiveListener(
+        settings.database_url, hub, retry_seconds=0.05, connect=flaky_connect
+    )
+    listener.start()
+    try:
+        await asyncio.wait_for(listener.connected.wait(), 10)
+        assert met == ["ConnectionDoesNotExistError", "InterfaceError", "RuntimeError"]
+        workspace, conversation = uuid4(), uuid4()
+        subscription = hub.open(workspace, "owner:test")
+        payload = f'{{"workspace_id": "{workspace}", "conversation_id": "{conversation}"}}'
+        await execute(f"SELECT pg_notify('{module.CHANNEL}', :payload)", payload=payload)
+        await asyncio.wait_for(subscription.wake.wait(), 5)
+    finally:
+        await listener.stop()

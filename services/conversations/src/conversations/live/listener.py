@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -31,8 +32,10 @@ class LiveListener:
         hub: Hub,
         check_seconds: float = 10.0,
         retry_seconds: float = 1.0,
+        connect: Callable[..., Awaitable[asyncpg.Connection]] = asyncpg.connect,
     ) -> None:
         self.dsn = plain_database_url(database_url)
+        self._connect = connect
         self.hub = hub
         self.check_seconds = check_seconds
         self.retry_seconds = retry_seconds
@@ -61,15 +64,21 @@ class LiveListener:
         self.hub.notify(workspace, conversation)
 
     async def _run(self) -> None:
+        """Connect, listen, watch; on any failure close and try again, for the life of the
+        process. A database restarting fails in many ways (refused, reset, "starting up",
+        the connection closed under `add_listener`): none may end this task, or every stream
+        of the process would wait for its fallback poll from then on."""
         delay = self.retry_seconds
         while True:
             lost = asyncio.Event()
             try:
-                self._connection = await asyncpg.connect(self.dsn, timeout=5)
+                self._connection = await self._connect(self.dsn, timeout=5)
                 self._connection.add_termination_listener(lambda _, lost=lost: lost.set())
                 await self._connection.add_listener(CHANNEL, self._on_notify)
-            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-                log.warning("live listener cannot connect, retrying: %s", exc)
+            except Exception as exc:  # retried whatever the cause; logged
+                log.warning(
+                    "live listener cannot connect, retrying: %s: %s", type(exc).__name__, exc
+                )
                 await self._close()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
@@ -91,7 +100,7 @@ class LiveListener:
                 return
             try:
                 await self._connection.fetchval("SELECT 1", timeout=5)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+            except Exception:  # any failure of the check: reconnect
                 return
 
     async def _close(self) -> None:
