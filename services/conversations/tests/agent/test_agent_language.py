@@ -539,6 +539,31 @@ def test_a_service_named_in_the_visitors_language(text: str, name: str | None) -
     assert (found.name if found else None) == name
 
 
+@pytest.mark.parametrize(
+    ("text", "services", "name"),
+    [
+        ("quiero un corte mañana a las 10", ("Haircut", "Beard trim"), "Haircut"),
+        ("queria marcar um corte", ("Haircut", "Haircut and beard", "Beard trim"), "Haircut"),
+        ("corte y barba", ("Haircut", "Haircut and beard", "Beard trim"), "Haircut and beard"),
+        ("arreglo de barba", ("Haircut", "Beard trim"), "Beard trim"),
+        ("limpeza amanhã", ("Check-up", "Cleaning", "Whitening"), "Cleaning"),
+        ("una limpieza", ("Check-up", "Cleaning", "Whitening"), "Cleaning"),
+        ("un nettoyage demain", ("Check-up", "Cleaning", "Whitening"), "Cleaning"),
+        ("eine Zahnreinigung bitte", ("Check-up", "Cleaning", "Whitening"), "Cleaning"),
+        ("una revisión", ("Check-up", "Cleaning", "Whitening"), "Check-up"),
+        ("blanqueamiento", ("Check-up", "Cleaning", "Whitening"), "Whitening"),
+        ("quiero una limpieza facial", ("Haircut", "Beard trim"), None),
+        ("quiero un corte", ("Check-up", "Cleaning", "Whitening"), None),
+    ],
+)  # fmt: skip
+def test_a_service_named_by_a_word_of_the_trade_in_another_language(
+    text: str, services: tuple[str, ...], name: str | None
+) -> None:
+    named = [Named(str(i), n) for i, n in enumerate(services)]
+    found = match_service(text, named).service
+    assert (found.name if found else None) == name
+
+
 def test_a_word_near_several_services_is_a_question() -> None:
     services = [Named("1", "Hatha class"), Named("2", "Vinyasa class")]
     found = match_service("una clase", services)

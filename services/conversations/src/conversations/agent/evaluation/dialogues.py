@@ -1891,6 +1891,43 @@ DIALOGUES: tuple[Scenario, ...] = (
         book=B("Clase de hatha", "2026-12-02 15:00"),
         services=(("Clase de hatha", 60), ("Sesión privada", 60)),
     ),
+    S(
+        # The business's services are named in English; the visitor names one in Spanish.
+        "es_corte_is_the_haircut",
+        "quiero un corte mañana a las 10",
+        "si",
+        book=B("Haircut", "2026-12-02 10:00"),
+        services=(("Haircut", 30), ("Beard trim", 20)),
+    ),
+    S(
+        "es_arreglo_de_barba_is_the_beard_trim",
+        "arreglo de barba mañana a las 11",
+        "si",
+        book=B("Beard trim", "2026-12-02 11:00"),
+        services=(("Haircut", 30), ("Beard trim", 20)),
+    ),
+    S(
+        "es_limpieza_is_the_cleaning",
+        "hola una limpieza para el jueves",
+        "1",
+        book=B("Cleaning", "2026-12-03 09:00"),
+        services=DENTAL,
+    ),
+    S(
+        # A word of another trade names none of the barber's services: the list, not a guess.
+        "es_limpieza_at_the_barber_is_a_question",
+        "hola quiero una limpieza facial",
+        services=BARBER,
+        communicate=("Qué servicio",),
+        never_say=("Horarios libres",),
+    ),
+    S(
+        "es_corte_at_the_dentist_is_a_question",
+        "buenas, quiero un corte para mañana",
+        services=DENTAL,
+        communicate=("Qué servicio",),
+        never_say=("Horarios libres",),
+    ),
     # -- Portuguese ---------------------------------------------------------------------------
     S(
         "pt_amanha_de_manha",
@@ -1942,6 +1979,22 @@ DIALOGUES: tuple[Scenario, ...] = (
         "sim",
         book=B("Consulta", "2026-12-03 14:00"),
         services=(("Limpeza", 45), ("Consulta", 30)),
+        timezone="America/Sao_Paulo",
+    ),
+    S(
+        "pt_um_corte_is_the_haircut",
+        "queria marcar um corte",
+        "1",
+        book=B("Haircut", "2026-12-01 09:00"),
+        services=(("Haircut", 30), ("Beard trim", 20)),
+        timezone="America/Sao_Paulo",
+    ),
+    S(
+        "pt_limpeza_is_the_cleaning",
+        "oi queria uma limpeza amanha de manha",
+        "1",
+        book=B("Cleaning", "2026-12-02 09:00"),
+        services=DENTAL,
         timezone="America/Sao_Paulo",
     ),
     # -- French -------------------------------------------------------------------------------
@@ -1996,6 +2049,13 @@ DIALOGUES: tuple[Scenario, ...] = (
         services=(("Coupe", 30), ("Barbe", 20)),
         timezone="Europe/Paris",
         communicate=("Bienvenue chez",),
+    ),
+    S(
+        "fr_nettoyage_is_the_cleaning",
+        "bonjour un nettoyage demain svp",
+        "1",
+        book=B("Cleaning", "2026-12-02 09:00"),
+        services=DENTAL,
     ),
     # -- German -------------------------------------------------------------------------------
     S(
@@ -2590,7 +2650,6 @@ DIALOGUES: tuple[Scenario, ...] = (
     S(
         "pt_ah_nao_prefiro_quinta_right_after_booking_moves_it",
         "Olá! tem horário amanhã à tarde pra um corte?",
-        "o primeiro",
         "a primeira",
         "ah não, prefiro quinta de manhã",
         "1",

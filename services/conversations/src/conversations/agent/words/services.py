@@ -4,8 +4,10 @@ rapidfuzz's WRatio with its default processor picks the right service in 9 of 10
 cases; the one rule on top is the notes' "longest full match": when every word of a service's
 name is in the message ("haircut and beard" names both "Haircut" and "Haircut and beard"),
 the service with the most words wins. A name said in another language by a near-identical
-word ("clase" for "class") counts when only one service has such a word. A tie or a weak
-score is a question for the visitor.
+word ("clase" for "class") counts when only one service has such a word; so does a word of
+the trade said in another language ("corte" for "Haircut", "limpeza" for "Cleaning"), from a
+small table of the services small businesses sell, as no library translates single words. A
+tie or a weak score is a question for the visitor.
 """
 
 from __future__ import annotations
@@ -23,6 +25,29 @@ CUTOFF = 80.0
 COGNATE = 80.0
 MARGIN = 8.0
 
+# The same service in the six languages, folded (no accents). A word here names the service
+# whose name holds another word of its set, or all of it written as one ("checkup" for
+# "Check-up"). Only words that name a service and nothing else: "consulta" is also "a
+# question" in Spanish, "call" is "call me", "cut" is "do you cut children's hair?", so none
+# is here.
+SAME_SERVICE: tuple[frozenset[str], ...] = tuple(
+    frozenset(group.split())
+    for group in (
+        "haircut corte coupe haarschnitt taglio",
+        "beard barba barbe bart",
+        "cleaning limpieza limpeza nettoyage detartrage reinigung zahnreinigung pulizia",
+        "whitening blanqueamiento clareamento branqueamento blanchiment bleaching "
+        "aufhellung sbiancamento",
+        "checkup chequeo revision revisao kontrolle kontrolluntersuchung controllo",
+        "manicure manicura manucure manikure",
+        "pedicure pedicura pedikure",
+        "massage masaje massagem massaggio",
+        "class clase aula cours kurs classe",
+        "session sesion sessao seance sitzung sessione",
+    )
+)
+_SAME = {word: group for group in SAME_SERVICE for word in group}
+
 
 @dataclass(frozen=True, slots=True)
 class Named:
@@ -33,7 +58,7 @@ class Named:
 def _tokens(text: str) -> set[str]:
     out = set()
     previous = ""
-    for t in utils.default_process(text).split():
+    for t in fold(utils.default_process(text)).split():
         if t in _JOINERS:
             previous = ""
             continue
@@ -43,11 +68,12 @@ def _tokens(text: str) -> set[str]:
         if previous:
             out.add(previous + t)  # "hair cut and beard" names "Haircut and beard"
         previous = t
-    return out
+    # "un corte" names "Haircut": the message's words in the other languages too.
+    return out | {same for t in out for same in _SAME.get(t, ())}
 
 
 def _name_tokens(name: str) -> set[str]:
-    return {t for t in utils.default_process(name).split() if t not in _JOINERS}
+    return {t for t in fold(utils.default_process(name)).split() if t not in _JOINERS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +87,7 @@ def match_service(text: str, services: list[Named]) -> ServiceMatch:
         return ServiceMatch(None)
     query = _tokens(text)
     # "hair cut" -> also try the words joined, as people split compound names.
-    joined = utils.default_process(text).replace(" ", "")
+    joined = fold(utils.default_process(text)).replace(" ", "")
     full = [s for s in services if _name_tokens(s.name) and _name_tokens(s.name) <= query]
     full += [
         s
@@ -104,12 +130,19 @@ def match_service(text: str, services: list[Named]) -> ServiceMatch:
 def _cognate(text: str, services: list[Named]) -> ServiceMatch:
     """A service named in the visitor's language by a word spelt almost like a word of its
     name ("una clase" for "Hatha class", "sesión privada" for "Private session"): the same
-    first three letters and rapidfuzz's ratio >= 80, on words of five letters or more. Only
-    when exactly one service has such a word; several are a question."""
-    words = {w for w in _plain(text).split()[:40] if len(w) >= 5}
+    first three letters and rapidfuzz's ratio >= 80, on words of five letters or more; or by
+    a word of `SAME_SERVICE` ("barba" for "Beard trim"). Only when exactly one service has
+    such a word; several are a question."""
+    plain = _plain(text).split()[:40]
+    words = {w for w in plain if len(w) >= 5}
+    same = {s for w in plain for s in _SAME.get(w, ())}
     hits = []
     for service in services:
-        for name_word in _plain(service.name).split():
+        name_words = _plain(service.name).split()
+        if same & {*name_words, "".join(name_words)}:
+            hits.append(service)
+            continue
+        for name_word in name_words:
             if len(name_word) >= 5 and any(
                 w[:3] == name_word[:3] and fuzz.ratio(w, name_word) >= COGNATE for w in words
             ):
