@@ -63,6 +63,10 @@ def test_whatsapp_and_sms_ids_are_the_verified_phone() -> None:
     assert channel_phone("whatsapp", "34612345678") == "+34612345678"  # WhatsApp: no '+'
     assert channel_phone("sms", "+14155550100") == "+14155550100"
     assert channel_phone("sms", "22395") is None  # a short code is no person's phone
+    # A number the channel delivers to, though libphonenumber calls the range unassigned
+    # (US 555 numbers; new ranges before its data catches up): still the visitor's phone.
+    assert channel_phone("whatsapp", "15551230002") == "+15551230002"
+    assert channel_phone("sms", "+999123") is None  # no country code 999
     assert channel_phone("messenger", "34612345678") is None  # a PSID, not a phone
     assert channel_phone("web", "+34612345678") is None
 

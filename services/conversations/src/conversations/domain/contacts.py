@@ -80,9 +80,16 @@ def channel_phone(channel: str, visitor_id: str) -> str | None:
     if not digits.startswith("+"):
         digits = "+" + digits
     try:
-        return normalize_phone(digits)
-    except InvalidPhone:
+        number = phonenumbers.parse(digits, None)
+    except phonenumbers.NumberParseException:
         return None
+    # The channel proves the number reaches someone: a number the provider delivers to is
+    # taken even where libphonenumber's validity data lags (new ranges, test numbers) and
+    # `normalize_phone`, meant for typed numbers, would refuse it. A short code is not a
+    # possible number, so it stays no phone.
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def normalize_email(raw: str) -> str:
