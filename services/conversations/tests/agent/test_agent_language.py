@@ -644,6 +644,20 @@ def test_times_are_shown_in_the_workspace_timezone_across_daylight_saving() -> N
     assert zone_label(ZoneInfo("America/Sao_Paulo"), "pt") == "Horário de Brasília"
 
 
+@pytest.mark.parametrize(
+    ("text", "clock"),
+    [("530 works", time(17, 30)), ("the 1030 one", time(10, 30)), ("830am?", time(8, 30)),
+     ("1730 ok", time(17, 30)), ("at 2030", time(20, 30)), ("a las 1130", time(11, 30)),
+     ("um 1430 bitte", time(14, 30)), ("alle 1130", time(11, 30)),
+     # Not times: a price, an amount, a phone's digit groups, a street number, a year, a room.
+     ("$1500", None), ("1500 euros", None), ("call me 612 345 678", None),
+     ("612345678", None), ("calle mayor 1230", None), ("in 2030", None), ("room 215", None),
+     ("100 ok", None)],
+)  # fmt: skip
+def test_times_typed_without_a_colon(text: str, clock: time | None) -> None:
+    assert read_when(text, TUESDAY, "en").clock == clock
+
+
 def test_replies_are_cut_to_the_channel_on_a_word() -> None:
     text = "word " * 200
     assert len(cap(text, "sms")) <= 320 and cap(text, "sms").endswith("…")
@@ -663,6 +677,8 @@ def test_replies_are_cut_to_the_channel_on_a_word() -> None:
         ("my name is tom", False, "Tom"),
         ("Claire Martin claire.martin@example.fr", True, "Claire Martin"),
         ("Tom Baker, +34 612 345 678", False, "Tom Baker"),
+        ("whats ur address?", True, None),  # asked for details, a question is no name
+        ("donde estais?", True, None),
     ],
 )
 def test_a_name_is_read_only_where_the_visitor_gives_one(text, asked, name) -> None:

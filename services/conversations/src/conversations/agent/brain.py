@@ -272,7 +272,14 @@ def _details_given(deps: AgentDeps, r: Reading) -> ModelResponse | None:
     "I'm Ana"): recorded for the contact, and the waiting booking made once nothing is missing."""
     m = deps.memory
     region = country_of(deps.workspace.timezone)
-    found = read_details(r.text, region, asked=m.asked_details and m.pending is not None)
+    # A short answer is taken for a name only when the name is what was asked for: asked for
+    # a phone, "jake here" or "whats ur address" names nobody.
+    asked_name = (
+        m.asked_details
+        and m.pending is not None
+        and "name" in deps.visitor.missing(deps.required_contact)
+    )
+    found = read_details(r.text, region, asked=asked_name)
     if (
         m.pending is not None
         and m.asked_details

@@ -635,6 +635,58 @@ DIALOGUES: tuple[Scenario, ...] = (
         book=B("Haircut", "2026-12-02 10:00"),
         never_say=("don't have that",),
     ),
+    # Asked for their details, visitors ask something else first, or give a number in
+    # groups; and they type times without a colon.
+    S(
+        "en_a_question_while_asked_for_details_is_answered_not_taken_for_a_name",
+        "haircut tomorrow 10",
+        "yes",
+        "whats ur address?",
+        "Maria Lopez, maria.lopez@gmail.com",
+        services=(("Haircut", 30),),
+        channel="web",
+        visitor_name=None,
+        facts=FACTS,
+        book=B("Haircut", "2026-12-02 10:00"),
+        communicate=("Calle Mayor 12",),
+        expect_contact=("Maria Lopez", "maria.lopez@gmail.com"),
+    ),
+    S(
+        "en_asked_only_for_a_phone_a_question_is_no_name",
+        "haircut tomorrow 10",
+        "yes",
+        "do u take card",
+        "sure its 612 345 678",
+        services=(("Haircut", 30),),
+        channel="web",
+        visitor_name="Jake",
+        facts=FACTS,
+        book=B("Haircut", "2026-12-02 10:00"),
+        communicate=("cash, card and Bizum",),
+        expect_contact=("Jake", "+34612345678"),
+    ),
+    S(
+        "en_1100_works_picks_the_eleven_oclock_offer",
+        "haircut tmrw morning",
+        "1100 works",
+        services=(("Haircut", 30),),
+        book=B("Haircut", "2026-12-02 11:00"),
+    ),
+    S(
+        "en_1000am_typed_tight_is_ten",
+        "can i come in tomorrow at 1000am for a haircut",
+        "yes",
+        services=(("Haircut", 30),),
+        book=B("Haircut", "2026-12-02 10:00"),
+    ),
+    S(
+        "es_a_las_1130_sin_dos_puntos",
+        "hola! corte para el jueves a las 1130?",
+        "la de las 11 entonces",
+        services=(("Corte", 30),),
+        book=B("Corte", "2026-12-03 11:00"),
+        never_say=("Sorry",),
+    ),
     # Half hours and quarters as people say them; plural parts of the day; a day asked
     # before the service still stands once the service is named.
     S(

@@ -115,7 +115,12 @@ def find_name(text: str, *, asked: bool) -> str | None:
         parts = [p.strip() for p in re.split(r"[,;\n]|\s-\s", short) if p.strip()]
         first = parts[0] if parts else ""
         words = first.split()
-        if 1 <= len(words) <= 3 and "@" not in first and not any(c.isdigit() for c in first):
+        if (
+            1 <= len(words) <= 3
+            and "@" not in first
+            and "?" not in first  # "whats ur address?" asks; a name answers
+            and not any(c.isdigit() for c in first)
+        ):
             return _name_from(words)
     return None
 

@@ -339,6 +339,42 @@ def _fractions(text: str) -> str:
     return text
 
 
+# Times typed without a separator, as chat has them: "530 works", "the 1030 one", "830am",
+# "1730". A 3-4 digit number is a time when a marker or "at" goes with it; alone, only at a
+# quarter ("530" from 1:15 to 9:45, "1045" or "1400" from 07:00 to 18:45), and never a price, an amount, a street
+# number or a digit group of a phone number ("612 345 678").
+_COMPACT = re.compile(
+    r"(?<![\d/.:,+$#-])(?<!\d\s)(\d{1,2})([0-5]\d)"
+    r"(\s?(?:a\.?m\.?|p\.?m\.?|hs|h|uhr)(?![a-z]))?(?![\d/:%-])(?![.,]\d)(?!\s\d)"
+)
+_NOT_CLOCK_BEFORE = re.compile(
+    r"(?:€|£|r\$|\bno\.?|\bn[°º]|\bcode|\bcodigo|\broom|\bsala|\bzip|\bcp)\s?$"
+    r"|\b(?:calle|rua|street|st|ave?|avenida|road|rd|strasse|via|rue)\b[^,\d]{0,30}$"
+)
+_NOT_CLOCK_AFTER = re.compile(
+    r"^\s?(?:€|\$|eur\b|euros?\b|usd\b|dollars?\b|bucks\b|reais\b|pesos\b|%|k\b|mil\b)"
+)
+
+
+def _compact_clocks(text: str) -> str:
+    """ "530" as "5:30", where it tells a time (above); the reading of times does the rest."""
+
+    def clock(m: re.Match[str]) -> str:
+        hour, minute, marker = int(m.group(1)), int(m.group(2)), m.group(3)
+        before, after = text[max(0, m.start() - 24) : m.start()], text[m.end() : m.end() + 10]
+        if hour > 23 or _NOT_CLOCK_BEFORE.search(before) or _NOT_CLOCK_AFTER.match(after):
+            return m.group(0)
+        told = marker is not None or _PRECEDED_BY_AT.search(before)
+        quarter = minute in (0, 15, 30, 45) if len(m.group(1)) == 2 else minute in (15, 30, 45)
+        # 19xx and 20xx alone read as years ("in 2030") before evening times.
+        plausible = 1 <= hour <= 9 if len(m.group(1)) == 1 else 7 <= hour <= 18
+        if not told and not (quarter and plausible):
+            return m.group(0)
+        return f"{hour}:{minute:02d}{marker or ''}"
+
+    return _COMPACT.sub(clock, text)
+
+
 _TIME = re.compile(
     r"(?<![\d/.:,+])(\d{1,2})(?:\s?([:.h])\s?([0-5]\d))?"
     # A marker or unit is a whole word: "2 haircuts" and "2 amigos" tell no time.
@@ -905,7 +941,7 @@ def read_when(text: str, today: date, lang: str = "en", *, month_first: bool = F
         ),
         folded,
     )
-    folded = _fractions(folded)
+    folded = _compact_clocks(_fractions(folded))
     lang = lang if lang in _LOCALES else "en"
     window = None
     month_span = When()
