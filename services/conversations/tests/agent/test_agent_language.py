@@ -567,6 +567,21 @@ def test_a_service_named_by_a_word_of_the_trade_in_another_language(
 def test_a_word_near_several_services_is_a_question() -> None:
     services = [Named("1", "Hatha class"), Named("2", "Vinyasa class")]
     found = match_service("una clase", services)
+def test_two_services_in_one_message_are_the_one_selling_both_or_one_at_a_time() -> None:
+    barber = [Named("1", "Haircut"), Named("2", "Haircut and beard"),
+              Named("3", "Kids haircut"), Named("4", "Beard trim")]  # fmt: skip
+    found = match_service("a haircut and a beard trim please", barber)
+    assert found.service == barber[1] and not found.also
+    found = match_service("corte y arreglo de barba", barber)
+    assert found.service == barber[1] and not found.also
+    apart = [Named("1", "Haircut"), Named("4", "Beard trim")]
+    found = match_service("a haircut and a beard trim please", apart)
+    assert found.service == apart[0] and found.also == (apart[1],)
+    found = match_service("barba e corte amanhã", apart)
+    assert found.service == apart[1] and found.also == (apart[0],)
+    assert not match_service("haircut tomorrow", apart).also
+
+
     assert found.service is None and set(found.candidates) == set(services)
 
 

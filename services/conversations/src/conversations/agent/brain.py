@@ -569,6 +569,9 @@ def _understand(
         if (intent.yes or intent.ack) and not (intent.thanks or intent.bye or r.when.found):
             return _call("list_services")  # "sì" to "which service?": the question stands
     if service is not None:
+        if r.service.also:  # "haircut and a beard trim" where nothing sells both
+            others = format_list_of([s.name for s in r.service.also], deps.zone, deps.lang)
+            deps.said.append(say(deps.lang, "one_at_a_time", service=service.name, others=others))
         # The day asked stands for the service named next (asked before any service was), or
         # for the same one named again; another service starts afresh.
         keep = m.service_id is None or service.id == m.service_id

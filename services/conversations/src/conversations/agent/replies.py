@@ -88,6 +88,9 @@ MESSAGES: dict[str, str] = {
     ),
     "address_limit": N_("I can't take more bookings from this connection today."),
     "your_bookings": N_("Your upcoming bookings:"),
+    "one_at_a_time": N_(
+        "I book one service at a time: let's start with {service}, then ask me for {others}."
+    ),
     "which_booking": N_("Which booking? Reply with the number:"),
     "which_new": N_("Sure, let's move it. Free times for {service} ({tz}):"),
     "not_understood": N_("Sorry, I didn't get that."),

@@ -1630,6 +1630,40 @@ DIALOGUES: tuple[Scenario, ...] = (
         "thumbs_up_after_booking",
         "haircut",
         "2",
+    # -- two services in one message ---------------------------------------------------------
+    S(
+        # The barber sells both together: that is the one to book.
+        "en_haircut_and_a_beard_trim_books_the_combined_service",
+        "hi can i get a haircut and a beard trim tomorrow at 10",
+        "yes",
+        book=B("Haircut and beard", "2026-12-02 10:00"),
+        services=BARBER,
+    ),
+    S(
+        "es_corte_y_arreglo_de_barba_books_the_combined_service",
+        "hola, corte y arreglo de barba para mañana a las 10",
+        "si",
+        book=B("Haircut and beard", "2026-12-02 10:00"),
+        services=BARBER,
+    ),
+    S(
+        # Nothing sells both: one at a time, the first named first, and the visitor is told.
+        "en_haircut_and_a_beard_trim_without_a_combined_service_books_one_at_a_time",
+        "haircut and a beard trim please",
+        "1",
+        book=B("Haircut", "2026-12-01 09:00"),
+        services=(("Haircut", 30), ("Beard trim", 20)),
+        communicate=("one service at a time", "ask me for Beard trim"),
+    ),
+    S(
+        "pt_barba_e_corte_without_a_combined_service_starts_with_the_barba",
+        "oi, queria barba e corte amanhã de manhã",
+        "1",
+        book=B("Beard trim", "2026-12-02 09:00"),
+        services=(("Haircut", 30), ("Beard trim", 20)),
+        timezone="America/Sao_Paulo",
+        communicate=("um serviço de cada vez", "me peça Haircut"),
+    ),
         "👍",
         book=B("Haircut", "2026-12-01 12:00"),
         services=BARBER,

@@ -80,6 +80,7 @@ def _name_tokens(name: str) -> set[str]:
 class ServiceMatch:
     service: Named | None
     candidates: tuple[Named, ...] = ()  # when ambiguous: the ones to ask about
+    also: tuple[Named, ...] = ()  # other services named with it, to book after it
 
 
 def match_service(text: str, services: list[Named]) -> ServiceMatch:
@@ -98,11 +99,7 @@ def match_service(text: str, services: list[Named]) -> ServiceMatch:
         and len(joined) <= 3 * len(s.name)
     ]
     if full:
-        most = max(len(_name_tokens(s.name)) for s in full)
-        best = [s for s in full if len(_name_tokens(s.name)) == most]
-        if len(best) == 1:
-            return ServiceMatch(best[0])
-        return ServiceMatch(None, tuple(best))
+        return _named_in_full(text, full, services)
     names = [s.name for s in services]
     # Without the joining words, which names share ("and the kids one?" is not about
     # "Haircut and beard").
@@ -125,6 +122,60 @@ def match_service(text: str, services: list[Named]) -> ServiceMatch:
     if ranked[0][1] - second >= MARGIN:
         return ServiceMatch(services[ranked[0][2]])
     return ServiceMatch(None, tuple(services[i] for _, score, i in ranked if score >= CUTOFF))
+
+
+def _named_in_full(text: str, full: list[Named], services: list[Named]) -> ServiceMatch:
+    """Of the services every word of whose name is in the message, the longest ("Haircut and
+    beard" over "Haircut"). Two that neither holds ("haircut and a beard trim") are two
+    services asked for: a service whose name joins words of both ("Haircut and beard") is
+    the one, else the first named, with the others in `also` (booked one at a time)."""
+    tokens = {s: _name_tokens(s.name) for s in services}
+    longest = [s for s in full if not any(tokens[s] < tokens[o] for o in full)]
+    longest += _named_besides(text, longest, services)
+    if len(longest) == 1:
+        return ServiceMatch(longest[0])
+    combined = [
+        s for s in services if _is_joined(s.name) and all(tokens[s] & tokens[o] for o in longest)
+    ]
+    if len(combined) == 1:
+        return ServiceMatch(combined[0])
+    if combined:
+        return ServiceMatch(None, tuple(combined))
+    first, *others = sorted(longest, key=lambda s: _position(text, tokens[s]))
+    return ServiceMatch(first, also=tuple(others))
+
+
+def _named_besides(text: str, named: list[Named], services: list[Named]) -> list[Named]:
+    """Services a word of `SAME_SERVICE` names besides those named in full ("barba e corte"
+    with "Haircut" and "Beard trim"): each such word that none of them holds, when it is in
+    one service's name only."""
+    held = {t for s in named for t in _name_tokens(s.name)}
+    out: list[Named] = []
+    for word in set(_plain(text).split()[:40]):
+        same = _SAME.get(word, frozenset())
+        if not same or same & held:
+            continue
+        holders = [s for s in services if same & _name_tokens(s.name)]
+        if len(holders) == 1 and holders[0] not in named + out:
+            out.append(holders[0])
+    return out
+
+
+def _is_joined(name: str) -> bool:
+    return bool(set(utils.default_process(name).split()) & _JOINERS)
+
+
+def _position(text: str, name_tokens: set[str]) -> int:
+    """Where in the message a service is first named (by a word, its plural, a word of
+    `SAME_SERVICE` or two words written apart)."""
+    said = fold(utils.default_process(text)).split()
+    for i, word in enumerate(said):
+        forms = {word, word[:-1], *_SAME.get(word, ())}
+        if i:
+            forms.add(said[i - 1] + word)
+        if forms & name_tokens:
+            return i
+    return len(said)
 
 
 def _cognate(text: str, services: list[Named]) -> ServiceMatch:
