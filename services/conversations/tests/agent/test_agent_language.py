@@ -425,7 +425,10 @@ def test_a_day_is_read_whatever_language_the_message_was_taken_for() -> None:
     [("is 10 tomorrow ok?", date(2026, 12, 2), time(10)),
      ("would 3 on friday work?", date(2026, 12, 4), time(15)), ("is 10 ok?", None, time(10)),
      ("table for 2 tomorrow", date(2026, 12, 2), None),
-     ("2 haircuts tomorrow", date(2026, 12, 2), None)],
+     ("2 haircuts tomorrow", date(2026, 12, 2), None),
+     ("12 is good", None, time(12)), ("12 sounds good", None, time(12)),
+     ("12 me va bien", None, time(12)), ("12 ist gut", None, time(12)),
+     ("12 people is good", None, None), ("12 es muy pronto", None, None)],
 )  # fmt: skip
 def test_a_number_asked_about_is_an_hour(text: str, first: date | None, clock: time | None) -> None:
     when = read_when(text, TUESDAY, "en")

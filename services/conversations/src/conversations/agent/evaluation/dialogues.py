@@ -666,6 +666,20 @@ DIALOGUES: tuple[Scenario, ...] = (
         expect_contact=("Jake", "+34612345678"),
     ),
     S(
+        "en_12_is_good_picks_the_noon_offer",
+        "can i get a beard trim friday",
+        "12 is good",
+        services=(("Beard trim", 20),),
+        book=B("Beard trim", "2026-12-04 12:00"),
+    ),
+    S(
+        "es_12_me_va_bien_picks_the_noon_offer",
+        "hola, una manicura el viernes?",
+        "12 me va bien",
+        services=(("Manicura", 30),),
+        book=B("Manicura", "2026-12-04 12:00"),
+    ),
+    S(
         "en_1100_works_picks_the_eleven_oclock_offer",
         "haircut tmrw morning",
         "1100 works",

@@ -459,8 +459,10 @@ def _meridiem(text: str, end: int, marker: str | None) -> str | None:
 # time after it is the one asked.
 _NOT_BEFORE = re.compile(r"\b(?:not|no|nao|pas|nicht|non)\s(?:at |a las |as |a |um |alle )?$")
 _FITS_AFTER = re.compile(
-    r"^\s?(?:ok|okay|fine|good|alright|work|works|possible|posible|possivel|passt|geht|"
-    r"va bene|possibile)\b"
+    r"^\s?(?:(?:is|would be|sounds|seems|'s|esta|me va|me viene|e|ist|est|va)\s)?"
+    r"(?:ok|okay|fine|good|great|perfect|alright|work|works|possible|posible|possivel|passt|"
+    r"geht|va bene|possibile|bien|perfecto|perfeito|serve|sirve|otimo|parfait|gut|perfekt|"
+    r"perfetto|bene)\b"
 )
 # "at 10 no?" asks; "at 10 no, at 11" refuses.
 _NOT_AFTER = re.compile(rf"^\s?(?:(?:no|nao|pas|nicht|non)\b(?!\s?\?)|{_UNSUITED})")
