@@ -351,6 +351,11 @@ def test_cancelling_to_book_another_is_a_move() -> None:
     assert read_intent("annuler mon rdv et en prendre un autre lundi").move
     assert not read_intent("cancela la otra cita").move
     assert not read_intent("please cancel my booking").move
+    # Verbs that move only a booking spoken of: alone, "pasar" is coming by.
+    assert read_intent("tengo cita el viernes, la puedo pasar al lunes?").move
+    assert read_intent("tenho consulta na sexta, posso passar pra segunda?").move
+    assert read_intent("ich habe einen termin, kann ich den verlegen?").move
+    assert not read_intent("puedo pasar mañana a las 10?").move
 
 
 def test_a_leading_ciao_greets_and_a_last_one_says_goodbye() -> None:

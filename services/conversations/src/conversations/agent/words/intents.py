@@ -319,6 +319,12 @@ _ASKING = {"do", "does", "is", "are", "what", "where", "how", "which", "when", "
            "como", "cual", "cuando", "quando", "onde", "qual", "quoi", "ou", "comment", "quel",
            "quelle", "est-ce", "was", "wo", "wie", "welche", "wann", "cosa", "dove", "quale",
            "come"}  # fmt: skip
+# Verbs that move a booking only when one is spoken of ("tengo cita el viernes, ¿la puedo
+# pasar al lunes?", "posso passar minha consulta para segunda?"): alone, "puedo pasar
+# mañana?" is coming by, "adelantar" or "avancer" anything at all.
+_SHIFT = {"pasar", "pasarla", "pasarlo", "passar", "adelantar", "adelantarla", "atrasar",
+          "atrasarla", "adiar", "antecipar", "repousser", "avancer", "decaler", "verlegen",
+          "vorverlegen", "anticipare", "posticipare", "spostarlo", "spostarla"}  # fmt: skip
 _INSTEAD = {"instead", "rather", "mejor", "prefiero", "prefiro", "melhor", "plutot", "lieber",
             "invece", "preferisco", "meglio"}  # fmt: skip
 
@@ -330,6 +336,7 @@ _MINE = (
     "j'ai un rdv", "ich habe einen termin", "ho un appuntamento",
     "mi cita", "mi reserva", "mi turno", "mi hora", "tengo cita", "tengo hora",
     "minha marcacao", "minha reserva", "minha consulta", "meu horario", "eu marquei",
+    "tenho consulta", "tenho uma consulta", "tenho marcacao", "tenho horario",
     "mon rendez-vous", "mon rdv", "ma reservation", "j'ai reserve",
     "mein termin", "meinen termin", "meine buchung", "ich habe gebucht",
     "il mio appuntamento", "la mia prenotazione", "ho prenotato",
@@ -482,7 +489,8 @@ def read_intent(text: str) -> Intent:
         cancel=bool(token_set & _CANCEL) and "cancellation" not in topics and not keep,
         move=bool(token_set & _MOVE)
         or (bool(token_set & _CANCEL) and _phrase_in(folded, _REBOOK))
-        or ((mine or _phrase_in(folded, _CANT_MAKE_IT)) and bool(token_set & _INSTEAD)),
+        or ((mine or _phrase_in(folded, _CANT_MAKE_IT)) and bool(token_set & _INSTEAD))
+        or (mine and bool(token_set & _SHIFT)),
         book=book,
         question=question,
         topics=topics,
