@@ -457,8 +457,12 @@ def _understand(
                 return _ask_to_cancel(deps, named)
             return _call("cancel_booking", booking_id=named.id)
         return _call("cancel_booking")
-    if intent.move and not live and not m.moving and not m.offered_slots and _can_prove(deps):
-        return _prove_first(deps, r, "move")
+    if intent.move and not live and not m.moving and not m.offered_slots:
+        if _can_prove(deps):
+            return _prove_first(deps, r, "move")
+        # A channel that proves who writes, and no booking of theirs: said, then the times
+        # asked for are offered as for a new booking.
+        deps.said.append(say(deps.lang, "no_booking"))
     about_mine = intent.mine or (
         intent.asks_when
         and live

@@ -680,20 +680,6 @@ DIALOGUES: tuple[Scenario, ...] = (
         book=B("Manicura", "2026-12-04 12:00"),
     ),
     S(
-        "en_1100_works_picks_the_eleven_oclock_offer",
-        "haircut tmrw morning",
-        "1100 works",
-        services=(("Haircut", 30),),
-        book=B("Haircut", "2026-12-02 11:00"),
-    ),
-    S(
-        "en_1000am_typed_tight_is_ten",
-        "can i come in tomorrow at 1000am for a haircut",
-        "yes",
-        services=(("Haircut", 30),),
-        book=B("Haircut", "2026-12-02 10:00"),
-    ),
-    S(
         "en_move_it_from_fri_to_mon_offers_monday",
         "hey i booked a beard trim for fri, can i move it to mon?",
         "10 is good",
@@ -726,6 +712,32 @@ DIALOGUES: tuple[Scenario, ...] = (
         services=(("Haarschnitt", 30),),
         earlier=(("Haarschnitt", "2026-12-04 10:00"),),
         book=B("Haarschnitt", "2026-12-07 09:00"),
+    ),
+    S(
+        "en_moving_a_booking_this_chat_does_not_know_says_so",
+        "hey i booked a beard trim for fri, can i move it to mon?",
+        services=(("Beard trim", 20),),
+        communicate=("I don't see a booking of yours",),
+    ),
+    S(
+        "es_cambiar_una_cita_que_este_chat_no_conoce_lo_dice",
+        "hola, quiero cambiar mi cita del jueves al viernes",
+        services=(("Corte", 30),),
+        communicate=("No veo ninguna reserva tuya",),
+    ),
+    S(
+        "en_1100_works_picks_the_eleven_oclock_offer",
+        "haircut tmrw morning",
+        "1100 works",
+        services=(("Haircut", 30),),
+        book=B("Haircut", "2026-12-02 11:00"),
+    ),
+    S(
+        "en_1000am_typed_tight_is_ten",
+        "can i come in tomorrow at 1000am for a haircut",
+        "yes",
+        services=(("Haircut", 30),),
+        book=B("Haircut", "2026-12-02 10:00"),
     ),
     S(
         "es_a_las_1130_sin_dos_puntos",
@@ -1664,20 +1676,6 @@ DIALOGUES: tuple[Scenario, ...] = (
         book=B("Beard trim", "2026-12-04 09:00"),
         services=BARBER,
     ),
-    # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
-    S(
-        "ok_after_booking_is_not_a_new_menu",
-        "haircut",
-        "1",
-        "ok",
-        book=B("Haircut", "2026-12-01 09:00"),
-        services=BARBER,
-        communicate=("See you then",),
-    ),
-    S(
-        "thumbs_up_after_booking",
-        "haircut",
-        "2",
     # -- two services in one message ---------------------------------------------------------
     S(
         # The barber sells both together: that is the one to book.
@@ -1712,6 +1710,20 @@ DIALOGUES: tuple[Scenario, ...] = (
         timezone="America/Sao_Paulo",
         communicate=("um serviço de cada vez", "me peça Haircut"),
     ),
+    # -- acknowledgements, second bookings, cancel and rebook -----------------------------------
+    S(
+        "ok_after_booking_is_not_a_new_menu",
+        "haircut",
+        "1",
+        "ok",
+        book=B("Haircut", "2026-12-01 09:00"),
+        services=BARBER,
+        communicate=("See you then",),
+    ),
+    S(
+        "thumbs_up_after_booking",
+        "haircut",
+        "2",
         "👍",
         book=B("Haircut", "2026-12-01 12:00"),
         services=BARBER,
