@@ -572,9 +572,6 @@ def test_a_service_named_by_a_word_of_the_trade_in_another_language(
     assert (found.name if found else None) == name
 
 
-def test_a_word_near_several_services_is_a_question() -> None:
-    services = [Named("1", "Hatha class"), Named("2", "Vinyasa class")]
-    found = match_service("una clase", services)
 def test_two_services_in_one_message_are_the_one_selling_both_or_one_at_a_time() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Haircut and beard"),
               Named("3", "Kids haircut"), Named("4", "Beard trim")]  # fmt: skip
@@ -590,6 +587,9 @@ def test_two_services_in_one_message_are_the_one_selling_both_or_one_at_a_time()
     assert not match_service("haircut tomorrow", apart).also
 
 
+def test_a_word_near_several_services_is_a_question() -> None:
+    services = [Named("1", "Hatha class"), Named("2", "Vinyasa class")]
+    found = match_service("una clase", services)
     assert found.service is None and set(found.candidates) == set(services)
 
 
