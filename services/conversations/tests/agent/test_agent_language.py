@@ -296,7 +296,10 @@ def test_a_service_name_typed_from_the_list_keeps_the_language() -> None:
     [("is there parking?", True), ("¿tenéis aparcamiento?", True),
      ("is there parking near you?", True), ("hay aparcamiento cerca?", True),
      ("do u cut children's hair??", True), ("do you have wifi?", False),
-     ("do you cut women's hair?", False), ("do you do colour?", False)],
+     ("do you cut women's hair?", False), ("do you do colour?", False),
+     ("is there parking nearby?", True), ("where can i park", True),
+     ("hay sitio para aparcar cerca??", True), ("is there wifi nearby?", False),
+     ("do you sell children's toys?", False)],
 )  # fmt: skip
 def test_a_faq_answers_only_what_it_speaks_of(question: str, answered: bool) -> None:
     from conversations.agent.tools import _about

@@ -49,6 +49,7 @@ from conversations.agent.tools import (
     InfoResult,
     ServicesResult,
     SlotsResult,
+    faq_answer,
     learn,
     reminded_booking,
 )
@@ -544,6 +545,9 @@ def _understand(
     )
     if not topics:
         topics = _implied_topics(deps, r)
+    if topics and not booking_words and faq_answer(deps, r.text).found:
+        # "where can I park?" asks where, and the business's "Do you have parking?" answers it.
+        return _call("search_faq", question=r.text)
     if topics:
         intent = replace(intent, topics=topics)
         topic = "price" if "price" in intent.topics else intent.topics[0]

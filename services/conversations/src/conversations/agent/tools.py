@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 from pydantic_ai import ModelRetry, RunContext
-from rapidfuzz import fuzz, process, utils
+from rapidfuzz import fuzz, utils
 
 from conversations.agent.calendar import (
     Calendar,
@@ -844,31 +844,34 @@ def faq_answer(deps: AgentDeps, question: str) -> FaqResult:
     if not faq or not question.strip():
         return FaqResult(found=False)
     ranked = [e for e in faq if e.language in (None, deps.lang)] or list(faq)
-    for _, _, index in process.extract(
-        question[:300],
-        [e.question for e in ranked],
-        scorer=fuzz.token_set_ratio,
-        processor=utils.default_process,
-        score_cutoff=60,
-        limit=3,
-    ):
-        entry = ranked[index]
-        if _about(question[:300], entry.question):
-            return FaqResult(found=True, question=entry.question, answer=entry.answer)
-    return FaqResult(found=False)
+    # What an entry speaks of decides (`_about`), not how many of its words a question
+    # shares: "is there parking nearby?" shares one word with "Do you have parking?", the one
+    # that matters; of several entries it speaks of, the nearest in words.
+    about = [e for e in ranked if _about(question[:300], e.question)]
+    if not about:
+        return FaqResult(found=False)
+    near = utils.default_process(question[:300])
+    entry = max(about, key=lambda e: fuzz.token_set_ratio(near, utils.default_process(e.question)))
+    return FaqResult(found=True, question=entry.question, answer=entry.answer)
 
 
 def _about(question: str, entry: str) -> bool:
     """Whether the visitor asks about everything the entry's question is about: "do you have
     wifi?" is near "Do you have parking?" by its words, and "do you cut women's hair?" near
     "Do you cut children's hair?", but their answers would be falsehoods; "is there parking
-    near you?" asks about parking, and more."""
-    asked = content_words(question)
-    return bool(asked) and all(
-        any(w == k or w.startswith(k) or k.startswith(w) or fuzz.ratio(w, k) >= 85
-            for w in asked)
-        for k in content_words(entry)
+    near you?" asks about parking, and more. A word counts when it is the entry's, nearly
+    (a typo), or shares its first six letters, or all of a shorter one ("park" for "parking",
+    "aparcar" for "aparcamiento")."""
+    asked, spoken_of = content_words(question), content_words(entry)
+    return bool(asked and spoken_of) and all(
+        any(_same_word(w, k) for w in asked)
+        for k in spoken_of
     )  # fmt: skip
+
+
+def _same_word(w: str, k: str) -> bool:
+    shared_stem = len(w) >= 6 and len(k) >= 6 and w[:6] == k[:6]
+    return w.startswith(k) or k.startswith(w) or shared_stem or fuzz.ratio(w, k) >= 85
 
 
 def _ranges(ranges: tuple[tuple[time, time], ...], zone: ZoneInfo, lang: str) -> str:

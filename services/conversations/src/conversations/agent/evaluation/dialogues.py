@@ -359,6 +359,28 @@ DIALOGUES: tuple[Scenario, ...] = (
         communicate=("two spaces behind the shop",),
     ),
     S(
+        # The business wrote "Do you have parking?"; visitors ask it their own way.
+        "en_parking_nearby_is_answered_from_the_faq",
+        "is there parking nearby?",
+        services=BARBER,
+        facts=FACTS,
+        communicate=("two spaces behind the shop",),
+    ),
+    S(
+        "en_where_can_i_park_is_answered_from_the_faq",
+        "hey where can i park when i come over",
+        services=BARBER,
+        facts=FACTS,
+        communicate=("two spaces behind the shop",),
+    ),
+    S(
+        "es_donde_aparcar_is_answered_from_the_faq",
+        "hola hay sitio para aparcar cerca??",
+        services=BARBER,
+        facts=FACTS,
+        communicate=("dos plazas",),
+    ),
+    S(
         "en_faq_children",
         "do u cut children's hair??",
         services=BARBER,
