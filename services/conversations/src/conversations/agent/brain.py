@@ -396,6 +396,11 @@ def _understand(
             slot = format_slot(cancelling.start, deps.zone, deps.lang)
             return _text(deps, say(deps.lang, "cancel_kept", service=cancelling.service, slot=slot))
 
+    # "Shall I ask <owner>?" answered yes: the owner is asked (the conversation handed off).
+    offered_owner = m.owner_offered_turn and m.owner_offered_turn == m.turn - 1
+    if offered_owner and intent.yes and not (r.when.found or r.service.service or intent.topics):
+        return _call("hand_off", reason=DOES_NOT_KNOW)
+
     # "sorry, wrong number": nothing to book, nothing to change.
     wrong = intent.wrong_number and not (intent.cancel or intent.move or r.service.service)
     if wrong and not r.when.found and deps.reminded is None:
@@ -1080,6 +1085,9 @@ def _info_text(deps: AgentDeps, result: InfoResult) -> ModelResponse:
     return _text(deps, text)
 
 
+DOES_NOT_KNOW = "the visitor asked what the agent does not know"
+
+
 def _dont_know(deps: AgentDeps, lead: str = "") -> ModelResponse:
     m = deps.memory
     r = deps.reading
@@ -1087,7 +1095,8 @@ def _dont_know(deps: AgentDeps, lead: str = "") -> ModelResponse:
         m.service_id = r.service.service.id  # unanswered, but it is what they are after
     m.unknown_questions += 1
     if m.unknown_questions >= 2:
-        return _call("hand_off", reason="the visitor asked what the agent does not know")
+        return _call("hand_off", reason=DOES_NOT_KNOW)
+    m.owner_offered_turn = m.turn  # "Shall I ask them?": a yes next hands off
     return _text(deps, lead + say(deps.lang, "dont_know", name=deps.workspace.name))
 
 

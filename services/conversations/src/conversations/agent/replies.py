@@ -122,7 +122,7 @@ MESSAGES: dict[str, str] = {
     "no_more": N_("No problem. Pick another time from the list, or tell me a day:"),
     "want_to_book": N_("Would you like to book? Tell me the service, and a day or time."),
     "want_to_book_it": N_("Would you like to book it? Tell me a day or time."),
-    "dont_know": N_("I don't have that information. I'll ask {name} to answer you here."),
+    "dont_know": N_("I don't have that information. Shall I ask {name} to answer you here?"),
     "price": N_("{service}: {price}."),
     "price_duration": N_("{service}: {price}, {minutes} minutes."),
     "duration": N_("{service} takes {minutes} minutes."),

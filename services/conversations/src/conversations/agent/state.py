@@ -95,6 +95,7 @@ class Dialogue(_Model):
     proving_for: Literal["cancel", "move", "book", "show"] | None = None
     misunderstood: int = 0
     unknown_questions: int = 0
+    owner_offered_turn: int = 0  # the turn that offered to ask the owner what it did not know
     attempts: int = 0  # bookings tried: each try gets its own idempotency key
     farewell: str | None = None  # "see_you" or "thanks", as last said...
     farewell_turn: int = 0  # ...in this turn
