@@ -262,7 +262,7 @@ async def test_a_slot_taken_before_the_visitor_accepts_is_not_booked_and_others_
         "3. martes, 1 de diciembre de 2026, 16:00" in taken
     )  # spread over the day, farthest apart
     done = await c.turn("1")
-    assert "Tienes reservado Haircut el martes, 1 de diciembre de 2026, 9:00" in done
+    assert "Tu reserva de Haircut es el martes, 1 de diciembre de 2026, 9:00" in done
     assert sorted(b.start.astimezone(UTC).hour for b in s.calendar.active()) == [8, 11]
 
 

@@ -1024,7 +1024,7 @@ DIALOGUES: tuple[Scenario, ...] = (
         "llego 10 min tarde, no me cancelen la cita porfa",
         services=DENTAL,
         book=B("Cleaning", "2026-12-01 09:00"),
-        communicate=("sigue reservado",),
+        communicate=("sigue reservada",),
     ),
     S(
         "pt_nao_cancela_keeps_it",
@@ -1851,8 +1851,8 @@ DIALOGUES: tuple[Scenario, ...] = (
         book=B("Haircut", "2026-12-03 10:00"),
         services=BARBER,
         earlier=(("Haircut", "2026-12-03 10:00"),),
-        communicate=("¿Cancelo tu Haircut",),
-        never_say=("está cancelado",),
+        communicate=("¿Cancelo tu reserva de Haircut",),
+        never_say=("está cancelada",),
     ),
     S(
         "pt_posso_desmarcar_sim_desmarca",
@@ -1861,7 +1861,7 @@ DIALOGUES: tuple[Scenario, ...] = (
         services=DENTAL,
         timezone="Europe/Lisbon",
         earlier=(("Cleaning", "2026-12-03 10:00"),),
-        communicate=("Cancelo o seu Cleaning", "foi cancelado"),
+        communicate=("Cancelo o seu horário de Cleaning", "foi cancelado"),
     ),
     S(
         "fr_je_peux_annuler_non_garde",
@@ -2070,7 +2070,7 @@ DIALOGUES: tuple[Scenario, ...] = (
         "1",
         "necesito cancelar la cita",
         services=(("Corte", 30), ("Barba", 20)),
-        communicate=("está cancelado",),
+        communicate=("está cancelada",),
     ),
     S(
         "es_mexico_numeric_day_first",
@@ -2131,6 +2131,24 @@ DIALOGUES: tuple[Scenario, ...] = (
         services=DENTAL,
         communicate=("Qué servicio",),
         never_say=("Horarios libres",),
+    ),
+    S(
+        # "la limpieza": a reply about it takes no masculine pronoun or participle.
+        "es_precio_de_la_limpieza_asks_to_book_without_a_gender",
+        "cuanto cuesta la limpieza",
+        services=(("Limpieza", 45), ("Revisión", 30)),
+        prices=(("Limpieza", "40", "EUR"),),
+        communicate=("40",),
+        never_say=("reservarlo",),
+    ),
+    S(
+        "es_la_manicura_cancelada_is_said_in_the_feminine",
+        "manicura mañana a las 10",
+        "si",
+        "cancela la cita porfa",
+        services=(("Manicura", 60), ("Pedicura", 45)),
+        communicate=("está cancelada",),
+        never_say=("está cancelado",),
     ),
     # -- Portuguese ---------------------------------------------------------------------------
     S(
@@ -2201,6 +2219,15 @@ DIALOGUES: tuple[Scenario, ...] = (
         services=DENTAL,
         timezone="America/Sao_Paulo",
     ),
+    S(
+        "pt_a_limpeza_marcada_is_said_without_a_gender",
+        "limpeza amanhã às 10",
+        "sim",
+        book=B("Limpeza", "2026-12-02 10:00"),
+        services=(("Limpeza", 45), ("Consulta", 30)),
+        timezone="America/Sao_Paulo",
+        never_say=("Seu Limpeza",),
+    ),
     # -- French -------------------------------------------------------------------------------
     S(
         "fr_demain_15h",
@@ -2260,6 +2287,14 @@ DIALOGUES: tuple[Scenario, ...] = (
         "1",
         book=B("Cleaning", "2026-12-02 09:00"),
         services=DENTAL,
+    ),
+    S(
+        "fr_la_coupe_reservee_is_said_without_a_gender",
+        "une coupe demain à 15h stp",
+        "oui",
+        book=B("Coupe", "2026-12-02 15:00"),
+        services=(("Coupe", 30), ("Barbe", 20)),
+        never_say=("Votre Coupe est",),
     ),
     # -- German -------------------------------------------------------------------------------
     S(
@@ -2358,6 +2393,16 @@ DIALOGUES: tuple[Scenario, ...] = (
         services=(("Taglio", 30), ("Barba", 20)),
         timezone="Europe/Rome",
     ),
+    S(
+        "it_la_piega_spostata_is_said_without_a_gender",
+        "piega domani alle 10",
+        "sì",
+        "posso spostare l appuntamento a giovedì alle 11?",
+        "sì",
+        book=B("Piega", "2026-12-03 11:00"),
+        services=(("Piega", 30), ("Taglio", 30)),
+        never_say=("Il tuo Piega",),
+    ),
     # -- a person, in many phrasings (and one that is not) ----------------------------------
     S(
         "person_can_i_just_talk_to_someone",
@@ -2454,7 +2499,7 @@ DIALOGUES: tuple[Scenario, ...] = (
         "sí",
         book=B("Corte", "2026-12-04 11:00"),
         services=(("Corte", 30), ("Barba", 20)),
-        communicate=("queda cambiado",),
+        communicate=("queda cambiada",),
     ),
     # -- yoga studio, dental clinic, consultancy -------------------------------------------------
     S(
@@ -2649,7 +2694,7 @@ DIALOGUES: tuple[Scenario, ...] = (
         channel="web",
         earlier=(("Haircut", "2026-12-03 10:00"),),
         email_on_file="ana@example.com",
-        communicate=("dime el e-mail", "le llegará un código", "está cancelado"),
+        communicate=("dime el e-mail", "le llegará un código", "está cancelada"),
     ),
     S(
         "web_fr_returning_visitor_proves_the_email_and_moves",
@@ -2876,7 +2921,7 @@ DIALOGUES: tuple[Scenario, ...] = (
         "no voy a poder ir, cancelala porfa",
         services=BARBER,
         reminded=("Haircut", "2026-12-02 10:00"),
-        communicate=("está cancelado",),
+        communicate=("está cancelada",),
     ),
     S(
         "reminder_en_friday_instead_moves_it_and_keeps_one_booking",
