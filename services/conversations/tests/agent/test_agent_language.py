@@ -331,6 +331,15 @@ def test_asking_whether_a_service_is_free_asks_its_price() -> None:
         assert "price" not in intent.topics and intent.book
 
 
+def test_how_much_with_nothing_counted_after_it_asks_the_price() -> None:
+    for text in ("cuánto era?", "y cuánto?", "quanto sai?", "quanto era mesmo?"):
+        assert read_intent(text).topics == ("price",), text
+    for text in ("cuánto tiempo dura?", "quanto tempo demora?"):
+        assert read_intent(text).topics == ("duration",), text
+    for text in ("en cuanto pueda te digo", "lo antes posible, cuanto antes", "cuantos sois?"):
+        assert read_intent(text).topics == (), text
+
+
 def test_short_yeses_are_yes() -> None:
     for text in ("yh", "jo passt", "jap"):
         assert read_intent(text).yes

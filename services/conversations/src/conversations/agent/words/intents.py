@@ -401,6 +401,23 @@ def _with_clitics(tokens: list[str]) -> set[str]:
     return found
 
 
+# "cuánto era?", "quanto sai?", "y cuánto?": how much, with no noun counted after it, asks a
+# price; "cuánto tiempo", "quanto antes", "en cuanto pueda" do not.
+_HOW_MUCH = {"cuanto", "quanto"}
+_COUNTED = {"tiempo", "tempo", "dura", "demora", "tarda", "antes", "dias", "dia", "horas",
+            "hora", "minutos", "personas", "gente", "pessoas", "semanas", "falta", "faltan",
+            "faltam", "antelacion", "antecedencia", "giorni", "ore", "minuti"}  # fmt: skip
+
+
+def _asks_how_much(tokens: list[str]) -> bool:
+    for i, token in enumerate(tokens):
+        if token in _HOW_MUCH and (i == 0 or tokens[i - 1] not in ("en", "em", "per")):
+            following = tokens[i + 1 : i + 2]
+            if not following or following[0] not in _COUNTED:
+                return True
+    return False
+
+
 def read_intent(text: str) -> Intent:
     folded = fold(text)
     tokens = words(folded)
@@ -437,6 +454,8 @@ def read_intent(text: str) -> Intent:
         and not token_set & _ROLES
     )
     if free_of_charge and "price" not in topics:
+        topics = ("price", *topics)
+    if "price" not in topics and "duration" not in topics and _asks_how_much(tokens):
         topics = ("price", *topics)
     book = bool((token_set - {"free"} if free_of_charge else token_set) & _BOOK)
     asking = bool(token_set & _REQUEST) and not book
