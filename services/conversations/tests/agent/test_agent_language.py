@@ -349,6 +349,9 @@ def test_a_wrong_number_is_read_in_each_language() -> None:
     for text in ("sorry wrong number", "me equivoqué de número", "falsche Nummer, sorry"):
         assert read_intent(text).wrong_number
     assert not read_intent("is this the right number for bookings?").wrong_number
+    for text in ("não sou eu", "thats not me", "ce n'est pas moi", "non sono io"):
+        assert read_intent(text).wrong_number, text
+    assert not read_intent("not me, my son needs the haircut").wrong_number
 
 
 def test_dropping_it_is_a_no_and_no_attack() -> None:

@@ -353,7 +353,9 @@ def _about_reminded(deps: AgentDeps, r: Reading) -> ModelResponse | None:
             return _ask_to_cancel(deps, booking)
         return _call("cancel_booking", booking_id=booking.id)
     if intent.wrong_number:
-        return _text(deps, say(deps.lang, "wrong_number"))
+        # The reminder reached someone else: the booking's contact may be wrong, which only
+        # the owner can put right (and the reminders to come would go to them too).
+        return _call("hand_off", reason=WRONG_NUMBER)
     # "ok but can I come 15 min later?": a move within that day, after (or before) its time.
     shift = (intent.later or intent.earlier) and not (intent.later and intent.earlier)
     if intent.move or r.when.found or shift:
@@ -804,9 +806,10 @@ def _ask_which_booking(deps: AgentDeps) -> ModelResponse:
 def _after_tool(deps: AgentDeps, tool: str, result: Any) -> ModelResponse:
     lang, name = deps.lang, deps.workspace.name
     if tool == "hand_off":
-        return ModelResponse(
-            parts=[TextPart(say(lang, "handoff", name=name))], model_name=MODEL_NAME
-        )
+        text = say(lang, "handoff", name=name)
+        if deps.effects.handoff_reason == WRONG_NUMBER:
+            text = say(lang, "wrong_number_told", name=name) + "\n" + text
+        return ModelResponse(parts=[TextPart(text)], model_name=MODEL_NAME)
     if isinstance(result, ServicesResult):
         if not result.services:
             return _call("hand_off", reason="no bookable services")
@@ -1086,6 +1089,7 @@ def _info_text(deps: AgentDeps, result: InfoResult) -> ModelResponse:
 
 
 DOES_NOT_KNOW = "the visitor asked what the agent does not know"
+WRONG_NUMBER = "wrong number: a reminder reached someone who did not book; check the contact"
 
 
 def _dont_know(deps: AgentDeps, lead: str = "") -> ModelResponse:

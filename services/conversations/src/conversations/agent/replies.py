@@ -63,6 +63,10 @@ MESSAGES: dict[str, str] = {
     "wrong_number": N_(
         "No problem, sorry for the bother! I haven't made or changed any appointment."
     ),
+    "wrong_number_told": N_(
+        "No problem, sorry for the bother! I haven't changed anything; I'll let {name} know "
+        "this number may be on a booking by mistake."
+    ),
     "no_booking": N_("I don't see a booking of yours in this conversation."),
     "code_ask_email": N_(
         "To find your booking, tell me the e-mail address you booked with and I'll send "

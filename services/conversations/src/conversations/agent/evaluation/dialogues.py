@@ -1661,13 +1661,16 @@ DIALOGUES: tuple[Scenario, ...] = (
         never_say=("Qué servicio",),
     ),
     S(
-        "reminder_wrong_number_changes_nothing",
+        # The reminder went to a stranger: the booking stays, the owner is told (the contact
+        # on it may be wrong) and the agent says no more.
+        "reminder_wrong_number_changes_nothing_and_tells_the_owner",
         "wrong number mate, i never booked anything",
         book=B("Haircut", "2026-12-02 10:00"),
         services=BARBER,
         timezone="Europe/London",
         reminded=("Haircut", "2026-12-02 10:00"),
-        communicate=("sorry for the bother",),
+        handoff="wrong number",
+        communicate=("sorry for the bother", "let Acme Salon know"),
         never_say=("Which service",),
     ),
     S(
@@ -2794,6 +2797,26 @@ DIALOGUES: tuple[Scenario, ...] = (
         communicate=("You already have 1 upcoming bookings",),
     ),
     # -- answers to a reminder -----------------------------------------------------------------
+    S(
+        "reminder_es_numero_equivocado_tells_the_owner",
+        "numero equivocado, yo no tengo ninguna cita",
+        book=B("Haircut", "2026-12-02 10:00"),
+        services=BARBER,
+        reminded=("Haircut", "2026-12-02 10:00"),
+        handoff="wrong number",
+        communicate=("perdona la molestia",),
+        never_say=("sigue reservada",),
+    ),
+    S(
+        "reminder_pt_nao_sou_eu_tells_the_owner",
+        "não sou eu",
+        book=B("Haircut", "2026-12-02 10:00"),
+        services=BARBER,
+        timezone="America/Sao_Paulo",
+        reminded=("Haircut", "2026-12-02 10:00"),
+        handoff="wrong number",
+        never_say=("continua marcado",),
+    ),
     S(
         "en_ok_book_one_for_the_day_is_a_request_not_an_ok",
         "how much is a kids haircut and do u take card",

@@ -156,6 +156,10 @@ _WRONG_NUMBER = (
     "wrong number", "wrong person", "wrong chat", "numero equivocado", "numero incorrecto",
     "equivoque de numero", "numero errado", "engano de numero", "mauvais numero", "faux numero",
     "trompe de numero", "falsche nummer", "verwahlt", "numero sbagliato", "sbagliato numero",
+    # "that's not me", to a reminder or a booking named to them
+    "that's not me", "thats not me", "it's not me", "its not me", "no soy yo", "nao sou eu",
+    "ce n'est pas moi", "c'est pas moi", "das bin ich nicht", "das bin nicht ich",
+    "non sono io",
 )  # fmt: skip
 _KEEP = (
     "keep it", "keep my", "keep the", "i'll keep", "la mantengo", "lo mantengo", "mantenla",
