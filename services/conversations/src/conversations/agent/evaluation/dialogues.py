@@ -2025,6 +2025,41 @@ DIALOGUES: tuple[Scenario, ...] = (
         book=B("Haircut", "2026-12-02 11:00"),
         services=BARBER,
     ),
+    # Messages with no word of any language ("10?", "ok", "👍") are answered in the language
+    # of the conversation so far, not the business's.
+    S(
+        "es_visitor_in_london_10_and_thumbs_up_stay_in_spanish",
+        "hola quiero un corte para mañana",
+        "10?",
+        "👍",
+        book=B("Haircut", "2026-12-02 10:00"),
+        services=BARBER,
+        timezone="Europe/London",
+        communicate=("está libre", "Listo"),
+        never_say=("is free", "Done"),
+    ),
+    S(
+        "en_visitor_in_madrid_ok_and_2_stay_in_english",
+        "hi a haircut tomorrow please",
+        "ok",
+        "2",
+        "👍",
+        book=B("Haircut", "2026-12-02 12:00"),
+        services=BARBER,
+        communicate=("Which one", "See you then"),
+        never_say=("Cuál", "Listo"),
+    ),
+    S(
+        "pt_visitor_in_paris_11_and_ok_stay_in_portuguese",
+        "oi queria um corte amanha",
+        "11?",
+        "ok",
+        book=B("Haircut", "2026-12-02 11:00"),
+        services=BARBER,
+        timezone="Europe/Paris",
+        communicate=("está livre", "Pronto"),
+        never_say=("est libre", "C'est fait"),
+    ),
     # -- Spanish ------------------------------------------------------------------------------
     S(
         "es_manana_por_la_tarde",
