@@ -400,7 +400,9 @@ def _understand(
 
     # "Shall I ask <owner>?" answered yes: the owner is asked (the conversation handed off).
     offered_owner = m.owner_offered_turn and m.owner_offered_turn == m.turn - 1
-    if offered_owner and intent.yes and not (r.when.found or r.service.service or intent.topics):
+    # "ok thx" there is as often "never mind": only a plain yes asks them.
+    plain = intent.yes and not (intent.no or intent.thanks or intent.question or intent.topics)
+    if offered_owner and plain and not (r.when.found or r.service.service):
         return _call("hand_off", reason=DOES_NOT_KNOW)
 
     # "sorry, wrong number": nothing to book, nothing to change.

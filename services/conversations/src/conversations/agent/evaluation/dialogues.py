@@ -414,6 +414,15 @@ DIALOGUES: tuple[Scenario, ...] = (
         communicate=("¿Quieres que le pida a Acme Salon",),
     ),
     S(
+        "en_absent_fact_then_ok_thx_is_no_request_for_the_owner",
+        "haircut thursday at 4",
+        "yes",
+        "wait what's the address again",
+        "ok thx",
+        services=(("Haircut", 30),),
+        book=B("Haircut", "2026-12-03 16:00"),
+    ),
+    S(
         "en_absent_fact_then_no_thanks_and_a_booking_goes_on",
         "do u have wifi",
         "nah its fine",
