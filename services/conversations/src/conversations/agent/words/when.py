@@ -341,8 +341,8 @@ def _fractions(text: str) -> str:
 
 # Times typed without a separator, as chat has them: "530 works", "the 1030 one", "830am",
 # "1730". A 3-4 digit number is a time when a marker or "at" goes with it; alone, only at a
-# quarter ("530" from 1:15 to 9:45, "1045" or "1400" from 07:00 to 18:45), and never a price, an amount, a street
-# number or a digit group of a phone number ("612 345 678").
+# quarter ("530" from 1:15 to 9:45, "1045" or "1400" from 07:00 to 18:45), and never a price,
+# an amount, a street number or a digit group of a phone number ("612 345 678").
 _COMPACT = re.compile(
     r"(?<![\d/.:,+$#-])(?<!\d\s)(\d{1,2})([0-5]\d)"
     r"(\s?(?:a\.?m\.?|p\.?m\.?|hs|h|uhr)(?![a-z]))?(?![\d/:%-])(?![.,]\d)(?!\s\d)"
