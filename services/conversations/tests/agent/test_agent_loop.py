@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import uuid4
 
 from sqlalchemy import event
 
 from conversations.agent.loop import AgentRunner
 from conversations.db.agent import AgentRepository
+from conversations.domain.reminders import NOT_THEIR_NUMBER
 from shared.events import BookingCreatedV1, Envelope, InboundMessageAcceptedV1, MessageReceivedV1
 from shared.testing import HOSTILE_TEXTS, wait_until
 
@@ -732,6 +734,49 @@ async def test_a_tapped_reminder_button_acts_on_the_booking_it_names(
 async def _nth_reply(c, n: int) -> str | None:
     replies = await c.replies()
     return replies[n] if len(replies) > n else None
+
+
+async def test_a_wrong_number_after_a_reminder_stops_what_was_still_to_go_there(
+    agent, shop, chat, publish, query
+):
+    """A reminder reached someone who did not book: the owner is handed the conversation, the
+    booking stays for them to check, and no other reminder goes to that chat meanwhile."""
+    s = await shop()
+    c = chat(s)
+    reminded_id = await reminded(s, c, publish, query)
+    conversation = await c.conversation()
+    later = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    later_id = s.calendar.add_earlier(str(s.services["Haircut"]), later, conversation["contact_id"])
+    await publish(
+        BookingCreatedV1(
+            workspace_id=s.workspace_id,
+            connector_id=uuid4(),
+            provider="builtin",
+            booking_id=later_id,
+            event_type=str(s.services["Haircut"]),
+            start=later,
+            end=later + timedelta(minutes=30),
+            source="platform",
+            conversation_id=conversation["id"],
+        ),
+        producer="connectors",
+    )
+
+    async def jobs(status: str) -> list[Any] | None:
+        rows = await query(
+            "SELECT status, reason FROM conversations.reminder_jobs"
+            " WHERE workspace_id = :w AND booking_id = :b AND kind = 'reminder'",
+            w=s.workspace_id,
+            b=later_id,
+        )
+        return rows if len(rows) == 2 and all(r.status == status for r in rows) else None
+
+    await wait_until(lambda: jobs("scheduled"))
+    reply = await c.turn("sorry wrong number, i never booked anything")
+    assert "passing you to a person" in reply, reply
+    assert (await c.conversation())["handoff_reason"].startswith("wrong number")
+    assert {r.reason for r in await jobs("cancelled") or []} == {NOT_THEIR_NUMBER}
+    assert {b.id for b in s.calendar.active()} == {reminded_id, later_id}  # the owner decides
 
 
 async def test_a_visitor_cancelling_in_answer_to_a_reminder_frees_the_time_and_tells_the_owner(

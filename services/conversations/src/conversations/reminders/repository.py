@@ -213,6 +213,21 @@ class ReminderRepository:
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
+    async def cancel_scheduled_in_conversation(
+        self, workspace_id: uuid.UUID, conversation_id: uuid.UUID, reason: str
+    ) -> int:
+        """Cancel every job still to go to this conversation, whatever its booking."""
+        result = await self.session.execute(
+            update(ReminderJob)
+            .where(
+                ReminderJob.workspace_id == workspace_id,
+                ReminderJob.conversation_id == conversation_id,
+                ReminderJob.status == "scheduled",
+            )
+            .values(status="cancelled", reason=reason, updated_at=func.now())
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
     async def claim_due(self, now: datetime, limit: int) -> list[ReminderJob]:
         """Due jobs no other scheduler holds, locked until this transaction ends: the claim,
         the message and the new status commit together or not at all."""
