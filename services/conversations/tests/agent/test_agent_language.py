@@ -340,6 +340,13 @@ def test_how_much_with_nothing_counted_after_it_asks_the_price() -> None:
         assert read_intent(text).topics == (), text
 
 
+def test_a_cut_after_an_article_is_the_haircut_and_earlier_than_is_a_bound() -> None:
+    barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
+    assert match_service("any openings tmrw for a cut", barber).service == barber[0]
+    assert read_when("anything earlier than 10?", TUESDAY, "en").window == (time(0), time(10))
+    assert read_when("later than 5?", TUESDAY, "en").window == (time(17), time.max)
+
+
 def test_short_yeses_are_yes() -> None:
     for text in ("yh", "jo passt", "jap"):
         assert read_intent(text).yes

@@ -402,6 +402,7 @@ def _understand(
     offered_owner = m.owner_offered_turn and m.owner_offered_turn == m.turn - 1
     # "ok thx" there is as often "never mind": only a plain yes asks them.
     plain = intent.yes and not (intent.no or intent.thanks or intent.question or intent.topics)
+    plain = plain and not any(c.isdigit() for c in r.text)  # "ok 9 then" answers something else
     if offered_owner and plain and not (r.when.found or r.service.service):
         return _call("hand_off", reason=DOES_NOT_KNOW)
 
@@ -728,7 +729,10 @@ def _other_than_offered(deps: AgentDeps, r: Reading) -> ModelResponse | None:
     before the one offered (or that day before the first time, when it is today); "none of
     those work": which other day or time, then."""
     m, intent = deps.memory, r.intent
-    if r.when.first is not None or r.when.clock is not None or not m.service_id:
+    # "anything earlier than 10?" bounds the day asked: read as any bound, not as this.
+    window = r.when.window
+    bound = window is not None and (window[0] == time(0) or window[1] == time.max)
+    if r.when.first is not None or r.when.clock is not None or bound or not m.service_id:
         return None
     offered = sorted(o.start.astimezone(deps.zone) for o in m.offered_slots)
     if intent.later and not intent.earlier:

@@ -812,6 +812,23 @@ DIALOGUES: tuple[Scenario, ...] = (
         communicate=("No veo ninguna reserva tuya",),
     ),
     S(
+        "en_a_cut_tmrw_morning_then_anything_earlier_than_10",
+        "yo any openings tmrw morning for a cut",
+        "anything earlier than 10?",
+        "ok 9 then",
+        services=(("Haircut", 30), ("Beard trim", 15)),
+        book=B("Haircut", "2026-12-02 09:00"),
+        never_say=("I don't have that information",),
+    ),
+    S(
+        "es_algo_antes_de_las_10_keeps_the_day",
+        "un corte mañana por la mañana",
+        "hay algo antes de las 10?",
+        "vale a las 9",
+        services=(("Corte", 30), ("Barba", 15)),
+        book=B("Corte", "2026-12-02 09:00"),
+    ),
+    S(
         "en_1100_works_picks_the_eleven_oclock_offer",
         "haircut tmrw morning",
         "1100 works",

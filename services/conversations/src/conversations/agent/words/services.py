@@ -47,6 +47,10 @@ SAME_SERVICE: tuple[frozenset[str], ...] = tuple(
     )
 )
 _SAME = {word: group for group in SAME_SERVICE for word in group}
+# Short words that are a service only as a noun, after an article: "a cut" is a haircut, "do
+# you cut children's hair?" asks something else.
+_ARTICLES = {"a", "the", "my", "another", "quick"}
+_NOUN_AFTER_ARTICLE = {"cut": "haircut"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +61,15 @@ class Named:
 
 def _tokens(text: str) -> set[str]:
     out = set()
-    previous = ""
+    previous, article = "", False
     for t in fold(utils.default_process(text)).split():
         if t in _JOINERS:
             previous = ""
             continue
         out.add(t)
+        if article and t in _NOUN_AFTER_ARTICLE:
+            out.add(_NOUN_AFTER_ARTICLE[t])  # "a cut": the service, not the verb
+        article = t in _ARTICLES
         if len(t) > 4 and t.endswith("s"):
             out.add(t[:-1])  # "haircuts" names "haircut"
         if previous:
