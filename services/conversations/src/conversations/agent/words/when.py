@@ -299,7 +299,8 @@ _AT = (
     r"(?:at|@|a las|a la|las|as|alle|all'|um|vers|gegen|verso|around|about|approx|"
     r"arround|arond|aroud|abt|"  # typed fast
     r"sobre las|hacia las|tipo|por volta das|por volta de|la pelas|circa|ca|from|after|"
-    r"before|until|till|by|from|earlier than|later than|sooner than|desde las|despues de las|antes de las|a partir de las|"
+    r"before|until|till|by|from|earlier than|later than|sooner than|desde las|despues de las|"
+    r"antes de las|a partir de las|"
     r"depois das|antes das|a partir das|apres|avant|des|nach|ab|vor|bis|dopo le|prima delle|"
     r"dalle|fino alle|entre las|entre|between|zwischen|tra le|hasta las|"
     r"ate as|jusqu'a|make it|how about|what about|instead|better|mejor|melhor|plutot|lieber|"
@@ -397,7 +398,8 @@ _AFTER = re.compile(
     r"apres|des|a partir de|nach|ab|dopo|dalle|da)\s?(?:las|la|as|a|le|l')?\s?$"
 )
 _BEFORE = re.compile(
-    r"(?:before|by|until|till|no later than|earlier than|sooner than|antes de|antes d[ae]s?|hasta|ate|avant|jusqu'a|"
+    r"(?:before|by|until|till|no later than|earlier than|sooner than|antes de|antes d[ae]s?|"
+    r"hasta|ate|avant|jusqu'a|"
     r"vor|bis|prima d[ei]l?l?e?|entro|fino a)\s?(?:las|la|as|a|le|l'|alle)?\s?$"
 )
 _AROUND = re.compile(
