@@ -248,6 +248,11 @@ def test_a_message_that_does_not_tell_keeps_the_conversations_language() -> None
     assert detect_language("ok vou ver e te aviso", "pt") == "pt"
     assert detect_language("👍", "it") == "it"
     assert detect_language("1", None, default="pt") == "pt"
+    # lingua calls it Italian (0.87) with Portuguese at 0.08: a name does not switch a chat.
+    assert detect_language("o nome dela é Júlia", "pt") == "pt"
+    # A visitor who does change language is followed.
+    assert detect_language("can i book a haircut tomorrow", "es") == "en"
+    assert detect_language("vorrei prenotare domani mattina", "de") == "it"
 
 
 def test_the_business_language_comes_from_its_country() -> None:

@@ -829,6 +829,17 @@ DIALOGUES: tuple[Scenario, ...] = (
         book=B("Corte", "2026-12-02 09:00"),
     ),
     S(
+        "pt_o_nome_dela_e_julia_stays_in_portuguese",
+        "Boa tarde! Gostaria de agendar um check-up para minha filha",
+        "quinta ou sexta depois das 15h",
+        "a de sexta",
+        "o nome dela é Júlia",
+        "obrigado",
+        services=DENTAL,
+        timezone="America/Sao_Paulo",
+        never_say=("Scusa", "Prego", "non ho capito"),
+    ),
+    S(
         "en_1100_works_picks_the_eleven_oclock_offer",
         "haircut tmrw morning",
         "1100 works",

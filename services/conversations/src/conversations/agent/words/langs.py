@@ -72,14 +72,25 @@ def _detector():  # type: ignore[no-untyped-def]
 _ISO = {"ENGLISH": "en", "SPANISH": "es", "PORTUGUESE": "pt", "FRENCH": "fr", "GERMAN": "de"}
 
 
-def _lingua(text: str) -> str | None:
+def _lingua(text: str, previous: str | None = None) -> str | None:
+    """lingua's language for `text` when it is sure of it. Mid-conversation, it takes the
+    visitor's own language a share of at least `_STILL_PREVIOUS` to keep it: a short sentence
+    with a name in it ("o nome dela é Júlia": Italian 0.87, Portuguese 0.08) is no switch."""
     values = _detector().compute_language_confidence_values(text)
     if len(values) < 2:
         return None
     top, second = values[0], values[1]
-    if top.value >= 0.5 and top.value - second.value >= 0.2:
-        return _ISO.get(top.language.name, "it")
-    return None
+    if top.value < 0.5 or top.value - second.value < 0.2:
+        return None
+    found = _ISO.get(top.language.name, "it")
+    if previous is not None and found != previous:
+        share = sum(v.value for v in values if _ISO.get(v.language.name, "it") == previous)
+        if share >= _STILL_PREVIOUS:
+            return previous
+    return found
+
+
+_STILL_PREVIOUS = 0.05
 
 
 @cache
@@ -124,7 +135,8 @@ def detect_language(text: str, previous: str | None, default: str = "en") -> str
         return voted
     if votes == 1 and previous in LANGS and len(tokens) <= 3:
         return previous  # "sì", "ok", "vale": one short word does not switch languages
-    found = _lingua(text) if letters >= 15 and len(tokens) >= 4 else None
+    known = previous if previous in LANGS else None
+    found = _lingua(text, known) if letters >= 15 and len(tokens) >= 4 else None
     if found is not None and voted is not None and found != voted:
         # The detector and the telling words disagree: trust the conversation if it is one
         # of them, else the words (short chat defeats statistical models most).
