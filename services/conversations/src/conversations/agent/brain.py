@@ -584,8 +584,10 @@ def _understand(
         if n is not None:
             service_id = m.offered_services[n - 1]
             return _find(deps, service_id, r.when.keep_from(_asked(deps)))
-        if (intent.yes or intent.ack) and not (intent.thanks or intent.bye or r.when.found):
-            return _call("list_services")  # "sì" to "which service?": the question stands
+        # "sì" or "sì grazie" to "which service?": the question stands ("grazie" alone ends).
+        thanks_only = intent.thanks and not intent.yes
+        if (intent.yes or intent.ack) and not (thanks_only or intent.bye or r.when.found):
+            return _call("list_services")
     if service is not None:
         if r.service.also:  # "haircut and a beard trim" where nothing sells both
             others = format_list_of([s.name for s in r.service.also], deps.zone, deps.lang)

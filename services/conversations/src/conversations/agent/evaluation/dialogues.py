@@ -840,6 +840,17 @@ DIALOGUES: tuple[Scenario, ...] = (
         never_say=("Scusa", "Prego", "non ho capito"),
     ),
     S(
+        "it_si_grazie_to_which_service_asks_again",
+        "ciao! avete posto per una lezione domani sera?",
+        "sì grazie",
+        "hatha",
+        "1",
+        services=(("Hatha class", 60), ("Private session", 90)),
+        book=B("Hatha class", "2026-12-03 09:00"),  # closed at 17:00: nothing in the evening
+        communicate=("non c'è niente di libero",),
+        never_say=("Prego",),
+    ),
+    S(
         "en_1100_works_picks_the_eleven_oclock_offer",
         "haircut tmrw morning",
         "1100 works",
