@@ -446,6 +446,10 @@ def _understand(
         if (intent.yes or intent.ack) and not (intent.cancel or intent.move or r.when.found):
             return _ask_which_booking(deps)  # "sí" to "which booking?": the question stands
     second_thought = r.when.found and _CHANGE_OF_MIND.search(fold(r.text))
+    late = "lateness" in intent.topics and not (intent.question or intent.cancel or intent.move)
+    if late and live and not intent.keep:
+        # "running 10 min late": told, not a question about the policy; the owner hears it.
+        return _call("hand_off", reason=RUNNING_LATE)
     if intent.keep and len(live) == 1 and not (intent.move or second_thought):
         # "please don't cancel, I'm running late": it stays, and a question is still answered.
         slot = format_slot(live[0].start, deps.zone, deps.lang)
@@ -817,6 +821,9 @@ def _after_tool(deps: AgentDeps, tool: str, result: Any) -> ModelResponse:
         text = say(lang, "handoff", name=name)
         if deps.effects.handoff_reason == WRONG_NUMBER:
             text = say(lang, "wrong_number_told", name=name) + "\n" + text
+        if deps.effects.handoff_reason == RUNNING_LATE:
+            policy = (deps.facts.policies.lateness if deps.facts else None) or ""
+            text = (say(lang, "late_told", name=name) + " " + policy).strip() + "\n" + text
         return ModelResponse(parts=[TextPart(text)], model_name=MODEL_NAME)
     if isinstance(result, ServicesResult):
         if not result.services:
@@ -1097,6 +1104,7 @@ def _info_text(deps: AgentDeps, result: InfoResult) -> ModelResponse:
 
 
 DOES_NOT_KNOW = "the visitor asked what the agent does not know"
+RUNNING_LATE = "the visitor is running late for their booking"
 WRONG_NUMBER = "wrong number: a reminder reached someone who did not book; check the contact"
 
 

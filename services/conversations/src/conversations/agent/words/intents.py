@@ -405,6 +405,14 @@ def _with_clitics(tokens: list[str]) -> set[str]:
     return found
 
 
+# "llego 10 minutos tarde", "vou chegar uns 15 min atrasada", "je serai 10 min en retard",
+# "running 5 mins late": late by some minutes, with the minutes between the words.
+_LATE = re.compile(
+    r"\b(?:llego|llegare|voy a llegar|chego|vou chegar|chegarei|serai|arrive|arriverai|"
+    r"arrivo|arrivero|komme|bin|running|be|i'll be|ill be|gonna be)\b"
+    r"[^.!?]{0,30}?\b(?:(?<!la )(?<!de )(?<!da )(?<!a )(?<!esta )(?<!pela )tarde|"
+    r"atrasad[oa]s?|en retard|in ritardo|spater|spat|late)\b"
+)
 # "cuánto era?", "quanto sai?", "y cuánto?": how much, with no noun counted after it, asks a
 # price; "cuánto tiempo", "quanto antes", "en cuanto pueda" do not.
 _HOW_MUCH = {"cuanto", "quanto"}
@@ -461,6 +469,8 @@ def read_intent(text: str) -> Intent:
         topics = ("price", *topics)
     if "price" not in topics and "duration" not in topics and _asks_how_much(tokens):
         topics = ("price", *topics)
+    if "lateness" not in topics and _LATE.search(folded):
+        topics = (*topics, "lateness")
     book = bool((token_set - {"free"} if free_of_charge else token_set) & _BOOK)
     asking = bool(token_set & _REQUEST) and not book
     person = bool(token_set & _PERSON) and (
