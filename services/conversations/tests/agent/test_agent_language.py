@@ -353,8 +353,13 @@ def test_a_cut_after_an_article_is_the_haircut_and_earlier_than_is_a_bound() -> 
 
 
 def test_running_late_is_read_with_the_minutes_between_the_words() -> None:
-    for text in ("hola, llego 10 minutos tarde, perdón!!", "vou chegar uns 15 min atrasada",
-                 "je serai 10 min en retard", "running 5 mins late", "arrivo 10 minuti in ritardo"):
+    for text in (
+        "hola, llego 10 minutos tarde, perdón!!",
+        "vou chegar uns 15 min atrasada",
+        "je serai 10 min en retard",
+        "running 5 mins late",
+        "arrivo 10 minuti in ritardo",
+    ):
         assert "lateness" in read_intent(text).topics, text
     for text in ("voy a llegar por la tarde", "chego de tarde", "can i come later today?"):
         assert "lateness" not in read_intent(text).topics, text
