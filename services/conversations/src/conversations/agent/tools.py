@@ -805,7 +805,20 @@ async def read_facts(deps: AgentDeps, topic: Topic) -> InfoResult:
                 out.append(Fact(label=s.name, value=s.description or ""))
     elif topic == "hours":
         hours = await deps.hours()
-        if hours:
+        when = deps.reading.when if deps.reading is not None else None
+        if hours and when is not None and when.first is not None and when.first == when.last:
+            # "what time do you close today?", "are you open on saturday?": that day's hours,
+            # a date override (a holiday) included.
+            day = when.first
+            if when.weekday is not None or when.weekdays:  # "open on saturdays?": the week's
+                label, ranges = (
+                    weekday_name(day.weekday(), zone, lang),
+                    hours.weekly.get(day.weekday(), ()),
+                )
+            else:
+                label, ranges = format_day(day, zone, lang), hours.ranges_on(day)
+            out = [Fact(label=label, value=_ranges(ranges, zone, lang))]
+        elif hours:
             out = [
                 Fact(
                     label=weekday_name(d, zone, lang),

@@ -880,6 +880,20 @@ DIALOGUES: tuple[Scenario, ...] = (
         never_say=("on your way",),
     ),
     S(
+        "en_what_time_do_u_close_today_is_todays_hours",
+        "hey what time do u close today",
+        services=BARBER,
+        communicate=("Tuesday, 1 December 2026: 09:00\u201317:00",),
+        never_say=("Monday", "Saturday"),
+    ),
+    S(
+        "en_open_on_christmas_day_says_the_holiday",
+        "are you open on christmas day?",
+        services=BARBER,
+        closed_dates=("2026-12-25",),
+        communicate=("Friday, 25 December 2026: closed",),
+    ),
+    S(
         "en_1100_works_picks_the_eleven_oclock_offer",
         "haircut tmrw morning",
         "1100 works",
@@ -937,8 +951,9 @@ DIALOGUES: tuple[Scenario, ...] = (
         "es_a_que_hora_abris_manana",
         "hola, ¿a qué hora abrís mañana?",
         services=(("Corte", 30), ("Barba", 20)),
-        communicate=("miércoles: 9:00\u201317:00",),  # babel's en dash
-        never_say=("Qué servicio",),
+        # Tomorrow's hours alone, as its date (babel's en dash), not the whole week.
+        communicate=("miércoles, 2 de diciembre de 2026: 9:00\u201317:00",),
+        never_say=("Qué servicio", "lunes"),
     ),
     # A weekday ruled out is not offered; "the 2nd" when every time is on the 2nd is an
     # option; a bare hour past the list is that hour.
