@@ -365,6 +365,12 @@ def test_running_late_is_read_with_the_minutes_between_the_words() -> None:
         assert "lateness" not in read_intent(text).topics, text
 
 
+def test_the_time_a_booking_moves_to() -> None:
+    assert read_when("can i change my cleaning to 11?", TUESDAY, "en").clock == time(11)
+    assert read_when("posso mudar pra 10?", TUESDAY, "pt").clock == time(10)
+    assert read_when("change it to 2 haircuts", TUESDAY, "en").clock is None
+
+
 def test_short_yeses_are_yes() -> None:
     for text in ("yh", "jo passt", "jap"):
         assert read_intent(text).yes

@@ -894,6 +894,22 @@ DIALOGUES: tuple[Scenario, ...] = (
         communicate=("Friday, 25 December 2026: closed",),
     ),
     S(
+        "en_change_my_cleaning_to_11_keeps_its_day",
+        "can i change my cleaning to 11?",
+        "yes",
+        services=DENTAL,
+        earlier=(("Cleaning", "2026-12-03 10:00"),),
+        book=B("Cleaning", "2026-12-03 11:00"),
+    ),
+    S(
+        "pt_posso_mudar_pra_10",
+        "oi, posso mudar minha consulta de quinta pra 9?",
+        "sim",
+        services=(("Consulta", 30),),
+        earlier=(("Consulta", "2026-12-03 11:00"),),
+        book=B("Consulta", "2026-12-03 09:00"),
+    ),
+    S(
         "en_1100_works_picks_the_eleven_oclock_offer",
         "haircut tmrw morning",
         "1100 works",

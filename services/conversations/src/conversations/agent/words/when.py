@@ -479,6 +479,21 @@ _MOVED_FROM = re.compile(
 )
 
 
+# "can i change my cleaning to 11?", "la puedo pasar a las 12?": the time a booking moves to.
+_MOVED_TO = re.compile(
+    r"\b(?:push|move|change|switch|shift|bump|reschedule|cambiar|cambia|mover|pasar|passar|"
+    r"mudar|deplacer|decaler|changer|verschieben|verlegen|spostare|sposta)\b(?:\s+[a-z']+){0,4}"
+    r"\s+(?:to|para|pra|a|auf|alle)\s?$"
+)
+
+
+# ...with nothing counted after the number ("change it to 2 haircuts" is no time).
+_ALONE_AFTER = re.compile(
+    r"^\s?(?:$|[?!.,;]|instead|please|pls|then|tomorrow|today|on\b|el\b|o\b|le\b|am\b|"
+    r"manana|amanha|demain|morgen|domani)"
+)
+
+
 def _read_clock(text: str, window: tuple[time, time] | None) -> When:
     """The first time of day in `text` that is not refused, with a bound or "around" if one
     leads it."""
@@ -517,6 +532,8 @@ def _read_clock(text: str, window: tuple[time, time] | None) -> When:
         # "is 10 ok?", "would 3 work?": a number asked about is an hour.
         fits = _FITS_AFTER.match(after)
         telling = bool((sep and minutes) or marker or unit or ish or meridiem or refused or fits)
+        moved_to = _MOVED_TO.search(text[max(0, m.start() - 60) : m.start()])
+        telling = telling or bool(moved_to and _ALONE_AFTER.match(after))
         if not telling and not _PRECEDED_BY_AT.search(before):
             continue
         clock = _hour(hour, int(minutes or 0), meridiem, window)
