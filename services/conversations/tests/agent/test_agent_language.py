@@ -371,6 +371,19 @@ def test_the_time_a_booking_moves_to() -> None:
     assert read_when("change it to 2 haircuts", TUESDAY, "en").clock is None
 
 
+def test_pain_and_emergencies_are_urgent() -> None:
+    for text in (
+        "me duele muchísimo una muela",
+        "estou com muita dor de dente",
+        "ich habe starke Zahnschmerzen",
+        "im in so much pain",
+        "es urgente!!",
+    ):
+        assert read_intent(text).urgent, text
+    for text in ("my hair hurts lol", "do you take emergencies?", "haircut tomorrow"):
+        assert not read_intent(text).urgent, text
+
+
 def test_short_yeses_are_yes() -> None:
     for text in ("yh", "jo passt", "jap"):
         assert read_intent(text).yes

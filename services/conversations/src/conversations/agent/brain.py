@@ -150,6 +150,9 @@ def _decide(deps: AgentDeps, r: Reading) -> ModelResponse:
         return _text(deps, say(deps.lang, "scope", name=deps.workspace.name))
     if intent.person:
         return _call("hand_off", reason="visitor asked for a person")
+    if intent.urgent and not (intent.question and intent.topics):
+        # In pain or an emergency: the owner decides whether and when they can see them.
+        return _call("hand_off", reason="urgent: the visitor is in pain or has an emergency")
     proving = _proving(deps, r)
     if proving is not None:
         m.misunderstood = 0

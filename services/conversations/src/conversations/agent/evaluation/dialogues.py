@@ -910,6 +910,24 @@ DIALOGUES: tuple[Scenario, ...] = (
         book=B("Consulta", "2026-12-03 09:00"),
     ),
     S(
+        "es_me_duele_una_muela_goes_to_a_person",
+        "me duele muchísimo una muela, me pueden ver hoy??",
+        services=DENTAL,
+        handoff="urgent",
+    ),
+    S(
+        "de_zahnschmerzen_goes_to_a_person",
+        "Hallo, ich habe starke Zahnschmerzen, geht heute noch was?",
+        services=DENTAL,
+        handoff="urgent",
+    ),
+    S(
+        "en_in_so_much_pain_goes_to_a_person",
+        "hi im in so much pain, can u see me today",
+        services=DENTAL,
+        handoff="urgent",
+    ),
+    S(
         "en_1100_works_picks_the_eleven_oclock_offer",
         "haircut tmrw morning",
         "1100 works",

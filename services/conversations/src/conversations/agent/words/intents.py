@@ -369,6 +369,7 @@ class Intent:
     ack: bool = False  # "ok", "cool, see you then", 👍: nothing asked
     greeting: bool = False
     person: bool = False
+    urgent: bool = False  # pain or an emergency: for a person, not for a list of times
     cancel: bool = False
     move: bool = False
     book: bool = False
@@ -405,6 +406,14 @@ def _with_clitics(tokens: list[str]) -> set[str]:
     return found
 
 
+# Pain and emergencies, which no list of free times answers: "me duele muchísimo una muela",
+# "i'm in a lot of pain", "estou com muita dor", "j'ai très mal aux dents", "Zahnschmerzen".
+_URGENT = re.compile(
+    r"\b(?:emergency|urgent|urgente|urgencia|urgence|notfall|dringend|urgenza|"
+    r"(?:in|so much|a lot of|terrible|severe) pain|hurts? (?:so|really|a lot)|"
+    r"me duele|(?:mucho|muchisimo) dolor|muita dor|estou com dor|doendo muito|doi muito|"
+    r"tres mal|tellement mal|\w*schmerzen|mi fa (?:molto )?male|dolore forte)\b"
+)
 # "llego 10 minutos tarde", "vou chegar uns 15 min atrasada", "je serai 10 min en retard",
 # "running 5 mins late": late by some minutes, with the minutes between the words.
 _LATE = re.compile(
@@ -519,6 +528,7 @@ def read_intent(text: str) -> Intent:
             ),
         ),
         person=person,
+        urgent=bool(_URGENT.search(folded)),
         cancel=bool(token_set & _CANCEL) and "cancellation" not in topics and not keep,
         move=bool(token_set & _MOVE)
         or (bool(token_set & _CANCEL) and _phrase_in(folded, _REBOOK))
