@@ -10,15 +10,20 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
+from conversations.domain.reminders import TOLD_AT_BOOKING
 from shared.testing import wait_until
 
 from .conftest import create_workspace, signup
 from .test_replies import CREDENTIALS, Channel, server_for
+
+MADRID = ZoneInfo("Europe/Madrid")  # the workspaces' zone (conftest.create_workspace)
 
 API = "/api/v1"
 
@@ -139,8 +144,8 @@ async def test_a_web_chat_visitor_books_with_the_built_in_agent(api: httpx.Async
         agent = [m for m in read.json()["data"] if m["role"] == "agent"]
         return agent if agent and all(m["delivery_status"] == "sent" for m in agent) else None
 
-    # The agent's three replies; the booking's reminder joins them when the test runs within
-    # a day of the soonest time it booked (it depends on the hour the test runs at).
+    # The agent's three replies; a reminder of the booking would go a day (or the owner's
+    # other offsets) before it, never right after it was made.
     sent = await wait_until(delivered, timeout=20)
     replies = [m for m in sent if "reminder" not in m["metadata"]]
     assert len(replies) == 3, [m["content"] for m in sent]
@@ -161,11 +166,11 @@ async def _channel_visitor(
     channel.connected(account.json())
     server = server_for(providers, name)
 
-    async def received(words: str) -> Any:
+    async def received(words: str, timeout: float = 30) -> Any:
         async def found() -> Any:
             return [r for r in server.state.to(channel.visitor) if words in json.dumps(r.body)]
 
-        return await wait_until(found, timeout=30)
+        return await wait_until(found, timeout=timeout)
 
     return channel, server, received
 
@@ -196,32 +201,52 @@ async def test_a_channel_visitor_books_and_the_provider_receives_the_confirmatio
 async def test_a_whatsapp_visitor_cancels_in_answer_to_a_reminder_and_the_next_one_never_goes(
     api: httpx.AsyncClient, system: Any, providers: Any
 ) -> None:
-    """Booked with the agent on WhatsApp; a reminder whose moment has passed goes at once,
-    the visitor answers it by cancelling: the booking is cancelled in connectors, the later
-    reminder is cancelled, the owner's conversation is tagged and the stats count it."""
+    """Booked with the agent on WhatsApp a quarter of an hour ahead: the day-before reminder
+    is not sent (the visitor was just told), the next one goes at its time, and the visitor
+    answers it by cancelling: the booking is cancelled in connectors, the last reminder is
+    cancelled, the owner's conversation is tagged and the stats count it."""
     day = [("00:00", "24:00")]
     always = {d: day for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
     shop = await _bookable_shop(
-        api, {"weekly_hours": always, "min_notice_minutes": 30, "slot_step_minutes": 5}
+        api, {"weekly_hours": always, "min_notice_minutes": 10, "slot_step_minutes": 5}
     )
     headers = shop["headers"]
     await _agent_knows(api, headers)
+    # The first start on the five-minute grid eleven minutes away or more, and a reminder
+    # `lead` minutes before it: due half a minute to a minute and a half from now, after the
+    # booking is made (one due by then would be skipped) and soon enough for a test.
+    now = datetime.now(UTC)
+    grid = (now + timedelta(minutes=11)).replace(second=0, microsecond=0)
+    start = grid + timedelta(minutes=-grid.minute % 5)
+    lead = int((start - now).total_seconds() - 30) // 60
     settings = await api.patch(
-        f"{API}/reminders/settings", headers=headers, json={"offsets_minutes": [1440, 10]}
+        f"{API}/reminders/settings",
+        headers=headers,
+        json={"offsets_minutes": [1440, lead, lead - 5]},
     )
     assert settings.status_code == 200, settings.text
-    channel, _, received = await _channel_visitor(api, system, providers, "whatsapp", headers)
+    channel, server, received = await _channel_visitor(api, system, providers, "whatsapp", headers)
+    local, today = start.astimezone(MADRID), now.astimezone(MADRID).date()
+    day_word = "today" if local.date() == today else "tomorrow"
 
     await channel.visitor_writes("Hello!")
     await received("Welcome to Biz")
-    await channel.visitor_writes("the first one")
-    await received("please send me your name")
+    await channel.visitor_writes(f"{day_word} at {local:%H:%M}")
+
+    # Among the times offered, it is picked; otherwise it is put to the visitor first.
+    async def answered() -> str | None:
+        said = json.dumps([r.body for r in server.state.to(channel.visitor)])
+        return next((w for w in ("send me your name", "Shall I book it?") if w in said), None)
+
+    if await wait_until(answered, timeout=30) == "Shall I book it?":
+        await channel.visitor_writes("yes")
+        await received("please send me your name")
     await channel.visitor_writes("Ana")
     await received("booked for Consultation")
     [booking] = await _bookings(api, headers)
+    assert booking["start"].replace("Z", "+00:00") == start.isoformat()
 
-    # A day before has passed: that reminder goes now; ten minutes before is still to come.
-    await received("reminder of your Consultation")
+    await received("reminder of your Consultation", timeout=120)
     await channel.visitor_writes("sorry, I can't make it. please cancel")
     await received("cancelled")
 
@@ -236,8 +261,12 @@ async def test_a_whatsapp_visitor_cancels_in_answer_to_a_reminder_and_the_next_o
         (j["kind"], j["offset_minutes"]): j
         for j in await listed("reminders/", booking_id=booking["id"])
     }
-    assert jobs[("reminder", 1440)]["status"] == "sent"
-    assert (jobs[("reminder", 10)]["status"], jobs[("reminder", 10)]["reason"]) == (
+    assert (jobs[("reminder", 1440)]["status"], jobs[("reminder", 1440)]["reason"]) == (
+        "skipped",
+        TOLD_AT_BOOKING,
+    )
+    assert jobs[("reminder", lead)]["status"] == "sent"
+    assert (jobs[("reminder", lead - 5)]["status"], jobs[("reminder", lead - 5)]["reason"]) == (
         "cancelled",
         "booking cancelled",
     )

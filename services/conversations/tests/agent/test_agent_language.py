@@ -384,6 +384,12 @@ def test_pain_and_emergencies_are_urgent() -> None:
         assert not read_intent(text).urgent, text
 
 
+def test_a_time_with_a_leading_zero_is_a_24_hour_clock() -> None:
+    assert read_when("can i come at 07:30?", TUESDAY, "en").clock == time(7, 30)
+    assert read_when("today at 01:15", TUESDAY, "en").clock == time(1, 15)
+    assert read_when("at 3", TUESDAY, "en").clock == time(15)  # an appointment at 3: the afternoon
+
+
 def test_short_yeses_are_yes() -> None:
     for text in ("yh", "jo passt", "jap"):
         assert read_intent(text).yes

@@ -928,6 +928,13 @@ DIALOGUES: tuple[Scenario, ...] = (
         handoff="urgent",
     ),
     S(
+        "en_07_30_is_the_morning_not_the_evening",
+        "haircut tomorrow at 07:30?",
+        services=(("Haircut", 30),),
+        communicate=("closed at 07:30",),
+        never_say=("19:30",),
+    ),
+    S(
         "en_1100_works_picks_the_eleven_oclock_offer",
         "haircut tmrw morning",
         "1100 works",

@@ -430,8 +430,16 @@ _UNIT_AFTER = re.compile(
 
 
 def _hour(
-    hour: int, minute: int, meridiem: str | None, window: tuple[time, time] | None
+    hour: int,
+    minute: int,
+    meridiem: str | None,
+    window: tuple[time, time] | None,
+    *,
+    padded: bool = False,
 ) -> time | None:
+    """`padded`: written with a leading zero ("07:30"), a 24-hour clock: never the evening."""
+    if padded and meridiem is None:
+        return time(hour, minute) if 0 <= hour <= 23 and 0 <= minute <= 59 else None
     if meridiem == "pm" and hour < 12:
         hour += 12
     elif meridiem == "am" and hour == 12:
@@ -536,7 +544,8 @@ def _read_clock(text: str, window: tuple[time, time] | None) -> When:
         telling = telling or bool(moved_to and _ALONE_AFTER.match(after))
         if not telling and not _PRECEDED_BY_AT.search(before):
             continue
-        clock = _hour(hour, int(minutes or 0), meridiem, window)
+        padded = len(m.group(1)) == 2 and m.group(1).startswith("0")
+        clock = _hour(hour, int(minutes or 0), meridiem, window, padded=padded)
         if clock is None:
             continue
         if _AFTER.search(before):
