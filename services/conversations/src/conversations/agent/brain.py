@@ -632,6 +632,23 @@ def _asked(deps: AgentDeps) -> When | None:
     return deps.memory.asked.when() if deps.memory.asked else None
 
 
+def _noted(deps: AgentDeps) -> str:
+    """ "Noted: Wednesday, 2 December 2026, 09:00." ahead of the service question, when this
+    message said when (asked the same question again, it would read as not understood)."""
+    r, asked = deps.reading, _asked(deps)
+    if r is None or not r.when.found or asked is None:
+        return ""
+    zone, lang = deps.zone, deps.lang
+    parts = []
+    if asked.first is not None:
+        parts.append(format_day(asked.first, zone, lang))
+    if asked.clock is not None:
+        parts.append(format_clock(asked.clock, zone, lang))
+    elif asked.window is not None:
+        parts.append(window_label(asked.window, zone, lang))
+    return say(lang, "noted_when", when=", ".join(parts)) + "\n" if parts else ""
+
+
 def _find(deps: AgentDeps, service_id: str, when: When) -> ModelResponse:
     window = when.window
     return _call(
@@ -835,7 +852,7 @@ def _after_tool(deps: AgentDeps, tool: str, result: Any) -> ModelResponse:
             only = result.services[0].service_id
             return _find(deps, only, deps.reading.when if deps.reading else When())
         lines = [_service_line(s.name, s.duration_minutes, s.price) for s in result.services]
-        return _text(deps, say(lang, "pick_service") + "\n" + numbered(lines))
+        return _text(deps, _noted(deps) + say(lang, "pick_service") + "\n" + numbered(lines))
     if isinstance(result, SlotsResult):
         return _text(deps, _slots_text(deps, result))
     if isinstance(result, BookingResult):

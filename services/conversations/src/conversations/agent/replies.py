@@ -67,6 +67,7 @@ MESSAGES: dict[str, str] = {
         "No problem, sorry for the bother! I haven't changed anything; I'll let {name} know "
         "this number may be on a booking by mistake."
     ),
+    "noted_when": N_("Noted: {when}."),
     "late_told": N_("Thanks for letting us know! I've told {name} you're on your way."),
     "no_booking": N_("I don't see a booking of yours in this conversation."),
     "code_ask_email": N_(
