@@ -13,7 +13,7 @@ from conversations.agent.words.intents import choice_number, read_intent
 from conversations.agent.words.langs import default_language, detect_language
 from conversations.agent.words.services import Named, match_service
 from conversations.agent.words.text import bound
-from conversations.agent.words.when import AFTERNOON, EVENING, MORNING, read_when
+from conversations.agent.words.when import AFTERNOON, EVENING, MORNING, bare_hour, read_when
 
 TUESDAY = date(2026, 12, 1)
 SATURDAY = date(2026, 12, 5)
@@ -388,6 +388,14 @@ def test_a_time_with_a_leading_zero_is_a_24_hour_clock() -> None:
     assert read_when("can i come at 07:30?", TUESDAY, "en").clock == time(7, 30)
     assert read_when("today at 01:15", TUESDAY, "en").clock == time(1, 15)
     assert read_when("at 3", TUESDAY, "en").clock == time(15)  # an appointment at 3: the afternoon
+
+
+def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
+    barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
+    assert match_service("need a fresh cut before my interview", barber).service == barber[0]
+    assert bare_hour("the 11 one", 3) == time(11) and bare_hour("ok 11 pls", 3) == time(11)
+    assert bare_hour("the 2", 3) is None and bare_hour("call 11 people", 3) is None
+    assert read_intent("hola quería saber si puedo ir con mi perro").question
 
 
 def test_short_yeses_are_yes() -> None:

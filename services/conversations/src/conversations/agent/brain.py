@@ -535,7 +535,11 @@ def _understand(
             return other
         hour = bare_hour(r.text, len(m.offered_slots)) if not r.when.found else None
         if hour is not None and m.service_id:
-            # "11" after three times: eleven o'clock, on the day asked before.
+            # "the 11 one" with 11:00 on the list: that one; "11" after three other times:
+            # eleven o'clock, on the day asked before.
+            at = [o for o in m.offered_slots if o.start.astimezone(deps.zone).time() == hour]
+            if len(at) == 1:
+                return _book(deps, at[0])
             return _find(deps, m.service_id, When(clock=hour).keep_from(_asked(deps)))
         that_day = _offered_on_day(deps, r)
         if that_day is not None:

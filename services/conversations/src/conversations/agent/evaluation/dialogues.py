@@ -954,6 +954,21 @@ DIALOGUES: tuple[Scenario, ...] = (
         communicate=("Noted: Thursday, 3 December 2026, between 12:00 and 14:00",),
     ),
     S(
+        "en_a_fresh_cut_before_noon_on_thurs",
+        "need a fresh cut before my interview on thurs, anything before noon?",
+        "the 11 one",
+        services=BARBER,
+        book=B("Haircut", "2026-12-03 11:00"),
+    ),
+    S(
+        "es_queria_saber_si_puedo_ir_con_mi_perro_is_a_question",
+        "hola quería saber si puedo ir con mi perro",
+        services=BARBER,
+        facts=FACTS,
+        communicate=("No tengo esa información",),
+        never_say=("Qué servicio",),
+    ),
+    S(
         "en_1100_works_picks_the_eleven_oclock_offer",
         "haircut tmrw morning",
         "1100 works",

@@ -250,6 +250,13 @@ _TOPICS: dict[Topic, tuple[str, ...]] = {
 # How "is the discovery call free?" opens (not "is tuesday free?").
 _ASKS_FREE = {("is", "the"), ("is", "it"), ("is", "that"), ("is", "this"), ("is", "a"),
               ("is", "your"), ("are", "the"), ("are", "your"), ("are", "they")}  # fmt: skip
+# A question asked without its mark: "quería saber si puedo ir con mi perro".
+_WONDERING = (
+    "i wanted to know", "i was wondering", "wanted to ask", "queria saber", "quisiera saber",
+    "queria preguntar", "gostaria de saber", "queria perguntar", "je voulais savoir",
+    "je voudrais savoir", "ich wollte fragen", "ich wollte wissen", "volevo sapere",
+    "vorrei sapere", "volevo chiedere",
+)  # fmt: skip
 _QUESTION_WORDS = {
     "what", "when", "where", "how", "which", "do", "does", "is", "are", "can", "could",
     "que", "cuando", "donde", "como", "cual", "cuanto", "tienen", "hay", "se", "puedo",
@@ -460,6 +467,7 @@ def read_intent(text: str) -> Intent:
     bye = _phrase_in(" ".join(tokens[1:] if tokens[:1] == ["ciao"] else tokens), _BYE)
     topics = tuple(t for t, phrases in _TOPICS.items() if _phrase_in(folded, phrases))
     question = "?" in text or (bool(tokens) and tokens[0] in _QUESTION_WORDS)
+    question = question or _phrase_in(folded, _WONDERING)
     question = question and not (tokens and tokens[0] in _YES and len(tokens) <= 2)
     # "hello?", "hola??", "anyone there?": a greeting, asking for nothing yet.
     ping = bool(tokens) and set(tokens) <= _GREETING | _PRESENCE

@@ -61,15 +61,15 @@ class Named:
 
 def _tokens(text: str) -> set[str]:
     out = set()
-    previous, article = "", False
+    previous, after_article = "", 2  # words since the last article ("a fresh cut": one)
     for t in fold(utils.default_process(text)).split():
+        if after_article <= 1 and t in _NOUN_AFTER_ARTICLE:
+            out.add(_NOUN_AFTER_ARTICLE[t])  # "a cut", "a fresh cut": the service, not the verb
+        after_article = 0 if t in _ARTICLES else after_article + 1
         if t in _JOINERS:
             previous = ""
             continue
         out.add(t)
-        if article and t in _NOUN_AFTER_ARTICLE:
-            out.add(_NOUN_AFTER_ARTICLE[t])  # "a cut": the service, not the verb
-        article = t in _ARTICLES
         if len(t) > 4 and t.endswith("s"):
             out.add(t[:-1])  # "haircuts" names "haircut"
         if previous:

@@ -896,13 +896,20 @@ def _excluded_days(text: str, lang: str) -> tuple[tuple[int, ...], str]:
     return tuple(sorted(set(found))), text
 
 
+# "11", "the 11 one", "ok 11 pls": a number alone but for an article or a word of chat.
+_BARE_NUMBER = re.compile(
+    r"^\s*(?:(?:the|ok|okay|la|el|o|a|le|il|lo|die|der)\s+)?(\d{1,2})"
+    r"(?:\s+(?:one|pls|plz|please|then|una|uno|um|uma|bitte))?[\s?!.]*$"
+)
+
+
 def bare_hour(text: str, options: int) -> time | None:
     """A number alone that cannot be one of `options` listed but can be an hour ("11" after
     three times offered): that hour, the afternoon for 1 to 7 as with "at 3"."""
-    stripped = text.strip().rstrip("?!. ")
-    if not stripped.isdigit() or len(stripped) > 2:
+    said = _BARE_NUMBER.match(fold(text))
+    if said is None:
         return None
-    number = int(stripped)
+    number = int(said.group(1))
     if number <= options or number > 23:
         return None
     return _hour(number, 0, None, None)
