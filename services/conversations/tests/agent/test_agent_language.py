@@ -398,6 +398,17 @@ def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     assert read_intent("hola quería saber si puedo ir con mi perro").question
 
 
+def test_small_talk_and_two_days_either_way() -> None:
+    for text in ("how r u", "hola que tal", "ça va ?", "wie geht's?"):
+        assert read_intent(text).small_talk, text
+    either = read_when("a haircut tomorrow or friday", TUESDAY, "en")
+    assert (either.first, either.last, either.weekdays) == (
+        date(2026, 12, 2),
+        date(2026, 12, 4),
+        (2, 4),
+    )
+
+
 def test_short_yeses_are_yes() -> None:
     for text in ("yh", "jo passt", "jap"):
         assert read_intent(text).yes

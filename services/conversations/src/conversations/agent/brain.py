@@ -150,6 +150,12 @@ def _decide(deps: AgentDeps, r: Reading) -> ModelResponse:
         return _text(deps, say(deps.lang, "scope", name=deps.workspace.name))
     if intent.person:
         return _call("hand_off", reason="visitor asked for a person")
+    if intent.small_talk and not (
+        intent.book or intent.topics or r.when.found or r.service.service
+    ):
+        # "how r u": answered as a person would, not as a question about the business.
+        m.misunderstood = 0
+        return _text(deps, say(deps.lang, "small_talk"))
     if intent.urgent and not (intent.question and intent.topics):
         # In pain or an emergency: the owner decides whether and when they can see them.
         return _call("hand_off", reason="urgent: the visitor is in pain or has an emergency")

@@ -68,6 +68,7 @@ MESSAGES: dict[str, str] = {
         "this number may be on a booking by mistake."
     ),
     "noted_when": N_("Noted: {when}."),
+    "small_talk": N_("I'm well, thanks for asking! How can I help you?"),
     "late_told": N_("Thanks for letting us know! I've told {name} you're on your way."),
     "no_booking": N_("I don't see a booking of yours in this conversation."),
     "code_ask_email": N_(

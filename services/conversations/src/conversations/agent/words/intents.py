@@ -377,6 +377,7 @@ class Intent:
     greeting: bool = False
     person: bool = False
     urgent: bool = False  # pain or an emergency: for a person, not for a list of times
+    small_talk: bool = False  # "how r u", "qué tal", "ça va ?"
     cancel: bool = False
     move: bool = False
     book: bool = False
@@ -413,6 +414,12 @@ def _with_clitics(tokens: list[str]) -> set[str]:
     return found
 
 
+_SMALL_TALK = (
+    "how are you", "how r u", "how are u", "how r you", "hows it going", "how's it going",
+    "how is it going", "que tal", "como estas", "como esta usted", "como vai", "tudo bem",
+    "tudo bom", "ca va", "comment allez-vous", "comment vas-tu", "wie geht's", "wie gehts",
+    "wie geht es", "come stai", "come va", "tutto bene",
+)  # fmt: skip
 # Pain and emergencies, which no list of free times answers: "me duele muchísimo una muela",
 # "i'm in a lot of pain", "estou com muita dor", "j'ai très mal aux dents", "Zahnschmerzen".
 _URGENT = re.compile(
@@ -537,6 +544,7 @@ def read_intent(text: str) -> Intent:
         ),
         person=person,
         urgent=bool(_URGENT.search(folded)),
+        small_talk=_phrase_in(folded, _SMALL_TALK),
         cancel=bool(token_set & _CANCEL) and "cancellation" not in topics and not keep,
         move=bool(token_set & _MOVE)
         or (bool(token_set & _CANCEL) and _phrase_in(folded, _REBOOK))

@@ -915,12 +915,28 @@ def bare_hour(text: str, options: int) -> time | None:
     return _hour(number, 0, None, None)
 
 
+_EITHER = re.compile(r"\b(?:or|o|ou|oder|oppure|y|and|e|et|und)\b")
+
+
 def _several_weekdays(text: str, today: date, lang: str, days: When) -> When:
     """ "monday or tuesday", "mercredi ou jeudi", "wednesday or thursday next week": only those
     weekdays, within the span asked, or else over their next occurrences."""
-    _, weekday_re, _ = _day_patterns(lang)
+    _, weekday_re, relative_re = _day_patterns(lang)
     names = _day_names(lang)
     named = sorted({names[m.group(1)] for m in weekday_re.finditer(text) if _is_weekday(text, m)})
+    if len(named) == 1:
+        # "tomorrow or friday", "mañana o el viernes": a relative day and a weekday, both.
+        relative = _relative_names(lang)
+        near = [today + timedelta(days=relative[m.group(1)]) for m in relative_re.finditer(text)]
+        if near and _EITHER.search(text):
+            weekday_date = today + timedelta(days=(named[0] - today.weekday()) % 7)
+            dates = sorted({*near, weekday_date})
+            if len(dates) > 1:
+                return When(
+                    first=dates[0],
+                    last=dates[-1],
+                    weekdays=tuple(sorted({d.weekday() for d in dates})),
+                )
     if len(named) < 2:
         return days
     if days.first is not None and days.last is not None and days.last > days.first:
