@@ -785,6 +785,9 @@ def test_replies_are_cut_to_the_channel_on_a_word() -> None:
         ("Claire Martin claire.martin@example.fr", True, "Claire Martin"),
         ("Tom Baker, +34 612 345 678", False, "Tom Baker"),
         ("whats ur address?", True, None),  # asked for details, a question is no name
+        ("ok. Ann Lee, ann.lee@example.com", True, "Ann Lee"),
+        ("sure, Ann", True, "Ann"),
+        ("John Smith 0612345678", True, "John Smith"),  # a number that is none in Spain
         ("donde estais?", True, None),
     ],
 )

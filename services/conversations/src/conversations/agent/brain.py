@@ -53,7 +53,7 @@ from conversations.agent.tools import (
     learn,
     reminded_booking,
 )
-from conversations.agent.words.contact import read_details
+from conversations.agent.words.contact import read_details, unreadable
 from conversations.agent.words.intents import Topic, choice_number, pick_by_time
 from conversations.agent.words.langs import country_of
 from conversations.agent.words.services import Named
@@ -299,6 +299,23 @@ def _details_given(deps: AgentDeps, r: Reading) -> ModelResponse | None:
         # "no thanks, forget it", "déjalo, gracias" (not a name): the time waiting is let go.
         m.pending, m.asked_details = None, False
         return None
+    waiting = m.pending is not None and m.asked_details
+    if waiting and found.phone is None and found.email is None and not r.when.found:
+        typed = unreadable(r.text)
+        if typed is not None:
+            # "maria@gmail", "0612345678" at a Spanish business: said what is wrong with it.
+            if found.name:
+                learn(deps, found)
+            assert m.pending is not None
+            missing = deps.visitor.missing(deps.required_contact)
+            text = say(deps.lang, "contact_unreadable", typed=typed[:60])
+            return _text(deps, text + "\n" + _details_text(deps, missing, m.pending))
+    if waiting and found.empty and _WHY.search(fold(r.text)):
+        # "why do you need that?", "i'd rather not share my number": what they are for.
+        assert m.pending is not None
+        missing = deps.visitor.missing(deps.required_contact)
+        text = say(deps.lang, "details_why") + "\n" + _details_text(deps, missing, m.pending)
+        return _text(deps, text)
     if found.empty:
         if m.pending is not None and m.asked_details and (r.intent.yes or r.intent.ack):
             # "sí" to "please send me your name": the question still stands.
@@ -312,6 +329,14 @@ def _details_given(deps: AgentDeps, r: Reading) -> ModelResponse | None:
         return _ask_details(deps, missing, m.pending)
     pending = m.pending
     return _call("book_slot", service_id=pending.service_id, start=pending.start.isoformat())
+
+
+# Asked for their details, the visitor asks why, or would rather not give a number.
+_WHY = re.compile(
+    r"\b(?:why|what for|por ?que|para que|pourquoi|warum|wozu|perche|a cosa)\b"
+    r"|\b(?:rather not|prefer not|prefiero no|prefiro nao|je prefere pas|lieber nicht|"
+    r"preferisco non)\b"
+)
 
 
 def _ask_details(deps: AgentDeps, missing: list[str], offer: Offer) -> ModelResponse:

@@ -68,6 +68,14 @@ MESSAGES: dict[str, str] = {
         "this number may be on a booking by mistake."
     ),
     "noted_when": N_("Noted: {when}."),
+    "contact_unreadable": N_(
+        "I can't use {typed} as a phone number or an e-mail address: please check it (a phone "
+        "from another country needs its country code, like +44)."
+    ),
+    "details_why": N_(
+        "They are only for this booking: to hold it in your name and to reach you if anything "
+        "changes."
+    ),
     "small_talk": N_("I'm well, thanks for asking! How can I help you?"),
     "late_told": N_("Thanks for letting us know! I've told {name} you're on your way."),
     "no_booking": N_("I don't see a booking of yours in this conversation."),

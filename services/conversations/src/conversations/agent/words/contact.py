@@ -98,6 +98,11 @@ def _name_from(words: list[str]) -> str | None:
     return " ".join(picked)[:100] if picked else None
 
 
+def _chat_word(word: str) -> bool:
+    clean = word.strip(",.!?;:").lower()
+    return clean in _NOT_NAMES or fold(clean) in CHAT_WORDS
+
+
 def find_name(text: str, *, asked: bool) -> str | None:
     """The name a visitor gives: after a lead ("I'm Ana"), or, when just asked for it, a short
     answer that looks like a name ("Ana Lopez", "ana, ana@mail.com")."""
@@ -115,6 +120,10 @@ def find_name(text: str, *, asked: bool) -> str | None:
         parts = [p.strip() for p in re.split(r"[,;\n]|\s-\s", short) if p.strip()]
         first = parts[0] if parts else ""
         words = first.split()
+        while words and _chat_word(words[0]):  # "ok. Ann Lee", "sure, Ann": the name after
+            words.pop(0)
+        if not words and len(parts) > 1:
+            first, words = parts[1], parts[1].split()
         if (
             1 <= len(words) <= 3
             and "@" not in first
@@ -125,11 +134,23 @@ def find_name(text: str, *, asked: bool) -> str | None:
     return None
 
 
+def unreadable(text: str) -> str | None:
+    """What looks like a phone number or an e-mail address in `text` but is not one that
+    can be used (read_details found neither): shown back to the visitor as typed."""
+    email = _EMAIL_CANDIDATE.search(text[:400])
+    if email is not None:
+        return email.group(0)
+    phone = _PHONE_LIKE.search(text[:400])
+    return phone.group(0).strip() if phone is not None else None
+
+
 def read_details(text: str, region: str | None, *, asked: bool = False) -> ContactDetails:
     phone, email = find_phone(text, region), find_email(text)
     # The name is read from what is left once the address and number are out of the way:
     # "Claire Martin claire.martin@example.fr" is a name and an e-mail, with no comma between.
-    rest = _PHONE_LIKE.sub(",", _EMAIL_CANDIDATE.sub(",", text[:400])) if phone or email else text
+    # A number or address that is not one ("John Smith 0612345678" at a Spanish business, a
+    # French mobile without its +33) still leaves the name before it.
+    rest = _PHONE_LIKE.sub(",", _EMAIL_CANDIDATE.sub(",", text[:400]))
     name = find_name(rest, asked=asked)
     if name is None and (phone or email):
         # "Lucía, lucia@example.com" unasked: a capitalised name before the contact details.
