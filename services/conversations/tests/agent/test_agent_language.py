@@ -409,6 +409,13 @@ def test_small_talk_and_two_days_either_way() -> None:
     )
 
 
+def test_who_is_writing_and_what_the_booking_was() -> None:
+    for text in ("who is this?", "quién eres?", "quem fala?", "wer ist da?"):
+        assert read_intent(text).who, text
+    assert read_intent("what was it for again?").mine
+    assert not read_intent("who cuts hair on saturdays?").who
+
+
 def test_short_yeses_are_yes() -> None:
     for text in ("yh", "jo passt", "jap"):
         assert read_intent(text).yes

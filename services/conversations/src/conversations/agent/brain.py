@@ -150,9 +150,13 @@ def _decide(deps: AgentDeps, r: Reading) -> ModelResponse:
         return _text(deps, say(deps.lang, "scope", name=deps.workspace.name))
     if intent.person:
         return _call("hand_off", reason="visitor asked for a person")
-    if intent.small_talk and not (
-        intent.book or intent.topics or r.when.found or r.service.service
-    ):
+    asks_nothing_else = not (intent.book or intent.topics or r.when.found or r.service.service)
+    if intent.who and asks_nothing_else:
+        # "who is this?" (after a reminder, often): the business's assistant, and their bookings.
+        m.misunderstood = 0
+        who = say(deps.lang, "who_we_are", name=deps.workspace.name)
+        return _text(deps, who + ("\n" + _bookings_text(deps) if m.live_bookings else ""))
+    if intent.small_talk and asks_nothing_else:
         # "how r u": answered as a person would, not as a question about the business.
         m.misunderstood = 0
         return _text(deps, say(deps.lang, "small_talk"))
@@ -363,7 +367,8 @@ def _answer_to_reminder(deps: AgentDeps, r: Reading, raw: str) -> ModelResponse 
         return None
     if answer == "confirm":
         return _call("confirm_booking", booking_id=booking.id)
-    if answer == "cancel":
+    # "no puedo ir, ¿lo podemos pasar al jueves?": a day or time asked for moves it instead.
+    if answer == "cancel" and not (r.when.found or r.intent.move):
         return _call("cancel_booking", booking_id=booking.id)
     deps.memory.moving = booking.id
     return _find(deps, booking.service_id, r.when) if booking.service_id else None

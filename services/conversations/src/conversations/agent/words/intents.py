@@ -342,6 +342,8 @@ _INSTEAD = {"instead", "rather", "mejor", "prefiero", "prefiro", "melhor", "plut
 # "my appointment" and the like, in the six languages (folded: no accents).
 _MINE = (
     "my booking", "my appointment", "my reservation", "my appt", "my slot", "i booked",
+    "what was it for", "what is it for", "what's it for", "para que era", "de que era",
+    "era para que", "c'etait pour quoi", "wofur war", "per cosa era",
     "i have an appointment", "i have a booking", "i've got an appointment", "tengo una cita",
     "tengo una reserva", "tenho uma marcacao", "tenho um horario", "j'ai un rendez-vous",
     "j'ai un rdv", "ich habe einen termin", "ho un appuntamento",
@@ -378,6 +380,7 @@ class Intent:
     person: bool = False
     urgent: bool = False  # pain or an emergency: for a person, not for a list of times
     small_talk: bool = False  # "how r u", "qué tal", "ça va ?"
+    who: bool = False  # "who is this?", "quién eres?": who is writing to them
     cancel: bool = False
     move: bool = False
     book: bool = False
@@ -414,6 +417,12 @@ def _with_clitics(tokens: list[str]) -> set[str]:
     return found
 
 
+_WHO = (
+    "who is this", "who's this", "whos this", "who are you", "who r u", "quien eres",
+    "quien es", "quienes sois", "quien me escribe", "quem e", "quem fala", "quem e voce",
+    "qui est-ce", "qui etes-vous", "qui es-tu", "wer ist da", "wer sind sie", "wer bist du",
+    "chi sei", "chi e", "chi siete", "chi parla",
+)  # fmt: skip
 _SMALL_TALK = (
     "how are you", "how r u", "how are u", "how r you", "hows it going", "how's it going",
     "how is it going", "que tal", "como estas", "como esta usted", "como vai", "tudo bem",
@@ -545,6 +554,7 @@ def read_intent(text: str) -> Intent:
         person=person,
         urgent=bool(_URGENT.search(folded)),
         small_talk=_phrase_in(folded, _SMALL_TALK),
+        who=_phrase_in(folded, _WHO),
         cancel=bool(token_set & _CANCEL) and "cancellation" not in topics and not keep,
         move=bool(token_set & _MOVE)
         or (bool(token_set & _CANCEL) and _phrase_in(folded, _REBOOK))
