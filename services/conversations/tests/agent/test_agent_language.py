@@ -416,6 +416,13 @@ def test_who_is_writing_and_what_the_booking_was() -> None:
     assert not read_intent("who cuts hair on saturdays?").who
 
 
+def test_asking_for_no_more_messages() -> None:
+    for text in ("STOP", "please stop messaging me", "no me escribáis más", "baja"):
+        assert read_intent(text).stop, text
+    for text in ("cancel", "stop by tomorrow?", "can i stop by at 5"):
+        assert not read_intent(text).stop, text
+
+
 def test_short_yeses_are_yes() -> None:
     for text in ("yh", "jo passt", "jap"):
         assert read_intent(text).yes

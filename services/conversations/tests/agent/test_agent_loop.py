@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
+import pytest
 from sqlalchemy import event
 
 from conversations.agent.loop import AgentRunner
 from conversations.db.agent import AgentRepository
-from conversations.domain.reminders import NOT_THEIR_NUMBER
+from conversations.domain.reminders import ASKED_TO_STOP, NOT_THEIR_NUMBER
 from shared.events import BookingCreatedV1, Envelope, InboundMessageAcceptedV1, MessageReceivedV1
 from shared.testing import HOSTILE_TEXTS, wait_until
 
@@ -736,11 +737,16 @@ async def _nth_reply(c, n: int) -> str | None:
     return replies[n] if len(replies) > n else None
 
 
-async def test_a_wrong_number_after_a_reminder_stops_what_was_still_to_go_there(
-    agent, shop, chat, publish, query
+@pytest.mark.parametrize(
+    ("says", "reason"),
+    [("sorry wrong number, i never booked anything", NOT_THEIR_NUMBER), ("STOP", ASKED_TO_STOP)],
+)
+async def test_a_wrong_number_or_a_stop_after_a_reminder_stops_what_was_still_to_go_there(
+    agent, shop, chat, publish, query, says, reason
 ):
-    """A reminder reached someone who did not book: the owner is handed the conversation, the
-    booking stays for them to check, and no other reminder goes to that chat meanwhile."""
+    """A reminder reached someone who did not book (the owner is handed the conversation), or
+    the visitor asks for no more messages: the bookings stay, and no other reminder goes to
+    that chat."""
     s = await shop()
     c = chat(s)
     reminded_id = await reminded(s, c, publish, query)
@@ -772,10 +778,13 @@ async def test_a_wrong_number_after_a_reminder_stops_what_was_still_to_go_there(
         return rows if len(rows) == 2 and all(r.status == status for r in rows) else None
 
     await wait_until(lambda: jobs("scheduled"))
-    reply = await c.turn("sorry wrong number, i never booked anything")
-    assert "passing you to a person" in reply, reply
-    assert (await c.conversation())["handoff_reason"].startswith("wrong number")
-    assert {r.reason for r in await jobs("cancelled") or []} == {NOT_THEIR_NUMBER}
+    reply = await c.turn(says)
+    handoff = (await c.conversation())["handoff_reason"]
+    if reason == NOT_THEIR_NUMBER:
+        assert "passing you to a person" in reply and handoff.startswith("wrong number"), reply
+    else:
+        assert "won't send you reminders" in reply and handoff is None, reply
+    assert {r.reason for r in await jobs("cancelled") or []} == {reason}
     assert {b.id for b in s.calendar.active()} == {reminded_id, later_id}  # the owner decides
 
 

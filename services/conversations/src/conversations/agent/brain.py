@@ -151,6 +151,12 @@ def _decide(deps: AgentDeps, r: Reading) -> ModelResponse:
     if intent.person:
         return _call("hand_off", reason="visitor asked for a person")
     asks_nothing_else = not (intent.book or intent.topics or r.when.found or r.service.service)
+    if intent.stop and asks_nothing_else and not (intent.cancel or intent.move):
+        # "STOP": no reminders to this chat any more; the bookings stay (SMS carriers act on
+        # it too, and the provider stops our sends there).
+        deps.effects.stopped = True
+        m.offered_slots, m.proposal, m.pending, m.last_list = [], None, None, None
+        return _text(deps, say(deps.lang, "stopped", name=deps.workspace.name))
     if intent.who and asks_nothing_else:
         # "who is this?" (after a reminder, often): the business's assistant, and their bookings.
         m.misunderstood = 0

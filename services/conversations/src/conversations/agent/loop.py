@@ -61,7 +61,7 @@ from conversations.domain import conversation_state
 from conversations.domain.burst import Waits, seconds_to_wait
 from conversations.domain.contacts import InvalidContactDetail
 from conversations.domain.reminder_answers import payload_booking
-from conversations.domain.reminders import NOT_THEIR_NUMBER
+from conversations.domain.reminders import ASKED_TO_STOP, NOT_THEIR_NUMBER
 from conversations.domain.rules import MAX_TAGS, agent_reply_seconds
 from conversations.reminders.repository import ReminderRepository
 from conversations.settings import Settings
@@ -466,11 +466,13 @@ class AgentRunner:
                 tag = await _tell_owner_of_change(uow, context, conversation, outcome, now)
                 if tag not in conversation.tags and len(conversation.tags) < MAX_TAGS:
                     values["tags"] = sorted({*conversation.tags, tag})
-            if outcome.handoff_reason == WRONG_NUMBER:
-                # A reminder reached someone who did not book: nothing more goes to them
-                # until the owner has put the contact right.
+            if outcome.handoff_reason == WRONG_NUMBER or outcome.stopped:
+                # A reminder reached someone who did not book, or the visitor asked for no more
+                # messages: nothing more is sent to that chat unasked.
                 await ReminderRepository(uow.session).cancel_scheduled_in_conversation(
-                    context.workspace.id, conversation_id, NOT_THEIR_NUMBER
+                    context.workspace.id,
+                    conversation_id,
+                    ASKED_TO_STOP if outcome.stopped else NOT_THEIR_NUMBER,
                 )
             if outcome.handoff_reason is not None and not took_over:
                 values |= conversation_state.handed_off(now, outcome.handoff_reason)

@@ -76,6 +76,10 @@ MESSAGES: dict[str, str] = {
         "They are only for this booking: to hold it in your name and to reach you if anything "
         "changes."
     ),
+    "stopped": N_(
+        "Understood: {name} won't send you reminders here any more. Your bookings stay as they "
+        "are; write any time if you need us."
+    ),
     "who_we_are": N_("This is {name}'s booking assistant."),
     "small_talk": N_("I'm well, thanks for asking! How can I help you?"),
     "late_told": N_("Thanks for letting us know! I've told {name} you're on your way."),

@@ -133,6 +133,7 @@ class TurnEffects:
     tool_errors: list[str] = field(default_factory=list)
     learned: ContactDetails | None = None  # name, phone or e-mail the visitor gave this turn
     confirmed: str | None = None  # a booking the visitor confirmed they will come to
+    stopped: bool = False  # the visitor asked for no more messages: reminders stop here
 
 
 CodeStatus = Literal[

@@ -36,6 +36,7 @@ VISITOR_REASONS: tuple[str, ...] = (VISITOR, MOVED)
 STARTED = "appointment already started"
 QUIET_UNTIL_START = "quiet hours last until the appointment"
 SAME_TIME = "another reminder goes at the same time"
+ASKED_TO_STOP = "the visitor asked for no more messages in this chat"
 NOT_THEIR_NUMBER = "the visitor said this number is not theirs; the owner checks the contact"
 TOLD_AT_BOOKING = "booked inside the reminder's window: the visitor was told at booking"
 

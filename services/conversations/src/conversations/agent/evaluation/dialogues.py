@@ -1623,6 +1623,23 @@ DIALOGUES: tuple[Scenario, ...] = (
         never_say=("I don't have that information",),
     ),
     S(
+        "reminder_stop_keeps_the_booking_and_says_no_more_reminders",
+        "STOP",
+        services=BARBER,
+        channel="whatsapp",
+        reminded=("Haircut", "2026-12-02 10:00"),
+        book=B("Haircut", "2026-12-02 10:00"),
+        communicate=("no te enviará más recordatorios",),
+        never_say=("Qué servicio",),
+    ),
+    S(
+        "en_stop_messaging_me_please",
+        "hey",
+        "please stop messaging me",
+        services=BARBER,
+        communicate=("won't send you reminders",),
+    ),
+    S(
         "en_how_much_is_it_first_after_the_times_books_nothing",
         "hi i'd like to book a whitening",
         "how much is it first?",

@@ -381,6 +381,7 @@ class Intent:
     urgent: bool = False  # pain or an emergency: for a person, not for a list of times
     small_talk: bool = False  # "how r u", "qué tal", "ça va ?"
     who: bool = False  # "who is this?", "quién eres?": who is writing to them
+    stop: bool = False  # "STOP", "no me escribáis más": no more messages unasked
     cancel: bool = False
     move: bool = False
     book: bool = False
@@ -417,6 +418,15 @@ def _with_clitics(tokens: list[str]) -> set[str]:
     return found
 
 
+# Asking for no more messages. "cancel" alone is not here: after a reminder it cancels it.
+_STOP_WORDS = {"stop", "stopall", "unsubscribe", "optout", "opt out", "baja", "parar", "stopp"}
+_STOP_PHRASES = (
+    "stop messaging", "stop texting", "stop sending", "stop writing", "don't message me",
+    "dont message me", "no me escribas mas", "no me escribais mas", "deja de escribirme",
+    "dejad de escribirme", "no me mandes mas", "para de me mandar", "parem de me mandar",
+    "nao me mande mais", "arretez de m'ecrire", "ne m'ecrivez plus", "schreiben sie mir nicht",
+    "nicht mehr schreiben", "smettete di scrivermi", "non scrivetemi piu", "non scrivermi piu",
+)  # fmt: skip
 _WHO = (
     "who is this", "who's this", "whos this", "who are you", "who r u", "quien eres",
     "quien es", "quienes sois", "quien me escribe", "quem e", "quem fala", "quem e voce",
@@ -555,6 +565,7 @@ def read_intent(text: str) -> Intent:
         urgent=bool(_URGENT.search(folded)),
         small_talk=_phrase_in(folded, _SMALL_TALK),
         who=_phrase_in(folded, _WHO),
+        stop=" ".join(tokens) in _STOP_WORDS or _phrase_in(folded, _STOP_PHRASES),
         cancel=bool(token_set & _CANCEL) and "cancellation" not in topics and not keep,
         move=bool(token_set & _MOVE)
         or (bool(token_set & _CANCEL) and _phrase_in(folded, _REBOOK))
