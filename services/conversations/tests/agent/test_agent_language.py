@@ -423,6 +423,12 @@ def test_asking_for_no_more_messages() -> None:
         assert not read_intent(text).stop, text
 
 
+def test_isnt_there_one_at_asks_for_that_time() -> None:
+    assert read_when("a las 5 no hay?", TUESDAY, "es").clock == time(17)
+    assert read_when("às 5 não tem?", TUESDAY, "pt").clock == time(17)
+    assert read_when("a las 10 no, a las 11", TUESDAY, "es").clock == time(11)
+
+
 def test_short_yeses_are_yes() -> None:
     for text in ("yh", "jo passt", "jap"):
         assert read_intent(text).yes

@@ -1043,6 +1043,15 @@ DIALOGUES: tuple[Scenario, ...] = (
         communicate=("No puedo usar maria@gmail",),
     ),
     S(
+        "es_a_las_5_no_hay_asks_for_five",
+        "hola, corte mañana por la tarde",
+        "a las 4 no hay?",
+        "sí",
+        services=(("Corte", 30),),
+        book=B("Corte", "2026-12-02 16:00"),
+        never_say=("No tengo esa información",),
+    ),
+    S(
         "en_1100_works_picks_the_eleven_oclock_offer",
         "haircut tmrw morning",
         "1100 works",

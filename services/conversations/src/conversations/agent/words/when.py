@@ -475,7 +475,11 @@ _FITS_AFTER = re.compile(
     r"perfetto|bene)\b"
 )
 # "at 10 no?" asks; "at 10 no, at 11" refuses.
-_NOT_AFTER = re.compile(rf"^\s?(?:(?:no|nao|pas|nicht|non)\b(?!\s?\?)|{_UNSUITED})")
+# "a las 5 no hay?", "às 5 não tem?": asks whether there is one, refuses nothing.
+_NOT_AFTER = re.compile(
+    rf"^\s?(?:(?:no|nao|pas|nicht|non)\b(?!\s?\?)"
+    rf"(?!\s(?:hay|tienen|teneis|tenes|tiene|queda|quedan|tem|tens|c'e|gibt)\b)|{_UNSUITED})"
+)
 
 
 # "can we push it from 10 to 11?", "lo puedo cambiar de las 10 a las 11?": a move from one
