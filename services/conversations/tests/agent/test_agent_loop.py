@@ -635,13 +635,10 @@ async def test_a_returning_whatsapp_visitor_moves_an_earlier_booking_afresh(
     assert "booking-moved" in (await c.conversation())["tags"]
 
 
-async def reminded(s, c, publish, query) -> str:
-    """A booking of this chat's visitor, two hours ahead, whose reminder has gone here. Its
-    two-hours-before reminder is due two seconds after the booking is planned (one due at once
-    is skipped: the visitor who booked in the chat was just told)."""
-    await c.turn("hi")
+async def booked_here(s, c, publish, start: datetime) -> str:
+    """A haircut of this chat's visitor at `start`, in the calendar and announced as the
+    agent's booking in this conversation (its reminders are planned from it)."""
     conversation = await c.conversation()
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2, seconds=3)
     booking_id = s.calendar.add_earlier(
         str(s.services["Haircut"]), start, conversation["contact_id"]
     )
@@ -659,6 +656,16 @@ async def reminded(s, c, publish, query) -> str:
         ),
         producer="connectors",
     )
+    return booking_id
+
+
+async def reminded(s, c, publish, query) -> str:
+    """A booking of this chat's visitor, two hours ahead, whose reminder has gone here. Its
+    two-hours-before reminder is due two seconds after the booking is planned (one due at once
+    is skipped: the visitor who booked in the chat was just told)."""
+    await c.turn("hi")
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2, seconds=3)
+    booking_id = await booked_here(s, c, publish, start)
 
     async def settled() -> bool:
         """The reminder went, and nothing else is due (the confirmation goes too)."""
@@ -750,23 +757,8 @@ async def test_a_wrong_number_or_a_stop_after_a_reminder_stops_what_was_still_to
     s = await shop()
     c = chat(s)
     reminded_id = await reminded(s, c, publish, query)
-    conversation = await c.conversation()
     later = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
-    later_id = s.calendar.add_earlier(str(s.services["Haircut"]), later, conversation["contact_id"])
-    await publish(
-        BookingCreatedV1(
-            workspace_id=s.workspace_id,
-            connector_id=uuid4(),
-            provider="builtin",
-            booking_id=later_id,
-            event_type=str(s.services["Haircut"]),
-            start=later,
-            end=later + timedelta(minutes=30),
-            source="platform",
-            conversation_id=conversation["id"],
-        ),
-        producer="connectors",
-    )
+    later_id = await booked_here(s, c, publish, later)
 
     async def jobs(status: str) -> list[Any] | None:
         rows = await query(
