@@ -429,6 +429,13 @@ def test_isnt_there_one_at_asks_for_that_time() -> None:
     assert read_when("a las 10 no, a las 11", TUESDAY, "es").clock == time(11)
 
 
+def test_cutting_the_hair_said_with_a_verb_is_the_haircut() -> None:
+    salon = [Named("1", "Haircut"), Named("2", "Beard trim"), Named("3", "Hair dye")]
+    for text in ("cortarme el pelo mañana", "Haare schneiden?", "couper les cheveux"):
+        assert match_service(text, salon).service == salon[0], text
+    assert match_service("tinte de pelo", salon).service is None
+
+
 def test_short_yeses_are_yes() -> None:
     for text in ("yh", "jo passt", "jap"):
         assert read_intent(text).yes

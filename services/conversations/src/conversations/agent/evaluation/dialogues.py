@@ -1052,6 +1052,20 @@ DIALOGUES: tuple[Scenario, ...] = (
         never_say=("No tengo esa información",),
     ),
     S(
+        "es_cortarme_el_pelo_is_the_haircut",
+        "buenas, me gustaría pedir cita para cortarme el pelo mañana por la tarde",
+        "1",
+        services=BARBER,
+        book=B("Haircut", "2026-12-02 13:00"),
+    ),
+    S(
+        "de_haare_schneiden_is_the_haircut",
+        "Hallo, habt ihr morgen Nachmittag noch was frei für Haare schneiden?",
+        "1",
+        services=(("Haircut", 30), ("Beard trim", 15)),
+        book=B("Haircut", "2026-12-02 13:00"),
+    ),
+    S(
         "en_1100_works_picks_the_eleven_oclock_offer",
         "haircut tmrw morning",
         "1100 works",

@@ -12,6 +12,7 @@ tie or a weak score is a question for the visitor.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -51,6 +52,12 @@ _SAME = {word: group for group in SAME_SERVICE for word in group}
 # you cut children's hair?" asks something else.
 _ARTICLES = {"a", "the", "my", "another", "quick"}
 _NOUN_AFTER_ARTICLE = {"cut": "haircut"}
+# Cutting the hair said with a verb: "cortarme el pelo", "cortar o cabelo", "me couper les
+# cheveux", "Haare schneiden", "tagliarmi i capelli".
+_CUT_HAIR = re.compile(
+    r"\b(?:cort|coup|schneid|taglia)\w*(?:\s\w+){0,2}\s(?:pelo|cabelo|cheveux|haare|capelli)\b"
+    r"|\b(?:haare|cheveux|capelli|pelo|cabelo)\s(?:\w+\s)?(?:schneiden|couper|tagliare|cortar)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +82,8 @@ def _tokens(text: str) -> set[str]:
         if previous:
             out.add(previous + t)  # "hair cut and beard" names "Haircut and beard"
         previous = t
+    if _CUT_HAIR.search(fold(text)):
+        out.add("haircut")
     # "un corte" names "Haircut": the message's words in the other languages too.
     return out | {same for t in out for same in _SAME.get(t, ())}
 
