@@ -46,7 +46,7 @@ class WorkspaceLookup:
         self,
         base_url: str,
         token_key: str,
-        timeout_seconds: float = 2.0,
+        timeout_seconds: float = 5.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -65,13 +65,24 @@ class WorkspaceLookup:
         )
 
     async def _get(self, path: str, principal: Principal) -> WorkspaceSnapshot | None:
+        """A miss answered here is a 404 to an owner who just created the workspace, so a
+        lookup that failed (a timeout under load, a dropped connection, a 5xx) is tried once
+        more before it counts as a miss."""
         token = sign_internal_token(self.token_key, AUDIENCE, principal, ttl_seconds=30)
-        try:
-            response = await self.client.get(
-                self.base_url + path, headers={"authorization": f"Bearer {token}"}
-            )
-        except httpx.HTTPError as exc:
-            log.warning("workspace lookup failed: %s", exc)
+        response: httpx.Response | None = None
+        for attempt in (1, 2):
+            try:
+                response = await self.client.get(
+                    self.base_url + path, headers={"authorization": f"Bearer {token}"}
+                )
+            except httpx.HTTPError as exc:
+                log.warning("workspace lookup failed (attempt %s): %r", attempt, exc)
+                response = None
+                continue
+            if response.status_code < 500:
+                break
+            log.warning("workspace lookup answered %s (attempt %s)", response.status_code, attempt)
+        if response is None:
             return None
         if response.status_code != 200:
             if response.status_code != 404:
