@@ -60,6 +60,7 @@ from conversations.agent.words.services import Named
 from conversations.agent.words.text import fold, words
 from conversations.agent.words.when import When, bare_hour, read_when
 from conversations.domain.reminder_answers import payload_booking, reminder_answer
+from conversations.domain.reminders import ASKED_TO_STOP, NOT_THEIR_NUMBER
 
 MODEL_NAME = "builtin"
 
@@ -154,7 +155,7 @@ def _decide(deps: AgentDeps, r: Reading) -> ModelResponse:
     if intent.stop and asks_nothing_else and not (intent.cancel or intent.move):
         # "STOP": no reminders to this chat any more; the bookings stay (SMS carriers act on
         # it too, and the provider stops our sends there).
-        deps.effects.stopped = True
+        deps.effects.reminders_stopped = ASKED_TO_STOP
         m.offered_slots, m.proposal, m.pending, m.last_list = [], None, None, None
         return _text(deps, say(deps.lang, "stopped", name=deps.workspace.name))
     if intent.who and asks_nothing_else:
@@ -400,6 +401,7 @@ def _about_reminded(deps: AgentDeps, r: Reading) -> ModelResponse | None:
     if intent.wrong_number:
         # The reminder reached someone else: the booking's contact may be wrong, which only
         # the owner can put right (and the reminders to come would go to them too).
+        deps.effects.reminders_stopped = NOT_THEIR_NUMBER
         return _call("hand_off", reason=WRONG_NUMBER)
     # "ok but can I come 15 min later?": a move within that day, after (or before) its time.
     shift = (intent.later or intent.earlier) and not (intent.later and intent.earlier)

@@ -121,7 +121,7 @@ class TurnOutcome:
     failed: str | None = None  # why the turn failed, when it did
     learned: ContactDetails | None = None  # the visitor's name/phone/e-mail given this turn
     confirmed: str | None = None  # a booking the visitor confirmed (their reminder answer)
-    stopped: bool = False  # the visitor asked for no more messages
+    reminders_stopped: str | None = None  # why no more reminders go to this chat
 
 
 _AGENT = build_agent()
@@ -240,7 +240,7 @@ async def run_turn(
         failed=failed,
         learned=effects.learned,
         confirmed=effects.confirmed,
-        stopped=effects.stopped,
+        reminders_stopped=effects.reminders_stopped,
     )
 
 

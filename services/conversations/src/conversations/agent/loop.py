@@ -27,7 +27,6 @@ from prometheus_client import Gauge
 from pydantic_ai.models import Model
 from sqlalchemy.exc import IntegrityError
 
-from conversations.agent.brain import WRONG_NUMBER
 from conversations.agent.calendar import Calendar, CalendarError, ConnectorsCalendar
 from conversations.agent.core import TurnLimits, TurnOutcome, run_turn
 from conversations.agent.knowledge import BusinessFacts
@@ -61,7 +60,6 @@ from conversations.domain import conversation_state
 from conversations.domain.burst import Waits, seconds_to_wait
 from conversations.domain.contacts import InvalidContactDetail
 from conversations.domain.reminder_answers import payload_booking
-from conversations.domain.reminders import ASKED_TO_STOP, NOT_THEIR_NUMBER
 from conversations.domain.rules import MAX_TAGS, agent_reply_seconds
 from conversations.reminders.repository import ReminderRepository
 from conversations.settings import Settings
@@ -466,13 +464,11 @@ class AgentRunner:
                 tag = await _tell_owner_of_change(uow, context, conversation, outcome, now)
                 if tag not in conversation.tags and len(conversation.tags) < MAX_TAGS:
                     values["tags"] = sorted({*conversation.tags, tag})
-            if outcome.handoff_reason == WRONG_NUMBER or outcome.stopped:
+            if outcome.reminders_stopped is not None:
                 # A reminder reached someone who did not book, or the visitor asked for no more
                 # messages: nothing more is sent to that chat unasked.
                 await ReminderRepository(uow.session).cancel_scheduled_in_conversation(
-                    context.workspace.id,
-                    conversation_id,
-                    ASKED_TO_STOP if outcome.stopped else NOT_THEIR_NUMBER,
+                    context.workspace.id, conversation_id, outcome.reminders_stopped
                 )
             if outcome.handoff_reason is not None and not took_over:
                 values |= conversation_state.handed_off(now, outcome.handoff_reason)

@@ -133,7 +133,8 @@ class TurnEffects:
     tool_errors: list[str] = field(default_factory=list)
     learned: ContactDetails | None = None  # name, phone or e-mail the visitor gave this turn
     confirmed: str | None = None  # a booking the visitor confirmed they will come to
-    stopped: bool = False  # the visitor asked for no more messages: reminders stop here
+    # Why no more reminders go to this chat (the visitor asked, or it is not their number).
+    reminders_stopped: str | None = None
 
 
 CodeStatus = Literal[
