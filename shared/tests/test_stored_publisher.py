@@ -1,16 +1,18 @@
-"""Publishing stored envelopes straight through aio-pika (shared.bus.StoredPublisher), as the
-relay and the gateway's webhooks do with tracing off: a FastStream consumer receives them as
-it received FastStream's own publishes (body, message id, headers), all confirmed; a mandatory
-publish nobody takes is `Unroutable`; without a connection each row carries its error."""
+"""Publishing stored envelopes on a confirm channel of their own (shared.bus.StoredPublisher,
+shared.confirms), as the relay and the gateway's webhooks do with tracing off: a FastStream
+consumer receives them as it received FastStream's own publishes (body, message id, headers),
+all confirmed; a mandatory publish nobody takes is `Unroutable`; without a connection each
+row carries its error."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 
 import pytest
 
-from shared.bus import StoredEvent, Unroutable
+from shared.bus import Bus, StoredEvent, Unroutable
 from shared.events import Envelope, UserCreatedV1
 from shared.testing import wait_until
 
@@ -63,8 +65,18 @@ async def test_a_mandatory_publish_no_queue_takes_is_unroutable(bus_factory) -> 
     assert await publisher.stored.publish([StoredEvent.of(envelope)]) == [None]
 
 
-async def test_without_a_connection_every_row_carries_its_error(bus_factory) -> None:
-    publisher = await bus_factory("unconnected", start=False)
+async def test_without_a_connection_every_row_carries_its_error(settings) -> None:
+    nowhere = settings.model_copy(
+        update={"rabbitmq_url": f"amqp://guest:guest@127.0.0.1:{free_port()}/"}
+    )
+    publisher = Bus(nowhere, "unconnected")
     envelope = Envelope.wrap(UserCreatedV1(user_id=uuid.uuid4(), email="x@example.com"), "test")
     results = await asyncio.wait_for(publisher.stored.publish([StoredEvent.of(envelope)] * 3), 10)
     assert len(results) == 3 and all(isinstance(r, ConnectionError) for r in results)
+    await publisher.stored.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -19,9 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from aio_pika import DeliveryMode
 from aiormq.abc import DeliveredMessage
-from aiormq.exceptions import ChannelInvalidStateError
 from faststream import AckPolicy
 from faststream.rabbit import (
     Channel,
@@ -32,12 +30,12 @@ from faststream.rabbit import (
     RabbitQueue,
 )
 from faststream.rabbit.annotations import RabbitMessage
-from pamqp.commands import Basic
 from pamqp.common import FieldValue
 from prometheus_client import Counter
 
 from shared import telemetry
 from shared.batches import BatchConsumer, BatchHandler, OneHandler
+from shared.confirms import ConfirmChannel, Returned
 from shared.consuming import EVENTS_CONSUMED, handler_failed
 from shared.events import Envelope, Event, parse_envelope, routing_key
 from shared.logging import event_id_var
@@ -298,47 +296,31 @@ class Bus:
 
 
 class StoredPublisher:
-    """Publishes outbox rows as stored (their JSON text), many at once, on a confirm channel
-    of its own on the broker's robust connection: each publish goes to that channel's aiormq
-    channel with its properties built here, every confirm is awaited together. FastStream's
-    publish builds, encodes and wraps each message through its middlewares; for the relay's
-    thousands of events a second that was most of the relay's CPU. With tracing on, the relay
-    uses `Bus.publish_stored` (a span per publish)."""
+    """Publishes outbox rows as stored (their JSON text), many at once, each confirmed, on a
+    connection of its own (`shared.confirms`): a batch's frames go out in one write and every
+    confirm is awaited together. The relay publishes thousands of events a second and every
+    webhook waits for its own confirm; through FastStream and aio-pika each publish was most
+    of that CPU. With tracing on, the relay uses `Bus.publish_stored` (a span per publish)."""
 
     def __init__(self, bus: Bus) -> None:
         self.bus = bus
-        self._channel: Any = None
-        self._exchange: Any = None
-        self._opening = asyncio.Lock()
-
-    async def _ready(self) -> Any:
-        if self._exchange is not None and not self._channel.is_closed:
-            return self._exchange
-        async with self._opening:
-            if self._exchange is None or self._channel.is_closed:
-                connection = self.bus.broker._connection  # FastStream 0.7.8's robust connection
-                if connection is None:
-                    raise ConnectionError("the bus is not connected")
-                self._channel = await connection.channel(publisher_confirms=True)
-                self._exchange = await self._channel.get_exchange(
-                    self.bus.exchange.name, ensure=False
-                )
-        return self._exchange
+        self.channel = ConfirmChannel(
+            broker_url(bus.settings.rabbitmq_url, f"{bus.service}-svc-publish"),
+            name=f"{bus.service}-svc-publish",
+            timeout=PUBLISH_TIMEOUT_SECONDS,
+        )
 
     async def publish(
         self, rows: list[StoredEvent], *, mandatory: bool = False
     ) -> list[BaseException | None]:
         """Publish every row; for each, None once the broker confirmed it, else the error
         (`Unroutable` for a mandatory one that no queue took)."""
-        try:
-            exchange = await self._ready()
-        except Exception as exc:
-            return [exc] * len(rows)
-        pending = [self._publish(exchange, row, mandatory) for row in rows]
-        results: list[Any]
+        pending = [self._publish(row, mandatory) for row in rows]
+        results: list[BaseException | None]
         if len(pending) == 1:  # a webhook's one message: no task to gather it in
             try:
-                results = [await pending[0]]
+                await pending[0]
+                results = [None]
             except Exception as exc:
                 results = [exc]
         else:
@@ -346,10 +328,10 @@ class StoredPublisher:
         outcome: list[BaseException | None] = []
         confirmed: collections.Counter[str] = collections.Counter()
         for row, result in zip(rows, results, strict=True):
-            if isinstance(result, BaseException):
-                outcome.append(result)
-            elif isinstance(result, DeliveredMessage):  # returned: no queue is bound
+            if isinstance(result, Returned):  # no queue is bound
                 outcome.append(Unroutable(row.routing_key))
+            elif isinstance(result, BaseException):
+                outcome.append(result)
             else:
                 confirmed[row.event_type] += 1
                 outcome.append(None)
@@ -359,38 +341,21 @@ class StoredPublisher:
             MESSAGES_PUBLISHED.labels(self.bus.service, event_type).inc(count)
         return outcome
 
-    async def _publish(self, exchange: Any, row: StoredEvent, mandatory: bool) -> Any:
-        """`exchange.publish(aio_pika.Message(...))` without building the aio-pika message
-        (its validating setters and the properties copied out of it again cost more than the
-        frame's encoding): the same properties, the same checks, straight to aiormq."""
-        if self._channel.is_closed:
-            raise ChannelInvalidStateError(f"{self._channel!r} closed")
-        channel = await self._channel.get_underlay_channel()
-        return await channel.basic_publish(
+    async def _publish(self, row: StoredEvent, mandatory: bool) -> None:
+        await self.channel.publish(
             row.body,
-            exchange=exchange.name,
+            exchange=self.bus.exchange.name,
             routing_key=row.routing_key,
-            properties=Basic.Properties(
-                content_type="application/json",
-                delivery_mode=DeliveryMode.PERSISTENT.value,
-                priority=0,  # what aio-pika's Message sets when none is given
-                message_id=row.event_id,
-                correlation_id=row.correlation_id or row.event_id,
-                message_type=row.event_type,
-                headers=row.headers(),
-            ),
+            message_id=row.event_id,
+            correlation_id=row.correlation_id or row.event_id,
+            message_type=row.event_type,
+            headers=row.headers(),
             mandatory=mandatory,
-            timeout=PUBLISH_TIMEOUT_SECONDS,
-            # The confirm is awaited, and comes only once the frame is written: waiting for
-            # the writer to drain it first too is a future and a wake-up more per publish.
-            wait=False,
         )
 
     async def close(self) -> None:
-        channel, self._channel, self._exchange = self._channel, None, None
-        if channel is not None and not channel.is_closed:
-            with contextlib.suppress(Exception):
-                await channel.close()
+        with contextlib.suppress(Exception):
+            await self.channel.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -418,8 +383,8 @@ class StoredEvent:
             traceparent=envelope.traceparent,
         )
 
-    def headers(self) -> dict[str, FieldValue]:
-        headers: dict[str, FieldValue] = {"event_type": self.event_type, "version": self.version}
+    def headers(self) -> dict[str, str | int]:
+        headers: dict[str, str | int] = {"event_type": self.event_type, "version": self.version}
         if self.traceparent:
             headers["traceparent"] = self.traceparent
         return headers
