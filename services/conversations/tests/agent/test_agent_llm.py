@@ -29,6 +29,7 @@ from conversations.agent.tools import (
     Visitor,
     WorkspaceView,
 )
+from conversations.domain.reminders import ASKED_TO_STOP, NOT_THEIR_NUMBER, WRONG_NUMBER
 
 from .fake_openai import FakeOpenAI, tool_results
 
@@ -128,6 +129,7 @@ async def test_an_openai_compatible_model_books_through_the_tools_and_history_is
         "search_faq",
         "save_contact_details",
         "hand_off",
+        "stop_reminders",
     }
     # No tool lets the model name a workspace, conversation or visitor: the conversation does.
     # (cancel/move take a booking_id, looked up among this conversation's own bookings only.)
@@ -271,6 +273,41 @@ def test_no_agent_model_means_the_builtin_agent() -> None:
         )
         is None
     )
+
+
+async def test_the_model_stops_reminders_for_stop_and_hands_a_wrong_number_to_the_owner(
+    llm, fake_openai
+):
+    """ "STOP" and "wrong number" reach the loop from the LLM brain as from the built-in one:
+    through stop_reminders, which says why no more reminders go to the chat (and, for a
+    wrong number, hands the conversation to the owner)."""
+    d = Dialogue()
+    fake_openai.script += [
+        ("tool", "stop_reminders", {"why": "asked_to_stop"}),
+        lambda body: (
+            "text",
+            "Done, no more reminders here."
+            if "bookings stay" in str(tool_results(body)[-1])
+            else "unexpected",
+        ),
+    ]
+    stopped = await d.say("STOP", llm)
+    assert stopped.reminders_stopped == ASKED_TO_STOP and stopped.handoff_reason is None
+    assert stopped.reply == "Done, no more reminders here."
+    fake_openai.script += [
+        ("tool", "stop_reminders", {"why": "wrong_number"}),
+        ("text", "Sorry for the message!"),
+    ]
+    wrong = await d.say("who is this? i didnt book anything, wrong number", llm)
+    assert wrong.reminders_stopped == NOT_THEIR_NUMBER
+    assert wrong.handoff_reason == WRONG_NUMBER
+    fake_openai.script += [
+        ("tool", "stop_reminders", {"why": "because"}),  # not one of the two: retried
+        ("tool", "stop_reminders", {"why": "asked_to_stop"}),
+        ("text", "ok"),
+    ]
+    again = await d.say("stop texting me", llm)
+    assert again.reminders_stopped == ASKED_TO_STOP
 
 
 async def test_the_model_answers_facts_from_the_knowledge_tools_and_says_so_when_absent(

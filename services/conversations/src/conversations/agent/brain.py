@@ -60,7 +60,7 @@ from conversations.agent.words.services import Named
 from conversations.agent.words.text import fold, words
 from conversations.agent.words.when import When, bare_hour, read_when
 from conversations.domain.reminder_answers import payload_booking, reminder_answer
-from conversations.domain.reminders import ASKED_TO_STOP, NOT_THEIR_NUMBER
+from conversations.domain.reminders import WRONG_NUMBER
 
 MODEL_NAME = "builtin"
 
@@ -155,9 +155,8 @@ def _decide(deps: AgentDeps, r: Reading) -> ModelResponse:
     if intent.stop and asks_nothing_else and not (intent.cancel or intent.move):
         # "STOP": no reminders to this chat any more; the bookings stay (SMS carriers act on
         # it too, and the provider stops our sends there).
-        deps.effects.reminders_stopped = ASKED_TO_STOP
         m.offered_slots, m.proposal, m.pending, m.last_list = [], None, None, None
-        return _text(deps, say(deps.lang, "stopped", name=deps.workspace.name))
+        return _call("stop_reminders", why="asked_to_stop")
     if intent.who and asks_nothing_else:
         # "who is this?" (after a reminder, often): the business's assistant, and their bookings.
         m.misunderstood = 0
@@ -401,8 +400,7 @@ def _about_reminded(deps: AgentDeps, r: Reading) -> ModelResponse | None:
     if intent.wrong_number:
         # The reminder reached someone else: the booking's contact may be wrong, which only
         # the owner can put right (and the reminders to come would go to them too).
-        deps.effects.reminders_stopped = NOT_THEIR_NUMBER
-        return _call("hand_off", reason=WRONG_NUMBER)
+        return _call("stop_reminders", why="wrong_number")
     # "ok but can I come 15 min later?": a move within that day, after (or before) its time.
     shift = (intent.later or intent.earlier) and not (intent.later and intent.earlier)
     if intent.move or r.when.found or shift:
@@ -885,10 +883,13 @@ def _ask_which_booking(deps: AgentDeps) -> ModelResponse:
 
 def _after_tool(deps: AgentDeps, tool: str, result: Any) -> ModelResponse:
     lang, name = deps.lang, deps.workspace.name
+    if tool == "stop_reminders":
+        if deps.effects.handoff_reason != WRONG_NUMBER:
+            return _text(deps, say(lang, "stopped", name=name))
+        text = say(lang, "wrong_number_told", name=name) + "\n" + say(lang, "handoff", name=name)
+        return ModelResponse(parts=[TextPart(text)], model_name=MODEL_NAME)
     if tool == "hand_off":
         text = say(lang, "handoff", name=name)
-        if deps.effects.handoff_reason == WRONG_NUMBER:
-            text = say(lang, "wrong_number_told", name=name) + "\n" + text
         if deps.effects.handoff_reason == RUNNING_LATE:
             policy = (deps.facts.policies.lateness if deps.facts else None) or ""
             text = (say(lang, "late_told", name=name) + " " + policy).strip() + "\n" + text
@@ -1173,7 +1174,6 @@ def _info_text(deps: AgentDeps, result: InfoResult) -> ModelResponse:
 
 DOES_NOT_KNOW = "the visitor asked what the agent does not know"
 RUNNING_LATE = "the visitor is running late for their booking"
-WRONG_NUMBER = "wrong number: a reminder reached someone who did not book; check the contact"
 
 
 def _dont_know(deps: AgentDeps, lead: str = "") -> ModelResponse:

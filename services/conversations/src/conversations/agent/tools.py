@@ -47,7 +47,7 @@ from conversations.agent.words.contact import ContactDetails, read_details
 from conversations.agent.words.langs import country_of, default_language
 from conversations.agent.words.text import content_words
 from conversations.agent.words.when import AFTERNOON, EVENING, MORNING, When
-from conversations.domain.reminders import MOVED
+from conversations.domain.reminders import ASKED_TO_STOP, MOVED, NOT_THEIR_NUMBER, WRONG_NUMBER
 
 MAX_OFFERED = 3
 SEARCH_DAYS = 7  # a range asked without an end
@@ -773,6 +773,28 @@ async def hand_off(ctx: RunContext[AgentDeps], reason: str) -> str:
     return "Handed off. Tell the visitor a person will answer here; say nothing else."
 
 
+async def stop_reminders(
+    ctx: RunContext[AgentDeps], why: Literal["asked_to_stop", "wrong_number"]
+) -> str:
+    """No more reminders to this chat: the visitor wrote STOP or asked for no more messages
+    ("asked_to_stop"; their bookings stay), or says this is not their number and they booked
+    nothing ("wrong_number"; the owner is handed the conversation to check the contact).
+
+    Args:
+        why: "asked_to_stop" or "wrong_number".
+    """
+    effects = ctx.deps.effects
+    if why == "wrong_number":
+        effects.reminders_stopped = NOT_THEIR_NUMBER
+        effects.handoff_reason = WRONG_NUMBER
+        return "No more reminders go here and the owner will check. Apologise briefly."
+    effects.reminders_stopped = ASKED_TO_STOP
+    return (
+        "No more reminders go to this chat; their bookings stay. Say so in one sentence, "
+        "and that they can write here if they need anything."
+    )
+
+
 TOOLS = (
     list_services,
     find_free_slots,
@@ -786,6 +808,7 @@ TOOLS = (
     request_identity_code,
     verify_identity_code,
     hand_off,
+    stop_reminders,
 )
 
 

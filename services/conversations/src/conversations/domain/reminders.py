@@ -38,6 +38,8 @@ QUIET_UNTIL_START = "quiet hours last until the appointment"
 SAME_TIME = "another reminder goes at the same time"
 ASKED_TO_STOP = "the visitor asked for no more messages in this chat"
 NOT_THEIR_NUMBER = "the visitor said this number is not theirs; the owner checks the contact"
+# The handoff that goes with it.
+WRONG_NUMBER = "wrong number: a reminder reached someone who did not book; check the contact"
 TOLD_AT_BOOKING = "booked inside the reminder's window: the visitor was told at booking"
 
 
