@@ -698,6 +698,33 @@ def test_two_services_in_one_message_are_the_one_selling_both_or_one_at_a_time()
     assert not match_service("haircut tomorrow", apart).also
 
 
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("a haircut for my 5 year old", "Kids haircut"),
+        ("haircut for my 5yo tmrw", "Kids haircut"),
+        ("quiero un corte para mi hija de 7 años", "Kids haircut"),
+        ("cortar o cabelo do meu filho", "Kids haircut"),
+        ("une coupe pour mon fils de 6 ans", "Kids haircut"),
+        ("Haarschnitt für meine Tochter", "Kids haircut"),
+        ("taglio per il mio bambino", "Kids haircut"),
+        # Years that are no child's age, and words that only look like one.
+        ("haircut pls, been coming for 3 years", "Haircut"),
+        ("un corte, vengo desde hace 2 años", "Haircut"),
+        ("haircut for my 15 year old", "Haircut"),
+        ("what kind of haircut do you do", "Haircut"),
+        ("son las 5, un corte?", "Haircut"),
+    ],
+)  # fmt: skip
+def test_a_haircut_for_a_child_is_the_kids_haircut(text: str, name: str) -> None:
+    barber = [Named("1", "Haircut"), Named("2", "Haircut and beard"),
+              Named("3", "Kids haircut"), Named("4", "Beard trim")]  # fmt: skip
+    found = match_service(text, barber).service
+    assert found is not None and found.name == name
+    alone = [Named("1", "Haircut"), Named("4", "Beard trim")]  # no kids' service: the haircut
+    assert match_service(text, alone).service == alone[0]
+
+
 def test_a_word_near_several_services_is_a_question() -> None:
     services = [Named("1", "Hatha class"), Named("2", "Vinyasa class")]
     found = match_service("una clase", services)

@@ -48,6 +48,28 @@ SAME_SERVICE: tuple[frozenset[str], ...] = tuple(
     )
 )
 _SAME = {word: group for group in SAME_SERVICE for word in group}
+# A child, in the six languages (folded): "a haircut for my son" asks for "Kids haircut", as
+# does a child's age ("my 5 year old", "mi hija de 7 años"). Not "son" (Spanish "they are"),
+# "kind" (English "what kind of"): every word here is a child and nothing else.
+CHILD = frozenset(
+    " ".join(
+        (
+            "kid kids child children childs boy boys girl girls toddler junior",
+            "nino nina ninos ninas hijo hija hijos hijas peque peques",
+            "crianca criancas filho filha filhos filhas menino menina",
+            "enfant enfants fils fille garcon",
+            "kinder sohn tochter junge madchen",
+            "bambino bambina bambini figlio figlia ragazzo ragazza",
+        )
+    ).split()
+)
+# A child's age: "my 5 year old", "5yo", "de 7 años", "tem 6 anos", "de 6 ans", "8 Jahre alt",
+# "8-jährige", "di 9 anni"; twelve or under. Not "for 3 years" or "hace 2 años" (time gone by).
+_AGE = re.compile(
+    r"\b(\d{1,2})\s?-?\s?(?:years?|yrs?)\s?-?\s?old\b|\b(\d{1,2})\s?yo\b"
+    r"|\b(?:de|di|tiene|tem|a)\s(\d{1,2})\s(?:anos|ans|anni)\b"
+    r"|\b(\d{1,2})\s?(?:jahre\salt|-?jahrig)"
+)
 # Short words that are a service only as a noun, after an article: "a cut" is a haircut, "do
 # you cut children's hair?" asks something else.
 _ARTICLES = {"a", "the", "my", "another", "quick"}
@@ -82,8 +104,12 @@ def _tokens(text: str) -> set[str]:
         if previous:
             out.add(previous + t)  # "hair cut and beard" names "Haircut and beard"
         previous = t
-    if _CUT_HAIR.search(fold(text)):
+    folded = fold(text)
+    if _CUT_HAIR.search(folded):
         out.add("haircut")
+    ages = [int(age) for found in _AGE.findall(folded) for age in found if age]
+    if out & CHILD or any(age <= 12 for age in ages):
+        out |= CHILD
     # "un corte" names "Haircut": the message's words in the other languages too.
     return out | {same for t in out for same in _SAME.get(t, ())}
 
