@@ -390,6 +390,26 @@ def test_a_time_with_a_leading_zero_is_a_24_hour_clock() -> None:
     assert read_when("at 3", TUESDAY, "en").clock == time(15)  # an appointment at 3: the afternoon
 
 
+@pytest.mark.parametrize(
+    ("text", "clock", "guessed"),
+    [
+        ("can i come at 7:30 tmrw?", time(19, 30), True),
+        ("mañana a las 7:30", time(19, 30), True),
+        ("tomorrow 5", time(17), True),
+        ("at 07:30", time(7, 30), False),
+        ("at 7:30pm", time(19, 30), False),
+        ("7:30 in the evening", time(19, 30), False),
+        ("tomorrow morning at 7", time(7), False),
+        ("at 10", time(10), False),
+    ],
+)  # fmt: skip
+def test_an_hour_read_as_the_evening_by_guess_alone_says_so(
+    text: str, clock: time, guessed: bool
+) -> None:
+    when = read_when(text, TUESDAY, "es" if "mañana" in text else "en")
+    assert (when.clock, when.evening_guessed) == (clock, guessed)
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

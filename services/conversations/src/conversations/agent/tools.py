@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Literal, Protocol, get_args
@@ -394,10 +394,15 @@ async def find_free_slots(
     if after or before:
         window = (_clock(after) or time(0), _clock(before) or time.max)
     first = _day(day) if day else None
+    clock = _clock(near_time) if near_time else None
+    # The visitor's own words said that hour bare ("7:30"), and it was read as the evening:
+    # the morning may be meant (offer_slots decides by the opening hours).
+    said = deps.reading.when if deps.reading is not None else None
     asked = When(
         first=first,
         last=_day(end_day) if end_day else first,
-        clock=_clock(near_time) if near_time else None,
+        clock=clock,
+        evening_guessed=bool(said and said.evening_guessed and said.clock == clock),
         window=window,
         excluded=tuple(sorted({WEEKDAYS.index(d) for d in except_weekdays or ()})),
         weekdays=tuple(sorted({WEEKDAYS.index(d) for d in only_weekdays or ()})),
@@ -443,6 +448,13 @@ async def offer_slots(
         )
     ):
         note = "closed"
+    evening = asked.clock if asked.evening_guessed else None
+    if evening and hours and _closed_at(hours, evening, first, last):
+        # "7:30" read as the evening, when the business is closed then and open at 7:30 in
+        # the morning: the morning.
+        morning = time(evening.hour - 12, evening.minute)
+        if not _closed_at(hours, morning, first, last):
+            asked = replace(asked, clock=morning, evening_guessed=False)
     slots = [] if note == "closed" else await _free(deps, service.id, first, last)
     in_window = [s for s in slots if _wanted(s, asked, zone)]
     if note is None and hours and asked.clock and _closed_at(hours, asked.clock, first, last):

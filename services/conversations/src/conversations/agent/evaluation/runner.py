@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from math import comb
 from zoneinfo import ZoneInfo
@@ -57,6 +57,7 @@ async def run_scenario(
         scenario.timezone,
         {s.id: s.duration_minutes or 60 for s in services},
         open_days=scenario.open_days,
+        opens=time.fromisoformat(scenario.opens),
         full_days={date.fromisoformat(d) for d in scenario.full_days},
         closed_dates={date.fromisoformat(d) for d in scenario.closed_dates},
         horizon_days=scenario.horizon_days,

@@ -31,6 +31,7 @@ class Scenario:
     full_days: tuple[str, ...] = ()  # local dates with no free time
     closed_dates: tuple[str, ...] = ()  # local dates the business is closed
     open_days: tuple[int, ...] = (0, 1, 2, 3, 4)  # weekdays with hours (0 = Monday)
+    opens: str = "09:00"  # local opening time of those days (closing: 17:00), starts hourly
     horizon_days: int | None = 60
     hours_known: bool = True
     channel: str = "whatsapp"

@@ -44,6 +44,9 @@ class When:
     weekday: int | None = None  # the day was named by its weekday alone ("thursday": 3)
     excluded: tuple[int, ...] = ()  # weekdays the visitor cannot do ("any day but wednesday")
     weekdays: tuple[int, ...] = ()  # only these, of the days asked ("monday or tuesday")
+    # The clock is a bare hour from 1 to 7 read as the afternoon ("at 3", "7:30"): the morning
+    # is the other reading, for a business open then and closed at the evening one.
+    evening_guessed: bool = False
 
     @property
     def found(self) -> bool:
@@ -83,7 +86,12 @@ class When:
                 merged, first=earlier.first, last=earlier.last, weekdays=earlier.weekdays
             )
         if self.first is not None and self.clock is None and self.window is None:
-            merged = replace(merged, clock=earlier.clock, window=earlier.window)
+            merged = replace(
+                merged,
+                clock=earlier.clock,
+                window=earlier.window,
+                evening_guessed=earlier.evening_guessed,
+            )
         return merged
 
 
@@ -454,6 +462,14 @@ def _hour(
     return time(hour, minute)
 
 
+def _evening_guessed(
+    hour: int, meridiem: str | None, window: tuple[time, time] | None, padded: bool = False
+) -> bool:
+    """`_hour` made this hour the afternoon by its guess alone (no am/pm, no part of the day,
+    no leading zero)."""
+    return meridiem is None and window is None and not padded and 1 <= hour <= 7
+
+
 def _meridiem(text: str, end: int, marker: str | None) -> str | None:
     if marker:
         return "pm" if marker.startswith("p") else "am"
@@ -556,7 +572,11 @@ def _read_clock(text: str, window: tuple[time, time] | None) -> When:
             return When(window=(clock, time.max))
         if _BEFORE.search(before):
             return When(window=(time(0), clock))
-        return When(clock=clock, approximate=bool(ish) or bool(_AROUND.search(before)))
+        return When(
+            clock=clock,
+            approximate=bool(ish) or bool(_AROUND.search(before)),
+            evening_guessed=_evening_guessed(hour, meridiem, window, padded),
+        )
     if _NOON.search(text):
         before = text[: _NOON.search(text).start()]  # type: ignore[union-attr]
         if _AFTER.search(before):
@@ -1021,12 +1041,15 @@ def read_when(text: str, today: date, lang: str = "en", *, month_first: bool = F
     bare = _BARE_HOUR.match(folded, b) if days.first is not None and b else None
     if timing.clock is None and timing.window is None and bare:
         # "tomorrow 10", "lunes 5": a bare hour right after the day is its time.
-        clock = _hour(int(bare.group(1)), 0, _meridiem(folded, bare.end(), None), window)
-        timing = When(clock=clock) if clock else timing
+        hour, meridiem = int(bare.group(1)), _meridiem(folded, bare.end(), None)
+        clock = _hour(hour, 0, meridiem, window)
+        guessed = _evening_guessed(hour, meridiem, window)
+        timing = When(clock=clock, evening_guessed=guessed) if clock else timing
     ahead = _HOUR_BEFORE_DAY.search(folded[:a]) if days.first is not None and b else None
     if timing.clock is None and timing.window is None and ahead:
         clock = _hour(int(ahead.group(1)), 0, None, window)
-        timing = When(clock=clock) if clock else timing
+        guessed = _evening_guessed(int(ahead.group(1)), None, window)
+        timing = When(clock=clock, evening_guessed=guessed) if clock else timing
     if days.first is None and today_part:
         days = When(first=today, last=today)
     when = When(
@@ -1039,6 +1062,7 @@ def read_when(text: str, today: date, lang: str = "en", *, month_first: bool = F
         weekday=days.weekday,
         excluded=excluded,
         weekdays=days.weekdays,
+        evening_guessed=timing.evening_guessed,
     )
     if when.clock is not None and window is not None and timing.window is None:
         when = replace(when, window=None)  # "tomorrow afternoon at 4": the time says it all
