@@ -693,6 +693,10 @@ def test_a_service_named_in_the_visitors_language(text: str, name: str | None) -
         ("blanqueamiento", ("Check-up", "Cleaning", "Whitening"), "Whitening"),
         ("quiero una limpieza facial", ("Haircut", "Beard trim"), None),
         ("quiero un corte", ("Check-up", "Cleaning", "Whitening"), None),
+        ("Was kostet ein Bartschnitt?", ("Haircut", "Haircut and beard", "Beard trim"),
+         "Beard trim"),
+        ("morgen zum Haareschneiden", ("Haircut", "Beard trim"), "Haircut"),
+        ("einen Kinderhaarschnitt bitte", ("Haircut", "Kids haircut"), "Kids haircut"),
     ],
 )  # fmt: skip
 def test_a_service_named_by_a_word_of_the_trade_in_another_language(

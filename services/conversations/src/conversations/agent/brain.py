@@ -626,6 +626,8 @@ def _understand(
     if service is None and r.service.candidates:
         m.offered_services = [c.id for c in r.service.candidates]
         m.last_list = "services"
+        if r.when.found:  # "thursday afternoon for a beard?": kept for the one they pick
+            m.asked = Asked.of(r.when.keep_from(_asked(deps)))
         return _text(
             deps,
             say(deps.lang, "which_service")
@@ -977,6 +979,8 @@ def _slots_text(deps: AgentDeps, result: SlotsResult) -> str:
         )
     elif result.note == "full":
         head = say(lang, "full", days=_days_label(deps, result), service=service, tz=tz)
+    elif result.note == "closed_window" and when:
+        head = say(lang, "closed_window", when=when, days=_days_label(deps, result), tz=tz)
     elif result.note == "window_full":
         head = say(
             lang, "full_window", when=when, days=_days_label(deps, result), service=service, tz=tz
@@ -1185,7 +1189,10 @@ def _dont_know(deps: AgentDeps, lead: str = "") -> ModelResponse:
     if m.unknown_questions >= 2:
         return _call("hand_off", reason=DOES_NOT_KNOW)
     m.owner_offered_turn = m.turn  # "Shall I ask them?": a yes next hands off
-    return _text(deps, lead + say(deps.lang, "dont_know", name=deps.workspace.name))
+    # A lead that says what is missing ("Beard trim: I don't have its price.") needs only the
+    # offer after it.
+    key = "ask_owner" if lead else "dont_know"
+    return _text(deps, lead + say(deps.lang, key, name=deps.workspace.name))
 
 
 def _tz(deps: AgentDeps) -> str:

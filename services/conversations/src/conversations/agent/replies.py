@@ -43,6 +43,7 @@ MESSAGES: dict[str, str] = {
     ),
     "closed": N_("We're closed on {day}. The nearest free times ({tz}):"),
     "closed_hour": N_("We're closed at {time}. The nearest free times ({tz}):"),
+    "closed_window": N_("We're closed {when} on {days}. The nearest free times ({tz}):"),
     "past": N_("{day} has already passed. The nearest free times ({tz}):"),
     "horizon": N_(
         "{day} is too far ahead: I can book up to {days} days ahead, until {until}. "
@@ -143,6 +144,7 @@ MESSAGES: dict[str, str] = {
     "want_to_book": N_("Would you like to book? Tell me the service, and a day or time."),
     "want_to_book_it": N_("Would you like to book it? Tell me a day or time."),
     "dont_know": N_("I don't have that information. Shall I ask {name} to answer you here?"),
+    "ask_owner": N_("Shall I ask {name} to answer you here?"),
     "price": N_("{service}: {price}."),
     "price_duration": N_("{service}: {price}, {minutes} minutes."),
     "duration": N_("{service} takes {minutes} minutes."),

@@ -250,7 +250,9 @@ class SlotOption(BaseModel):
     local: str  # as the visitor reads it
 
 
-Note = Literal["closed", "closed_hour", "full", "past", "beyond_horizon", "window_full"]
+Note = Literal[
+    "closed", "closed_hour", "closed_window", "full", "past", "beyond_horizon", "window_full"
+]
 
 
 class SlotsResult(BaseModel):
@@ -372,8 +374,9 @@ async def find_free_slots(
 
     Times are spread over the asked window (different parts of the day or days) unless the
     visitor named a time. If the asked days are closed, past, too far ahead or full, or the
-    time asked is outside the opening hours ("closed_hour"), `note` says which and the nearest
-    free times are offered: tell the visitor the truth.
+    time asked is outside the opening hours ("closed_hour"), or the part of the day asked is
+    ("closed_window"), `note` says which and the nearest free times are offered: tell the
+    visitor the truth.
 
     Args:
         service_id: the `service_id` from list_services.
@@ -415,6 +418,14 @@ def _closed_at(hours: OpeningHours, clock: time, first: date, last: date) -> boo
     days = (first + timedelta(days=i) for i in range((last - first).days + 1))
     open_days = [r for r in (hours.ranges_on(d) for d in days) if r]
     return bool(open_days) and not any(s <= clock < e for r in open_days for s, e in r)
+
+
+def _closed_in(hours: OpeningHours, window: tuple[time, time], first: date, last: date) -> bool:
+    """No opening hours of any open day from `first` to `last` overlap `window`."""
+    days = (first + timedelta(days=i) for i in range((last - first).days + 1))
+    open_days = [r for r in (hours.ranges_on(d) for d in days) if r]
+    start, end = window
+    return bool(open_days) and not any(s < end and start < e for r in open_days for s, e in r)
 
 
 async def offer_slots(
@@ -459,6 +470,8 @@ async def offer_slots(
     in_window = [s for s in slots if _wanted(s, asked, zone)]
     if note is None and hours and asked.clock and _closed_at(hours, asked.clock, first, last):
         note = "closed_hour"  # "8pm": tell them we're closed then, as for a closed day
+    if note is None and hours and asked.window and _closed_in(hours, asked.window, first, last):
+        note = "closed_window"  # "tomorrow evening" where it closes at 17:00: not "full"
     if note is None and slots and not in_window:
         note = "window_full"
     if note is None and not slots and asked.first is not None:

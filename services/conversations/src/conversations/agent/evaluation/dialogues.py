@@ -846,8 +846,8 @@ DIALOGUES: tuple[Scenario, ...] = (
         "hatha",
         "1",
         services=(("Hatha class", 60), ("Private session", 90)),
-        book=B("Hatha class", "2026-12-03 09:00"),  # closed at 17:00: nothing in the evening
-        communicate=("non c'è niente di libero",),
+        book=B("Hatha class", "2026-12-03 09:00"),  # closed at 17:00: closed in the evening
+        communicate=("siamo chiusi di sera",),
         never_say=("Prego",),
     ),
     S(
@@ -1132,6 +1132,49 @@ DIALOGUES: tuple[Scenario, ...] = (
         services=BARBER,
         opens="07:00",
         book=B("Haircut", "2026-12-02 16:00"),
+    ),
+    S(
+        "it_day_asked_with_an_ambiguous_service_is_kept_for_the_pick",
+        "buongiorno, avete posto giovedì pomeriggio per una barba?",
+        "la seconda",
+        "la prima",
+        services=BARBER,
+        book=B("Beard trim", "2026-12-03 13:00"),
+    ),
+    S(
+        "en_evening_class_when_closed_in_the_evening_is_said_so",
+        "hii is there a class tmrw evening?? 🧘‍♀️",
+        "ah ok thursday morning then",
+        "1",
+        services=YOGA,
+        book=B("Hatha class", "2026-12-03 09:00"),
+        communicate=("closed in the evening",),
+        never_say=("nothing is free",),
+    ),
+    S(
+        "es_por_la_noche_closed_is_said_so",
+        "hola!! hay hueco para una limpieza el jueves por la noche?",
+        "vale pues el jueves por la mañana",
+        "la segunda",
+        services=DENTAL,
+        book=B("Cleaning", "2026-12-03 10:00"),
+        communicate=("cerrados por la noche",),
+        never_say=("no hay nada libre",),
+    ),
+    S(
+        "de_bartschnitt_price_unknown_is_said_once",
+        "Was kostet ein Bartschnitt?",
+        services=BARBER,
+        prices=BARBER_PRICES,
+        communicate=("Beard trim: Den Preis habe ich nicht",),
+        never_say=("Haircut: 25", "Diese Information habe ich nicht"),
+    ),
+    S(
+        "de_haareschneiden_in_one_word_is_the_haircut",
+        "Guten Tag, kann ich morgen um 14 Uhr zum Haareschneiden kommen?",
+        "ja bitte",
+        services=BARBER,
+        book=B("Haircut", "2026-12-02 14:00"),
     ),
     S(
         "en_1100_works_picks_the_eleven_oclock_offer",
@@ -2943,7 +2986,7 @@ DIALOGUES: tuple[Scenario, ...] = (
         "1",
         book=B("Private session", "2026-12-03 09:00"),
         services=YOGA,
-        communicate=("nothing is free",),
+        communicate=("closed in the evening",),  # it closes at 17:00: not "nothing is free"
     ),
     S(
         "dental_whitening_next_friday_afternoon",

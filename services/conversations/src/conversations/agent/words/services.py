@@ -34,7 +34,7 @@ MARGIN = 8.0
 SAME_SERVICE: tuple[frozenset[str], ...] = tuple(
     frozenset(group.split())
     for group in (
-        "haircut corte coupe haarschnitt taglio",
+        "haircut corte coupe haarschnitt haareschneiden haarschneiden taglio",
         "beard barba barbe bart",
         "cleaning limpieza limpeza nettoyage detartrage reinigung zahnreinigung pulizia",
         "whitening blanqueamiento clareamento branqueamento blanchiment bleaching "
@@ -48,6 +48,13 @@ SAME_SERVICE: tuple[frozenset[str], ...] = tuple(
     )
 )
 _SAME = {word: group for group in SAME_SERVICE for word in group}
+# German writes a service as one word: its parts, as the names in English have them.
+_COMPOUNDS = {
+    "bartschnitt": ("beard", "trim"),
+    "barttrimmen": ("beard", "trim"),
+    "bartrasur": ("beard", "shave"),
+    "kinderhaarschnitt": ("kids", "haircut"),
+}
 # A child, in the six languages (folded): "a haircut for my son" asks for "Kids haircut", as
 # does a child's age ("my 5 year old", "mi hija de 7 años"). Not "son" (Spanish "they are"),
 # "kind" (English "what kind of"): every word here is a child and nothing else.
@@ -99,6 +106,7 @@ def _tokens(text: str) -> set[str]:
             previous = ""
             continue
         out.add(t)
+        out.update(_COMPOUNDS.get(t, ()))
         if len(t) > 4 and t.endswith("s"):
             out.add(t[:-1])  # "haircuts" names "haircut"
         if previous:
