@@ -410,6 +410,20 @@ def test_an_hour_read_as_the_evening_by_guess_alone_says_so(
     assert (when.clock, when.evening_guessed) == (clock, guessed)
 
 
+def test_ate_a_day_ending_a_message_is_a_goodbye_not_a_bound() -> None:
+    thursday = date(2026, 12, 3)
+    for text in ("perfeito, obrigada! até quinta 😊", "valeu, até quinta!!", "até quinta"):
+        when = read_when(text, TUESDAY, "pt")
+        assert (when.first, when.last) == (thursday, thursday), text
+    for text in ("tem horário até quinta?", "preciso de horário até quinta de manhã"):
+        assert read_when(text, TUESDAY, "pt").first == TUESDAY, text
+
+
+def test_an_italian_apology_is_italian() -> None:
+    for text in ("non posso venire, mi dispiace", "scusa, non riesco a venire"):
+        assert detect_language(text, None, "en") == "it", text
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

@@ -54,7 +54,7 @@ from conversations.agent.tools import (
     reminded_booking,
 )
 from conversations.agent.words.contact import read_details, unreadable
-from conversations.agent.words.intents import Topic, choice_number, pick_by_time
+from conversations.agent.words.intents import Intent, Topic, choice_number, pick_by_time
 from conversations.agent.words.langs import country_of
 from conversations.agent.words.services import Named
 from conversations.agent.words.text import fold, words
@@ -373,11 +373,20 @@ def _answer_to_reminder(deps: AgentDeps, r: Reading, raw: str) -> ModelResponse 
         return None
     if answer == "confirm":
         return _call("confirm_booking", booking_id=booking.id)
-    # "no puedo ir, ¿lo podemos pasar al jueves?": a day or time asked for moves it instead.
-    if answer == "cancel" and not (r.when.found or r.intent.move):
+    # "no puedo ir, ¿lo podemos pasar al jueves?": a day or time asked for moves it instead;
+    # "I can't make it tomorrow" names the booking's own day, which moves nothing.
+    moves = (r.when.found and not _its_own_day(deps, r, booking)) or r.intent.move
+    if answer == "cancel" and not moves:
         return _call("cancel_booking", booking_id=booking.id)
     deps.memory.moving = booking.id
     return _find(deps, booking.service_id, r.when) if booking.service_id else None
+
+
+def _its_own_day(deps: AgentDeps, r: Reading, booking: BookingRef) -> bool:
+    """The message names the booking's own day and nothing more (no other day, no time)."""
+    day = booking.start.astimezone(deps.zone).date()
+    w = r.when
+    return w.first == day and w.last in (None, day) and w.clock is None and w.window is None
 
 
 def _about_reminded(deps: AgentDeps, r: Reading) -> ModelResponse | None:
@@ -403,7 +412,9 @@ def _about_reminded(deps: AgentDeps, r: Reading) -> ModelResponse | None:
         return _call("stop_reminders", why="wrong_number")
     # "ok but can I come 15 min later?": a move within that day, after (or before) its time.
     shift = (intent.later or intent.earlier) and not (intent.later and intent.earlier)
-    if intent.move or r.when.found or shift:
+    # "thanks, see you tomorrow!" names the booking's own day: a confirmation, not a move.
+    elsewhen = r.when.found and not _its_own_day(deps, r, booking)
+    if intent.move or elsewhen or shift:
         m.moving = booking.id
         when = _move_when(deps, r, booking)
         local = booking.start.astimezone(deps.zone)
@@ -601,11 +612,7 @@ def _understand(
 
     # Questions about the business ("tem horário sexta?" asks for a time, not the hours).
     booking_words = r.when.found or r.service.service is not None
-    topics = tuple(
-        t
-        for t in intent.topics
-        if t in ("price", "duration") or not booking_words or (t == "hours" and intent.opening)
-    )
+    topics = tuple(t for t in intent.topics if _asks_topic(t, intent, booking_words))
     if not topics:
         topics = _implied_topics(deps, r)
     if topics and not booking_words and faq_answer(deps, r.text).found:
@@ -674,6 +681,18 @@ def _understand(
             m.asked = Asked.of(r.when.keep_from(_asked(deps)))
         return _call("list_services")
     return None
+
+
+def _asks_topic(topic: str, intent: Intent, booking_words: bool) -> bool:
+    """With a service or a day named, "hours" is more often a time asked for ("tem horário
+    sexta?") unless it asks when the business opens; another topic is asked when the message
+    is a question ("quanto custa a limpeza e onde fica?"), not a remark ("hatha class, i'll
+    pay in cash"). Price and duration are asked either way."""
+    if not booking_words or topic in ("price", "duration"):
+        return True
+    if topic == "hours":
+        return intent.opening
+    return intent.question and topic not in ("services", "horizon")
 
 
 def _asked(deps: AgentDeps) -> When | None:
@@ -1088,30 +1107,34 @@ FOLLOW_UP_WORDS = 6  # "and what about on sunday then?": longer asks something n
 
 
 def _info_text(deps: AgentDeps, result: InfoResult) -> ModelResponse:
+    """The fact asked for; when the message asked more than one ("où êtes-vous ? et on peut
+    payer par carte ?"), each in turn, the answers one after the other."""
     lang, zone, name = deps.lang, deps.zone, deps.workspace.name
     topic = result.topic
+    # Asked in the same message and not answered yet (a price answers its duration too).
+    asked_duration = "duration" in deps.turn_topics
+    answered = {topic, "duration"} if topic == "price" else {topic}
+    deps.turn_topics = [t for t in deps.turn_topics if t not in answered]
     if not result.found and topic == "hours":
         return _text(deps, say(lang, "hours_unknown"))
     if not result.found:
-        return _dont_know(deps)
+        wanted = _service_asked(deps) if topic in ("price", "duration") else None
+        return _missing(deps, _no_price(deps, wanted, asked_duration) if wanted else "")
     deps.memory.unknown_questions = 0
     deps.memory.last_topic, deps.memory.topic_turn = topic, deps.memory.turn
     facts = result.facts
     if topic in ("price", "duration"):
         by_name = {s.name: s for s in deps.services}
-        wanted = deps.reading.service.service if deps.reading else None
-        in_talk = deps.service(deps.memory.service_id or "")
-        if wanted is None and in_talk is not None:  # "how much?" of the service in the talk
-            wanted = Named(in_talk.id, in_talk.name)
+        wanted = _service_asked(deps)
         if wanted is not None:
             facts = [f for f in facts if f.label == wanted.name]
             if not facts:
-                return _dont_know(deps, say(lang, "no_price", service=wanted.name) + " ")
+                return _missing(deps, _no_price(deps, wanted, asked_duration))
         lines = []
         for fact in facts:
             service = by_name.get(fact.label)
             minutes = service.duration_minutes if service else None
-            if topic == "price" and minutes and "duration" in deps.turn_topics:
+            if topic == "price" and minutes and asked_duration:
                 lines.append(
                     say(
                         lang,
@@ -1165,6 +1188,13 @@ def _info_text(deps: AgentDeps, result: InfoResult) -> ModelResponse:
     if r is not None and r.service.service is not None:
         m.service_id = r.service.service.id  # "how much is X?": X is what they are after
     service_id = m.service_id or (deps.services[0].id if len(deps.services) == 1 else None)
+    if deps.turn_topics:  # the next thing asked in the same message
+        deps.said.append(text)
+        return _call("business_info", topic=deps.turn_topics[0])
+    if deps.turn_missing:  # what was known is said; now what is not, and the offer
+        deps.said.append(text)
+        specific = " ".join(x for x in deps.turn_missing if x)
+        return _dont_know(deps, specific + " " if all(deps.turn_missing) else "")
     if r is not None and r.when.found and service_id and topic != "hours":
         # "How much is a haircut? Can I come tomorrow at 5?": the answer, then the offer.
         deps.said.append(text)
@@ -1174,6 +1204,39 @@ def _info_text(deps: AgentDeps, result: InfoResult) -> ModelResponse:
     elif not m.live_bookings:
         text += "\n" + say(lang, "want_to_book_it" if m.service_id else "want_to_book")
     return _text(deps, text)
+
+
+def _service_asked(deps: AgentDeps) -> Named | None:
+    """The service a price or duration question is about: named in it, or the one in talk."""
+    wanted = deps.reading.service.service if deps.reading else None
+    in_talk = deps.service(deps.memory.service_id or "")
+    if wanted is None and in_talk is not None:  # "how much?" of the service in the talk
+        wanted = Named(in_talk.id, in_talk.name)
+    return wanted
+
+
+def _no_price(deps: AgentDeps, wanted: Named, asked_duration: bool) -> str:
+    """ "Beard trim: I don't have its price.", after its duration when that was asked too."""
+    lead = say(deps.lang, "no_price", service=wanted.name)
+    service = deps.service(wanted.id)
+    if asked_duration and service is not None and service.duration_minutes:
+        minutes = str(service.duration_minutes)
+        lead = say(deps.lang, "duration", service=wanted.name, minutes=minutes) + " " + lead
+    return lead
+
+
+def _missing(deps: AgentDeps, lead: str) -> ModelResponse:
+    """A fact the business has not given: said now, or, when the message asked more, after
+    the rest is answered."""
+    if deps.turn_topics:
+        if lead:
+            deps.turn_missing.append(lead)
+        elif not deps.turn_missing:
+            deps.turn_missing.append("")  # the generic "I don't have that information"
+        return _call("business_info", topic=deps.turn_topics[0])
+    leads = [*deps.turn_missing, lead]
+    specific = " ".join(x for x in leads if x)
+    return _dont_know(deps, specific + " " if specific and all(leads) else "")
 
 
 DOES_NOT_KNOW = "the visitor asked what the agent does not know"

@@ -176,6 +176,9 @@ class AgentDeps:
     reading: Reading | None = None  # the visitor's message, read once this turn
     said: list[str] = field(default_factory=list)  # what this turn already answered
     turn_topics: list[str] = field(default_factory=list)
+    # Facts asked this turn that the business has not given ("Cleaning: I don't have its
+    # price."), said after what is known, with the offer to ask the owner.
+    turn_missing: list[str] = field(default_factory=list)
     # What the calendar told this turn, read once each (until the turn books or cancels).
     _hours: list[OpeningHours | None] = field(default_factory=list)  # [] until read
     _free: dict[tuple[str, date, date], list[Slot]] = field(default_factory=dict)

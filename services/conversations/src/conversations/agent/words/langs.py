@@ -50,7 +50,8 @@ _TELLING = {
     "it": {"ciao", "grazie", "buongiorno", "buonasera", "domani", "oggi", "vorrei",
            "appuntamento", "quanto", "dove", "quando", "sono", "perfetto",
            "pomeriggio", "mattina", "sera", "prenotare", "taglio", "prego", "va", "bene",
-           "il", "parlare", "favore", "spostare", "potrei", "della", "disdire"},
+           "il", "parlare", "favore", "spostare", "potrei", "della", "disdire", "venire",
+           "dispiace", "scusa", "scusate", "riesco", "posto", "orario", "settimana"},
 }  # fmt: skip
 
 

@@ -749,6 +749,8 @@ def _read_day(text: str, today: date, lang: str, month_first: bool) -> tuple[Whe
             day = _day_of_month(today, int(dated.group(1)), target) or day
             return When(first=day, last=day), (m.start(), dated.end())
         bound = _DAY_BOUND.search(text[max(0, m.start() - 16) : m.start()])
+        if bound and bound.group(1) == "ate" and _FAREWELL_AFTER.match(text, m.end()):
+            bound = None  # "obrigada, até quinta! 😊": see you on Thursday, not "until"
         if bound and day > today:
             # "a trim before friday": the days up to it; "by friday" includes it.
             last = day if bound.group(1) in _INCLUSIVE else day - timedelta(days=1)
@@ -854,6 +856,8 @@ _DAY_BOUND = re.compile(
     r"(?:the |el |le |am |il |o |a |la |de )?$"
 )
 _INCLUSIVE = {"by", "no later than", "entro"}
+# What may follow "até <day>" when it is a goodbye: the end of the message, or a smile.
+_FAREWELL_AFTER = re.compile(r"[^\w?]*$")
 
 
 # A day of the month right after a weekday's name ("viernes 18", "friday the 18th", "freitag,
