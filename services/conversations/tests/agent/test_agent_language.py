@@ -13,7 +13,14 @@ from conversations.agent.words.intents import choice_number, read_intent
 from conversations.agent.words.langs import default_language, detect_language
 from conversations.agent.words.services import Named, match_service
 from conversations.agent.words.text import bound
-from conversations.agent.words.when import AFTERNOON, EVENING, MORNING, bare_hour, read_when
+from conversations.agent.words.when import (
+    AFTERNOON,
+    EVENING,
+    MORNING,
+    bare_hour,
+    read_when,
+    says_it_suits,
+)
 
 TUESDAY = date(2026, 12, 1)
 SATURDAY = date(2026, 12, 5)
@@ -422,6 +429,34 @@ def test_ate_a_day_ending_a_message_is_a_goodbye_not_a_bound() -> None:
 def test_an_italian_apology_is_italian() -> None:
     for text in ("non posso venire, mi dispiace", "scusa, non riesco a venire"):
         assert detect_language(text, None, "en") == "it", text
+
+
+@pytest.mark.parametrize(
+    ("text", "topics"),
+    [
+        ("ciao, quanto tempo prima devo disdire?", ("cancellation",)),
+        ("how far in advance do i need to cancel?", ("cancellation",)),
+        ("con cuánta antelación puedo cancelar?", ("cancellation",)),
+        ("combien de temps avant puis-je annuler ?", ("cancellation",)),
+        ("Wie lange vorher kann ich absagen?", ("cancellation",)),
+        ("can i cancel for free?", ("cancellation",)),
+        ("how much is a haircut and can i cancel for free?", ("price", "cancellation")),
+        ("how far in advance can i book?", ("horizon",)),
+        ("do i have to pay in advance?", ("payment", "deposit")),
+    ],
+)  # fmt: skip
+def test_how_long_before_cancelling_is_the_cancellation_policy(
+    text: str, topics: tuple[str, ...]
+) -> None:
+    assert read_intent(text).topics == topics
+
+
+def test_a_day_that_suits_is_said_in_many_ways() -> None:
+    for text in ("thursday works", "el jueves me va bien", "Donnerstag passt", "giovedì va bene",
+                 "quinta está ótimo", "jeudi c'est parfait"):  # fmt: skip
+        assert says_it_suits(text), text
+    for text in ("thursday?", "tuesday or thursday", "i work on thursday"):
+        assert not says_it_suits(text), text
 
 
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:

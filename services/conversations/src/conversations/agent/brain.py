@@ -58,7 +58,7 @@ from conversations.agent.words.intents import Intent, Topic, choice_number, pick
 from conversations.agent.words.langs import country_of
 from conversations.agent.words.services import Named
 from conversations.agent.words.text import fold, words
-from conversations.agent.words.when import When, bare_hour, read_when
+from conversations.agent.words.when import When, bare_hour, read_when, says_it_suits
 from conversations.domain.reminder_answers import payload_booking, reminder_answer
 from conversations.domain.reminders import WRONG_NUMBER
 
@@ -594,7 +594,11 @@ def _understand(
             if len(at) == 1:
                 return _book(deps, at[0])
             return _find(deps, m.service_id, When(clock=hour).keep_from(_asked(deps)))
-        that_day = _offered_on_day(deps, r)
+        suits = says_it_suits(r.text) and not intent.question
+        that_day = _offered_on_day(deps, r, suits)
+        if that_day is not None and (suits or (intent.yes and not intent.question)):
+            # "thursday works" with one Thursday on the list: that one, as "the 11 one" is.
+            return _book(deps, that_day)
         if that_day is not None:
             m.proposal = that_day.model_copy(update={"turn": m.turn})
             slot = format_slot(that_day.start, deps.zone, deps.lang)
@@ -848,9 +852,10 @@ def _other_than_offered(deps: AgentDeps, r: Reading) -> ModelResponse | None:
     return None
 
 
-def _offered_on_day(deps: AgentDeps, r: Reading) -> Offer | None:
+def _offered_on_day(deps: AgentDeps, r: Reading, suits: bool = False) -> Offer | None:
     """ "monday instead?" with one offered time on Monday: that time, to be put to the visitor
-    (a day is not yet a choice of time, so it is asked, not booked)."""
+    (a day is not yet a choice of time, so it is asked, not booked); "monday works" (`suits`)
+    chooses it."""
     if r.when.first is None or r.when.window is not None or r.when.clock is not None:
         return None
     zone = deps.zone
@@ -859,7 +864,7 @@ def _offered_on_day(deps: AgentDeps, r: Reading) -> Offer | None:
     on_day = [o for o in offered if o.start.astimezone(zone).date() == day]
     if not on_day:  # "tuesday?" with next week's Tuesday on the list: that Tuesday
         on_day = [o for o in offered if o.start.astimezone(zone).weekday() == day.weekday()]
-    return on_day[0] if len(on_day) == 1 and r.intent.short else None
+    return on_day[0] if len(on_day) == 1 and (r.intent.short or suits) else None
 
 
 def _booking_named(deps: AgentDeps, r: Reading, live: list[BookingRef]) -> BookingRef | None:

@@ -233,13 +233,16 @@ _TOPICS: dict[Topic, tuple[str, ...]] = {
     "cancellation": ("cancellation policy", "cancel policy", "if i cancel", "politica de "
                      "cancelacion", "si cancelo", "politica de cancelamento", "se eu cancelar",
                      "politique d'annulation", "si j'annule", "stornobedingungen",
-                     "wenn ich absage", "politica di cancellazione", "se disdico"),
+                     "wenn ich absage", "politica di cancellazione", "se disdico",
+                     "cancel for free", "free cancellation", "cancelar gratis",
+                     "cancelar de graca", "delai d'annulation", "annuler gratuitement",
+                     "kostenlos stornieren", "kostenlos absagen", "disdire gratis"),
     "lateness": ("late", "running late", "llego tarde", "retraso", "atraso", "atrasado",
                  "chegar atrasado", "en retard", "retard", "verspatung", "verspate",
                  "zu spat", "ritardo", "in ritardo"),
-    "deposit": ("deposit", "upfront", "in advance", "prepay", "sena", "deposito", "adelanto",
-                "anticipo", "sinal", "adiantado", "acompte", "arrhes", "anzahlung",
-                "vorauszahlung", "caparra", "acconto"),
+    "deposit": ("deposit", "upfront", "pay in advance", "paid in advance", "prepay", "sena",
+                "deposito", "adelanto", "anticipo", "sinal", "adiantado", "acompte", "arrhes",
+                "anzahlung", "vorauszahlung", "caparra", "acconto"),
     "contact": ("phone number", "your number", "email", "e-mail", "telefono", "telefone",
                 "numero de telefono", "correo", "telephone", "courriel", "telefonnummer",
                 "telefono", "mail"),
@@ -247,6 +250,28 @@ _TOPICS: dict[Topic, tuple[str, ...]] = {
                  "servicios", "quais servicos", "servicos", "quels services", "prestations",
                  "welche leistungen", "leistungen", "quali servizi", "servizi"),
 }  # fmt: skip
+# How long before: with a word for cancelling, the cancellation policy is asked.
+_NOTICE = (
+    "how far in advance", "how long before", "how much notice", "how early",
+    "con cuanta antelacion", "cuanto tiempo antes", "con cuanto tiempo",
+    "com quanto tempo de antecedencia", "quanto tempo antes", "com quanta antecedencia",
+    "combien de temps avant", "combien de temps a l'avance", "wie lange vorher",
+    "wie kurzfristig", "wie fruh", "quanto tempo prima", "con quanto anticipo",
+)  # fmt: skip
+
+
+def _cancels(tokens: set[str]) -> bool:
+    return bool(tokens & _CANCEL) or any(
+        t.startswith(("disdi", "annul", "absag", "stornier", "desmarc", "cancel")) for t in tokens
+    )
+
+
+# Price words other than "free": with them a cancellation question also asks a price.
+_PAID_WORDS = tuple(
+    p for p in _TOPICS["price"]
+    if p not in ("free of charge", "for free", "gratis", "gratuito", "gratuita", "gratuit",
+                 "gratuite", "kostenlos", "umsonst", "combien")  # "combien de temps avant"
+)  # fmt: skip
 # How "is the discovery call free?" opens (not "is tuesday free?").
 _ASKS_FREE = {("is", "the"), ("is", "it"), ("is", "that"), ("is", "this"), ("is", "a"),
               ("is", "your"), ("are", "the"), ("are", "your"), ("are", "they")}  # fmt: skip
@@ -288,6 +313,11 @@ _EARLIEST = (
     "au plus tot", "des que possible", "le premier creneau", "so fruh wie moglich",
     "fruhestens", "nachstmoglich", "fruhester", "fruhesten", "il prima possibile",
     "prima possibile", "al piu presto", "il primo posto",
+    # the first time of the day named ("mañana a primera hora", "first thing monday")
+    "first thing", "a primera hora", "primerita hora", "a primeira hora", "logo cedo",
+    "bem cedinho", "a la premiere heure", "premiere heure", "a la premiere heure",
+    "gleich morgens", "als erstes", "als erster", "come prima cosa", "per prima cosa",
+    "di prima mattina", "prima mattina",
 )  # fmt: skip
 # Not making it to a booking, or wanting another time rather than it: with their booking in
 # the talk, a move ("I booked tomorrow but can't make it, monday instead?").
@@ -514,6 +544,15 @@ def read_intent(text: str) -> Intent:
         topics = ("price", *topics)
     if "lateness" not in topics and _LATE.search(folded):
         topics = (*topics, "lateness")
+    if "cancellation" not in topics and _phrase_in(folded, _NOTICE) and _cancels(token_set):
+        topics = (*topics, "cancellation")  # "how far in advance do I need to cancel?"
+    if "cancellation" in topics:
+        # "how far in advance can I cancel?", "quanto tempo prima devo disdire?", "can I cancel
+        # for free?": when, and at what cost, a booking may be cancelled, which the policy
+        # says; not the services' durations, the booking horizon or their prices.
+        free_only = not _phrase_in(folded, _PAID_WORDS)
+        dropped = {"duration", "horizon", *({"price"} if free_only else ())}
+        topics = tuple(t for t in topics if t not in dropped)
     book = bool((token_set - {"free"} if free_of_charge else token_set) & _BOOK)
     asking = bool(token_set & _REQUEST) and not book
     person = bool(token_set & _PERSON) and (

@@ -490,6 +490,21 @@ _FITS_AFTER = re.compile(
     r"geht|va bene|possibile|bien|perfecto|perfeito|serve|sirve|otimo|parfait|gut|perfekt|"
     r"perfetto|bene)\b"
 )
+_WORD = re.compile(r"\w+")
+# "i work on thursday" says what the visitor does, not that thursday suits.
+_SUBJECTS = {"i", "we", "you", "they", "he", "she", "yo", "eu", "je", "ich", "wir", "io", "noi"}
+
+
+def says_it_suits(text: str) -> bool:
+    """ "thursday works", "el jueves me va bien", "Donnerstag passt", "giovedì va bene": what
+    the message names suits the visitor."""
+    folded = fold(text)
+    return any(
+        m.group() not in _SUBJECTS and _FITS_AFTER.match(folded[m.end() : m.end() + 30])
+        for m in _WORD.finditer(folded)
+    )
+
+
 # "at 10 no?" asks; "at 10 no, at 11" refuses.
 # "a las 5 no hay?", "às 5 não tem?": asks whether there is one, refuses nothing.
 _NOT_AFTER = re.compile(
