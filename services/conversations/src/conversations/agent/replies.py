@@ -44,6 +44,7 @@ MESSAGES: dict[str, str] = {
     "closed": N_("We're closed on {day}. The nearest free times ({tz}):"),
     "closed_hour": N_("We're closed at {time}. The nearest free times ({tz}):"),
     "closed_window": N_("We're closed {when} on {days}. The nearest free times ({tz}):"),
+    "not_free_at": N_("{time} is not free for {service}. The nearest free times ({tz}):"),
     "past": N_("{day} has already passed. The nearest free times ({tz}):"),
     "horizon": N_(
         "{day} is too far ahead: I can book up to {days} days ahead, until {until}. "

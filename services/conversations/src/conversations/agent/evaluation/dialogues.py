@@ -1333,6 +1333,22 @@ DIALOGUES: tuple[Scenario, ...] = (
         communicate=("Shall I book it?",),
     ),
     S(
+        "en_a_time_not_free_is_said_before_the_nearest",
+        "can i get a haircut at 12:30 tomorrow?",
+        "the 1pm one",
+        services=BARBER,
+        book=B("Haircut", "2026-12-02 13:00"),
+        communicate=("12:30 is not free for Haircut",),
+    ),
+    S(
+        "es_a_las_1230_no_hay_is_said_before_the_nearest",
+        "hola, tenéis hueco mañana a las 12:30 para un corte?",
+        "la de las 12",
+        services=BARBER,
+        book=B("Haircut", "2026-12-02 12:00"),
+        communicate=("A las 12:30 no hay hueco",),
+    ),
+    S(
         "en_1100_works_picks_the_eleven_oclock_offer",
         "haircut tmrw morning",
         "1100 works",
