@@ -571,12 +571,15 @@ def _understand(
         if intent.yes and not (r.when.found or r.service.service or intent.asks_too or picks):
             return _book(deps, m.proposal)
         if intent.no and not (r.when.found or r.service.service):
-            refused = m.proposal.start
+            refused, service_id = m.proposal.start, m.proposal.service_id
             m.proposal = None
             m.offered_slots = [
                 o.model_copy(update={"n": i})
                 for i, o in enumerate((o for o in m.offered_slots if o.start != refused), 1)
             ]
+            if not m.offered_slots:  # it was put alone ("tomorrow?"): that day's times
+                day = refused.astimezone(deps.zone).date()
+                return _find(deps, service_id, When(first=day, last=day))
             return _text(deps, say(deps.lang, "no_more") + "\n" + _slot_lines(deps))
     if m.last_list == "slots" and m.offered_slots and r.service.service is None:
         # "how much is it first?" asks a price; its "first" picks nothing.
@@ -600,13 +603,14 @@ def _understand(
             # "thursday works" with one Thursday on the list: that one, as "the 11 one" is.
             return _book(deps, that_day)
         if that_day is not None:
+            # Put to the visitor alone: the list before it would number other days, and "1"
+            # after "tomorrow?" means tomorrow's time, not the list's first.
             m.proposal = that_day.model_copy(update={"turn": m.turn})
+            m.offered_slots = [that_day.model_copy(update={"n": 1})]
             slot = format_slot(that_day.start, deps.zone, deps.lang)
             service = deps.service(that_day.service_id)
             name = service.name if service else ""
-            return _text(
-                deps, say(deps.lang, "exact", slot=slot, service=name) + "\n" + _slot_lines(deps)
-            )
+            return _text(deps, say(deps.lang, "exact_only", slot=slot, service=name))
         if intent.yes and len(m.offered_slots) == 1 and not (r.when.found or intent.asks_too):
             return _book(deps, m.offered_slots[0])
         asks = intent.asks_too or intent.unsure

@@ -52,6 +52,7 @@ MESSAGES: dict[str, str] = {
     ),
     "none": N_("Sorry, I found no free time for {service} in the next weeks."),
     "exact": N_("{slot} is free for {service}. Shall I book it? Reply yes, or pick another:"),
+    "exact_only": N_("{slot} is free for {service}. Shall I book it?"),
     "booked": N_("Done! ✅ You're booked for {service} on {slot} ({tz})."),
     "moved": N_("Done! ✅ Your {service} is moved to {slot} ({tz})."),
     "taken": N_("Sorry, {slot} was just taken. Other free times for {service}:"),
