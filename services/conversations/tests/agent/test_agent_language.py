@@ -459,6 +459,18 @@ def test_a_day_that_suits_is_said_in_many_ways() -> None:
         assert not says_it_suits(text), text
 
 
+def test_a_portuguese_weekday_is_no_ordinal_and_an_ordinal_may_have_a_typo() -> None:
+    assert choice_number("e segunda?", 3, "pt") is None
+    assert choice_number("na quinta", 3, "pt") is None
+    assert choice_number("a segunda", 3, "pt") == 2
+    assert choice_number("segunda opção", 3, "pt") == 2
+    assert choice_number("segunda", 3, "es") == 2
+    assert read_when("e segunda?", TUESDAY, "pt").first == date(2026, 12, 7)
+    assert choice_number("the frist one", 3) == 1
+    assert choice_number("la segnda", 3) == 2
+    assert choice_number("perfect", 3) is None
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

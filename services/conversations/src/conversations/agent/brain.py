@@ -620,7 +620,9 @@ def _understand(
 
     # Questions about the business ("tem horário sexta?" asks for a time, not the hours).
     booking_words = r.when.found or r.service.service is not None
-    topics = tuple(t for t in intent.topics if _asks_topic(t, intent, booking_words))
+    topics = tuple(
+        t for t in intent.topics if _asks_topic(t, intent, booking_words, r.when.clock is not None)
+    )
     if not topics:
         topics = _implied_topics(deps, r)
     if topics and not booking_words and faq_answer(deps, r.text).found:
@@ -691,15 +693,16 @@ def _understand(
     return None
 
 
-def _asks_topic(topic: str, intent: Intent, booking_words: bool) -> bool:
+def _asks_topic(topic: str, intent: Intent, booking_words: bool, clock: bool) -> bool:
     """With a service or a day named, "hours" is more often a time asked for ("tem horário
-    sexta?") unless it asks when the business opens; another topic is asked when the message
-    is a question ("quanto custa a limpeza e onde fica?"), not a remark ("hatha class, i'll
-    pay in cash"). Price and duration are asked either way."""
+    sexta?") unless it asks when the business opens, and a time named is asked for ("is the
+    3pm slot tomorrow still open?"); another topic is asked when the message is a question
+    ("quanto custa a limpeza e onde fica?"), not a remark ("hatha class, i'll pay in cash").
+    Price and duration are asked either way."""
     if not booking_words or topic in ("price", "duration"):
         return True
     if topic == "hours":
-        return intent.opening
+        return intent.opening and not clock
     return intent.question and topic not in ("services", "horizon")
 
 

@@ -27,7 +27,7 @@ class Reading:
     service: ServiceMatch
 
     def choice(self, options: int) -> int | None:
-        return choice_number(self.text, options)
+        return choice_number(self.text, options, self.lang)
 
 
 def read_message(

@@ -13,6 +13,8 @@ from datetime import time
 from functools import cache
 from typing import Literal
 
+from rapidfuzz import fuzz
+
 from conversations.agent.words.text import NUMBER_WORDS, fold, words
 
 _YES = {
@@ -643,23 +645,47 @@ _ORDINALS: dict[int, set[str]] = {
     5: {"fifth", "5th", "quinto", "quinta", "cinquieme", "funfte", "funften"},
 }  # fmt: skip
 _LAST = {"last", "ultimo", "ultima", "dernier", "derniere", "letzte", "letzten"}
-_OPTION = {"option", "opcion", "opcao", "number", "numero", "num", "no", "nr", "n", "opzione"}
+_OPTION = {"option", "opcion", "opcao", "number", "numero", "num", "no", "nr", "n", "opzione",
+           "opcoes", "opciones", "options"}  # fmt: skip
 
 
-def choice_number(text: str, options: int) -> int | None:
+# Portuguese weekdays that are also ordinals ("segunda" is Monday and "second").
+_PT_WEEKDAY_ORDINALS = {"segunda", "terca", "quarta", "quinta", "sexta"}
+_ARTICLES_BEFORE_ORDINAL = {"a", "o", "la", "el", "le"}
+
+
+def choice_number(text: str, options: int, lang: str | None = None) -> int | None:
     """The option a visitor picks: "2", "#2", "option 2", "the second one", "la segunda",
     "die zweite". None when the message names no single option in range."""
     tokens = words(text)[:12]
     if not tokens or options < 1:
         return None
-    # "segunda-feira" / "quarta feira" are weekdays, not ordinals.
+    # "segunda-feira" / "quarta feira" are weekdays, not ordinals; in Portuguese so are "e
+    # segunda?", "na quinta" (an ordinal has its article, "a segunda", or "opção" after it).
     tokens = [
-        t for i, t in enumerate(tokens) if not (i + 1 < len(tokens) and tokens[i + 1] == "feira")
+        t
+        for i, t in enumerate(tokens)
+        if not (i + 1 < len(tokens) and tokens[i + 1] == "feira")
+        and not (
+            lang == "pt"
+            and t in _PT_WEEKDAY_ORDINALS
+            and not (i and tokens[i - 1] in _ARTICLES_BEFORE_ORDINAL)
+            and not (i + 1 < len(tokens) and tokens[i + 1] in _OPTION)
+        )
     ]
     found: set[int] = set()
     for n, names in _ORDINALS.items():
         if n <= options and any(t in names for t in tokens):
             found.add(n)
+    if not found and len(tokens) <= 4:
+        # "the frist one", "la segnda": an ordinal with a typo (rapidfuzz's ratio >= 80, on
+        # words of five letters or more).
+        for n, names in _ORDINALS.items():
+            if n <= options and any(
+                fuzz.ratio(t, name) >= 80 for t in tokens if len(t) >= 5 for name in names
+                if len(name) >= 5
+            ):  # fmt: skip
+                found.add(n)
     if any(t in _LAST for t in tokens):
         found.add(options)
     digits = [t for t in tokens if t.isdigit()]

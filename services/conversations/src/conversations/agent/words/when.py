@@ -682,7 +682,7 @@ _ORDINAL_DAY = re.compile(
 # segunda" after a list is the second option; it is Monday with "-feira", "na", "que vem"...
 _PT_ORDINAL_DAYS = {"segunda", "terca", "quarta", "quinta", "sexta"}
 _PT_DAY_CONTEXT = re.compile(
-    r"(?:\b(?:na|no|nesta|nessa|esta|essa|proxima|ate|pra|para|dia|de|ser)\s$)"
+    r"(?:\b(?:na|no|nesta|nessa|esta|essa|proxima|ate|pra|para|dia|de|ser|e|ou)\s$)"
 )
 
 
