@@ -471,6 +471,22 @@ def test_a_portuguese_weekday_is_no_ordinal_and_an_ordinal_may_have_a_typo() -> 
     assert choice_number("perfect", 3) is None
 
 
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [("the following week", "en"), ("la semana siguiente", "es"), ("a semana seguinte", "pt"),
+     ("la semaine suivante", "fr"), ("die Woche danach", "de"), ("la settimana dopo", "it")],
+)  # fmt: skip
+def test_the_following_week_is_next_week(text: str, lang: str) -> None:
+    when = read_when(text, TUESDAY, lang)
+    assert (when.first, when.last) == (date(2026, 12, 7), date(2026, 12, 13))
+
+
+def test_a_question_after_a_greeting_is_a_question() -> None:
+    assert read_intent("hi can i bring my dog").question
+    assert read_intent("hola puedo ir con mi perro").question
+    assert not read_intent("hi haircut tomorrow").question
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

@@ -1016,12 +1016,12 @@ def _slots_text(deps: AgentDeps, result: SlotsResult) -> str:
         head = say(
             lang, "full_window", when=when, days=_days_label(deps, result), service=service, tz=tz
         )
+    elif m.moving:
+        head = say(lang, "which_new", service=service, tz=tz)
     elif result.asked_time and result.note is None and not earliest:
         # "12:30 tomorrow?" where no time starts at 12:30: said, then the nearest.
         clock = format_clock(time.fromisoformat(result.asked_time), zone, lang)
         head = say(lang, "not_free_at", time=clock, service=service, tz=tz)
-    elif m.moving:
-        head = say(lang, "which_new", service=service, tz=tz)
     elif when:
         head = say(lang, "pick_slot_window", service=service, when=when, tz=tz)
     else:

@@ -524,7 +524,9 @@ def read_intent(text: str) -> Intent:
     # "ciao! taglio domani alle 10?": a leading "ciao" with more after it greets.
     bye = _phrase_in(" ".join(tokens[1:] if tokens[:1] == ["ciao"] else tokens), _BYE)
     topics = tuple(t for t, phrases in _TOPICS.items() if _phrase_in(folded, phrases))
-    question = "?" in text or (bool(tokens) and tokens[0] in _QUESTION_WORDS)
+    # "hi can i bring my dog": the first word after a greeting opens the question.
+    opening_word = next((t for t in tokens if t not in _GREETING), "")
+    question = "?" in text or opening_word in _QUESTION_WORDS
     question = question or _phrase_in(folded, _WONDERING)
     question = question and not (tokens and tokens[0] in _YES and len(tokens) <= 2)
     # "hello?", "hola??", "anyone there?": a greeting, asking for nothing yet.

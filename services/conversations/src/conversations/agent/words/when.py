@@ -181,9 +181,11 @@ _SPANS = {
         r"(?:a )?semana depois da proxima|ubernachste woche|la settimana dopo la prossima)\b"
     ),
     "next_week": re.compile(
-        r"\b(?:next week|the week after|la semana que viene|la proxima semana|"
-        r"(?:a |na )?(?:proxima semana|semana que vem)|la semaine prochaine|"
-        r"(?:nachste|kommende) woche|(?:la )?prossima settimana|settimana prossima)\b"
+        r"\b(?:next week|the week after|(?:the )?following week|la semana que viene|"
+        r"la proxima semana|la semana siguiente|(?:a |na )?(?:proxima semana|semana que vem|"
+        r"semana seguinte)|la semaine (?:prochaine|suivante|d'apres)|(?:nachste|kommende|"
+        r"folgende) woche|die woche danach|(?:la )?prossima settimana|settimana prossima|"
+        r"la settimana (?:dopo|successiva))\b"
     ),
     "this_week": re.compile(
         r"\b(?:this week|esta semana|cette semaine|diese woche|questa settimana)\b"
