@@ -1425,6 +1425,20 @@ DIALOGUES: tuple[Scenario, ...] = (
         never_say=("Which service",),
     ),
     S(
+        "fr_top_to_the_time_put_books_it",
+        "Salut ! Une coupe demain vers midi c'est jouable ?",
+        "top",
+        services=BARBER,
+        book=B("Haircut", "2026-12-02 12:00"),
+    ),
+    S(
+        "fr_nickel_to_the_time_put_books_it",
+        "bonjour, détartrage jeudi à 10h ?",
+        "nickel merci",
+        services=DENTAL,
+        book=B("Cleaning", "2026-12-03 10:00"),
+    ),
+    S(
         "en_1100_works_picks_the_eleven_oclock_offer",
         "haircut tmrw morning",
         "1100 works",

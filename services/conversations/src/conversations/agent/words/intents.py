@@ -22,7 +22,8 @@ _YES = {
     "great", "confirm", "confirmed", "please", "absolutely", "definitely",
     "si", "claro", "vale", "dale", "perfecto", "genial", "confirmo", "bueno", "obvio", "sip",
     "sim", "pode", "isso", "perfeito", "combinado", "confirmado", "certo", "beleza", "fechado",
-    "oui", "ouais", "parfait", "d'accord", "dacc", "exactement", "volontiers",
+    "oui", "ouais", "parfait", "d'accord", "dacc", "exactement", "volontiers", "nickel", "impec",
+    "impeccable", "top",
     "ja", "jo", "jap", "jawohl", "gerne", "genau", "passt", "perfekt", "klar", "einverstanden",
     "perfetto", "va", "bene", "esatto", "confermo", "certamente", "volentieri",
 }  # fmt: skip
