@@ -510,6 +510,43 @@ async def test_fifty_concurrent_attempts_at_one_slot_make_one_booking_and_49_con
     assert rows[0][0] == 1
 
 
+@pytest.mark.parametrize("deadlocks", [1, 3])
+async def test_a_booking_insert_postgres_aborts_as_a_deadlock_is_tried_again(
+    client, owner, publish, query, monkeypatch, deadlocks
+) -> None:
+    """Racers for one time each wait on the other's row for the exclusion constraint, and
+    Postgres aborts one with deadlock_detected (seen in a full run: a 500). Here the insert's
+    flush is made to fail so: once, the booking is made on the next try; on every try, the
+    visitor gets the 409 of a taken time, never a 500."""
+    from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    cal = await calendar(client, owner, publish, query)
+    flush, failed = AsyncSession.flush, []
+
+    async def deadlocking_flush(self, *args, **kwargs):
+        if len(failed) < deadlocks and any(type(o).__name__ == "Booking" for o in self.new):
+            failed.append(True)
+            orig = AsyncAdapt_asyncpg_dbapi.Error("deadlock detected")
+            orig.sqlstate = orig.pgcode = "40P01"
+            raise DBAPIError("INSERT INTO connectors.bookings", {}, orig)
+        return await flush(self, *args, **kwargs)
+
+    monkeypatch.setattr(AsyncSession, "flush", deadlocking_flush)
+    answer = await book(client, cal, cal.at(cal.day(), "10:00"))
+    assert len(failed) == deadlocks
+    if deadlocks == 1:
+        assert answer.status_code == 201, answer.text
+    else:
+        assert answer.status_code == 409 and "booked" in answer.json()["detail"], answer.text
+    rows = await query(
+        "SELECT count(*) FROM connectors.bookings WHERE workspace_id = :w AND status = 'confirmed'",
+        w=cal.me.workspace_id,
+    )
+    assert rows[0][0] == (1 if deadlocks == 1 else 0)
+
+
 async def test_the_database_itself_refuses_two_confirmed_builtin_bookings_holding_one_time(
     client, owner, publish, query
 ) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from connectors.db.models import Booking as BookingRow
 from connectors.db.models import WorkspaceService
@@ -38,6 +38,8 @@ from connectors.domain.scheduling import (
 from shared.events import BookingCancelledV1, BookingCreatedV1
 
 NAME = "builtin"
+DEADLOCK = "40P01"  # Postgres's deadlock_detected
+DEADLOCK_ATTEMPTS = 3
 OVERLAP = "ex_bookings_builtin_no_overlap"
 KEY = "ix_bookings_connector_idempotency_key"
 
@@ -141,7 +143,22 @@ class BuiltinProvider:
         return [Slot(start=c.start.astimezone(zone), end=c.end.astimezone(zone)) for c in slots]
 
     async def create_booking(self, request: BookingRequest) -> Booking:
-        """Book, or raise SlotTaken when the time (buffers included) is held already."""
+        """Book, or raise SlotTaken when the time (buffers included) is held already.
+
+        Racers inserting overlapping ranges each wait on the other's uncommitted row for the
+        exclusion constraint, and Postgres breaks such a cycle by aborting one of them
+        (deadlock_detected, seen with fifty at once on two cores): that one is tried again,
+        and then meets the time held, or books it if the others gave it up; contested still
+        after that, it is taken."""
+        for _ in range(DEADLOCK_ATTEMPTS):
+            try:
+                return await self._create_booking(request)
+            except DBAPIError as exc:
+                if getattr(exc.orig, "sqlstate", None) != DEADLOCK:
+                    raise
+        raise SlotTaken()
+
+    async def _create_booking(self, request: BookingRequest) -> Booking:
         scope = self.scope
         async with self.uow_factory() as uow:
             service = await self._service(uow, request.event_type)
