@@ -418,10 +418,6 @@ def _about_reminded(deps: AgentDeps, r: Reading) -> ModelResponse | None:
         m.moving = booking.id
         when = _move_when(deps, r, booking)
         local = booking.start.astimezone(deps.zone)
-        if shift and not r.when.found:
-            at = local.time().replace(second=0, microsecond=0)
-            window = (at, time.max) if intent.later else (time(0), at)
-            when = replace(when, window=window)
         if when.first is None:
             when = replace(when, first=local.date(), last=local.date())
         return _find(deps, booking.service_id, when) if booking.service_id else None
@@ -787,6 +783,11 @@ def _move_when(deps: AgentDeps, r: Reading, booking: BookingRef) -> When:
                 break
     if _SAME_TIME.search(text) and when.clock is None and when.window is None:
         when = replace(when, clock=local.time().replace(second=0, microsecond=0))
+    later, earlier = r.intent.later, r.intent.earlier
+    if (later or earlier) and not (later and earlier) and not r.when.found:
+        # "can I come 15 min later?", "30 min earlier": that day, after (or before) its time.
+        at = local.time().replace(second=0, microsecond=0)
+        when = replace(when, window=(at, time.max) if later else (time(0), at))
     if when.first is None and (when.clock is not None or when.window is not None):
         # "I meant 4pm", "can it be at 11?": another time on the booking's own day.
         when = replace(when, first=local.date(), last=local.date())

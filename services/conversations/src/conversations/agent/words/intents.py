@@ -213,6 +213,7 @@ _TOPICS: dict[Topic, tuple[str, ...]] = {
                  "durata"),
     "hours": ("open", "opening", "hours", "close", "closing", "closed", "horarios",
               "abren", "abris", "abre", "abierto", "abiertos", "cierran", "cerrais", "abrem",
+              "atienden", "atendeis", "atendem",
               "aberto", "fecham",
               "funcionamento", "ouvert", "ouverts", "ouvrez", "horaires", "ferme", "fermez",
               "offnungszeiten", "geoffnet", "offen", "auf", "geschlossen", "aperto", "aperti",
@@ -297,7 +298,7 @@ _QUESTION_WORDS = {
 # Open or closed, said outright ("vous êtes ouverts le samedi ?"); "horario" may ask for a
 # slot instead ("tem horário sexta?"), so it is not among them.
 _OPENING = {"open", "opening", "close", "closed", "closing", "abren", "abris", "abierto",
-            "abiertos", "cerrais",
+            "abiertos", "cerrais", "atienden", "atendeis", "atendem",
             "cierran", "abrem", "aberto", "abertos", "fecham", "ouvert", "ouverts", "ouvrez",
             "ferme", "fermez", "geoffnet", "offen", "geschlossen", "aperto", "aperti", "chiuso",
             "chiudete", "aprite"}  # fmt: skip

@@ -66,7 +66,8 @@ CHILD = frozenset(
             "crianca criancas filho filha filhos filhas menino menina",
             "enfant enfants fils fille garcon",
             "kinder sohn tochter junge madchen",
-            "bambino bambina bambini figlio figlia ragazzo ragazza",
+            "bambino bambina bambini bimbo bimba bimbi figlio figlia ragazzo ragazza",
+            "nene nena nenes",
         )
     ).split()
 )
