@@ -487,6 +487,20 @@ def test_a_question_after_a_greeting_is_a_question() -> None:
     assert not read_intent("hi haircut tomorrow").question
 
 
+def test_the_latest_slot_of_a_day_is_asked_in_six_languages() -> None:
+    for text, lang in [
+        ("what's the latest appointment you have tomorrow?", "en"),
+        ("¿cuál es el último turno que tenés el viernes?", "es"),
+        ("qual o último horário de amanhã?", "pt"),
+        ("quel est votre dernier créneau demain ?", "fr"),
+        ("wann habt ihr morgen den letzten Termin frei?", "de"),
+        ("qual è l'ultimo orario di domani?", "it"),
+    ]:
+        assert read_when(text, TUESDAY, lang).latest, text
+    for text in ("by 5 at the latest", "the last one", "the last time i came"):
+        assert not read_when(text, TUESDAY, "en").latest, text
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

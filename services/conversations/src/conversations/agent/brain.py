@@ -735,6 +735,7 @@ def _find(deps: AgentDeps, service_id: str, when: When) -> ModelResponse:
         before=window[1].strftime("%H:%M") if window and window[1] != time.max else None,
         except_weekdays=[WEEKDAYS[d] for d in when.excluded] or None,
         only_weekdays=[WEEKDAYS[d] for d in when.weekdays] or None,
+        latest=when.latest or None,
     )
 
 

@@ -39,6 +39,7 @@ class Asked(_Model):
     window: tuple[time, time] | None = None
     excluded: list[int] = Field(default_factory=list)  # weekdays ruled out
     weekdays: list[int] = Field(default_factory=list)  # only these weekdays, if any
+    latest: bool = False  # the last free time of the day asked
 
     @classmethod
     def of(cls, when: When) -> Asked:
@@ -49,6 +50,7 @@ class Asked(_Model):
             window=when.window,
             excluded=list(when.excluded),
             weekdays=list(when.weekdays),
+            latest=when.latest,
         )
 
     def when(self) -> When:
@@ -59,6 +61,7 @@ class Asked(_Model):
             window=self.window,
             excluded=tuple(self.excluded),
             weekdays=tuple(self.weekdays),
+            latest=self.latest,
         )
 
 

@@ -372,6 +372,7 @@ async def find_free_slots(
     before: str | None = None,
     except_weekdays: list[Weekday] | None = None,
     only_weekdays: list[Weekday] | None = None,
+    latest: bool = False,
 ) -> SlotsResult:
     """Find up to three free times for a service and offer them to the visitor as a list.
 
@@ -391,6 +392,8 @@ async def find_free_slots(
         before: HH:MM, only times before then ("before noon").
         except_weekdays: weekdays the visitor cannot do ("any day but Wednesday").
         only_weekdays: the weekdays the visitor named as options ("Monday or Tuesday").
+        latest: the visitor asked for the last free time of the day ("your latest slot
+            tomorrow?"): it is put to them first.
     """
     deps = ctx.deps
     service = deps.service(service_id)
@@ -412,6 +415,7 @@ async def find_free_slots(
         window=window,
         excluded=tuple(sorted({WEEKDAYS.index(d) for d in except_weekdays or ()})),
         weekdays=tuple(sorted({WEEKDAYS.index(d) for d in only_weekdays or ()})),
+        latest=latest,
     )
     return await offer_slots(deps, service, asked)
 
@@ -500,6 +504,8 @@ async def offer_slots(
             ),
             None,
         )
+    if asked.latest and in_window and asked.clock is None:
+        exact = in_window[-1]  # "the latest you have": the last free time, put to them
     offered = _pick(chosen, asked.clock, zone)
     if exact is not None and exact not in offered:
         offered = [exact, *offered[: MAX_OFFERED - 1]]

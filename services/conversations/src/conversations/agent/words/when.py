@@ -47,6 +47,7 @@ class When:
     # The clock is a bare hour from 1 to 7 read as the afternoon ("at 3", "7:30"): the morning
     # is the other reading, for a business open then and closed at the evening one.
     evening_guessed: bool = False
+    latest: bool = False  # the last free time of the day asked ("your latest slot tomorrow?")
 
     @property
     def found(self) -> bool:
@@ -91,6 +92,7 @@ class When:
                 clock=earlier.clock,
                 window=earlier.window,
                 evening_guessed=earlier.evening_guessed,
+                latest=earlier.latest,
             )
         return merged
 
@@ -1026,6 +1028,18 @@ def _dateparser_span(span: str, today: date, lang: str) -> date | None:
 # -- the whole reading ------------------------------------------------------------------
 
 
+# The last free time of a day: "what's the latest appointment tomorrow?", "el último turno",
+# "o último horário", "votre dernier créneau", "den letzten Termin", "l'ultimo orario". Not
+# "by 5 at the latest", nor "the last one" (the list's last).
+_LATEST = re.compile(
+    r"(?<!at the )\b(?:latest|last) (?:appointment|slot|opening|spot)s?\b"
+    r"|(?<!at the )\blatest\b(?! news)"
+    r"|\bultim[oa] (?:turno|horario|hora|cita|hueco|vaga|appuntamento|orario|posto)\b"
+    r"|\bdernier (?:creneau|rendez-vous|rdv|horaire)\b|\bderniere heure\b"
+    r"|\bletzte[nr]? (?:termin|slot|uhrzeit)\b|\bspatesten termin\b"
+)
+
+
 def read_when(text: str, today: date, lang: str = "en", *, month_first: bool = False) -> When:
     """What `text` says about when: day(s), time, part of day. `text` is bounded already."""
     folded = _GREETINGS.sub(" ", fold(text))
@@ -1071,8 +1085,9 @@ def read_when(text: str, today: date, lang: str = "en", *, month_first: bool = F
         clock = _hour(int(ahead.group(1)), 0, None, window)
         guessed = _evening_guessed(int(ahead.group(1)), None, window)
         timing = When(clock=clock, evening_guessed=guessed) if clock else timing
-    if days.first is None and today_part:
-        days = When(first=today, last=today)
+    latest = bool(_LATEST.search(folded))
+    if days.first is None and (today_part or latest):
+        days = When(first=today, last=today)  # "your latest slot?": today's
     when = When(
         first=days.first,
         last=days.last,
@@ -1084,6 +1099,7 @@ def read_when(text: str, today: date, lang: str = "en", *, month_first: bool = F
         excluded=excluded,
         weekdays=days.weekdays,
         evening_guessed=timing.evening_guessed,
+        latest=latest and timing.clock is None,
     )
     if when.clock is not None and window is not None and timing.window is None:
         when = replace(when, window=None)  # "tomorrow afternoon at 4": the time says it all
