@@ -501,6 +501,11 @@ def test_the_latest_slot_of_a_day_is_asked_in_six_languages() -> None:
         assert not read_when(text, TUESDAY, "en").latest, text
 
 
+def test_y_alone_is_yes_and_y_asking_is_not() -> None:
+    assert read_intent("y").yes and read_intent("Y").yes
+    assert not read_intent("y?").yes and not read_intent("y mañana?").yes
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

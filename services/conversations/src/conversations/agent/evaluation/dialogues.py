@@ -1500,6 +1500,14 @@ DIALOGUES: tuple[Scenario, ...] = (
         book=B("Beard trim", "2026-12-02 16:00"),
     ),
     S(
+        "en_y_alone_is_yes",
+        "hey! 2morrow @ 11?",
+        "haircut",
+        "y",
+        services=BARBER,
+        book=B("Haircut", "2026-12-02 11:00"),
+    ),
+    S(
         "en_1100_works_picks_the_eleven_oclock_offer",
         "haircut tmrw morning",
         "1100 works",

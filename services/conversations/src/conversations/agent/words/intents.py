@@ -518,7 +518,8 @@ def read_intent(text: str) -> Intent:
     )
     no = bool(tokens) and (tokens[0] in _NO or _phrase_in(folded, _NO_PHRASES))
     unsure = _phrase_in(folded, _UNSURE)
-    yes = yes and not unsure
+    # "y" alone is chat's yes ("y?" asks "and?", and Spanish "y" is never a message alone).
+    yes = (yes or (tokens == ["y"] and "?" not in text)) and not unsure
     if not tokens:
         yes = any(ch in _ACK_EMOJI for ch in text)
         no = any(ch in _NO_EMOJI for ch in text)
