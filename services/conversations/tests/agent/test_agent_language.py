@@ -506,6 +506,16 @@ def test_y_alone_is_yes_and_y_asking_is_not() -> None:
     assert not read_intent("y?").yes and not read_intent("y mañana?").yes
 
 
+def test_before_a_date_is_the_days_before_it() -> None:
+    assert (lambda w: (w.first, w.last))(read_when("before december 18", TUESDAY, "en")) == (
+        TUESDAY,
+        date(2026, 12, 17),
+    )
+    assert read_when("by december 18", TUESDAY, "en").last == date(2026, 12, 18)
+    assert read_when("antes del 18 de diciembre", TUESDAY, "es").last == date(2026, 12, 17)
+    assert read_when("on december 18", TUESDAY, "en").first == date(2026, 12, 18)
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

@@ -1508,6 +1508,22 @@ DIALOGUES: tuple[Scenario, ...] = (
         book=B("Haircut", "2026-12-02 11:00"),
     ),
     S(
+        "es_antes_del_3_de_diciembre_is_the_days_before",
+        "hola, una limpieza antes del 3 de diciembre por la tarde",
+        "la última",
+        services=DENTAL,
+        book=B("Cleaning", "2026-12-02 13:00"),
+        never_say=("jueves",),
+    ),
+    S(
+        "en_before_december_4_is_the_days_before",
+        "any cleaning slots before december 4? mornings only",
+        "3",
+        services=DENTAL,
+        book=B("Cleaning", "2026-12-03 09:00"),
+        never_say=("Friday",),
+    ),
+    S(
         "en_1100_works_picks_the_eleven_oclock_offer",
         "haircut tmrw morning",
         "1100 works",

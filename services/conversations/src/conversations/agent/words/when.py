@@ -717,6 +717,11 @@ def _read_day(text: str, today: date, lang: str, month_first: bool) -> tuple[Whe
         else:
             day = _future(today, months[m.group(3)], int(m.group(4)))
         if day:
+            bound = _DAY_BOUND.search(text[max(0, m.start() - 16) : m.start()])
+            if bound and day > today:
+                # "anything before christmas?", "before december 18": the days up to it.
+                last = day if bound.group(1) in _INCLUSIVE else day - timedelta(days=1)
+                return When(first=today, last=last), (m.start() - len(bound.group(0)), m.end())
             return When(first=day, last=day), m.span()
     m = _NUMERIC.search(text)
     if m:
