@@ -26,7 +26,7 @@ import aiormq  # noqa: E402
 from pamqp.commands import Basic  # noqa: E402
 
 from bench.system import rabbitmq_url  # noqa: E402
-from shared.confirms import ConfirmChannel  # noqa: E402
+from shared.confirms import ConfirmChannel, Message  # noqa: E402
 
 EXCHANGE, QUEUE, KEY = "bench.publish", "bench.publish.q", "k"
 BODY = json.dumps({"payload": "x" * 600}).encode()
@@ -75,10 +75,8 @@ async def main(count: int, concurrency: int) -> None:
         )  # fmt: skip
 
     async def through_confirms() -> None:
-        await ours.publish(
-            BODY, exchange=EXCHANGE, routing_key=KEY, message_id=uuid.uuid4().hex,
-            correlation_id="bench", message_type="bench.event", headers=HEADERS, mandatory=True,
-        )  # fmt: skip
+        message = Message(BODY, KEY, uuid.uuid4().hex, "bench", "bench.event", HEADERS)
+        await ours.publish(message, exchange=EXCHANGE, mandatory=True)
 
     try:
         for name, publish in [("aiormq", through_aiormq), ("confirms", through_confirms)] * 2:

@@ -20,7 +20,7 @@ from pamqp import frame as amqp_frame
 from pamqp.body import ContentBody
 from pamqp.header import ContentHeader
 
-from shared.confirms import Address, ConfirmChannel, Returned, publish_frames
+from shared.confirms import Address, ConfirmChannel, Message, Returned, publish_frames
 
 
 def reference_frames(body: bytes, frame_max: int = 131_072, **given: object) -> bytes:
@@ -97,24 +97,26 @@ def reference_frames(body: bytes, frame_max: int = 131_072, **given: object) -> 
     ],
 )
 def test_the_frames_are_the_bytes_pamqp_would_write(body: bytes, given: dict) -> None:
-    assert publish_frames(body, **given) == reference_frames(body, **given)
-    assert publish_frames(body, frame_max=4096, **given) == reference_frames(
+    message = _message(body, given)
+    route = {"exchange": given["exchange"], "mandatory": given["mandatory"]}
+    assert publish_frames(message, **route) == reference_frames(body, **given)
+    assert publish_frames(message, frame_max=4096, **route) == reference_frames(
         body, frame_max=4096, **given
     )
 
 
+def _message(body: bytes, given: dict) -> Message:
+    fields = ("routing_key", "message_id", "correlation_id", "message_type", "headers")
+    return Message(body, **{k: given[k] for k in fields})
+
+
 def test_what_cannot_be_sent_is_refused_before_anything_is_written() -> None:
-    given = {
-        "exchange": "x",
-        "routing_key": "k",
-        "correlation_id": "c",
-        "message_type": "t",
-        "mandatory": False,
-    }
+    too_long = Message(b"{}", "k", "m" * 256, "c", "t", {})
     with pytest.raises(ValueError, match="255 bytes"):
-        publish_frames(b"{}", message_id="m" * 256, headers={}, **given)
+        publish_frames(too_long, exchange="x", mandatory=False)
+    flag = Message(b"{}", "k", "m", "c", "t", {"flag": True})
     with pytest.raises(TypeError, match="only text and integers"):
-        publish_frames(b"{}", message_id="m", headers={"flag": True}, **given)
+        publish_frames(flag, exchange="x", mandatory=False)
 
 
 def test_an_address_reads_as_aio_pika_reads_it() -> None:
@@ -152,16 +154,15 @@ async def queue(names: dict[str, str]) -> AsyncIterator[tuple[str, aio_pika.abc.
 
 
 def publish(channel: ConfirmChannel, exchange: str, key: str = "k", **given: object):
-    return channel.publish(
-        b'{"n": 1}',
-        exchange=exchange,
+    message = Message(
+        body=b'{"n": 1}',
         routing_key=key,
         message_id=str(given.get("message_id", uuid.uuid4())),
         correlation_id="c",
         message_type="test.event",
         headers={"event_type": "test.event", "version": 1},
-        mandatory=bool(given.get("mandatory", False)),
     )
+    return channel.publish(message, exchange=exchange, mandatory=bool(given.get("mandatory")))
 
 
 async def test_many_publishes_at_once_are_each_confirmed_and_delivered(names, queue) -> None:

@@ -35,7 +35,7 @@ from prometheus_client import Counter
 
 from shared import telemetry
 from shared.batches import BatchConsumer, BatchHandler, OneHandler
-from shared.confirms import ConfirmChannel, Returned
+from shared.confirms import ConfirmChannel, Message, Returned
 from shared.consuming import EVENTS_CONSUMED, handler_failed
 from shared.events import Envelope, Event, parse_envelope, routing_key
 from shared.logging import event_id_var
@@ -342,16 +342,15 @@ class StoredPublisher:
         return outcome
 
     async def _publish(self, row: StoredEvent, mandatory: bool) -> None:
-        await self.channel.publish(
-            row.body,
-            exchange=self.bus.exchange.name,
+        message = Message(
+            body=row.body,
             routing_key=row.routing_key,
             message_id=row.event_id,
             correlation_id=row.correlation_id or row.event_id,
             message_type=row.event_type,
             headers=row.headers(),
-            mandatory=mandatory,
         )
+        await self.channel.publish(message, exchange=self.bus.exchange.name, mandatory=mandatory)
 
     async def close(self) -> None:
         with contextlib.suppress(Exception):

@@ -46,6 +46,19 @@ _FRAME_HEAD = struct.Struct(">BHI")
 _HEARTBEAT = amqp_frame.marshal(Heartbeat(), 0)
 
 
+@dataclass(frozen=True, slots=True)
+class Message:
+    """What a publish sends: a persistent JSON body with its ids, type and headers (the
+    message id also matches a broker's return to its publish)."""
+
+    body: bytes
+    routing_key: str
+    message_id: str
+    correlation_id: str
+    message_type: str
+    headers: dict[str, str | int]
+
+
 class Returned(Exception):
     """The broker returned a mandatory publish: no queue is bound for its routing key."""
 
@@ -168,18 +181,7 @@ class ConfirmChannel:
     def connected(self) -> bool:
         return self._wire is not None and self._handshake is None
 
-    async def publish(
-        self,
-        body: bytes,
-        *,
-        exchange: str,
-        routing_key: str,
-        message_id: str,
-        correlation_id: str,
-        message_type: str,
-        headers: dict[str, str | int],
-        mandatory: bool = False,
-    ) -> None:
+    async def publish(self, message: Message, *, exchange: str, mandatory: bool = False) -> None:
         """Publish one persistent JSON message; return once the broker confirmed it."""
         if self._closed:
             raise ConnectionError("the publish channel was closed")
@@ -187,27 +189,19 @@ class ConfirmChannel:
             wire = self._wire if self.connected else await self._connect()
             assert wire is not None
             frames = publish_frames(
-                body,
-                exchange=exchange,
-                routing_key=routing_key,
-                message_id=message_id,
-                correlation_id=correlation_id,
-                message_type=message_type,
-                headers=headers,
-                mandatory=mandatory,
-                frame_max=self._frame_max,
+                message, exchange=exchange, mandatory=mandatory, frame_max=self._frame_max
             )
             self._next_tag += 1
             tag = self._next_tag
             confirmed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._pending[tag] = confirmed
-            self._tag_of[message_id] = tag
+            self._tag_of[message.message_id] = tag
             wire.write(frames)
             try:
                 await confirmed
             finally:
-                if self._tag_of.get(message_id) == tag:
-                    del self._tag_of[message_id]
+                if self._tag_of.get(message.message_id) == tag:
+                    del self._tag_of[message.message_id]
                 self._pending.pop(tag, None)
 
     # -- connecting ------------------------------------------------------------------------
@@ -417,25 +411,17 @@ _FRAME_END = b"\xce"
 
 
 def publish_frames(
-    body: bytes,
-    *,
-    exchange: str,
-    routing_key: str,
-    message_id: str,
-    correlation_id: str,
-    message_type: str,
-    headers: dict[str, str | int],
-    mandatory: bool,
-    frame_max: int = FRAME_MAX,
+    message: Message, *, exchange: str, mandatory: bool, frame_max: int = FRAME_MAX
 ) -> bytes:
     """Basic.Publish, its content header (persistent JSON, priority 0, the ids, the type and
     the headers table) and the body in frames of at most `frame_max` bytes, on `CHANNEL`."""
+    body = message.body
     method = b"".join(
         (
             _PUBLISH_METHOD,
             b"\x00\x00",  # reserved
             _short(exchange),
-            _short(routing_key),
+            _short(message.routing_key),
             b"\x01" if mandatory else b"\x00",
         )
     )
@@ -445,11 +431,11 @@ def publish_frames(
             _SIZE.pack(len(body)),
             _FLAGS,
             _CONTENT_TYPE,
-            _table(headers),
+            _table(message.headers),
             _PERSISTENT_PRIORITY_0,
-            _short(correlation_id),
-            _short(message_id),
-            _short(message_type),
+            _short(message.correlation_id),
+            _short(message.message_id),
+            _short(message.message_type),
         )
     )
     parts = [_frame(constants.FRAME_METHOD, method), _frame(constants.FRAME_HEADER, header)]
