@@ -1211,8 +1211,7 @@ def _info_text(deps: AgentDeps, result: InfoResult) -> ModelResponse:
         return _call("business_info", topic=deps.turn_topics[0])
     if deps.turn_missing:  # what was known is said; now what is not, and the offer
         deps.said.append(text)
-        specific = " ".join(x for x in deps.turn_missing if x)
-        return _dont_know(deps, specific + " " if all(deps.turn_missing) else "")
+        return _say_missing(deps)
     if r is not None and r.when.found and service_id and topic != "hours":
         # "How much is a haircut? Can I come tomorrow at 5?": the answer, then the offer.
         deps.said.append(text)
@@ -1244,17 +1243,20 @@ def _no_price(deps: AgentDeps, wanted: Named, asked_duration: bool) -> str:
 
 
 def _missing(deps: AgentDeps, lead: str) -> ModelResponse:
-    """A fact the business has not given: said now, or, when the message asked more, after
-    the rest is answered."""
+    """A fact the business has not given ("" when there is nothing specific to say of it):
+    noted, and said after the rest of what the message asked is answered."""
+    deps.turn_missing.append(lead)
     if deps.turn_topics:
-        if lead:
-            deps.turn_missing.append(lead)
-        elif not deps.turn_missing:
-            deps.turn_missing.append("")  # the generic "I don't have that information"
         return _call("business_info", topic=deps.turn_topics[0])
-    leads = [*deps.turn_missing, lead]
-    specific = " ".join(x for x in leads if x)
-    return _dont_know(deps, specific + " " if specific and all(leads) else "")
+    return _say_missing(deps)
+
+
+def _say_missing(deps: AgentDeps) -> ModelResponse:
+    """What this turn could not answer, with the offer to ask the owner: each thing named
+    ("Cleaning: I don't have its price."), or "I don't have that information" when one of
+    them has no name of its own."""
+    leads = deps.turn_missing
+    return _dont_know(deps, " ".join(leads) + " " if all(leads) else "")
 
 
 DOES_NOT_KNOW = "the visitor asked what the agent does not know"
