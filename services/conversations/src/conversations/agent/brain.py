@@ -993,7 +993,8 @@ def _slots_text(deps: AgentDeps, result: SlotsResult) -> str:
         from datetime import datetime
 
         exact = format_slot(datetime.fromisoformat(result.exact_match), zone, lang)
-        head = say(lang, "exact", slot=exact, service=service)
+        key = "exact_move" if m.moving else "exact"  # a move is put as a move
+        head = say(lang, key, slot=exact, service=service)
     elif result.note == "closed":
         head = say(lang, "closed", day=day, tz=tz)
     elif result.note == "closed_hour" and result.asked_time:

@@ -53,6 +53,9 @@ MESSAGES: dict[str, str] = {
     "none": N_("Sorry, I found no free time for {service} in the next weeks."),
     "exact": N_("{slot} is free for {service}. Shall I book it? Reply yes, or pick another:"),
     "exact_only": N_("{slot} is free for {service}. Shall I book it?"),
+    "exact_move": N_(
+        "{slot} is free. Shall I move your {service} there? Reply yes, or pick another:"
+    ),
     "booked": N_("Done! ✅ You're booked for {service} on {slot} ({tz})."),
     "moved": N_("Done! ✅ Your {service} is moved to {slot} ({tz})."),
     "taken": N_("Sorry, {slot} was just taken. Other free times for {service}:"),

@@ -54,6 +54,8 @@ _COMPOUNDS = {
     "barttrimmen": ("beard", "trim"),
     "bartrasur": ("beard", "shave"),
     "kinderhaarschnitt": ("kids", "haircut"),
+    "privatstunde": ("private", "session"),
+    "privatsitzung": ("private", "session"),
 }
 # A child, in the six languages (folded): "a haircut for my son" asks for "Kids haircut", as
 # does a child's age ("my 5 year old", "mi hija de 7 años"). Not "son" (Spanish "they are"),
