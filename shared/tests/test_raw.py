@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 import sqlalchemy.exc
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from shared.db import make_sessionmaker
 from shared.db.raw import Raw
@@ -208,3 +208,37 @@ async def test_a_connection_lost_before_begin_reads_as_the_database_away(
             await Raw(session).fetchrow("SELECT 1")
         assert caught.value.connection_invalidated
         assert database_away(caught.value)
+
+
+async def test_a_sessions_next_transaction_runs_on_the_connection_it_holds_then(
+    engine: AsyncEngine, clean
+) -> None:
+    """The asyncpg connection is looked up once per transaction of the session: after a
+    commit the session may get another pooled connection, and its raw statements follow it
+    (they run in the new transaction, on the new connection, never on the one handed back)."""
+    # One pooled connection and one more: after the commit, `other` takes the first.
+    small = create_async_engine(engine.url, pool_size=1, max_overflow=1)
+    try:
+        await _next_transaction(small)
+    finally:
+        await small.dispose()
+    assert await _value(engine, "c") == 1, "the second transaction was rolled back, whole"
+
+
+async def _next_transaction(small: AsyncEngine) -> None:
+    async with make_sessionmaker(small)() as session:
+        raw = Raw(session)
+        first = await raw.fetchrow("SELECT pg_backend_pid() AS pid, txid_current() AS tx")
+        assert first is not None
+        await raw.execute(f"INSERT INTO {COUNTERS} (name, value) VALUES ($1, $2)", "c", 1)
+        await session.commit()
+        # The connection just handed back is taken by someone else meanwhile.
+        async with small.connect() as other:
+            taken = await other.scalar(text("SELECT pg_backend_pid()"))
+            assert taken == first.pid
+            second = await raw.fetchrow("SELECT pg_backend_pid() AS pid, txid_current() AS tx")
+            assert second is not None
+            assert second.pid != first.pid and second.tx != first.tx
+            await raw.execute(f"UPDATE {COUNTERS} SET value = 2 WHERE name = $1", "c")
+            assert await session.execute(text("SELECT 1")) is not None
+            await session.rollback()

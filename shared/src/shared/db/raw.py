@@ -110,17 +110,25 @@ class Raw:
         return await self.fetchrow(statement.sql, *statement.args(params))
 
     async def _run(self, call: _Call, sql: str, args: tuple[Any, ...]) -> Any:
-        connection = await self.session.connection()  # checked out, begun for SQLAlchemy
+        held = await self._held()
+        connection, sync = held.connection, held.sync
         # Announced as SQLAlchemy's own statements are, to the engine's cursor listeners
         # (tracing spans, statement counters in tests); nothing is done when it has none.
-        sync = connection.sync_connection
-        assert sync is not None
         events, failures = sync.dispatch, sync.dialect.dispatch.handle_error
         context = _Statement() if events.before_cursor_execute or failures else None
         if context is not None:
             events.before_cursor_execute(sync, None, sql, args, context, False)
         try:
-            result = await call(await _driver(connection, self.transaction), sql, args)
+            if (
+                self.transaction
+                and held.adapted._transaction is None
+                and not (held.adapted.autocommit)
+            ):
+                # SQLAlchemy's asyncpg adapter sends BEGIN only before its first statement:
+                # it is started here the way the adapter would, so its commit or rollback
+                # ends it as usual.
+                await held.adapted._start_transaction()
+            result = await call(held.driver, sql, args)
         except Exception as exc:
             error = await _translated(connection, exc, sql, args)
             if context is not None:
@@ -134,20 +142,43 @@ class Raw:
             events.after_cursor_execute(sync, None, sql, args, context, False)
         return result
 
+    async def _held(self) -> _Held:
+        """The session's connection and the asyncpg connection under it, looked up once per
+        session transaction (each lookup is two greenlet switches through SQLAlchemy, a
+        quarter of a hot statement's cost) and kept in `session.info` until the transaction
+        ends: a later transaction of the same session may hold another connection."""
+        transaction = self.session.sync_session.get_transaction()
+        held: _Held | None = self.session.info.get(_HELD_KEY)
+        if held is not None and transaction is not None and held.transaction is transaction:
+            return held
+        connection = await self.session.connection()  # checked out, begun for SQLAlchemy
+        sync = connection.sync_connection
+        assert sync is not None
+        pooled = await connection.get_raw_connection()
+        held = _Held(
+            self.session.sync_session.get_transaction(),
+            connection,
+            sync,
+            pooled.dbapi_connection,
+            pooled.driver_connection,
+        )
+        self.session.info[_HELD_KEY] = held
+        return held
+
+
+_HELD_KEY = "shared.db.raw.held"
+
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    transaction: Any  # the session's SessionTransaction these belong to
+    connection: AsyncConnection
+    sync: Connection
+    adapted: Any  # SQLAlchemy's adapter of the asyncpg connection
+    driver: asyncpg.Connection
+
 
 _Call = Callable[[asyncpg.Connection, str, tuple[Any, ...]], Awaitable[Any]]
-
-
-async def _driver(connection: AsyncConnection, transaction: bool) -> asyncpg.Connection:
-    """asyncpg's connection under `connection`, in a transaction if asked. SQLAlchemy's
-    asyncpg adapter sends BEGIN only before its first statement: it is started here the way
-    the adapter would, so its commit or rollback ends it as usual."""
-    pooled = await connection.get_raw_connection()
-    adapted: Any = pooled.dbapi_connection
-    if transaction and adapted._transaction is None and not adapted.autocommit:
-        await adapted._start_transaction()
-    driver: asyncpg.Connection = pooled.driver_connection
-    return driver
 
 
 async def _fetch(driver: asyncpg.Connection, sql: str, args: tuple[Any, ...]) -> list[Row]:
