@@ -384,11 +384,32 @@ def test_pain_and_emergencies_are_urgent() -> None:
         "estou com muita dor de dente",
         "ich habe starke Zahnschmerzen",
         "im in so much pain",
-        "es urgente!!",
+        "es una emergencia",
     ):
         assert read_intent(text).urgent, text
-    for text in ("my hair hurts lol", "do you take emergencies?", "haircut tomorrow"):
+    for text in (
+        "my hair hurts lol",
+        "do you take emergencies?",
+        "haircut tomorrow",
+        "necesito un corte urgente para hoy",
+        "ich brauche dringend einen Termin",
+    ):
         assert not read_intent(text).urgent, text
+
+
+def test_a_hurry_is_not_an_emergency() -> None:
+    for text in (
+        "es urgente!!",
+        "necesito un corte urgente para hoy",
+        "ich brauche dringend einen Termin",
+        "need a haircut asap",
+        "mi serve urgentemente un taglio",
+        "preciso cortar o cabelo o quanto antes",
+        "un rdv au plus vite svp",
+    ):
+        intent = read_intent(text)
+        assert intent.hasty and not intent.urgent, text
+    assert not read_intent("haircut tomorrow at 10").hasty
 
 
 def test_a_time_with_a_leading_zero_is_a_24_hour_clock() -> None:
@@ -514,6 +535,33 @@ def test_before_a_date_is_the_days_before_it() -> None:
     assert read_when("by december 18", TUESDAY, "en").last == date(2026, 12, 18)
     assert read_when("antes del 18 de diciembre", TUESDAY, "es").last == date(2026, 12, 17)
     assert read_when("on december 18", TUESDAY, "en").first == date(2026, 12, 18)
+
+
+def test_services_named_apart_are_each_asked_about_with_the_one_joining_them() -> None:
+    barber = [
+        Named("1", "Haircut"),
+        Named("2", "Haircut and beard"),
+        Named("3", "Kids haircut"),
+        Named("4", "Beard trim"),
+    ]
+    for text in (
+        "el corte de pelo cuánto sale? y la barba?",
+        "how much for a haircut and how much for a beard trim?",
+        "quanto é o corte? e a barba?",
+        "was kostet ein Haarschnitt und was kostet der Bart?",
+    ):
+        match = match_service(text, barber)
+        assert match.service == barber[1], text
+        assert set(match.apart) == {barber[0], barber[3]}, text
+    for text in ("corte y barba mañana", "haircut and a beard trim pls", "haircut and beard"):
+        match = match_service(text, barber)
+        assert match.service == barber[1] and match.apart == (), text
+
+
+def test_portuguese_chat_spelling_is_portuguese() -> None:
+    for text in ("vcs abrem sábado?", "qto custa o corte?", "quanto é o corte? e a barba?"):
+        assert detect_language(text, None, "es") == "pt", text
+    assert detect_language("il prezzo è 20?", None, "es") == "it"
 
 
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:

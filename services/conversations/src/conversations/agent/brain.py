@@ -169,6 +169,9 @@ def _decide(deps: AgentDeps, r: Reading) -> ModelResponse:
     if intent.urgent and not (intent.question and intent.topics):
         # In pain or an emergency: the owner decides whether and when they can see them.
         return _call("hand_off", reason="urgent: the visitor is in pain or has an emergency")
+    if intent.hasty and not (intent.book or r.service.service or r.when.found or intent.topics):
+        # "es urgente!!" and nothing else: a person; in a hurry for a booking, the first times.
+        return _call("hand_off", reason="urgent: the visitor says it is urgent")
     proving = _proving(deps, r)
     if proving is not None:
         m.misunderstood = 0
@@ -1137,18 +1140,25 @@ def _info_text(deps: AgentDeps, result: InfoResult) -> ModelResponse:
     if not result.found and topic == "hours":
         return _text(deps, say(lang, "hours_unknown"))
     if not result.found:
-        wanted = _service_asked(deps) if topic in ("price", "duration") else None
-        return _missing(deps, _no_price(deps, wanted, asked_duration) if wanted else "")
+        wanted = _services_asked(deps) if topic in ("price", "duration") else []
+        return _missing(deps, _no_prices(deps, wanted, asked_duration))
     deps.memory.unknown_questions = 0
     deps.memory.last_topic, deps.memory.topic_turn = topic, deps.memory.turn
     facts = result.facts
     if topic in ("price", "duration"):
         by_name = {s.name: s for s in deps.services}
-        wanted = _service_asked(deps)
-        if wanted is not None:
-            facts = [f for f in facts if f.label == wanted.name]
+        wanted = _services_asked(deps)
+        if wanted:
+            order = [w.name for w in wanted]
+            facts = sorted(
+                (f for f in facts if f.label in order), key=lambda f: order.index(f.label)
+            )
+            known = {f.label for f in facts}
+            unknown = [w for w in wanted if w.name not in known]
             if not facts:
-                return _missing(deps, _no_price(deps, wanted, asked_duration))
+                return _missing(deps, _no_prices(deps, unknown, asked_duration))
+            if unknown:  # said after what is known, with the offer to ask the owner
+                deps.turn_missing.append(_no_prices(deps, unknown, asked_duration))
         lines = []
         for fact in facts:
             service = by_name.get(fact.label)
@@ -1204,7 +1214,7 @@ def _info_text(deps: AgentDeps, result: InfoResult) -> ModelResponse:
         return _text(deps, text)
     r = deps.reading
     m = deps.memory
-    if r is not None and r.service.service is not None:
+    if r is not None and r.service.service is not None and not r.service.apart:
         m.service_id = r.service.service.id  # "how much is X?": X is what they are after
     service_id = m.service_id or (deps.services[0].id if len(deps.services) == 1 else None)
     if deps.turn_topics:  # the next thing asked in the same message
@@ -1224,13 +1234,20 @@ def _info_text(deps: AgentDeps, result: InfoResult) -> ModelResponse:
     return _text(deps, text)
 
 
-def _service_asked(deps: AgentDeps) -> Named | None:
-    """The service a price or duration question is about: named in it, or the one in talk."""
-    wanted = deps.reading.service.service if deps.reading else None
+def _services_asked(deps: AgentDeps) -> list[Named]:
+    """The services a price or duration question is about: named in it (with those it names
+    apart that a joined one holds: "the haircut? and the beard?"), or the one in talk."""
+    match = deps.reading.service if deps.reading else None
+    if match is not None and match.service is not None:
+        return [*match.apart, match.service]
     in_talk = deps.service(deps.memory.service_id or "")
-    if wanted is None and in_talk is not None:  # "how much?" of the service in the talk
-        wanted = Named(in_talk.id, in_talk.name)
-    return wanted
+    if in_talk is not None:  # "how much?" of the service in the talk
+        return [Named(in_talk.id, in_talk.name)]
+    return []
+
+
+def _no_prices(deps: AgentDeps, wanted: list[Named], asked_duration: bool) -> str:
+    return " ".join(_no_price(deps, w, asked_duration) for w in wanted)
 
 
 def _no_price(deps: AgentDeps, wanted: Named, asked_duration: bool) -> str:

@@ -413,6 +413,7 @@ class Intent:
     greeting: bool = False
     person: bool = False
     urgent: bool = False  # pain or an emergency: for a person, not for a list of times
+    hasty: bool = False  # "urgente", "dringend", "asap": soon, which the first times answer
     small_talk: bool = False  # "how r u", "qué tal", "ça va ?"
     who: bool = False  # "who is this?", "quién eres?": who is writing to them
     stop: bool = False  # "STOP", "no me escribáis más": no more messages unasked
@@ -476,10 +477,17 @@ _SMALL_TALK = (
 # Pain and emergencies, which no list of free times answers: "me duele muchísimo una muela",
 # "i'm in a lot of pain", "estou com muita dor", "j'ai très mal aux dents", "Zahnschmerzen".
 _URGENT = re.compile(
-    r"\b(?:emergency|urgent|urgente|urgencia|urgence|notfall|dringend|urgenza|"
+    r"\b(?:emergency|emergencia|emergencias|urgencia|urgence|notfall|emergenza|"
     r"(?:in|so much|a lot of|terrible|severe) pain|hurts? (?:so|really|a lot)|"
     r"me duele|(?:mucho|muchisimo) dolor|muita dor|estou com dor|doendo muito|doi muito|"
     r"tres mal|tellement mal|\w*schmerzen|mi fa (?:molto )?male|dolore forte)\b"
+)
+# In a hurry, and no more: "necesito un corte urgente para hoy", "dringend einen Termin",
+# "need a haircut asap". Said with nothing else ("es urgente!!") it is for a person too.
+_HASTY = re.compile(
+    r"\b(?:urgent|urgente|urgentes|urgently|urgentemente|dringend|dringende[nr]?|urgenza|"
+    r"asap|cuanto antes|lo antes posible|o quanto antes|o mais rapido possivel|"
+    r"au plus vite|des que possible|so schnell wie moglich|prima possibile)\b"
 )
 # "llego 10 minutos tarde", "vou chegar uns 15 min atrasada", "je serai 10 min en retard",
 # "running 5 mins late": late by some minutes, with the minutes between the words.
@@ -609,6 +617,7 @@ def read_intent(text: str) -> Intent:
         ),
         person=person,
         urgent=bool(_URGENT.search(folded)),
+        hasty=bool(_HASTY.search(folded)),
         small_talk=_phrase_in(folded, _SMALL_TALK),
         who=_phrase_in(folded, _WHO),
         stop=" ".join(tokens) in _STOP_WORDS or _phrase_in(folded, _STOP_PHRASES),

@@ -40,7 +40,7 @@ _TELLING = {
            "preciso", "quanto", "onde", "valeu", "beleza", "perfeito", "tchau", "pra", "um",
            "uma", "com", "queria", "tem", "custa", "remarcar", "atendente", "ate", "logo",
            "minha", "meu", "desmarcar", "gostaria", "vou", "vai", "entao", "obg", "blz",
-           "tbm", "agora"},
+           "tbm", "agora", "vcs", "qto", "qnto", "hj", "abrem", "fecham", "funcionam"},
     "fr": {"bonjour", "salut", "merci", "oui", "demain", "aujourd'hui", "rendez", "rdv",
            "je", "voudrais", "vous", "est", "combien", "ou", "quand", "bonsoir", "c'est",
            "s'il", "plait", "d'accord", "parfait", "matin", "soir", "apres", "coupe"},
@@ -115,6 +115,8 @@ def _by_words(tokens: list[str]) -> tuple[str | None, int]:
     return best, scores[best]
 
 
+# "é" alone is Portuguese's "is" ("quanto é o corte?"); Italian writes "è", French "est".
+_PT_IS = re.compile(r"(?<!\w)[éÉ](?!\w)")
 _ADDRESSES = re.compile(r"\S{1,64}@\S{1,255}|https?://\S{1,500}|[+\d][\d ().-]{5,30}")
 
 
@@ -125,7 +127,7 @@ def detect_language(text: str, previous: str | None, default: str = "en") -> str
     folded = fold(text)
     if "ñ" in text.lower() or "¿" in text or "¡" in text:
         return "es"
-    if any(c in text.lower() for c in "ãõ"):
+    if any(c in text.lower() for c in "ãõ") or _PT_IS.search(text):
         return "pt"
     if any(c in text.lower() for c in "ß"):
         return "de"

@@ -134,6 +134,10 @@ class ServiceMatch:
     service: Named | None
     candidates: tuple[Named, ...] = ()  # when ambiguous: the ones to ask about
     also: tuple[Named, ...] = ()  # other services named with it, to book after it
+    # Services the message names apart, each on its own, that `service` joins ("how much is
+    # a haircut? and the beard?" with "Haircut and beard" sold): a question of price or
+    # duration is about each of them as well as about `service`.
+    apart: tuple[Named, ...] = ()
 
 
 def match_service(text: str, services: list[Named]) -> ServiceMatch:
@@ -152,7 +156,10 @@ def match_service(text: str, services: list[Named]) -> ServiceMatch:
         and len(joined) <= 3 * len(s.name)
     ]
     if full:
-        return _named_in_full(text, full, services)
+        match = _named_in_full(text, full, services)
+        if match.service is not None and _is_joined(match.service.name):
+            return _with_parts_apart(text, match, full, services)
+        return match
     names = [s.name for s in services]
     # Without the joining words, which names share ("and the kids one?" is not about
     # "Haircut and beard").
@@ -212,6 +219,52 @@ def _named_besides(text: str, named: list[Named], services: list[Named]) -> list
         if len(holders) == 1 and holders[0] not in named + out:
             out.append(holders[0])
     return out
+
+
+def _with_parts_apart(
+    text: str, match: ServiceMatch, full: list[Named], services: list[Named]
+) -> ServiceMatch:
+    """`match` (a service whose name joins others: "Haircut and beard") with the services
+    the message names apart from each other that it joins: "el corte cuánto sale? y la
+    barba?" names "Haircut" and "Beard trim" apart, "corte y barba" names the one service.
+    Apart: more than one word between the two, besides joining words and articles."""
+    joined = match.service
+    assert joined is not None
+    tokens = {s: _name_tokens(s.name) for s in services}
+    # (sentence, word) of each word that names a part of the joined name.
+    said = [
+        (n, w)
+        for n, sentence in enumerate(_SENTENCES.split(text)[:10])
+        for w in fold(utils.default_process(sentence)).split()[:60]
+    ]
+    where = [i for i, (_, w) in enumerate(said) if {w, w[:-1], *_SAME.get(w, ())} & tokens[joined]]
+    if len(where) < 2:
+        return match
+    first, last = min(where), max(where)
+    between = [w for _, w in said[first + 1 : last] if w not in _JOINERS | _ARTICLES | _LITTLE]
+    if said[first][0] == said[last][0] and len(between) <= 1:
+        return match  # "corte y barba", "haircut and a beard trim": the joined service
+    named_by_same = {t for _, w in said for t in _SAME.get(w, ())}
+    named_in_full = {t for s in full if s != joined for t in tokens[s]}
+    parts = []
+    for service in services:
+        if service == joined or not tokens[service] & tokens[joined]:
+            continue
+        if service in full:
+            parts.append(service)
+            continue
+        # Named by a word of the trade ("barba" for "Beard trim"), when only it has the word.
+        shared = tokens[service] & named_by_same - named_in_full
+        holders = [s for s in services if s != joined and tokens[s] & shared]
+        if shared and holders == [service]:
+            parts.append(service)
+    if not parts:
+        return match
+    return ServiceMatch(joined, match.candidates, match.also, apart=tuple(parts))
+
+
+_SENTENCES = re.compile(r"[?!.;¿¡\n]+")
+_LITTLE = {"o", "la", "el", "le", "les", "los", "las", "der", "die", "das", "lo", "i", "um", "un"}
 
 
 def _is_joined(name: str) -> bool:
