@@ -564,6 +564,26 @@ def test_portuguese_chat_spelling_is_portuguese() -> None:
     assert detect_language("il prezzo è 20?", None, "es") == "it"
 
 
+def test_after_work_is_the_evening() -> None:
+    for lang, text in (
+        ("en", "anything friday after work"),
+        ("es", "el viernes a la salida del trabajo"),
+        ("pt", "sexta depois do expediente"),
+        ("fr", "vendredi après le travail"),
+        ("de", "Freitag nach Feierabend"),
+        ("it", "venerdì dopo il lavoro"),
+    ):
+        when = read_when(text, TUESDAY, lang)
+        assert when.window == EVENING and when.first == date(2026, 12, 4), text
+
+
+def test_letting_it_go_is_dropped_not_misunderstood() -> None:
+    for text in ("actually never mind", "nvm i'll call", "ah esquece", "lascia perdere"):
+        intent = read_intent(text)
+        assert intent.dropped and intent.no, text
+    assert not read_intent("no, the second one").dropped
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

@@ -467,6 +467,12 @@ def _understand(
         m.offered_slots, m.proposal, m.pending, m.last_list = [], None, None, None
         return _text(deps, say(deps.lang, "wrong_number"))
 
+    # "never mind", "nvm i'll call": nothing more is offered until they ask again.
+    asks = r.when.found or r.service.service or intent.cancel or intent.move or intent.topics
+    if intent.dropped and not asks and deps.reminded is None:
+        m.offered_slots, m.proposal, m.pending, m.last_list = [], None, None, None
+        return _text(deps, say(deps.lang, "dropped"))
+
     # Right after the reminder, the visitor answers it; mid-offer since, "oui" answers the
     # offer (a button always answers the reminder).
     fresh = deps.reminded is not None and deps.reminded.fresh

@@ -66,6 +66,7 @@ MESSAGES: dict[str, str] = {
         "All right, nothing is changed: your {service} on {slot} is still booked. To cancel "
         "it, write cancel; to move it, tell me another day or time."
     ),
+    "dropped": N_("No problem! If you need anything, just write here. 😊"),
     "wrong_number": N_(
         "No problem, sorry for the bother! I haven't made or changed any appointment."
     ),

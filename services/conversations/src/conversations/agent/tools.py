@@ -427,6 +427,22 @@ def _closed_at(hours: OpeningHours, clock: time, first: date, last: date) -> boo
     return bool(open_days) and not any(s <= clock < e for r in open_days for s, e in r)
 
 
+def _nearest_to_window(slots: list[Slot], window: tuple[time, time], zone: ZoneInfo) -> list[Slot]:
+    """The MAX_OFFERED free times closest to `window` by the clock, in time order."""
+
+    def minutes(t: time) -> int:
+        return t.hour * 60 + t.minute
+
+    start, end = minutes(window[0]), minutes(window[1])
+
+    def distance(slot: Slot) -> int:
+        at = minutes(slot.start.astimezone(zone).time())
+        return 0 if start <= at < end else min(abs(at - start), abs(at - end))
+
+    nearest = sorted(slots, key=lambda s: (distance(s), s.start))[:MAX_OFFERED]
+    return sorted(nearest, key=lambda s: s.start)
+
+
 def _closed_in(hours: OpeningHours, window: tuple[time, time], first: date, last: date) -> bool:
     """No opening hours of any open day from `first` to `last` overlap `window`."""
     days = (first + timedelta(days=i) for i in range((last - first).days + 1))
@@ -484,6 +500,10 @@ async def offer_slots(
     if note is None and not slots and asked.first is not None:
         note = "full"
     chosen = in_window
+    if not chosen and note == "closed_window" and slots and asked.window:
+        # "friday after work" where it closes at 17:00: that day's times nearest the window
+        # (the last ones before an evening, the first after a morning it is closed).
+        chosen = _nearest_to_window(slots, asked.window, zone)
     if not chosen:
         # Nothing in the asked days: the nearest free times after them, the window kept.
         later = await _free(

@@ -846,8 +846,9 @@ DIALOGUES: tuple[Scenario, ...] = (
         "hatha",
         "1",
         services=(("Hatha class", 60), ("Private session", 90)),
-        book=B("Hatha class", "2026-12-03 09:00"),  # closed at 17:00: closed in the evening
-        communicate=("siamo chiusi di sera",),
+        # Closed at 17:00: closed in the evening, and that day's last times offered.
+        book=B("Hatha class", "2026-12-02 14:00"),
+        communicate=("siamo chiusi di sera", "mercoledì 2 dicembre 2026, 16:00"),
         never_say=("Prego",),
     ),
     S(
@@ -1610,6 +1611,54 @@ DIALOGUES: tuple[Scenario, ...] = (
         services=BARBER,
         prices=BARBER_PRICES,
         communicate=("Olá", "Haircut: € 25"),
+        never_say=("¡Hola",),
+    ),
+    S(
+        "en_friday_after_work_offers_fridays_last_times",
+        "do u have anything friday after work",
+        "the last one",
+        services=(("Haircut", 30),),
+        book=B("Haircut", "2026-12-04 16:00"),
+        communicate=("closed in the evening",),
+    ),
+    S(
+        "es_a_la_salida_del_trabajo_is_the_evening",
+        "tenéis algo el viernes a la salida del trabajo?",
+        "la 3",
+        services=(("Corte", 30),),
+        opens="12:00",
+        book=B("Corte", "2026-12-04 16:00"),
+        communicate=("cerrados por la noche",),
+    ),
+    S(
+        "en_actually_never_mind_after_the_menu",
+        "hey",
+        "actually never mind",
+        services=BARBER,
+        communicate=("No problem!",),
+        never_say=("didn't get that",),
+    ),
+    S(
+        "en_nvm_ill_call_after_the_times",
+        "haircut tmrw?",
+        "nvm i'll call",
+        "thanks",
+        services=BARBER,
+        never_say=("didn't get that",),
+    ),
+    S(
+        "pt_esquece_depois_dos_horarios",
+        "oi, tem horário pra corte amanhã?",
+        "ah esquece, vou ver outro dia",
+        services=(("Corte", 30),),
+        communicate=("Sem problema!",),
+    ),
+    S(
+        "it_c_e_parcheggio_in_italian",
+        "c'è parcheggio?",
+        services=BARBER,
+        facts=FACTS,
+        communicate=("Ciao",),
         never_say=("¡Hola",),
     ),
     S(
@@ -3419,8 +3468,8 @@ DIALOGUES: tuple[Scenario, ...] = (
     S(
         "yoga_private_session_evening_none_then_told",
         "private session tomorrow evening",
-        "1",
-        book=B("Private session", "2026-12-03 09:00"),
+        "3",
+        book=B("Private session", "2026-12-02 16:00"),  # the last time that day
         services=YOGA,
         communicate=("closed in the evening",),  # it closes at 17:00: not "nothing is free"
     ),

@@ -50,9 +50,12 @@ _NO_PHRASES = (
     "pas vraiment",
     "lieber nicht",
     "meglio di no",
-    # Dropping it: "no thanks, forget it", "déjalo", "laisse tomber", "lascia perdere".
+)
+# Dropping it: "no thanks, forget it", "déjalo", "laisse tomber", "lascia perdere".
+_DROP = (
     "never mind",
     "nevermind",
+    "nvm",
     "forget it",
     "dejalo",
     "olvidalo",
@@ -414,6 +417,7 @@ class Intent:
     person: bool = False
     urgent: bool = False  # pain or an emergency: for a person, not for a list of times
     hasty: bool = False  # "urgente", "dringend", "asap": soon, which the first times answer
+    dropped: bool = False  # "never mind", "nvm", "olvídalo": the visitor lets it go (a no)
     small_talk: bool = False  # "how r u", "qué tal", "ça va ?"
     who: bool = False  # "who is this?", "quién eres?": who is writing to them
     stop: bool = False  # "STOP", "no me escribáis más": no more messages unasked
@@ -524,7 +528,8 @@ def read_intent(text: str) -> Intent:
         and (tokens[0] in _YES or _phrase_in(folded, _YES_PHRASES))
         and tokens[0] not in _NO
     )
-    no = bool(tokens) and (tokens[0] in _NO or _phrase_in(folded, _NO_PHRASES))
+    dropped = _phrase_in(folded, _DROP)
+    no = (bool(tokens) and (tokens[0] in _NO or _phrase_in(folded, _NO_PHRASES))) or dropped
     unsure = _phrase_in(folded, _UNSURE)
     # "y" alone is chat's yes ("y?" asks "and?", and Spanish "y" is never a message alone).
     yes = (yes or (tokens == ["y"] and "?" not in text)) and not unsure
@@ -618,6 +623,7 @@ def read_intent(text: str) -> Intent:
         person=person,
         urgent=bool(_URGENT.search(folded)),
         hasty=bool(_HASTY.search(folded)),
+        dropped=dropped,
         small_talk=_phrase_in(folded, _SMALL_TALK),
         who=_phrase_in(folded, _WHO),
         stop=" ".join(tokens) in _STOP_WORDS or _phrase_in(folded, _STOP_PHRASES),

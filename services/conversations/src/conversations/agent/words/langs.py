@@ -51,7 +51,8 @@ _TELLING = {
            "appuntamento", "quanto", "dove", "quando", "sono", "perfetto",
            "pomeriggio", "mattina", "sera", "prenotare", "taglio", "prego", "va", "bene",
            "il", "parlare", "favore", "spostare", "potrei", "della", "disdire", "venire",
-           "dispiace", "scusa", "scusate", "riesco", "posto", "orario", "settimana"},
+           "dispiace", "scusa", "scusate", "riesco", "posto", "orario", "settimana",
+           "c'e", "avete"},
 }  # fmt: skip
 
 

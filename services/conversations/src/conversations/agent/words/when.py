@@ -261,7 +261,12 @@ _PARTS: tuple[tuple[re.Pattern[str], tuple[time, time]], ...] = (
     ),
     (
         re.compile(
-            r"\b(?:evenings?|tonight|night|noches?|noites?|soirs?|soiree|abends?|sera|serata)\b"
+            r"\b(?:evenings?|tonight|night|noches?|noites?|soirs?|soiree|abends?|sera|serata|"
+            # After work: "after work", "a la salida del trabajo", "depois do expediente",
+            # "en sortant du travail", "nach Feierabend", "dopo il lavoro".
+            r"after work|(?:despues del|a la salida del|saliendo del) trabajo|"
+            r"depois do (?:trabalho|expediente)|(?:apres le|en sortant du) (?:travail|boulot)|"
+            r"nach (?:der arbeit|feierabend)|feierabend|dopo (?:il )?lavoro)\b"
         ),
         EVENING,
     ),
