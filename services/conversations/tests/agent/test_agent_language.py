@@ -584,6 +584,19 @@ def test_letting_it_go_is_dropped_not_misunderstood() -> None:
     assert not read_intent("no, the second one").dropped
 
 
+def test_not_making_it_to_a_booking() -> None:
+    for text in (
+        "can't make it thursday",
+        "i can't come tomorrow sorry",
+        "hola, no puedo ir el jueves",
+        "ich kann am Donnerstag leider nicht kommen",
+        "non posso venire giovedì",
+        "não vou poder ir amanhã",
+    ):
+        assert read_intent(text).cant, text
+    assert not read_intent("can i come thursday?").cant
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 from pydantic_ai.messages import (
@@ -442,6 +443,12 @@ def _understand(
     intent = r.intent
     live = m.live_bookings
     button = payload_booking(r.text) is not None
+    # "Shall I cancel it, or move it?" answered with another day or time: moved there.
+    elsewhere = cancelling is not None and _another_time(deps, r, cancelling)
+    if elsewhere and not (r.service.service or intent.no or intent.keep):
+        assert cancelling is not None
+        m.moving = cancelling.id
+        return _find_for_booking(deps, r, cancelling.id)
     # "Shall I cancel it?" answered (before a reminder's answers: "yes" here is to this).
     if cancelling is not None and not (intent.move or r.when.found or r.service.service):
         # Only a plain yes (or "cancel it") cancels: "vale gracias, de momento la mantengo"
@@ -539,12 +546,24 @@ def _understand(
         # A channel that proves who writes, and no booking of theirs: said, then the times
         # asked for are offered as for a new booking.
         deps.said.append(say(deps.lang, "no_booking"))
+    if intent.cant and live and not (intent.move or intent.cancel or m.moving):
+        # "I can't make it thursday": cancel or move? "...can we do next week?": moved.
+        booking = named or _booking_on(live, r, deps.zone)
+        if booking is not None:
+            if _another_time(deps, r, booking):
+                m.moving = booking.id
+                return _find_for_booking(deps, r, booking.id)
+            m.cancelling = booking.id  # a yes cancels it, a day moves it
+            slot = format_slot(booking.start, deps.zone, deps.lang)
+            return _text(deps, say(deps.lang, "cant_make_it", service=booking.service, slot=slot))
     about_mine = intent.mine or (
         intent.asks_when
         and live
         and not (r.when.found or r.service.service or intent.book or intent.topics)
     )
-    if about_mine and intent.question and not (intent.cancel or intent.move):
+    # "i booked for thursday at 11": told what the calendar holds, not offered that time.
+    says_mine = intent.mine and r.when.found and any(not _another_time(deps, r, b) for b in live)
+    if ((about_mine and intent.question) or says_mine) and not (intent.cancel or intent.move):
         # "what time is my appointment?": their bookings, once this chat knows who they are.
         if live:
             return _text(deps, _bookings_text(deps))
@@ -906,6 +925,27 @@ def _bookings_text(deps: AgentDeps) -> str:
         for b in deps.memory.live_bookings
     ]
     return say(deps.lang, "your_bookings") + "\n" + numbered(lines)
+
+
+def _booking_on(live: list[BookingRef], r: Reading, zone: ZoneInfo) -> BookingRef | None:
+    """The booking a day names ("can't make it thursday"), or the only one."""
+    if r.when.first is not None:
+        on_day = [b for b in live if b.start.astimezone(zone).date() == r.when.first]
+        if len(on_day) == 1:
+            return on_day[0]
+    return live[0] if len(live) == 1 else None
+
+
+def _another_time(deps: AgentDeps, r: Reading, booking: BookingRef) -> bool:
+    """The message names a day or time other than the booking's own ("thursday at 11" of a
+    booking then is the booking)."""
+    when = r.when
+    if not when.found:
+        return False
+    local = booking.start.astimezone(deps.zone)
+    same_day = when.first is None or when.first == local.date() == (when.last or when.first)
+    same_time = when.clock in (None, local.time().replace(second=0, microsecond=0))
+    return not (same_day and same_time and when.window is None)
 
 
 def _ask_to_cancel(deps: AgentDeps, booking: BookingRef) -> ModelResponse:

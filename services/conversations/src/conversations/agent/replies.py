@@ -61,6 +61,10 @@ MESSAGES: dict[str, str] = {
     "taken": N_("Sorry, {slot} was just taken. Other free times for {service}:"),
     "cancelled": N_("Your {service} on {slot} is cancelled."),
     "cancel_ask": N_("Shall I cancel your {service} on {slot}? Reply yes to cancel it."),
+    "cant_make_it": N_(
+        "No problem. Shall I cancel your {service} on {slot}? Reply yes to cancel it, or tell "
+        "me another day or time to move it."
+    ),
     "cancel_kept": N_("All right, your {service} on {slot} stays booked."),
     "reminder_no": N_(
         "All right, nothing is changed: your {service} on {slot} is still booked. To cancel "

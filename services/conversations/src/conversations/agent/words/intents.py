@@ -330,8 +330,10 @@ _EARLIEST = (
 # the talk, a move ("I booked tomorrow but can't make it, monday instead?").
 _CANT_MAKE_IT = (
     "can't make it", "cannot make it", "can not make it", "won't make it", "cant make it",
+    "can't come", "cant come", "cannot come", "won't be able to", "wont be able to",
     "no puedo ir", "no voy a poder", "no podre ir", "nao vou conseguir", "nao posso ir",
     "nao vou poder", "je ne pourrai pas", "je ne peux pas venir", "ich kann nicht kommen",
+    "nicht kommen", "nicht schaffen",
     "ich schaffe es nicht", "non riesco a venire", "non posso venire",
 )  # fmt: skip
 # Cancelling to book again ("cancel my friday appointment and book one on monday", "anular la
@@ -436,6 +438,7 @@ class Intent:
     opening: bool = False  # "open"/"closed" words: about opening hours even with a day named
     asks_when: bool = False  # "what time was it again?", "¿a qué hora era?"
     keep: bool = False  # "please don't cancel", "no wait, keep it": the booking stays
+    cant: bool = False  # "I can't make it (thursday)": their booking, to cancel or to move
     unsure: bool = False  # "ok, let me check and get back to you": agreeing to nothing yet
     asks_too: bool = False  # a question after the yes ("ok, how much is it?")
     wrong_number: bool = False  # "sorry, wrong number": written to the wrong business
@@ -624,6 +627,7 @@ def read_intent(text: str) -> Intent:
         urgent=bool(_URGENT.search(folded)),
         hasty=bool(_HASTY.search(folded)),
         dropped=dropped,
+        cant=_phrase_in(folded, _CANT_MAKE_IT),
         small_talk=_phrase_in(folded, _SMALL_TALK),
         who=_phrase_in(folded, _WHO),
         stop=" ".join(tokens) in _STOP_WORDS or _phrase_in(folded, _STOP_PHRASES),
