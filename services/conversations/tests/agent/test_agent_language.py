@@ -597,6 +597,20 @@ def test_not_making_it_to_a_booking() -> None:
     assert not read_intent("can i come thursday?").cant
 
 
+def test_getting_ready_for_a_visit_is_a_question_not_a_booking() -> None:
+    for text in (
+        "hi, how early should i arrive?",
+        "what do i need to bring for my first appointment?",
+        "con cuánta antelación tengo que llegar?",
+        "o que preciso levar na consulta?",
+        "Muss ich etwas zum Termin mitbringen?",
+    ):
+        intent = read_intent(text)
+        assert intent.question and not intent.book and "horizon" not in intent.topics, text
+    assert read_when("how early should i arrive?", TUESDAY, "en").window is None
+    assert read_when("early tomorrow please", TUESDAY, "en").window == MORNING
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

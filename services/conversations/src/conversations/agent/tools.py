@@ -963,7 +963,21 @@ def _about(question: str, entry: str) -> bool:
 
 def _same_word(w: str, k: str) -> bool:
     shared_stem = len(w) >= 6 and len(k) >= 6 and w[:6] == k[:6]
-    return w.startswith(k) or k.startswith(w) or shared_stem or fuzz.ratio(w, k) >= 85
+    visits = w in _A_VISIT and k in _A_VISIT  # "my first appointment" of "your first visit"
+    return w.startswith(k) or k.startswith(w) or shared_stem or visits or fuzz.ratio(w, k) >= 85
+
+
+# A visit to the business, by the words the six languages say it with (folded): in a
+# question about one, any of them names it.
+_A_VISIT = frozenset(
+    " ".join(
+        (
+            "visit visits appointment appointments appt booking session cita citas visita",
+            "visitas turno consulta reserva marcacao horario rendez-vous termin termins besuch",
+            "appuntamento seduta",
+        )
+    ).split()
+)
 
 
 def _ranges(ranges: tuple[tuple[time, time], ...], zone: ZoneInfo, lang: str) -> str:

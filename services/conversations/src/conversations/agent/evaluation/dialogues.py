@@ -40,6 +40,15 @@ FACTS = BusinessFacts(
 )
 
 
+CLINIC_FACTS = BusinessFacts(
+    address="Calle Mayor 12, 28013 Madrid",
+    faq=(
+        FaqEntry("What should I bring to my first visit?", "Your ID and any previous X-rays."),
+        FaqEntry("How early should I arrive?", "10 minutes before, to fill in a short form."),
+    ),
+)
+
+
 def S(name: str, *turns: str | Turn, book: tuple[tuple[str, str], ...] = (), **kw: Any) -> Scenario:
     kw.setdefault("now", NOW)
     return Scenario(name, tuple(turns), bookings=book, **kw)
@@ -1711,6 +1720,43 @@ DIALOGUES: tuple[Scenario, ...] = (
         book=B("Haircut", "2026-12-03 11:00"),
         communicate=("Haircut, Thursday, 3 December 2026, 11:00",),
         never_say=("not free",),
+    ),
+    S(
+        "en_how_early_should_i_arrive_is_asked_of_the_owner",
+        "hi, how early should i arrive?",
+        services=DENTAL,
+        facts=FACTS,
+        communicate=("I don't have that information",),
+        never_say=("Noted", "in the morning"),
+    ),
+    S(
+        "en_what_to_bring_to_my_first_appointment_from_the_faq",
+        "what do i need to bring for my first appointment?",
+        services=DENTAL,
+        facts=CLINIC_FACTS,
+        communicate=("Your ID and any previous X-rays.",),
+    ),
+    S(
+        "en_how_early_should_i_arrive_from_the_faq",
+        "hi, how early should i arrive?",
+        services=DENTAL,
+        facts=CLINIC_FACTS,
+        communicate=("10 minutes before",),
+    ),
+    S(
+        "es_con_cuanta_antelacion_tengo_que_llegar_is_not_the_horizon",
+        "con cuánta antelación tengo que llegar?",
+        services=DENTAL,
+        facts=FACTS,
+        communicate=("No tengo esa información",),
+        never_say=("60 días",),
+    ),
+    S(
+        "pt_aceitam_convenio_in_portuguese",
+        "aceitam convênio?",
+        services=DENTAL,
+        facts=FACTS,
+        communicate=("Não tenho essa informação",),
     ),
     S(
         "en_1100_works_picks_the_eleven_oclock_offer",

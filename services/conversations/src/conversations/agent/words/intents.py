@@ -336,6 +336,17 @@ _CANT_MAKE_IT = (
     "nicht kommen", "nicht schaffen",
     "ich schaffe es nicht", "non riesco a venire", "non posso venire",
 )  # fmt: skip
+# Getting ready for a visit: when to arrive, what to bring, in the six languages.
+_PREPARING = (
+    "how early", "what do i need to bring", "what should i bring", "do i need to bring",
+    "should i bring", "what to bring", "need to bring", "arrive early", "get there early",
+    "que tengo que llevar", "que debo llevar", "tengo que llevar", "hay que llevar",
+    "tengo que llegar", "debo llegar", "llegar antes", "o que preciso levar", "preciso levar",
+    "tenho que levar", "devo chegar", "tenho que chegar", "chegar antes", "dois-je apporter",
+    "faut-il apporter", "je dois apporter", "dois-je arriver", "arriver en avance",
+    "mitbringen", "fruher da sein", "fruher kommen", "wann soll ich da sein",
+    "devo portare", "cosa portare", "devo arrivare", "arrivare prima", "arrivare in anticipo",
+)  # fmt: skip
 # Cancelling to book again ("cancel my friday appointment and book one on monday", "anular la
 # del jueves y pedir otra para el viernes"): a move.
 _REBOOK = (
@@ -577,6 +588,11 @@ def read_intent(text: str) -> Intent:
         dropped = {"duration", "horizon", *({"price"} if free_only else ())}
         topics = tuple(t for t in topics if t not in dropped)
     book = bool((token_set - {"free"} if free_of_charge else token_set) & _BOOK)
+    if _phrase_in(folded, _PREPARING):
+        # "how early should I arrive?", "what do I need to bring to my appointment?": a
+        # question for the business's own answers, not a booking or how far ahead it books.
+        book, question = False, True
+        topics = tuple(t for t in topics if t != "horizon")
     asking = bool(token_set & _REQUEST) and not book
     person = bool(token_set & _PERSON) and (
         bool(token_set & _TALK) or asking or len(tokens) <= 3 or _phrase_in(folded, _REAL)

@@ -40,7 +40,7 @@ _TELLING = {
            "preciso", "quanto", "onde", "valeu", "beleza", "perfeito", "tchau", "pra", "um",
            "uma", "com", "queria", "tem", "custa", "remarcar", "atendente", "ate", "logo",
            "minha", "meu", "desmarcar", "gostaria", "vou", "vai", "entao", "obg", "blz",
-           "tbm", "agora", "vcs", "qto", "qnto", "hj", "abrem", "fecham", "funcionam"},
+           "tbm", "agora", "vcs", "qto", "qnto", "hj", "abrem", "fecham", "funcionam", "aceitam"},
     "fr": {"bonjour", "salut", "merci", "oui", "demain", "aujourd'hui", "rendez", "rdv",
            "je", "voudrais", "vous", "est", "combien", "ou", "quand", "bonsoir", "c'est",
            "s'il", "plait", "d'accord", "parfait", "matin", "soir", "apres", "coupe"},

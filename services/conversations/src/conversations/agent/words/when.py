@@ -246,7 +246,8 @@ _PARTS: tuple[tuple[re.Pattern[str], tuple[time, time]], ...] = (
     (
         re.compile(
             r"\b(?:mornings?|am morgen|morgens|vormittags?|fruh|(?:por|de|en|a|esta) la manana|"
-            r"por las mananas|manhas?|matins?|matinee|mattin[ao]|mattinata|early)\b"
+            r"por las mananas|manhas?|matins?|matinee|mattin[ao]|mattinata|"
+            r"(?<!how )(?<!there )(?<!arrive )early)\b"  # not "how early should I arrive?"
         ),
         MORNING,
     ),
