@@ -611,6 +611,14 @@ def test_getting_ready_for_a_visit_is_a_question_not_a_booking() -> None:
     assert read_when("early tomorrow please", TUESDAY, "en").window == MORNING
 
 
+def test_an_hour_named_as_the_one_at_it() -> None:
+    assert bare_hour("a das 10", 3) == time(10)
+    assert bare_hour("la de las 11", 3) == time(11)
+    assert bare_hour("quella delle 10", 3) == time(10)
+    assert bare_hour("die um 10", 3) == time(10)
+    assert bare_hour("a das 2", 3) is None  # the second option
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

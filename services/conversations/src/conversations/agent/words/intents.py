@@ -23,7 +23,7 @@ _YES = {
     "si", "claro", "vale", "dale", "perfecto", "genial", "confirmo", "bueno", "obvio", "sip",
     "sim", "pode", "isso", "perfeito", "combinado", "confirmado", "certo", "beleza", "fechado",
     "oui", "ouais", "parfait", "d'accord", "dacc", "exactement", "volontiers", "nickel", "impec",
-    "impeccable", "top",
+    "impeccable", "top", "bet",
     "ja", "jo", "jap", "jawohl", "gerne", "genau", "passt", "perfekt", "klar", "einverstanden",
     "perfetto", "va", "bene", "esatto", "confermo", "certamente", "volentieri",
 }  # fmt: skip

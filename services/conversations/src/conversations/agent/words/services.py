@@ -39,7 +39,7 @@ SAME_SERVICE: tuple[frozenset[str], ...] = tuple(
         "cleaning limpieza limpeza nettoyage detartrage reinigung zahnreinigung pulizia",
         "whitening blanqueamiento clareamento branqueamento blanchiment bleaching "
         "aufhellung sbiancamento",
-        "checkup chequeo revision revisao kontrolle kontrolluntersuchung controllo",
+        "checkup chequeo revision revisao controle kontrolle kontrolluntersuchung controllo",
         "manicure manicura manucure manikure",
         "pedicure pedicura pedikure",
         "massage masaje massagem massaggio",

@@ -956,7 +956,9 @@ def _excluded_days(text: str, lang: str) -> tuple[tuple[int, ...], str]:
 
 # "11", "the 11 one", "ok 11 pls": a number alone but for an article or a word of chat.
 _BARE_NUMBER = re.compile(
-    r"^\s*(?:(?:the|ok|okay|la|el|o|a|le|il|lo|die|der)\s+)?(\d{1,2})"
+    # "the 11", "a das 10" (pt), "la de las 11", "quella delle 10", "die um 10"
+    r"^\s*(?:(?:the|ok|okay|la|el|o|a|le|il|lo|die|der|quella)\s+)?"
+    r"(?:(?:das|de las|delle|alle|um)\s+)?(\d{1,2})"
     r"(?:\s+(?:one|pls|plz|please|then|una|uno|um|uma|bitte))?[\s?!.]*$"
 )
 
