@@ -619,6 +619,19 @@ def test_an_hour_named_as_the_one_at_it() -> None:
     assert bare_hour("a das 2", 3) is None  # the second option
 
 
+def test_a_fee_for_cancelling_is_the_policy_and_a_cancel_said_outright_still_cancels() -> None:
+    for text in (
+        "do you charge for late cancellations?",
+        "is there a cancellation fee?",
+        "can i cancel for free?",
+    ):
+        intent = read_intent(text)
+        assert intent.topics == ("cancellation",) and not intent.cancel, text
+    both = read_intent("please cancel it, do you charge for cancelling this late?")
+    assert both.cancel and both.topics == ("cancellation",)
+    assert "lateness" in read_intent("im running late, is there a fee if i cancel?").topics
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

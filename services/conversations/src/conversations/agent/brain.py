@@ -949,9 +949,16 @@ def _another_time(deps: AgentDeps, r: Reading, booking: BookingRef) -> bool:
 
 
 def _ask_to_cancel(deps: AgentDeps, booking: BookingRef) -> ModelResponse:
+    """ "Shall I cancel it?"; after the cancellation policy when the message asked it too
+    ("please cancel it, do you charge for cancelling this late?")."""
     deps.memory.cancelling = booking.id
     slot = format_slot(booking.start, deps.zone, deps.lang)
-    return _text(deps, say(deps.lang, "cancel_ask", service=booking.service, slot=slot))
+    ask = say(deps.lang, "cancel_ask", service=booking.service, slot=slot)
+    policy = deps.facts.policies.cancellation if deps.facts else None
+    asked = deps.reading is not None and "cancellation" in deps.reading.intent.topics
+    if asked and policy:
+        ask = say(deps.lang, "cancellation", text=policy) + "\n" + ask
+    return _text(deps, ask)
 
 
 def _ask_which_booking(deps: AgentDeps) -> ModelResponse:
@@ -992,25 +999,23 @@ def _after_tool(deps: AgentDeps, tool: str, result: Any) -> ModelResponse:
         return _booking_text(deps, result)
     if isinstance(result, ConfirmResult):
         if result.status == "confirmed" and result.booking:
-            return _text(
-                deps,
-                say(
-                    lang,
-                    "confirmed_visit",
-                    deps.workspace.tone,
-                    slot=result.local or "",
-                    service=result.booking.service,
-                ),
+            confirmed = say(
+                lang,
+                "confirmed_visit",
+                deps.workspace.tone,
+                slot=result.local or "",
+                service=result.booking.service,
             )
+            return _and_the_questions(deps, confirmed)
         return _text(deps, say(lang, "no_booking"))
     if isinstance(result, CodeResult):
         return _code_text(deps, result)
     if isinstance(result, CancelResult):
         if result.status == "cancelled" and result.booking:
-            return _text(
-                deps,
-                say(lang, "cancelled", service=result.booking.service, slot=result.local or ""),
+            cancelled = say(
+                lang, "cancelled", service=result.booking.service, slot=result.local or ""
             )
+            return _and_the_questions(deps, cancelled)
         if result.status == "which":
             return _ask_which_booking(deps)
         return _text(deps, say(lang, "no_booking"))
@@ -1022,6 +1027,17 @@ def _after_tool(deps: AgentDeps, tool: str, result: Any) -> ModelResponse:
             return _text(deps, result.answer)
         return _dont_know(deps)
     return _text(deps, say(lang, "not_understood"))
+
+
+def _and_the_questions(deps: AgentDeps, text: str) -> ModelResponse:
+    """`text` (what was done), then what the same message asked about the business ("sí ahí
+    estaré! una pregunta, aceptan tarjeta?"), answered after it."""
+    topics = list(deps.reading.intent.topics) if deps.reading else []
+    if not topics or deps.turn_topics or deps.said:
+        return _text(deps, text)
+    deps.said.append(text)
+    deps.turn_topics = topics
+    return _call("business_info", topic="price" if "price" in topics else topics[0])
 
 
 def _slots_text(deps: AgentDeps, result: SlotsResult) -> str:

@@ -148,6 +148,16 @@ _CANCEL = {"cancel", "cancelled", "canceled", "cancellation", "cancelar", "cance
            "cancelen", "canceles",
            "anular", "desmarcar", "annuler", "annule", "annulez", "absagen", "stornieren",
            "storno", "annullare", "annulla", "disdire", "disdetta"}  # fmt: skip
+# Cancelling said outright, beside a question about the policy ("please cancel it, do you
+# charge for cancelling this late?"): a cancel as well as the question.
+_CANCEL_IT = (
+    "cancel it", "please cancel", "cancel my", "cancel the appointment", "cancel the booking",
+    "cancelala", "cancelalo", "cancela mi", "cancelar mi", "quiero cancelar", "cancela la",
+    "cancela o", "cancela a", "quero cancelar", "cancelar minha", "cancelar meu",
+    "annulez", "annulez le", "je veux annuler", "annuler mon", "bitte stornieren",
+    "bitte absagen", "stornieren sie", "sagen sie ab", "annulla", "voglio annullare",
+    "voglio disdire", "disdici",
+)  # fmt: skip
 # "don't cancel", "no need to cancel", "não cancela", "ne pas annuler", "nicht absagen", "non
 # annullare": a cancel word right after a negation, or with such small words between; "no,
 # cancel it" has a comma and "no puedo ir cancela" a verb between: both are cancels.
@@ -243,7 +253,14 @@ _TOPICS: dict[Topic, tuple[str, ...]] = {
                      "wenn ich absage", "politica di cancellazione", "se disdico",
                      "cancel for free", "free cancellation", "cancelar gratis",
                      "cancelar de graca", "delai d'annulation", "annuler gratuitement",
-                     "kostenlos stornieren", "kostenlos absagen", "disdire gratis"),
+                     "kostenlos stornieren", "kostenlos absagen", "disdire gratis",
+                     # a fee for cancelling: "do you charge for cancelling this late?"
+                     "charge for cancelling", "charge for canceling", "charge for late",
+                     "charge for a late", "charge for cancellations", "cancellation fee",
+                     "cancellation fees", "fee for cancelling", "late cancellation",
+                     "late cancellations", "cancelling late", "cobran por cancelar",
+                     "cobrais por cancelar", "cobram para cancelar", "cobram por cancelar",
+                     "frais d'annulation", "stornogebuhr", "penale di cancellazione"),
     "lateness": ("late", "running late", "llego tarde", "retraso", "atraso", "atrasado",
                  "chegar atrasado", "en retard", "retard", "verspatung", "verspate",
                  "zu spat", "ritardo", "in ritardo"),
@@ -584,8 +601,14 @@ def read_intent(text: str) -> Intent:
         # "how far in advance can I cancel?", "quanto tempo prima devo disdire?", "can I cancel
         # for free?": when, and at what cost, a booking may be cancelled, which the policy
         # says; not the services' durations, the booking horizon or their prices.
-        free_only = not _phrase_in(folded, _PAID_WORDS)
+        # "is there a cancellation fee?" asks the policy, not the prices of the services.
+        free_only = not _phrase_in(folded, _PAID_WORDS) or not _phrase_in(
+            folded, tuple(p for p in _PAID_WORDS if p not in ("fee", "charge"))
+        )
+        # "cancelling this late" is no running late, unless the message says that too.
+        late = _LATE.search(folded) or _phrase_in(folded, ("running late", "llego tarde"))
         dropped = {"duration", "horizon", *({"price"} if free_only else ())}
+        dropped |= set() if late else {"lateness"}
         topics = tuple(t for t in topics if t not in dropped)
     book = bool((token_set - {"free"} if free_of_charge else token_set) & _BOOK)
     if _phrase_in(folded, _PREPARING):
@@ -647,7 +670,9 @@ def read_intent(text: str) -> Intent:
         small_talk=_phrase_in(folded, _SMALL_TALK),
         who=_phrase_in(folded, _WHO),
         stop=" ".join(tokens) in _STOP_WORDS or _phrase_in(folded, _STOP_PHRASES),
-        cancel=bool(token_set & _CANCEL) and "cancellation" not in topics and not keep,
+        cancel=bool(token_set & _CANCEL)
+        and ("cancellation" not in topics or _phrase_in(folded, _CANCEL_IT))
+        and not keep,
         move=bool(token_set & _MOVE)
         or (bool(token_set & _CANCEL) and _phrase_in(folded, _REBOOK))
         or ((mine or _phrase_in(folded, _CANT_MAKE_IT)) and bool(token_set & _INSTEAD))
