@@ -632,6 +632,17 @@ def test_a_fee_for_cancelling_is_the_policy_and_a_cancel_said_outright_still_can
     assert "lateness" in read_intent("im running late, is there a fee if i cancel?").topics
 
 
+def test_a_day_or_lunch_ruled_out_and_next_said_of_two_days() -> None:
+    when = read_when("quiero cita la semana que viene pero no el lunes", TUESDAY, "es")
+    assert when.excluded == (0,) and when.first == date(2026, 12, 7)
+    when = read_when("any time on wed except lunch", TUESDAY, "en")
+    assert when.window is None and when.avoid is not None and when.avoid[0] < time(12)
+    assert read_when("wed at lunch", TUESDAY, "en").avoid is None
+    when = read_when("next monday or tuesday", TUESDAY, "en")
+    assert (when.first, when.last) == (date(2026, 12, 7), date(2026, 12, 8))
+    assert read_when("pode ser no sábado?", TUESDAY, "pt").excluded == ()
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

@@ -31,6 +31,7 @@ from conversations.agent.reading import Reading
 from conversations.agent.replies import (
     format_clock,
     format_day,
+    format_days,
     format_list_of,
     format_slot,
     greeting,
@@ -743,7 +744,7 @@ def _noted(deps: AgentDeps) -> str:
     zone, lang = deps.zone, deps.lang
     parts = []
     if asked.first is not None:
-        parts.append(format_day(asked.first, zone, lang))
+        parts.append(format_days(asked.first, asked.last or asked.first, zone, lang))
     if asked.clock is not None:
         parts.append(format_clock(asked.clock, zone, lang))
     elif asked.window is not None:
@@ -764,6 +765,8 @@ def _find(deps: AgentDeps, service_id: str, when: When) -> ModelResponse:
         except_weekdays=[WEEKDAYS[d] for d in when.excluded] or None,
         only_weekdays=[WEEKDAYS[d] for d in when.weekdays] or None,
         latest=when.latest or None,
+        not_from=when.avoid[0].strftime("%H:%M") if when.avoid else None,
+        not_until=when.avoid[1].strftime("%H:%M") if when.avoid else None,
     )
 
 

@@ -10,14 +10,21 @@ without a catalog gets the business's default language, never a third one.
 from __future__ import annotations
 
 import io
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_time, get_datetime_format, get_timezone_name
+from babel.dates import (
+    format_date,
+    format_interval,
+    format_skeleton,
+    format_time,
+    get_datetime_format,
+    get_timezone_name,
+)
 from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -259,6 +266,18 @@ def format_slot(start: datetime, zone: ZoneInfo, lang: str = "en") -> str:
 
 def format_day(day: date, zone: ZoneInfo, lang: str = "en") -> str:
     return _plain(format_date(day, "full", locale=_locale(lang, zone)))
+
+
+def format_days(first: date, last: date, zone: ZoneInfo, lang: str = "en") -> str:
+    """A span of days as people say it: "March 2027" for a whole month, "7-13 Dec
+    2026" for others (babel's interval formats), one day as `format_day`."""
+    locale = _locale(lang, zone)
+    if first == last:
+        return format_day(first, zone, lang)
+    month_end = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    if first.day == 1 and last == month_end:
+        return _plain(format_skeleton("yMMMM", first, locale=locale))
+    return _plain(format_interval(first, last, "yMMMMd", locale=locale))
 
 
 def format_clock(clock: time, zone: ZoneInfo, lang: str = "en") -> str:

@@ -40,6 +40,7 @@ class Asked(_Model):
     excluded: list[int] = Field(default_factory=list)  # weekdays ruled out
     weekdays: list[int] = Field(default_factory=list)  # only these weekdays, if any
     latest: bool = False  # the last free time of the day asked
+    avoid: tuple[time, time] | None = None  # a part of the day ruled out ("except lunch")
 
     @classmethod
     def of(cls, when: When) -> Asked:
@@ -51,6 +52,7 @@ class Asked(_Model):
             excluded=list(when.excluded),
             weekdays=list(when.weekdays),
             latest=when.latest,
+            avoid=when.avoid,
         )
 
     def when(self) -> When:
@@ -62,6 +64,7 @@ class Asked(_Model):
             excluded=tuple(self.excluded),
             weekdays=tuple(self.weekdays),
             latest=self.latest,
+            avoid=self.avoid,
         )
 
 

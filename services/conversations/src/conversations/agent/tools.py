@@ -373,6 +373,8 @@ async def find_free_slots(
     except_weekdays: list[Weekday] | None = None,
     only_weekdays: list[Weekday] | None = None,
     latest: bool = False,
+    not_from: str | None = None,
+    not_until: str | None = None,
 ) -> SlotsResult:
     """Find up to three free times for a service and offer them to the visitor as a list.
 
@@ -394,6 +396,9 @@ async def find_free_slots(
         only_weekdays: the weekdays the visitor named as options ("Monday or Tuesday").
         latest: the visitor asked for the last free time of the day ("your latest slot
             tomorrow?"): it is put to them first.
+        not_from: HH:MM, with `not_until`: a part of the day the visitor rules out ("any
+            time except lunch": 11:30 to 14:30).
+        not_until: HH:MM, the end of that part.
     """
     deps = ctx.deps
     service = deps.service(service_id)
@@ -416,6 +421,7 @@ async def find_free_slots(
         excluded=tuple(sorted({WEEKDAYS.index(d) for d in except_weekdays or ()})),
         weekdays=tuple(sorted({WEEKDAYS.index(d) for d in only_weekdays or ()})),
         latest=latest,
+        avoid=_span(_clock(not_from), _clock(not_until)),
     )
     return await offer_slots(deps, service, asked)
 
@@ -1011,7 +1017,8 @@ def _wanted(slot: Slot, asked: When, zone: ZoneInfo) -> bool:
     """In the part of the day asked, on a weekday named (if some were) and not ruled out."""
     weekday = slot.start.astimezone(zone).weekday()
     weekday_ok = weekday not in asked.excluded and (not asked.weekdays or weekday in asked.weekdays)
-    return weekday_ok and _within(slot, asked.window, zone)
+    avoided = asked.avoid is not None and _within(slot, asked.avoid, zone)
+    return weekday_ok and _within(slot, asked.window, zone) and not avoided
 
 
 def _within(slot: Slot, window: tuple[time, time] | None, zone: ZoneInfo) -> bool:
@@ -1251,6 +1258,10 @@ def _day(value: str) -> date:
         return date.fromisoformat(value)
     except ValueError as exc:
         raise ModelRetry("Days are YYYY-MM-DD") from exc
+
+
+def _span(start: time | None, end: time | None) -> tuple[time, time] | None:
+    return (start, end) if start is not None and end is not None and start < end else None
 
 
 def _clock(value: str | None) -> time | None:

@@ -48,6 +48,7 @@ class When:
     # is the other reading, for a business open then and closed at the evening one.
     evening_guessed: bool = False
     latest: bool = False  # the last free time of the day asked ("your latest slot tomorrow?")
+    avoid: tuple[time, time] | None = None  # a part of the day ruled out ("except lunch")
 
     @property
     def found(self) -> bool:
@@ -56,6 +57,7 @@ class When:
             or self.clock is not None
             or self.window is not None
             or bool(self.excluded)
+            or self.avoid is not None
         )
 
     def keep_from(self, earlier: When | None) -> When:
@@ -93,6 +95,7 @@ class When:
                 window=earlier.window,
                 evening_guessed=earlier.evening_guessed,
                 latest=earlier.latest,
+                avoid=self.avoid or earlier.avoid,
             )
         return merged
 
@@ -297,7 +300,11 @@ _BEFORE_LUNCH = re.compile(
 )
 
 
-def _part_as_said(text: str, said: re.Match[str], part: tuple[time, time]) -> tuple[time, time]:
+def _part_as_said(
+    text: str, said: re.Match[str], part: tuple[time, time]
+) -> tuple[time, time] | None:
+    """The window a part of the day asks for; None for midday refused ("any time except
+    lunch"), which leaves both sides of it (`_midday_refused`)."""
     before = text[max(0, said.start() - 24) : said.start()]
     after = text[said.end() : said.end() + 24]
     if part == MIDDAY:
@@ -305,10 +312,18 @@ def _part_as_said(text: str, said: re.Match[str], part: tuple[time, time]) -> tu
             return (AFTERNOON[0], time.max)
         if _BEFORE_LUNCH.search(before):
             return (time(0), time(12))
+        if _midday_refused(text, said):
+            return None
         return part
     if _PART_REFUSED_BEFORE.search(before) or _PART_REFUSED_AFTER.match(after):
         return (part[1], time.max) if part[0] < time(12) else (time(0), part[0])
     return part
+
+
+def _midday_refused(text: str, said: re.Match[str]) -> bool:
+    before = text[max(0, said.start() - 24) : said.start()]
+    after = text[said.end() : said.end() + 24]
+    return bool(_PART_REFUSED_BEFORE.search(before) or _PART_REFUSED_AFTER.match(after))
 
 
 # -- clock times -------------------------------------------------------------------------
@@ -917,7 +932,8 @@ def _day_of_month(today: date, number: int, weekday: int | None = None) -> date 
 
 
 _EXCEPT = (
-    r"(?:except(?: for| on)?|but not|not on|not|menos|excepto|salvo|sauf|hormis|ausser|außer|"
+    r"(?:except(?: for| on)?|but not|not on|not|pero no|mas nao|mais pas|aber nicht|ma non|"
+    r"menos|excepto|salvo|sauf|hormis|ausser|außer|"
     r"nicht|tranne|eccetto|fuorche)\s(?:el |la |los |las |on |le |les |am |il |a |o |os |de )?"
 )
 
@@ -1004,9 +1020,16 @@ def _several_weekdays(text: str, today: date, lang: str, days: When) -> When:
     # "next tues or wed" on a Tuesday: from next Tuesday on, as "next tues" alone.
     nearest = today + timedelta(days=((days.weekday or 0) - today.weekday()) % 7)
     later = days.weekday is not None and days.first is not None and days.first > nearest
+    # "next monday or tuesday": "next" is said of both, from the first on.
+    later = later or (days.weekday is not None and bool(_NEXT_WORD.search(text)))
     base = days.first if later and days.first is not None else today
     dates = [base + timedelta(days=(d - base.weekday()) % 7) for d in named]
     return When(first=min(dates), last=max(dates), weekdays=tuple(named))
+
+
+_NEXT_WORD = re.compile(
+    r"\b(?:next|proximo|proxima|prochain|prochaine|nachsten|prossimo|prossima)\b"
+)
 
 
 # An hour standing alone right after a day ("tomorrow 10"): not a date, count or unit.
@@ -1074,10 +1097,12 @@ def read_when(text: str, today: date, lang: str = "en", *, month_first: bool = F
     if not month_day.search(folded):  # "the 14th of january" is read as the date it is
         month_span, folded = _month_span(folded, today)
     today_part = bool(_TODAY_PART.search(folded))
+    avoid = None
     for pattern, part in _PARTS:
         said = pattern.search(folded)
         if said:
             window = _part_as_said(folded, said, part)
+            avoid = part if part == MIDDAY and window is None else None
             folded = pattern.sub(" ", folded)
             break
     excluded, folded = _excluded_days(folded, lang)
@@ -1113,6 +1138,7 @@ def read_when(text: str, today: date, lang: str = "en", *, month_first: bool = F
         weekdays=days.weekdays,
         evening_guessed=timing.evening_guessed,
         latest=latest and timing.clock is None,
+        avoid=avoid if timing.clock is None and timing.window is None else None,
     )
     if when.clock is not None and window is not None and timing.window is None:
         when = replace(when, window=None)  # "tomorrow afternoon at 4": the time says it all
