@@ -643,6 +643,11 @@ def test_a_day_or_lunch_ruled_out_and_next_said_of_two_days() -> None:
     assert read_when("pode ser no sábado?", TUESDAY, "pt").excluded == ()
 
 
+def test_today_as_chat_abbreviates_it() -> None:
+    assert read_when("tem horario hj??", TUESDAY, "pt").first == TUESDAY
+    assert read_when("vous avez de la place auj ?", TUESDAY, "fr").first == TUESDAY
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

@@ -1841,6 +1841,14 @@ DIALOGUES: tuple[Scenario, ...] = (
         communicate=("Noted: March 2027.",),
     ),
     S(
+        "pt_tem_horario_hj_is_today",
+        "oi!! tem horario hj?? 🙏🙏",
+        "a 2",
+        services=(("Corte", 30),),
+        book=B("Corte", "2026-12-01 12:00"),
+        never_say=("quarta-feira",),
+    ),
+    S(
         "en_1100_works_picks_the_eleven_oclock_offer",
         "haircut tmrw morning",
         "1100 works",

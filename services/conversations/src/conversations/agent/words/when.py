@@ -170,10 +170,10 @@ _EXTRA_RELATIVE: dict[str, dict[str, int]] = {
         "tonight": 0,
     },
     "es": {"pasado manana": 2, "manana": 1},
-    "pt": {"depois de amanha": 2, "amanha": 1},
+    "pt": {"depois de amanha": 2, "amanha": 1, "hj": 0},
     "it": {"dopodomani": 2},
     "de": {"heute": 0},
-    "fr": {"apres demain": 2},
+    "fr": {"apres demain": 2, "auj": 0},
 }
 
 _NEXT = r"(?:next|proximo|proxima|prochain|prochaine|nachsten|nachste|kommenden|prossimo|prossima)"
@@ -1027,9 +1027,7 @@ def _several_weekdays(text: str, today: date, lang: str, days: When) -> When:
     return When(first=min(dates), last=max(dates), weekdays=tuple(named))
 
 
-_NEXT_WORD = re.compile(
-    r"\b(?:next|proximo|proxima|prochain|prochaine|nachsten|prossimo|prossima)\b"
-)
+_NEXT_WORD = re.compile(rf"\b{_NEXT}\b")
 
 
 # An hour standing alone right after a day ("tomorrow 10"): not a date, count or unit.
