@@ -648,6 +648,19 @@ def test_today_as_chat_abbreviates_it() -> None:
     assert read_when("vous avez de la place auj ?", TUESDAY, "fr").first == TUESDAY
 
 
+def test_what_a_service_includes_is_asked() -> None:
+    for text in (
+        "what does the strategy session include?",
+        "qué incluye la limpieza?",
+        "o que inclui a sessão?",
+        "qu'est-ce qui est inclus dans la séance ?",
+        "Was ist im Check-up enthalten?",
+        "cosa include la pulizia?",
+    ):
+        assert "about" in read_intent(text).topics, text
+    assert "about" not in read_intent("haircut tomorrow at 10").topics
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]
@@ -1053,7 +1066,10 @@ def test_every_language_has_every_message() -> None:
         values = {f: "X" for _, f, _, _ in string.Formatter().parse(msgid) if f}
         english = say("en", key, **values)
         for lang in ("es", "pt", "fr", "de", "it"):
-            assert say(lang, key, **values) != english or key in ("price", "map"), (lang, key)
+            assert say(lang, key, **values) != english or key in ("price", "map", "about"), (
+                lang,
+                key,
+            )
 
 
 def test_times_are_shown_in_the_workspace_timezone_across_daylight_saving() -> None:

@@ -1205,12 +1205,12 @@ def _info_text(deps: AgentDeps, result: InfoResult) -> ModelResponse:
     if not result.found and topic == "hours":
         return _text(deps, say(lang, "hours_unknown"))
     if not result.found:
-        wanted = _services_asked(deps) if topic in ("price", "duration") else []
-        return _missing(deps, _no_prices(deps, wanted, asked_duration))
+        wanted = _services_asked(deps) if topic in ("price", "duration", "about") else []
+        return _missing(deps, _no_prices(deps, wanted, asked_duration, topic))
     deps.memory.unknown_questions = 0
     deps.memory.last_topic, deps.memory.topic_turn = topic, deps.memory.turn
     facts = result.facts
-    if topic in ("price", "duration"):
+    if topic in ("price", "duration", "about"):
         by_name = {s.name: s for s in deps.services}
         wanted = _services_asked(deps)
         if wanted:
@@ -1221,9 +1221,9 @@ def _info_text(deps: AgentDeps, result: InfoResult) -> ModelResponse:
             known = {f.label for f in facts}
             unknown = [w for w in wanted if w.name not in known]
             if not facts:
-                return _missing(deps, _no_prices(deps, unknown, asked_duration))
+                return _missing(deps, _no_prices(deps, unknown, asked_duration, topic))
             if unknown:  # said after what is known, with the offer to ask the owner
-                deps.turn_missing.append(_no_prices(deps, unknown, asked_duration))
+                deps.turn_missing.append(_no_prices(deps, unknown, asked_duration, topic))
         lines = []
         for fact in facts:
             service = by_name.get(fact.label)
@@ -1240,6 +1240,8 @@ def _info_text(deps: AgentDeps, result: InfoResult) -> ModelResponse:
                 )
             elif topic == "price":
                 lines.append(say(lang, "price", service=fact.label, price=fact.value))
+            elif topic == "about":
+                lines.append(say(lang, "about", service=fact.label, text=fact.value))
             else:
                 lines.append(say(lang, "duration", service=fact.label, minutes=fact.value))
         text = "\n".join(lines)
@@ -1304,14 +1306,18 @@ def _services_asked(deps: AgentDeps) -> list[Named]:
     apart that a joined one holds: "the haircut? and the beard?"), or the one in talk."""
     match = deps.reading.service if deps.reading else None
     if match is not None and match.service is not None:
-        return [*match.apart, match.service]
+        return [*match.apart, match.service, *match.also]
     in_talk = deps.service(deps.memory.service_id or "")
     if in_talk is not None:  # "how much?" of the service in the talk
         return [Named(in_talk.id, in_talk.name)]
     return []
 
 
-def _no_prices(deps: AgentDeps, wanted: list[Named], asked_duration: bool) -> str:
+def _no_prices(
+    deps: AgentDeps, wanted: list[Named], asked_duration: bool, topic: str = "price"
+) -> str:
+    if topic == "about":
+        return " ".join(say(deps.lang, "no_about", service=w.name) for w in wanted)
     return " ".join(_no_price(deps, w, asked_duration) for w in wanted)
 
 

@@ -166,6 +166,8 @@ MESSAGES: dict[str, str] = {
     "price_duration": N_("{service}: {price}, {minutes} minutes."),
     "duration": N_("{service} takes {minutes} minutes."),
     "no_price": N_("{service}: I don't have its price."),
+    "about": N_("{service}: {text}"),
+    "no_about": N_("{service}: I don't have more details about it."),
     "hours": N_("Opening hours ({tz}): {hours}."),
     "hours_unknown": N_(
         "The opening hours depend on the calendar: tell me a day and I'll show you the free times."

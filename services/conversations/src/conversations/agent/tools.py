@@ -44,6 +44,7 @@ from conversations.agent.replies import (
 )
 from conversations.agent.state import Asked, BookingRef, Dialogue, Offer
 from conversations.agent.words.contact import ContactDetails, read_details
+from conversations.agent.words.intents import Topic
 from conversations.agent.words.langs import country_of, default_language
 from conversations.agent.words.text import content_words
 from conversations.agent.words.when import AFTERNOON, EVENING, MORNING, When
@@ -309,12 +310,6 @@ class CodeResult(BaseModel):
 
     status: CodeStatus | Literal["unavailable"]
     bookings: list[BookingRef] = []
-
-
-Topic = Literal[
-    "price", "duration", "hours", "horizon", "address", "payment", "cancellation", "lateness",
-    "deposit", "contact", "services",
-]  # fmt: skip
 
 
 class Fact(BaseModel):
@@ -804,8 +799,9 @@ async def verify_identity_code(ctx: RunContext[AgentDeps], code: str) -> CodeRes
 
 async def business_info(ctx: RunContext[AgentDeps], topic: Topic) -> InfoResult:
     """What the business says about a topic visitors ask before booking: prices and durations
-    of its services, opening hours, how far ahead it books (`horizon`), address, payment
-    methods, its cancellation, lateness and deposit policies, how to contact it. Answer only
+    of its services, what each includes (`about`: their descriptions), opening hours, how far
+    ahead it books (`horizon`), address, payment methods, its cancellation, lateness and
+    deposit policies, how to contact it. Answer only
     from `facts`; when `found` is false, say you don't have that and offer to ask the owner.
 
     Args:
@@ -888,6 +884,8 @@ async def read_facts(deps: AgentDeps, topic: Topic) -> InfoResult:
                 out.append(Fact(label=s.name, value=str(s.duration_minutes)))
             elif topic == "services":
                 out.append(Fact(label=s.name, value=s.description or ""))
+    elif topic == "about":
+        out = [Fact(label=s.name, value=s.description) for s in deps.services if s.description]
     elif topic == "hours":
         hours = await deps.hours()
         when = deps.reading.when if deps.reading is not None else None

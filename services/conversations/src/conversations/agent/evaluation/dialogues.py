@@ -1849,6 +1849,25 @@ DIALOGUES: tuple[Scenario, ...] = (
         never_say=("quarta-feira",),
     ),
     S(
+        "en_what_does_the_strategy_session_include_is_its_description",
+        "hi! looking to book a strategy session. what does it include?",
+        "ok friday morning then",
+        "1",
+        services=CONSULT,
+        descriptions=(
+            ("Strategy session", "A 90-minute review of your plan, with a written summary."),
+        ),
+        communicate=("Strategy session: A 90-minute review of your plan, with a written summary.",),
+        book=B("Strategy session", "2026-12-04 09:00"),
+    ),
+    S(
+        "es_que_incluye_the_discovery_call_without_a_description",
+        "qué incluye el discovery call? y la sesión de estrategia?",
+        services=CONSULT,
+        descriptions=(("Strategy session", "Revisión de 90 minutos de tu plan."),),
+        communicate=("Revisión de 90 minutos", "no tengo más detalles"),
+    ),
+    S(
         "en_1100_works_picks_the_eleven_oclock_offer",
         "haircut tmrw morning",
         "1100 works",

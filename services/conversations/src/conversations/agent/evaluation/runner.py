@@ -49,7 +49,13 @@ async def run_scenario(
     zone = ZoneInfo(scenario.timezone)
     prices = {name: (Decimal(amount), currency) for name, amount, currency in scenario.prices}
     services = [
-        Service(f"svc-{i}", name, minutes, None, *prices.get(name, (None, None)))
+        Service(
+            f"svc-{i}",
+            name,
+            minutes,
+            dict(scenario.descriptions).get(name),
+            *prices.get(name, (None, None)),
+        )
         for i, (name, minutes) in enumerate(scenario.services)
     ]
     now = _local(scenario.now, zone)

@@ -27,6 +27,7 @@ class Scenario:
     tone: str = "friendly"
     services: tuple[tuple[str, int], ...] = (("Haircut", 30), ("Beard trim", 45))
     prices: tuple[tuple[str, str, str], ...] = ()  # (service, amount, currency)
+    descriptions: tuple[tuple[str, str], ...] = ()  # (service, what the owner says it is)
     facts: BusinessFacts | None = None
     full_days: tuple[str, ...] = ()  # local dates with no free time
     closed_dates: tuple[str, ...] = ()  # local dates the business is closed

@@ -210,7 +210,7 @@ _INJECTION = re.compile(
 
 Topic = Literal[
     "price", "duration", "hours", "horizon", "address", "payment", "cancellation", "lateness",
-    "deposit", "contact", "services",
+    "deposit", "contact", "services", "about",
 ]  # fmt: skip
 _TOPICS: dict[Topic, tuple[str, ...]] = {
     "price": ("how much", "price", "prices", "cost", "costs", "rate", "rates", "fee", "charge",
@@ -273,6 +273,12 @@ _TOPICS: dict[Topic, tuple[str, ...]] = {
     "services": ("what services", "which services", "what do you offer", "menu", "que servicios",
                  "servicios", "quais servicos", "servicos", "quels services", "prestations",
                  "welche leistungen", "leistungen", "quali servizi", "servizi"),
+    # What a service is or includes ("what does the strategy session include?"): its
+    # description, when a service is named or in talk.
+    "about": ("include", "includes", "included", "involve", "involves", "what happens in",
+              "que incluye", "incluye", "en que consiste", "que lleva", "o que inclui", "inclui",
+              "em que consiste", "inclus", "comprend", "en quoi consiste", "enthalten",
+              "beinhaltet", "umfasst", "cosa include", "cosa comprende", "in cosa consiste"),
 }  # fmt: skip
 # How long before: with a word for cancelling, the cancellation policy is asked.
 _NOTICE = (
