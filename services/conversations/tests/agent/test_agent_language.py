@@ -12,7 +12,7 @@ from conversations.agent.words.contact import read_details
 from conversations.agent.words.intents import choice_number, read_intent
 from conversations.agent.words.langs import default_language, detect_language
 from conversations.agent.words.services import Named, match_service
-from conversations.agent.words.text import bound
+from conversations.agent.words.text import bound, fold
 from conversations.agent.words.when import (
     AFTERNOON,
     EVENING,
@@ -659,6 +659,21 @@ def test_what_a_service_includes_is_asked() -> None:
     ):
         assert "about" in read_intent(text).topics, text
     assert "about" not in read_intent("haircut tomorrow at 10").topics
+
+
+def test_right_after_is_read_in_six_languages() -> None:
+    from conversations.agent.brain import _RIGHT_AFTER
+
+    for text in (
+        "and a beard trim right after?",
+        "y una barba justo después?",
+        "e a barba logo depois?",
+        "et la barbe juste après ?",
+        "und den Bart direkt danach?",
+        "e la barba subito dopo?",
+    ):
+        assert _RIGHT_AFTER.search(fold(text)), text
+    assert not _RIGHT_AFTER.search(fold("after 5pm on friday"))
 
 
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:

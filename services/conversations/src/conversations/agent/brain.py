@@ -632,6 +632,9 @@ def _understand(
             # after "tomorrow?" means tomorrow's time, not the list's first.
             m.proposal = that_day.model_copy(update={"turn": m.turn})
             m.offered_slots = [that_day.model_copy(update={"n": 1})]
+            # The day is the one asked now: "morning" or "10" next is on it.
+            day = that_day.start.astimezone(deps.zone).date()
+            m.asked = Asked.of(replace(r.when, first=day, last=day))
             slot = format_slot(that_day.start, deps.zone, deps.lang)
             service = deps.service(that_day.service_id)
             name = service.name if service else ""
@@ -689,6 +692,9 @@ def _understand(
         if r.service.also:  # "haircut and a beard trim" where nothing sells both
             others = format_list_of([s.name for s in r.service.also], deps.zone, deps.lang)
             deps.said.append(say(deps.lang, "one_at_a_time", service=service.name, others=others))
+        after = _right_after(deps, r)
+        if after is not None:  # "and a beard trim right after?": when the booking ends
+            return _find(deps, service.id, after)
         # The day asked stands for the service named next (asked before any service was), or
         # for the same one named again; another service starts afresh.
         keep = m.service_id is None or service.id == m.service_id
@@ -890,6 +896,30 @@ def _other_than_offered(deps: AgentDeps, r: Reading) -> ModelResponse | None:
         m.proposal = None
         return _text(deps, say(deps.lang, "none_suit"))
     return None
+
+
+# Straight after a booking: "right after", "justo después", "logo depois", "juste après",
+# "direkt danach", "subito dopo" (folded).
+_RIGHT_AFTER = re.compile(
+    r"\b(?:right after|just after|straight after|after that|back to back|justo despues|"
+    r"justo a continuacion|a continuacion|logo depois|logo em seguida|em seguida|juste apres|"
+    r"juste derriere|tout de suite apres|direkt danach|gleich danach|direkt im anschluss|"
+    r"im anschluss|subito dopo|appena dopo)\b"
+)
+
+
+def _right_after(deps: AgentDeps, r: Reading) -> When | None:
+    """The end of the visitor's latest booking, asked as the time of another service ("and a
+    beard trim right after?"); None unless the message says so and no other time."""
+    live = deps.memory.live_bookings
+    if not live or r.when.clock is not None or not _RIGHT_AFTER.search(fold(r.text)):
+        return None
+    booking = live[-1]
+    service = deps.service(booking.service_id)
+    if service is None or not service.duration_minutes:
+        return None
+    ends = (booking.start + timedelta(minutes=service.duration_minutes)).astimezone(deps.zone)
+    return When(first=ends.date(), last=ends.date(), clock=ends.time().replace(tzinfo=None))
 
 
 def _offered_on_day(deps: AgentDeps, r: Reading, suits: bool = False) -> Offer | None:
