@@ -101,6 +101,7 @@ class FakeConnectors(LoopbackServer):
                     idempotency_key=body["idempotency_key"],
                     conversation_id=uuid.UUID(body["conversation_id"]),
                     contact_id=uuid.UUID(body["contact_id"]) if body.get("contact_id") else None,
+                    notes=body.get("notes"),
                 )
             except SlotTaken:
                 return JSONResponse({"detail": "That time is no longer free"}, 409)

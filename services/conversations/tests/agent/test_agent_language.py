@@ -676,6 +676,40 @@ def test_right_after_is_read_in_six_languages() -> None:
     assert not _RIGHT_AFTER.search(fold("after 5pm on friday"))
 
 
+def test_who_a_booking_is_for_when_not_the_visitor() -> None:
+    from conversations.agent.words.contact import for_someone
+
+    cases = {
+        "hi, can i book a haircut for my husband tomorrow at 10? his name is john": (
+            "for my husband John"
+        ),
+        "hola quería pedir cita para mi madre, una limpieza": "para mi madre",
+        "oi, queria marcar pra minha filha Ana": "pra minha filha Ana",
+        "je voudrais un rdv pour ma mère": "pour ma mère",
+        "einen Termin für meinen Sohn bitte": "für meinen Sohn",
+        "vorrei prenotare per mia moglie Giulia": "per mia moglie Giulia",
+    }
+    for text, said in cases.items():
+        assert for_someone(text) == said, text
+    for text in ("haircut for my 5 year old", "for my appointment tomorrow", "for me please"):
+        assert for_someone(text) is None, text
+
+
+def test_a_day_of_the_month_after_an_article() -> None:
+    cases = [
+        ("es", "quiero algo para el 15", date(2026, 12, 15), None),
+        ("fr", "le 8 à 14h ?", date(2026, 12, 8), time(14)),
+        ("de", "am 10. um 9?", date(2026, 12, 10), time(9)),
+        ("it", "il 9 alle 16?", date(2026, 12, 9), time(16)),
+        ("pt", "pro dia 15 as 10", date(2026, 12, 15), time(10)),
+    ]
+    for lang, text, day, clock in cases:
+        when = read_when(text, TUESDAY, lang)
+        assert (when.first, when.clock) == (day, clock), text
+    for lang, text in (("es", "el 2"), ("es", "la 2"), ("it", "il 3"), ("de", "am 10 uhr")):
+        assert read_when(text, TUESDAY, lang).first is None, text  # an option, or a time
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

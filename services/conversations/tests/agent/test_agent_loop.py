@@ -46,6 +46,24 @@ async def test_whatsapp_visitor_goes_from_hi_to_a_booking_in_the_calendar(agent,
     assert pending[0].n == 3  # each reply went to the delivery path
 
 
+async def test_a_booking_for_someone_else_carries_who_it_is_for_in_its_notes(agent, shop, chat):
+    """ "for my husband Tom": the booking is the visitor's (their contact), and its notes,
+    sent to connectors with it, say who comes."""
+    s = await shop()
+    c = chat(s)
+    offer = await c.turn("hi, a haircut for my husband Tom please")
+    assert "1. Tuesday, 1 December 2026, 09:00" in offer
+    done = await c.turn("the second one")
+    assert "I've noted it is for my husband Tom." in done
+    [booking] = s.calendar.active()
+    assert booking.notes == "for my husband Tom"
+    again = await c.turn("and a beard trim for me tomorrow at 10")
+    assert "Shall I book it?" in again
+    await c.turn("yes")
+    second = next(b for b in s.calendar.active() if b.id != booking.id)
+    assert second.notes is None, "the note was for the first booking only"
+
+
 async def test_asking_for_a_person_hands_off_and_the_agent_is_silent_until_handed_back(
     agent, shop, chat, query, client
 ):

@@ -55,7 +55,7 @@ from conversations.agent.tools import (
     learn,
     reminded_booking,
 )
-from conversations.agent.words.contact import read_details, unreadable
+from conversations.agent.words.contact import for_someone, read_details, unreadable
 from conversations.agent.words.intents import Intent, Topic, choice_number, pick_by_time
 from conversations.agent.words.langs import country_of
 from conversations.agent.words.services import Named
@@ -144,6 +144,9 @@ def _decide(deps: AgentDeps, r: Reading) -> ModelResponse:
     m = deps.memory
     m.lang = r.lang
     intent = r.intent
+    attendee = for_someone(r.text)
+    if attendee is not None:  # "a haircut for my husband John": the booking's notes say so
+        m.attendee = attendee
     # "Shall I cancel it?" stands for one message only.
     cancelling, m.cancelling = m.booking(m.cancelling), None
     if not deps.connector_active:
@@ -1154,10 +1157,10 @@ def _booking_text(deps: AgentDeps, result: BookingResult) -> ModelResponse:
     tz = _tz(deps)
     if result.status == "booked" and result.booking:
         key = "moved" if result.moved_from else "booked"
-        return _text(
-            deps,
-            say(lang, key, tone, service=result.booking.service, slot=result.local or "", tz=tz),
-        )
+        text = say(lang, key, tone, service=result.booking.service, slot=result.local or "", tz=tz)
+        if result.for_whom:  # "I've noted it is for my husband John."
+            text += "\n" + say(lang, "booked_for", who=result.for_whom)
+        return _text(deps, text)
     if result.status == "taken":
         if not result.slots:
             return _text(deps, say(lang, "none", service=result.service or ""))

@@ -99,6 +99,7 @@ class Calendar(Protocol):
         idempotency_key: str,
         conversation_id: uuid.UUID,
         contact_id: uuid.UUID | None = None,
+        notes: str | None = None,
     ) -> Booked: ...
 
     async def upcoming(self, contact_id: uuid.UUID) -> list[Upcoming]: ...
@@ -167,6 +168,7 @@ class ConnectorsCalendar:
         idempotency_key: str,
         conversation_id: uuid.UUID,
         contact_id: uuid.UUID | None = None,
+        notes: str | None = None,
     ) -> Booked:
         payload: dict[str, Any] = {
             "event_type": event_type,
@@ -181,6 +183,8 @@ class ConnectorsCalendar:
             payload["phone"] = phone
         if contact_id:
             payload["contact_id"] = str(contact_id)
+        if notes:
+            payload["notes"] = notes[:1000]
         body = (await self._call("POST", "/bookings", json=payload)).json()
         return Booked(
             id=str(body["id"]),

@@ -68,6 +68,7 @@ MESSAGES: dict[str, str] = {
     "taken": N_("Sorry, {slot} was just taken. Other free times for {service}:"),
     "cancelled": N_("Your {service} on {slot} is cancelled."),
     "cancel_ask": N_("Shall I cancel your {service} on {slot}? Reply yes to cancel it."),
+    "booked_for": N_("I've noted it is {who}."),
     "cant_make_it": N_(
         "No problem. Shall I cancel your {service} on {slot}? Reply yes to cancel it, or tell "
         "me another day or time to move it."

@@ -109,6 +109,9 @@ class Dialogue(_Model):
     # Sunday?" right after the hours asks the same of another day.
     last_topic: str | None = None
     topic_turn: int = 0
+    # Who the booking being made is for, when not the visitor ("for my husband John"), in
+    # their words: it goes to the booking's notes.
+    attendee: str | None = None
 
     @property
     def live_bookings(self) -> list[BookingRef]:

@@ -289,6 +289,7 @@ class BookingResult(BaseModel):
     service: str | None = None
     requested: str | None = None
     slots: list[SlotOption] = []
+    for_whom: str | None = None  # booked for someone else, as the visitor said it (its notes)
 
 
 class ConfirmResult(BaseModel):
@@ -573,7 +574,11 @@ async def offer_slots(
 
 
 async def book_slot(
-    ctx: RunContext[AgentDeps], service_id: str, start: str, visitor_name: str | None = None
+    ctx: RunContext[AgentDeps],
+    service_id: str,
+    start: str,
+    visitor_name: str | None = None,
+    for_whom: str | None = None,
 ) -> BookingResult:
     """Book a slot the visitor accepted. Only a time offered in an earlier message can be booked.
 
@@ -581,8 +586,12 @@ async def book_slot(
         service_id: the service of the offered slot.
         start: the slot's `start` exactly as find_free_slots returned it.
         visitor_name: the visitor's name, if they gave it and the conversation has none.
+        for_whom: who the visit is for when the visitor books for someone else, in their
+            words ("for my husband John"); it goes to the booking's notes.
     """
     deps = ctx.deps
+    if for_whom and for_whom.strip():
+        deps.memory.attendee = for_whom.strip()[:200]
     offered = _offered(deps, service_id, start)
     if offered is None:
         return BookingResult(
@@ -1130,6 +1139,7 @@ async def _book(
             idempotency_key=re.sub(r"[^A-Za-z0-9_.:-]", "-", key)[:100],
             conversation_id=conversation.id,
             contact_id=visitor.contact_id,
+            notes=deps.memory.attendee,
         )
     except SlotTaken:
         deps.calendar_changed()  # someone booked meanwhile: what was read is stale
@@ -1148,6 +1158,7 @@ async def _book(
     )
     deps.memory.bookings.append(record)
     deps.memory.booked_turn = deps.memory.turn
+    for_whom, deps.memory.attendee = deps.memory.attendee, None
     deps.memory.proposal = None
     deps.memory.pending = None
     deps.memory.asked_details = False
@@ -1157,7 +1168,10 @@ async def _book(
     if web is not None and not deps.memory.moving:
         await web.record_booking()
     return BookingResult(
-        status="booked", booking=record, local=format_slot(booked.start, deps.zone, deps.lang)
+        status="booked",
+        booking=record,
+        local=format_slot(booked.start, deps.zone, deps.lang),
+        for_whom=for_whom,
     )
 
 

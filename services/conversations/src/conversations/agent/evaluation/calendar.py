@@ -32,6 +32,7 @@ class BookingRecord:
     contact_id: uuid.UUID | None = None
     email: str | None = None
     phone: str | None = None
+    notes: str | None = None
 
 
 @dataclass
@@ -129,6 +130,7 @@ class MemoryCalendar:
         idempotency_key: str,
         conversation_id: uuid.UUID,
         contact_id: uuid.UUID | None = None,
+        notes: str | None = None,
     ) -> Booked:
         self._check("book")
         if idempotency_key in self._keys and not self._keys[idempotency_key].cancelled:
@@ -145,6 +147,7 @@ class MemoryCalendar:
             contact_id=contact_id,
             email=email,
             phone=phone,
+            notes=notes,
         )
         self.bookings.append(record)
         self._keys[idempotency_key] = record

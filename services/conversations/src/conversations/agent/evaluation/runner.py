@@ -165,6 +165,10 @@ async def run_scenario(
             for want in scenario.expect_contact:
                 if want not in held:
                     result.problems.append(f"booking {b.id} has {held}, not {want!r}")
+    noted = [b.notes or "" for b in calendar.active() if not b.id.startswith("other-")]
+    for want in scenario.booking_notes:
+        if not any(want.lower() in n.lower() for n in noted):
+            result.problems.append(f"no booking's notes say {want!r} (notes: {noted})")
     confirmed = sorted(
         b.start.astimezone(zone).strftime("%Y-%m-%d %H:%M")
         for b in calendar.bookings

@@ -44,6 +44,7 @@ class Scenario:
     required_contact: str = "name_and_phone_or_email"
     bookings_per_contact: int = 3
     expect_contact: tuple[str, ...] = ()
+    booking_notes: tuple[str, ...] = ()  # words some booking's notes must hold ("husband")
     # A reminder was sent in this chat for this (service, local time), booked earlier; and
     # the local times the visitor must have confirmed by the end.
     reminded: tuple[str, str] | None = None

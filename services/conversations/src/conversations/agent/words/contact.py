@@ -159,3 +159,54 @@ def read_details(text: str, region: str | None, *, asked: bool = False) -> Conta
         if 1 <= len(first) <= 3 and all(w[:1].isupper() for w in first):
             name = find_name(" ".join(first), asked=True)
     return ContactDetails(name=name, phone=phone, email=email)
+
+
+# Someone else the visit is for: "for my husband (John)", "para mi madre", "pra minha filha",
+# "pour ma mère", "für meinen Sohn", "per mia moglie" (folded). The relation is a word of the
+# family or a friend: "for my 5 year old" is a child's age, read where services are.
+_RELATIONS = (
+    "husband|wife|son|daughter|mom|mum|mother|dad|father|partner|boyfriend|girlfriend|friend|"
+    "brother|sister|grandma|grandmother|grandpa|grandfather|fiance|fiancee|"
+    "marido|esposo|esposa|mujer|hijo|hija|madre|mama|padre|papa|novio|novia|pareja|amigo|"
+    "amiga|hermano|hermana|abuela|abuelo|filho|filha|mae|pai|namorado|namorada|irmao|irma|"
+    "avo|mari|femme|fils|fille|mere|pere|copain|copine|ami|amie|frere|soeur|conjoint|"
+    "conjointe|mann|frau|sohn|tochter|mutter|vater|freund|freundin|bruder|schwester|"
+    "marito|moglie|figlio|figlia|mamma|ragazzo|ragazza|amico|amica|fratello|sorella|nonna|"
+    "nonno"
+)
+_FOR_SOMEONE = re.compile(
+    r"\b(?:for my|para mi|para mis|pra minha|pra meu|para a minha|para o meu|para minha|"
+    r"para meu|pour mon|pour ma|fur meinen|fur meine|fur mein|per mio|per mia|per il mio|"
+    r"per la mia)\s(?:(?:little|older|younger|pequeno|pequena|petit|petite|kleinen|kleine|"
+    rf"piccolo|piccola)\s)?({_RELATIONS})\b"
+)
+# Their name, right after the relation or said outright ("his name is John", "se llama Juan").
+_THEIR_NAME = re.compile(
+    r"^[\s,]*(?:(?:his|her) name is|(?:el|ella) se llama|se llama|chama-se|se chama|"
+    r"il s'appelle|elle s'appelle|er heisst|sie heisst|si chiama)?\s*([A-ZÀ-Ý][\w'-]{1,30})"
+)
+
+
+def for_someone(text: str) -> str | None:
+    """Who the visit is for when the visitor books for someone else, in their words ("for my
+    husband John", "para mi madre"); None when the message does not say so."""
+    text = text[:400]
+    folded = fold(text)
+    found = _FOR_SOMEONE.search(folded)
+    if found is None:
+        return None
+    # The visitor's own spelling where folding kept the length (accents only), else folded.
+    source = text if len(folded) == len(text) else folded
+    said = source[found.start() : found.end()]
+    name = _THEIR_NAME.match(source[found.end() : found.end() + 60])
+    if name is None:  # "... for my husband tomorrow at 10? his name is john"
+        name = _NAMED_LATER.search(source[found.end() :])
+    if name is not None and not _chat_word(name.group(1)):
+        said += f" {name.group(1)[:1].upper()}{name.group(1)[1:]}"
+    return said.strip()
+
+
+_NAMED_LATER = re.compile(
+    r"(?i:(?:his|her) name is|(?:el|ella) se llama|se chama|chama-se|il s'appelle|"
+    r"elle s'appelle|er heisst|er heißt|sie heisst|sie heißt|si chiama)\s+([\w'-]{2,30})"
+)

@@ -700,6 +700,12 @@ _ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _ORDINAL_DAY = re.compile(
     r"\b(?:the |on the )?(\d{1,2})(?:st|nd|rd|th)\b(?!\s(?:one|option|time|slot))"
     r"|\bdia (\d{1,2})\b"
+    # A day of the month after an article, where it cannot be an option of a list: after
+    # "for" ("para el 15", "pour le 8", "per il 9", "fur den 10."), with a time after it
+    # ("le 8 a 14h", "il 9 alle 16", "el 15 a las 5"), or as German writes it ("am 10.").
+    r"|\b(?:para|pour|per|fur|pra)\s(?:el|le|il|den|o)\s(\d{1,2})\b\.?(?![:h]?\d)"
+    r"|\b(?:el|le|il|am|den|o)\s(\d{1,2})(?:\.|º|er)?(?=\s(?:a las|a|alle|um|as|at)\s\d)"
+    r"|\b(?:am|den)\s(\d{1,2})\.(?!\d)"
 )
 
 
@@ -807,7 +813,7 @@ def _read_day(text: str, today: date, lang: str, month_first: bool) -> tuple[Whe
         return When(first=day, last=day), m.span()
     m = _ORDINAL_DAY.search(text)
     if m:
-        day = _day_of_month(today, int(m.group(1) or m.group(2)))
+        day = _day_of_month(today, int(next(g for g in m.groups() if g)))
         if day is not None:
             return When(first=day, last=day), m.span()
     return When(), (0, 0)
