@@ -231,7 +231,9 @@ async def _next_transaction(small: AsyncEngine) -> None:
         first = await raw.fetchrow("SELECT pg_backend_pid() AS pid, txid_current() AS tx")
         assert first is not None
         await raw.execute(f"INSERT INTO {COUNTERS} (name, value) VALUES ($1, $2)", "c", 1)
+        assert session.info, "the transaction's connections are kept while it runs"
         await session.commit()
+        assert not session.info, "and let go when it ends, with the connection"
         # The connection just handed back is taken by someone else meanwhile.
         async with small.connect() as other:
             taken = await other.scalar(text("SELECT pg_backend_pid()"))
