@@ -1942,6 +1942,22 @@ DIALOGUES: tuple[Scenario, ...] = (
         book=B("Taglio", "2026-12-09 16:00"),
     ),
     S(
+        "en_pls_dont_msg_me_anymore_after_the_reminder",
+        "pls dont msg me anymore",
+        services=(("Haircut", 30),),
+        reminded=("Haircut", "2026-12-02 10:00"),
+        book=B("Haircut", "2026-12-02 10:00"),
+        communicate=("won't send you reminders",),
+    ),
+    S(
+        "pt_nao_quero_mais_lembretes",
+        "oi, não quero mais lembretes obrigado",
+        services=(("Corte", 30),),
+        reminded=("Corte", "2026-12-02 10:00"),
+        book=B("Corte", "2026-12-02 10:00"),
+        never_say=("Qual serviço",),
+    ),
+    S(
         "en_1100_works_picks_the_eleven_oclock_offer",
         "haircut tmrw morning",
         "1100 works",

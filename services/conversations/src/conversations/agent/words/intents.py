@@ -498,7 +498,13 @@ def _with_clitics(tokens: list[str]) -> set[str]:
 _STOP_WORDS = {"stop", "stopall", "unsubscribe", "optout", "opt out", "baja", "parar", "stopp"}
 _STOP_PHRASES = (
     "stop messaging", "stop texting", "stop sending", "stop writing", "don't message me",
-    "dont message me", "no me escribas mas", "no me escribais mas", "deja de escribirme",
+    "dont message me", "don't msg me", "dont msg me", "don't text me", "dont text me",
+    "don't contact me", "dont contact me", "no more messages", "no more reminders",
+    "unsubscribe", "stop the reminders", "no me escribas mas",
+    "no me mandeis mas", "no quiero mas mensajes", "no quiero mas recordatorios",
+    "nao quero mais mensagens", "nao quero mais lembretes", "plus de messages",
+    "plus de rappels", "keine nachrichten mehr", "keine erinnerungen mehr",
+    "niente piu messaggi", "basta messaggi", "no me escribais mas", "deja de escribirme",
     "dejad de escribirme", "no me mandes mas", "para de me mandar", "parem de me mandar",
     "nao me mande mais", "arretez de m'ecrire", "ne m'ecrivez plus", "schreiben sie mir nicht",
     "nicht mehr schreiben", "smettete di scrivermi", "non scrivetemi piu", "non scrivermi piu",
