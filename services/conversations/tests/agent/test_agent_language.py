@@ -710,6 +710,13 @@ def test_a_day_of_the_month_after_an_article() -> None:
         assert read_when(text, TUESDAY, lang).first is None, text  # an option, or a time
 
 
+def test_changing_the_name_on_a_booking_is_no_move() -> None:
+    for text in ("can i change the name on my booking?", "quiero cambiar el nombre de la cita"):
+        intent = read_intent(text)
+        assert intent.details_change and not intent.move, text
+    assert read_intent("can i change my booking to friday?").move
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

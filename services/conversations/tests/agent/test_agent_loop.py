@@ -54,7 +54,7 @@ async def test_a_booking_for_someone_else_carries_who_it_is_for_in_its_notes(age
     offer = await c.turn("hi, a haircut for my husband Tom please")
     assert "1. Tuesday, 1 December 2026, 09:00" in offer
     done = await c.turn("the second one")
-    assert "I've noted it is for my husband Tom." in done
+    assert "I've noted it is for your husband Tom." in done
     [booking] = s.calendar.active()
     assert booking.notes == "for my husband Tom"
     again = await c.turn("and a beard trim for me tomorrow at 10")

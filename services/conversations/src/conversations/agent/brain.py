@@ -185,6 +185,11 @@ def _decide(deps: AgentDeps, r: Reading) -> ModelResponse:
     if details is not None:
         m.misunderstood = 0
         return details
+    if attendee is not None and m.pending is not None and not r.when.found:
+        # "it's for my son actually" while their details are asked: noted, and asked again.
+        m.misunderstood = 0
+        noted = say(deps.lang, "booked_for", who=_yours(attendee))
+        return _text(deps, noted + "\n" + _options_again(deps))
     understood = _understand(deps, r, cancelling)
     if understood is not None:
         m.misunderstood = 0
@@ -565,6 +570,16 @@ def _understand(
         and live
         and not (r.when.found or r.service.service or intent.book or intent.topics)
     )
+    shift = (intent.earlier or intent.later) and not (intent.earlier and intent.later)
+    if shift and live and not (m.moving or m.offered_slots or intent.cancel or intent.move):
+        # "can i come 15 min earlier on thursday?": their booking that day, earlier or later.
+        booking = named or _booking_on(live, r, deps.zone)
+        if booking is not None and not _another_time(deps, r, booking):
+            m.moving = booking.id
+            return _find_for_booking(deps, r, booking.id)
+    if intent.details_change and not (intent.cancel or intent.move or r.when.found):
+        # "can i change the name on my booking?": the owner changes what a booking holds.
+        return _dont_know(deps)
     # "i booked for thursday at 11": told what the calendar holds, not offered that time.
     says_mine = intent.mine and r.when.found and any(not _another_time(deps, r, b) for b in live)
     if ((about_mine and intent.question) or says_mine) and not (intent.cancel or intent.move):
@@ -825,7 +840,8 @@ def _move_when(deps: AgentDeps, r: Reading, booking: BookingRef) -> When:
     if _SAME_TIME.search(text) and when.clock is None and when.window is None:
         when = replace(when, clock=local.time().replace(second=0, microsecond=0))
     later, earlier = r.intent.later, r.intent.earlier
-    if (later or earlier) and not (later and earlier) and not r.when.found:
+    own_day = r.when.first in (None, local.date()) and r.when.window is None
+    if (later or earlier) and not (later and earlier) and own_day and r.when.clock is None:
         # "can I come 15 min later?", "30 min earlier": that day, after (or before) its time.
         at = local.time().replace(second=0, microsecond=0)
         when = replace(when, window=(at, time.max) if later else (time(0), at))
@@ -911,13 +927,28 @@ _RIGHT_AFTER = re.compile(
 )
 
 
+# Adding a service to a booking ("add a beard trim to my thursday appointment"): right after it.
+_ADDED = re.compile(
+    r"\b(?:add|adding|anadir|agregar|sumar|adicionar|acrescentar|ajouter|hinzufugen|"
+    r"aggiungere)\b"
+)
+
+
+_MINE_WORD = re.compile(r"\b(?:my|mi|minha|meu|mon|ma|mein|meinem|meinen|mio|mia)\b")
+
+
 def _right_after(deps: AgentDeps, r: Reading) -> When | None:
     """The end of the visitor's latest booking, asked as the time of another service ("and a
     beard trim right after?"); None unless the message says so and no other time."""
     live = deps.memory.live_bookings
-    if not live or r.when.clock is not None or not _RIGHT_AFTER.search(fold(r.text)):
+    text = fold(r.text)
+    if not live or r.when.clock is not None:
         return None
-    booking = live[-1]
+    if not (_RIGHT_AFTER.search(text) or (_ADDED.search(text) and _MINE_WORD.search(text))):
+        return None
+    booking = _booking_on(live, r, deps.zone) if r.when.first else live[-1]
+    if booking is None:
+        return None
     service = deps.service(booking.service_id)
     if service is None or not service.duration_minutes:
         return None
@@ -1065,6 +1096,17 @@ def _after_tool(deps: AgentDeps, tool: str, result: Any) -> ModelResponse:
     return _text(deps, say(lang, "not_understood"))
 
 
+# The visitor's "my" said back to them ("for my husband" -> "for your husband").
+_YOURS = {"my": "your", "mi": "tu", "mis": "tus", "minha": "sua", "meu": "seu", "mon": "votre",
+          "ma": "votre", "meinen": "Ihren", "meine": "Ihre", "mein": "Ihr", "mio": "tuo",
+          "mia": "tua"}  # fmt: skip
+_POSSESSIVE = re.compile(rf"\b({'|'.join(_YOURS)})\b", re.IGNORECASE)
+
+
+def _yours(who: str) -> str:
+    return _POSSESSIVE.sub(lambda m: _YOURS[m.group(1).lower()], who, count=1)
+
+
 def _and_the_questions(deps: AgentDeps, text: str) -> ModelResponse:
     """`text` (what was done), then what the same message asked about the business ("sí ahí
     estaré! una pregunta, aceptan tarjeta?"), answered after it."""
@@ -1158,8 +1200,8 @@ def _booking_text(deps: AgentDeps, result: BookingResult) -> ModelResponse:
     if result.status == "booked" and result.booking:
         key = "moved" if result.moved_from else "booked"
         text = say(lang, key, tone, service=result.booking.service, slot=result.local or "", tz=tz)
-        if result.for_whom:  # "I've noted it is for my husband John."
-            text += "\n" + say(lang, "booked_for", who=result.for_whom)
+        if result.for_whom:  # "I've noted it is for your husband John."
+            text += "\n" + say(lang, "booked_for", who=_yours(result.for_whom))
         return _text(deps, text)
     if result.status == "taken":
         if not result.slots:

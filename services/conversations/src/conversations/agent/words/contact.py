@@ -43,6 +43,8 @@ _NOT_NAMES = {
     "available", "free", "back", "late", "sorry", "a", "the", "not", "just", "bien", "aqui",
     "listo", "lista", "aquí", "ici", "da", "qui", "là", "la", "el", "o", "hier", "nuevo",
     "nueva", "novo", "nova", "new", "also", "tambien", "también",
+    # "it's for my son": a preposition starts no name
+    "for", "para", "pra", "pour", "für", "fur", "per", "to", "with", "con", "com", "avec", "mit",
 }  # fmt: skip
 
 

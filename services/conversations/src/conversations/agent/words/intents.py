@@ -370,6 +370,15 @@ _PREPARING = (
     "mitbringen", "fruher da sein", "fruher kommen", "wann soll ich da sein",
     "devo portare", "cosa portare", "devo arrivare", "arrivare prima", "arrivare in anticipo",
 )  # fmt: skip
+# Changing the name or contact on a booking, not its time ("can i change the name on my
+# booking?"): a question for the owner.
+_CHANGE_DETAILS = tuple(
+    f"{verb} {the} {what}"
+    for verb in ("change", "cambiar", "mudar", "trocar", "changer", "andern", "cambiare")
+    for the in ("the", "my", "el", "mi", "o", "meu", "le", "mon", "den", "meinen", "il", "mio")
+    for what in ("name", "number", "phone", "email", "nombre", "numero", "telefono", "nome",
+                 "telefone", "nom", "namen", "nummer", "telefonnummer")
+)  # fmt: skip
 # Cancelling to book again ("cancel my friday appointment and book one on monday", "anular la
 # del jueves y pedir otra para el viernes"): a move.
 _REBOOK = (
@@ -473,6 +482,7 @@ class Intent:
     asks_when: bool = False  # "what time was it again?", "¿a qué hora era?"
     keep: bool = False  # "please don't cancel", "no wait, keep it": the booking stays
     cant: bool = False  # "I can't make it (thursday)": their booking, to cancel or to move
+    details_change: bool = False  # "can i change the name on my booking?": for the owner
     unsure: bool = False  # "ok, let me check and get back to you": agreeing to nothing yet
     asks_too: bool = False  # a question after the yes ("ok, how much is it?")
     wrong_number: bool = False  # "sorry, wrong number": written to the wrong business
@@ -679,13 +689,14 @@ def read_intent(text: str) -> Intent:
         hasty=bool(_HASTY.search(folded)),
         dropped=dropped,
         cant=_phrase_in(folded, _CANT_MAKE_IT),
+        details_change=_phrase_in(folded, _CHANGE_DETAILS),
         small_talk=_phrase_in(folded, _SMALL_TALK),
         who=_phrase_in(folded, _WHO),
         stop=" ".join(tokens) in _STOP_WORDS or _phrase_in(folded, _STOP_PHRASES),
         cancel=bool(token_set & _CANCEL)
         and ("cancellation" not in topics or _phrase_in(folded, _CANCEL_IT))
         and not keep,
-        move=bool(token_set & _MOVE)
+        move=(bool(token_set & _MOVE) and not _phrase_in(folded, _CHANGE_DETAILS))
         or (bool(token_set & _CANCEL) and _phrase_in(folded, _REBOOK))
         or ((mine or _phrase_in(folded, _CANT_MAKE_IT)) and bool(token_set & _INSTEAD))
         or (mine and bool(token_set & _SHIFT)),
