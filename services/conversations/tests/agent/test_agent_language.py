@@ -717,6 +717,24 @@ def test_changing_the_name_on_a_booking_is_no_move() -> None:
     assert read_intent("can i change my booking to friday?").move
 
 
+def test_the_late_or_early_part_of_a_part_of_the_day() -> None:
+    late_afternoon, late_morning = (time(15), time(18)), (time(10), time(12))
+    cases = [
+        ("pt", "tem algo sexta no fim da tarde?", date(2026, 12, 4), late_afternoon),
+        ("en", "late afternoon on friday?", date(2026, 12, 4), late_afternoon),
+        ("fr", "demain en fin de matinée", date(2026, 12, 2), late_morning),
+        ("it", "giovedì in tarda mattinata", date(2026, 12, 3), late_morning),
+        ("es", "el jueves a primera hora de la tarde", date(2026, 12, 3), (time(13), time(15))),
+        ("en", "early afternoon tomorrow", date(2026, 12, 2), (time(13), time(15))),
+    ]
+    for lang, text, day, window in cases:
+        when = read_when(text, TUESDAY, lang)
+        assert (when.first, when.window) == (day, window), text
+    assert read_when("early tomorrow", TUESDAY, "en").window == MORNING
+    assert "lateness" not in read_intent("late afternoon on friday?").topics
+    assert "lateness" in read_intent("i'll be late").topics
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

@@ -359,6 +359,8 @@ _CANT_MAKE_IT = (
     "nicht kommen", "nicht schaffen",
     "ich schaffe es nicht", "non riesco a venire", "non posso venire",
 )  # fmt: skip
+# "late" of a part of the day, not of a visitor running late.
+_LATE_PART = re.compile(r"\blate (?:morning|afternoon|evening|night)s?\b")
 # Getting ready for a visit: when to arrive, what to bring, in the six languages.
 _PREPARING = (
     "how early", "what do i need to bring", "what should i bring", "do i need to bring",
@@ -617,6 +619,8 @@ def read_intent(text: str) -> Intent:
         topics = ("price", *topics)
     if "lateness" not in topics and _LATE.search(folded):
         topics = (*topics, "lateness")
+    elif "lateness" in topics and _LATE_PART.search(folded):
+        topics = tuple(t for t in topics if t != "lateness")  # "late afternoon on friday?"
     if "cancellation" not in topics and _phrase_in(folded, _NOTICE) and _cancels(token_set):
         topics = (*topics, "cancellation")  # "how far in advance do I need to cancel?"
     if "cancellation" in topics:

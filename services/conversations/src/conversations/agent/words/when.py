@@ -250,7 +250,8 @@ _PARTS: tuple[tuple[re.Pattern[str], tuple[time, time]], ...] = (
         re.compile(
             r"\b(?:mornings?|am morgen|morgens|vormittags?|fruh|(?:por|de|en|a|esta) la manana|"
             r"por las mananas|manhas?|matins?|matinee|mattin[ao]|mattinata|"
-            r"(?<!how )(?<!there )(?<!arrive )early)\b"  # not "how early should I arrive?"
+            # not "how early should I arrive?", nor "early afternoon"
+            r"(?<!how )(?<!there )(?<!arrive )early(?!\s(?:afternoon|evening)))\b"
         ),
         MORNING,
     ),
@@ -317,7 +318,33 @@ def _part_as_said(
         return part
     if _PART_REFUSED_BEFORE.search(before) or _PART_REFUSED_AFTER.match(after):
         return (part[1], time.max) if part[0] < time(12) else (time(0), part[0])
+    if _LATE_IN.search(before) and part in _LATE_HALF:
+        return _LATE_HALF[part]  # "late afternoon", "fim da tarde", "tardo pomeriggio"
+    if _EARLY_IN.search(before) and part in _EARLY_HALF:
+        return _EARLY_HALF[part]  # "early afternoon", "début d'après-midi"
     return part
+
+
+# The late or early part of a part of the day ("late afternoon", "en fin de matinée", "a
+# primera hora de la tarde", "am späten Nachmittag", "in tarda mattinata"), folded.
+_LATE_IN = re.compile(
+    r"\b(?:late|end of the|end of|fin de|fin d'|final da|final de la|final de|fim da|fim do|"
+    r"ultima hora de la|a ultima hora de la|spaten|spater|spat|tardo|tarda|in tarda)\s?$"
+)
+_EARLY_IN = re.compile(
+    r"\b(?:early|start of the|beginning of the|debut de|debut d'|inicio da|inicio de la|"
+    r"comeco da|primera hora de la|a primera hora de la|fruhen|fruher|primo|in primo)\s?$"
+)
+_LATE_HALF = {
+    MORNING: (time(10, 0), time(12, 0)),
+    AFTERNOON: (time(15, 0), time(18, 0)),
+    EVENING: (time(19, 0), time.max),
+}
+_EARLY_HALF = {
+    MORNING: (time(6, 0), time(10, 0)),
+    AFTERNOON: (time(13, 0), time(15, 0)),
+    EVENING: (time(17, 0), time(19, 0)),
+}
 
 
 def _midday_refused(text: str, said: re.Match[str]) -> bool:
@@ -713,7 +740,8 @@ _ORDINAL_DAY = re.compile(
 # segunda" after a list is the second option; it is Monday with "-feira", "na", "que vem"...
 _PT_ORDINAL_DAYS = {"segunda", "terca", "quarta", "quinta", "sexta"}
 _PT_DAY_CONTEXT = re.compile(
-    r"(?:\b(?:na|no|nesta|nessa|esta|essa|proxima|ate|pra|para|dia|de|ser|e|ou)\s$)"
+    r"(?:\b(?:na|no|nesta|nessa|esta|essa|proxima|ate|pra|para|dia|de|ser|e|ou|algo|vaga|"
+    r"vagas|horario|horarios|tem|marcar|agendar)\s$)"
 )
 
 
@@ -721,7 +749,7 @@ def _is_weekday(text: str, match: re.Match[str]) -> bool:
     if match.group(1) not in _PT_ORDINAL_DAYS:
         return True
     after = text[match.end() : match.end() + 12]
-    if re.match(r"(?:-| )feira| que vem| agora| (?:as|a|de|pela|depois) |\s?\d", after):
+    if re.match(r"(?:-| )feira| que vem| agora| (?:as|a|de|pela|depois|no|ou) |\s?\d", after):
         return True  # "segunda-feira", "quinta que vem", "sexta às 15h", "sexta de manhã"
     before = text[max(0, match.start() - 10) : match.start()]
     return not before.strip(" ,.!?") or bool(_PT_DAY_CONTEXT.search(before))
