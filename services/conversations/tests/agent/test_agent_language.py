@@ -735,6 +735,12 @@ def test_the_late_or_early_part_of_a_part_of_the_day() -> None:
     assert "lateness" in read_intent("i'll be late").topics
 
 
+def test_gift_cards_and_a_number_asked_in_chat() -> None:
+    assert "payment" not in read_intent("do you have gift cards?").topics
+    assert "payment" in read_intent("can i pay by card?").topics
+    assert "contact" in read_intent("whats ur number").topics
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

@@ -683,6 +683,13 @@ def _understand(
         return _call("business_info", topic=topic)
     if intent.question and not (r.when.found or r.service.service or intent.book):
         return _call("search_faq", question=r.text)
+    if (
+        intent.question
+        and not (r.when.found or intent.book)
+        and _OF_THE_SERVICE.search(fold(r.text))
+    ):
+        # "is the whitening painful?": about the service, for the business's own answers.
+        return _call("search_faq", question=r.text)
 
     # Choosing a service and a time.
     service = r.service.service
@@ -740,6 +747,13 @@ def _understand(
             m.asked = Asked.of(r.when.keep_from(_asked(deps)))
         return _call("list_services")
     return None
+
+
+# Asked of a service, not to book it: does it hurt, is it safe (six languages, folded).
+_OF_THE_SERVICE = re.compile(
+    r"\b(?:painful|hurt|hurts|pain|duele|doloroso|dolorosa|doi|dolorido|fait mal|douloureux|"
+    r"douloureuse|weh|schmerzhaft|fa male|doloroso|safe|seguro|segura|sicher|sicuro|sicura)\b"
+)
 
 
 def _asks_topic(topic: str, intent: Intent, booking_words: bool, clock: bool) -> bool:

@@ -267,7 +267,8 @@ _TOPICS: dict[Topic, tuple[str, ...]] = {
     "deposit": ("deposit", "upfront", "pay in advance", "paid in advance", "prepay", "sena",
                 "deposito", "adelanto", "anticipo", "sinal", "adiantado", "acompte", "arrhes",
                 "anzahlung", "vorauszahlung", "caparra", "acconto"),
-    "contact": ("phone number", "your number", "email", "e-mail", "telefono", "telefone",
+    "contact": ("phone number", "your number", "ur number", "your phone", "ur phone",
+                "call you", "email", "e-mail", "telefono", "telefone",
                 "numero de telefono", "correo", "telephone", "courriel", "telefonnummer",
                 "telefono", "mail"),
     "services": ("what services", "which services", "what do you offer", "menu", "que servicios",
@@ -359,6 +360,10 @@ _CANT_MAKE_IT = (
     "nicht kommen", "nicht schaffen",
     "ich schaffe es nicht", "non riesco a venire", "non posso venire",
 )  # fmt: skip
+_GIFT_CARDS = ("gift card", "gift cards", "gift voucher", "gift certificate", "tarjeta regalo",
+               "vale regalo", "cheque regalo", "cartao presente", "vale presente",
+               "carte cadeau", "cheque cadeau", "gutschein", "geschenkgutschein",
+               "buono regalo", "carta regalo")  # fmt: skip
 # "late" of a part of the day, not of a visitor running late.
 _LATE_PART = re.compile(r"\blate (?:morning|afternoon|evening|night)s?\b")
 # Getting ready for a visit: when to arrive, what to bring, in the six languages.
@@ -619,7 +624,9 @@ def read_intent(text: str) -> Intent:
         topics = ("price", *topics)
     if "lateness" not in topics and _LATE.search(folded):
         topics = (*topics, "lateness")
-    elif "lateness" in topics and _LATE_PART.search(folded):
+    if "payment" in topics and _phrase_in(folded, _GIFT_CARDS):
+        topics = tuple(t for t in topics if t != "payment")  # a gift card is no way to pay
+    if "lateness" in topics and _LATE_PART.search(folded) and not _LATE.search(folded):
         topics = tuple(t for t in topics if t != "lateness")  # "late afternoon on friday?"
     if "cancellation" not in topics and _phrase_in(folded, _NOTICE) and _cancels(token_set):
         topics = (*topics, "cancellation")  # "how far in advance do I need to cancel?"
