@@ -570,6 +570,15 @@ def _understand(
         and live
         and not (r.when.found or r.service.service or intent.book or intent.topics)
     )
+    same = _SAME_DAY.search(fold(r.text)) or _SAME_TIME.search(fold(r.text))
+    if same and len(live) == 1 and not (m.moving or m.offered_slots or intent.cancel):
+        other = r.service.service is not None and r.service.service.id != live[0].service_id
+        if other or intent.book:  # "a beard trim same time tomorrow": a booking of its own
+            same = None
+    if same and len(live) == 1 and not (m.moving or m.offered_slots or intent.cancel):
+        # "can we do next week same day?": their booking, moved.
+        m.moving = live[0].id
+        return _find_for_booking(deps, r, live[0].id)
     shift = (intent.earlier or intent.later) and not (intent.earlier and intent.later)
     if shift and live and not (m.moving or m.offered_slots or intent.cancel or intent.move):
         # "can i come 15 min earlier on thursday?": their booking that day, earlier or later.
@@ -837,6 +846,11 @@ _SAME_TIME = re.compile(
     r"gleiche(?:n)? (?:uhrzeit|zeit)|selbe(?:n)? (?:uhrzeit|zeit)|stessa ora|stesso orario",
     re.IGNORECASE,
 )
+# "same day" (of the week): the booking's own weekday, within the span asked.
+_SAME_DAY = re.compile(
+    r"same day|mismo dia|mesmo dia|meme jour|gleichen tag|selben tag|stesso giorno",
+    re.IGNORECASE,
+)
 
 
 def _move_when(deps: AgentDeps, r: Reading, booking: BookingRef) -> When:
@@ -853,6 +867,12 @@ def _move_when(deps: AgentDeps, r: Reading, booking: BookingRef) -> When:
                 break
     if _SAME_TIME.search(text) and when.clock is None and when.window is None:
         when = replace(when, clock=local.time().replace(second=0, microsecond=0))
+    if _SAME_DAY.search(text) and when.first is not None and when.last and when.last > when.first:
+        # "next week same day": that week's day with the booking's weekday.
+        span = (when.first + timedelta(days=d) for d in range((when.last - when.first).days + 1))
+        day = next((d for d in span if d.weekday() == local.weekday()), None)
+        if day is not None:
+            when = replace(when, first=day, last=day)
     later, earlier = r.intent.later, r.intent.earlier
     own_day = r.when.first in (None, local.date()) and r.when.window is None
     if (later or earlier) and not (later and earlier) and own_day and r.when.clock is None:

@@ -2058,6 +2058,22 @@ DIALOGUES: tuple[Scenario, ...] = (
         never_say=("We accept",),
     ),
     S(
+        "en_can_we_do_next_week_same_day_moves_the_booking",
+        "can we do next week same day?",
+        "2",
+        services=BARBER,
+        earlier=(("Haircut", "2026-12-03 11:00"),),
+        book=B("Haircut", "2026-12-10 12:00"),
+    ),
+    S(
+        "en_a_beard_trim_same_day_next_week_is_a_booking_of_its_own",
+        "can i get a beard trim next week same day?",
+        "1",
+        services=BARBER,
+        earlier=(("Haircut", "2026-12-03 11:00"),),
+        book=(("Haircut", "2026-12-03 11:00"), ("Beard trim", "2026-12-07 09:00")),
+    ),
+    S(
         "en_1100_works_picks_the_eleven_oclock_offer",
         "haircut tmrw morning",
         "1100 works",
