@@ -49,6 +49,12 @@ CLINIC_FACTS = BusinessFacts(
 )
 
 
+DEPOSIT_FACTS = BusinessFacts(
+    payment_methods=("cash", "Bizum"),
+    policies=Policies(deposit="A 10 € deposit by Bizum when booking."),
+)
+
+
 def S(name: str, *turns: str | Turn, book: tuple[tuple[str, str], ...] = (), **kw: Any) -> Scenario:
     kw.setdefault("now", NOW)
     return Scenario(name, tuple(turns), bookings=book, **kw)
@@ -2072,6 +2078,22 @@ DIALOGUES: tuple[Scenario, ...] = (
         services=BARBER,
         earlier=(("Haircut", "2026-12-03 11:00"),),
         book=(("Haircut", "2026-12-03 11:00"), ("Beard trim", "2026-12-07 09:00")),
+    ),
+    S(
+        "en_do_i_need_to_pay_a_deposit_is_the_deposit",
+        "do i need to pay a deposit?",
+        services=BARBER,
+        facts=DEPOSIT_FACTS,
+        communicate=("Deposit: A 10 € deposit by Bizum when booking.",),
+        never_say=("We accept",),
+    ),
+    S(
+        "es_hay_que_pagar_senal",
+        "hay que pagar señal?",
+        services=BARBER,
+        facts=DEPOSIT_FACTS,
+        communicate=("A 10 € deposit",),
+        never_say=("Aceptamos",),
     ),
     S(
         "en_1100_works_picks_the_eleven_oclock_offer",

@@ -265,6 +265,7 @@ _TOPICS: dict[Topic, tuple[str, ...]] = {
                  "chegar atrasado", "en retard", "retard", "verspatung", "verspate",
                  "zu spat", "ritardo", "in ritardo"),
     "deposit": ("deposit", "upfront", "pay in advance", "paid in advance", "prepay", "sena",
+                "senal",
                 "deposito", "adelanto", "anticipo", "sinal", "adiantado", "acompte", "arrhes",
                 "anzahlung", "vorauszahlung", "caparra", "acconto"),
     "contact": ("phone number", "your number", "ur number", "your phone", "ur phone",
@@ -360,6 +361,10 @@ _CANT_MAKE_IT = (
     "nicht kommen", "nicht schaffen",
     "ich schaffe es nicht", "non riesco a venire", "non posso venire",
 )  # fmt: skip
+# Ways to pay, named: with them a deposit question asks the methods too ("deposit by card?").
+_METHODS = ("card", "cards", "cash", "credit", "visa", "apple pay", "tarjeta", "efectivo",
+            "cartao", "dinheiro", "pix", "carte", "especes", "karte", "bar", "carta",
+            "contanti", "bizum", "paypal", "transfer", "transferencia")  # fmt: skip
 _GIFT_CARDS = ("gift card", "gift cards", "gift voucher", "gift certificate", "tarjeta regalo",
                "vale regalo", "cheque regalo", "cartao presente", "vale presente",
                "carte cadeau", "cheque cadeau", "gutschein", "geschenkgutschein",
@@ -624,6 +629,8 @@ def read_intent(text: str) -> Intent:
         topics = ("price", *topics)
     if "lateness" not in topics and _LATE.search(folded):
         topics = (*topics, "lateness")
+    if "deposit" in topics and "payment" in topics and not _phrase_in(folded, _METHODS):
+        topics = tuple(t for t in topics if t != "payment")  # "do i need to pay a deposit?"
     if "payment" in topics and _phrase_in(folded, _GIFT_CARDS):
         topics = tuple(t for t in topics if t != "payment")  # a gift card is no way to pay
     if "lateness" in topics and _LATE_PART.search(folded) and not _LATE.search(folded):
