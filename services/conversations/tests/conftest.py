@@ -9,6 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from conversations.main import create_app
 from conversations.settings import Settings
@@ -130,8 +131,17 @@ def execute(app: FastAPI, client: httpx.AsyncClient) -> Callable[..., Awaitable[
     """Write SQL directly, for states no route produces yet."""
 
     async def run(sql: str, **params: Any) -> None:
-        async with app.state.runtime.engine.begin() as conn:
-            await conn.execute(text(sql), params)
+        # The service may be writing the same rows meanwhile (a delivery recording a status):
+        # at commit both stamp the workspace's live counter, and Postgres may pick this write
+        # as a deadlock's victim; a writer tries again, as the service's own consumers do.
+        for attempt in range(3):
+            try:
+                async with app.state.runtime.engine.begin() as conn:
+                    await conn.execute(text(sql), params)
+                return
+            except DBAPIError as exc:
+                if getattr(exc.orig, "sqlstate", None) != "40P01" or attempt == 2:
+                    raise
 
     return run
 
