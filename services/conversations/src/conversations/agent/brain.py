@@ -56,7 +56,13 @@ from conversations.agent.tools import (
     reminded_booking,
 )
 from conversations.agent.words.contact import for_someone, read_details, unreadable
-from conversations.agent.words.intents import Intent, Topic, choice_number, pick_by_time
+from conversations.agent.words.intents import (
+    Intent,
+    Topic,
+    cant_clause,
+    choice_number,
+    pick_by_time,
+)
 from conversations.agent.words.langs import country_of
 from conversations.agent.words.services import Named
 from conversations.agent.words.text import fold, words
@@ -556,8 +562,12 @@ def _understand(
         # asked for are offered as for a new booking.
         deps.said.append(say(deps.lang, "no_booking"))
     if intent.cant and live and not (intent.move or intent.cancel or m.moving):
-        # "I can't make it thursday": cancel or move? "...can we do next week?": moved.
-        booking = named or _booking_on(live, r, deps.zone)
+        # "I can't make it thursday": cancel or move? "...can we do next week?": moved. The
+        # day said with "can't make it" is the booking's; another day is where it goes.
+        clause = cant_clause(r.text)
+        said = read_when(clause, deps.now.date(), deps.lang).first if clause else None
+        booking = _booking_on(live, said, deps.zone) if said else None
+        booking = booking or named or _booking_on(live, r.when.first, deps.zone)
         if booking is not None:
             if _another_time(deps, r, booking):
                 m.moving = booking.id
@@ -582,7 +592,7 @@ def _understand(
     shift = (intent.earlier or intent.later) and not (intent.earlier and intent.later)
     if shift and live and not (m.moving or m.offered_slots or intent.cancel or intent.move):
         # "can i come 15 min earlier on thursday?": their booking that day, earlier or later.
-        booking = named or _booking_on(live, r, deps.zone)
+        booking = named or _booking_on(live, r.when.first, deps.zone)
         if booking is not None and not _another_time(deps, r, booking):
             m.moving = booking.id
             return _find_for_booking(deps, r, booking.id)
@@ -980,7 +990,7 @@ def _right_after(deps: AgentDeps, r: Reading) -> When | None:
         return None
     if not (_RIGHT_AFTER.search(text) or (_ADDED.search(text) and _MINE_WORD.search(text))):
         return None
-    booking = _booking_on(live, r, deps.zone) if r.when.first else live[-1]
+    booking = _booking_on(live, r.when.first, deps.zone) if r.when.first else live[-1]
     if booking is None:
         return None
     service = deps.service(booking.service_id)
@@ -1028,10 +1038,10 @@ def _bookings_text(deps: AgentDeps) -> str:
     return say(deps.lang, "your_bookings") + "\n" + numbered(lines)
 
 
-def _booking_on(live: list[BookingRef], r: Reading, zone: ZoneInfo) -> BookingRef | None:
-    """The booking a day names ("can't make it thursday"), or the only one."""
-    if r.when.first is not None:
-        on_day = [b for b in live if b.start.astimezone(zone).date() == r.when.first]
+def _booking_on(live: list[BookingRef], day: date | None, zone: ZoneInfo) -> BookingRef | None:
+    """The one booking on `day` ("can't make it thursday"), or the only one."""
+    if day is not None:
+        on_day = [b for b in live if b.start.astimezone(zone).date() == day]
         if len(on_day) == 1:
             return on_day[0]
     return live[0] if len(live) == 1 else None
@@ -1196,12 +1206,13 @@ def _slots_text(deps: AgentDeps, result: SlotsResult) -> str:
         head = say(
             lang, "full_window", when=when, days=_days_label(deps, result), service=service, tz=tz
         )
-    elif m.moving:
-        head = say(lang, "which_new", service=service, tz=tz)
     elif result.asked_time and result.note is None and not earliest:
-        # "12:30 tomorrow?" where no time starts at 12:30: said, then the nearest.
+        # "12:30 tomorrow?" (or "move it to friday same time") where no time starts then:
+        # said, then the nearest.
         clock = format_clock(time.fromisoformat(result.asked_time), zone, lang)
         head = say(lang, "not_free_at", time=clock, service=service, tz=tz)
+    elif m.moving:
+        head = say(lang, "which_new", service=service, tz=tz)
     elif when:
         head = say(lang, "pick_slot_window", service=service, when=when, tz=tz)
     else:
@@ -1390,7 +1401,8 @@ def _info_text(deps: AgentDeps, result: InfoResult) -> ModelResponse:
         return _text(deps, text)
     r = deps.reading
     m = deps.memory
-    if r is not None and r.service.service is not None and not r.service.apart:
+    several = r is not None and bool(r.service.apart or r.service.also)
+    if r is not None and r.service.service is not None and not several:
         m.service_id = r.service.service.id  # "how much is X?": X is what they are after
     service_id = m.service_id or (deps.services[0].id if len(deps.services) == 1 else None)
     if deps.turn_topics:  # the next thing asked in the same message

@@ -450,6 +450,23 @@ _MINE = (
 )  # fmt: skip
 
 
+def cant_clause(text: str) -> str | None:
+    """The part of a message that says which visit the visitor cannot make, from the words
+    that say so to the end of their clause ("sorry she can't make it tomorrow, can we do
+    friday?" -> "can't make it tomorrow"): its day is the booking's, not where it goes."""
+    padded = f" {' '.join(words(text))} "
+    for phrase in _as_words(_CANT_MAKE_IT):
+        at = padded.find(f" {phrase} ")
+        if at >= 0:
+            rest = padded[at:]
+            end = re.search(
+                r"\b(?:can|could|what|how|but|instead|pero|mas|mais|aber|ma)\b",
+                rest[len(phrase) + 2 :],
+            )
+            return rest[: len(phrase) + 2 + end.start()] if end else rest
+    return None
+
+
 def _phrase_in(folded: str, phrases: tuple[str, ...]) -> bool:
     padded = f" {' '.join(words(folded))} "
     return any(f" {p} " in padded for p in _as_words(phrases))
