@@ -12,7 +12,7 @@ from conversations.agent.words.contact import read_details
 from conversations.agent.words.intents import choice_number, read_intent
 from conversations.agent.words.langs import default_language, detect_language
 from conversations.agent.words.services import Named, match_service
-from conversations.agent.words.text import bound, fold
+from conversations.agent.words.text import bound
 from conversations.agent.words.when import (
     AFTERNOON,
     EVENING,
@@ -662,8 +662,6 @@ def test_what_a_service_includes_is_asked() -> None:
 
 
 def test_right_after_is_read_in_six_languages() -> None:
-    from conversations.agent.brain import _RIGHT_AFTER
-
     for text in (
         "and a beard trim right after?",
         "y una barba justo después?",
@@ -671,9 +669,26 @@ def test_right_after_is_read_in_six_languages() -> None:
         "et la barbe juste après ?",
         "und den Bart direkt danach?",
         "e la barba subito dopo?",
+        "could i add a beard trim to my thursday appointment?",
     ):
-        assert _RIGHT_AFTER.search(fold(text)), text
-    assert not _RIGHT_AFTER.search(fold("after 5pm on friday"))
+        assert read_intent(text).right_after, text
+    assert not read_intent("after 5pm on friday").right_after
+    assert not read_intent("add me to the waiting list").right_after  # not to their booking
+    assert read_intent("is the whitening painful?").of_the_service
+
+
+def test_the_day_said_with_cant_make_it_is_the_bookings() -> None:
+    from conversations.agent.reading import read_message
+
+    reading = read_message(
+        "sorry she can't make it tomorrow, can we do friday same time?",
+        today=TUESDAY,
+        timezone="Europe/Madrid",
+        previous_lang="en",
+        default_lang="en",
+        services=[],
+    )
+    assert reading.cant_day == date(2026, 12, 2) and reading.when.first == date(2026, 12, 4)
 
 
 def test_who_a_booking_is_for_when_not_the_visitor() -> None:

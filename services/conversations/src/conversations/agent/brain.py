@@ -55,14 +55,8 @@ from conversations.agent.tools import (
     learn,
     reminded_booking,
 )
-from conversations.agent.words.contact import for_someone, read_details, unreadable
-from conversations.agent.words.intents import (
-    Intent,
-    Topic,
-    cant_clause,
-    choice_number,
-    pick_by_time,
-)
+from conversations.agent.words.contact import read_details, unreadable
+from conversations.agent.words.intents import Intent, Topic, choice_number, pick_by_time
 from conversations.agent.words.langs import country_of
 from conversations.agent.words.services import Named
 from conversations.agent.words.text import fold, words
@@ -150,9 +144,8 @@ def _decide(deps: AgentDeps, r: Reading) -> ModelResponse:
     m = deps.memory
     m.lang = r.lang
     intent = r.intent
-    attendee = for_someone(r.text)
-    if attendee is not None:  # "a haircut for my husband John": the booking's notes say so
-        m.attendee = attendee
+    if r.attendee is not None:  # "a haircut for my husband John": the booking's notes say so
+        m.attendee = r.attendee
     # "Shall I cancel it?" stands for one message only.
     cancelling, m.cancelling = m.booking(m.cancelling), None
     if not deps.connector_active:
@@ -191,10 +184,10 @@ def _decide(deps: AgentDeps, r: Reading) -> ModelResponse:
     if details is not None:
         m.misunderstood = 0
         return details
-    if attendee is not None and m.pending is not None and not r.when.found:
+    if r.attendee is not None and m.pending is not None and not r.when.found:
         # "it's for my son actually" while their details are asked: noted, and asked again.
         m.misunderstood = 0
-        noted = say(deps.lang, "booked_for", who=_yours(attendee))
+        noted = say(deps.lang, "booked_for", who=_yours(r.attendee))
         return _text(deps, noted + "\n" + _options_again(deps))
     understood = _understand(deps, r, cancelling)
     if understood is not None:
@@ -564,9 +557,7 @@ def _understand(
     if intent.cant and live and not (intent.move or intent.cancel or m.moving):
         # "I can't make it thursday": cancel or move? "...can we do next week?": moved. The
         # day said with "can't make it" is the booking's; another day is where it goes.
-        clause = cant_clause(r.text)
-        said = read_when(clause, deps.now.date(), deps.lang).first if clause else None
-        booking = _booking_on(live, said, deps.zone) if said else None
+        booking = _booking_on(live, r.cant_day, deps.zone) if r.cant_day else None
         booking = booking or named or _booking_on(live, r.when.first, deps.zone)
         if booking is not None:
             if _another_time(deps, r, booking):
@@ -702,11 +693,7 @@ def _understand(
         return _call("business_info", topic=topic)
     if intent.question and not (r.when.found or r.service.service or intent.book):
         return _call("search_faq", question=r.text)
-    if (
-        intent.question
-        and not (r.when.found or intent.book)
-        and _OF_THE_SERVICE.search(fold(r.text))
-    ):
+    if intent.question and intent.of_the_service and not (r.when.found or intent.book):
         # "is the whitening painful?": about the service, for the business's own answers.
         return _call("search_faq", question=r.text)
 
@@ -766,13 +753,6 @@ def _understand(
             m.asked = Asked.of(r.when.keep_from(_asked(deps)))
         return _call("list_services")
     return None
-
-
-# Asked of a service, not to book it: does it hurt, is it safe (six languages, folded).
-_OF_THE_SERVICE = re.compile(
-    r"\b(?:painful|hurt|hurts|pain|duele|doloroso|dolorosa|doi|dolorido|fait mal|douloureux|"
-    r"douloureuse|weh|schmerzhaft|fa male|doloroso|safe|seguro|segura|sicher|sicuro|sicura)\b"
-)
 
 
 def _asks_topic(topic: str, intent: Intent, booking_words: bool, clock: bool) -> bool:
@@ -961,34 +941,11 @@ def _other_than_offered(deps: AgentDeps, r: Reading) -> ModelResponse | None:
     return None
 
 
-# Straight after a booking: "right after", "justo después", "logo depois", "juste après",
-# "direkt danach", "subito dopo" (folded).
-_RIGHT_AFTER = re.compile(
-    r"\b(?:right after|just after|straight after|after that|back to back|justo despues|"
-    r"justo a continuacion|a continuacion|logo depois|logo em seguida|em seguida|juste apres|"
-    r"juste derriere|tout de suite apres|direkt danach|gleich danach|direkt im anschluss|"
-    r"im anschluss|subito dopo|appena dopo)\b"
-)
-
-
-# Adding a service to a booking ("add a beard trim to my thursday appointment"): right after it.
-_ADDED = re.compile(
-    r"\b(?:add|adding|anadir|agregar|sumar|adicionar|acrescentar|ajouter|hinzufugen|"
-    r"aggiungere)\b"
-)
-
-
-_MINE_WORD = re.compile(r"\b(?:my|mi|minha|meu|mon|ma|mein|meinem|meinen|mio|mia)\b")
-
-
 def _right_after(deps: AgentDeps, r: Reading) -> When | None:
     """The end of the visitor's latest booking, asked as the time of another service ("and a
     beard trim right after?"); None unless the message says so and no other time."""
     live = deps.memory.live_bookings
-    text = fold(r.text)
-    if not live or r.when.clock is not None:
-        return None
-    if not (_RIGHT_AFTER.search(text) or (_ADDED.search(text) and _MINE_WORD.search(text))):
+    if not live or r.when.clock is not None or not r.intent.right_after:
         return None
     booking = _booking_on(live, r.when.first, deps.zone) if r.when.first else live[-1]
     if booking is None:

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from conversations.agent.words.intents import Intent, choice_number, read_intent
+from conversations.agent.words.contact import for_someone
+from conversations.agent.words.intents import Intent, cant_clause, choice_number, read_intent
 from conversations.agent.words.langs import detect_language, locale_for, month_first
 from conversations.agent.words.services import Named, ServiceMatch, match_service
 from conversations.agent.words.text import bound, words
@@ -25,6 +26,8 @@ class Reading:
     intent: Intent
     when: When
     service: ServiceMatch
+    attendee: str | None = None  # who the visit is for, when not the visitor ("for my son")
+    cant_day: date | None = None  # the day said with "can't make it": the booking's
 
     def choice(self, options: int) -> int | None:
         return choice_number(self.text, options, self.lang)
@@ -44,12 +47,17 @@ def read_message(
     # that is only a name has nothing else to go by).
     seen = _without_names(short, services) if previous_lang else short
     lang = detect_language(seen, previous_lang, default_lang)
+    intent = read_intent(short)
+    first = month_first(locale_for(lang, timezone))
+    clause = cant_clause(short) if intent.cant else None
     return Reading(
         text=short,
         lang=lang,
-        intent=read_intent(short),
-        when=read_when(short, today, lang, month_first=month_first(locale_for(lang, timezone))),
+        intent=intent,
+        when=read_when(short, today, lang, month_first=first),
         service=match_service(short, services),
+        attendee=for_someone(short),
+        cant_day=read_when(clause, today, lang, month_first=first).first if clause else None,
     )
 
 

@@ -382,6 +382,24 @@ _PREPARING = (
     "mitbringen", "fruher da sein", "fruher kommen", "wann soll ich da sein",
     "devo portare", "cosa portare", "devo arrivare", "arrivare prima", "arrivare in anticipo",
 )  # fmt: skip
+# Straight after a booking: "right after", "justo después", "logo depois", "juste après",
+# "direkt danach", "subito dopo" (folded).
+_RIGHT_AFTER = re.compile(
+    r"\b(?:right after|just after|straight after|after that|back to back|justo despues|"
+    r"justo a continuacion|a continuacion|logo depois|logo em seguida|em seguida|juste apres|"
+    r"juste derriere|tout de suite apres|direkt danach|gleich danach|direkt im anschluss|"
+    r"im anschluss|subito dopo|appena dopo)\b"
+)
+# Adding a service to one's booking ("add a beard trim to my thursday appointment").
+_ADDED = re.compile(
+    r"\b(?:add|adding|anadir|agregar|sumar|adicionar|acrescentar|ajouter|hinzufugen|"
+    r"aggiungere)\b"
+)
+# Asked of a service, not to book it: does it hurt, is it safe.
+_OF_THE_SERVICE = re.compile(
+    r"\b(?:painful|hurt|hurts|pain|duele|doloroso|dolorosa|doi|dolorido|fait mal|douloureux|"
+    r"douloureuse|weh|schmerzhaft|fa male|safe|seguro|segura|sicher|sicuro|sicura)\b"
+)
 # Changing the name or contact on a booking, not its time ("can i change the name on my
 # booking?"): a question for the owner.
 _CHANGE_DETAILS = tuple(
@@ -512,6 +530,10 @@ class Intent:
     keep: bool = False  # "please don't cancel", "no wait, keep it": the booking stays
     cant: bool = False  # "I can't make it (thursday)": their booking, to cancel or to move
     details_change: bool = False  # "can i change the name on my booking?": for the owner
+    # Straight after their booking ("and a beard trim right after?", "add a beard trim to my
+    # thursday appointment"): when that booking ends.
+    right_after: bool = False
+    of_the_service: bool = False  # "is the whitening painful?": asked of it, not to book it
     unsure: bool = False  # "ok, let me check and get back to you": agreeing to nothing yet
     asks_too: bool = False  # a question after the yes ("ok, how much is it?")
     wrong_number: bool = False  # "sorry, wrong number": written to the wrong business
@@ -725,6 +747,9 @@ def read_intent(text: str) -> Intent:
         dropped=dropped,
         cant=_phrase_in(folded, _CANT_MAKE_IT),
         details_change=_phrase_in(folded, _CHANGE_DETAILS),
+        right_after=bool(_RIGHT_AFTER.search(folded))
+        or (bool(_ADDED.search(folded)) and bool(token_set & _MY)),
+        of_the_service=bool(_OF_THE_SERVICE.search(folded)),
         small_talk=_phrase_in(folded, _SMALL_TALK),
         who=_phrase_in(folded, _WHO),
         stop=" ".join(tokens) in _STOP_WORDS or _phrase_in(folded, _STOP_PHRASES),
