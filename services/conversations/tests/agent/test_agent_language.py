@@ -762,6 +762,67 @@ def test_a_deposit_is_asked_without_the_ways_to_pay() -> None:
     assert set(read_intent("can i pay the deposit by card?").topics) == {"payment", "deposit"}
 
 
+def test_early_said_alone_is_the_morning_and_earlier_is_not() -> None:
+    for lang, text in [
+        ("pt", "amanhã bem cedo tem?"),
+        ("es", "mañana temprano hay hueco?"),
+        ("fr", "demain tôt c'est possible ?"),
+        ("en", "can i get a hiarcut tmrw mornin"),
+    ]:
+        when = read_when(text, TUESDAY, lang)
+        assert (when.first, when.window) == (date(2026, 12, 2), MORNING), text
+    earlier = [("es", "algo más temprano?"), ("pt", "tem mais cedo?"), ("fr", "plus tôt ?")]
+    for lang, text in earlier:
+        assert read_when(text, TUESDAY, lang).window is None, text
+
+
+def test_sooner_than_a_day_is_the_days_before_it() -> None:
+    for lang, text in [
+        ("en", "got anything sooner than friday?"),
+        ("en", "anything earlier than friday"),
+        ("es", "tenéis algo antes que el viernes?"),
+        ("pt", "tem algo mais cedo que sexta-feira?"),
+        ("fr", "quelque chose plus tôt que vendredi ?"),
+    ]:
+        when = read_when(text, TUESDAY, lang)
+        assert (when.first, when.last) == (TUESDAY, date(2026, 12, 3)), text
+    assert read_intent("got anything sooner than friday?").earlier
+
+
+def test_weekends_said_in_the_plural_are_the_weekend() -> None:
+    weekend = (SATURDAY, date(2026, 12, 6))
+    for lang, text in [
+        ("en", "are u open weekends?"),
+        ("es", "abrís los findes?"),
+        ("es", "trabajáis los fines de semana?"),
+        ("pt", "vocês abrem nos fins de semana?"),
+        ("de", "habt ihr an Wochenenden offen?"),
+    ]:
+        when = read_when(text, TUESDAY, lang)
+        assert (when.first, when.last) == weekend, text
+
+
+def test_one_telling_word_does_not_outvote_a_sure_detector() -> None:
+    # "on" is an English word too; lingua is sure of French (0.83).
+    assert detect_language("on peut payer par carte ?", None, "es") == "fr"
+    assert detect_language("do u do weekends", None, "es") == "en"
+
+
+def test_a_name_said_again_apart_from_a_longer_one_is_a_service_of_its_own() -> None:
+    barber = [
+        Named("a", "Haircut"),
+        Named("b", "Haircut and beard"),
+        Named("c", "Kids haircut"),
+        Named("d", "Beard trim"),
+    ]
+    both = match_service("a haircut for me and a kids haircut for my son", barber)
+    assert (both.service, both.also) == (barber[0], (barber[2],))
+    other_way = match_service("a kids haircut for my son and a haircut for me", barber)
+    assert (other_way.service, other_way.also) == (barber[2], (barber[0],))
+    assert match_service("a kids haircut for my son", barber).service == barber[2]
+    assert match_service("haircut and beard please", barber).service == barber[1]
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

@@ -580,6 +580,12 @@ def _understand(
         # "can we do next week same day?": their booking, moved.
         m.moving = live[0].id
         return _find_for_booking(deps, r, live[0].id)
+    before = _booked_the_day_after(deps, r, live) if intent.earlier else None
+    if before is not None and not (m.moving or m.offered_slots or intent.cancel):
+        # "got anything sooner than friday?" with a booking on Friday: that booking, moved
+        # to the days before it; not a second booking.
+        m.moving = before.id
+        return _find_for_booking(deps, r, before.id)
     shift = (intent.earlier or intent.later) and not (intent.earlier and intent.later)
     if shift and live and not (m.moving or m.offered_slots or intent.cancel or intent.move):
         # "can i come 15 min earlier on thursday?": their booking that day, earlier or later.
@@ -1004,6 +1010,16 @@ def _booking_on(live: list[BookingRef], day: date | None, zone: ZoneInfo) -> Boo
     return live[0] if len(live) == 1 else None
 
 
+def _booked_the_day_after(deps: AgentDeps, r: Reading, live: list[BookingRef]) -> BookingRef | None:
+    """The one booking on the day right after the days asked, when those start today ("anything
+    sooner than friday?" reads as today to Thursday)."""
+    first, last = r.when.first, r.when.last
+    if first is None or last is None or first != deps.now.date() or r.when.clock is not None:
+        return None
+    after = [b for b in live if b.start.astimezone(deps.zone).date() == last + timedelta(days=1)]
+    return after[0] if len(after) == 1 else None
+
+
 def _another_time(deps: AgentDeps, r: Reading, booking: BookingRef) -> bool:
     """The message names a day or time other than the booking's own ("thursday at 11" of a
     booking then is the booking)."""
@@ -1423,6 +1439,15 @@ def _say_missing(deps: AgentDeps) -> ModelResponse:
     ("Cleaning: I don't have its price."), or "I don't have that information" when one of
     them has no name of its own."""
     leads = deps.turn_missing
+    r, m = deps.reading, deps.memory
+    named = r.service.service.id if r is not None and r.service.service is not None else None
+    service_id = named or m.service_id or (deps.services[0].id if len(deps.services) == 1 else None)
+    if r is not None and r.when.found and service_id and all(leads):
+        # "how much is a beard trim, and can i come today at 3?": what is missing is said and
+        # the time asked is offered; a "yes" then books it (asked again, the owner is offered).
+        deps.said.append(" ".join(leads))
+        m.service_id = service_id
+        return _find(deps, service_id, r.when.keep_from(_asked(deps)))
     return _dont_know(deps, " ".join(leads) + " " if all(leads) else "")
 
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from conversations.agent.words.contact import for_someone
 from conversations.agent.words.intents import Intent, cant_clause, choice_number, read_intent
 from conversations.agent.words.langs import detect_language, locale_for, month_first
-from conversations.agent.words.services import Named, ServiceMatch, match_service
+from conversations.agent.words.services import Named, ServiceMatch, match_service, said_at
 from conversations.agent.words.text import bound, words
 from conversations.agent.words.when import When, read_when
 
@@ -50,15 +50,27 @@ def read_message(
     intent = read_intent(short)
     first = month_first(locale_for(lang, timezone))
     clause = cant_clause(short) if intent.cant else None
+    service = match_service(short, services)
     return Reading(
         text=short,
         lang=lang,
         intent=intent,
         when=read_when(short, today, lang, month_first=first),
-        service=match_service(short, services),
-        attendee=for_someone(short),
+        service=service,
+        attendee=_attendee(short, service),
         cant_day=read_when(clause, today, lang, month_first=first).first if clause else None,
     )
+
+
+def _attendee(text: str, service: ServiceMatch) -> str | None:
+    """Who the visit is for, when not the visitor: of the first service named, when several
+    are ("a haircut for me and a kids haircut for my son" says nothing of the haircut)."""
+    found = for_someone(text)
+    if found is None or service.service is None or not service.also:
+        return found
+    named = [service.service, *service.also]
+    said = len(text[: max(0, text.find(found))].split())
+    return found if said < said_at(text, service.also[0], named) else None
 
 
 def _without_names(text: str, services: list[Named]) -> str:

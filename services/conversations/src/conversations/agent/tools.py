@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -911,12 +912,17 @@ async def read_facts(deps: AgentDeps, topic: Topic) -> InfoResult:
                 label, ranges = format_day(day, zone, lang), hours.ranges_on(day)
             out = [Fact(label=label, value=_ranges(ranges, zone, lang))]
         elif hours:
+            days: Iterable[int] = range(7)
+            span = (when.last - when.first).days + 1 if when and when.first and when.last else 0
+            if 1 < span < 7 and when is not None and when.first is not None:
+                # "open weekends?": the weekdays of the days asked
+                days = [(when.first + timedelta(days=i)).weekday() for i in range(span)]
             out = [
                 Fact(
                     label=weekday_name(d, zone, lang),
                     value=_ranges(hours.weekly.get(d, ()), zone, lang),
                 )
-                for d in range(7)
+                for d in days
             ]
     elif topic == "horizon":
         hours = await deps.hours()

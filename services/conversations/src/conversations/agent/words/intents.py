@@ -419,8 +419,8 @@ _REBOOK = (
 # Another time than those offered: later or earlier that day, or none of them.
 _LATER = ("later", "any later", "after that", "mas tarde", "mais tarde", "plus tard", "spater",
           "piu tardi")  # fmt: skip
-_EARLIER = ("earlier", "any earlier", "mas temprano", "mas pronto", "mais cedo", "plus tot",
-            "fruher", "piu presto")  # fmt: skip
+_EARLIER = ("earlier", "any earlier", "sooner", "mas temprano", "mas pronto", "mais cedo",
+            "plus tot", "fruher", "piu presto")  # fmt: skip
 _NONE = ("none of those", "none of them", "none work", "none of these", "neither", "ninguno",
          "ninguna", "nenhum", "nenhuma", "aucun", "aucune", "keiner", "keine davon", "keins",
          "nessuno", "nessuna")  # fmt: skip

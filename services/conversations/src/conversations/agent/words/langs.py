@@ -75,25 +75,27 @@ def _detector():  # type: ignore[no-untyped-def]
 _ISO = {"ENGLISH": "en", "SPANISH": "es", "PORTUGUESE": "pt", "FRENCH": "fr", "GERMAN": "de"}
 
 
-def _lingua(text: str, previous: str | None = None) -> str | None:
-    """lingua's language for `text` when it is sure of it. Mid-conversation, it takes the
-    visitor's own language a share of at least `_STILL_PREVIOUS` to keep it: a short sentence
-    with a name in it ("o nome dela é Júlia": Italian 0.87, Portuguese 0.08) is no switch."""
+def _lingua(text: str, previous: str | None = None) -> tuple[str | None, float]:
+    """lingua's language for `text` when it is sure of it, and its confidence. Mid-
+    conversation, it takes the visitor's own language a share of at least `_STILL_PREVIOUS`
+    to keep it: a short sentence with a name in it ("o nome dela é Júlia": Italian 0.87,
+    Portuguese 0.08) is no switch."""
     values = _detector().compute_language_confidence_values(text)
     if len(values) < 2:
-        return None
+        return None, 0.0
     top, second = values[0], values[1]
     if top.value < 0.5 or top.value - second.value < 0.2:
-        return None
+        return None, 0.0
     found = _ISO.get(top.language.name, "it")
     if previous is not None and found != previous:
         share = sum(v.value for v in values if _ISO.get(v.language.name, "it") == previous)
         if share >= _STILL_PREVIOUS:
-            return previous
-    return found
+            return previous, share
+    return found, top.value
 
 
 _STILL_PREVIOUS = 0.05
+_SURE = 0.8  # a detector this sure outweighs a single telling word
 
 
 @cache
@@ -141,11 +143,15 @@ def detect_language(text: str, previous: str | None, default: str = "en") -> str
     if votes == 1 and previous in LANGS and len(tokens) <= 3:
         return previous  # "sì", "ok", "vale": one short word does not switch languages
     known = previous if previous in LANGS else None
-    found = _lingua(text, known) if letters >= 15 and len(tokens) >= 4 else None
+    found, sureness = _lingua(text, known) if letters >= 15 and len(tokens) >= 4 else (None, 0.0)
     if found is not None and voted is not None and found != voted:
         # The detector and the telling words disagree: trust the conversation if it is one
-        # of them, else the words (short chat defeats statistical models most).
-        return previous if previous in (found, voted) else voted
+        # of them, else the words (short chat defeats statistical models most), unless one
+        # word voted and the detector is sure ("on peut payer par carte ?": "on" is English
+        # too, French 0.83).
+        if previous in (found, voted):
+            return previous
+        return found if votes == 1 and sureness >= _SURE else voted
     if found is not None:
         return found
     if voted is not None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process, utils
@@ -191,18 +192,57 @@ def _named_in_full(text: str, full: list[Named], services: list[Named]) -> Servi
     the one, else the first named, with the others in `also` (booked one at a time)."""
     tokens = {s: _name_tokens(s.name) for s in services}
     longest = [s for s in full if not any(tokens[s] < tokens[o] for o in full)]
-    longest += _named_besides(text, longest, services)
+    again = _named_again(text, full, longest, tokens)
+    longest += again + _named_besides(text, longest + again, services)
     if len(longest) == 1:
         return ServiceMatch(longest[0])
     combined = [
-        s for s in services if _is_joined(s.name) and all(tokens[s] & tokens[o] for o in longest)
+        s
+        for s in services
+        if _is_joined(s.name) and all(tokens[s] & tokens[o] for o in longest) and not again
     ]
     if len(combined) == 1:
         return ServiceMatch(combined[0])
     if combined:
         return ServiceMatch(None, tuple(combined))
-    first, *others = sorted(longest, key=lambda s: _position(text, tokens[s]))
+    first, *others = sorted(longest, key=lambda s: said_at(text, s, longest))
     return ServiceMatch(first, also=tuple(others))
+
+
+def said_at(text: str, service: Named, named: list[Named]) -> int:
+    """The word where `service` is first named in `text`, by the words of its name that no
+    other of `named` holds ("kids" of "Kids haircut" beside "Haircut")."""
+    own = _name_tokens(service.name)
+    others = [s for s in named if s != service]
+    distinct = own - {t for s in others for t in _name_tokens(s.name)}
+    if distinct:
+        return _position(text, distinct)
+    # Every word of it is in a longer name ("Haircut" in "Kids haircut"): where it is said
+    # outside that name's own words.
+    said = fold(utils.default_process(text)).split()
+    taken: set[int] = set()
+    for other in others:
+        theirs = _name_tokens(other.name)
+        start = _position(text, theirs - own or theirs)
+        taken.update(
+            i for i in range(start, min(len(said), start + len(theirs) + 1)) if said[i] in theirs
+        )
+    return next((i for i, w in enumerate(said) if i not in taken and {w, w[:-1]} & own), len(said))
+
+
+def _named_again(
+    text: str, full: list[Named], longest: list[Named], tokens: dict[Named, set[str]]
+) -> list[Named]:
+    """A name held by a longer one and said again on its own ("a haircut for me and a kids
+    haircut for my son": "Haircut" as well as "Kids haircut")."""
+    names = {t for s in full for t in tokens[s]}
+    said = Counter(
+        w if w in names or w[:-1] not in names else w[:-1]  # "haircuts" says "haircut"
+        for w in fold(utils.default_process(text)).split()[:80]
+    )
+    for s in longest:
+        said.subtract(tokens[s])
+    return [s for s in full if s not in longest and all(said[t] > 0 for t in tokens[s])]
 
 
 def _named_besides(text: str, named: list[Named], services: list[Named]) -> list[Named]:

@@ -196,7 +196,8 @@ _SPANS = {
         r"\b(?:this week|esta semana|cette semaine|diese woche|questa settimana)\b"
     ),
     "weekend": re.compile(
-        r"\b(?:weekend|week-end|fin de semana|finde|fim de semana|wochenende|fine settimana)\b"
+        r"\b(?:weekends?|week-ends?|fin(?:es)? de semana|findes?|fi[mn]s? de semana|"
+        r"wochenenden?|fine settimana)\b"
     ),
 }
 
@@ -248,10 +249,14 @@ _GREETINGS = re.compile(
 _PARTS: tuple[tuple[re.Pattern[str], tuple[time, time]], ...] = (
     (
         re.compile(
-            r"\b(?:mornings?|am morgen|morgens|vormittags?|fruh|(?:por|de|en|a|esta) la manana|"
-            r"por las mananas|manhas?|matins?|matinee|mattin[ao]|mattinata|"
+            r"\b(?:mornings?|mornin|am morgen|morgens|vormittags?|fruh|"
+            r"(?:por|de|en|a|esta) la manana|por las mananas|manhas?|matins?|matinee|"
+            r"mattin[ao]|mattinata|"
             # not "how early should I arrive?", nor "early afternoon"
-            r"(?<!how )(?<!there )(?<!arrive )early(?!\s(?:afternoon|evening)))\b"
+            r"(?<!how )(?<!there )(?<!arrive )early(?!\s(?:afternoon|evening))|"
+            # "mañana temprano", "amanhã bem cedo", "demain tôt": not "más temprano" (earlier)
+            r"(?<!mas )(?<!llegar )temprano(?!\s(?:por la tarde|en la tarde))|"
+            r"(?<!mais )(?<!chegar )(?<!tao )cedo(?!\s(?:a|de|da) tarde)|(?<!plus )(?<!trop )tot)\b"
         ),
         MORNING,
     ),
@@ -772,7 +777,7 @@ def _read_day(text: str, today: date, lang: str, month_first: bool) -> tuple[Whe
         else:
             day = _future(today, months[m.group(3)], int(m.group(4)))
         if day:
-            bound = _DAY_BOUND.search(text[max(0, m.start() - 16) : m.start()])
+            bound = _DAY_BOUND.search(text[max(0, m.start() - 20) : m.start()])
             if bound and day > today:
                 # "anything before christmas?", "before december 18": the days up to it.
                 last = day if bound.group(1) in _INCLUSIVE else day - timedelta(days=1)
@@ -827,7 +832,7 @@ def _read_day(text: str, today: date, lang: str, month_first: bool) -> tuple[Whe
         if dated:  # "el viernes 18", "friday the 18th": that date, not the next Friday
             day = _day_of_month(today, int(dated.group(1)), target) or day
             return When(first=day, last=day), (m.start(), dated.end())
-        bound = _DAY_BOUND.search(text[max(0, m.start() - 16) : m.start()])
+        bound = _DAY_BOUND.search(text[max(0, m.start() - 20) : m.start()])
         if bound and bound.group(1) == "ate" and _FAREWELL_AFTER.match(text, m.end()):
             bound = None  # "obrigada, até quinta! 😊": see you on Thursday, not "until"
         if bound and day > today:
@@ -931,7 +936,8 @@ def _weekday_within(text: str, lang: str, week: When) -> When:
 # "before friday", "antes del viernes", "avant vendredi", "vor Freitag", "prima di venerdì",
 # "até sexta"; "by friday" and "entro venerdì" include the day.
 _DAY_BOUND = re.compile(
-    r"\b(before|by|no later than|antes del?|avant|vor|prima di|entro|ate)\s"
+    r"\b(before|by|no later than|sooner than|earlier than|antes del?|antes que|avant|"
+    r"plus tot que|vor|fruher als|prima di|entro|ate|mais cedo que)\s"
     r"(?:the |el |le |am |il |o |a |la |de )?$"
 )
 _INCLUSIVE = {"by", "no later than", "entro"}
