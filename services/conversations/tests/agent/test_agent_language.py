@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from conversations.agent.replies import cap, format_slot, greeting, say, zone_label
-from conversations.agent.words.contact import read_details
+from conversations.agent.words.contact import for_someone, read_details
 from conversations.agent.words.intents import choice_number, read_intent
 from conversations.agent.words.langs import default_language, detect_language
 from conversations.agent.words.services import Named, match_service
@@ -821,6 +821,43 @@ def test_a_name_said_again_apart_from_a_longer_one_is_a_service_of_its_own() -> 
     assert (other_way.service, other_way.also) == (barber[2], (barber[0],))
     assert match_service("a kids haircut for my son", barber).service == barber[2]
     assert match_service("haircut and beard please", barber).service == barber[1]
+
+
+def test_a_complaint_or_a_refund_is_read_and_worst_case_is_not() -> None:
+    for text in [
+        "my last haircut was terrible, i want a refund",
+        "la última vez me hicieron esperar 40 minutos, fatal",
+        "quero o reembolso",
+        "je veux être remboursé",
+        "ich möchte mich beschweren",
+        "voglio un rimborso",
+    ]:
+        assert read_intent(text).complaint, text
+    for text in ["10 is fine, worst case i'll call", "a haircut tomorrow", "ok thanks"]:
+        assert not read_intent(text).complaint, text
+
+
+def test_what_a_service_is_like_is_asked_of_its_description() -> None:
+    for text in [
+        "is the hatha class suitable for a beginner?",
+        "how many people are in a hatha class",
+        "¿es apto para principiantes?",
+        "c'est adapté aux débutants ?",
+        "what's the difference between a cleaning and a check-up?",
+    ]:
+        assert "about" in read_intent(text).topics, text
+    assert "about" not in read_intent("friday at 10 is good for me").topics
+
+
+def test_booking_someone_in_and_next_week_shortened() -> None:
+    assert for_someone("can i book my wife in for a cleaning next tues?") == "for my wife"
+    assert for_someone("could you get my son Tom in tomorrow") == "for my son Tom"
+    assert for_someone("can i bring my son along?") is None
+    next_week = (date(2026, 12, 7), date(2026, 12, 13))
+    for lang, text in [("pt", "pra semana q vem"), ("fr", "un rdv la semaine pro")]:
+        when = read_when(text, TUESDAY, lang)
+        assert (when.first, when.last) == next_week, text
+    assert detect_language("sorry wrong chat", None, "es") == "en"
 
 
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:

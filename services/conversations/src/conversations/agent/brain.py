@@ -173,6 +173,9 @@ def _decide(deps: AgentDeps, r: Reading) -> ModelResponse:
     if intent.urgent and not (intent.question and intent.topics):
         # In pain or an emergency: the owner decides whether and when they can see them.
         return _call("hand_off", reason="urgent: the visitor is in pain or has an emergency")
+    if intent.complaint and not intent.urgent:
+        # Unhappy with a visit, or money back: the owner answers that, not a list of times.
+        return _call("hand_off", reason=COMPLAINT)
     if intent.hasty and not (intent.book or r.service.service or r.when.found or intent.topics):
         # "es urgente!!" and nothing else: a person; in a hurry for a booking, the first times.
         return _call("hand_off", reason="urgent: the visitor says it is urgent")
@@ -739,7 +742,8 @@ def _understand(
     if live and (intent.thanks or intent.bye) and not (intent.book or intent.question):
         # "merci, à jeudi !", "see you on friday": a goodbye that names the day, not a request.
         return _farewell(deps, "thanks" if intent.thanks and not intent.bye else "see_you")
-    if r.when.found and (m.service_id or len(deps.services) == 1):
+    # "whats the soonest i could do one" asks for a time as much as a day named does.
+    if (r.when.found or intent.earliest) and (m.service_id or len(deps.services) == 1):
         service_id = m.service_id or deps.services[0].id
         return _find(deps, service_id, r.when.keep_from(_asked(deps)))
     if (m.turn == 1 or intent.greeting) and not (intent.thanks or intent.bye):
@@ -754,7 +758,7 @@ def _understand(
         if live:
             return _farewell(deps, "see_you")
         return _text(deps, say(deps.lang, "anything_else"))
-    if r.when.found or intent.book:
+    if r.when.found or intent.book or intent.earliest:
         if r.when.found:  # kept for the service they pick next
             m.asked = Asked.of(r.when.keep_from(_asked(deps)))
         return _call("list_services")
@@ -1065,6 +1069,8 @@ def _after_tool(deps: AgentDeps, tool: str, result: Any) -> ModelResponse:
         return ModelResponse(parts=[TextPart(text)], model_name=MODEL_NAME)
     if tool == "hand_off":
         text = say(lang, "handoff", name=name)
+        if deps.effects.handoff_reason == COMPLAINT:
+            text = say(lang, "sorry_to_hear") + " " + text
         if deps.effects.handoff_reason == RUNNING_LATE:
             policy = (deps.facts.policies.lateness if deps.facts else None) or ""
             text = (say(lang, "late_told", name=name) + " " + policy).strip() + "\n" + text
@@ -1453,6 +1459,7 @@ def _say_missing(deps: AgentDeps) -> ModelResponse:
 
 DOES_NOT_KNOW = "the visitor asked what the agent does not know"
 RUNNING_LATE = "the visitor is running late for their booking"
+COMPLAINT = "complaint: the visitor is unhappy or asks for a refund"
 
 
 def _dont_know(deps: AgentDeps, lead: str = "") -> ModelResponse:

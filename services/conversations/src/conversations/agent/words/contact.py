@@ -177,7 +177,7 @@ _RELATIONS = (
     "nonno"
 )
 _FOR_SOMEONE = re.compile(
-    r"\b(?:for my|para mi|para mis|pra minha|pra meu|para a minha|para o meu|para minha|"
+    r"\b(?:for my|para mi|para mis|pra minha|pra meu|pro meu|para a minha|para o meu|para minha|"
     r"para meu|pour mon|pour ma|fur meinen|fur meine|fur mein|per mio|per mia|per il mio|"
     r"per la mia)\s(?:(?:little|older|younger|pequeno|pequena|petit|petite|kleinen|kleine|"
     rf"piccolo|piccola)\s)?({_RELATIONS})\b"
@@ -189,17 +189,27 @@ _THEIR_NAME = re.compile(
 )
 
 
+# "can i book my wife in", "get my son in": English says it without "for".
+_BOOK_SOMEONE_IN = re.compile(rf"\b(?:book|get|fit|squeeze)(?: in)? (my ({_RELATIONS}))\b")
+
+
 def for_someone(text: str) -> str | None:
     """Who the visit is for when the visitor books for someone else, in their words ("for my
     husband John", "para mi madre"); None when the message does not say so."""
     text = text[:400]
     folded = fold(text)
     found = _FOR_SOMEONE.search(folded)
-    if found is None:
-        return None
     # The visitor's own spelling where folding kept the length (accents only), else folded.
     source = text if len(folded) == len(text) else folded
-    said = source[found.start() : found.end()]
+    if found is None:
+        booked_in = _BOOK_SOMEONE_IN.search(folded)
+        if booked_in is None:
+            return None
+        return _with_name(source, "for " + source[booked_in.start(1) : booked_in.end(1)], booked_in)
+    return _with_name(source, source[found.start() : found.end()], found)
+
+
+def _with_name(source: str, said: str, found: re.Match[str]) -> str:
     name = _THEIR_NAME.match(source[found.end() : found.end() + 60])
     if name is None:  # "... for my husband tomorrow at 10? his name is john"
         name = _NAMED_LATER.search(source[found.end() :])

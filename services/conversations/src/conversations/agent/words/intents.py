@@ -280,7 +280,15 @@ _TOPICS: dict[Topic, tuple[str, ...]] = {
     "about": ("include", "includes", "included", "involve", "involves", "what happens in",
               "que incluye", "incluye", "en que consiste", "que lleva", "o que inclui", "inclui",
               "em que consiste", "inclus", "comprend", "en quoi consiste", "enthalten",
-              "beinhaltet", "umfasst", "cosa include", "cosa comprende", "in cosa consiste"),
+              "beinhaltet", "umfasst", "cosa include", "cosa comprende", "in cosa consiste",
+              # what the service is like for the visitor, which its description may say
+              "how many people", "suitable", "beginner", "beginners", "difference between",
+              "cuantas personas", "principiante", "principiantes", "apto para", "adecuado",
+              "diferencia entre", "quantas pessoas", "iniciante", "iniciantes",
+              "diferenca entre", "combien de personnes", "debutant", "debutants", "adapte",
+              "difference entre", "wie viele personen", "wie viele leute", "anfanger",
+              "geeignet", "unterschied zwischen", "quante persone", "principianti", "adatto",
+              "adatta", "differenza tra"),
 }  # fmt: skip
 # How long before: with a word for cancelling, the cancellation policy is asked.
 _NOTICE = (
@@ -509,6 +517,7 @@ class Intent:
     person: bool = False
     urgent: bool = False  # pain or an emergency: for a person, not for a list of times
     hasty: bool = False  # "urgente", "dringend", "asap": soon, which the first times answer
+    complaint: bool = False  # unhappy with a visit, or a refund asked: for the owner
     dropped: bool = False  # "never mind", "nvm", "olvídalo": the visitor lets it go (a no)
     small_talk: bool = False  # "how r u", "qué tal", "ça va ?"
     who: bool = False  # "who is this?", "quién eres?": who is writing to them
@@ -596,6 +605,17 @@ _HASTY = re.compile(
     r"\b(?:urgent|urgente|urgentes|urgently|urgentemente|dringend|dringende[nr]?|urgenza|"
     r"asap|cuanto antes|lo antes posible|o quanto antes|o mais rapido possivel|"
     r"au plus vite|des que possible|so schnell wie moglich|prima possibile)\b"
+)
+# Unhappy with a visit, or money back asked: "my last haircut was terrible, i want a refund",
+# "me hicieron esperar 40 minutos, fatal", "quero o reembolso", "je veux être remboursé".
+_COMPLAINT = re.compile(
+    r"\b(?:refund|refunded|money back|complaint|complain|terrible|awful|horrible|"
+    r"not happy|unhappy|disappointed|unacceptable|reembolso|reembolsar|devolucion|devuelvan|"
+    r"devolvais|queja|quejarme|reclamacion|reclamar|fatal|pesimo|pesima|decepcionad[oa]|"
+    r"inaceptable|estorno|reclamacao|pessimo|pessima|horrivel|rembourse[rz]?|remboursement|"
+    r"reclamation|plainte|decu|decue|inadmissible|ruckerstattung|geld zuruck|beschwerde|"
+    r"beschweren|schrecklich|furchtbar|enttauscht|unmoglich|rimborso|rimborsare|reclamo|"
+    r"lamentela|pessimo|deluso|delusa|vergogna)\b"
 )
 # "llego 10 minutos tarde", "vou chegar uns 15 min atrasada", "je serai 10 min en retard",
 # "running 5 mins late": late by some minutes, with the minutes between the words.
@@ -744,6 +764,7 @@ def read_intent(text: str) -> Intent:
         person=person,
         urgent=bool(_URGENT.search(folded)),
         hasty=bool(_HASTY.search(folded)),
+        complaint=bool(_COMPLAINT.search(folded)),
         dropped=dropped,
         cant=_phrase_in(folded, _CANT_MAKE_IT),
         details_change=_phrase_in(folded, _CHANGE_DETAILS),

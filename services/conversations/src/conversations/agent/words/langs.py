@@ -30,7 +30,7 @@ _TELLING = {
            "to", "at", "it", "this", "next", "thx", "see", "then", "just",
            "haircut", "cut", "much", "long", "open", "cancel", "move", "one", "tmrw", "sure",
            "it's", "name", "number", "email", "phone", "call", "will", "late", "running",
-           "mins", "prices", "price", "cost", "ur", "whats", "what's"},
+           "mins", "prices", "price", "cost", "ur", "whats", "what's", "sorry", "wrong"},
     "es": {"hola", "gracias", "quiero", "quisiera", "cita", "manana", "hoy", "buenas",
            "buenos", "puedo", "tienen", "cuanto", "donde", "vale", "usted", "necesito",
            "hora", "turno", "reservar", "porfa", "tarde", "noche", "genial", "perfecto", "el",

@@ -187,8 +187,8 @@ _SPANS = {
     ),
     "next_week": re.compile(
         r"\b(?:next week|the week after|(?:the )?following week|la semana que viene|"
-        r"la proxima semana|la semana siguiente|(?:a |na )?(?:proxima semana|semana que vem|"
-        r"semana seguinte)|la semaine (?:prochaine|suivante|d'apres)|(?:nachste|kommende|"
+        r"la proxima semana|la semana siguiente|(?:a |na )?(?:proxima semana|semana q(?:ue)? vem|"
+        r"semana seguinte)|la semaine (?:prochaine|suivante|d'apres|pro)|(?:nachste|kommende|"
         r"folgende) woche|die woche danach|(?:la )?prossima settimana|settimana prossima|"
         r"la settimana (?:dopo|successiva))\b"
     ),
