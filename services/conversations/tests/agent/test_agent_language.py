@@ -860,6 +860,48 @@ def test_booking_someone_in_and_next_week_shortened() -> None:
     assert detect_language("sorry wrong chat", None, "es") == "en"
 
 
+def test_a_time_counted_from_now_is_read_and_made_todays() -> None:
+    from conversations.agent.reading import read_message
+
+    cases = [
+        ("en", "can i come in an hour?", 60),
+        ("en", "in 20 mins?", 20),
+        ("en", "can i come right now", 0),
+        ("es", "puedo pasarme en dos horas?", 120),
+        ("pt", "daqui a meia hora dá?", 30),
+        ("fr", "je peux passer dans une heure ?", 60),
+        ("de", "geht es in einer halben Stunde?", 30),
+        ("it", "posso venire tra un'ora?", 60),
+    ]
+    for lang, text, minutes in cases:
+        when = read_when(text, TUESDAY, lang)
+        assert (when.from_now, when.clock) == (minutes, None), text
+    assert read_when("in 2 weeks", TUESDAY, "en").from_now is None
+    now = datetime(2026, 12, 1, 10, 5, tzinfo=ZoneInfo("Europe/Madrid"))
+    reading = read_message(
+        "can i come in an hour?", today=now.date(), now=now, timezone="Europe/Madrid",
+        previous_lang="en", default_lang="en", services=[],
+    )  # fmt: skip
+    assert (reading.when.first, reading.when.clock) == (TUESDAY, time(11, 15))
+    assert reading.when.approximate
+
+
+def test_half_three_noonish_end_of_day_and_after_school() -> None:
+    assert read_when("thursday half 3", TUESDAY, "en").clock == time(15, 30)
+    assert read_when("half past 3", TUESDAY, "en").clock == time(15, 30)
+    assert read_when("halb 3", TUESDAY, "de").clock == time(14, 30)
+    noonish = read_when("noonish tmrw", TUESDAY, "en")
+    assert (noonish.clock, noonish.approximate) == (time(12), True)
+    assert read_when("end of day friday", TUESDAY, "en").latest
+    assert read_when("en fin de journée vendredi", TUESDAY, "fr").latest
+    for lang, text in [
+        ("en", "after school tomorrow"),
+        ("es", "mañana a la salida del cole"),
+        ("de", "morgen nach der Schule"),
+    ]:
+        assert read_when(text, TUESDAY, lang).window == (time(15), time.max), text
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

@@ -258,6 +258,7 @@ async def read_within_budget(deps: AgentDeps, text: str, budget: float) -> Readi
             read_message,
             text,
             today=deps.now.date(),
+            now=deps.now,
             timezone=deps.workspace.timezone,
             previous_lang=deps.memory.lang,
             default_lang=deps.workspace.language,

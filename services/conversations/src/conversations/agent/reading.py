@@ -7,8 +7,8 @@ text can hold up other conversations.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from conversations.agent.words.contact import for_someone
@@ -37,6 +37,7 @@ def read_message(
     text: str,
     *,
     today: date,
+    now: datetime | None = None,
     timezone: str,
     previous_lang: str | None,
     default_lang: str,
@@ -55,11 +56,24 @@ def read_message(
         text=short,
         lang=lang,
         intent=intent,
-        when=read_when(short, today, lang, month_first=first),
+        when=_from_now(read_when(short, today, lang, month_first=first), now),
         service=service,
         attendee=_attendee(short, service),
         cant_day=read_when(clause, today, lang, month_first=first).first if clause else None,
     )
+
+
+def _from_now(when: When, now: datetime | None) -> When:
+    """ "in an hour", "right now": today, at the next quarter hour from then, or so."""
+    if when.from_now is None:
+        return when
+    if now is None:
+        return replace(when, from_now=None)
+    at = now + timedelta(minutes=when.from_now + 14)
+    at = at.replace(minute=at.minute - at.minute % 15, second=0, microsecond=0)
+    if at.date() != now.date():
+        return replace(when, from_now=None, first=now.date(), last=now.date(), latest=True)
+    return replace(when, first=at.date(), last=at.date(), clock=at.time(), approximate=True)
 
 
 def _attendee(text: str, service: ServiceMatch) -> str | None:

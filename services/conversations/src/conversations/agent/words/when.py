@@ -30,6 +30,7 @@ MIDDAY = (time(11, 30), time(14, 30))
 # Asked for "the afternoon", nobody means noon: offers start after lunch (noon is MIDDAY).
 AFTERNOON = (time(13, 0), time(18, 0))
 EVENING = (time(17, 0), time.max)
+AFTER_SCHOOL = (time(15, 0), time.max)
 WHOLE_DAY = (time(0, 0), time.max)
 
 
@@ -49,11 +50,14 @@ class When:
     evening_guessed: bool = False
     latest: bool = False  # the last free time of the day asked ("your latest slot tomorrow?")
     avoid: tuple[time, time] | None = None  # a part of the day ruled out ("except lunch")
+    # Minutes from now ("in an hour": 60, "right now": 0): `reading` makes it today's time.
+    from_now: int | None = None
 
     @property
     def found(self) -> bool:
         return (
-            self.first is not None
+            self.from_now is not None
+            or self.first is not None
             or self.clock is not None
             or self.window is not None
             or bool(self.excluded)
@@ -280,6 +284,16 @@ _PARTS: tuple[tuple[re.Pattern[str], tuple[time, time]], ...] = (
         ),
         EVENING,
     ),
+    (
+        # After school, when children are out: "after school", "a la salida del cole",
+        # "depois da escola", "après l'école", "nach der Schule", "dopo la scuola".
+        re.compile(
+            r"\b(?:after school|(?:despues del|a la salida del|saliendo del) (?:cole|colegio)|"
+            r"(?:depois da|saida da) escola|(?:apres l'|a la sortie de l')ecole|"
+            r"nach der schule|(?:dopo la|all'uscita da) scuola)\b"
+        ),
+        AFTER_SCHOOL,
+    ),
 )
 
 # What follows a day, a part of it or a time that does not suit ("thursday doesn't work",
@@ -382,6 +396,7 @@ _TO_QUARTER = r"(?:menos cuarto|moins le quart|meno un quarto)"
 # (pattern, minutes, hours to add) with the hour in group 1.
 _FRACTIONS: tuple[tuple[re.Pattern[str], int, int], ...] = (
     (re.compile(rf"\bhalf past {_HOUR_WORD}\b"), 30, 0),
+    (re.compile(rf"\bhalf {_HOUR_WORD}\b(?! (?:hours?|days?|weeks?))"), 30, 0),  # British
     (re.compile(rf"\b(?:a )?quarter past {_HOUR_WORD}\b"), 15, 0),
     (re.compile(rf"\b(?:a )?quarter to {_HOUR_WORD}\b"), 45, -1),
     (re.compile(rf"\bhalb {_HOUR_WORD}\b"), 30, -1),  # "halb drei" is 2:30
@@ -448,7 +463,9 @@ _TIME = re.compile(
     r"\s?(hs|hrs|hr|h|heures|heure|uhr|horas|hora|ore|o'?clock)(?![a-z]))?"
     r"(\s?ish(?![a-z]))?(?![\d/])"
 )
-_NOON = re.compile(r"\b(?:noon|midday|mediodia|meio-dia|meio dia|midi|mittags?|mezzogiorno)\b")
+_NOON = re.compile(
+    r"\b(?:noon|midday|mediodia|meio-dia|meio dia|midi|mittags?|mezzogiorno)(ish)?\b"
+)
 _PM_AFTER = re.compile(
     r"^\s?(?:in the (?:afternoon|evening)|at night|de la (?:tarde|noche)|da (?:tarde|noite)|"
     r"a (?:tarde|noite)|de l'apres-midi|du soir|nachmittags|abends|del pomeriggio|di sera|"
@@ -649,13 +666,14 @@ def _read_clock(text: str, window: tuple[time, time] | None) -> When:
             approximate=bool(ish) or bool(_AROUND.search(before)),
             evening_guessed=_evening_guessed(hour, meridiem, window, padded),
         )
-    if _NOON.search(text):
-        before = text[: _NOON.search(text).start()]  # type: ignore[union-attr]
+    noon = _NOON.search(text)
+    if noon:
+        before = text[: noon.start()]
         if _AFTER.search(before):
             return When(window=(time(12), time.max))
         if _BEFORE.search(before):
             return When(window=(time(0), time(12)))
-        return When(clock=time(12))
+        return When(clock=time(12), approximate=bool(noon.group(1) or _AROUND.search(before)))
     return When()
 
 
@@ -1111,7 +1129,39 @@ _LATEST = re.compile(
     r"|\bultim[oa] (?:turno|horario|hora|cita|hueco|vaga|appuntamento|orario|posto)\b"
     r"|\bdernier (?:creneau|rendez-vous|rdv|horaire)\b|\bderniere heure\b"
     r"|\bletzte[nr]? (?:termin|slot|uhrzeit)\b|\bspatesten termin\b"
+    # the end of the day: "haircut end of day friday?", "en fin de journée", "ao final do dia"
+    r"|\bend of (?:the )?day\b|\bfin de (?:la )?journee\b|\b(?:ao|no) final do dia\b"
+    r"|\bal final del dia\b|\bam ende des tages\b|\ba fine giornata\b"
 )
+
+# A time counted from now: "can i come in an hour?", "en media hora", "daqui a 20 min",
+# "dans une heure", "in einer halben Stunde", "tra mezz'ora"; and now itself ("right now").
+_FROM_NOW = re.compile(
+    r"\b(?:in|en|dentro de|daqui a|daqui|em|dans|tra|fra)\s(?:"
+    r"(?P<half>half an hour|media hora|meia hora|une demi-heure|einer halben stunde|mezz'ora|"
+    r"mezzora)|(?P<count>an|one|a|1|una|uma|une|einer|un|2|two|dos|duas|deux|zwei|due)\s"
+    r"(?:hours?|horas?|heures?|stunden?|or[ae])|(?P<hour>un'ora)|"
+    r"(?P<minutes>\d{1,3})\s?(?:min|mins|minutes?|minutos?|minuten|minuti))\b"
+    r"|\b(?P<now>right now|right away|straight away|ahora mismo|ya mismo|agora mesmo|"
+    r"tout de suite|jetzt gleich|gleich jetzt|sofort|subito|adesso)\b"
+)
+_TWO = {"2", "two", "dos", "duas", "deux", "zwei", "due"}
+
+
+def _minutes_from_now(folded: str) -> tuple[int | None, str]:
+    """Minutes from now the text asks for, and the text without the words that said it."""
+    m = _FROM_NOW.search(folded)
+    if m is None:
+        return None, folded
+    if m.group("now"):
+        minutes = 0
+    elif m.group("minutes"):
+        minutes = int(m.group("minutes"))
+    elif m.group("half"):
+        minutes = 30
+    else:
+        minutes = 120 if m.group("count") in _TWO else 60
+    return minutes, folded[: m.start()] + " " * (m.end() - m.start()) + folded[m.end() :]
 
 
 def read_when(text: str, today: date, lang: str = "en", *, month_first: bool = False) -> When:
@@ -1134,6 +1184,7 @@ def read_when(text: str, today: date, lang: str = "en", *, month_first: bool = F
     month_day, _, _ = _day_patterns(lang)
     if not month_day.search(folded):  # "the 14th of january" is read as the date it is
         month_span, folded = _month_span(folded, today)
+    from_now, folded = _minutes_from_now(folded)
     today_part = bool(_TODAY_PART.search(folded))
     avoid = None
     for pattern, part in _PARTS:
@@ -1177,6 +1228,7 @@ def read_when(text: str, today: date, lang: str = "en", *, month_first: bool = F
         evening_guessed=timing.evening_guessed,
         latest=latest and timing.clock is None,
         avoid=avoid if timing.clock is None and timing.window is None else None,
+        from_now=from_now if days.first is None and timing.clock is None else None,
     )
     if when.clock is not None and window is not None and timing.window is None:
         when = replace(when, window=None)  # "tomorrow afternoon at 4": the time says it all
