@@ -902,6 +902,23 @@ def test_half_three_noonish_end_of_day_and_after_school() -> None:
         assert read_when(text, TUESDAY, lang).window == (time(15), time.max), text
 
 
+def test_a_mistyped_mailbox_domain_is_caught_and_a_real_one_is_not() -> None:
+    from conversations.agent.words.contact import likely_meant
+
+    assert likely_meant("ana.lopez@gmial.com") == "ana.lopez@gmail.com"
+    assert likely_meant("ana@hotmial.com") == "ana@hotmail.com"
+    assert likely_meant("ana@yaho.es") == "ana@yahoo.es"
+    assert likely_meant("x@protonmial.com") == "x@protonmail.com"
+    for real in ["a@gmail.com", "a@mail.com", "a@mac.com", "a@acme.com", "a@web.de"]:
+        assert likely_meant(real) is None, real
+
+
+def test_an_interjection_before_yes_or_no_says_nothing() -> None:
+    for text in ["oh yes sorry", "ah sí", "ah oui d'accord", "hmm ok"]:
+        assert read_intent(text).yes, text
+    assert not read_intent("oh no").yes
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

@@ -345,3 +345,22 @@ async def test_the_model_answers_facts_from_the_knowledge_tools_and_says_so_when
     ]
     third = await d.say("do I need to pay a deposit?", llm, facts=facts)
     assert third.reply == "I don't have that; I'll ask the owner."
+
+
+async def test_the_model_is_told_an_e_mail_looks_mistyped_and_saves_the_one_confirmed(
+    llm, fake_openai
+):
+    d = Dialogue()
+    fake_openai.script += [
+        ("tool", "save_contact_details", {"name": "Ana Lopez", "email": "ana.lopez@gmial.com"}),
+        lambda body: ("text", f"Did you mean {tool_results(body)[-1]['did_you_mean']}?"),
+    ]
+    first = await d.say("Ana Lopez ana.lopez@gmial.com", llm)
+    assert first.reply == "Did you mean ana.lopez@gmail.com?"
+    fake_openai.script += [
+        ("tool", "save_contact_details", {"email": "ana.lopez@gmail.com"}),
+        lambda body: ("text", "saved" if tool_results(body)[-1]["did_you_mean"] is None else "?"),
+    ]
+    second = await d.say("yes", llm)
+    assert second.reply == "saved"
+    assert second.learned is not None and second.learned.email == "ana.lopez@gmail.com"

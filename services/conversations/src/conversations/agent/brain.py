@@ -55,7 +55,7 @@ from conversations.agent.tools import (
     learn,
     reminded_booking,
 )
-from conversations.agent.words.contact import read_details, unreadable
+from conversations.agent.words.contact import likely_meant, read_details, unreadable
 from conversations.agent.words.intents import Intent, Topic, choice_number, pick_by_time
 from conversations.agent.words.langs import country_of
 from conversations.agent.words.services import Named
@@ -315,6 +315,14 @@ def _details_given(deps: AgentDeps, r: Reading) -> ModelResponse | None:
         and "name" in deps.visitor.missing(deps.required_contact)
     )
     found = read_details(r.text, region, asked=asked_name)
+    check, m.email_check = m.email_check, None
+    if check is not None and found.email is None:
+        # "Did you mean ana@gmail.com?": yes is the address it meant, no the one typed.
+        typed, meant = check
+        if r.intent.yes or r.intent.ack:
+            found = replace(found, email=meant)
+        elif r.intent.no:
+            found = replace(found, email=typed)
     if (
         m.pending is not None
         and m.asked_details
@@ -346,6 +354,12 @@ def _details_given(deps: AgentDeps, r: Reading) -> ModelResponse | None:
             # "sí" to "please send me your name": the question still stands.
             return _ask_details(deps, deps.visitor.missing(deps.required_contact), m.pending)
         return None
+    meant = likely_meant(found.email) if found.email and check is None else None
+    if meant is not None and found.email is not None and m.pending is not None:
+        # "ana.lopez@gmial.com": asked once before the booking is made with it.
+        learn(deps, replace(found, email=None))
+        m.email_check = (found.email, meant)
+        return _text(deps, say(deps.lang, "email_meant", meant=meant, typed=found.email))
     learn(deps, found)
     if m.pending is None:
         return None  # noted; the message may ask for something else too

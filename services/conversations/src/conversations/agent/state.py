@@ -112,6 +112,9 @@ class Dialogue(_Model):
     # Who the booking being made is for, when not the visitor ("for my husband John"), in
     # their words: it goes to the booking's notes.
     attendee: str | None = None
+    # An e-mail whose domain looks mistyped, and the address it likely meant ("gmial.com"):
+    # asked about once, the visitor's answer settles which one is kept.
+    email_check: tuple[str, str] | None = None
 
     @property
     def live_bookings(self) -> list[BookingRef]:

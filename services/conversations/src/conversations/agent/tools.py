@@ -44,7 +44,7 @@ from conversations.agent.replies import (
     zone_label,
 )
 from conversations.agent.state import Asked, BookingRef, Dialogue, Offer
-from conversations.agent.words.contact import ContactDetails, read_details
+from conversations.agent.words.contact import ContactDetails, likely_meant, read_details
 from conversations.agent.words.intents import Topic
 from conversations.agent.words.langs import country_of, default_language
 from conversations.agent.words.text import content_words
@@ -635,6 +635,7 @@ async def save_contact_details(
         saved=[k for k in ("name", "phone", "email") if getattr(given, k)],
         invalid=invalid,
         missing=deps.visitor.missing(deps.required_contact),
+        did_you_mean=likely_meant(given.email) if given.email else None,
     )
 
 
@@ -642,6 +643,9 @@ class ContactResult(BaseModel):
     saved: list[str]
     invalid: list[str]
     missing: list[str]
+    # The e-mail's domain looks mistyped ("gmial.com"): the address it likely meant, to ask
+    # the visitor about before booking.
+    did_you_mean: str | None = None
 
 
 def learn(deps: AgentDeps, details: ContactDetails) -> None:

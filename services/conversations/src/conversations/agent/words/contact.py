@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein
 
 from conversations.agent.words.intents import CHAT_WORDS
 from conversations.agent.words.text import fold
@@ -80,6 +82,33 @@ def find_email(text: str) -> str | None:
         except EmailNotValidError:
             continue
     return None
+
+
+# The mailbox providers most visitors' addresses are at: a domain one or two keystrokes from
+# one of them ("gmial.com", "hotmial.com", "yaho.es") is most likely a slip.
+_MAILBOXES = (
+    "gmail.com", "googlemail.com", "hotmail.com", "hotmail.es", "hotmail.fr", "hotmail.it",
+    "hotmail.de", "outlook.com", "outlook.es", "live.com", "msn.com", "yahoo.com", "yahoo.es",
+    "yahoo.fr", "yahoo.it", "yahoo.de", "yahoo.com.br", "icloud.com", "me.com", "aol.com",
+    "proton.me", "protonmail.com", "gmx.de", "gmx.net", "web.de", "t-online.de", "libero.it",
+    "orange.fr", "free.fr", "laposte.net", "uol.com.br", "bol.com.br", "terra.com.br",
+    "telefonica.net", "mail.com", "gmx.com", "gmx.at", "gmx.ch", "ymail.com", "live.fr",
+    "mac.com", "hotmail.co.uk", "yahoo.co.uk", "btinternet.com", "sky.com", "zoho.com",
+    "bluewin.ch", "orange.es", "wanadoo.fr", "sfr.fr", "tiscali.it", "virgilio.it",
+)  # fmt: skip
+
+
+def likely_meant(email: str) -> str | None:
+    """The address `email` most likely meant when its domain is a slip of a common mailbox
+    provider's ("ana@gmial.com" -> "ana@gmail.com"); None when it looks as intended."""
+    local, _, domain = email.rpartition("@")
+    if not local or domain in _MAILBOXES or len(domain) < 6:
+        return None
+    slips = 2 if len(domain) >= 12 else 1  # short domains differ by a letter legitimately
+    best = process.extractOne(
+        domain, _MAILBOXES, scorer=DamerauLevenshtein.distance, score_cutoff=slips
+    )
+    return f"{local}@{best[0]}" if best is not None else None
 
 
 def _name_from(words: list[str]) -> str | None:

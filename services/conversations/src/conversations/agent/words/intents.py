@@ -17,6 +17,8 @@ from rapidfuzz import fuzz
 
 from conversations.agent.words.text import NUMBER_WORDS, fold, words
 
+_INTERJECTIONS = {"oh", "ohh", "ah", "ahh", "aah", "uh", "um", "umm", "hm", "hmm", "mm", "eh",
+                  "ehm", "ahn", "aha", "ahja", "achso", "ach"}  # fmt: skip
 _YES = {
     "yes", "yeah", "yep", "yup", "ya", "yh", "sure", "ok", "okay", "okey", "k", "kk", "perfect",
     "great", "confirm", "confirmed", "please", "absolutely", "definitely",
@@ -647,10 +649,10 @@ def read_intent(text: str) -> Intent:
     tokens = words(folded)
     token_set = _with_clitics(tokens)
     short = len(tokens) <= 4
+    # "oh yes sorry", "ah sí": the interjection says nothing; the word after it answers.
+    lead = next((t for t in tokens if t not in _INTERJECTIONS), "")
     yes = (
-        bool(tokens)
-        and (tokens[0] in _YES or _phrase_in(folded, _YES_PHRASES))
-        and tokens[0] not in _NO
+        bool(tokens) and (lead in _YES or _phrase_in(folded, _YES_PHRASES)) and tokens[0] not in _NO
     )
     dropped = _phrase_in(folded, _DROP)
     no = (bool(tokens) and (tokens[0] in _NO or _phrase_in(folded, _NO_PHRASES))) or dropped
