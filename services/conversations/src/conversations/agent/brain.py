@@ -1294,7 +1294,10 @@ def _implied_topics(deps: AgentDeps, r: Reading) -> tuple[Topic, ...]:
         return ("payment",)
     if m.topic_turn != m.turn - 1 or len(folded.split()) > FOLLOW_UP_WORDS:
         return ()
-    if m.last_topic == "hours" and r.when.found and r.service.service is None:
+    # "and on sunday?" asks the hours again; "e segunda de manhã tem?", with a part of the
+    # day or a time, asks for free times.
+    day_only = r.when.clock is None and r.when.window is None
+    if m.last_topic == "hours" and r.when.found and day_only and r.service.service is None:
         return ("hours",)
     other = r.service.service is not None and r.service.service.id != m.service_id
     if m.last_topic in ("price", "duration") and other and not r.when.found:
@@ -1411,7 +1414,8 @@ def _info_text(deps: AgentDeps, result: InfoResult) -> ModelResponse:
     if m.last_list == "slots" and m.offered_slots:
         text += "\n" + say(lang, "pick_slot_hint")  # the times offered still stand
     elif not m.live_bookings:
-        text += "\n" + say(lang, "want_to_book_it" if m.service_id else "want_to_book")
+        one = m.service_id or len(deps.services) == 1  # no service to ask for
+        text += "\n" + say(lang, "want_to_book_it" if one else "want_to_book")
     return _text(deps, text)
 
 

@@ -2406,6 +2406,18 @@ DIALOGUES: tuple[Scenario, ...] = (
         book=B("Haircut", "2026-12-02 10:00"),
     ),
     S(
+        "pt_atendem_sabado_then_segunda_de_manha_tem_offers_times",
+        "Olá! Vocês atendem sábado?",
+        "e segunda de manhã tem?",
+        "a das 10",
+        services=(("Corte", 30),),
+        timezone="America/Sao_Paulo",
+        facts=FACTS,
+        book=B("Corte", "2026-12-07 10:00"),
+        communicate=("sábado: fechado",),
+        never_say=("Me diga o serviço",),
+    ),
+    S(
         "en_1100_works_picks_the_eleven_oclock_offer",
         "haircut tmrw morning",
         "1100 works",
