@@ -919,6 +919,20 @@ def test_an_interjection_before_yes_or_no_says_nothing() -> None:
     assert not read_intent("oh no").yes
 
 
+def test_a_month_asked_for_then_a_day_by_its_number_is_that_months() -> None:
+    january = read_when("can i book something for january", TUESDAY, "en")
+    assert (january.first, january.last) == (date(2027, 1, 1), date(2027, 1, 31))
+    twelfth = read_when("the 12th works", TUESDAY, "en")
+    assert (twelfth.first, twelfth.month_day) == (date(2026, 12, 12), 12)
+    assert twelfth.keep_from(january).first == date(2027, 1, 12)
+    spanish = read_when("el 12 por la tarde", TUESDAY, "es")
+    assert (spanish.first, spanish.window) == (date(2026, 12, 12), (time(13), time(18)))
+    assert spanish.keep_from(read_when("cita para enero", TUESDAY, "es")).first == date(2027, 1, 12)
+    for text in ["el 2", "el 10 euros", "el 12h"]:
+        assert read_when(text, TUESDAY, "es").first is None, text
+    assert "price" in read_intent("which is cheaper haircut or haircut and beard?").topics
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

@@ -221,6 +221,10 @@ _TOPICS: dict[Topic, tuple[str, ...]] = {
               "valor", "custa", "combien", "prix", "tarif", "coute", "wie viel", "wieviel",
               "kostet", "preis", "preise", "kosten", "quanto costa", "quanto viene", "prezzo",
               "prezzi", "costa", "free of charge", "for free", "gratis", "gratuito",
+              # which costs less: "which is cheaper, a haircut or haircut and beard?"
+              "cheaper", "cheapest", "more expensive", "mas barato", "mas caro", "mais barato",
+              "mais caro", "moins cher", "plus cher", "billiger", "teurer", "gunstiger",
+              "meno caro", "piu caro", "piu economico",
               "gratuita", "gratuit", "gratuite", "kostenlos", "umsonst"),
     "duration": ("how long", "duration", "take long", "takes", "cuanto dura", "cuanto tiempo",
                  "duracion", "dura", "quanto tempo", "quanto dura", "duracao", "demora",

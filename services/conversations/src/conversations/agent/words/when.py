@@ -52,6 +52,7 @@ class When:
     avoid: tuple[time, time] | None = None  # a part of the day ruled out ("except lunch")
     # Minutes from now ("in an hour": 60, "right now": 0): `reading` makes it today's time.
     from_now: int | None = None
+    month_day: int | None = None  # the day was named by its number alone ("the 12th": 12)
 
     @property
     def found(self) -> bool:
@@ -79,6 +80,12 @@ class When:
             # "the thursday one" after "next week": that week's Thursday, not the nearest.
             span = (start + timedelta(days=d) for d in range(min(7, (end - start).days + 1)))
             day = next((d for d in span if d.weekday() == self.weekday), None)
+            if day is not None:
+                merged = replace(merged, first=day, last=day)
+        elif self.month_day is not None and start is not None and end is not None and end > start:
+            # "the 12th works" after "something in january": January's 12th.
+            span = (start + timedelta(days=d) for d in range((end - start).days + 1))
+            day = next((d for d in span if d.day == self.month_day), None)
             if day is not None:
                 merged = replace(merged, first=day, last=day)
         elif self.weekday is not None and start is not None and self.first is not None:
@@ -756,6 +763,9 @@ _ORDINAL_DAY = re.compile(
     r"|\b(?:para|pour|per|fur|pra)\s(?:el|le|il|den|o)\s(\d{1,2})\b\.?(?![:h]?\d)"
     r"|\b(?:el|le|il|am|den|o)\s(\d{1,2})(?:\.|º|er)?(?=\s(?:a las|a|alle|um|as|at)\s\d)"
     r"|\b(?:am|den)\s(\d{1,2})\.(?!\d)"
+    # "el 12 por la tarde", "le 12 ?", "il 12": past any list's option numbers, a date
+    r"|\b(?:el|le|il)\s([4-9]|[12]\d|3[01])\b"
+    r"(?![:h.,]?\d|\s?(?:h\b|hs\b|horas?\b|heures?\b|ore\b|uhr\b|am\b|pm\b|€|euros?\b|min))"
 )
 
 
@@ -864,9 +874,10 @@ def _read_day(text: str, today: date, lang: str, month_first: bool) -> tuple[Whe
         return When(first=day, last=day), m.span()
     m = _ORDINAL_DAY.search(text)
     if m:
-        day = _day_of_month(today, int(next(g for g in m.groups() if g)))
+        number = int(next(g for g in m.groups() if g))
+        day = _day_of_month(today, number)
         if day is not None:
-            return When(first=day, last=day), m.span()
+            return When(first=day, last=day, month_day=number), m.span()
     return When(), (0, 0)
 
 
@@ -881,7 +892,8 @@ _MONTH_PARTS = {
     "finales de": 21, "final de": 21, "fin de": 21, "fines de": 21, "fim de": 21,
     "fim do": 21, "fin": 21, "fin du": 21, "ende": 21, "fine": 21, "fine di": 21,
 }  # fmt: skip
-_IN_MONTH = ("in", "en", "em", "im", "nel", "para", "pour", "during", "durante", "a")
+_IN_MONTH = ("in", "en", "em", "im", "nel", "para", "pour", "during", "durante", "a", "for",
+             "fur", "per", "pra", "sometime in", "some time in")  # fmt: skip
 _THIS_MONTH = ("the month", "this month", "el mes", "este mes", "o mes", "do mes",
                "du mois", "ce mois", "des monats", "diesen monat", "del mese",
                "questo mese")  # fmt: skip
@@ -1223,6 +1235,7 @@ def read_when(text: str, today: date, lang: str = "en", *, month_first: bool = F
         approximate=timing.approximate,
         past=days.first is not None and days.first < today,
         weekday=days.weekday,
+        month_day=days.month_day,
         excluded=excluded,
         weekdays=days.weekdays,
         evening_guessed=timing.evening_guessed,
