@@ -933,6 +933,21 @@ def test_a_month_asked_for_then_a_day_by_its_number_is_that_months() -> None:
     assert "price" in read_intent("which is cheaper haircut or haircut and beard?").topics
 
 
+def test_a_booking_at_the_wrong_time_and_earlier_in_the_talk() -> None:
+    for text in [
+        "i think you booked me at the wrong time, i said 11 not 10",
+        "creo que me pusisteis la hora equivocada",
+        "marcaram no dia errado",
+        "vous m'avez mis à la mauvaise heure",
+        "ihr habt mich zur falschen Uhrzeit eingetragen",
+        "mi avete messo all'orario sbagliato",
+    ]:
+        assert read_intent(text).wrong_booking, text
+    assert not read_intent("wrong number").wrong_booking
+    assert not read_intent("its me from earlier, can i add a beard trim?").earlier
+    assert read_intent("anything earlier?").earlier
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

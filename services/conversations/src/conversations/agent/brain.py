@@ -597,6 +597,11 @@ def _understand(
         # "can we do next week same day?": their booking, moved.
         m.moving = live[0].id
         return _find_for_booking(deps, r, live[0].id)
+    added = r.service.service is not None and not (m.moving or intent.cancel or intent.move)
+    after = _right_after(deps, r) if added else None
+    if after is not None and r.service.service is not None:
+        # "can i add a beard trim to my booking?": that service when the booking ends.
+        return _find(deps, r.service.service.id, after)
     before = _booked_the_day_after(deps, r, live) if intent.earlier else None
     if before is not None and not (m.moving or m.offered_slots or intent.cancel):
         # "got anything sooner than friday?" with a booking on Friday: that booking, moved
@@ -622,6 +627,14 @@ def _understand(
         if _can_prove(deps):
             return _prove_first(deps, r, "show")
         return _text(deps, say(deps.lang, "no_upcoming"))
+    if intent.wrong_booking and live and not (m.moving or intent.cancel):
+        # "you booked me at the wrong time, i said 11 not 10": that booking, moved.
+        booking = named or _booking_on(live, r.when.first, deps.zone)
+        if booking is None:
+            m.moving = "?"
+            return _ask_which_booking(deps)
+        m.moving = booking.id
+        return _find_for_booking(deps, r, booking.id)
     if intent.move and live and not m.moving:
         if named is not None:  # "move my check-up to friday the 11th"
             m.moving = named.id
@@ -837,6 +850,14 @@ def _find_for_booking(deps: AgentDeps, r: Reading, booking_id: str) -> ModelResp
     return _find(deps, booking.service_id, _move_when(deps, r, booking))
 
 
+# The time the visitor says they asked for: "i said 11", "pedí a las 11", "j'avais dit 11h".
+_SAID_TIME = re.compile(
+    r"\b(?:said|asked for|wanted|meant|booked|dije|pedi|queria|disse|pedi|avais dit|voulais|"
+    r"gesagt|wollte|detto|volevo)\s(?:at |a las |as |a |um |alle |for )?"
+    r"(\d{1,2}(?:[:.h]\d\d)?(?:\s?(?:am|pm|h|uhr))?)"
+)
+
+
 # Words of a change of mind, folded ("ah não, prefiro...", "mejor el jueves", "actually...").
 _CHANGE_OF_MIND = re.compile(
     r"\b(?:no|nao|non|nein|nope|actually|instead|rather|prefer|mejor|prefiero|prefiro|melhor|"
@@ -879,6 +900,13 @@ def _move_when(deps: AgentDeps, r: Reading, booking: BookingRef) -> When:
             if later.first is not None and later.first != local.date():
                 when = replace(when, first=later.first, last=later.last)
                 break
+    said = _SAID_TIME.search(text) if r.intent.wrong_booking and when.clock is None else None
+    if said is not None:
+        # "i said 11 not 10": the time said, on the booking's day unless another is named.
+        clock = read_when("at " + said.group(1), deps.now.date(), "en").clock
+        if clock is not None:
+            day = when.first or local.date()
+            when = replace(when, first=day, last=when.last or day, clock=clock)
     if _SAME_TIME.search(text) and when.clock is None and when.window is None:
         when = replace(when, clock=local.time().replace(second=0, microsecond=0))
     if _SAME_DAY.search(text) and when.first is not None and when.last and when.last > when.first:

@@ -435,6 +435,9 @@ _LATER = ("later", "any later", "after that", "mas tarde", "mais tarde", "plus t
           "piu tardi")  # fmt: skip
 _EARLIER = ("earlier", "any earlier", "sooner", "mas temprano", "mas pronto", "mais cedo",
             "plus tot", "fruher", "piu presto")  # fmt: skip
+# "it's me from earlier", "as i said earlier": earlier in the talk, not an earlier time.
+_SAID_EARLIER = ("from earlier", "said earlier", "earlier today", "mentioned earlier",
+                 "asked earlier")  # fmt: skip
 _NONE = ("none of those", "none of them", "none work", "none of these", "neither", "ninguno",
          "ninguna", "nenhum", "nenhuma", "aucun", "aucune", "keiner", "keine davon", "keins",
          "nessuno", "nessuna")  # fmt: skip
@@ -524,6 +527,7 @@ class Intent:
     urgent: bool = False  # pain or an emergency: for a person, not for a list of times
     hasty: bool = False  # "urgente", "dringend", "asap": soon, which the first times answer
     complaint: bool = False  # unhappy with a visit, or a refund asked: for the owner
+    wrong_booking: bool = False  # "you booked me at the wrong time": their booking, moved
     dropped: bool = False  # "never mind", "nvm", "olvídalo": the visitor lets it go (a no)
     small_talk: bool = False  # "how r u", "qué tal", "ça va ?"
     who: bool = False  # "who is this?", "quién eres?": who is writing to them
@@ -622,6 +626,13 @@ _COMPLAINT = re.compile(
     r"reclamation|plainte|decu|decue|inadmissible|ruckerstattung|geld zuruck|beschwerde|"
     r"beschweren|schrecklich|furchtbar|enttauscht|unmoglich|rimborso|rimborsare|reclamo|"
     r"lamentela|pessimo|deluso|delusa|vergogna)\b"
+)
+# A booking made for the wrong time or day: "you booked me at the wrong time, i said 11".
+_WRONG_BOOKING = re.compile(
+    r"\b(?:wrong (?:time|day|date|hour)|(?:hora|fecha|dia) equivocad[ao]|"
+    r"(?:hora|data|dia|horario) errad[ao]|mauvaise (?:heure|date)|mauvais (?:jour|horaire)|"
+    r"falsche[nr]? (?:uhrzeit|zeit|tag|datum)|(?:orario|giorno|ora) sbagliat[ao]|"
+    r"data sbagliata)\b"
 )
 # "llego 10 minutos tarde", "vou chegar uns 15 min atrasada", "je serai 10 min en retard",
 # "running 5 mins late": late by some minutes, with the minutes between the words.
@@ -771,6 +782,7 @@ def read_intent(text: str) -> Intent:
         urgent=bool(_URGENT.search(folded)),
         hasty=bool(_HASTY.search(folded)),
         complaint=bool(_COMPLAINT.search(folded)),
+        wrong_booking=bool(_WRONG_BOOKING.search(folded)),
         dropped=dropped,
         cant=_phrase_in(folded, _CANT_MAKE_IT),
         details_change=_phrase_in(folded, _CHANGE_DETAILS),
@@ -795,7 +807,7 @@ def read_intent(text: str) -> Intent:
         mine=mine,
         earliest=_phrase_in(folded, _EARLIEST),
         later=_phrase_in(folded, _LATER),
-        earlier=_phrase_in(folded, _EARLIER),
+        earlier=_phrase_in(folded, _EARLIER) and not _phrase_in(folded, _SAID_EARLIER),
         none=_phrase_in(folded, _NONE),
         opening=bool(token_set & _OPENING),
         asks_when=_phrase_in(folded, _ASKS_WHEN),
