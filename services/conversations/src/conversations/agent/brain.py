@@ -1116,6 +1116,7 @@ def _after_tool(deps: AgentDeps, tool: str, result: Any) -> ModelResponse:
         if deps.effects.handoff_reason == RUNNING_LATE:
             policy = (deps.facts.policies.lateness if deps.facts else None) or ""
             text = (say(lang, "late_told", name=name) + " " + policy).strip() + "\n" + text
+        text = "\n".join([*deps.said, text])  # what was done first ("Thanks for confirming!")
         return ModelResponse(parts=[TextPart(text)], model_name=MODEL_NAME)
     if isinstance(result, ServicesResult):
         if not result.services:
@@ -1178,6 +1179,10 @@ def _and_the_questions(deps: AgentDeps, text: str) -> ModelResponse:
     topics = list(deps.reading.intent.topics) if deps.reading else []
     if not topics or deps.turn_topics or deps.said:
         return _text(deps, text)
+    if "lateness" in topics and deps.reading is not None and not deps.reading.intent.question:
+        # "yes but i might be 10 min late": confirmed, and the owner hears of it.
+        deps.said.append(text)
+        return _call("hand_off", reason=RUNNING_LATE)
     deps.said.append(text)
     deps.turn_topics = topics
     return _call("business_info", topic="price" if "price" in topics else topics[0])

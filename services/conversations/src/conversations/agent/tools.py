@@ -752,6 +752,8 @@ def reminded_booking(deps: AgentDeps, booking_id: str | None = None) -> BookingR
     found = m.booking(wanted)
     if found is not None:
         return found
+    if any(b.id == wanted for b in m.bookings):
+        return None  # known here and no longer booked: cancelled or moved in this chat
     r = deps.reminded
     if r is None or r.booking_id != wanted or r.start <= deps.now:
         return None
