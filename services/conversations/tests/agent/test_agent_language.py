@@ -948,6 +948,12 @@ def test_a_booking_at_the_wrong_time_and_earlier_in_the_talk() -> None:
     assert read_intent("anything earlier?").earlier
 
 
+def test_a_number_put_instead_is_an_hour() -> None:
+    assert read_when("actually can we do 11 instead", TUESDAY, "en").clock == time(11)
+    assert read_when("11 instead?", TUESDAY, "en").clock == time(11)
+    assert read_when("2 instead of 3 people", TUESDAY, "en").clock is None
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

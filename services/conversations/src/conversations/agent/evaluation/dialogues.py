@@ -2497,6 +2497,18 @@ DIALOGUES: tuple[Scenario, ...] = (
         never_say=("I don't have that information",),
     ),
     S(
+        "web_can_we_do_11_instead_while_details_are_asked",
+        "haircut tomorrow at 10",
+        "yes",
+        "actually can we do 11 instead",
+        "Ana Lopez, ana@example.com",
+        services=BARBER,
+        channel="web",
+        visitor_name=None,
+        book=B("Haircut", "2026-12-02 11:00"),
+        never_say=("didn't get that",),
+    ),
+    S(
         "en_1100_works_picks_the_eleven_oclock_offer",
         "haircut tmrw morning",
         "1100 works",

@@ -569,7 +569,10 @@ _FITS_AFTER = re.compile(
     r"^\s?(?:(?:is|would be|sounds|seems|'s|esta|me va|me viene|e|ist|est|va)\s)?"
     r"(?:ok|okay|fine|good|great|perfect|alright|work|works|possible|posible|possivel|passt|"
     r"geht|va bene|possibile|bien|perfecto|perfeito|serve|sirve|otimo|parfait|gut|perfekt|"
-    r"perfetto|bene)\b"
+    r"perfetto|bene|"
+    # "can we do 11 instead": a number put in the place of the time asked before
+    r"instead(?! of)|rather|en su lugar|mejor|au lieu|plutot|stattdessen|lieber|invece|piuttosto|"
+    r"em vez disso|no lugar)\b"
 )
 _WORD = re.compile(r"\w+")
 # "i work on thursday" says what the visitor does, not that thursday suits.
