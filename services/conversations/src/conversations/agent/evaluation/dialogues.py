@@ -2509,6 +2509,23 @@ DIALOGUES: tuple[Scenario, ...] = (
         never_say=("didn't get that",),
     ),
     S(
+        "it_che_orari_fate_il_sabato_is_the_opening_hours",
+        "che orari fate il sabato?",
+        services=BARBER,
+        facts=FACTS,
+        timezone="Europe/Rome",
+        communicate=("sabato: chiuso",),
+        never_say=("Segnato",),
+    ),
+    S(
+        "fr_horaires_du_samedi_is_the_opening_hours",
+        "quels sont vos horaires le samedi ?",
+        services=BARBER,
+        facts=FACTS,
+        timezone="Europe/Paris",
+        communicate=("samedi: fermé",),
+    ),
+    S(
         "en_1100_works_picks_the_eleven_oclock_offer",
         "haircut tmrw morning",
         "1100 works",

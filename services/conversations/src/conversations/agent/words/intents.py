@@ -343,7 +343,10 @@ _OPENING = {"open", "opening", "close", "closed", "closing", "abren", "abris", "
             "abiertos", "cerrais", "atienden", "atendeis", "atendem",
             "cierran", "abrem", "aberto", "abertos", "fecham", "ouvert", "ouverts", "ouvrez",
             "ferme", "fermez", "geoffnet", "offen", "geschlossen", "aperto", "aperti", "chiuso",
-            "chiudete", "aprite"}  # fmt: skip
+            "chiudete", "aprite",
+            # the opening hours named as such: "che orari fate il sabato?", "Öffnungszeiten
+            # am Samstag?", "horaires du samedi ?" ("orario", "horário" ask for a free time)
+            "orari", "offnungszeiten", "horaires"}  # fmt: skip
 
 _ASKS_WHEN = (
     "what time", "when is", "when was", "when's", "a que hora", "que hora", "que horas",
