@@ -954,6 +954,19 @@ def test_a_number_put_instead_is_an_hour() -> None:
     assert read_when("2 instead of 3 people", TUESDAY, "en").clock is None
 
 
+def test_a_price_of_nothing_is_free_and_paying_for_it_asks_no_way_to_pay() -> None:
+    from decimal import Decimal
+
+    from conversations.agent.replies import format_price
+
+    madrid = ZoneInfo("Europe/Madrid")
+    assert format_price(Decimal("0"), "EUR", madrid, "en") == "free"
+    assert format_price(Decimal("0"), "EUR", madrid, "es") == "gratis"
+    assert format_price(Decimal("25"), "EUR", madrid, "es") == "25 €"
+    assert read_intent("is it free or do i pay for it?").topics == ("price",)
+    assert "payment" in read_intent("how much is it and can i pay by card?").topics
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

@@ -166,6 +166,7 @@ MESSAGES: dict[str, str] = {
     "dont_know": N_("I don't have that information. Shall I ask {name} to answer you here?"),
     "ask_owner": N_("Shall I ask {name} to answer you here?"),
     "price": N_("{service}: {price}."),
+    "free_of_charge": N_("free"),
     "price_duration": N_("{service}: {price}, {minutes} minutes."),
     "duration": N_("{service} takes {minutes} minutes."),
     "no_price": N_("{service}: I don't have its price."),
@@ -297,6 +298,8 @@ def zone_label(zone: ZoneInfo, lang: str = "en") -> str:
 
 
 def format_price(price: Decimal, currency: str, zone: ZoneInfo, lang: str = "en") -> str:
+    if price == 0:  # "Discovery call: free.", not "$0"
+        return say(lang, "free_of_charge")
     locale = _locale(lang, zone)
     if price == price.to_integral_value():
         pattern = locale.currency_formats["standard"].pattern.replace(".00", "")

@@ -2526,6 +2526,14 @@ DIALOGUES: tuple[Scenario, ...] = (
         communicate=("samedi: fermé",),
     ),
     S(
+        "es_la_primera_consulta_es_gratis_says_gratis",
+        "hola, la consulta inicial es gratis o se paga?",
+        services=(("Consulta inicial", 30), ("Sesión de estrategia", 90)),
+        prices=(("Consulta inicial", "0", "EUR"), ("Sesión de estrategia", "200", "EUR")),
+        communicate=("Consulta inicial: gratis.",),
+        never_say=("0 €", "No tengo esa información"),
+    ),
+    S(
         "en_1100_works_picks_the_eleven_oclock_offer",
         "haircut tmrw morning",
         "1100 works",
@@ -3350,8 +3358,8 @@ DIALOGUES: tuple[Scenario, ...] = (
         "hi is the discovery call free or do i pay for it?",
         services=CONSULT,
         prices=(("Discovery call", "0", "EUR"), ("Strategy session", "300", "EUR")),
-        communicate=("Discovery call: 0",),
-        never_say=("Free times",),
+        communicate=("Discovery call: free.",),
+        never_say=("Free times", "I don't have that information"),
     ),
     S(
         "next_monday_then_tuesday_is_the_tuesday_after_it",

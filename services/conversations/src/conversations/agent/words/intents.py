@@ -708,8 +708,13 @@ def read_intent(text: str) -> Intent:
         topics = ("price", *topics)
     if "lateness" not in topics and _LATE.search(folded):
         topics = (*topics, "lateness")
-    if "deposit" in topics and "payment" in topics and not _phrase_in(folded, _METHODS):
-        topics = tuple(t for t in topics if t != "payment")  # "do i need to pay a deposit?"
+    if (
+        {"deposit", "price"} & set(topics)
+        and "payment" in topics
+        and not _phrase_in(folded, _METHODS)
+    ):
+        # "do i need to pay a deposit?", "is it free or do i pay for it?": no way to pay asked
+        topics = tuple(t for t in topics if t != "payment")
     if "payment" in topics and _phrase_in(folded, _GIFT_CARDS):
         topics = tuple(t for t in topics if t != "payment")  # a gift card is no way to pay
     if "lateness" in topics and _LATE_PART.search(folded) and not _LATE.search(folded):
