@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import time
-from functools import cache
+from functools import cache, lru_cache
 from typing import Literal
 
 from rapidfuzz import fuzz
@@ -506,8 +506,22 @@ def cant_clause(text: str) -> str | None:
 
 
 def _phrase_in(folded: str, phrases: tuple[str, ...]) -> bool:
-    padded = f" {' '.join(words(folded))} "
-    return any(f" {p} " in padded for p in _as_words(phrases))
+    return _any_of(phrases).search(_padded(folded)) is not None
+
+
+@lru_cache(maxsize=64)
+def _padded(folded: str) -> str:
+    """The message's words between single spaces, once per message (a reading asks about
+    forty lists of phrases)."""
+    return f" {' '.join(words(folded))} "
+
+
+@cache
+def _any_of(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern for a list of phrases, each a run of whole words, split as the message is
+    ("mon rendez-vous" is "mon rendez vous")."""
+    split = sorted({" ".join(words(p)) for p in phrases}, key=len, reverse=True)
+    return re.compile(f" (?:{'|'.join(map(re.escape, split))}) ")
 
 
 @cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # What the readers look at: a visitor's message may be 4,000 characters, but a request for a
 # time, a service or a person is said in the first few hundred. Reading more only costs.
@@ -17,8 +18,12 @@ def bound(text: str, limit: int = READ_LIMIT) -> str:
     return _RUNS.sub(lambda m: m.group(1) or m.group(2), text[: limit * 2])[:limit].strip()
 
 
+@lru_cache(maxsize=256)
 def fold(text: str) -> str:
-    """Lowercase without accents, so "mañana", "manana" and "MAÑANA" read the same."""
+    """Lowercase without accents, so "mañana", "manana" and "MAÑANA" read the same. A
+    reading folds the same message a score of times: it is done once."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("\u2019", "'")
 
