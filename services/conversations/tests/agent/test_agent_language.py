@@ -835,6 +835,8 @@ def test_a_complaint_or_a_refund_is_read_and_worst_case_is_not() -> None:
         assert read_intent(text).complaint, text
     for text in ["10 is fine, worst case i'll call", "a haircut tomorrow", "ok thanks"]:
         assert not read_intent(text).complaint, text
+    for text in ["tengo un dolor de muelas horrible", "i have a terrible toothache"]:
+        assert read_intent(text).urgent, text  # pain first: the brain hands off as urgent
 
 
 def test_what_a_service_is_like_is_asked_of_its_description() -> None:

@@ -946,6 +946,16 @@ def _pick_slot(deps: AgentDeps, r: Reading) -> Offer | None:
         # "a segunda" after a list is the second option, not Monday; "the 2nd" when every
         # time offered is on the 2nd is the second of them.
         return offered[n - 1]
+    window = r.when.window
+    if window is not None and r.when.clock is None and _THE_ONE.search(fold(r.text)):
+        # "the afternoon one", "la de la tarde": the one offered time in that part of the day.
+        within = [
+            i
+            for i, local in enumerate(locals_)
+            if window[0] <= local.time() < window[1]
+            and (r.when.first is None or local.date() == r.when.first)
+        ]
+        return offered[within[0]] if len(within) == 1 else None
     if r.when.clock is None and r.when.first is None:
         return None
     if r.when.clock is not None:
@@ -960,6 +970,11 @@ def _pick_slot(deps: AgentDeps, r: Reading) -> Offer | None:
         n = pick_by_time(r.when.clock, [t.time() for t in locals_])
         return offered[n - 1] if n is not None and r.when.first is None else None
     return None
+
+
+# A time offered named by what sets it apart: "the afternoon one", "la de la tarde", "a da
+# manhã", "celui du matin", "quello del pomeriggio".
+_THE_ONE = re.compile(r"\b(?:one|la de|el de|a da|o da|a de|o de|celui|celle|quello|quella)\b")
 
 
 def _other_than_offered(deps: AgentDeps, r: Reading) -> ModelResponse | None:

@@ -2534,6 +2534,28 @@ DIALOGUES: tuple[Scenario, ...] = (
         never_say=("0 €", "No tengo esa información"),
     ),
     S(
+        "es_dolor_de_muelas_horrible_is_urgent_not_a_complaint",
+        "tengo un dolor de muelas horrible",
+        services=DENTAL,
+        handoff="urgent",
+        never_say=("Lamento mucho lo ocurrido",),
+    ),
+    S(
+        "en_the_afternoon_one_picks_the_one_offered_then",
+        "hiii 😊 i wanna book a private session this week if u have anything",
+        "thursday pls",
+        "the afternoon one",
+        services=YOGA,
+        book=B("Private session", "2026-12-03 16:00"),
+    ),
+    S(
+        "es_la_de_la_tarde_picks_the_one_offered_then",
+        "hola, una limpieza el jueves?",
+        "la de la tarde",
+        services=DENTAL,
+        book=B("Cleaning", "2026-12-03 16:00"),
+    ),
+    S(
         "en_1100_works_picks_the_eleven_oclock_offer",
         "haircut tmrw morning",
         "1100 works",

@@ -624,6 +624,8 @@ _URGENT = re.compile(
     r"\b(?:emergency|emergencia|emergencias|urgencia|urgence|notfall|emergenza|"
     r"(?:in|so much|a lot of|terrible|severe) pain|hurts? (?:so|really|a lot)|"
     r"me duele|(?:mucho|muchisimo) dolor|muita dor|estou com dor|doendo muito|doi muito|"
+    r"toothache|dolor de (?:muelas?|dientes?)|dor de dentes?|mal aux dents|mal de dents|"
+    r"mal di denti|"
     r"tres mal|tellement mal|\w*schmerzen|mi fa (?:molto )?male|dolore forte)\b"
 )
 # In a hurry, and no more: "necesito un corte urgente para hoy", "dringend einen Termin",
