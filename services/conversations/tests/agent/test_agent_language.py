@@ -969,6 +969,21 @@ def test_a_price_of_nothing_is_free_and_paying_for_it_asks_no_way_to_pay() -> No
     assert "payment" in read_intent("how much is it and can i pay by card?").topics
 
 
+def test_an_event_on_the_day_named_and_chat_shorthand() -> None:
+    for lang, text in [
+        ("en", "i need a haircut before my wedding on saturday"),
+        ("es", "antes de mi boda el sábado"),
+        ("de", "vor meiner Hochzeit am Samstag"),
+    ]:
+        when = read_when(text, TUESDAY, lang)
+        assert (when.first, when.by_event) == (SATURDAY, True), text
+    interview = read_when("a cut before my interview on thurs, before noon?", TUESDAY, "en")
+    assert (interview.first, interview.window) == (date(2026, 12, 3), (time(0), time(12)))
+    assert not read_when("haircut on saturday", TUESDAY, "en").by_event
+    shorthand = read_when("kiero una cita xa mañana x la mañana", TUESDAY, "es")
+    assert (shorthand.first, shorthand.window) == (date(2026, 12, 2), MORNING)
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

@@ -414,6 +414,7 @@ async def find_free_slots(
         last=_day(end_day) if end_day else first,
         clock=clock,
         evening_guessed=bool(said and said.evening_guessed and said.clock == clock),
+        by_event=bool(said and said.by_event and said.first == first),
         window=window,
         excluded=tuple(sorted({WEEKDAYS.index(d) for d in except_weekdays or ()})),
         weekdays=tuple(sorted({WEEKDAYS.index(d) for d in only_weekdays or ()})),
@@ -507,6 +508,12 @@ async def offer_slots(
         # "friday after work" where it closes at 17:00: that day's times nearest the window
         # (the last ones before an evening, the first after a morning it is closed).
         chosen = _nearest_to_window(slots, asked.window, zone)
+    if not chosen and asked.by_event and first > today:
+        # "before my wedding on saturday", closed or full then: the last days before it.
+        before = await _free(deps, service.id, today, first - timedelta(days=1))
+        before = [s for s in before if _wanted(s, asked, zone)] or before
+        days = sorted({s.start.astimezone(zone).date() for s in before})[-2:]
+        chosen = [s for s in before if s.start.astimezone(zone).date() in days]
     if not chosen:
         # Nothing in the asked days: the nearest free times after them, the window kept.
         later = await _free(

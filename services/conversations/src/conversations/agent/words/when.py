@@ -53,6 +53,7 @@ class When:
     # Minutes from now ("in an hour": 60, "right now": 0): `reading` makes it today's time.
     from_now: int | None = None
     month_day: int | None = None  # the day was named by its number alone ("the 12th": 12)
+    by_event: bool = False  # the day is an event's the visit must come before ("my wedding")
 
     @property
     def found(self) -> bool:
@@ -261,7 +262,7 @@ _PARTS: tuple[tuple[re.Pattern[str], tuple[time, time]], ...] = (
     (
         re.compile(
             r"\b(?:mornings?|mornin|am morgen|morgens|vormittags?|fruh|"
-            r"(?:por|de|en|a|esta) la manana|por las mananas|manhas?|matins?|matinee|"
+            r"(?:por|de|en|a|esta|x) la manana|por las mananas|manhas?|matins?|matinee|"
             r"mattin[ao]|mattinata|"
             # not "how early should I arrive?", nor "early afternoon"
             r"(?<!how )(?<!there )(?<!arrive )early(?!\s(?:afternoon|evening))|"
@@ -870,7 +871,8 @@ def _read_day(text: str, today: date, lang: str, month_first: bool) -> tuple[Whe
             # "a trim before friday": the days up to it; "by friday" includes it.
             last = day if bound.group(1) in _INCLUSIVE else day - timedelta(days=1)
             return When(first=today, last=last), (m.start() - len(bound.group(0)), m.end())
-        return When(first=day, last=day, weekday=target), m.span()
+        event = _EVENT_BEFORE.search(text[max(0, m.start() - 44) : m.start()])
+        return When(first=day, last=day, weekday=target, by_event=bool(event)), m.span()
     m = rel_re.search(text)
     if m:
         day = today + timedelta(days=_relative_names(lang)[m.group(1)])
@@ -972,6 +974,15 @@ _DAY_BOUND = re.compile(
     r"\b(before|by|no later than|sooner than|earlier than|antes del?|antes que|avant|"
     r"plus tot que|vor|fruher als|prima di|entro|ate|mais cedo que)\s"
     r"(?:the |el |le |am |il |o |a |la |de )?$"
+)
+# Before an event on the day named: "a haircut before my wedding on saturday", "antes de mi
+# boda el sábado", "vor meiner Hochzeit am Samstag". The day is the event's; the visit may be
+# that day or, when it cannot, the days before it (never after).
+_EVENT_BEFORE = re.compile(
+    r"\b(?:before (?:my|our|the|his|her)|antes de (?:mi|la|nuestra|nuestro)|"
+    r"antes d[oa] (?:meu|minha|nosso|nossa)|avant (?:mon|ma|notre)|"
+    r"vor (?:meiner|meinem|unserer|unserem|der|dem)|prima (?:del mio|della mia|del|della))"
+    r" [a-z']{3,20} (?:on |this |next |el |del |no |na |de |du |am |di )?(?:the )?$"
 )
 _INCLUSIVE = {"by", "no later than", "entro"}
 # What may follow "até <day>" when it is a goodbye: the end of the message, or a smile.
@@ -1239,6 +1250,7 @@ def read_when(text: str, today: date, lang: str = "en", *, month_first: bool = F
         past=days.first is not None and days.first < today,
         weekday=days.weekday,
         month_day=days.month_day,
+        by_event=days.by_event,
         excluded=excluded,
         weekdays=days.weekdays,
         evening_guessed=timing.evening_guessed,
