@@ -855,6 +855,9 @@ def test_booking_someone_in_and_next_week_shortened() -> None:
     assert for_someone("can i book my wife in for a cleaning next tues?") == "for my wife"
     assert for_someone("could you get my son Tom in tomorrow") == "for my son Tom"
     assert for_someone("can i bring my son along?") is None
+    assert for_someone("my mom wants a haircut at 11, her name is Rosa") == "for my mom Rosa"
+    assert for_someone("mi hija quiere un corte el viernes") == "para mi hija"
+    assert for_someone("meine Tochter möchte einen Termin") == "für meine Tochter"
     next_week = (date(2026, 12, 7), date(2026, 12, 13))
     for lang, text in [("pt", "pra semana q vem"), ("fr", "un rdv la semaine pro")]:
         when = read_when(text, TUESDAY, lang)

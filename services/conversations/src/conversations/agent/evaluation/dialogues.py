@@ -2581,6 +2581,23 @@ DIALOGUES: tuple[Scenario, ...] = (
         book=B("Corte", "2026-12-02 10:00"),
     ),
     S(
+        "en_my_mom_wants_a_haircut_her_name_is_rosa_is_noted",
+        "my mom wants a haircut tomorrow at 11, her name is Rosa",
+        "yes",
+        services=BARBER,
+        book=B("Haircut", "2026-12-02 11:00"),
+        booking_notes=("for my mom Rosa",),
+        communicate=("I've noted it is for your mom Rosa.",),
+    ),
+    S(
+        "es_mi_hija_quiere_un_corte_is_noted",
+        "mi hija quiere un corte el viernes por la tarde",
+        "la primera",
+        services=(("Corte", 30),),
+        book=B("Corte", "2026-12-04 13:00"),
+        booking_notes=("para mi hija",),
+    ),
+    S(
         "en_1100_works_picks_the_eleven_oclock_offer",
         "haircut tmrw morning",
         "1100 works",

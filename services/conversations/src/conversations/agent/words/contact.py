@@ -218,6 +218,17 @@ _THEIR_NAME = re.compile(
 )
 
 
+# "my mom wants a haircut", "mi hija quiere un corte", "minha filha quer", "ma fille
+# voudrait", "meine Tochter möchte", "mia figlia vorrebbe": someone else's visit.
+_SOMEONE_WANTS = re.compile(
+    rf"\b(my|mi|minha|meu|mon|ma|mein|meine|mio|mia) ({_RELATIONS}) "
+    r"(?:wants|would like|needs|is looking|quiere|quisiera|necesita|quer|queria|precisa|"
+    r"veut|voudrait|a besoin|mochte|will|braucht|vuole|vorrebbe|ha bisogno)\b"
+)
+_FOR_WORD = {
+    "my": "for", "mi": "para", "minha": "para", "meu": "para", "mon": "pour", "ma": "pour",
+    "mein": "für", "meine": "für", "mio": "per", "mia": "per",
+}  # fmt: skip
 # "can i book my wife in", "get my son in": English says it without "for".
 _BOOK_SOMEONE_IN = re.compile(rf"\b(?:book|get|fit|squeeze)(?: in)? (my ({_RELATIONS}))\b")
 
@@ -232,16 +243,25 @@ def for_someone(text: str) -> str | None:
     source = text if len(folded) == len(text) else folded
     if found is None:
         booked_in = _BOOK_SOMEONE_IN.search(folded)
-        if booked_in is None:
+        if booked_in is not None:
+            said = "for " + source[booked_in.start(1) : booked_in.end(1)]
+            return _with_name(source, said, booked_in)
+        wants = _SOMEONE_WANTS.search(folded)
+        if wants is None:
             return None
-        return _with_name(source, "for " + source[booked_in.start(1) : booked_in.end(1)], booked_in)
+        # "my mom wants a haircut", "mi hija quiere...": for them, said as the visitor's
+        # language says "for" ("para mi hija").
+        lead = _FOR_WORD[wants.group(1)]
+        said = f"{lead} {source[wants.start(1) : wants.end(2)]}"
+        return _with_name(source, said, wants, after=wants.end())
     return _with_name(source, source[found.start() : found.end()], found)
 
 
-def _with_name(source: str, said: str, found: re.Match[str]) -> str:
-    name = _THEIR_NAME.match(source[found.end() : found.end() + 60])
+def _with_name(source: str, said: str, found: re.Match[str], after: int | None = None) -> str:
+    end = found.end() if after is None else after
+    name = _THEIR_NAME.match(source[end : end + 60]) if after is None else None
     if name is None:  # "... for my husband tomorrow at 10? his name is john"
-        name = _NAMED_LATER.search(source[found.end() :])
+        name = _NAMED_LATER.search(source[end:])
     if name is not None and not _chat_word(name.group(1)):
         said += f" {name.group(1)[:1].upper()}{name.group(1)[1:]}"
     return said.strip()
