@@ -1140,7 +1140,10 @@ def _after_tool(deps: AgentDeps, tool: str, result: Any) -> ModelResponse:
             only = result.services[0].service_id
             return _find(deps, only, deps.reading.when if deps.reading else When())
         lines = [_service_line(s.name, s.duration_minutes, s.price) for s in result.services]
-        return _text(deps, _noted(deps) + say(lang, "pick_service") + "\n" + numbered(lines))
+        noted = _noted(deps)
+        if result.closed_on:  # "do you work saturdays?": closed, said before the services
+            noted = say(lang, "closed_then", day=result.closed_on) + "\n"
+        return _text(deps, noted + say(lang, "pick_service") + "\n" + numbered(lines))
     if isinstance(result, SlotsResult):
         return _text(deps, _slots_text(deps, result))
     if isinstance(result, BookingResult):

@@ -49,6 +49,7 @@ MESSAGES: dict[str, str] = {
         "Sorry, nothing is free for {service} {when} on {days}. The nearest free times ({tz}):"
     ),
     "closed": N_("We're closed on {day}. The nearest free times ({tz}):"),
+    "closed_then": N_("We're closed on {day}."),
     "closed_hour": N_("We're closed at {time}. The nearest free times ({tz}):"),
     "closed_window": N_("We're closed {when} on {days}. The nearest free times ({tz}):"),
     "not_free_at": N_("{time} is not free for {service}. The nearest free times ({tz}):"),

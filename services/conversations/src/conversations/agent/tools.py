@@ -38,6 +38,7 @@ from conversations.agent.reading import Reading
 from conversations.agent.replies import (
     format_clock,
     format_day,
+    format_days,
     format_price,
     format_slot,
     weekday_name,
@@ -247,6 +248,7 @@ class ServiceOption(BaseModel):
 
 class ServicesResult(BaseModel):
     services: list[ServiceOption]
+    closed_on: str | None = None  # the days asked before a service, when all are closed
 
 
 class SlotOption(BaseModel):
@@ -350,8 +352,25 @@ async def list_services(ctx: RunContext[AgentDeps]) -> ServicesResult:
                 description=s.description,
             )
             for i, s in enumerate(deps.services, 1)
-        ]
+        ],
+        closed_on=await _closed_on_asked(deps),
     )
+
+
+async def _closed_on_asked(deps: AgentDeps) -> str | None:
+    """The days asked before any service ("do you work saturdays?"), when the business is
+    closed on every one of them: said now, not once a service is picked."""
+    asked = deps.memory.asked.when() if deps.memory.asked else None
+    if asked is None or asked.first is None or asked.last is None:
+        return None
+    span = (asked.last - asked.first).days + 1
+    if span > 7:
+        return None
+    hours = await deps.hours()
+    days = [asked.first + timedelta(days=i) for i in range(span)]
+    if hours is None or any(hours.ranges_on(d) for d in days):
+        return None
+    return format_days(asked.first, asked.last, deps.zone, deps.lang)
 
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]

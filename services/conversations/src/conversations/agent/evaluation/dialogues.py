@@ -2598,6 +2598,23 @@ DIALOGUES: tuple[Scenario, ...] = (
         booking_notes=("para mi hija",),
     ),
     S(
+        "en_do_you_work_saturdays_says_closed_before_the_services",
+        "do you work saturdays",
+        services=BARBER,
+        communicate=("We're closed on Saturday, 5 December 2026.",),
+        never_say=("Noted",),
+    ),
+    S(
+        "es_trabajais_los_findes_says_closed",
+        "trabajáis los findes?",
+        "vale, pues un corte el lunes por la mañana",
+        "la primera",
+        services=(("Corte", 30), ("Barba", 20)),
+        book=B("Corte", "2026-12-07 09:00"),
+        communicate=("estamos cerrados",),
+        never_say=("No tengo esa información",),
+    ),
+    S(
         "en_1100_works_picks_the_eleven_oclock_offer",
         "haircut tmrw morning",
         "1100 works",
