@@ -176,7 +176,10 @@ def _decide(deps: AgentDeps, r: Reading) -> ModelResponse:
     if intent.complaint and not intent.urgent:
         # Unhappy with a visit, or money back: the owner answers that, not a list of times.
         return _call("hand_off", reason=COMPLAINT)
-    if intent.hasty and not (intent.book or r.service.service or r.when.found or intent.topics):
+    asks_soonest = intent.earliest  # "lo antes posible": the first times, not a person
+    if intent.hasty and not (
+        intent.book or r.service.service or r.when.found or intent.topics or asks_soonest
+    ):
         # "es urgente!!" and nothing else: a person; in a hurry for a booking, the first times.
         return _call("hand_off", reason="urgent: the visitor says it is urgent")
     proving = _proving(deps, r)
@@ -1244,6 +1247,8 @@ def _slots_text(deps: AgentDeps, result: SlotsResult) -> str:
         )
     elif result.note == "full":
         head = say(lang, "full", days=_days_label(deps, result), service=service, tz=tz)
+    elif result.note == "none_left_today":
+        head = say(lang, "none_left_today", service=service, tz=tz)
     elif result.note == "closed_window" and when:
         head = say(lang, "closed_window", when=when, days=_days_label(deps, result), tz=tz)
     elif result.note == "window_full":

@@ -45,6 +45,9 @@ MESSAGES: dict[str, str] = {
     "pick_slot_window": N_("Free times for {service} {when} ({tz}):"),
     "pick_slot_hint": N_("Reply with the number, or tell me another day or time."),
     "full": N_("Sorry, {days} is fully booked for {service}. The nearest free times ({tz}):"),
+    "none_left_today": N_(
+        "There's no time left today for {service}. The nearest free times ({tz}):"
+    ),
     "full_window": N_(
         "Sorry, nothing is free for {service} {when} on {days}. The nearest free times ({tz}):"
     ),

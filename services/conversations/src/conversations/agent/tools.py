@@ -258,7 +258,14 @@ class SlotOption(BaseModel):
 
 
 Note = Literal[
-    "closed", "closed_hour", "closed_window", "full", "past", "beyond_horizon", "window_full"
+    "closed",
+    "closed_hour",
+    "closed_window",
+    "full",
+    "past",
+    "beyond_horizon",
+    "window_full",
+    "none_left_today",
 ]
 
 
@@ -466,6 +473,15 @@ def _nearest_to_window(slots: list[Slot], window: tuple[time, time], zone: ZoneI
     return sorted(nearest, key=lambda s: s.start)
 
 
+def _day_is_over(deps: AgentDeps, hours: OpeningHours, service: Service) -> bool:
+    """Today's opening hours end before the service could, started now."""
+    ranges = hours.ranges_on(deps.now.date())
+    done = deps.now + timedelta(minutes=service.duration_minutes or 0)
+    return bool(ranges) and (
+        done.date() > deps.now.date() or all(end <= done.time() for _, end in ranges)
+    )
+
+
 def _closed_in(hours: OpeningHours, window: tuple[time, time], first: date, last: date) -> bool:
     """No opening hours of any open day from `first` to `last` overlap `window`."""
     days = (first + timedelta(days=i) for i in range((last - first).days + 1))
@@ -522,6 +538,8 @@ async def offer_slots(
         note = "window_full"
     if note is None and not slots and asked.first is not None:
         note = "full"
+    if note == "full" and hours and first == last == today and _day_is_over(deps, hours, service):
+        note = "none_left_today"  # "anything today?" at closing time: not "fully booked"
     chosen = in_window
     if not chosen and note == "closed_window" and slots and asked.window:
         # "friday after work" where it closes at 17:00: that day's times nearest the window
