@@ -941,7 +941,10 @@ def _pick_slot(deps: AgentDeps, r: Reading) -> Offer | None:
     offered = deps.memory.offered_slots
     zone = deps.zone
     locals_ = [o.start.astimezone(zone) for o in offered]
-    n = r.choice(len(offered)) if r.when.clock is None else None
+    # "after 3" is a bound, not the third time offered ("before 2" no second).
+    window = r.when.window
+    bound = window is not None and (window[0] == time(0) or window[1] == time.max)
+    n = r.choice(len(offered)) if r.when.clock is None and not bound else None
     days = {t.date() for t in locals_}
     if n is not None and (
         r.when.first is None or r.when.first not in days or days == {r.when.first}
@@ -949,7 +952,6 @@ def _pick_slot(deps: AgentDeps, r: Reading) -> Offer | None:
         # "a segunda" after a list is the second option, not Monday; "the 2nd" when every
         # time offered is on the 2nd is the second of them.
         return offered[n - 1]
-    window = r.when.window
     if window is not None and r.when.clock is None and _THE_ONE.search(fold(r.text)):
         # "the afternoon one", "la de la tarde": the one offered time in that part of the day.
         within = [

@@ -2641,6 +2641,16 @@ DIALOGUES: tuple[Scenario, ...] = (
         book=B("Corte", "2026-12-01 09:00"),
     ),
     S(
+        "en_after_3_to_three_offers_is_a_bound_not_the_third",
+        "tomorrow?",
+        "after 3",
+        "3 pm",
+        "yes",
+        services=(("Haircut", 30),),
+        book=B("Haircut", "2026-12-02 15:00"),
+        communicate=("after 15:00",),
+    ),
+    S(
         "en_1100_works_picks_the_eleven_oclock_offer",
         "haircut tmrw morning",
         "1100 works",
