@@ -176,9 +176,9 @@ def _decide(deps: AgentDeps, r: Reading) -> ModelResponse:
     if intent.complaint and not intent.urgent:
         # Unhappy with a visit, or money back: the owner answers that, not a list of times.
         return _call("hand_off", reason=COMPLAINT)
-    asks_soonest = intent.earliest  # "lo antes posible": the first times, not a person
+    # "lo antes posible" (intent.earliest) asks for the first times, not for a person.
     if intent.hasty and not (
-        intent.book or r.service.service or r.when.found or intent.topics or asks_soonest
+        intent.book or r.service.service or r.when.found or intent.topics or intent.earliest
     ):
         # "es urgente!!" and nothing else: a person; in a hurry for a booking, the first times.
         return _call("hand_off", reason="urgent: the visitor says it is urgent")
@@ -773,9 +773,9 @@ def _understand(
         # "merci, à jeudi !", "see you on friday": a goodbye that names the day, not a request.
         return _farewell(deps, "thanks" if intent.thanks and not intent.bye else "see_you")
     # "whats the soonest i could do one" asks for a time as much as a day named does.
-    if (r.when.found or intent.earliest) and (m.service_id or len(deps.services) == 1):
-        service_id = m.service_id or deps.services[0].id
-        return _find(deps, service_id, r.when.keep_from(_asked(deps)))
+    in_talk = _service_in_talk(deps)
+    if (r.when.found or intent.earliest) and in_talk:
+        return _find(deps, in_talk, r.when.keep_from(_asked(deps)))
     if (m.turn == 1 or intent.greeting) and not (intent.thanks or intent.bye):
         if r.when.found:
             m.asked = Asked.of(r.when.keep_from(_asked(deps)))
@@ -855,7 +855,7 @@ def _find_for_booking(deps: AgentDeps, r: Reading, booking_id: str) -> ModelResp
 
 # The time the visitor says they asked for: "i said 11", "pedí a las 11", "j'avais dit 11h".
 _SAID_TIME = re.compile(
-    r"\b(?:said|asked for|wanted|meant|booked|dije|pedi|queria|disse|pedi|avais dit|voulais|"
+    r"\b(?:said|asked for|wanted|meant|booked|dije|pedi|queria|disse|avais dit|voulais|"
     r"gesagt|wollte|detto|volevo)\s(?:at |a las |as |a |um |alle |for )?"
     r"(\d{1,2}(?:[:.h]\d\d)?(?:\s?(?:am|pm|h|uhr))?)"
 )
@@ -1074,6 +1074,12 @@ def _booking_on(live: list[BookingRef], day: date | None, zone: ZoneInfo) -> Boo
         if len(on_day) == 1:
             return on_day[0]
     return live[0] if len(live) == 1 else None
+
+
+def _service_in_talk(deps: AgentDeps) -> str | None:
+    """The service this talk is about: the one asked for, or the business's only one."""
+    m = deps.memory
+    return m.service_id or (deps.services[0].id if len(deps.services) == 1 else None)
 
 
 def _booked_the_day_after(deps: AgentDeps, r: Reading, live: list[BookingRef]) -> BookingRef | None:
@@ -1458,7 +1464,7 @@ def _info_text(deps: AgentDeps, result: InfoResult) -> ModelResponse:
     several = r is not None and bool(r.service.apart or r.service.also)
     if r is not None and r.service.service is not None and not several:
         m.service_id = r.service.service.id  # "how much is X?": X is what they are after
-    service_id = m.service_id or (deps.services[0].id if len(deps.services) == 1 else None)
+    service_id = _service_in_talk(deps)
     if deps.turn_topics:  # the next thing asked in the same message
         deps.said.append(text)
         return _call("business_info", topic=deps.turn_topics[0])
@@ -1472,8 +1478,8 @@ def _info_text(deps: AgentDeps, result: InfoResult) -> ModelResponse:
     if m.last_list == "slots" and m.offered_slots:
         text += "\n" + say(lang, "pick_slot_hint")  # the times offered still stand
     elif not m.live_bookings:
-        one = m.service_id or len(deps.services) == 1  # no service to ask for
-        text += "\n" + say(lang, "want_to_book_it" if one else "want_to_book")
+        key = "want_to_book_it" if _service_in_talk(deps) else "want_to_book"
+        text += "\n" + say(lang, key)
     return _text(deps, text)
 
 
@@ -1523,7 +1529,7 @@ def _say_missing(deps: AgentDeps) -> ModelResponse:
     leads = deps.turn_missing
     r, m = deps.reading, deps.memory
     named = r.service.service.id if r is not None and r.service.service is not None else None
-    service_id = named or m.service_id or (deps.services[0].id if len(deps.services) == 1 else None)
+    service_id = named or _service_in_talk(deps)
     if r is not None and r.when.found and service_id and all(leads):
         # "how much is a beard trim, and can i come today at 3?": what is missing is said and
         # the time asked is offered; a "yes" then books it (asked again, the owner is offered).

@@ -370,14 +370,17 @@ async def _closed_on_asked(deps: AgentDeps) -> str | None:
     asked = deps.memory.asked.when() if deps.memory.asked else None
     if asked is None or asked.first is None or asked.last is None:
         return None
-    span = (asked.last - asked.first).days + 1
-    if span > 7:
+    if (asked.last - asked.first).days >= 7:
         return None
     hours = await deps.hours()
-    days = [asked.first + timedelta(days=i) for i in range(span)]
-    if hours is None or any(hours.ranges_on(d) for d in days):
+    if hours is None or not _closed_every_day(hours, asked.first, asked.last):
         return None
     return format_days(asked.first, asked.last, deps.zone, deps.lang)
+
+
+def _closed_every_day(hours: OpeningHours, first: date, last: date) -> bool:
+    days = (first + timedelta(days=i) for i in range((last - first).days + 1))
+    return not any(hours.ranges_on(d) for d in days)
 
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -513,13 +516,7 @@ async def offer_slots(
     elif horizon_end is not None and first > horizon_end:
         note = "beyond_horizon"
         first, last = max(today, horizon_end - timedelta(days=SEARCH_DAYS - 1)), horizon_end
-    elif (
-        hours
-        and asked.first
-        and all(
-            not hours.ranges_on(first + timedelta(days=i)) for i in range((last - first).days + 1)
-        )
-    ):
+    elif hours and asked.first and _closed_every_day(hours, first, last):
         note = "closed"
     evening = asked.clock if asked.evening_guessed else None
     if evening and hours and _closed_at(hours, evening, first, last):
