@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db import make_engine
 from shared.db.migrations import drop_database, ensure_database, upgrade
-from shared.testing import EventStream, Mailbox, test_names
+from shared.testing import EventStream, Mailbox, served_client, test_names
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("workspaces", "connectors", "conversations", "gateway")
@@ -286,7 +286,7 @@ async def _delete_bus(names: dict[str, str]) -> None:
 
 @pytest.fixture(scope="session")
 async def api(system: System) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=system.gateway, timeout=15) as client:
+    async with served_client(system.gateway) as client:
         yield client
 
 

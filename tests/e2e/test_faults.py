@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db import make_engine
-from shared.testing import wait_until
+from shared.testing import served_client, wait_until
 
 from .conftest import SERVICES, System, create_workspace, fakes, private_system, signup
 from .test_shutdown import LOAD_ENV, SCHEMAS, Load, assert_nothing_accepted_is_lost, scalar
@@ -78,7 +78,7 @@ async def own_db(own_system: System) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture(scope="module")
 async def owner(own_system: System) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=own_system.gateway, timeout=15) as api:
+    async with served_client(own_system.gateway) as api:
         owner = await signup(api, "faults")
         await create_workspace(api, owner)
         phone_number_id = f"pn-faults-{uuid.uuid4().hex[:8]}"

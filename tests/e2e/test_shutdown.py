@@ -24,7 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db import make_engine
-from shared.testing import wait_until
+from shared.testing import served_client, wait_until
 from shared.tokens import Principal, audience_key, sign_internal_token
 
 from .conftest import (
@@ -61,7 +61,7 @@ async def own_db(own_system: System) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture(scope="module")
 async def owner(own_system: System) -> dict[str, Any]:
     """An owner with a workspace, a WhatsApp number and a phone conversation to write to."""
-    async with httpx.AsyncClient(base_url=own_system.gateway, timeout=15) as api:
+    async with served_client(own_system.gateway) as api:
         owner = await signup(api, "shutdown")
         await create_workspace(api, owner)
         phone_number_id = f"pn-shutdown-{uuid.uuid4().hex[:8]}"

@@ -16,12 +16,11 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from shared.testing import wait_until
+from shared.testing import served_client, wait_until
 
 from .conftest import System, create_workspace, fakes, private_system, signup
 from .test_observability import log_lines, whatsapp
@@ -103,7 +102,7 @@ async def test_a_signed_whatsapp_webhook_is_one_trace_from_the_gateway_to_the_st
     traced: System, collector: Collector
 ) -> None:
     exchange = traced.env["EVENTS_EXCHANGE"]
-    async with httpx.AsyncClient(base_url=traced.gateway, timeout=15) as api:
+    async with served_client(traced.gateway) as api:
         owner = await signup(api, "traced")
         await create_workspace(api, owner)
         phone_number_id = f"pn-trace-{uuid.uuid4().hex[:10]}"

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from shared.testing import served_client
 from tests.e2e.conftest import ROOT, System, fakes, free_port, private_system, signup
 
 SECOND_GATEWAY_PROXY = "192.0.2.250"  # trusted by the second gateway; never our peer
@@ -90,7 +91,7 @@ def second_gateway(security_system: System) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 async def gw(security_system: System) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=security_system.gateway, timeout=15) as client:
+    async with served_client(security_system.gateway) as client:
         yield client
 
 

@@ -19,7 +19,7 @@ import jwt
 import pytest
 
 from shared.settings import DEFAULT_SECRET_KEY
-from shared.testing import wait_until
+from shared.testing import served_client, wait_until
 from shared.tokens import Principal, audience_key, sign_internal_token
 from tests.e2e.conftest import (
     SECRET,
@@ -59,7 +59,7 @@ def split() -> Iterator[System]:
 
 @pytest.fixture(scope="module")
 async def split_gw(split: System) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=split.gateway, timeout=15) as client:
+    async with served_client(split.gateway) as client:
         yield client
 
 

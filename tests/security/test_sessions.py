@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from shared.testing import wait_until
+from shared.testing import served_client, wait_until
 from tests.e2e.conftest import SUPERUSER, SUPERUSER_PASSWORD, signup
 from tests.security.conftest import SECOND_GATEWAY_PROXY
 
@@ -30,7 +30,7 @@ async def test_password_change_on_one_gateway_ends_sessions_on_the_other(
     gw: httpx.AsyncClient, second_gateway: str
 ) -> None:
     owner = await signup(gw, "sess")
-    async with httpx.AsyncClient(base_url=second_gateway, timeout=15) as other:
+    async with served_client(second_gateway) as other:
         assert (await other.get("/api/v1/users/me", headers=owner["headers"])).status_code == 200
         changed = await gw.patch(
             "/api/v1/users/me/password",
@@ -49,7 +49,7 @@ async def test_deactivating_or_deleting_a_user_ends_sessions_everywhere(
 ) -> None:
     admin = await _login(gw, SUPERUSER, SUPERUSER_PASSWORD)
     deactivated, deleted = await signup(gw, "off"), await signup(gw, "gone")
-    async with httpx.AsyncClient(base_url=second_gateway, timeout=15) as other:
+    async with served_client(second_gateway) as other:
         for user in (deactivated, deleted):
             assert (await other.get("/api/v1/users/me", headers=user["headers"])).status_code == 200
         off = await gw.patch(
@@ -66,7 +66,7 @@ async def test_forwarded_for_from_an_untrusted_peer_is_ignored(second_gateway: s
     # The second gateway trusts only SECOND_GATEWAY_PROXY; we reach it from loopback, so
     # our X-Forwarded-For must not change the address its login throttle counts.
     assert SECOND_GATEWAY_PROXY != "127.0.0.1"
-    async with httpx.AsyncClient(base_url=second_gateway, timeout=15) as other:
+    async with served_client(second_gateway) as other:
         email = "nobody-untrusted@example.com"
         statuses = []
         for i in range(6):  # LOGIN_MAX_FAILURES=5 for one account at one address

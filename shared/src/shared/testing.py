@@ -159,6 +159,24 @@ async def wait_until(
     raise AssertionError(f"condition not met within {timeout}s{wanted} (last value: {last!r})")
 
 
+# A served process closes a kept connection idle for SERVER_KEEP_ALIVE_SECONDS (5 s by
+# default), and httpx keeps one for 5 s too: a request sent on such a connection as the server
+# closes it fails with "Server disconnected without sending a response". A client must give
+# up an idle connection before the server does, as a browser's retry would otherwise hide.
+CLIENT_KEEP_ALIVE_SECONDS = 2.0
+
+
+def served_client(base_url: str = "", timeout: float = 15) -> httpx.AsyncClient:
+    """An HTTP client for a served process (gateway, service) over loopback, as a frontend
+    keeps one open between calls."""
+    limits = httpx.Limits(
+        max_connections=100,
+        max_keepalive_connections=20,
+        keepalive_expiry=CLIENT_KEEP_ALIVE_SECONDS,
+    )
+    return httpx.AsyncClient(base_url=base_url, timeout=timeout, limits=limits)
+
+
 def internal_headers(
     secret_key: str, audience: str, user_id: uuid.UUID | None, is_superuser: bool = False
 ) -> dict[str, str]:
