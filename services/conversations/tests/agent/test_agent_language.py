@@ -249,6 +249,24 @@ def test_the_language_is_recognised(text: str, lang: str) -> None:
     assert detect_language(text, None) == lang
 
 
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("qual o endereço de vcs?", "pt"), ("qual o endereço?", "pt"),
+        ("quais os horários?", "pt"), ("qual o valor do corte?", "pt"),
+        ("quanto fica a barba?", "pt"), ("pode ser às 10?", "pt"),
+        ("il y a un parking ?", "fr"), ("ok ça marche", "fr"),
+        ("gibt es Parkplätze?", "de"), ("qual è l'indirizzo?", "it"),
+        # ...and their neighbours keep theirs.
+        ("quale è il prezzo?", "it"), ("cuál es la dirección?", "es"),
+        ("is there parking?", "en"), ("what time do you close?", "en"),
+    ],
+)  # fmt: skip
+def test_a_first_short_question_is_read_in_its_language(text: str, lang: str) -> None:
+    # The business speaks English: a wrong guess would answer in English.
+    assert detect_language(text, None, "en") == lang
+
+
 def test_a_message_that_does_not_tell_keeps_the_conversations_language() -> None:
     assert detect_language("ok", "de") == "de"
     assert detect_language("ok ok super", "de") == "de"
@@ -985,6 +1003,33 @@ def test_an_event_on_the_day_named_and_chat_shorthand() -> None:
     assert not read_when("haircut on saturday", TUESDAY, "en").by_event
     shorthand = read_when("kiero una cita xa mañana x la mañana", TUESDAY, "es")
     assert (shorthand.first, shorthand.window) == (date(2026, 12, 2), MORNING)
+
+
+def test_how_a_service_is_given_and_who_comes_along_are_asked_of_it() -> None:
+    for text in (
+        "la sesion de estrategia es por zoom o presencial?",
+        "les cours de hatha c'est en ligne ou sur place ?",
+        "la sessione privata si può fare online?",
+        "posso levar minha filha comigo na consulta?",
+        "Darf ich meinen Hund mitbringen zum Haarschnitt?",
+        "can i bring my son along while i get my haircut?",
+        "are kids allowed in the hatha class?",
+    ):
+        assert read_intent(text).of_the_service, text
+    for text in (
+        "can i bring my son in for a kids haircut tomorrow at 10?",
+        "haircut tomorrow at 10",
+        "do u do kids haircuts?",
+    ):
+        assert not read_intent(text).of_the_service, text
+
+
+def test_a_word_behind_an_elided_article_is_read() -> None:
+    for text in ("qual è l'indirizzo?", "l'adresse svp", "dov'è il negozio?"):
+        assert read_intent(text).topics == ("address",), text
+    assert "price" in read_intent("quanto costa l'appuntamento?").topics
+    # A phrase holding the elision still matches.
+    assert "cancellation" in read_intent("quelle est votre politique d'annulation ?").topics
 
 
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:

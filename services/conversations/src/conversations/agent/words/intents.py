@@ -248,7 +248,7 @@ _TOPICS: dict[Topic, tuple[str, ...]] = {
                 "donde", "direccion", "ubicacion", "ubicados", "onde", "endereco",
                 "localizacao", "fica", "ou etes", "etes ou", "c'est ou", "se trouve",
                 "vous trouver", "adresse", "wo", "adresse",
-                "anfahrt", "dove", "indirizzo", "trovate"),
+                "anfahrt", "dove", "dov'e", "indirizzo", "trovate"),
     "payment": ("pay", "payment", "card", "cards", "cash", "credit", "visa", "apple pay",
                 "pagar", "pago", "tarjeta", "efectivo", "pagamento", "cartao", "dinheiro",
                 "pix", "payer", "paiement", "carte", "especes", "cb", "zahlen", "bezahlen",
@@ -412,10 +412,23 @@ _ADDED = re.compile(
     r"\b(?:add|adding|anadir|agregar|sumar|adicionar|acrescentar|ajouter|hinzufugen|"
     r"aggiungere)\b"
 )
-# Asked of a service, not to book it: does it hurt, is it safe.
+# Asked of a service, not to book it: does it hurt, is it safe; is it online or in person
+# ("la sesión es por zoom o presencial?"); may someone or something come along ("can i bring
+# my daughter with me to my check-up?", "darf ich meinen Hund mitbringen?", "are kids allowed
+# in the class?"). "can i bring my son in for a kids haircut?" names none of these: a booking.
 _OF_THE_SERVICE = re.compile(
     r"\b(?:painful|hurt|hurts|pain|duele|doloroso|dolorosa|doi|dolorido|fait mal|douloureux|"
-    r"douloureuse|weh|schmerzhaft|fa male|safe|seguro|segura|sicher|sicuro|sicura)\b"
+    r"douloureuse|weh|schmerzhaft|fa male|safe|seguro|segura|sicher|sicuro|sicura|"
+    r"online|on line|in person|zoom|video ?call|videocall|remote|remotely|virtual|virtually|"
+    r"en ligne|sur place|a distance|presencial|presencialmente|en persona|videollamada|"
+    r"remoto|pessoalmente|videochamada|distancia|visio|visioconference|en presentiel|"
+    r"presentiel|vor ort|personlich|per video|videoanruf|in presenza|da remoto|"
+    r"videochiamata|with me|along|tag along|come with|accompany|accompanied|conmigo|"
+    r"acompanada|acompanado|acompanante|comigo|acompanhada|acompanhado|acompanhante|"
+    r"avec moi|accompagne|accompagnee|accompagner|mitbringen|mitnehmen|begleiten|begleitung|"
+    r"con me|accompagnata|accompagnato|allowed|permitted|permitido|permitidos|permis|erlaubt|"
+    r"consentito|consentiti|dog|dogs|pet|pets|perro|perros|mascota|mascotas|cachorro|cao|"
+    r"caes|chien|chiens|hund|hunde|cane|cani)\b"
 )
 # Changing the name or contact on a booking, not its time ("can i change the name on my
 # booking?"): a question for the owner.
@@ -512,8 +525,20 @@ def _phrase_in(folded: str, phrases: tuple[str, ...]) -> bool:
 @lru_cache(maxsize=64)
 def _padded(folded: str) -> str:
     """The message's words between single spaces, once per message (a reading asks about
-    forty lists of phrases)."""
-    return f" {' '.join(words(folded))} "
+    forty lists of phrases). A word behind an elided article or preposition is also there
+    on its own: "qual è l'indirizzo?" names "indirizzo", "l'adresse svp" "adresse" (the
+    phrases that hold the elision, "politique d'annulation", still match)."""
+    spaced = []
+    for word in words(folded):
+        spaced.append(word)
+        head, _, rest = word.partition("'")
+        if head in _ELIDED and len(rest) >= 3:
+            spaced.append(rest)
+    return f" {' '.join(spaced)} "
+
+
+# French and Italian articles and prepositions that drop their vowel before one.
+_ELIDED = frozenset(["l", "d", "dell", "dall", "nell", "sull", "all", "un", "quest", "quell"])
 
 
 @cache

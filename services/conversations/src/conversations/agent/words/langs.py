@@ -41,13 +41,16 @@ _TELLING = {
            "preciso", "quanto", "onde", "valeu", "beleza", "perfeito", "tchau", "pra", "um",
            "uma", "com", "queria", "tem", "custa", "remarcar", "atendente", "ate", "logo",
            "minha", "meu", "desmarcar", "gostaria", "vou", "vai", "entao", "obg", "blz",
-           "tbm", "agora", "vcs", "qto", "qnto", "hj", "abrem", "fecham", "funcionam", "aceitam"},
+           "tbm", "agora", "vcs", "qto", "qnto", "hj", "abrem", "fecham", "funcionam", "aceitam",
+           "qual", "quais", "endereco", "valor", "fica", "ficam", "fazem", "atendem", "vaga",
+           "vagas", "pode", "ao"},
     "fr": {"bonjour", "salut", "merci", "oui", "demain", "aujourd'hui", "rendez", "rdv",
            "je", "voudrais", "vous", "est", "combien", "ou", "quand", "bonsoir", "c'est",
            "s'il", "plait", "d'accord", "parfait", "matin", "soir", "apres", "coupe"},
     "de": {"hallo", "danke", "ja", "nein", "morgen", "heute", "termin", "ich", "mochte",
            "bitte", "sie", "wie", "viel", "wann", "wo", "guten", "tag", "gerne", "uhr",
-           "nachmittag", "abend", "vormittag", "genau", "servus", "moin", "um"},
+           "nachmittag", "abend", "vormittag", "genau", "servus", "moin", "um", "gibt", "habt",
+           "ihr", "seid", "kostet", "ist", "kann", "mit", "zu", "bis", "zahlen", "absagen"},
     "it": {"ciao", "grazie", "buongiorno", "buonasera", "domani", "oggi", "vorrei",
            "appuntamento", "quanto", "dove", "quando", "sono", "perfetto",
            "pomeriggio", "mattina", "sera", "prenotare", "taglio", "prego", "va", "bene",
@@ -119,8 +122,15 @@ def _by_words(tokens: list[str]) -> tuple[str | None, int]:
     return best, scores[best]
 
 
-# "é" alone is Portuguese's "is" ("quanto é o corte?"); Italian writes "è", French "est".
-_PT_IS = re.compile(r"(?<!\w)[éÉ](?!\w)")
+# Spellings only one of the six languages has, as whole words: "é" alone is Portuguese's
+# "is" ("quanto é o corte?") and "è" Italian's ("qual è l'indirizzo?"), French writes "est";
+# "às" is Portuguese ("às 10"), "ça" and "il y a" French. lingua's small models put "qual o
+# endereço?" and "il y a un parking ?" in English, sure of it.
+_SPELLED = (
+    ("pt", re.compile(r"(?<!\w)(?:é|às)(?!\w)", re.IGNORECASE)),
+    ("it", re.compile(r"(?<!\w)è(?!\w)", re.IGNORECASE)),
+    ("fr", re.compile(r"(?<!\w)(?:ça|il y a)(?!\w)", re.IGNORECASE)),
+)
 _ADDRESSES = re.compile(r"\S{1,64}@\S{1,255}|https?://\S{1,500}|[+\d][\d ().-]{5,30}")
 
 
@@ -131,10 +141,13 @@ def detect_language(text: str, previous: str | None, default: str = "en") -> str
     folded = fold(text)
     if "ñ" in text.lower() or "¿" in text or "¡" in text:
         return "es"
-    if any(c in text.lower() for c in "ãõ") or _PT_IS.search(text):
+    if any(c in text.lower() for c in "ãõ"):
         return "pt"
     if any(c in text.lower() for c in "ß"):
         return "de"
+    for lang, spelling in _SPELLED:
+        if spelling.search(text):
+            return lang
     tokens = words(folded)
     letters = sum(c.isalpha() for c in folded)
     voted, votes = _by_words(tokens)
