@@ -1032,6 +1032,31 @@ def test_a_word_behind_an_elided_article_is_read() -> None:
     assert "cancellation" in read_intent("quelle est votre politique d'annulation ?").topics
 
 
+def test_a_bound_said_with_not_is_the_other_bound() -> None:
+    after, before = (time(12), time.max), (time(0), time(12))
+    for text, lang in (
+        ("une coupe vendredi mais pas avant midi svp", "fr"),
+        ("not before noon", "en"),
+        ("el viernes pero no antes de las 12", "es"),
+        ("não antes das 12", "pt"),
+        ("nicht vor 12 Uhr", "de"),
+        ("non prima delle 12", "it"),
+    ):
+        assert read_when(text, TUESDAY, lang).window == after, text
+    for text, lang in (("no later than 12", "en"), ("not after 12", "en"), ("pas après 12h", "fr")):
+        assert read_when(text, TUESDAY, lang).window == before, text
+    assert read_when("after 12", TUESDAY, "en").window == after
+    assert read_when("before noon", TUESDAY, "en").window == before
+
+
+def test_italian_le_before_a_number_is_an_hour() -> None:
+    when = read_when("avete qualcosa dopo le 18?", TUESDAY, "it")
+    assert (when.first, when.window) == (None, (time(18), time.max))
+    assert read_when("avete posto per le 18?", TUESDAY, "it").clock == time(18)
+    assert read_when("per il 18", TUESDAY, "it").first == date(2026, 12, 18)
+    assert read_when("le 18", TUESDAY, "fr").first == date(2026, 12, 18)  # French: the 18th
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

@@ -766,8 +766,10 @@ def _understand(
         if after is not None:  # "and a beard trim right after?": when the booking ends
             return _find(deps, service.id, after)
         # The day asked stands for the service named next (asked before any service was), or
-        # for the same one named again; another service starts afresh.
-        keep = m.service_id is None or service.id == m.service_id
+        # for the same one named again, or for another one put in its place ("actually make
+        # it a haircut and beard", "mejor corte y barba"); another service starts afresh.
+        instead = m.last_list == "slots" and bool(_CHANGE_OF_MIND.search(fold(r.text)))
+        keep = m.service_id is None or service.id == m.service_id or instead
         return _find(deps, service.id, r.when.keep_from(_asked(deps) if keep else None))
     if live and (intent.thanks or intent.bye) and not (intent.book or intent.question):
         # "merci, à jeudi !", "see you on friday": a goodbye that names the day, not a request.

@@ -388,7 +388,7 @@ _AT = (
     r"sobre las|hacia las|tipo|por volta das|por volta de|la pelas|circa|ca|from|after|"
     r"before|until|till|by|from|earlier than|later than|sooner than|desde las|despues de las|"
     r"antes de las|a partir de las|"
-    r"depois das|antes das|a partir das|apres|avant|des|nach|ab|vor|bis|dopo le|prima delle|"
+    r"depois das|antes das|a partir das|apres|avant|des|nach|ab|vor|bis|dopo le|prima delle|per le|"
     r"dalle|fino alle|entre las|entre|between|zwischen|tra le|hasta las|"
     r"ate as|jusqu'a|make it|how about|what about|instead|better|mejor|melhor|plutot|lieber|"
     r"meglio|o|ou|oder|or|not)"
@@ -492,6 +492,22 @@ _BEFORE = re.compile(
     r"hasta|ate|avant|jusqu'a|"
     r"vor|bis|prima d[ei]l?l?e?|entro|fino a)\s?(?:las|la|as|a|le|l'|alle)?\s?$"
 )
+# A bound said with "not" is the other one: "not before noon", "pas avant midi", "nicht vor
+# 12", "non prima delle 12" are after; "no later than 3", "not after 4" before.
+_NEGATED = re.compile(r"\b(?:not|no|nao|pas|nicht|non|never)\s$")
+
+
+def _bound(before: str) -> str | None:
+    """ "after" or "before" when the words before a time bound it, else None."""
+    for side, pattern in (("after", _AFTER), ("before", _BEFORE)):
+        m = pattern.search(before)
+        if m:
+            if _NEGATED.search(before[: m.start()]):
+                return "before" if side == "after" else "after"
+            return side
+    return None
+
+
 _AROUND = re.compile(
     r"(?:around|arround|arond|aroud|about|abt|approx|approximately|sobre|hacia|a eso de|tipo|"
     r"por volta d[ae]s?|"
@@ -657,9 +673,13 @@ def _read_clock(text: str, window: tuple[time, time] | None) -> When:
             refused = True
             continue
         meridiem = _meridiem(text, m.end(), marker)
-        # "is 10 ok?", "would 3 work?": a number asked about is an hour.
+        # "is 10 ok?", "would 3 work?": a number asked about is an hour; so is one a bound
+        # leads ("dopo le 18", "after 5").
         fits = _FITS_AFTER.match(after)
-        telling = bool((sep and minutes) or marker or unit or ish or meridiem or refused or fits)
+        side = _bound(before)
+        telling = bool(
+            (sep and minutes) or marker or unit or ish or meridiem or refused or fits or side
+        )
         moved_to = _MOVED_TO.search(text[max(0, m.start() - 60) : m.start()])
         telling = telling or bool(moved_to and _ALONE_AFTER.match(after))
         if not telling and not _PRECEDED_BY_AT.search(before):
@@ -668,9 +688,9 @@ def _read_clock(text: str, window: tuple[time, time] | None) -> When:
         clock = _hour(hour, int(minutes or 0), meridiem, window, padded=padded)
         if clock is None:
             continue
-        if _AFTER.search(before):
+        if side == "after":
             return When(window=(clock, time.max))
-        if _BEFORE.search(before):
+        if side == "before":
             return When(window=(time(0), clock))
         return When(
             clock=clock,
@@ -680,9 +700,10 @@ def _read_clock(text: str, window: tuple[time, time] | None) -> When:
     noon = _NOON.search(text)
     if noon:
         before = text[: noon.start()]
-        if _AFTER.search(before):
+        side = _bound(before)
+        if side == "after":
             return When(window=(time(12), time.max))
-        if _BEFORE.search(before):
+        if side == "before":
             return When(window=(time(0), time(12)))
         return When(clock=time(12), approximate=bool(noon.group(1) or _AROUND.search(before)))
     return When()
@@ -792,6 +813,9 @@ def _is_weekday(text: str, match: re.Match[str]) -> bool:
     return not before.strip(" ,.!?") or bool(_PT_DAY_CONTEXT.search(before))
 
 
+_IT_HOURS = re.compile(r"(?:per )?le ")
+
+
 def _read_day(text: str, today: date, lang: str, month_first: bool) -> tuple[When, tuple[int, int]]:
     iso = _ISO.search(text)
     if iso:
@@ -878,7 +902,8 @@ def _read_day(text: str, today: date, lang: str, month_first: bool) -> tuple[Whe
         day = today + timedelta(days=_relative_names(lang)[m.group(1)])
         return When(first=day, last=day), m.span()
     m = _ORDINAL_DAY.search(text)
-    if m:
+    # Italian "le 18" is six in the evening ("dopo le 18", "per le 18"); its days take "il".
+    if m and not (lang == "it" and _IT_HOURS.match(m.group(0))):
         number = int(next(g for g in m.groups() if g))
         day = _day_of_month(today, number)
         if day is not None:
