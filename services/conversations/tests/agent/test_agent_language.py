@@ -1057,6 +1057,37 @@ def test_italian_le_before_a_number_is_an_hour() -> None:
     assert read_when("le 18", TUESDAY, "fr").first == date(2026, 12, 18)  # French: the 18th
 
 
+def test_one_booking_cancelled_and_another_kept_in_one_message() -> None:
+    from conversations.agent.reading import read_message
+    from conversations.agent.words.services import Named
+
+    services = [Named("1", "Haircut"), Named("2", "Haircut and beard"), Named("3", "Beard trim")]
+
+    def read(text: str):  # type: ignore[no-untyped-def]
+        return read_message(
+            text,
+            today=TUESDAY,
+            timezone="Europe/Madrid",
+            previous_lang=None,
+            default_lang="en",
+            services=services,
+        )
+
+    gone = read("cancel the beard trim pls, keep the haircut")
+    assert gone.intent.cancel and not gone.intent.keep and gone.service.service == services[2]
+    either = read("cancela la barba porfa, el corte lo mantengo")
+    assert either.intent.cancel and set(either.service.candidates) == set(services[1:])
+    kept = read("cancel it... no wait, actually keep it")  # second thoughts: nothing goes
+    assert kept.intent.keep and not kept.intent.cancel
+
+
+def test_asked_when_their_booking_was_and_for_a_person_declined() -> None:
+    assert read_intent("perdona, cuándo tenía la cita?").mine
+    assert read_intent("scusa quando ho l'appuntamento?").asks_when
+    assert read_intent("Kann ich bitte mit einem Menschen sprechen").person
+    assert not read_intent("cuándo hay hueco para un corte?").mine
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

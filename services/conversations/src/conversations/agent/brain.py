@@ -556,6 +556,13 @@ def _understand(
         deps.turn_topics = list(intent.topics)
         topic = "price" if "price" in intent.topics else intent.topics[0]
         return _call("business_info", topic=topic)
+    gone = [b for b in m.bookings if b.status == "cancelled"]
+    if intent.keep and gone and m.cancelled_turn == m.turn - 1 and not (intent.move or live):
+        # "cancel my haircut" and, once it is cancelled, "no wait keep it": its time again,
+        # put to them, if it is still free.
+        local = gone[-1].start.astimezone(deps.zone)
+        day = local.date()
+        return _find(deps, gone[-1].service_id, When(first=day, last=day, clock=local.time()))
     named = _booking_named(deps, r, live) if len(live) > 1 else None
     if intent.cancel and not intent.move:
         if not live:
@@ -1049,11 +1056,14 @@ def _offered_on_day(deps: AgentDeps, r: Reading, suits: bool = False) -> Offer |
 def _booking_named(deps: AgentDeps, r: Reading, live: list[BookingRef]) -> BookingRef | None:
     """The one booking of several that the message names by its service or its day ("cancel
     the cleaning", "cancelar la del jueves 3"); None when that does not settle it."""
-    if r.service.service is None and r.when.first is None:
+    if r.service.service is None and r.when.first is None and not r.service.candidates:
         return None
     named = live
     if r.service.service is not None:
         named = [b for b in named if b.service_id == r.service.service.id]
+    elif r.service.candidates:  # "cancel the beard" with a beard trim booked, no haircut+beard
+        ids = {c.id for c in r.service.candidates}
+        named = [b for b in named if b.service_id in ids] or named
     if r.when.first is not None:
         # A day that is no booking's is where a move goes, not which booking moves.
         on_day = [b for b in named if b.start.astimezone(deps.zone).date() == r.when.first]

@@ -12,7 +12,13 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from conversations.agent.words.contact import for_someone
-from conversations.agent.words.intents import Intent, cant_clause, choice_number, read_intent
+from conversations.agent.words.intents import (
+    Intent,
+    cancel_and_keep,
+    cant_clause,
+    choice_number,
+    read_intent,
+)
 from conversations.agent.words.langs import detect_language, locale_for, month_first
 from conversations.agent.words.services import Named, ServiceMatch, match_service, said_at
 from conversations.agent.words.text import bound, words
@@ -52,6 +58,14 @@ def read_message(
     first = month_first(locale_for(lang, timezone))
     clause = cant_clause(short) if intent.cant else None
     service = match_service(short, services)
+    both = cancel_and_keep(short) if intent.keep else None
+    if both is not None:
+        gone, kept = (match_service(clause, services) for clause in both)
+        named = {gone.service} if gone.service is not None else set(gone.candidates)
+        if named and kept.service is not None and kept.service not in named:
+            # "cancel the beard trim, keep the haircut": the beard trim is cancelled ("la
+            # barba" may be either beard service: the booked one, as `brain` reads it).
+            intent, service = replace(intent, keep=False, cancel=True), gone
     return Reading(
         text=short,
         lang=lang,

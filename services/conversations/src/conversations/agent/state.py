@@ -95,6 +95,7 @@ class Dialogue(_Model):
     # A booking the visitor asked whether they can cancel: cancelled on their "yes".
     cancelling: str | None = None
     booked_turn: int = 0  # the turn that made the latest booking here
+    cancelled_turn: int = 0  # ...and the latest cancellation ("no wait, keep it" right after)
     # Proving who writes in a web chat: waiting for the e-mail to send a code to, or for the
     # code; and what the visitor wanted done once proven.
     proving: Literal["email", "code"] | None = None

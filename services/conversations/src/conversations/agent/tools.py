@@ -723,6 +723,7 @@ async def cancel_booking(ctx: RunContext[AgentDeps], booking_id: str | None = No
         deps.calendar_changed()
     booking.status = "cancelled"
     deps.memory.moving = None
+    deps.memory.cancelled_turn = deps.memory.turn
     deps.effects.cancelled = booking
     return CancelResult(
         status="cancelled", booking=booking, local=format_slot(booking.start, deps.zone, deps.lang)

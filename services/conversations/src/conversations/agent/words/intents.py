@@ -107,6 +107,9 @@ _PERSON = {
     "dono", "dona", "humain", "quelqu'un", "personne", "conseiller", "responsable",
     "proprietaire", "mensch", "jemand", "mitarbeiter", "mitarbeiterin", "inhaber", "chef",
     "umano", "qualcuno", "operatore", "titolare", "responsabile",
+    # declined and plural: "mit einem Menschen", "mit jemandem", "hablar con personas"
+    "menschen", "jemandem", "jemanden", "humans", "persons", "personas", "pessoas", "persone",
+    "humana", "humanos",
 }  # fmt: skip
 # The one who does the work: asked to talk to ("quiero hablar con el dentista", "can I speak to
 # the yoga teacher?"), a person; named alone ("dentist please"), likely a booking.
@@ -352,6 +355,10 @@ _ASKS_WHEN = (
     "what time", "when is", "when was", "when's", "a que hora", "que hora", "que horas",
     "a que horas", "quando e", "quando era", "quelle heure", "c'est quand", "c etait quand",
     "wann", "um wie viel uhr", "a che ora", "che ora", "quando e",
+    # "cuándo tenía la cita?", "quand est mon rdv ?", "quand'è il mio appuntamento?"
+    "cuando es", "cuando era", "cuando tenia", "cuando tengo", "que dia era", "que dia es mi",
+    "quand est", "quand etait", "quando tinha", "quando tenho", "quand'e", "quando ho",
+    "quando avevo",
 )  # fmt: skip
 
 # The soonest free time, whatever it is ("earliest possible", "lo antes posible").
@@ -498,6 +505,11 @@ _MINE = (
     "mon rendez-vous", "mon rdv", "ma reservation", "j'ai reserve",
     "mein termin", "meinen termin", "meine buchung", "ich habe gebucht",
     "il mio appuntamento", "la mia prenotazione", "ho prenotato",
+    # the booking they had made, in the past ("cuándo tenía la cita?")
+    "tenia la cita", "tenia cita", "tenia hora", "tenia turno", "tenia la reserva",
+    "era la cita", "tinha marcado", "tinha horario", "tinha consulta", "tinha a consulta",
+    "j'avais rendez-vous", "j'avais rdv", "j'avais un rdv", "j'avais un rendez-vous",
+    "hatte ich den termin", "hatte ich termin", "avevo l'appuntamento", "avevo appuntamento",
 )  # fmt: skip
 
 
@@ -516,6 +528,22 @@ def cant_clause(text: str) -> str | None:
             )
             return rest[: len(phrase) + 2 + end.start()] if end else rest
     return None
+
+
+# Where one clause of a message ends and the next begins.
+_CLAUSE_END = re.compile(r"[,;.!?]+|\b(?:and|but|y|pero|e|mas|et|mais|und|aber|ma)\b")
+
+
+def cancel_and_keep(text: str) -> tuple[str, str] | None:
+    """The clause that cancels and the one that keeps, when a message says both apart
+    ("cancel the beard trim pls, keep the haircut", "cancela la barba, el corte lo
+    mantengo"): if each names a service, one booking goes and the other stays."""
+    clauses = [c for c in _CLAUSE_END.split(fold(text)) if c.strip()]
+    cancels = [c for c in clauses if set(words(c)) & _CANCEL]
+    keeps = [c for c in clauses if _phrase_in(c, _KEEP)]
+    if len(cancels) != 1 or len(keeps) != 1 or cancels[0] == keeps[0]:
+        return None
+    return cancels[0], keeps[0]
 
 
 def _phrase_in(folded: str, phrases: tuple[str, ...]) -> bool:
