@@ -1088,6 +1088,21 @@ def test_asked_when_their_booking_was_and_for_a_person_declined() -> None:
     assert not read_intent("cuándo hay hueco para un corte?").mine
 
 
+def test_coming_without_a_booking_and_the_wait_are_no_booking() -> None:
+    for text in (
+        "do you take walk ins?",
+        "se puede ir sin cita?",
+        "posso ir sem marcar?",
+        "kann man auch ohne Termin vorbeikommen?",
+        "how long is the wait right now?",
+    ):
+        intent = read_intent(text)
+        assert intent.walk_in and not intent.book and "duration" not in intent.topics, text
+    assert not read_intent("can i book a haircut for tomorrow at 10").walk_in
+    assert "duration" in read_intent("how long does a haircut take").topics
+    assert read_intent("is there a student discount on haircuts?").of_the_service
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

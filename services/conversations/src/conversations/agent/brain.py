@@ -739,6 +739,9 @@ def _understand(
         return _call("business_info", topic=topic)
     if intent.question and not (r.when.found or r.service.service or intent.book):
         return _call("search_faq", question=r.text)
+    if intent.walk_in and not intent.topics:
+        # "do you take walk ins?", "how long is the wait right now?": the business's to say.
+        return _call("search_faq", question=r.text)
     if intent.question and intent.of_the_service and not (r.when.found or intent.book):
         # "is the whitening painful?": about the service, for the business's own answers.
         return _call("search_faq", question=r.text)

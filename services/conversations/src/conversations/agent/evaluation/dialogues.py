@@ -2910,6 +2910,48 @@ DIALOGUES: tuple[Scenario, ...] = (
         services=BARBER,
         handoff="visitor asked for a person",
     ),
+    # -- coming without a booking, the wait, discounts: the business's to answer -------
+    S(
+        "es_se_puede_ir_sin_cita_is_asked_not_booked",
+        "se puede ir sin cita?",
+        services=BARBER,
+        communicate=("No tengo esa información",),
+        never_say=("Qué servicio",),
+    ),
+    S(
+        "pt_posso_ir_sem_marcar_is_asked_not_booked",
+        "posso ir sem marcar?",
+        services=BARBER,
+        communicate=("Não tenho essa informação",),
+    ),
+    S(
+        "de_ohne_termin_vorbeikommen_is_asked_not_booked",
+        "kann man auch ohne Termin vorbeikommen?",
+        services=BARBER,
+        communicate=("Diese Information habe ich nicht",),
+    ),
+    S(
+        "en_how_long_is_the_wait_is_no_service_length",
+        "how long is the wait right now?",
+        services=BARBER,
+        communicate=("I don't have that information",),
+        never_say=("takes 30 minutes", "Which service"),
+    ),
+    S(
+        "en_student_discount_is_asked_not_booked",
+        "is there a student discount on haircuts?",
+        services=BARBER,
+        prices=BARBER_PRICES,
+        communicate=("I don't have that information",),
+        never_say=("Free times",),
+    ),
+    S(
+        "en_cash_only_is_answered_in_english",
+        "cash only?",
+        services=BARBER,
+        facts=FACTS,
+        communicate=("We accept cash, card and Bizum",),
+    ),
     S(
         "en_1100_works_picks_the_eleven_oclock_offer",
         "haircut tmrw morning",

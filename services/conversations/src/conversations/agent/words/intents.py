@@ -406,6 +406,18 @@ _PREPARING = (
     "mitbringen", "fruher da sein", "fruher kommen", "wann soll ich da sein",
     "devo portare", "cosa portare", "devo arrivare", "arrivare prima", "arrivare in anticipo",
 )  # fmt: skip
+# Coming without a booking, and how long one waits there ("do you take walk ins?", "se puede
+# ir sin cita?", "how long is the wait right now?"): for the business's own answers, not a
+# booking, nor the length of a service.
+_NO_BOOKING = (
+    "walk in", "walk-in", "walk ins", "walkins", "walk-ins", "without an appointment",
+    "without appointment", "without booking", "without a booking", "sin cita", "sin reserva",
+    "sin turno", "sem marcacao", "sem marcar", "sem agendamento", "sem horario",
+    "sans rendez-vous", "sans rdv", "sans reservation", "ohne termin", "ohne anmeldung",
+    "senza appuntamento", "senza prenotazione", "the wait", "wait time", "waiting time",
+    "tiempo de espera", "hay espera", "tempo de espera", "temps d'attente", "wartezeit",
+    "tempo di attesa", "tempo d'attesa",
+)  # fmt: skip
 # Straight after a booking: "right after", "justo después", "logo depois", "juste après",
 # "direkt danach", "subito dopo" (folded).
 _RIGHT_AFTER = re.compile(
@@ -435,7 +447,11 @@ _OF_THE_SERVICE = re.compile(
     r"avec moi|accompagne|accompagnee|accompagner|mitbringen|mitnehmen|begleiten|begleitung|"
     r"con me|accompagnata|accompagnato|allowed|permitted|permitido|permitidos|permis|erlaubt|"
     r"consentito|consentiti|dog|dogs|pet|pets|perro|perros|mascota|mascotas|cachorro|cao|"
-    r"caes|chien|chiens|hund|hunde|cane|cani)\b"
+    r"caes|chien|chiens|hund|hunde|cane|cani|"
+    # a discount or an offer, which no price held says
+    r"discount|discounts|descuento|descuentos|desconto|descontos|reduction|remise|rabatt|"
+    r"ermassigung|sconto|sconti|student|students|estudiante|estudiantes|estudante|etudiant|"
+    r"etudiante|studenten|studente|studenti|promo|promotion|promocion|promocao|offerta)\b"
 )
 # Changing the name or contact on a booking, not its time ("can i change the name on my
 # booking?"): a question for the owner.
@@ -623,6 +639,7 @@ class Intent:
     # thursday appointment"): when that booking ends.
     right_after: bool = False
     of_the_service: bool = False  # "is the whitening painful?": asked of it, not to book it
+    walk_in: bool = False  # "do you take walk ins?", "how long is the wait now?": no booking
     unsure: bool = False  # "ok, let me check and get back to you": agreeing to nothing yet
     asks_too: bool = False  # a question after the yes ("ok, how much is it?")
     wrong_number: bool = False  # "sorry, wrong number": written to the wrong business
@@ -809,6 +826,10 @@ def read_intent(text: str) -> Intent:
         # question for the business's own answers, not a booking or how far ahead it books.
         book, question = False, True
         topics = tuple(t for t in topics if t != "horizon")
+    walk_in = not _phrase_in(folded, _PREPARING) and _phrase_in(folded, _NO_BOOKING)
+    if walk_in:
+        book, question = False, True
+        topics = tuple(t for t in topics if t not in ("horizon", "duration"))
     asking = bool(token_set & _REQUEST) and not book
     person = bool(token_set & _PERSON) and (
         bool(token_set & _TALK) or asking or len(tokens) <= 3 or _phrase_in(folded, _REAL)
@@ -866,6 +887,7 @@ def read_intent(text: str) -> Intent:
         right_after=bool(_RIGHT_AFTER.search(folded))
         or (bool(_ADDED.search(folded)) and bool(token_set & _MY)),
         of_the_service=bool(_OF_THE_SERVICE.search(folded)),
+        walk_in=walk_in,
         small_talk=_phrase_in(folded, _SMALL_TALK),
         who=_phrase_in(folded, _WHO),
         stop=" ".join(tokens) in _STOP_WORDS or _phrase_in(folded, _STOP_PHRASES),
