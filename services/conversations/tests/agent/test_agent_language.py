@@ -182,7 +182,15 @@ def test_a_few_days_named_alike_everywhere_are_their_date() -> None:
         assert read_when(text, TUESDAY, lang).first == date(2026, 12, 24)
     assert read_when("nochevieja", TUESDAY, "es").first == date(2026, 12, 31)
     assert read_when("capodanno alle 11", TUESDAY, "it").first == date(2027, 1, 1)
-    assert read_when("before christmas", TUESDAY, "en").first is None
+    # Christmas alone too (25 December in all six languages' calendars), but not a greeting.
+    assert read_when("christmas", TUESDAY, "en").first == date(2026, 12, 25)
+    for season, lang in (
+        ("thanks, merry christmas!", "en"),
+        ("feliz navidad!!", "es"),
+        ("frohe Weihnachten und bis bald", "de"),
+        ("happy new year", "en"),
+    ):
+        assert read_when(season, TUESDAY, lang).first is None, season
 
 
 def test_a_month_asked_is_its_days_or_the_part_of_it_said() -> None:
@@ -1101,6 +1109,33 @@ def test_coming_without_a_booking_and_the_wait_are_no_booking() -> None:
     assert not read_intent("can i book a haircut for tomorrow at 10").walk_in
     assert "duration" in read_intent("how long does a haircut take").topics
     assert read_intent("is there a student discount on haircuts?").of_the_service
+
+
+def test_holidays_the_days_after_a_day_and_weeks_of_a_month() -> None:
+    def days(text: str, lang: str = "en") -> tuple[date | None, date | None]:
+        when = read_when(text, TUESDAY, lang)
+        return when.first, when.last
+
+    assert days("the week after christmas") == (date(2026, 12, 26), date(2027, 1, 1))
+    assert days("après Noël", "fr") == (date(2026, 12, 26), date(2027, 1, 1))
+    assert days("despues de reyes", "es") == (date(2027, 1, 7), date(2027, 1, 13))
+    assert days("after friday") == (date(2026, 12, 5), date(2026, 12, 11))
+    assert days("before christmas") == (TUESDAY, date(2026, 12, 24))
+    # Given names and surnames that name a holiday are no date; neither is "after work".
+    assert days("soy Ana Reyes", "es") == (None, None)
+    assert days("je suis Noël Dupont", "fr") == (None, None)
+    assert days("mi chiamo Natale", "it") == (None, None)
+    assert days("can i come after work on friday") == (date(2026, 12, 4), date(2026, 12, 4))
+    assert days("first week of january") == (date(2027, 1, 1), date(2027, 1, 7))
+    assert days("la segunda semana de enero", "es") == (date(2027, 1, 8), date(2027, 1, 14))
+    assert days("last week of december") == (date(2026, 12, 25), date(2026, 12, 31))
+    assert days("last week") == (None, None)  # the one before this
+    tuesdays = read_when("haircut mid december, any tuesday", TUESDAY, "en")
+    assert (tuesdays.first, tuesdays.last, tuesdays.weekdays) == (
+        date(2026, 12, 11),
+        date(2026, 12, 20),
+        (1,),
+    )
 
 
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:

@@ -236,19 +236,37 @@ _NAMED_DATES = {
     "24 december": ("christmas eve", "xmas eve", "nochebuena", "noche buena",
                     "vispera de navidad", "vespera de natal", "veille de noel", "heiligabend",
                     "heiliger abend", "heiligen abend", "vigilia di natale"),
+    # Christmas by its name alone too, where no one is called so ("Noël", "Natale" and
+    # "Reyes" are given names and surnames: only with a word that makes them the day).
     "25 december": ("christmas day", "xmas day", "dia de navidad", "dia de natal",
-                    "jour de noel", "erster weihnachtstag", "giorno di natale"),
+                    "jour de noel", "erster weihnachtstag", "giorno di natale", "christmas",
+                    "xmas", "navidad", "natal", "weihnachten"),
     "31 december": ("new year's eve", "new years eve", "nochevieja", "noche vieja",
                     "vespera de ano novo", "saint-sylvestre", "saint sylvestre", "silvester",
                     "san silvestro"),
     "1 january": ("new year's day", "new years day", "dia de ano nuevo", "dia de ano novo",
-                  "jour de l'an", "neujahr", "neujahrstag", "capodanno"),
+                  "jour de l'an", "neujahr", "neujahrstag", "capodanno", "new year",
+                  "new years", "new year's", "ano nuevo", "ano novo", "nouvel an"),
+    "6 january": ("epiphany", "dia de reyes", "epifania", "epiphanie", "dreikonigstag",
+                  "heilige drei konige"),
 }  # fmt: skip
+# ...with that word kept, as the reader of bounds wants it ("après Noël" is after 25 December).
+_NAMED_WITH = {
+    "noel": ("apres", "avant", "a", "pour", "de", "jusqu'a"),
+    "natale": ("dopo", "prima di", "a", "per", "di", "fino a"),
+    "reyes": ("despues de", "antes de", "para", "en", "de"),
+}
+_NAMED_DAY = {"noel": "25 december", "natale": "25 december", "reyes": "6 january"}
 
 
 @cache
 def _named_dates() -> tuple[re.Pattern[str], dict[str, str]]:
     dates = {name: day for day, names in _NAMED_DATES.items() for name in names}
+    dates |= {
+        f"{word} {name}": f"{word} {_NAMED_DAY[name]}"
+        for name, words_before in _NAMED_WITH.items()
+        for word in words_before
+    }
     alt = "|".join(sorted(map(re.escape, dates), key=len, reverse=True))
     return re.compile(rf"(?<![a-z'-])(?:{alt})(?![a-z'-])"), dates
 
@@ -256,7 +274,11 @@ def _named_dates() -> tuple[re.Pattern[str], dict[str, str]]:
 _GREETINGS = re.compile(
     r"\b(?:good (?:morning|afternoon|evening)|buen(?:os|as) (?:dias|tardes|noches)|"
     r"bom dia|boa (?:tarde|noite)|bonsoir|guten (?:morgen|tag|abend)|buon(?:giorno|asera)|"
-    r"buona (?:sera|giornata))\b"
+    r"buona (?:sera|giornata)|"
+    # season's greetings name a holiday, not a day asked for
+    r"(?:merry|happy) (?:christmas|xmas|new year'?s?)|feliz (?:navidad|natal|ano nuevo|ano novo)|"
+    r"felices fiestas|boas festas|joyeux noel|bonne annee|frohe weihnachten|frohes neues jahr|"
+    r"buon natale|buon anno)\b"
 )
 _PARTS: tuple[tuple[re.Pattern[str], tuple[time, time]], ...] = (
     (
@@ -838,6 +860,9 @@ def _read_day(text: str, today: date, lang: str, month_first: bool) -> tuple[Whe
                 # "anything before christmas?", "before december 18": the days up to it.
                 last = day if bound.group(1) in _INCLUSIVE else day - timedelta(days=1)
                 return When(first=today, last=last), (m.start() - len(bound.group(0)), m.end())
+            after = _after(text, m.start(), day, today)
+            if after is not None:
+                return after[0], (after[1], m.end())
             return When(first=day, last=day), m.span()
     m = _NUMERIC.search(text)
     if m:
@@ -895,6 +920,9 @@ def _read_day(text: str, today: date, lang: str, month_first: bool) -> tuple[Whe
             # "a trim before friday": the days up to it; "by friday" includes it.
             last = day if bound.group(1) in _INCLUSIVE else day - timedelta(days=1)
             return When(first=today, last=last), (m.start() - len(bound.group(0)), m.end())
+        after = _after(text, m.start(), day, today)
+        if after is not None:
+            return after[0], (after[1], m.end())
         event = _EVENT_BEFORE.search(text[max(0, m.start() - 44) : m.start()])
         return When(first=day, last=day, weekday=target, by_event=bool(event)), m.span()
     m = rel_re.search(text)
@@ -906,6 +934,9 @@ def _read_day(text: str, today: date, lang: str, month_first: bool) -> tuple[Whe
     if m and not (lang == "it" and _IT_HOURS.match(m.group(0))):
         number = int(next(g for g in m.groups() if g))
         day = _day_of_month(today, number)
+        after = _after(text, m.start(), day, today) if day is not None else None
+        if after is not None:
+            return after[0], (after[1], m.end())
         if day is not None:
             return When(first=day, last=day, month_day=number), m.span()
     return When(), (0, 0)
@@ -921,7 +952,18 @@ _MONTH_PARTS = {
     "meados de": 11, "mi": 11, "mitte": 11, "meta": 11, "end of": 21, "late": 21,
     "finales de": 21, "final de": 21, "fin de": 21, "fines de": 21, "fim de": 21,
     "fim do": 21, "fin": 21, "fin du": 21, "ende": 21, "fine": 21, "fine di": 21,
+    # A week of the month, by its order ("first week of january", "la segunda semana de
+    # enero"): seven days from that day; the last week the month's last seven.
+    "first week": 1, "second week": 8, "third week": 15, "fourth week": 22, "last week": -7,
+    "primera semana": 1, "segunda semana": 8, "tercera semana": 15, "cuarta semana": 22,
+    "ultima semana": -7, "primeira semana": 1, "terceira semana": 15, "quarta semana": 22,
+    "premiere semaine": 1, "deuxieme semaine": 8, "troisieme semaine": 15,
+    "quatrieme semaine": 22, "derniere semaine": -7, "erste woche": 1, "ersten woche": 1,
+    "zweite woche": 8, "zweiten woche": 8, "dritte woche": 15, "dritten woche": 15,
+    "letzte woche": -7, "letzten woche": -7, "prima settimana": 1, "seconda settimana": 8,
+    "terza settimana": 15, "quarta settimana": 22, "ultima settimana": -7,
 }  # fmt: skip
+_WEEK_WORDS = ("week", "semana", "semaine", "woche", "settimana")
 _IN_MONTH = ("in", "en", "em", "im", "nel", "para", "pour", "during", "durante", "a", "for",
              "fur", "per", "pra", "sometime in", "some time in")  # fmt: skip
 _THIS_MONTH = ("the month", "this month", "el mes", "este mes", "o mes", "do mes",
@@ -945,7 +987,7 @@ def _month_pattern() -> tuple[re.Pattern[str], dict[str, int]]:
     named = {**months, **dict.fromkeys(_THIS_MONTH, 0), **dict.fromkeys(_NEXT_MONTH, -1)}
     alt = lambda names: "|".join(sorted(map(re.escape, names), key=len, reverse=True))  # noqa: E731
     pattern = re.compile(
-        rf"\b({alt(_MONTH_PARTS)})[\s-](?:of |the |de |del |do |du |des |di )?"
+        rf"\b({alt(_MONTH_PARTS)})[\s-](?:of |the |de |del |do |du |des |di |im |in |d')?"
         rf"(?:the |la |le |el |o )?({alt([*named, *_MONTH_AFTER_PART])})\b"
         rf"|\b(?:{alt(_IN_MONTH)})\s({alt(named)})\b"
         rf"|\b({alt(_NEXT_MONTH)})\b|\b(monatsende|fine mese)\b"
@@ -970,8 +1012,13 @@ def _month_span(text: str, today: date) -> tuple[When, str]:
         month = today.month % 12 + 1
     year = today.year + (month < today.month)
     start = _MONTH_PARTS[part] if part else 1
-    end = {1: 10, 11: 20}.get(start) if part else None
     following = date(year + month // 12, month % 12 + 1, 1)
+    month_end = (following - timedelta(days=1)).day
+    if part and any(w in part for w in _WEEK_WORDS):
+        start = start if start > 0 else month_end - 6
+        end: int | None = min(start + 6, month_end)
+    else:
+        end = {1: 10, 11: 20}.get(start) if part else None
     first = max(date(year, month, start), today)
     last = date(year, month, end) if end else following - timedelta(days=1)
     if last < first:
@@ -1010,6 +1057,23 @@ _EVENT_BEFORE = re.compile(
     r" [a-z']{3,20} (?:on |this |next |el |del |no |na |de |du |am |di )?(?:the )?$"
 )
 _INCLUSIVE = {"by", "no later than", "entro"}
+# "after christmas", "the week after the 10th", "después del viernes": the week after that day.
+_DAY_AFTER = re.compile(
+    r"\b(?:(?:the week|la semana|a semana|la semaine|die woche|la settimana)\s)?"
+    r"(?:after|despues del?|depois d[oa]|apres|nach|dopo)\s"
+    r"(?:the |el |la |le |il |o |a |am |de )?$"
+)
+
+
+def _after(text: str, start: int, day: date, today: date) -> tuple[When, int] | None:
+    """The week after `day` when the words before it ask for after it, and where they start."""
+    bound = _DAY_AFTER.search(text[max(0, start - 30) : start])
+    if bound is None or day < today:
+        return None
+    first = day + timedelta(days=1)
+    return When(first=first, last=first + timedelta(days=6)), start - len(bound.group(0))
+
+
 # What may follow "até <day>" when it is a goodbye: the end of the message, or a smile.
 _FAREWELL_AFTER = re.compile(r"[^\w?]*$")
 
@@ -1250,6 +1314,9 @@ def read_when(text: str, today: date, lang: str = "en", *, month_first: bool = F
     days = _several_weekdays(folded, today, lang, days)
     if days.first is None and month_span.first is not None:
         days = month_span
+    elif days.weekday is not None and month_span.first is not None and month_span.last:
+        # "mid december, any tuesday": the Tuesdays of those days, not the next Tuesday.
+        days = replace(month_span, weekdays=(days.weekday,))
     timing = _read_clock(folded[:a] + " " * (b - a) + folded[b:], window)
     bare = _BARE_HOUR.match(folded, b) if days.first is not None and b else None
     if timing.clock is None and timing.window is None and bare:
