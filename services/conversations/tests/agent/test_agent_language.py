@@ -1138,6 +1138,20 @@ def test_holidays_the_days_after_a_day_and_weeks_of_a_month() -> None:
     )
 
 
+def test_this_week_refused_is_the_next_one() -> None:
+    for text, lang in (
+        ("un corte, esta semana no puedo, la que viene", "es"),
+        ("taglio, questa settimana no, la prossima", "it"),
+        ("pas cette semaine", "fr"),
+        ("diese Woche geht nicht", "de"),
+        ("essa semana não dá", "pt"),
+    ):
+        when = read_when(text, TUESDAY, lang)
+        assert (when.first, when.last) == (date(2026, 12, 7), date(2026, 12, 13)), text
+    assert read_when("anything this week", TUESDAY, "en").first == TUESDAY
+    assert detect_language("corte semana que vem, menos segunda", None, "es") == "pt"
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

@@ -3002,6 +3002,29 @@ DIALOGUES: tuple[Scenario, ...] = (
         services=DENTAL,
         book=B("Cleaning", "2027-01-01 13:00"),
     ),
+    # This week refused is the next one.
+    S(
+        "es_esta_semana_no_puedo_la_que_viene_offers_next_week",
+        "un corte, esta semana no puedo, la que viene",
+        "la primera",
+        services=BARBER,
+        book=B("Haircut", "2026-12-07 09:00"),
+    ),
+    S(
+        "it_questa_settimana_no_la_prossima_offers_next_week",
+        "taglio, questa settimana no, la prossima",
+        "la prima",
+        services=BARBER,
+        book=B("Haircut", "2026-12-07 09:00"),
+    ),
+    S(
+        "pt_semana_que_vem_menos_segunda_keeps_monday_out",
+        "corte semana que vem, menos segunda",
+        "o primeiro",
+        services=BARBER,
+        book=B("Haircut", "2026-12-08 09:00"),
+        never_say=("lunes",),
+    ),
     # Season's greetings are no day asked for.
     S(
         "es_gracias_feliz_navidad_after_the_booking_asks_nothing",

@@ -44,7 +44,7 @@ _TELLING = {
            "minha", "meu", "desmarcar", "gostaria", "vou", "vai", "entao", "obg", "blz",
            "tbm", "agora", "vcs", "qto", "qnto", "hj", "abrem", "fecham", "funcionam", "aceitam",
            "qual", "quais", "endereco", "valor", "fica", "ficam", "fazem", "atendem", "vaga",
-           "vagas", "pode", "ao"},
+           "vagas", "pode", "ao", "vem", "menos"},
     "fr": {"bonjour", "salut", "merci", "oui", "demain", "aujourd'hui", "rendez", "rdv",
            "je", "voudrais", "vous", "est", "combien", "ou", "quand", "bonsoir", "c'est",
            "s'il", "plait", "d'accord", "parfait", "matin", "soir", "apres", "coupe"},

@@ -205,7 +205,8 @@ _SPANS = {
         r"la settimana (?:dopo|successiva))\b"
     ),
     "this_week": re.compile(
-        r"\b(?:this week|esta semana|cette semaine|diese woche|questa settimana)\b"
+        r"\b(?:this week|esta semana|essa semana|nesta semana|nessa semana|cette semaine|"
+        r"diese woche|questa settimana)\b"
     ),
     "weekend": re.compile(
         r"\b(?:weekends?|week-ends?|fin(?:es)? de semana|findes?|fi[mn]s? de semana|"
@@ -887,6 +888,11 @@ def _read_day(text: str, today: date, lang: str, month_first: bool) -> tuple[Whe
                 week = When(first=monday, last=monday + timedelta(days=6))
                 return _weekday_within(text, lang, week), span
             if name == "this_week":
+                before, after = text[max(0, span[0] - 24) : span[0]], text[span[1] :]
+                if _PART_REFUSED_BEFORE.search(before) or _PART_REFUSED_AFTER.match(after):
+                    # "esta semana no puedo, la que viene", "questa settimana no": the next.
+                    monday = today + timedelta(days=7 - today.weekday())
+                    return When(first=monday, last=monday + timedelta(days=6)), span
                 week = When(first=today, last=today + timedelta(days=6 - today.weekday()))
                 return _weekday_within(text, lang, week), span
             saturday = today + timedelta(days=(5 - today.weekday()) % 7)
