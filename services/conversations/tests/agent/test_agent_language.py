@@ -1152,6 +1152,17 @@ def test_this_week_refused_is_the_next_one() -> None:
     assert detect_language("corte semana que vem, menos segunda", None, "es") == "pt"
 
 
+def test_a_time_picked_by_its_place_or_left_to_us() -> None:
+    assert choice_number("l'ultimo", 3) == 3
+    assert choice_number("the middle one", 3) == 2
+    assert choice_number("the later one", 2) == 2
+    assert choice_number("the earlier one", 3) == 1
+    for text in ("either is fine", "cualquiera me vale", "tanto faz", "peu importe", "egal"):
+        assert choice_number(text, 3, any_is_first=True) == 1, text
+        assert choice_number(text, 3) is None, text  # a booking to cancel is never guessed
+    assert choice_number("any later?", 3, any_is_first=True) is None
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

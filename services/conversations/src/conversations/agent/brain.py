@@ -669,7 +669,9 @@ def _understand(
         picks = r.choice(len(m.offered_slots)) if m.offered_slots else None
         if intent.yes and not (r.when.found or r.service.service or intent.asks_too or picks):
             return _book(deps, m.proposal)
-        if intent.no and not (r.when.found or r.service.service):
+        # "no the 11": another of the times listed, not a refusal of them all.
+        other = bare_hour(r.text, len(m.offered_slots)) if m.offered_slots else None
+        if intent.no and not (r.when.found or r.service.service or other):
             refused, service_id = m.proposal.start, m.proposal.service_id
             m.proposal = None
             m.offered_slots = [
@@ -956,7 +958,13 @@ def _pick_slot(deps: AgentDeps, r: Reading) -> Offer | None:
     # "after 3" is a bound, not the third time offered ("before 2" no second).
     window = r.when.window
     bound = window is not None and (window[0] == time(0) or window[1] == time.max)
-    n = r.choice(len(offered)) if r.when.clock is None and not bound else None
+    # "either is fine" leaves the choice to us; "either monday or tuesday" does not.
+    any_is_first = not r.when.found
+    n = (
+        r.choice(len(offered), any_is_first=any_is_first)
+        if r.when.clock is None and not bound
+        else None
+    )
     days = {t.date() for t in locals_}
     if n is not None and (
         r.when.first is None or r.when.first not in days or days == {r.when.first}

@@ -35,8 +35,8 @@ class Reading:
     attendee: str | None = None  # who the visit is for, when not the visitor ("for my son")
     cant_day: date | None = None  # the day said with "can't make it": the booking's
 
-    def choice(self, options: int) -> int | None:
-        return choice_number(self.text, options, self.lang)
+    def choice(self, options: int, *, any_is_first: bool = False) -> int | None:
+        return choice_number(self.text, options, self.lang, any_is_first=any_is_first)
 
 
 def read_message(

@@ -3002,6 +3002,66 @@ DIALOGUES: tuple[Scenario, ...] = (
         services=DENTAL,
         book=B("Cleaning", "2027-01-01 13:00"),
     ),
+    # -- picking from the times offered: left to us, by its place, "no, the 11" --------
+    S(
+        "en_either_is_fine_books_the_first_time",
+        "haircut tomorrow morning",
+        "either is fine",
+        services=BARBER,
+        book=B("Haircut", "2026-12-02 09:00"),
+    ),
+    S(
+        "es_cualquiera_me_vale_books_the_first_time",
+        "corte mañana por la mañana",
+        "cualquiera me vale",
+        services=BARBER,
+        book=B("Haircut", "2026-12-02 09:00"),
+    ),
+    S(
+        "en_the_later_one_books_the_last_time",
+        "haircut tomorrow morning",
+        "the later one",
+        services=BARBER,
+        book=B("Haircut", "2026-12-02 11:00"),
+    ),
+    S(
+        "en_the_middle_one_books_the_second_time",
+        "haircut tomorrow morning",
+        "the middle one",
+        services=BARBER,
+        book=B("Haircut", "2026-12-02 10:00"),
+    ),
+    S(
+        "it_lultimo_books_the_last_time",
+        "taglio domani mattina",
+        "l'ultimo",
+        services=BARBER,
+        book=B("Haircut", "2026-12-02 11:00"),
+    ),
+    S(
+        "en_no_the_11_books_the_eleven_oclock_listed",
+        "haircut tomorrow at 10",
+        "no the 11",
+        services=BARBER,
+        book=B("Haircut", "2026-12-02 11:00"),
+    ),
+    # Guards: a day named with "either" is no choice left to us; nor is a booking to cancel.
+    S(
+        "en_either_thursday_or_friday_offers_those_days",
+        "haircut tomorrow morning",
+        "either thursday or friday works better",
+        services=BARBER,
+        communicate=("Thursday, 3 December 2026, 09:00",),
+        never_say=("You're booked",),
+    ),
+    S(
+        "en_either_to_which_booking_cancels_nothing",
+        "i need to cancel",
+        "either",
+        services=BARBER,
+        earlier=(("Haircut", "2026-12-03 11:00"), ("Beard trim", "2026-12-04 10:00")),
+        book=(("Beard trim", "2026-12-04 10:00"), ("Haircut", "2026-12-03 11:00")),
+    ),
     # This week refused is the next one.
     S(
         "es_esta_semana_no_puedo_la_que_viene_offers_next_week",

@@ -581,6 +581,11 @@ def _padded(folded: str) -> str:
     return f" {' '.join(spaced)} "
 
 
+def _behind_elision(word: str) -> str:
+    head, _, rest = word.partition("'")
+    return rest if head in _ELIDED and len(rest) >= 3 else word
+
+
 # French and Italian articles and prepositions that drop their vowel before one.
 _ELIDED = frozenset(["l", "d", "dell", "dall", "nell", "sull", "all", "un", "quest", "quell"])
 
@@ -930,7 +935,21 @@ _ORDINALS: dict[int, set[str]] = {
         "vierten"},
     5: {"fifth", "5th", "quinto", "quinta", "cinquieme", "funfte", "funften"},
 }  # fmt: skip
-_LAST = {"last", "ultimo", "ultima", "dernier", "derniere", "letzte", "letzten"}
+_LAST = {"last", "latest", "ultimo", "ultima", "dernier", "derniere", "letzte", "letzten"}
+_MIDDLE = {"middle", "medio", "meio", "milieu", "mittlere", "mittleren", "mezzo"}
+# Leaving the choice to the business: "either is fine", "cualquiera me vale", "tanto faz",
+# "peu importe", "egal", "uno qualsiasi": the first time offered.
+_ANY = (
+    "either", "any of them", "any of those", "any is fine", "any one", "anyone is fine",
+    "whichever", "doesn't matter", "doesnt matter", "don't mind", "dont mind", "cualquiera",
+    "me da igual", "da igual", "qualquer", "tanto faz", "n'importe", "peu importe",
+    "egal", "qualsiasi", "fa lo stesso", "e indifferente",
+)  # fmt: skip
+# ...unless the message asks for another time than those ("any later?").
+_NOT_ANY = {"later", "earlier", "sooner", "before", "after", "other", "else", "different",
+            "more", "tarde", "temprano", "antes", "despues", "otro", "otra", "outro", "outra",
+            "depois", "cedo", "tard", "tot", "autre", "spater", "fruher", "andere", "anderen",
+            "dopo", "prima", "altro", "altra", "none", "neither"}  # fmt: skip
 _OPTION = {"option", "opcion", "opcao", "number", "numero", "num", "no", "nr", "n", "opzione",
            "opcoes", "opciones", "options"}  # fmt: skip
 
@@ -940,10 +959,14 @@ _PT_WEEKDAY_ORDINALS = {"segunda", "terca", "quarta", "quinta", "sexta"}
 _ARTICLES_BEFORE_ORDINAL = {"a", "o", "la", "el", "le"}
 
 
-def choice_number(text: str, options: int, lang: str | None = None) -> int | None:
+def choice_number(
+    text: str, options: int, lang: str | None = None, *, any_is_first: bool = False
+) -> int | None:
     """The option a visitor picks: "2", "#2", "option 2", "the second one", "la segunda",
-    "die zweite". None when the message names no single option in range."""
-    tokens = words(text)[:12]
+    "die zweite". None when the message names no single option in range. `any_is_first`: of
+    times offered, "either is fine" takes the first (never of bookings: one to cancel)."""
+    # "l'ultimo", "l'autre": the word behind an elided article
+    tokens = [_behind_elision(t) for t in words(text)[:12]]
     if not tokens or options < 1:
         return None
     # "segunda-feira" / "quarta feira" are weekdays, not ordinals; in Portuguese so are "e
@@ -974,6 +997,13 @@ def choice_number(text: str, options: int, lang: str | None = None) -> int | Non
                 found.add(n)
     if any(t in _LAST for t in tokens):
         found.add(options)
+    if options == 3 and any(t in _MIDDLE for t in tokens):
+        found.add(2)
+    if "one" in tokens and ({"later", "earlier"} & set(tokens)):  # "the later one"
+        found.add(options if "later" in tokens else 1)
+    left_to_us = any_is_first and not found and not set(tokens) & _NOT_ANY
+    if left_to_us and not any(t.isdigit() for t in tokens) and _phrase_in(" ".join(tokens), _ANY):
+        found.add(1)
     digits = [t for t in tokens if t.isdigit()]
     stripped = text.strip()
     has_clock = ":" in stripped or any(t in ("am", "pm", "h", "uhr", "hs") for t in tokens)

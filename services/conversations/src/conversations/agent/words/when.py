@@ -1152,7 +1152,9 @@ def _excluded_days(text: str, lang: str) -> tuple[tuple[int, ...], str]:
 # "11", "the 11 one", "ok 11 pls": a number alone but for an article or a word of chat.
 _BARE_NUMBER = re.compile(
     # "the 11", "a das 10" (pt), "la de las 11", "quella delle 10", "die um 10"
-    r"^\s*(?:(?:the|ok|okay|la|el|o|a|le|il|lo|die|der|quella)\s+)?"
+    # ...and after a "no" to the time put alone: "no the 11", "nein, die um 10"
+    r"^\s*(?:(?:no|nope|nah|nao|non|nein)[\s,.!]+)?(?:(?:the|ok|okay|la|el|o|a|le|il|lo|die|der|"
+    r"quella)\s+)?"
     r"(?:(?:das|de las|delle|alle|um)\s+)?(\d{1,2})"
     r"(?:\s+(?:one|pls|plz|please|then|una|uno|um|uma|bitte))?[\s?!.]*$"
 )
