@@ -1163,6 +1163,27 @@ def test_a_time_picked_by_its_place_or_left_to_us() -> None:
     assert choice_number("any later?", 3, any_is_first=True) is None
 
 
+def test_several_people_and_another_of_the_same() -> None:
+    for text in (
+        "can you fit 2 of us in tomorrow?",
+        "somos dos para corte",
+        "on est deux",
+        "wir kommen zu zweit",
+        "siamo in due",
+        "me and my wife want a haircut",
+    ):
+        assert read_intent(text).party, text
+    assert not read_intent("i need a haircut for my wife thursday at 10").party
+    for text in (
+        "and another one right after for my brother",
+        "y otra igual para mi hermano",
+        "one more for my son please",
+        "noch einen für meinen Sohn",
+    ):
+        assert read_intent(text).another, text
+    assert not read_intent("do you have another time on friday?").another
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

@@ -612,6 +612,15 @@ def _understand(
     if after is not None and r.service.service is not None:
         # "can i add a beard trim to my booking?": that service when the booking ends.
         return _find(deps, r.service.service.id, after)
+    again = intent.another and live and r.service.service is None
+    if again and not (m.moving or intent.cancel or intent.move):
+        # "and another one right after for my brother": the service just booked, again,
+        # when that booking ends (or on its day, or on the day said).
+        after = _right_after(deps, r)
+        if after is None:
+            day = r.when.first or live[-1].start.astimezone(deps.zone).date()
+            after = replace(r.when, first=day, last=r.when.last or day)
+        return _find(deps, live[-1].service_id, after)
     before = _booked_the_day_after(deps, r, live) if intent.earlier else None
     if before is not None and not (m.moving or m.offered_slots or intent.cancel):
         # "got anything sooner than friday?" with a booking on Friday: that booking, moved
@@ -774,6 +783,8 @@ def _understand(
         if r.service.also:  # "haircut and a beard trim" where nothing sells both
             others = format_list_of([s.name for s in r.service.also], deps.zone, deps.lang)
             deps.said.append(say(deps.lang, "one_at_a_time", service=service.name, others=others))
+        elif intent.party and not m.moving:  # "can you fit 2 of us in? 2 haircuts"
+            deps.said.append(say(deps.lang, "one_visit_at_a_time"))
         after = _right_after(deps, r)
         if after is not None:  # "and a beard trim right after?": when the booking ends
             return _find(deps, service.id, after)

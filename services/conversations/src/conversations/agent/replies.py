@@ -106,6 +106,9 @@ MESSAGES: dict[str, str] = {
     "who_we_are": N_("This is {name}'s booking assistant."),
     "small_talk": N_("I'm well, thanks for asking! How can I help you?"),
     "email_meant": N_("Did you mean {meant}? Reply yes, or no if {typed} is right."),
+    "one_visit_at_a_time": N_(
+        "I book one visit at a time: let's start with the first, then ask me for the next one."
+    ),
     "sorry_to_hear": N_("I'm sorry to hear that."),
     "late_told": N_("Thanks for letting us know! I've told {name} you're on your way."),
     "no_booking": N_("I don't see a booking of yours in this conversation."),

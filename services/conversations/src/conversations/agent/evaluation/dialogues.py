@@ -3062,6 +3062,53 @@ DIALOGUES: tuple[Scenario, ...] = (
         earlier=(("Haircut", "2026-12-03 11:00"), ("Beard trim", "2026-12-04 10:00")),
         book=(("Beard trim", "2026-12-04 10:00"), ("Haircut", "2026-12-03 11:00")),
     ),
+    # -- several people: one visit at a time, said; "another one" is the same service ---
+    S(
+        "en_2_of_us_says_one_at_a_time_and_books_both",
+        "can you fit 2 of us in tomorrow afternoon? 2 haircuts",
+        "2",
+        "and another one right after for my brother",
+        "15:00",
+        services=BARBER,
+        book=(("Haircut", "2026-12-02 14:00"), ("Haircut", "2026-12-02 15:00")),
+        communicate=("one visit at a time",),
+        booking_notes=("brother",),
+    ),
+    S(
+        "es_somos_dos_says_one_at_a_time",
+        "somos dos para corte el viernes por la mañana",
+        "la primera",
+        services=BARBER,
+        book=B("Haircut", "2026-12-04 09:00"),
+        communicate=("una cita cada vez",),
+    ),
+    S(
+        "es_otra_igual_para_mi_hermano_books_the_same_service",
+        "un corte mañana a las 10",
+        "sí",
+        "y otra igual para mi hermano justo después",
+        "la de las 11",
+        services=BARBER,
+        book=(("Haircut", "2026-12-02 10:00"), ("Haircut", "2026-12-02 11:00")),
+    ),
+    S(
+        "en_one_more_for_my_son_offers_that_day",
+        "haircut friday at 10",
+        "yes",
+        "one more for my son please",
+        "the 12",
+        services=BARBER,
+        book=(("Haircut", "2026-12-04 10:00"), ("Haircut", "2026-12-04 12:00")),
+    ),
+    # Guard: a booking for someone else alone says nothing of several visits.
+    S(
+        "en_a_haircut_for_my_wife_is_one_visit",
+        "i need a haircut for my wife thursday at 10",
+        "yes",
+        services=BARBER,
+        book=B("Haircut", "2026-12-03 10:00"),
+        never_say=("one visit at a time",),
+    ),
     # This week refused is the next one.
     S(
         "es_esta_semana_no_puedo_la_que_viene_offers_next_week",

@@ -406,6 +406,24 @@ _PREPARING = (
     "mitbringen", "fruher da sein", "fruher kommen", "wann soll ich da sein",
     "devo portare", "cosa portare", "devo arrivare", "arrivare prima", "arrivare in anticipo",
 )  # fmt: skip
+# Several people at once ("can you fit 2 of us in?", "para mi hermano y para mí", "on est
+# deux"): the visits are booked one at a time, which is said.
+_PARTY = (
+    "2 of us", "two of us", "both of us", "me and my", "my wife and i", "my husband and i",
+    "my friend and i", "for two people", "for 2 people", "for 2 persons", "para dos",
+    "para 2 personas", "para dos personas", "somos dos", "nosotros dos", "y yo", "y para mi",
+    "para nos dois", "nos dois", "somos dois", "eu e meu", "eu e minha", "pra duas pessoas",
+    "para duas pessoas", "pour deux", "a deux", "nous deux", "on est deux", "pour 2 personnes",
+    "moi et mon", "moi et ma", "zu zweit", "fur zwei personen", "fur 2 personen", "wir zwei",
+    "wir beide", "ich und mein", "ich und meine", "in due", "per due persone",
+    "per 2 persone", "siamo in due", "io e mio", "io e mia",
+)  # fmt: skip
+_ANOTHER = (
+    "another one", "one more", "another for", "the same for", "same for", "otra para",
+    "otro para", "otra igual", "otro igual", "uno mas", "una mas", "outro para", "outra para",
+    "mais um", "mais uma", "un autre", "une autre", "encore un", "encore une", "noch einen",
+    "noch eine", "noch einmal", "un altro", "un'altra", "ancora uno", "ancora una",
+)  # fmt: skip
 # Coming without a booking, and how long one waits there ("do you take walk ins?", "se puede
 # ir sin cita?", "how long is the wait right now?"): for the business's own answers, not a
 # booking, nor the length of a service.
@@ -643,6 +661,8 @@ class Intent:
     # Straight after their booking ("and a beard trim right after?", "add a beard trim to my
     # thursday appointment"): when that booking ends.
     right_after: bool = False
+    party: bool = False  # "2 of us", "me and my brother", "somos dos": several visits at once
+    another: bool = False  # "another one for my brother", "otra igual": the same service again
     of_the_service: bool = False  # "is the whitening painful?": asked of it, not to book it
     walk_in: bool = False  # "do you take walk ins?", "how long is the wait now?": no booking
     unsure: bool = False  # "ok, let me check and get back to you": agreeing to nothing yet
@@ -893,6 +913,8 @@ def read_intent(text: str) -> Intent:
         or (bool(_ADDED.search(folded)) and bool(token_set & _MY)),
         of_the_service=bool(_OF_THE_SERVICE.search(folded)),
         walk_in=walk_in,
+        party=_phrase_in(folded, _PARTY),
+        another=_phrase_in(folded, _ANOTHER),
         small_talk=_phrase_in(folded, _SMALL_TALK),
         who=_phrase_in(folded, _WHO),
         stop=" ".join(tokens) in _STOP_WORDS or _phrase_in(folded, _STOP_PHRASES),
