@@ -1184,6 +1184,29 @@ def test_several_people_and_another_of_the_same() -> None:
     assert not read_intent("do you have another time on friday?").another
 
 
+def test_a_visit_for_a_child_asks_which_when_a_childs_service_is_sold() -> None:
+    from conversations.agent.reading import read_message
+    from conversations.agent.words.services import Named
+
+    barber = [Named("1", "Haircut"), Named("2", "Kids haircut"), Named("3", "Beard trim")]
+
+    def service(text: str, services: list[Named]):  # type: ignore[no-untyped-def]
+        return read_message(
+            text,
+            today=TUESDAY,
+            timezone="Europe/Madrid",
+            previous_lang=None,
+            default_lang="en",
+            services=services,
+        ).service
+
+    asked = service("my son needs a haircut tomorrow at 10", barber)
+    assert asked.service is None and asked.candidates == (barber[0], barber[1])
+    assert service("kids haircut for my son", barber).service == barber[1]
+    assert service("haircut for my wife", barber).service == barber[0]
+    assert service("my son needs a haircut", barber[:1]).service == barber[0]  # none for kids
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

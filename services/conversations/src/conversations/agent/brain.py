@@ -58,7 +58,7 @@ from conversations.agent.tools import (
 from conversations.agent.words.contact import likely_meant, read_details, unreadable
 from conversations.agent.words.intents import Intent, Topic, choice_number, pick_by_time
 from conversations.agent.words.langs import country_of
-from conversations.agent.words.services import Named
+from conversations.agent.words.services import CHILDS_SERVICE, GROWN_UP, Named
 from conversations.agent.words.text import fold, words
 from conversations.agent.words.when import When, bare_hour, read_when, says_it_suits
 from conversations.domain.reminder_answers import payload_booking, reminder_answer
@@ -772,6 +772,10 @@ def _understand(
         )
     if service is None and m.last_list == "services" and m.offered_services:
         n = r.choice(len(m.offered_services))
+        if n is None and set(words(r.text)) & GROWN_UP:
+            # "the normal one" of "Haircut" and "Kids haircut": the one not for children.
+            grown = [i for i, sid in enumerate(m.offered_services, 1) if not _childs(deps, sid)]
+            n = grown[0] if len(grown) == 1 else None
         if n is not None:
             service_id = m.offered_services[n - 1]
             return _find(deps, service_id, r.when.keep_from(_asked(deps)))
@@ -818,6 +822,11 @@ def _understand(
             m.asked = Asked.of(r.when.keep_from(_asked(deps)))
         return _call("list_services")
     return None
+
+
+def _childs(deps: AgentDeps, service_id: str) -> bool:
+    service = deps.service(service_id)
+    return service is not None and bool(set(words(service.name)) & CHILDS_SERVICE)
 
 
 def _asks_topic(topic: str, intent: Intent, booking_words: bool, clock: bool) -> bool:

@@ -20,7 +20,13 @@ from conversations.agent.words.intents import (
     read_intent,
 )
 from conversations.agent.words.langs import detect_language, locale_for, month_first
-from conversations.agent.words.services import Named, ServiceMatch, match_service, said_at
+from conversations.agent.words.services import (
+    CHILDS_SERVICE,
+    Named,
+    ServiceMatch,
+    match_service,
+    said_at,
+)
 from conversations.agent.words.text import bound, words
 from conversations.agent.words.when import When, read_when
 
@@ -66,13 +72,14 @@ def read_message(
             # "cancel the beard trim, keep the haircut": the beard trim is cancelled ("la
             # barba" may be either beard service: the booked one, as `brain` reads it).
             intent, service = replace(intent, keep=False, cancel=True), gone
+    attendee = _attendee(short, service)
     return Reading(
         text=short,
         lang=lang,
         intent=intent,
         when=_from_now(read_when(short, today, lang, month_first=first), now),
-        service=service,
-        attendee=_attendee(short, service),
+        service=_for_a_child(service, attendee, services),
+        attendee=attendee,
         cant_day=read_when(clause, today, lang, month_first=first).first if clause else None,
     )
 
@@ -99,6 +106,33 @@ def _attendee(text: str, service: ServiceMatch) -> str | None:
     named = [service.service, *service.also]
     said = len(text[: max(0, text.find(found))].split())
     return found if said < said_at(text, service.also[0], named) else None
+
+
+# A child the visit is for ("my son needs a haircut").
+_CHILD = frozenset({
+    "son", "daughter", "kid", "kids", "child", "boy", "girl", "hijo", "hija", "nino", "nina",
+    "filho", "filha", "crianca", "menino", "menina", "fils", "fille", "enfant", "garcon",
+    "sohn", "tochter", "kind", "junge", "madchen", "figlio", "figlia", "bambino", "bambina"
+})  # fmt: skip
+
+
+def _for_a_child(match: ServiceMatch, attendee: str | None, services: list[Named]) -> ServiceMatch:
+    """ "my son needs a haircut" with both "Haircut" and "Kids haircut" sold: which one is
+    asked (a son may be grown up); the service named stands otherwise."""
+    named = match.service
+    if named is None or attendee is None or not set(words(attendee)) & _CHILD:
+        return match
+    own = set(words(named.name))
+    if own & CHILDS_SERVICE:
+        return match
+    kids = [
+        s
+        for s in services
+        if set(words(s.name)) & CHILDS_SERVICE and own <= set(words(s.name)) and s != named
+    ]
+    if len(kids) != 1:
+        return match
+    return ServiceMatch(None, candidates=(named, kids[0]))
 
 
 def _without_names(text: str, services: list[Named]) -> str:

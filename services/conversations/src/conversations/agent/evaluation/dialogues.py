@@ -3109,6 +3109,34 @@ DIALOGUES: tuple[Scenario, ...] = (
         book=B("Haircut", "2026-12-03 10:00"),
         never_say=("one visit at a time",),
     ),
+    # -- for a child, with a child's service sold: which one is asked -----------------
+    S(
+        "en_my_son_needs_a_haircut_asks_haircut_or_kids_haircut",
+        "my son needs a haircut tomorrow at 10",
+        "kids haircut",
+        "yes",
+        services=BARBER,
+        book=B("Kids haircut", "2026-12-02 10:00"),
+        booking_notes=("son",),
+    ),
+    S(
+        "en_for_my_grown_son_the_normal_one_is_the_haircut",
+        "haircut for my son tomorrow at 10, he's 30",
+        "the normal one",
+        "yes",
+        services=BARBER,
+        book=B("Haircut", "2026-12-02 10:00"),
+        booking_notes=("son",),
+    ),
+    # Guard: the child's service named is booked without asking.
+    S(
+        "en_kids_haircut_for_my_son_is_not_asked",
+        "kids haircut for my son tomorrow at 10",
+        "yes",
+        services=BARBER,
+        book=B("Kids haircut", "2026-12-02 10:00"),
+        never_say=("Which of these",),
+    ),
     # This week refused is the next one.
     S(
         "es_esta_semana_no_puedo_la_que_viene_offers_next_week",

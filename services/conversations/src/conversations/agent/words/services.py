@@ -130,6 +130,18 @@ def _name_tokens(name: str) -> set[str]:
     return {t for t in fold(utils.default_process(name)).split() if t not in _JOINERS}
 
 
+# The words that make a service a child's ("Kids haircut", "Corte infantil"; one word such
+# as "Kinderhaarschnitt" is not split), and those that ask for the other one ("the normal one").
+CHILDS_SERVICE = frozenset({
+    "kid", "kids", "child", "children", "junior", "nino", "ninos", "nina", "ninas", "infantil",
+    "crianca", "criancas", "enfant", "enfants", "kinder", "bambini", "bambino", "bambina"
+})  # fmt: skip
+GROWN_UP = frozenset({
+    "normal", "regular", "standard", "adult", "adults", "adulto", "adultos", "adulte",
+    "adultes", "erwachsene", "erwachsenen", "normale", "normalen"
+})  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceMatch:
     service: Named | None
