@@ -1207,6 +1207,13 @@ def test_a_visit_for_a_child_asks_which_when_a_childs_service_is_sold() -> None:
     assert service("my son needs a haircut", barber[:1]).service == barber[0]  # none for kids
 
 
+def test_quanto_fica_asks_a_price_and_perto_the_address() -> None:
+    assert read_intent("quanto fica corte e barba?").topics == ("price",)
+    for text in ("onde fica?", "fica perto do metro?", "is it near the station?"):
+        assert read_intent(text).topics == ("address",), text
+    assert detect_language("mi dite i prezzi?", None, "es") == "it"
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

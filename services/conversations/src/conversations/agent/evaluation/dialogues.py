@@ -3137,6 +3137,29 @@ DIALOGUES: tuple[Scenario, ...] = (
         book=B("Kids haircut", "2026-12-02 10:00"),
         never_say=("Which of these",),
     ),
+    # -- "quanto fica" asks a price; "mi dite i prezzi?" is Italian -------------------
+    S(
+        "pt_quanto_fica_corte_e_barba_is_only_the_price",
+        "quanto fica corte e barba?",
+        services=BARBER,
+        prices=BARBER_PRICES,
+        communicate=("Haircut and beard: € 35",),
+        never_say=("Não tenho essa informação",),
+    ),
+    S(
+        "pt_fica_perto_do_metro_asks_the_address",
+        "fica perto do metro?",
+        services=BARBER,
+        facts=FACTS,
+        communicate=("Calle Mayor 12",),
+    ),
+    S(
+        "it_mi_dite_i_prezzi_is_answered_in_italian",
+        "mi dite i prezzi?",
+        services=BARBER,
+        prices=BARBER_PRICES,
+        communicate=("Ciao", "Haircut: 25 €"),
+    ),
     # This week refused is the next one.
     S(
         "es_esta_semana_no_puedo_la_que_viene_offers_next_week",

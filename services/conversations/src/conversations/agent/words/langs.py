@@ -57,7 +57,7 @@ _TELLING = {
            "pomeriggio", "mattina", "sera", "prenotare", "taglio", "prego", "va", "bene",
            "il", "parlare", "favore", "spostare", "potrei", "della", "disdire", "venire",
            "dispiace", "scusa", "scusate", "riesco", "posto", "orario", "settimana",
-           "c'e", "avete"},
+           "c'e", "avete", "prezzi", "prezzo", "dite", "costano", "quanti"},
 }  # fmt: skip
 
 
