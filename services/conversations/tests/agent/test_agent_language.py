@@ -265,6 +265,10 @@ def test_the_language_is_recognised(text: str, lang: str) -> None:
         ("quanto fica a barba?", "pt"), ("pode ser às 10?", "pt"),
         ("il y a un parking ?", "fr"), ("ok ça marche", "fr"),
         ("gibt es Parkplätze?", "de"), ("qual è l'indirizzo?", "it"),
+        ("quanto tá o corte?", "pt"), ("aceita pix?", "pt"), ("hacéis barba?", "es"),
+        ("aceptáis bizum?", "es"), ("hi wie gehts?", "de"), ("vielen Dank", "de"),
+        ("a che ora aprite?", "it"), ("mi potete prendere domani?", "it"),
+        ("domattina si può?", "it"), ("accettate satispay?", "it"),
         # ...and their neighbours keep theirs.
         ("quale è il prezzo?", "it"), ("cuál es la dirección?", "es"),
         ("is there parking?", "en"), ("what time do you close?", "en"),
@@ -1212,6 +1216,13 @@ def test_quanto_fica_asks_a_price_and_perto_the_address() -> None:
     for text in ("onde fica?", "fica perto do metro?", "is it near the station?"):
         assert read_intent(text).topics == ("address",), text
     assert detect_language("mi dite i prezzi?", None, "es") == "it"
+
+
+def test_a_number_picked_first_with_a_time_after_it() -> None:
+    assert choice_number("la 2, mañana a las 10", 3) == 2
+    assert choice_number("a 2, amanhã às 10", 3) == 2
+    assert choice_number("2, 3", 3) is None  # which of them?
+    assert choice_number("2 people tomorrow at 10", 3) is None
 
 
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:

@@ -748,7 +748,10 @@ def _understand(
         if r.when.found:  # "open on friday?" then "4pm then for a haircut": that friday
             m.asked = Asked.of(r.when.keep_from(_asked(deps)))
         return _call("business_info", topic=topic)
-    if intent.question and not (r.when.found or r.service.service or intent.book):
+    # "hacéis barba?" with two beard services: which one, unless the business's own answers
+    # speak of it ("do u cut children's hair??").
+    which = bool(r.service.candidates) and not faq_answer(deps, r.text).found
+    if intent.question and not (r.when.found or r.service.service or intent.book or which):
         return _call("search_faq", question=r.text)
     if intent.walk_in and not intent.topics:
         # "do you take walk ins?", "how long is the wait right now?": the business's to say.

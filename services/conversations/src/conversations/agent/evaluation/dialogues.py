@@ -3160,6 +3160,24 @@ DIALOGUES: tuple[Scenario, ...] = (
         prices=BARBER_PRICES,
         communicate=("Ciao", "Haircut: 25 €"),
     ),
+    # -- first short messages read in their language ----------------------------------
+    S(
+        "it_a_che_ora_aprite_is_answered_in_italian",
+        "a che ora aprite?",
+        services=BARBER,
+        timezone="Europe/London",
+        communicate=("Ciao",),
+    ),
+    S(
+        "es_haceis_barba_is_answered_in_spanish",
+        "hacéis barba?",
+        "la 2, mañana a las 10",
+        "sí",
+        services=BARBER,
+        timezone="Europe/London",
+        book=B("Beard trim", "2026-12-02 10:00"),
+        communicate=("Hola",),
+    ),
     # This week refused is the next one.
     S(
         "es_esta_semana_no_puedo_la_que_viene_offers_next_week",

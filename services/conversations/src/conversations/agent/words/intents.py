@@ -959,6 +959,8 @@ _ORDINALS: dict[int, set[str]] = {
     5: {"fifth", "5th", "quinto", "quinta", "cinquieme", "funfte", "funften"},
 }  # fmt: skip
 _LAST = {"last", "latest", "ultimo", "ultima", "dernier", "derniere", "letzte", "letzten"}
+# A number picked first, the rest of the message after a comma: "la 2, mañana a las 10".
+_LEADING_PICK = re.compile(r"^(?:the|la|el|o|a|le|il|die|der|das|#)?\s?(\d)\s?,")
 _MIDDLE = {"middle", "medio", "meio", "milieu", "mittlere", "mittleren", "mezzo"}
 # Leaving the choice to the business: "either is fine", "cualquiera me vale", "tanto faz",
 # "peu importe", "egal", "uno qualsiasi": the first time offered.
@@ -1030,7 +1032,11 @@ def choice_number(
     digits = [t for t in tokens if t.isdigit()]
     stripped = text.strip()
     has_clock = ":" in stripped or any(t in ("am", "pm", "h", "uhr", "hs") for t in tokens)
-    if len(digits) == 1 and not has_clock:
+    leading = _LEADING_PICK.match(fold(stripped))  # "la 2, mañana a las 10": the 2
+    others = [d for d in digits[1:] if int(d) <= options]  # "2, 3": which of them?
+    if leading and 1 <= int(leading.group(1)) <= options and not others:
+        found.add(int(leading.group(1)))
+    elif len(digits) == 1 and not has_clock:
         value = int(digits[0])
         rest = [t for t in tokens if not t.isdigit()]
         if (len(rest) <= 3 or any(t in _OPTION for t in rest)) and 1 <= value <= options:
