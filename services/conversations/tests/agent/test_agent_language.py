@@ -1225,6 +1225,21 @@ def test_a_number_picked_first_with_a_time_after_it() -> None:
     assert choice_number("2 people tomorrow at 10", 3) is None
 
 
+def test_a_name_given_as_the_bookings() -> None:
+    from conversations.agent.words.contact import find_name
+
+    for text, name in (
+        ("book it under Mike, 07911 123456", "Mike"),
+        ("a nombre de Carmen Ruiz, 612345678", "Carmen Ruiz"),
+        ("au nom de Paul", "Paul"),
+        ("auf den Namen Müller bitte", "Müller"),
+        ("a nome di Luca", "Luca"),
+        ("no nome da Ana", "Ana"),
+    ):
+        assert find_name(text, asked=False) == name, text
+    assert find_name("anything under an hour?", asked=False) is None
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

@@ -3178,6 +3178,30 @@ DIALOGUES: tuple[Scenario, ...] = (
         book=B("Beard trim", "2026-12-02 10:00"),
         communicate=("Hola",),
     ),
+    # -- a name given as the booking's ("book it under Mike", "a nombre de Carmen") ---
+    S(
+        "en_book_it_under_mike_is_the_name",
+        "haircut thu 10",
+        "yes",
+        "book it under Mike, 07911 123456",
+        channel="web",
+        visitor_name=None,
+        timezone="Europe/London",
+        services=BARBER,
+        book=B("Haircut", "2026-12-03 10:00"),
+        expect_contact=("Mike", "+447911123456"),
+    ),
+    S(
+        "es_a_nombre_de_carmen_ruiz_is_the_name",
+        "corte el jueves a las 10",
+        "sí",
+        "a nombre de Carmen Ruiz, 612345678",
+        channel="web",
+        visitor_name=None,
+        services=BARBER,
+        book=B("Haircut", "2026-12-03 10:00"),
+        expect_contact=("Carmen Ruiz", "+34612345678"),
+    ),
     # This week refused is the next one.
     S(
         "es_esta_semana_no_puedo_la_que_viene_offers_next_week",

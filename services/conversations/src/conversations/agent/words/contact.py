@@ -23,11 +23,12 @@ _EMAIL_CANDIDATE = re.compile(r"[^\s<>(),;:\"'\[\]]{1,64}@[^\s<>(),;:\"'\[\]]{1,
 # Words that only ever introduce a name ("my name is", "me llamo"): what follows is read as
 # a name however it is written.
 _NAME_LEADS = re.compile(
-    r"\b(?:my name is|my name's|name:|call me|"
-    r"me llamo|mi nombre es|meu nome [eé]|me chamo|"
-    r"je m['\u2019]appelle|mon nom est|"
-    r"ich hei(?:ß|ss)e|mein name ist|"
-    r"mi chiamo|il mio nome [eè])\s+",
+    r"\b(?:my name is|my name's|name:|call me|under the name(?: of)?|"
+    r"(?:book it|put it|book me|put me) under|"
+    r"me llamo|mi nombre es|a nombre de|meu nome [eé]|me chamo|(?:no|em) nome d[eao]|"
+    r"je m['\u2019]appelle|mon nom est|au nom de|"
+    r"ich hei(?:ß|ss)e|mein name ist|auf den namen|"
+    r"mi chiamo|il mio nome [eè]|a nome di)\s+",
     re.IGNORECASE,
 )
 # "I'm", "soy", "c'est", "ich bin"... introduce a name ("c'est Claire") as often as anything
@@ -44,7 +45,8 @@ _NOT_NAMES = {
     "here", "ok", "okay", "yes", "no", "fine", "good", "great", "interested", "looking",
     "available", "free", "back", "late", "sorry", "a", "the", "not", "just", "bien", "aqui",
     "listo", "lista", "aquí", "ici", "da", "qui", "là", "la", "el", "o", "hier", "nuevo",
-    "nueva", "novo", "nova", "new", "also", "tambien", "también",
+    "nueva", "novo", "nova", "new", "also", "tambien", "también", "bitte", "porfa", "svp",
+    "pls", "plz",
     # "it's for my son": a preposition starts no name
     "for", "para", "pra", "pour", "für", "fur", "per", "to", "with", "con", "com", "avec", "mit",
 }  # fmt: skip
