@@ -1240,6 +1240,21 @@ def test_a_name_given_as_the_bookings() -> None:
     assert find_name("anything under an hour?", asked=False) is None
 
 
+def test_a_bot_asked_personal_data_and_praise() -> None:
+    for text in ("are you a bot?", "eres un bot?", "c'est un robot ?", "bist du ein Bot?"):
+        assert read_intent(text).who, text
+    for text in (
+        "please delete all my data",
+        "quiero que borréis mis datos",
+        "podem apagar meus dados?",
+        "supprimer mes données svp",
+    ):
+        assert read_intent(text).privacy, text
+    assert not read_intent("do you need my data to book? like my email?").privacy
+    for text in ("thanks for today, the haircut was great!", "gracias, me encantó el corte!!"):
+        assert read_intent(text).praise, text
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

@@ -176,6 +176,15 @@ def _decide(deps: AgentDeps, r: Reading) -> ModelResponse:
     if intent.complaint and not intent.urgent:
         # Unhappy with a visit, or money back: the owner answers that, not a list of times.
         return _call("hand_off", reason=COMPLAINT)
+    if intent.privacy:
+        # "please delete my data": the owner holds the records and answers for them.
+        return _call("hand_off", reason="privacy: the visitor asks about their personal data")
+    today = deps.now.date()
+    told_of = not r.when.found or (r.when.first is not None and r.when.first <= today)
+    if intent.praise and intent.thanks and told_of and not (intent.book or intent.question):
+        # "thanks for today, the haircut was great!": thanked back, no times offered.
+        m.misunderstood = 0
+        return _farewell(deps, "glad_you_liked")
     # "lo antes posible" (intent.earliest) asks for the first times, not for a person.
     if intent.hasty and not (
         intent.book or r.service.service or r.when.found or intent.topics or intent.earliest

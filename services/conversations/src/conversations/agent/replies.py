@@ -109,6 +109,7 @@ MESSAGES: dict[str, str] = {
     "one_visit_at_a_time": N_(
         "I book one visit at a time: let's start with the first, then ask me for the next one."
     ),
+    "glad_you_liked": N_("Thank you, that's lovely to hear! Anything else I can do for you?"),
     "sorry_to_hear": N_("I'm sorry to hear that."),
     "late_told": N_("Thanks for letting us know! I've told {name} you're on your way."),
     "no_booking": N_("I don't see a booking of yours in this conversation."),
@@ -238,7 +239,7 @@ def _(lang: str, text: str, context: str | None = None) -> str:
 
 def say(lang: str, key: str, tone: str = "friendly", **values: str) -> str:
     text = _(lang, MESSAGES[key]).format(**values)
-    if key in ("booked", "moved", "thanks", "see_you", "confirmed_visit"):
+    if key in ("booked", "moved", "thanks", "see_you", "confirmed_visit", "glad_you_liked"):
         text += {"friendly": " 😊", "casual": " 🙌"}.get(tone, "")
     if tone in ("formal", "professional"):
         text = text.replace("✅ ", "").replace("👋 ", "")

@@ -3202,6 +3202,48 @@ DIALOGUES: tuple[Scenario, ...] = (
         book=B("Haircut", "2026-12-03 10:00"),
         expect_contact=("Carmen Ruiz", "+34612345678"),
     ),
+    # -- a bot asked about, personal data, praise: no times offered -------------------
+    S(
+        "en_are_you_a_bot_says_who_answers",
+        "are you a bot?",
+        services=BARBER,
+        communicate=("Acme Salon's booking assistant",),
+        never_say=("I don't have that information",),
+    ),
+    S(
+        "en_please_delete_all_my_data_goes_to_the_owner",
+        "please delete all my data",
+        services=BARBER,
+        handoff="privacy",
+    ),
+    S(
+        "es_borreis_mis_datos_goes_to_the_owner",
+        "quiero que borréis mis datos",
+        services=BARBER,
+        handoff="privacy",
+    ),
+    S(
+        "en_thanks_the_haircut_was_great_offers_nothing",
+        "thanks for today, the haircut was great!",
+        services=BARBER,
+        communicate=("lovely to hear",),
+        never_say=("Free times",),
+    ),
+    S(
+        "es_gracias_me_encanto_el_corte_offers_nothing",
+        "gracias, me encantó el corte!!",
+        services=BARBER,
+        communicate=("qué alegría",),
+        never_say=("Horarios libres",),
+    ),
+    # Guard: praise with a booking asked books.
+    S(
+        "en_praise_then_a_booking_asked_books_it",
+        "the haircut was great, thanks! can i book another for friday the 11th?",
+        "first",
+        services=BARBER,
+        book=B("Haircut", "2026-12-11 09:00"),
+    ),
     # This week refused is the next one.
     S(
         "es_esta_semana_no_puedo_la_que_viene_offers_next_week",

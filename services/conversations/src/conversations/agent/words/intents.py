@@ -419,6 +419,24 @@ _PARTY = (
     "wir beide", "ich und mein", "ich und meine", "in due", "per due persone",
     "per 2 persone", "siamo in due", "io e mio", "io e mia",
 )  # fmt: skip
+# Their personal data asked about or to be deleted (GDPR, LGPD): the owner's to answer.
+# (A verb with it: "meine Daten: Jonas, 0151..." gives them.)
+_PRIVACY = (
+    "delete my data", "delete all my data", "delete my details", "delete my information",
+    "remove my data", "erase my data", "gdpr", "rgpd", "dsgvo", "lgpd",
+    "borrar mis datos", "borreis mis datos", "borren mis datos", "eliminar mis datos",
+    "elimineis mis datos", "apagar meus dados", "excluir meus dados", "apaguem meus dados",
+    "supprimer mes donnees", "effacer mes donnees", "meine daten loschen", "daten loschen",
+    "cancellare i miei dati", "eliminare i miei dati",
+)  # fmt: skip
+# Praise for a visit ("the haircut was great!", "me encantó el corte"): thanks, not a booking.
+_PRAISE = (
+    "was great", "was amazing", "was perfect", "was awesome", "looks great", "love it",
+    "loved it", "love my", "best haircut", "estuvo genial", "quedo genial", "quedo perfecto",
+    "me encanto", "me encanta como", "ficou otimo", "ficou lindo", "ficou perfeito", "amei",
+    "adorei", "c'etait super", "c'etait parfait", "j'adore", "war super", "war toll",
+    "ist super geworden", "toll geworden", "era perfetto", "mi e piaciuto", "bellissimo",
+)  # fmt: skip
 _ANOTHER = (
     "another one", "one more", "another for", "the same for", "same for", "otra para",
     "otro para", "otra igual", "otro igual", "uno mas", "una mas", "outro para", "outra para",
@@ -662,6 +680,8 @@ class Intent:
     # Straight after their booking ("and a beard trim right after?", "add a beard trim to my
     # thursday appointment"): when that booking ends.
     right_after: bool = False
+    privacy: bool = False  # "please delete my data": for the owner, who holds the records
+    praise: bool = False  # "thanks, the haircut was great!": no booking asked
     party: bool = False  # "2 of us", "me and my brother", "somos dos": several visits at once
     another: bool = False  # "another one for my brother", "otra igual": the same service again
     of_the_service: bool = False  # "is the whitening painful?": asked of it, not to book it
@@ -703,6 +723,13 @@ _STOP_PHRASES = (
     "nicht mehr schreiben", "smettete di scrivermi", "non scrivetemi piu", "non scrivermi piu",
 )  # fmt: skip
 _WHO = (
+    # ...or whether a machine answers ("are you a bot?"): the business's assistant says so
+    "are you a bot", "r u a bot", "is this a bot", "are you a robot", "are you real",
+    "are you human", "is this automated", "am i talking to a bot", "eres un bot",
+    "eres un robot", "es un bot", "eres humano", "voce e um robo", "voce e um bot",
+    "e um robo", "e um bot", "c'est un robot", "c'est un bot", "vous etes un robot",
+    "tu es un robot", "bist du ein bot", "bist du ein roboter", "sind sie ein bot",
+    "ist das ein bot", "sei un bot", "sei un robot", "e un bot",
     "who is this", "who's this", "whos this", "who are you", "who r u", "quien eres",
     "quien es", "quienes sois", "quien me escribe", "quem e", "quem fala", "quem e voce",
     "qui est-ce", "qui etes-vous", "qui es-tu", "wer ist da", "wer sind sie", "wer bist du",
@@ -915,6 +942,8 @@ def read_intent(text: str) -> Intent:
         of_the_service=bool(_OF_THE_SERVICE.search(folded)),
         walk_in=walk_in,
         party=_phrase_in(folded, _PARTY),
+        privacy=_phrase_in(folded, _PRIVACY),
+        praise=_phrase_in(folded, _PRAISE),
         another=_phrase_in(folded, _ANOTHER),
         small_talk=_phrase_in(folded, _SMALL_TALK),
         who=_phrase_in(folded, _WHO),
