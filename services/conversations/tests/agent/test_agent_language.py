@@ -1255,6 +1255,18 @@ def test_a_bot_asked_personal_data_and_praise() -> None:
         assert read_intent(text).praise, text
 
 
+def test_a_span_of_hours_opened_by_its_word() -> None:
+    for text, lang, span in (
+        ("de 10 a 12", "es", (time(10), time(12))),
+        ("entre 14h et 16h", "fr", (time(14), time(16))),
+        ("de 14h à 16h", "fr", (time(14), time(16))),
+        ("das 14 às 16", "pt", (time(14), time(16))),
+        ("from 10 till 12", "en", (time(10), time(12))),
+    ):
+        assert read_when(text, TUESDAY, lang).window == span, text
+    assert read_when("de 10 a 12 personas", TUESDAY, "es").window is None
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

@@ -3244,6 +3244,35 @@ DIALOGUES: tuple[Scenario, ...] = (
         services=BARBER,
         book=B("Haircut", "2026-12-11 09:00"),
     ),
+    # -- a span of hours opened by "de", "entre", "das", "from ... till" ----------------
+    S(
+        "es_de_10_a_12_offers_that_span",
+        "corte mañana de 10 a 12",
+        "la segunda",
+        services=BARBER,
+        book=B("Haircut", "2026-12-02 11:00"),
+    ),
+    S(
+        "fr_entre_14h_et_16h_offers_that_span",
+        "une coupe demain entre 14h et 16h ?",
+        "la deuxième",
+        services=BARBER,
+        book=B("Haircut", "2026-12-02 15:00"),
+    ),
+    S(
+        "en_from_10_till_12_offers_that_span",
+        "haircut tomorrow from 10 till 12",
+        "second",
+        services=BARBER,
+        book=B("Haircut", "2026-12-02 11:00"),
+    ),
+    S(
+        "pt_das_14_as_16_offers_that_span",
+        "corte amanhã das 14 às 16",
+        "o segundo",
+        services=BARBER,
+        book=B("Haircut", "2026-12-02 15:00"),
+    ),
     # This week refused is the next one.
     S(
         "es_esta_semana_no_puedo_la_que_viene_offers_next_week",

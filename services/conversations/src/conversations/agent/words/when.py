@@ -537,9 +537,14 @@ _AROUND = re.compile(
     r"la pelas|vers|gegen|verso|circa|ca\.?)\s?(?:las|la|as|a|le|les|alle)?\s?$"
 )
 _RANGE = re.compile(
-    r"(?<![\d/.:])(\d{1,2})(?:[:.h]([0-5]\d))?\s?(am|pm)?\s?(?:-|\u2013|to|a|y|e|et|und|bis|alle|"
-    r"and|as|ate)\s?(?:las |as |le )?(\d{1,2})(?:[:.h]([0-5]\d))?\s?(am|pm|h|uhr)?(?![\d/])"
+    r"(?<![\d/.:])(\d{1,2})(?:[:.h]([0-5]\d))?\s?(am|pm)?\s?(?:h\b|hs\b|uhr\b)?\s?"
+    r"(?:-|\u2013|to|till|until|a|y|e|et|und|bis|alle|and|as|ate|hasta)\s?(?:las |as |le )?"
+    r"(\d{1,2})(?:[:.h]([0-5]\d))?\s?(am|pm|h|uhr)?(?![\d/])"
+    r"(?!\s?(?:people|persons|personas|pessoas|personnes|personen|persone|years|anos|ans|jahre|anni))"
 )
+# Words that open a span of hours ("de 10 a 12", "entre 14h et 16h", "das 14 às 16", "von 14
+# bis 16"): the two numbers after them are hours.
+_RANGE_LEAD = re.compile(r"\b(?:de|das|des|von|from|between|entre|tra|dalle|fra)\s$")
 # "at 10"; Italian puts the hour word first: "alle ore 10".
 _PRECEDED_BY_AT = re.compile(rf"(?:^|\s){_AT}\s?(?:(?:ore|le|les|las|os|the)\s)?$")
 # Units that also count hours ("2 horas para un tinte"): a length, not a time, when a word
@@ -670,7 +675,13 @@ def _read_clock(text: str, window: tuple[time, time] | None) -> When:
         moved_to = _hour(int(m.group(4)), int(m.group(5) or 0), late, window)
         if moved_to is not None:
             return When(clock=moved_to)
-    if m and (m.group(3) or m.group(6) or _PRECEDED_BY_AT.search(text[: m.start()])):
+    before_range = text[: m.start()] if m else ""
+    if m and (
+        m.group(3)
+        or m.group(6)
+        or _PRECEDED_BY_AT.search(before_range)
+        or _RANGE_LEAD.search(before_range)
+    ):
         late = m.group(6) if m.group(6) in ("am", "pm") else None
         first = _hour(int(m.group(1)), int(m.group(2) or 0), m.group(3) or late, window)
         second = _hour(int(m.group(4)), int(m.group(5) or 0), late, window)
