@@ -1267,6 +1267,24 @@ def test_a_span_of_hours_opened_by_its_word() -> None:
     assert read_when("de 10 a 12 personas", TUESDAY, "es").window is None
 
 
+def test_a_weekday_typed_with_a_slip_and_chat_abbreviations() -> None:
+    for text, lang, day in (
+        ("una sita pal biernes", "es", date(2026, 12, 4)),
+        ("thrusday at 3", "en", date(2026, 12, 3)),
+        ("firday morning", "en", date(2026, 12, 4)),
+        ("slt dispo dem 10h", "fr", date(2026, 12, 2)),
+    ):
+        assert read_when(text, TUESDAY, lang).first == day, text
+    for text, lang in (
+        ("el segundo", "es"),
+        ("um quarto", "pt"),
+        ("sono Domenico", "it"),
+        ("mit dem Auto", "de"),
+    ):
+        assert read_when(text, TUESDAY, lang).first is None, text
+    assert read_when("x domani pome", TUESDAY, "it").window == (time(13), time(18))
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

@@ -3273,6 +3273,35 @@ DIALOGUES: tuple[Scenario, ...] = (
         services=BARBER,
         book=B("Haircut", "2026-12-02 15:00"),
     ),
+    # -- chat spelling: a weekday with a slip, "dem" for demain, "pome" for pomeriggio --
+    S(
+        "es_pal_biernes_x_la_tarde_is_friday",
+        "ola kiero una sita pal biernes x la tarde pa cortarme el pelo",
+        "la 1",
+        services=BARBER,
+        book=B("Haircut", "2026-12-04 13:00"),
+    ),
+    S(
+        "en_thrusday_at_3_is_thursday",
+        "beard trim thrusday at 3?",
+        "yes",
+        services=BARBER,
+        book=B("Beard trim", "2026-12-03 15:00"),
+    ),
+    S(
+        "fr_dispo_dem_10h_is_tomorrow",
+        "slt dispo dem 10h pr 1 coupe?",
+        "ok",
+        services=BARBER,
+        book=B("Haircut", "2026-12-02 10:00"),
+    ),
+    S(
+        "it_domani_pome_is_the_afternoon",
+        "ciao x domani pome c'è posto x un taglio?",
+        "la prima",
+        services=BARBER,
+        book=B("Haircut", "2026-12-02 13:00"),
+    ),
     # This week refused is the next one.
     S(
         "es_esta_semana_no_puedo_la_que_viene_offers_next_week",

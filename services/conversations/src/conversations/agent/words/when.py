@@ -185,7 +185,7 @@ _EXTRA_RELATIVE: dict[str, dict[str, int]] = {
     "pt": {"depois de amanha": 2, "amanha": 1, "hj": 0},
     "it": {"dopodomani": 2},
     "de": {"heute": 0},
-    "fr": {"apres demain": 2, "auj": 0},
+    "fr": {"apres demain": 2, "auj": 0, "dem": 1, "dmn": 1, "2main": 1},
 }
 
 _NEXT = r"(?:next|proximo|proxima|prochain|prochaine|nachsten|nachste|kommenden|prossimo|prossima)"
@@ -300,7 +300,7 @@ _PARTS: tuple[tuple[re.Pattern[str], tuple[time, time]], ...] = (
         re.compile(
             # "llego 10 min tarde" is late and "más tarde" later, not the afternoon.
             r"\b(?:afternoons?|arvo|(?<!min )(?<!minutos )(?<!llego )(?<!poco )(?<!mas )tardes?|"
-            r"apres-midis?|aprem|nachmittags?|pomeriggi[oi])\b"
+            r"apres-midis?|aprem|nachmittags?|pomeriggi[oi]|pome)\b"
         ),
         AFTERNOON,
     ),
@@ -764,7 +764,7 @@ def _future(today: date, month: int, day: int, year: int | None = None) -> date 
 # jeudi aprem pour un haircut ?" may be taken for English, and the day must not be lost for
 # it. Abbreviations and Portuguese's ordinal weekdays only in the message's own language, and
 # French "hier" only in French (it is "here" in German).
-_OWN_ONLY = {"hier"}
+_OWN_ONLY = {"hier", "dem"}  # "hier" is German "here", "dem" a German article
 
 
 @cache
@@ -956,7 +956,36 @@ def _read_day(text: str, today: date, lang: str, month_first: bool) -> tuple[Whe
             return after[0], (after[1], m.end())
         if day is not None:
             return When(first=day, last=day, month_day=number), m.span()
+    typo = _misspelt_weekday(text, lang)
+    if typo is not None:
+        target, span = typo
+        day = today + timedelta(days=(target - today.weekday()) % 7)
+        return When(first=day, last=day, weekday=target), span
     return When(), (0, 0)
+
+
+# Words a weekday's name is one slip from that are words of their own ("segundo", "quinto":
+# ordinals; "quarto", a room; "Domenico", a name; "sundae").
+_NOT_WEEKDAYS = {"segundo", "quinto", "quarto", "sundae", "mondo", "domenico", "marte",
+                 "montage"}  # fmt: skip
+
+
+def _misspelt_weekday(text: str, lang: str) -> tuple[int, tuple[int, int]] | None:
+    """A weekday's full name typed with one slip ("biernes", "thrusday", "firday",
+    "mercoledi"): one letter added, dropped, changed or two swapped (rapidfuzz's
+    Damerau-Levenshtein distance 1), on names of six letters or more."""
+    from rapidfuzz.distance import DamerauLevenshtein
+
+    names = {n: d for n, d in _weekdays(lang, short=False).items() if len(n) >= 6}
+    names |= {n: d for n, d in _weekdays("en", short=False).items() if len(n) >= 6}
+    for m in re.finditer(r"[a-z]{5,12}", text):
+        word = m.group()
+        if word in names or word in _NOT_WEEKDAYS:
+            continue
+        near = {d for n, d in names.items() if DamerauLevenshtein.distance(word, n) == 1}
+        if len(near) == 1:
+            return near.pop(), m.span()
+    return None
 
 
 # A month asked with "in", "early", "end of"... ("in january", "a finales de mes", "Anfang
