@@ -21,6 +21,7 @@ from conversations.agent.words.intents import (
 )
 from conversations.agent.words.langs import detect_language, locale_for, month_first
 from conversations.agent.words.services import (
+    CHILD,
     CHILDS_SERVICE,
     Named,
     ServiceMatch,
@@ -108,12 +109,9 @@ def _attendee(text: str, service: ServiceMatch) -> str | None:
     return found if said < said_at(text, service.also[0], named) else None
 
 
-# A child the visit is for ("my son needs a haircut").
-_CHILD = frozenset({
-    "son", "daughter", "kid", "kids", "child", "boy", "girl", "hijo", "hija", "nino", "nina",
-    "filho", "filha", "crianca", "menino", "menina", "fils", "fille", "enfant", "garcon",
-    "sohn", "tochter", "kind", "junge", "madchen", "figlio", "figlia", "bambino", "bambina"
-})  # fmt: skip
+# A child the visit is for ("my son needs a haircut"): said of the one the visit is for, "son"
+# is the English word (not Spanish "they are").
+_CHILD = CHILD | {"son", "sons", "daughter", "daughters"}
 
 
 def _for_a_child(match: ServiceMatch, attendee: str | None, services: list[Named]) -> ServiceMatch:

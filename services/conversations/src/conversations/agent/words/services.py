@@ -132,10 +132,7 @@ def _name_tokens(name: str) -> set[str]:
 
 # The words that make a service a child's ("Kids haircut", "Corte infantil"; one word such
 # as "Kinderhaarschnitt" is not split), and those that ask for the other one ("the normal one").
-CHILDS_SERVICE = frozenset({
-    "kid", "kids", "child", "children", "junior", "nino", "ninos", "nina", "ninas", "infantil",
-    "crianca", "criancas", "enfant", "enfants", "kinder", "bambini", "bambino", "bambina"
-})  # fmt: skip
+CHILDS_SERVICE = CHILD | {"infantil", "infantiles", "enfantin"}
 GROWN_UP = frozenset({
     "normal", "regular", "standard", "adult", "adults", "adulto", "adultos", "adulte",
     "adultes", "erwachsene", "erwachsenen", "normale", "normalen"
