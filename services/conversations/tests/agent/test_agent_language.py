@@ -7,11 +7,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from conversations.agent.reading import Reading, read_message
 from conversations.agent.replies import cap, format_slot, greeting, say, zone_label
 from conversations.agent.words.contact import for_someone, read_details
 from conversations.agent.words.intents import choice_number, read_intent
 from conversations.agent.words.langs import default_language, detect_language
-from conversations.agent.words.services import Named, match_service
+from conversations.agent.words.services import Named, ServiceMatch, match_service
 from conversations.agent.words.text import bound
 from conversations.agent.words.when import (
     AFTERNOON,
@@ -23,6 +24,20 @@ from conversations.agent.words.when import (
 )
 
 TUESDAY = date(2026, 12, 1)
+
+
+def first_message(text: str, services: list[Named]) -> Reading:
+    """A visitor's first message, read for a business in Madrid speaking English."""
+    return read_message(
+        text,
+        today=TUESDAY,
+        timezone="Europe/Madrid",
+        previous_lang=None,
+        default_lang="en",
+        services=services,
+    )
+
+
 SATURDAY = date(2026, 12, 5)
 
 
@@ -1070,26 +1085,12 @@ def test_italian_le_before_a_number_is_an_hour() -> None:
 
 
 def test_one_booking_cancelled_and_another_kept_in_one_message() -> None:
-    from conversations.agent.reading import read_message
-    from conversations.agent.words.services import Named
-
     services = [Named("1", "Haircut"), Named("2", "Haircut and beard"), Named("3", "Beard trim")]
-
-    def read(text: str):  # type: ignore[no-untyped-def]
-        return read_message(
-            text,
-            today=TUESDAY,
-            timezone="Europe/Madrid",
-            previous_lang=None,
-            default_lang="en",
-            services=services,
-        )
-
-    gone = read("cancel the beard trim pls, keep the haircut")
+    gone = first_message("cancel the beard trim pls, keep the haircut", services)
     assert gone.intent.cancel and not gone.intent.keep and gone.service.service == services[2]
-    either = read("cancela la barba porfa, el corte lo mantengo")
+    either = first_message("cancela la barba porfa, el corte lo mantengo", services)
     assert either.intent.cancel and set(either.service.candidates) == set(services[1:])
-    kept = read("cancel it... no wait, actually keep it")  # second thoughts: nothing goes
+    kept = first_message("cancel it... no wait, actually keep it", services)  # second thoughts
     assert kept.intent.keep and not kept.intent.cancel
 
 
@@ -1189,20 +1190,10 @@ def test_several_people_and_another_of_the_same() -> None:
 
 
 def test_a_visit_for_a_child_asks_which_when_a_childs_service_is_sold() -> None:
-    from conversations.agent.reading import read_message
-    from conversations.agent.words.services import Named
-
     barber = [Named("1", "Haircut"), Named("2", "Kids haircut"), Named("3", "Beard trim")]
 
-    def service(text: str, services: list[Named]):  # type: ignore[no-untyped-def]
-        return read_message(
-            text,
-            today=TUESDAY,
-            timezone="Europe/Madrid",
-            previous_lang=None,
-            default_lang="en",
-            services=services,
-        ).service
+    def service(text: str, services: list[Named]) -> ServiceMatch:
+        return first_message(text, services).service
 
     asked = service("my son needs a haircut tomorrow at 10", barber)
     assert asked.service is None and asked.candidates == (barber[0], barber[1])
