@@ -1276,6 +1276,19 @@ def test_a_weekday_typed_with_a_slip_and_chat_abbreviations() -> None:
     assert read_when("x domani pome", TUESDAY, "it").window == (time(13), time(18))
 
 
+def test_a_booking_moved_by_an_amount() -> None:
+    from conversations.agent.words.when import shift_minutes
+
+    for text, minutes in (("an hour later", 60), ("30 min earlier", 30), ("eine Stunde später",
+                          60), ("media hora más tarde", 30), ("mezz'ora dopo", 30),
+                          ("2 hours later", 120)):  # fmt: skip
+        assert shift_minutes(text) == minutes, text
+    assert shift_minutes("can i come later?") is None
+    assert read_intent("puedo ir una hora antes el jueves?").earlier
+    assert read_intent("can i push my thursday appt back an hour").later
+    assert read_intent("posso anticipare l'appuntamento di giovedì alle 10?").move
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

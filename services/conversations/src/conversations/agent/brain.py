@@ -60,7 +60,13 @@ from conversations.agent.words.intents import Intent, Topic, choice_number, pick
 from conversations.agent.words.langs import country_of
 from conversations.agent.words.services import CHILDS_SERVICE, GROWN_UP, Named
 from conversations.agent.words.text import fold, words
-from conversations.agent.words.when import When, bare_hour, read_when, says_it_suits
+from conversations.agent.words.when import (
+    When,
+    bare_hour,
+    read_when,
+    says_it_suits,
+    shift_minutes,
+)
 from conversations.domain.reminder_answers import payload_booking, reminder_answer
 from conversations.domain.reminders import WRONG_NUMBER
 
@@ -967,9 +973,15 @@ def _move_when(deps: AgentDeps, r: Reading, booking: BookingRef) -> When:
     later, earlier = r.intent.later, r.intent.earlier
     own_day = r.when.first in (None, local.date()) and r.when.window is None
     if (later or earlier) and not (later and earlier) and own_day and r.when.clock is None:
-        # "can I come 15 min later?", "30 min earlier": that day, after (or before) its time.
+        # "can I come 15 min later?", "30 min earlier": that day, after (or before) its time;
+        # "an hour later", "una hora antes": that much after (or before) it.
         at = local.time().replace(second=0, microsecond=0)
         when = replace(when, window=(at, time.max) if later else (time(0), at))
+        by = shift_minutes(r.text)
+        moved = local + timedelta(minutes=by if later else -by) if by else None
+        if moved is not None and moved.date() == local.date():
+            day = local.date()
+            when = replace(when, first=day, last=day, clock=moved.time().replace(tzinfo=None))
     if when.first is None and (when.clock is not None or when.window is not None):
         # "I meant 4pm", "can it be at 11?": another time on the booking's own day.
         when = replace(when, first=local.date(), last=local.date())

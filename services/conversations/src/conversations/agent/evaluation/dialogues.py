@@ -3302,6 +3302,47 @@ DIALOGUES: tuple[Scenario, ...] = (
         services=BARBER,
         book=B("Haircut", "2026-12-02 13:00"),
     ),
+    # -- a booking moved by an amount, or with a verb of shifting -----------------------
+    S(
+        "de_eine_stunde_spaeter_moves_it_an_hour",
+        "kann ich am Donnerstag eine Stunde später kommen?",
+        "ja",
+        services=BARBER,
+        earlier=(("Haircut", "2026-12-03 11:00"),),
+        book=B("Haircut", "2026-12-03 12:00"),
+    ),
+    S(
+        "es_una_hora_antes_el_jueves_moves_it_an_hour_earlier",
+        "puedo ir una hora antes el jueves?",
+        "sí",
+        services=BARBER,
+        earlier=(("Haircut", "2026-12-03 11:00"),),
+        book=B("Haircut", "2026-12-03 10:00"),
+    ),
+    S(
+        "en_push_my_thursday_appt_back_an_hour",
+        "can i push my thursday appt back an hour",
+        "yes",
+        services=BARBER,
+        earlier=(("Haircut", "2026-12-03 11:00"),),
+        book=B("Haircut", "2026-12-03 12:00"),
+    ),
+    S(
+        "it_anticipare_lappuntamento_alle_10_moves_it",
+        "posso anticipare l'appuntamento di giovedì alle 10?",
+        "sì",
+        services=BARBER,
+        earlier=(("Haircut", "2026-12-03 11:00"),),
+        book=B("Haircut", "2026-12-03 10:00"),
+    ),
+    S(
+        "pt_adiantar_meu_horario_pras_9_moves_it",
+        "dá pra adiantar meu horário de quinta pras 9?",
+        "sim",
+        services=BARBER,
+        earlier=(("Haircut", "2026-12-03 11:00"),),
+        book=B("Haircut", "2026-12-03 09:00"),
+    ),
     # This week refused is the next one.
     S(
         "es_esta_semana_no_puedo_la_que_viene_offers_next_week",

@@ -151,7 +151,8 @@ _CALL_ME = (
 
 _CANCEL = {"cancel", "cancelled", "canceled", "cancellation", "cancelar", "cancela", "cancele",
            "cancelen", "canceles",
-           "anular", "desmarcar", "annuler", "annule", "annulez", "absagen", "stornieren",
+           "anular", "anula", "anule", "anulen", "anulad", "desmarcar", "annuler", "annule",
+           "annulez", "absagen", "stornieren",
            "storno", "annullare", "annulla", "disdire", "disdetta"}  # fmt: skip
 # Cancelling said outright, beside a question about the policy ("please cancel it, do you
 # charge for cancelling this late?"): a cancel as well as the question.
@@ -508,9 +509,14 @@ _REBOOK = (
 )  # fmt: skip
 # Another time than those offered: later or earlier that day, or none of them.
 _LATER = ("later", "any later", "after that", "mas tarde", "mais tarde", "plus tard", "spater",
-          "piu tardi")  # fmt: skip
+          "piu tardi", "push back", "push it back", "back an hour", "back by",
+          # "una hora después", "mezz'ora dopo": an amount of time, then the word
+          "hora despues", "horas despues", "hora depois", "heure apres", "ora dopo", "ore dopo",
+          "minutos despues", "minutos depois", "minuti dopo")  # fmt: skip
 _EARLIER = ("earlier", "any earlier", "sooner", "mas temprano", "mas pronto", "mais cedo",
-            "plus tot", "fruher", "piu presto")  # fmt: skip
+            "plus tot", "fruher", "piu presto", "bring forward", "bring it forward",
+            "hora antes", "horas antes", "heure avant", "ora prima", "ore prima",
+            "minutos antes", "minuti prima")  # fmt: skip
 # "it's me from earlier", "as i said earlier": earlier in the talk, not an earlier time.
 _SAID_EARLIER = ("from earlier", "said earlier", "earlier today", "mentioned earlier",
                  "asked earlier")  # fmt: skip
@@ -540,7 +546,12 @@ _ASKING = {"do", "does", "is", "are", "what", "where", "how", "which", "when", "
 # mañana?" is coming by, "adelantar" or "avancer" anything at all.
 _SHIFT = {"pasar", "pasarla", "pasarlo", "passar", "adelantar", "adelantarla", "atrasar",
           "atrasarla", "adiar", "antecipar", "repousser", "avancer", "decaler", "verlegen",
-          "vorverlegen", "anticipare", "posticipare", "spostarlo", "spostarla"}  # fmt: skip
+          "vorverlegen", "anticipare", "posticipare", "spostarlo", "spostarla", "adiantar",
+          "retrasar", "anticipar", "posticipar"}  # fmt: skip
+# A booking named without "my" ("anticipare l'appuntamento di giovedì"): shifting it is theirs.
+_APPOINTMENT = {"appointment", "appt", "booking", "cita", "reserva", "turno", "horario",
+                "marcacao", "consulta", "rdv", "rendez", "termin", "appuntamento",
+                "prenotazione"}  # fmt: skip
 _INSTEAD = {"instead", "rather", "mejor", "prefiero", "prefiro", "melhor", "plutot", "lieber",
             "invece", "preferisco", "meglio"}  # fmt: skip
 
@@ -905,6 +916,7 @@ def read_intent(text: str) -> Intent:
         )
     )
     mine = _phrase_in(folded, _MINE)
+    named_things = {_behind_elision(t) for t in tokens}  # "l'appuntamento" names one
     keep = _phrase_in(folded, _KEEP) or _negated_cancel(folded)
     return Intent(
         yes=yes,
@@ -954,7 +966,7 @@ def read_intent(text: str) -> Intent:
         move=(bool(token_set & _MOVE) and not _phrase_in(folded, _CHANGE_DETAILS))
         or (bool(token_set & _CANCEL) and _phrase_in(folded, _REBOOK))
         or ((mine or _phrase_in(folded, _CANT_MAKE_IT)) and bool(token_set & _INSTEAD))
-        or (mine and bool(token_set & _SHIFT)),
+        or ((mine or bool(named_things & _APPOINTMENT)) and bool(token_set & _SHIFT)),
         book=book,
         question=question,
         topics=topics,

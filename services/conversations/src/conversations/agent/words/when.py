@@ -414,7 +414,7 @@ _AT = (
     r"depois das|antes das|a partir das|apres|avant|des|nach|ab|vor|bis|dopo le|prima delle|per le|"
     r"dalle|fino alle|entre las|entre|between|zwischen|tra le|hasta las|"
     r"ate as|jusqu'a|make it|how about|what about|instead|better|mejor|melhor|plutot|lieber|"
-    r"meglio|o|ou|oder|or|not)"
+    r"meglio|o|ou|oder|or|not|pras|pra as|para as)"
 )
 _NUMBER_WORD = "|".join(sorted((w for w in NUMBER_WORDS if len(w) > 2), key=len, reverse=True))
 _WORD_HOUR = re.compile(rf"\b({_AT})\s({_NUMBER_WORD})\b|\b({_NUMBER_WORD})\s(am|pm|uhr|heures?)\b")
@@ -1198,6 +1198,34 @@ _BARE_NUMBER = re.compile(
     r"(?:(?:das|de las|delle|alle|um)\s+)?(\d{1,2})"
     r"(?:\s+(?:one|pls|plz|please|then|una|uno|um|uma|bitte))?[\s?!.]*$"
 )
+
+
+# How far a booking moves: "an hour later", "30 min earlier", "eine Stunde später", "una hora
+# antes", "mezz'ora dopo" (the direction is the reader's `later` or `earlier`).
+_MINUTES_BY = re.compile(r"\b(\d{1,3})\s?(?:min|mins|minutes?|minutos?|minuten|minuti)\b")
+_HALF_HOUR = re.compile(
+    r"\b(?:half an hour|half hour|media hora|meia hora|demi-heure|demi heure|halbe stunde|"
+    r"mezz'?ora|mezzora)\b"
+)
+_HOURS_BY = re.compile(
+    r"\b(an|one|1|une|un|una|uma|eine|ein|2|two|dos|duas|deux|zwei|due)\s"
+    r"(?:hour|hours|hora|horas|heure|heures|stunde|stunden|ora|ore)\b"
+)
+_TWO = {"2", "two", "dos", "duas", "deux", "zwei", "due"}
+
+
+def shift_minutes(text: str) -> int | None:
+    """The amount of time a message moves something by, in minutes; None when it says none."""
+    folded = fold(text)
+    minutes = _MINUTES_BY.search(folded)
+    if minutes:
+        return int(minutes.group(1))
+    if _HALF_HOUR.search(folded):
+        return 30
+    hours = _HOURS_BY.search(folded)
+    if hours:
+        return 120 if hours.group(1) in _TWO else 60
+    return None
 
 
 def bare_hour(text: str, options: int) -> time | None:
