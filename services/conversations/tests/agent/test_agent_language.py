@@ -1289,6 +1289,24 @@ def test_a_booking_moved_by_an_amount() -> None:
     assert read_intent("posso anticipare l'appuntamento di giovedì alle 10?").move
 
 
+def test_something_left_behind_and_not() -> None:
+    for text in (
+        "i think i left my scarf there yesterday",
+        "me dejé el paraguas ayer",
+        "esqueci meu casaco aí",
+        "j'ai oublié mon écharpe chez vous",
+        "ich habe meinen Schal bei euch vergessen",
+        "ho dimenticato la sciarpa",
+    ):
+        assert read_intent(text).left_behind, text
+    for text in (
+        "i left my number last time",
+        "i forgot my appointment yesterday",
+        "ich habe meinen Termin vergessen",
+    ):
+        assert not read_intent(text).left_behind, text
+
+
 def test_a_cut_a_bare_hour_and_a_question_without_its_mark() -> None:
     barber = [Named("1", "Haircut"), Named("2", "Beard trim")]
     assert match_service("need a fresh cut before my interview", barber).service == barber[0]

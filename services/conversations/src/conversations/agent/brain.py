@@ -182,6 +182,9 @@ def _decide(deps: AgentDeps, r: Reading) -> ModelResponse:
     if intent.complaint and not intent.urgent:
         # Unhappy with a visit, or money back: the owner answers that, not a list of times.
         return _call("hand_off", reason=COMPLAINT)
+    if intent.left_behind and not (intent.book or r.service.service):
+        # "i think i left my scarf there yesterday": the owner looks, not a list of services.
+        return _call("hand_off", reason="left behind: the visitor may have left something there")
     if intent.privacy:
         # "please delete my data": the owner holds the records and answers for them.
         return _call("hand_off", reason="privacy: the visitor asks about their personal data")

@@ -3343,6 +3343,28 @@ DIALOGUES: tuple[Scenario, ...] = (
         earlier=(("Haircut", "2026-12-03 11:00"),),
         book=B("Haircut", "2026-12-03 09:00"),
     ),
+    # -- something left behind: the owner looks ---------------------------------------
+    S(
+        "en_i_left_my_scarf_there_goes_to_the_owner",
+        "i think i left my scarf there yesterday",
+        services=BARBER,
+        handoff="left behind",
+    ),
+    S(
+        "es_me_deje_el_paraguas_goes_to_the_owner",
+        "hola, me dejé el paraguas ayer en la peluquería",
+        services=BARBER,
+        handoff="left behind",
+    ),
+    # Guard: a forgotten appointment is no lost item.
+    S(
+        "en_i_forgot_my_appointment_books_another",
+        "i forgot my appointment yesterday, can i rebook for friday?",
+        "haircut",
+        "first",
+        services=BARBER,
+        book=B("Haircut", "2026-12-04 09:00"),
+    ),
     # This week refused is the next one.
     S(
         "es_esta_semana_no_puedo_la_que_viene_offers_next_week",

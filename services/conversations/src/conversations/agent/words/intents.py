@@ -430,6 +430,18 @@ _PRIVACY = (
     "supprimer mes donnees", "effacer mes donnees", "meine daten loschen", "daten loschen",
     "cancellare i miei dati", "eliminare i miei dati",
 )  # fmt: skip
+# Something left behind at the business ("i think i left my scarf there", "me dejé el
+# paraguas", "esqueci meu casaco aí", "j'ai oublié mon écharpe chez vous"): only the owner can
+# look. Not a number or details left with them ("i left my number last time").
+_LEFT_BEHIND = re.compile(
+    r"\b(?:left|forgot|lost) my (?!number|phone|email|e-mail|details|name|message|appointment|"
+    r"booking)[a-z]+|\bme (?:deje|olvide) (?:el|la|mi|los|las|mis) (?!cita|turno|numero)[a-z]+|"
+    r"\b(?:esqueci|deixei) (?:o|a|meu|minha|os|as) (?!horario|numero|marcacao)[a-z]+|"
+    r"\bj'ai (?:oublie|laisse|perdu) (?:mon|ma|mes) (?!rendez|rdv|numero)[a-z]+|"
+    r"\b(?:meinen|meine|mein) (?!termin)[a-z]+ (?:[a-z]+ ){0,3}(?:vergessen|liegen ?lassen|"
+    r"liegengelassen)\b|"
+    r"\bho (?:dimenticato|lasciato|perso) (?:il|la|lo|i|le|mio|mia) (?!appuntamento|numero)[a-z]+"
+)
 # Praise for a visit ("the haircut was great!", "me encantó el corte"): thanks, not a booking.
 _PRAISE = (
     "was great", "was amazing", "was perfect", "was awesome", "looks great", "love it",
@@ -693,6 +705,7 @@ class Intent:
     right_after: bool = False
     privacy: bool = False  # "please delete my data": for the owner, who holds the records
     praise: bool = False  # "thanks, the haircut was great!": no booking asked
+    left_behind: bool = False  # "i think i left my scarf there": for the owner to look
     party: bool = False  # "2 of us", "me and my brother", "somos dos": several visits at once
     another: bool = False  # "another one for my brother", "otra igual": the same service again
     of_the_service: bool = False  # "is the whitening painful?": asked of it, not to book it
@@ -956,6 +969,7 @@ def read_intent(text: str) -> Intent:
         party=_phrase_in(folded, _PARTY),
         privacy=_phrase_in(folded, _PRIVACY),
         praise=_phrase_in(folded, _PRAISE),
+        left_behind=bool(_LEFT_BEHIND.search(folded)),
         another=_phrase_in(folded, _ANOTHER),
         small_talk=_phrase_in(folded, _SMALL_TALK),
         who=_phrase_in(folded, _WHO),
