@@ -635,9 +635,9 @@ def _padded(folded: str) -> str:
     spaced = []
     for word in words(folded):
         spaced.append(word)
-        head, _, rest = word.partition("'")
-        if head in _ELIDED and len(rest) >= 3:
-            spaced.append(rest)
+        behind = _behind_elision(word)
+        if behind != word:
+            spaced.append(behind)
     return f" {' '.join(spaced)} "
 
 

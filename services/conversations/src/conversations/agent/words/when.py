@@ -22,6 +22,7 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 
 from babel import Locale
+from rapidfuzz.distance import DamerauLevenshtein
 
 from conversations.agent.words.text import NUMBER_WORDS, fold
 
@@ -974,8 +975,6 @@ def _misspelt_weekday(text: str, lang: str) -> tuple[int, tuple[int, int]] | Non
     """A weekday's full name typed with one slip ("biernes", "thrusday", "firday",
     "mercoledi"): one letter added, dropped, changed or two swapped (rapidfuzz's
     Damerau-Levenshtein distance 1), on names of six letters or more."""
-    from rapidfuzz.distance import DamerauLevenshtein
-
     names = {n: d for n, d in _weekdays(lang, short=False).items() if len(n) >= 6}
     names |= {n: d for n, d in _weekdays("en", short=False).items() if len(n) >= 6}
     for m in re.finditer(r"[a-z]{5,12}", text):
@@ -1200,32 +1199,12 @@ _BARE_NUMBER = re.compile(
 )
 
 
-# How far a booking moves: "an hour later", "30 min earlier", "eine Stunde später", "una hora
-# antes", "mezz'ora dopo" (the direction is the reader's `later` or `earlier`).
-_MINUTES_BY = re.compile(r"\b(\d{1,3})\s?(?:min|mins|minutes?|minutos?|minuten|minuti)\b")
-_HALF_HOUR = re.compile(
-    r"\b(?:half an hour|half hour|media hora|meia hora|demi-heure|demi heure|halbe stunde|"
-    r"mezz'?ora|mezzora)\b"
-)
-_HOURS_BY = re.compile(
-    r"\b(an|one|1|une|un|una|uma|eine|ein|2|two|dos|duas|deux|zwei|due)\s"
-    r"(?:hour|hours|hora|horas|heure|heures|stunde|stunden|ora|ore)\b"
-)
-_TWO = {"2", "two", "dos", "duas", "deux", "zwei", "due"}
-
-
 def shift_minutes(text: str) -> int | None:
-    """The amount of time a message moves something by, in minutes; None when it says none."""
-    folded = fold(text)
-    minutes = _MINUTES_BY.search(folded)
-    if minutes:
-        return int(minutes.group(1))
-    if _HALF_HOUR.search(folded):
-        return 30
-    hours = _HOURS_BY.search(folded)
-    if hours:
-        return 120 if hours.group(1) in _TWO else 60
-    return None
+    """How far a message moves something, in minutes ("an hour later", "30 min earlier", "eine
+    Stunde später", "una hora antes", "mezz'ora dopo"; the direction is the reader's `later` or
+    `earlier`); None when it says no amount."""
+    m = _AMOUNT.search(fold(text))
+    return _minutes_said(m) if m else None
 
 
 def bare_hour(text: str, options: int) -> time | None:
@@ -1325,18 +1304,32 @@ _LATEST = re.compile(
     r"|\bal final del dia\b|\bam ende des tages\b|\ba fine giornata\b"
 )
 
+# An amount of time, in the six languages: "half an hour", "an hour", "2 hours", "un'ora",
+# "30 min", "eine Stunde", "media hora", "une demi-heure".
+_AMOUNT_OF = (
+    r"(?P<half>half an hour|half hour|media hora|meia hora|une demi-heure|demi-heure|demi heure|"
+    r"einer halben stunde|halbe stunde|mezz'?ora|mezzora)|(?P<count>an|one|a|1|una|uma|une|"
+    r"einer|eine|ein|un|2|two|dos|duas|deux|zwei|due)\s(?:hours?|horas?|heures?|stunden?|or[ae])|"
+    r"(?P<hour>un'ora)|(?P<minutes>\d{1,3})\s?(?:min|mins|minutes?|minutos?|minuten|minuti)"
+)
+_AMOUNT = re.compile(rf"\b(?:{_AMOUNT_OF})\b")
 # A time counted from now: "can i come in an hour?", "en media hora", "daqui a 20 min",
 # "dans une heure", "in einer halben Stunde", "tra mezz'ora"; and now itself ("right now").
 _FROM_NOW = re.compile(
-    r"\b(?:in|en|dentro de|daqui a|daqui|em|dans|tra|fra)\s(?:"
-    r"(?P<half>half an hour|media hora|meia hora|une demi-heure|einer halben stunde|mezz'ora|"
-    r"mezzora)|(?P<count>an|one|a|1|una|uma|une|einer|un|2|two|dos|duas|deux|zwei|due)\s"
-    r"(?:hours?|horas?|heures?|stunden?|or[ae])|(?P<hour>un'ora)|"
-    r"(?P<minutes>\d{1,3})\s?(?:min|mins|minutes?|minutos?|minuten|minuti))\b"
+    rf"\b(?:in|en|dentro de|daqui a|daqui|em|dans|tra|fra)\s(?:{_AMOUNT_OF})\b"
     r"|\b(?P<now>right now|right away|straight away|ahora mismo|ya mismo|agora mesmo|"
     r"tout de suite|jetzt gleich|gleich jetzt|sofort|subito|adesso)\b"
 )
 _TWO = {"2", "two", "dos", "duas", "deux", "zwei", "due"}
+
+
+def _minutes_said(m: re.Match[str]) -> int:
+    """The minutes an `_AMOUNT_OF` match says."""
+    if m.group("minutes"):
+        return int(m.group("minutes"))
+    if m.group("half"):
+        return 30
+    return 120 if m.group("count") in _TWO else 60
 
 
 def _minutes_from_now(folded: str) -> tuple[int | None, str]:
@@ -1344,14 +1337,7 @@ def _minutes_from_now(folded: str) -> tuple[int | None, str]:
     m = _FROM_NOW.search(folded)
     if m is None:
         return None, folded
-    if m.group("now"):
-        minutes = 0
-    elif m.group("minutes"):
-        minutes = int(m.group("minutes"))
-    elif m.group("half"):
-        minutes = 30
-    else:
-        minutes = 120 if m.group("count") in _TWO else 60
+    minutes = 0 if m.group("now") else _minutes_said(m)
     return minutes, folded[: m.start()] + " " * (m.end() - m.start()) + folded[m.end() :]
 
 
