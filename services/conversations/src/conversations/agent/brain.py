@@ -808,8 +808,6 @@ def _understand(
         if r.service.also:  # "haircut and a beard trim" where nothing sells both
             others = format_list_of([s.name for s in r.service.also], deps.zone, deps.lang)
             deps.said.append(say(deps.lang, "one_at_a_time", service=service.name, others=others))
-        elif intent.party and not m.moving:  # "can you fit 2 of us in? 2 haircuts"
-            deps.said.append(say(deps.lang, "one_visit_at_a_time"))
         after = _right_after(deps, r)
         if after is not None:  # "and a beard trim right after?": when the booking ends
             return _find(deps, service.id, after)
@@ -885,6 +883,11 @@ def _noted(deps: AgentDeps) -> str:
 
 
 def _find(deps: AgentDeps, service_id: str, when: When) -> ModelResponse:
+    r = deps.reading
+    several = r is not None and r.intent.party and not (r.service.also or deps.memory.moving)
+    note = say(deps.lang, "one_visit_at_a_time")
+    if several and note not in deps.said:  # "can 2 of us come tomorrow afternoon?"
+        deps.said.append(note)
     window = when.window
     return _call(
         "find_free_slots",

@@ -3075,6 +3075,15 @@ DIALOGUES: tuple[Scenario, ...] = (
         booking_notes=("brother",),
     ),
     S(
+        "en_2_of_us_for_the_class_asked_about_says_one_at_a_time",
+        "hi are the hatha classes online or in person?",
+        "no worries. can 2 of us come tomorrow afternoon?",
+        "either is fine",
+        services=YOGA,
+        book=B("Hatha class", "2026-12-02 13:00"),
+        communicate=("one visit at a time",),
+    ),
+    S(
         "es_somos_dos_says_one_at_a_time",
         "somos dos para corte el viernes por la mañana",
         "la primera",
